@@ -1,0 +1,43 @@
+# sisra — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PY := .venv/bin/python
+
+.PHONY: env demo serve test test-sqlite test-postgres lint typecheck check bench clean
+
+env: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@scripts/ensure-uv
+	$(UV) sync --frozen
+	@touch $@
+
+demo: env
+	$(PY) -m sisra.cli demo --serve
+
+serve: env
+	$(PY) -m sisra.cli serve
+
+test: env
+	scripts/test
+
+test-sqlite: env
+	.venv/bin/pytest -q
+
+test-postgres: env
+	SISRA_TEST_DATABASE_URL=$${SISRA_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/sisra_test} .venv/bin/pytest -q
+
+lint: env
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+
+typecheck: env
+	.venv/bin/mypy
+
+check: lint typecheck
+
+bench: env
+	$(PY) bench/flow.py
+
+clean:
+	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,227 @@
+"""The ``sisra`` command."""
+
+import getpass
+import sys
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sisra.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+app = typer.Typer(
+    help="sisra : plateforme régionale d'échange de documents médicaux.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration de l'annuaire et de l'audit.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    upgrade: Annotated[bool, typer.Option(help="Migrer la base avant de démarrer")] = True,
+) -> None:
+    """Démarrer la plateforme."""
+    import uvicorn
+
+    settings = Settings()
+    if upgrade:
+        from sisra.platform.migrate import upgrade as do_upgrade
+
+        do_upgrade(settings.effective_database_url)
+    typer.echo(f"Plateforme sisra sur http://{host}:{port} (API : /docs)")
+    uvicorn.run(
+        "sisra.platform.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Appliquer les migrations."""
+    from sisra.platform.migrate import upgrade as do_upgrade
+
+    url = Settings().effective_database_url
+    do_upgrade(url, revision)
+    typer.echo("Base de données à jour.")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Vérifier que les migrations correspondent aux modèles."""
+    from sisra.platform.migrate import pending_differences
+
+    diffs = pending_differences(Settings().effective_database_url)
+    if diffs:
+        _fail("Les migrations ne correspondent pas aux modèles :\n" + "\n".join(map(str, diffs)))
+    typer.echo("Migrations conformes aux modèles.")
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Démarrer la plateforme ensuite")
+    ] = False,
+    documents: int = 1000,
+    patients: int = 300,
+    seed: int = 2026,
+    port: int = 8000,
+) -> None:
+    """Charger la région de démonstration (si la base est vide) et afficher les identifiants."""
+    from sisra.platform.demo.load import load_demo, print_logins
+    from sisra.platform.migrate import upgrade as do_upgrade
+
+    settings = Settings()
+    do_upgrade(settings.effective_database_url)
+    summary = load_demo(
+        settings,
+        n_documents=documents,
+        n_patients=patients,
+        seed=seed,
+        progress=lambda msg: typer.echo(msg),
+    )
+    print_logins(summary, echo=typer.echo)
+    if serve_after:
+        serve(port=port, upgrade=False)
+
+
+def _session() -> AbstractContextManager["Session"]:
+    from sisra.platform.db import make_engine, make_session_factory, unit_of_work
+
+    settings = Settings()
+    return unit_of_work(
+        make_session_factory(make_engine(settings.effective_database_url, settings))
+    )
+
+
+@admin_app.command("create-professional")
+def create_professional(
+    login: str,
+    first_name: str,
+    last_name: str,
+    profession: str,
+    email: str,
+    rpps: str | None = None,
+    adeli: str | None = None,
+    specialty: str | None = None,
+    structure: str | None = None,
+    city: str | None = None,
+    administrator: bool = False,
+    password: Annotated[bool, typer.Option(help="Demander un mot de passe portail")] = False,
+) -> None:
+    """Ajouter un professionnel (ou un administrateur) à l'annuaire."""
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.directory import service
+    from sisra.platform.errors import SisraError
+    from sisra.platform.models import Role
+
+    secret = _ask_password() if password else None
+    try:
+        with _session() as session:
+            pro = service.create(
+                session,
+                SYSTEM,
+                service.NewProfessional(
+                    first_name=first_name,
+                    last_name=last_name,
+                    profession=profession,
+                    email=email,
+                    login=login,
+                    rpps=rpps,
+                    adeli=adeli,
+                    specialty=specialty,
+                    structure=structure,
+                    city=city,
+                    role=Role.administrator if administrator else Role.professional,
+                    password=secret,
+                ),
+            )
+            typer.echo(f"Créé : {pro.display_name} ({pro.login}) id={pro.id}")
+    except SisraError as exc:
+        _fail(exc.message)
+
+
+def _ask_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Mot de passe portail : ")
+    if getpass.getpass("Confirmez : ") != first:
+        _fail("Les deux saisies diffèrent.")
+    return first
+
+
+@admin_app.command("set-password")
+def set_password(login: str) -> None:
+    """Définir le mot de passe portail d'un professionnel (lu sur l'entrée standard)."""
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.directory import service
+    from sisra.platform.errors import SisraError
+
+    secret = _ask_password()
+    try:
+        with _session() as session:
+            service.set_password(session, SYSTEM, service.by_login(session, login), secret)
+    except SisraError as exc:
+        _fail(exc.message)
+    typer.echo("Mot de passe enregistré.")
+
+
+@admin_app.command("disable")
+def disable(login: str) -> None:
+    """Désactiver un professionnel (il ne peut plus se connecter ni recevoir)."""
+    _set_active(login, False)
+
+
+@admin_app.command("enable")
+def enable(login: str) -> None:
+    """Réactiver un professionnel."""
+    _set_active(login, True)
+
+
+def _set_active(login: str, active: bool) -> None:
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.directory import service
+    from sisra.platform.errors import SisraError
+
+    try:
+        with _session() as session:
+            service.set_active(session, SYSTEM, service.by_login(session, login), active)
+    except SisraError as exc:
+        _fail(exc.message)
+    typer.echo("Compte activé." if active else "Compte désactivé.")
+
+
+@admin_app.command("verify-audit")
+def verify_audit() -> None:
+    """Vérifier le chaînage de la piste d'audit (toute modification est détectée)."""
+    from sisra.platform.audit.service import verify_chain
+
+    with _session() as session:
+        report = verify_chain(session)
+    if not report.ok:
+        _fail(
+            f"Piste d'audit ALTÉRÉE à la ligne {report.first_bad_seq} : {report.reason} "
+            f"({report.rows} lignes vérifiées avant)."
+        )
+    typer.echo(f"Piste d'audit intègre : {report.rows} lignes vérifiées.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,59 @@
+"""Professional identifiers: RPPS (11 digits, Luhn key) and ADELI (9 characters).
+
+On a CPS card the national id in the certificate subject is ``8`` + RPPS or ``0`` + ADELI.
+"""
+
+import re
+
+_RPPS_RE = re.compile(r"^[0-9]{11}$")
+_ADELI_RE = re.compile(r"^[0-9][0-9AB][0-9]{7}$")
+
+
+class InvalidIdentifier(ValueError):
+    """An RPPS or ADELI number that is malformed."""
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn check over a string of digits (the last digit is the key)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def luhn_complete(prefix: str) -> str:
+    """Append the Luhn key to ``prefix``."""
+    for key in range(10):
+        if luhn_valid(prefix + str(key)):
+            return prefix + str(key)
+    raise AssertionError("unreachable: one Luhn key always fits")
+
+
+def validate_rpps(value: str) -> str:
+    rpps = value.strip()
+    if not _RPPS_RE.match(rpps):
+        raise InvalidIdentifier("Le numéro RPPS doit comporter 11 chiffres.")
+    if not luhn_valid(rpps):
+        raise InvalidIdentifier("La clé du numéro RPPS est incorrecte : vérifiez la saisie.")
+    return rpps
+
+
+def validate_adeli(value: str) -> str:
+    adeli = value.strip().upper()
+    if not _ADELI_RE.match(adeli):
+        raise InvalidIdentifier("Le numéro ADELI doit comporter 9 caractères.")
+    return adeli
+
+
+def national_id(rpps: str | None, adeli: str | None) -> str:
+    """The national id a CPS card carries: ``8``+RPPS, else ``0``+ADELI."""
+    if rpps:
+        return "8" + rpps
+    if adeli:
+        return "0" + adeli
+    raise InvalidIdentifier("Un professionnel doit avoir un numéro RPPS ou ADELI.")

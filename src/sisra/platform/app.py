@@ -1,0 +1,151 @@
+"""The platform's ASGI application: ``create_app()`` wires settings, database, storage, events."""
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sisra import __version__
+from sisra.platform.audit.routes import router as audit_router
+from sisra.platform.auth.routes import router as auth_router
+from sisra.platform.db import make_engine, make_session_factory
+from sisra.platform.directory.routes import router as directory_router
+from sisra.platform.documents.routes import router as documents_router
+from sisra.platform.errors import SisraError
+from sisra.platform.events.hub import EventHub
+from sisra.platform.events.routes import router as events_router
+from sisra.platform.inbox.routes import router as inbox_router
+from sisra.platform.patients.routes import router as patients_router
+from sisra.platform.record.routes import router as record_router
+from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+from sisra.settings import Settings, get_settings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; object-src 'none'",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+_HTTP_CODES = {
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "file_too_large",
+}
+_HTTP_MESSAGES = {404: "Adresse introuvable.", 405: "Méthode non autorisée pour cette adresse."}
+
+
+_HOME = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Sisra</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;color:#1d2a3a}}
+a{{color:#0b5cad}}</style></head>
+<body><h1>Plateforme Sisra</h1>
+<p>La plateforme régionale d'échange de documents médicaux fonctionne (version {version}).</p>
+<p>Les professionnels y accèdent avec MonSisra. Les développeurs trouveront
+la <a href="/docs">documentation de l'API</a>.</p></body></html>
+"""
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (it must not buffer the Server-Sent Events stream)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        # The interactive API docs load Swagger UI's script and style from its CDN.
+        docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if not (docs and name == "Content-Security-Policy"):
+                        headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    app = FastAPI(
+        title="sisra",
+        version=__version__,
+        summary="Échange de documents médicaux entre professionnels de santé",
+        description='API v1. Errors are `{"code": ..., "message": ...}` with a stable code and '
+        "a French message.",
+    )
+    engine = make_engine(settings.effective_database_url, settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    master = load_master_key(
+        settings.master_key.get_secret_value() if settings.master_key else None,
+        settings.master_key_file,
+    )
+    app.state.blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
+    app.state.hub = EventHub()
+
+    @app.exception_handler(SisraError)
+    async def _sisra_error(_request: Request, exc: SisraError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(x) for x in e["loc"]), "error": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "code": "invalid_request",
+                "message": "La requête est incomplète ou mal formée.",
+                "errors": errors,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {
+                "code": _HTTP_CODES.get(exc.status_code, "http_error"),
+                "message": _HTTP_MESSAGES.get(exc.status_code, str(exc.detail)),
+            },
+            status_code=exc.status_code,
+        )
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return _HOME.format(version=__version__)
+
+    @app.get("/api/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in (
+        auth_router,
+        directory_router,
+        patients_router,
+        documents_router,
+        inbox_router,
+        record_router,
+        events_router,
+        audit_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(SecurityHeaders)
+    return app

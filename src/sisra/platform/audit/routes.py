@@ -1,0 +1,51 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from sisra.platform.audit import service
+from sisra.platform.deps import Context, DbSession
+from sisra.platform.models import AuditEvent
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_label: str | None
+    action: str
+    outcome: str
+    patient_id: uuid.UUID | None
+    document_id: uuid.UUID | None
+    ip: str | None
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def list_audit(
+    session: DbSession,
+    ctx: Context,
+    patient: uuid.UUID | None = None,
+    before: int | None = Query(None, ge=1),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[AuditOut]:
+    """Administrators read the whole trail; a professional reads their own actions."""
+    assert ctx.actor is not None
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if not ctx.actor.is_admin:
+        stmt = stmt.where(AuditEvent.actor_id == ctx.actor.id)
+    if patient:
+        stmt = stmt.where(AuditEvent.patient_id == patient)
+    if before:
+        stmt = stmt.where(AuditEvent.seq < before)
+    rows = [AuditOut.model_validate(r) for r in session.scalars(stmt)]
+    service.record(session, ctx, "audit.read", patient_id=patient, details={"rows": len(rows)})
+    return rows

@@ -1,0 +1,84 @@
+"""Database engine and the unit of work: one session per request, committed once.
+
+Services only ``flush()``. The request's unit of work commits after the handler returns and
+then runs the ``after_commit`` callbacks (event fan-out). On error it rolls back and runs the
+``on_failure`` callbacks in a fresh transaction: this is how a refused access or a failed
+login is still audited and throttled although the request itself failed.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from sisra.settings import Settings
+
+AfterCommit = Callable[[], None]
+OnFailure = Callable[[Session], None]
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    """Create the engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    busy = settings.sqlite_busy_timeout_s if settings else 30.0
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def after_commit(session: Session, callback: AfterCommit) -> None:
+    """Run ``callback`` once the request's transaction has committed."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+def on_failure(session: Session, callback: OnFailure) -> None:
+    """Run ``callback(session)`` in a fresh transaction if the request fails."""
+    session.info.setdefault("on_failure", []).append(callback)
+
+
+def before_commit(session: Session, callback: OnFailure) -> None:
+    """Run ``callback(session)`` just before the commit (used to chain audit rows last)."""
+    session.info.setdefault("before_commit", []).append(callback)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, rollback and run failure callbacks on error."""
+    session = factory()
+    try:
+        try:
+            yield session
+            for cb in session.info.pop("before_commit", []):
+                cb(session)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            failure_callbacks: list[OnFailure] = session.info.pop("on_failure", [])
+            session.info.clear()
+            if failure_callbacks:
+                for fcb in failure_callbacks:
+                    fcb(session)
+                for cb in session.info.pop("before_commit", []):
+                    cb(session)
+                session.commit()
+            raise
+        for acb in session.info.pop("after_commit", []):
+            acb()
+    finally:
+        session.close()

@@ -1,0 +1,24 @@
+from fastapi import APIRouter, Query
+
+from sisra.platform.deps import Context, DbSession
+from sisra.platform.directory import service
+from sisra.platform.directory.schemas import Me, ProfessionalOut
+
+router = APIRouter(prefix="/api/v1", tags=["directory"])
+
+
+@router.get("/professionals", response_model=list[ProfessionalOut])
+def search_professionals(
+    session: DbSession,
+    ctx: Context,
+    q: str = Query("", max_length=100),
+    limit: int = Query(20, le=100),
+) -> list[ProfessionalOut]:
+    """Search the directory by name, city or specialty (accents and case ignored)."""
+    return [ProfessionalOut.model_validate(p) for p in service.search(session, q, limit)]
+
+
+@router.get("/me", response_model=Me)
+def me(session: DbSession, ctx: Context) -> Me:
+    assert ctx.actor is not None
+    return Me.model_validate(service.get(session, ctx.actor.id))

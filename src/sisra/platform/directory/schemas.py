@@ -1,0 +1,25 @@
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ProfessionalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    display_name: str
+    profession: str
+    specialty: str | None
+    structure: str | None
+    city: str | None
+    rpps: str | None
+    adeli: str | None
+    mssante: str | None
+
+
+class Me(ProfessionalOut):
+    login: str
+    email: str
+    role: str

@@ -1,0 +1,137 @@
+"""The directory of professionals: search, creation, activation, portal passwords."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sisra.common.identifiers import InvalidIdentifier, national_id, validate_adeli, validate_rpps
+from sisra.common.text import fold
+from sisra.platform.audit import service as audit
+from sisra.platform.auth import passwords
+from sisra.platform.context import RequestContext
+from sisra.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from sisra.platform.models import Professional, Role
+
+
+def search_text(p: Professional) -> str:
+    parts = [p.last_name, p.first_name, p.city, p.specialty, p.profession, p.structure]
+    return fold(" ".join(x for x in parts if x))[:600]
+
+
+def search(
+    session: Session, q: str, limit: int = 20, include_inactive: bool = False
+) -> list[Professional]:
+    """Every word of ``q`` must appear (accent- and case-insensitive) in name, city, specialty."""
+    stmt = select(Professional).where(Professional.role == Role.professional)
+    if not include_inactive:
+        stmt = stmt.where(Professional.active.is_(True))
+    for word in fold(q).split():
+        stmt = stmt.where(Professional.search_text.contains(word, autoescape=True))
+    stmt = stmt.order_by(Professional.last_name, Professional.first_name).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def get(session: Session, professional_id: uuid.UUID) -> Professional:
+    pro = session.get(Professional, professional_id)
+    if pro is None:
+        raise NotFound("Professionnel introuvable.", code="professional_not_found")
+    return pro
+
+
+def by_login(session: Session, login: str) -> Professional:
+    pro = session.scalar(
+        select(Professional).where(func.lower(Professional.login) == login.lower())
+    )
+    if pro is None:
+        raise NotFound(
+            f"Aucun professionnel avec l'identifiant « {login} ».", code="professional_not_found"
+        )
+    return pro
+
+
+@dataclass
+class NewProfessional:
+    first_name: str
+    last_name: str
+    profession: str
+    email: str
+    login: str
+    rpps: str | None = None
+    adeli: str | None = None
+    specialty: str | None = None
+    structure: str | None = None
+    city: str | None = None
+    mssante: str | None = None
+    role: Role = Role.professional
+    password: str | None = None
+
+
+def create(
+    session: Session, ctx: RequestContext, data: NewProfessional, check_password: bool = True
+) -> Professional:
+    """Add a professional to the directory; the login and identifiers must be unique."""
+    try:
+        rpps = validate_rpps(data.rpps) if data.rpps else None
+        adeli = validate_adeli(data.adeli) if data.adeli else None
+        nid = national_id(rpps, adeli) if data.role == Role.professional else None
+    except InvalidIdentifier as exc:
+        raise Invalid(str(exc), code="invalid_identifier") from exc
+    login = data.login.strip().lower()
+    clashes = []
+    if session.scalar(select(Professional.id).where(func.lower(Professional.login) == login)):
+        clashes.append(f"l'identifiant « {login} »")
+    if rpps and session.scalar(select(Professional.id).where(Professional.rpps == rpps)):
+        clashes.append(f"le RPPS {rpps}")
+    if adeli and session.scalar(select(Professional.id).where(Professional.adeli == adeli)):
+        clashes.append(f"l'ADELI {adeli}")
+    if clashes:
+        raise Conflict(
+            "Un professionnel existe déjà avec " + " et ".join(clashes) + ".",
+            code="professional_exists",
+        )
+    pro = Professional(
+        rpps=rpps,
+        adeli=adeli,
+        national_id=nid,
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        profession=data.profession.strip(),
+        specialty=data.specialty,
+        structure=data.structure,
+        city=data.city,
+        email=data.email.strip(),
+        mssante=data.mssante,
+        login=login,
+        role=data.role,
+        active=True,
+    )
+    if data.password:
+        if check_password and (reason := passwords.check_strength(data.password)):
+            raise Invalid(reason, code="weak_password")
+        pro.password_hash = passwords.hash_password(data.password)
+    pro.search_text = search_text(pro)
+    session.add(pro)
+    session.flush()
+    audit.record(session, ctx, "directory.create", details={"professional": str(pro.id)})
+    return pro
+
+
+def set_active(session: Session, ctx: RequestContext, pro: Professional, active: bool) -> None:
+    if ctx.actor is not None and not ctx.actor.is_admin:
+        raise Forbidden("Réservé aux administrateurs.", code="admin_only")
+    pro.active = active
+    audit.record(
+        session,
+        ctx,
+        "directory.enable" if active else "directory.disable",
+        details={"professional": str(pro.id)},
+    )
+
+
+def set_password(session: Session, ctx: RequestContext, pro: Professional, password: str) -> None:
+    if reason := passwords.check_strength(password):
+        raise Invalid(reason, code="weak_password")
+    pro.password_hash = passwords.hash_password(password)
+    audit.record(session, ctx, "directory.set_password", details={"professional": str(pro.id)})

@@ -1,0 +1,224 @@
+"""Sharing a document: one PDF about one patient, sent to N recipients, in one transaction."""
+
+import uuid
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sisra.common import doctypes
+from sisra.platform import counters
+from sisra.platform.audit import service as audit
+from sisra.platform.context import RequestContext
+from sisra.platform.db import after_commit, on_failure
+from sisra.platform.documents import pdf
+from sisra.platform.documents.schemas import (
+    DocumentDetail,
+    DocumentOut,
+    ShareMetadata,
+    ShareReceipt,
+)
+from sisra.platform.errors import Forbidden, Invalid, NotFound, SisraError
+from sisra.platform.events.hub import EventHub
+from sisra.platform.models import Document, Notification, Professional, Role, utcnow
+from sisra.platform.patients import service as patients
+from sisra.platform.record import service as record
+from sisra.platform.storage import EncryptedBlobs
+from sisra.settings import Settings
+
+
+def to_out(doc: Document) -> DocumentOut:
+    dtype = doctypes.get(doc.type_code)
+    return DocumentOut.model_validate(
+        {
+            **{k: getattr(doc, k) for k in DocumentOut.model_fields if hasattr(doc, k)},
+            "type_label": dtype.label if dtype else doc.type_code,
+        }
+    )
+
+
+def get(session: Session, document_id: uuid.UUID) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFound("Document introuvable.", code="document_not_found")
+    return doc
+
+
+def _check_metadata(
+    session: Session, ctx: RequestContext, meta: ShareMetadata
+) -> list[Professional]:
+    assert ctx.actor is not None
+    if ctx.actor.is_admin:
+        raise Forbidden(
+            "Les administrateurs ne partagent pas de documents cliniques.",
+            code="admin_no_clinical_access",
+        )
+    patients.get(session, meta.patient_id)
+    if doctypes.get(meta.type_code) is None:
+        raise Invalid(
+            "Type de document inconnu.",
+            code="invalid_document_type",
+            extra={"allowed": [t.code for t in doctypes.DOCUMENT_TYPES]},
+        )
+    if meta.clinical_date > utcnow().date():
+        raise Invalid("La date du document ne peut pas être dans le futur.", code="invalid_date")
+    wanted = list(dict.fromkeys(meta.recipients))
+    if ctx.actor.id in wanted:
+        raise Invalid(
+            "Vous ne pouvez pas vous envoyer un document à vous-même.", code="self_recipient"
+        )
+    found = {
+        p.id: p for p in session.scalars(select(Professional).where(Professional.id.in_(wanted)))
+    }
+    unknown = [
+        str(r)
+        for r in wanted
+        if r not in found or not found[r].active or found[r].role != Role.professional
+    ]
+    if unknown:
+        raise Invalid(
+            "Destinataire inconnu ou inactif dans l'annuaire : vérifiez la liste des "
+            "destinataires.",
+            code="unknown_recipient",
+            extra={"recipients": unknown},
+        )
+    if meta.in_reply_to is not None:
+        original = session.get(Document, meta.in_reply_to)
+        if original is None:
+            raise Invalid(
+                "Le document auquel vous répondez est introuvable.", code="invalid_in_reply_to"
+            )
+        record.check_document_access(session, ctx, original, "document.reply")
+        if original.patient_id != meta.patient_id:
+            raise Invalid(
+                "La réponse doit concerner le même patient que le document d'origine.",
+                code="invalid_in_reply_to",
+            )
+    return [found[r] for r in wanted]
+
+
+def share(
+    session: Session,
+    settings: Settings,
+    ctx: RequestContext,
+    blobs: EncryptedBlobs,
+    hub: EventHub,
+    meta: ShareMetadata,
+    upload: BinaryIO,
+) -> tuple[Document, list[Notification]]:
+    """Validate, encrypt and store the PDF, then create the document and its notifications."""
+    assert ctx.actor is not None
+    recipients = _check_metadata(session, ctx, meta)
+    info = pdf.inspect(upload, settings.max_document_bytes)
+    doc_id = uuid.uuid4()
+    try:
+        stored = blobs.write(doc_id.bytes, pdf.read_chunks(upload))
+    except OSError as exc:
+        # full disk, unwritable volume…: the store removed its temporary file; say so plainly
+        raise SisraError(
+            "Le serveur n'a pas pu enregistrer le document (espace de stockage indisponible). "
+            "Rien n'a été envoyé : réessayez plus tard ou prévenez l'assistance.",
+            code="storage_unavailable",
+            status=507,
+        ) from exc
+    # If anything below fails the transaction rolls back; the blob must not outlive it.
+    on_failure(session, lambda _s: blobs.delete(stored.key))
+    if stored.size != info.size:
+        raise Invalid("Le fichier a changé pendant l'envoi ; recommencez.", code="upload_changed")
+    dtype = doctypes.BY_CODE[meta.type_code]
+    doc = Document(
+        id=doc_id,
+        patient_id=meta.patient_id,
+        author_id=ctx.actor.id,
+        title=meta.title.strip(),
+        type_code=dtype.code,
+        loinc=dtype.loinc,
+        clinical_date=meta.clinical_date,
+        sha256=info.sha256,
+        size=info.size,
+        page_count=info.pages,
+        blob_key=stored.key,
+        wrapped_key=stored.wrapped_key,
+        in_reply_to_id=meta.in_reply_to,
+        restricted=meta.restricted,
+    )
+    session.add(doc)
+    session.flush()
+    last, _ = counters.take(session, "inbox", len(recipients))
+    notes = []
+    for i, pro in enumerate(recipients):
+        note = Notification(
+            seq=last - len(recipients) + 1 + i,
+            document_id=doc.id,
+            recipient_id=pro.id,
+            sender_id=ctx.actor.id,
+        )
+        session.add(note)
+        notes.append(note)
+    session.flush()
+    audit.record(
+        session,
+        ctx,
+        "document.share",
+        patient_id=doc.patient_id,
+        document_id=doc.id,
+        details={
+            "recipients": [str(p.id) for p in recipients],
+            "sha256": info.sha256,
+            "size": info.size,
+            "in_reply_to": str(meta.in_reply_to or "") or None,
+        },
+    )
+    from sisra.platform.inbox.service import items_for  # late import: inbox builds on documents
+
+    payloads = items_for(session, notes)
+
+    def _publish() -> None:
+        for note, item in zip(notes, payloads, strict=True):
+            hub.publish(note.recipient_id, item)
+
+    after_commit(session, _publish)
+    return doc, notes
+
+
+def detail(session: Session, ctx: RequestContext, document_id: uuid.UUID) -> DocumentDetail:
+    """Metadata; the author also sees each recipient's delivery and read receipts."""
+    assert ctx.actor is not None
+    doc = get(session, document_id)
+    record.check_document_access(session, ctx, doc, "document.read_metadata")
+    out = DocumentDetail.model_validate(to_out(doc).model_dump())
+    if doc.author_id == ctx.actor.id:
+        rows = session.execute(
+            select(Notification, Professional)
+            .join(Professional, Professional.id == Notification.recipient_id)
+            .where(Notification.document_id == doc.id)
+            .order_by(Notification.seq)
+        ).all()
+        out.shares = [
+            ShareReceipt(
+                notification_id=n.id,
+                recipient_id=p.id,
+                recipient_name=p.display_name,
+                delivered_at=n.delivered_at,
+                read_at=n.read_at,
+                deleted=n.deleted_at is not None,
+            )
+            for n, p in rows
+        ]
+    audit.record(
+        session, ctx, "document.read_metadata", patient_id=doc.patient_id, document_id=doc.id
+    )
+    return out
+
+
+def open_content(session: Session, ctx: RequestContext, doc: Document, via: str) -> None:
+    """Check access to the bytes and audit the download (the route streams them)."""
+    grounds = record.check_document_access(session, ctx, doc, "document.download")
+    audit.record(
+        session,
+        ctx,
+        "document.download",
+        patient_id=doc.patient_id,
+        document_id=doc.id,
+        details={"via": via, "grounds": grounds.value},
+    )

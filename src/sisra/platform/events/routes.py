@@ -1,0 +1,101 @@
+"""``GET /api/v1/events``: the caller's new inbox items as Server-Sent Events.
+
+Each event's ``id`` is the inbox cursor. On connect the stream first replays what the client
+missed (after ``Last-Event-ID`` or ``?after=``) from the database, then goes live. The
+subscription is opened before the replay, so an item committed in between is not lost; it may
+arrive twice and is skipped by cursor. The stream closes when the access token would expire,
+so a revoked device stops receiving within minutes; the client reconnects with a new token.
+"""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from sisra.platform.audit import service as audit
+from sisra.platform.db import unit_of_work
+from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext
+from sisra.platform.inbox.service import items_for
+from sisra.platform.models import Notification
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+REPLAY_BATCH = 200
+
+
+def _sse(item: dict[str, Any]) -> str:
+    return f"id: {item['cursor']}\nevent: notification\ndata: {json.dumps(item)}\n\n"
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    request: Request,
+    session: DbSession,
+    ctx: ProContext,
+    settings: AppSettings,
+    hub: Hub,
+    after: int | None = Query(None, ge=0),
+) -> StreamingResponse:
+    assert ctx.actor is not None
+    pro_id = ctx.actor.id
+    header = request.headers.get("last-event-id", "")
+    start = int(header) if header.isdigit() else (after or 0)
+    factory = request.app.state.session_factory
+    audit.record(session, ctx, "events.connect", details={"after": start})
+    deadline = time.monotonic() + settings.access_token_minutes * 60
+
+    def replay(cursor: int) -> list[dict[str, Any]]:
+        with unit_of_work(factory) as session:
+            notes = list(
+                session.scalars(
+                    select(Notification)
+                    .where(
+                        Notification.recipient_id == pro_id,
+                        Notification.seq > cursor,
+                        Notification.deleted_at.is_(None),
+                    )
+                    .order_by(Notification.seq)
+                    .limit(REPLAY_BATCH)
+                )
+            )
+            return items_for(session, notes)
+
+    async def stream() -> AsyncIterator[str]:
+        cursor = start
+        async with hub.subscribe(pro_id) as queue:
+            yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
+            while True:
+                batch = await run_in_threadpool(replay, cursor)
+                for item in batch:
+                    cursor = item["cursor"]
+                    yield _sse(item)
+                if len(batch) < REPLAY_BATCH:
+                    break
+            while time.monotonic() < deadline:
+                if await request.is_disconnected():
+                    return
+                try:
+                    event = await asyncio.wait_for(queue.get(), settings.events_keepalive_seconds)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if event is None:  # fell behind: let the client reconnect and catch up
+                    return
+                if event["cursor"] > cursor:
+                    cursor = event["cursor"]
+                    yield _sse(event)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,58 @@
+import uuid
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import Response
+
+from sisra.platform.deps import Blobs, DbSession, ProContext
+from sisra.platform.documents import content
+from sisra.platform.documents import service as documents
+from sisra.platform.inbox import service
+from sisra.platform.inbox.schemas import InboxItem, InboxPage, ReceiptIn
+
+router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
+
+
+@router.get("", response_model=InboxPage)
+def list_inbox(
+    session: DbSession,
+    ctx: ProContext,
+    after: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=service.MAX_PAGE),
+) -> InboxPage:
+    """Received documents after the cursor, in server order (oldest first)."""
+    return service.list_after(session, ctx, after, limit)
+
+
+@router.get("/{notification_id}", response_model=InboxItem)
+def get_item(session: DbSession, ctx: ProContext, notification_id: uuid.UUID) -> InboxItem:
+    return service.get_item(session, ctx, notification_id)
+
+
+@router.get(
+    "/{notification_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def item_content(
+    request: Request, session: DbSession, ctx: ProContext, blobs: Blobs, notification_id: uuid.UUID
+) -> Response:
+    """The received PDF (ETag = SHA-256; Range supported to resume a download)."""
+    note = service.own(session, ctx, notification_id)
+    doc = documents.get(session, note.document_id)
+    documents.open_content(session, ctx, doc, via="inbox")
+    return content.respond(request, blobs, doc)
+
+
+@router.post("/{notification_id}/receipts", response_model=InboxItem)
+def post_receipt(
+    session: DbSession, ctx: ProContext, notification_id: uuid.UUID, body: ReceiptIn
+) -> InboxItem:
+    """Delivery ('downloaded') or read receipt, seen by the sender."""
+    return service.receipt(session, ctx, notification_id, body.kind)
+
+
+@router.delete("/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_item(session: DbSession, ctx: ProContext, notification_id: uuid.UUID) -> Response:
+    """Hide the notification; the document stays in the patient record."""
+    service.delete(session, ctx, notification_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

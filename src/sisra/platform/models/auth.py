@@ -1,0 +1,56 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
+
+
+class Device(UUIDPk, Timestamped, Base):
+    """A computer (MonSisra) or browser a professional logged in from.
+
+    ``strong_auth_at`` is the time of the last CPS or e-mail-code authentication; refresh is
+    refused once it is older than the policy. A password-only login leaves it empty.
+    """
+
+    __tablename__ = "devices"
+
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="api")
+    auth_method: Mapped[str] = mapped_column(String(20))
+    strong_auth_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class AccessToken(Timestamped, Base):
+    __tablename__ = "access_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefreshToken(Timestamped, Base):
+    """Rotating refresh token; ``used_at`` set on rotation, so a replay is detectable."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed-login counter per key (``account:<login>`` or ``ip:<address>``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,42 @@
+import enum
+
+from sqlalchemy import Boolean, Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sisra.platform.models.base import Base, Timestamped, UUIDPk
+
+
+class Role(enum.StrEnum):
+    professional = "professional"
+    administrator = "administrator"
+
+
+class Professional(UUIDPk, Timestamped, Base):
+    """A health professional of the regional directory (or an administrator)."""
+
+    __tablename__ = "professionals"
+
+    rpps: Mapped[str | None] = mapped_column(String(11), unique=True)
+    adeli: Mapped[str | None] = mapped_column(String(9), unique=True)
+    national_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    profession: Mapped[str] = mapped_column(String(100))
+    specialty: Mapped[str | None] = mapped_column(String(150))
+    structure: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    mssante: Mapped[str | None] = mapped_column(String(254))
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, validate_strings=True),
+        default=Role.professional,
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Folded "last first city specialty profession" for accent- and case-insensitive search.
+    search_text: Mapped[str] = mapped_column(String(600), index=True)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name.upper()}"

@@ -1,0 +1,55 @@
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
+
+
+class Document(UUIDPk, Timestamped, Base):
+    """A PDF about a patient. Its bytes live encrypted in the blob store."""
+
+    __tablename__ = "documents"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    type_code: Mapped[str] = mapped_column(String(40))
+    loinc: Mapped[str] = mapped_column(String(20))
+    clinical_date: Mapped[date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    page_count: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(100), unique=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(200))
+    in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
+    # When set, only the author and the recipients may see it, not the rest of the care team.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Notification(UUIDPk, Timestamped, Base):
+    """One recipient's copy of a share: an item of their inbox."""
+
+    __tablename__ = "notifications"
+
+    # The inbox cursor: allocated under a lock held until commit, so commit order is seq order
+    # and a client listing ``after=cursor`` never skips an item committed late.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
+    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BreakGlass(UUIDPk, Timestamped, Base):
+    """Emergency access to a patient's whole record, with the written reason."""
+
+    __tablename__ = "break_glass"
+
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    reason: Mapped[str] = mapped_column(String(1000))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

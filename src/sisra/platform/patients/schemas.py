@@ -1,0 +1,37 @@
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PatientIn(BaseModel):
+    birth_name: str = Field(min_length=1, max_length=100)
+    used_name: str | None = Field(None, max_length=100)
+    birth_given_names: list[str] = Field(min_length=1, max_length=10)
+    first_given_name: str | None = Field(None, max_length=100)
+    birth_date: date
+    sex: str = Field(pattern="^[MFImfi]$")
+    birth_place_code: str | None = Field(None, max_length=5)
+    ins: str | None = Field(None, max_length=25)
+    ins_oid: str | None = None
+    identity_status: str = "provisoire"
+
+
+class PatientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    ins: str | None
+    ins_oid: str | None
+    birth_name: str
+    used_name: str | None
+    birth_given_names: list[str]
+    first_given_name: str
+    birth_date: date
+    sex: str
+    birth_place_code: str | None
+    identity_status: str
+
+
+class BreakGlassIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)

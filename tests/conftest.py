@@ -1,0 +1,294 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL with SISRA_TEST_DATABASE_URL),
+migrated once per run and emptied before each test, and the real app over HTTP."""
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from sisra.platform.app import create_app
+from sisra.platform.context import SYSTEM
+from sisra.platform.db import make_engine, make_session_factory, unit_of_work
+from sisra.platform.directory import service as directory
+from sisra.platform.migrate import upgrade
+from sisra.platform.models import Base, Role
+from sisra.settings import Settings
+
+PASSWORD = "Motdepasse-2026!"
+
+
+def _prepare_postgres(url: str) -> None:
+    """Recreate the test database so every run starts from the migrations."""
+    base, _, name = url.rpartition("/")
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
+                "AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("SISRA_TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        # one database per pytest-xdist worker, should we ever run in parallel
+        url = url + os.environ.get("PYTEST_XDIST_WORKER", "")
+        _prepare_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'sisra.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "counters"]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (table names from metadata)
+        conn.execute(text("UPDATE counters SET value = 0, last_hash = :h"), {"h": "0" * 64})
+
+
+@pytest.fixture
+def settings(database_url: str, engine: Engine, tmp_path: Path) -> Settings:
+    _empty(engine)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        master_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        max_document_bytes=2 * 1024 * 1024,
+        events_keepalive_seconds=0.5,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def app_client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def db(settings: Settings, engine: Engine) -> Callable[[], "object"]:
+    """``with db() as session:`` — a unit of work on the test database."""
+    factory = make_session_factory(engine)
+    return lambda: unit_of_work(factory)
+
+
+@dataclass
+class Persona:
+    id: uuid.UUID
+    login: str
+    name: str
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def make_pro(db: Callable[[], "object"], app_client: TestClient) -> Callable[..., Persona]:
+    """Create a professional in the directory and log them in through the API."""
+    counter = iter(range(1, 10_000))
+
+    def _make(
+        login: str | None = None,
+        *,
+        role: Role = Role.professional,
+        first_name: str = "Camille",
+        last_name: str | None = None,
+        city: str = "Lyon",
+        specialty: str | None = None,
+        profession: str = "Médecin",
+        log_in: bool = True,
+    ) -> Persona:
+        n = next(counter)
+        login = login or f"pro{n}"
+        from sisra.common.identifiers import luhn_complete
+
+        with db() as session:  # type: ignore[attr-defined]
+            assert isinstance(session, Session)
+            pro = directory.create(
+                session,
+                SYSTEM,
+                directory.NewProfessional(
+                    first_name=first_name,
+                    last_name=last_name or f"Martin{n}",
+                    profession=profession,
+                    email=f"{login}@demo.sisra.test",
+                    login=login,
+                    rpps=luhn_complete(f"10{n:08d}") if role == Role.professional else None,
+                    specialty=specialty,
+                    city=city,
+                    role=role,
+                    password=PASSWORD,
+                ),
+            )
+            pro_id, name = pro.id, pro.display_name
+        headers: dict[str, str] = {}
+        if log_in:
+            r = app_client.post(
+                "/api/v1/auth/login", json={"identifier": login, "password": PASSWORD}
+            )
+            assert r.status_code == 200, r.text
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return Persona(pro_id, login, name, headers)
+
+    return _make
+
+
+def make_pdf(text_line: str = "Compte rendu", pages: int = 1, padding: int = 0) -> bytes:
+    """A real PDF made with reportlab; ``padding`` adds incompressible bytes to grow it."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pageCompression=0)
+    for i in range(pages):
+        c.drawString(72, 720, f"{text_line} — page {i + 1}")
+        c.showPage()
+    if padding:
+        # an incompressible comment block keeps the file a valid PDF
+        c.setKeywords(secrets.token_hex(padding // 2))
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.fixture
+def pdf() -> Callable[..., bytes]:
+    return make_pdf
+
+
+@pytest.fixture
+def make_patient(db: Callable[[], "object"]) -> Callable[..., uuid.UUID]:
+    from datetime import date
+
+    from sisra.platform.patients import service as patients
+
+    counter = iter(range(1, 10_000))
+
+    def _make(birth_name: str = "DUPONT", given: str = "Jeanne") -> uuid.UUID:
+        n = next(counter)
+        with db() as session:  # type: ignore[attr-defined]
+            p = patients.create(
+                session,
+                SYSTEM,
+                patients.NewPatient(
+                    birth_name=birth_name,
+                    birth_given_names=[given, f"Marie{n}"],
+                    first_given_name=f"{given}{n}",
+                    birth_date=date(1950 + n % 50, 1 + n % 12, 1 + n % 28),
+                    sex="F",
+                ),
+            )
+            return p.id
+
+    return _make
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app served by uvicorn on a loopback port, in a thread."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield LiveServer(url, app)
+    server.should_exit = True
+    thread.join(10)
+    app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+def share_request(
+    client: Any, sender: Persona, patient_id: Any, recipients: list[Any], data: bytes, **meta: Any
+) -> Any:
+    """POST /api/v1/documents through ``client`` (a TestClient or an httpx.Client)."""
+    import json
+    from datetime import date
+
+    metadata = {
+        "patient_id": str(patient_id),
+        "title": meta.pop("title", "Compte rendu de consultation"),
+        "type_code": meta.pop("type_code", "cr_consultation"),
+        "clinical_date": meta.pop("clinical_date", date.today().isoformat()),
+        "recipients": [str(getattr(r, "id", r)) for r in recipients],
+        **meta,
+    }
+    return client.post(
+        "/api/v1/documents",
+        headers=sender.headers,
+        data={"metadata": json.dumps(metadata)},
+        files={"file": ("document.pdf", data, "application/pdf")},
+    )
+
+
+@pytest.fixture
+def share() -> Callable[..., Any]:
+    return share_request

@@ -1,0 +1,65 @@
+import pytest
+
+from sisra.common.identifiers import (
+    InvalidIdentifier,
+    luhn_complete,
+    national_id,
+    validate_adeli,
+    validate_rpps,
+)
+from sisra.common.ins import InvalidINS, ins_key, validate_ins, with_key
+from sisra.common.text import fold
+
+
+def test_ins_key_is_97_minus_mod():
+    first13 = "1850375123456"
+    assert ins_key(first13) == 97 - int(first13) % 97
+    assert validate_ins(with_key(first13)) == with_key(first13)
+
+
+def test_ins_accepts_spaces_and_rejects_a_wrong_key():
+    good = with_key("2690549588157")
+    spaced = f"{good[0]} {good[1:3]} {good[3:5]} {good[5:7]} {good[7:10]} {good[10:13]} {good[13:]}"
+    assert validate_ins(spaced) == good
+    wrong = good[:13] + f"{(int(good[13:]) % 97) + 1:02d}"
+    with pytest.raises(InvalidINS, match="clé"):
+        validate_ins(wrong)
+
+
+@pytest.mark.parametrize(("dept", "substitute"), [("2A", "19"), ("2B", "18")])
+def test_corsican_departments_are_replaced_for_the_key(dept, substitute):
+    first13 = f"18003{dept}004012"
+    expected = 97 - int(first13.replace(dept, substitute)) % 97
+    assert ins_key(first13) == expected
+    assert validate_ins(with_key(first13).lower()) == with_key(first13)
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "123", "5850375123456xx", "18503751234567890", "1850375ABC45612"]
+)
+def test_malformed_ins(bad):
+    with pytest.raises(InvalidINS):
+        validate_ins(bad)
+
+
+def test_rpps_luhn():
+    rpps = luhn_complete("1000123456")
+    assert validate_rpps(rpps) == rpps
+    broken = rpps[:-1] + str((int(rpps[-1]) + 1) % 10)
+    with pytest.raises(InvalidIdentifier):
+        validate_rpps(broken)
+    with pytest.raises(InvalidIdentifier):
+        validate_rpps("12345")
+
+
+def test_national_id_prefixes():
+    assert national_id("10001234567", None) == "810001234567"
+    assert national_id(None, "691234567") == "0691234567"
+    assert validate_adeli("2a1234567") == "2A1234567"
+    with pytest.raises(InvalidIdentifier):
+        national_id(None, None)
+
+
+def test_fold_ignores_accents_case_and_separators():
+    assert fold("Élodie  D'Aubigné-Lévêque") == "elodie d aubigne leveque"
+    assert fold("CŒUR") == "coeur"

@@ -1,0 +1,116 @@
+"""Patient identities (INS, traits, duplicates) and the directory search."""
+
+from sqlalchemy import func, select
+
+from sisra.common.ins import OID_NIR_TEST, with_key
+from sisra.platform.models import Patient
+
+INS = with_key("2690469123045")
+
+
+def identity(**over):
+    body = {
+        "birth_name": "Lefèvre",
+        "used_name": "Gauthier",
+        "birth_given_names": ["Hélène", "Marie"],
+        "birth_date": "1969-04-12",
+        "sex": "F",
+        "birth_place_code": "69123",
+        "ins": INS,
+        "ins_oid": OID_NIR_TEST,
+        "identity_status": "qualifiée",
+    }
+    body.update(over)
+    return body
+
+
+def test_create_and_search_by_name_prefix_birth_date_and_ins(app_client, make_pro):
+    pro = make_pro()
+    r = app_client.post("/api/v1/patients", headers=pro.headers, json=identity())
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["birth_name"] == "LEFÈVRE" and created["first_given_name"] == "Hélène"
+    assert created["identity_status"] == "qualifiée"
+    for query in ("lefev", "LEFÈ", "gauth"):
+        found = app_client.get(f"/api/v1/patients?q={query}", headers=pro.headers).json()
+        assert [p["id"] for p in found] == [created["id"]], query
+    by_date = app_client.get(
+        "/api/v1/patients?q=lef&birth_date=1969-04-12", headers=pro.headers
+    ).json()
+    assert len(by_date) == 1
+    other_date = app_client.get(
+        "/api/v1/patients?q=lef&birth_date=1970-04-12", headers=pro.headers
+    ).json()
+    assert other_date == []
+    spaced = f"{INS[:1]} {INS[1:5]} {INS[5:]}"
+    by_ins = app_client.get("/api/v1/patients", params={"ins": spaced}, headers=pro.headers)
+    assert [p["id"] for p in by_ins.json()] == [created["id"]]
+
+
+def test_malformed_ins_is_refused_with_its_reason(app_client, make_pro, db):
+    pro = make_pro()
+    bad_key = INS[:13] + ("00" if INS[13:] != "00" else "01")
+    r = app_client.post("/api/v1/patients", headers=pro.headers, json=identity(ins=bad_key))
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_ins" and "clé" in r.json()["message"]
+    r = app_client.get("/api/v1/patients?ins=12345", headers=pro.headers)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_ins"
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_duplicate_identity_returns_the_candidates(app_client, make_pro, db):
+    pro = make_pro()
+    first = app_client.post("/api/v1/patients", headers=pro.headers, json=identity()).json()
+    same_ins = app_client.post(
+        "/api/v1/patients", headers=pro.headers, json=identity(birth_name="Autre")
+    )
+    assert same_ins.status_code == 409
+    assert same_ins.json()["code"] == "identity_exists"
+    assert [c["id"] for c in same_ins.json()["candidates"]] == [first["id"]]
+    same_traits = app_client.post(
+        "/api/v1/patients",
+        headers=pro.headers,
+        json=identity(ins=None, identity_status="provisoire", birth_name="LEFEVRE"),
+    )
+    assert same_traits.status_code == 409
+    assert same_traits.json()["candidates"][0]["id"] == first["id"]
+    twin = app_client.post(
+        "/api/v1/patients",
+        headers=pro.headers,
+        json=identity(ins=None, identity_status="provisoire", birth_given_names=["Léa"]),
+    )
+    assert twin.status_code == 201  # a twin sister is not a duplicate
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 2
+
+
+def test_identity_traits_are_checked(app_client, make_pro):
+    pro = make_pro()
+    cases = [
+        (identity(ins=None, identity_status="qualifiée"), "ins_required"),
+        (identity(birth_date="2999-01-01"), "invalid_birth_date"),
+        (identity(birth_place_code="6912"), "invalid_birth_place"),
+        (identity(identity_status="certifiée"), "invalid_identity_status"),
+    ]
+    for body, code in cases:
+        r = app_client.post("/api/v1/patients", headers=pro.headers, json=body)
+        assert r.status_code == 422 and r.json()["code"] == code, r.text
+    r = app_client.post("/api/v1/patients", headers=pro.headers, json=identity(sex="X"))
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+    r = app_client.get("/api/v1/patients?q=a", headers=pro.headers)
+    assert r.json()["code"] == "search_too_broad"
+
+
+def test_directory_search_ignores_accents_and_case(app_client, make_pro):
+    me = make_pro()
+    helene = make_pro(
+        first_name="Hélène", last_name="Lefèvre", city="Saint-Étienne", specialty="Cardiologie"
+    )
+    make_pro(first_name="Paul", last_name="Durand", city="Grenoble", specialty="Pneumologie")
+    for q in ("lefevre", "HELENE", "saint etienne", "cardio", "hélène st"[:6]):
+        found = app_client.get("/api/v1/professionals", params={"q": q}, headers=me.headers)
+        assert [p["id"] for p in found.json()] == [str(helene.id)], q
+    both = app_client.get("/api/v1/professionals", params={"q": "logie"}, headers=me.headers)
+    assert len(both.json()) == 2
+    assert app_client.get("/api/v1/professionals?q=lefevre").status_code == 401

@@ -1,0 +1,113 @@
+"""The regional record's access policy, persona by persona, and break-glass."""
+
+import pytest
+from sqlalchemy import select
+
+from conftest import share_request
+from sisra.platform.models import AuditEvent, Role
+
+
+def share(client, sender, patient_id, recipients, data, restricted=False):
+    r = share_request(client, sender, patient_id, recipients, data, restricted=restricted)
+    assert r.status_code == 201, r.text
+    return r.json()["document"]["id"]
+
+
+@pytest.fixture
+def world(app_client, make_pro, make_patient, pdf):
+    """GP shares an open and a restricted document; a colleague is in the care team through
+    another document; an outsider and an administrator are not."""
+    author, recipient, colleague, outsider = make_pro(), make_pro(), make_pro(), make_pro()
+    admin = make_pro("admin", role=Role.administrator)
+    patient = make_patient()
+    open_doc = share(app_client, author, patient, [recipient], pdf("ouvert"))
+    secret_doc = share(app_client, author, patient, [recipient], pdf("secret"), restricted=True)
+    team_doc = share(app_client, recipient, patient, [colleague], pdf("équipe"))
+    return {
+        "author": author,
+        "recipient": recipient,
+        "colleague": colleague,
+        "outsider": outsider,
+        "admin": admin,
+        "patient": patient,
+        "open": open_doc,
+        "secret": secret_doc,
+        "team": team_doc,
+    }
+
+
+EXPECTED = {
+    "author": {"open", "secret", "team"},  # care team through authorship
+    "recipient": {"open", "secret", "team"},
+    "colleague": {"open", "team"},  # not the restricted one
+    "outsider": set(),
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("persona", list(EXPECTED))
+def test_each_persona_sees_what_the_policy_allows(app_client, world, persona):
+    who = world[persona]
+    record = app_client.get(f"/api/v1/patients/{world['patient']}/documents", headers=who.headers)
+    if not EXPECTED[persona]:
+        assert record.status_code == 403
+        assert record.json()["code"] in ("record_access_denied", "professionals_only")
+    else:
+        assert record.status_code == 200
+        ids = {d["id"] for d in record.json()["documents"]}
+        assert ids == {world[k] for k in EXPECTED[persona]}
+    for key in ("open", "secret", "team"):
+        content = app_client.get(f"/api/v1/documents/{world[key]}/content", headers=who.headers)
+        meta = app_client.get(f"/api/v1/documents/{world[key]}", headers=who.headers)
+        allowed = key in EXPECTED[persona]
+        assert (content.status_code == 200) is allowed, (persona, key, content.text[:200])
+        assert (meta.status_code == 200) is allowed
+        if not allowed:
+            assert content.status_code == 403
+
+
+def test_refusals_are_audited(app_client, world, db):
+    app_client.get(
+        f"/api/v1/patients/{world['patient']}/documents", headers=world["outsider"].headers
+    )
+    app_client.get(f"/api/v1/documents/{world['open']}/content", headers=world["outsider"].headers)
+    with db() as s:
+        refused = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.outcome == "refused", AuditEvent.actor_id == world["outsider"].id
+            )
+        ).all()
+    assert {r.action for r in refused} == {"record.read", "document.download"}
+    assert all(r.patient_id == world["patient"] for r in refused)
+
+
+def test_break_glass_opens_the_record_with_a_reason_and_is_flagged(app_client, world, db):
+    outsider, patient = world["outsider"], world["patient"]
+    short = app_client.post(
+        f"/api/v1/patients/{patient}/break-glass", headers=outsider.headers, json={"reason": "x"}
+    )
+    assert short.status_code == 422 and short.json()["code"] == "reason_required"
+    reason = "Patient inconscient aux urgences, besoin des antécédents cardiaques"
+    r = app_client.post(
+        f"/api/v1/patients/{patient}/break-glass", headers=outsider.headers, json={"reason": reason}
+    )
+    assert r.status_code == 201
+    record = app_client.get(f"/api/v1/patients/{patient}/documents", headers=outsider.headers)
+    assert record.status_code == 200 and record.json()["break_glass"] is True
+    assert {d["id"] for d in record.json()["documents"]} == {
+        world["open"],
+        world["secret"],
+        world["team"],
+    }
+    with db() as s:
+        flagged = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "record.break_glass")
+        ).one()
+    assert flagged.outcome == "emergency" and flagged.details["reason"] == reason
+    # administrators cannot break the glass: they never read clinical content
+    r = app_client.post(
+        f"/api/v1/patients/{patient}/break-glass",
+        headers=world["admin"].headers,
+        json={"reason": reason},
+    )
+    assert r.status_code == 403
