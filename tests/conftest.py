@@ -79,10 +79,23 @@ def _empty(engine: Engine) -> None:
         conn.execute(text("UPDATE counters SET value = 0, last_hash = :h"), {"h": "0" * 64})
 
 
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[Any]:
+    """A real SMTP server on loopback that keeps the codes the platform e-mails."""
+    from sisra.devtools.smtp_sink import SmtpSink
+
+    sink = SmtpSink(port=free_port()).start()
+    yield sink
+    sink.stop()
+
+
 @pytest.fixture
-def settings(database_url: str, engine: Engine, tmp_path: Path) -> Settings:
+def settings(database_url: str, engine: Engine, tmp_path: Path, smtp_sink: Any) -> Settings:
     _empty(engine)
     return Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink.port,
+        otp_resend_cooldown_s=2,
         data_dir=tmp_path / "data",
         database_url=database_url,
         master_key=base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -107,6 +120,21 @@ def db(settings: Settings, engine: Engine) -> Callable[[], "object"]:
     return lambda: unit_of_work(factory)
 
 
+def otp_login(
+    client: Any, sink: Any, login: str, email: str, password: str = PASSWORD, **device: Any
+) -> dict[str, Any]:
+    """The whole two-step login through the API and the real SMTP sink; returns the tokens."""
+    r = client.post("/api/v1/auth/login", json={"identifier": login, "password": password})
+    assert r.status_code == 200, r.text
+    mail = sink.last_to(email)
+    assert mail is not None and mail.code(), "no code was e-mailed"
+    body = {"flow_id": r.json()["flow_id"], "code": mail.code(), **device}
+    v = client.post("/api/v1/auth/otp/verify", json=body)
+    assert v.status_code == 200, v.text
+    tokens: dict[str, Any] = v.json()
+    return tokens
+
+
 @dataclass
 class Persona:
     id: uuid.UUID
@@ -116,7 +144,9 @@ class Persona:
 
 
 @pytest.fixture
-def make_pro(db: Callable[[], "object"], app_client: TestClient) -> Callable[..., Persona]:
+def make_pro(
+    db: Callable[[], "object"], app_client: TestClient, smtp_sink: Any
+) -> Callable[..., Persona]:
     """Create a professional in the directory and log them in through the API."""
     counter = iter(range(1, 10_000))
 
@@ -156,11 +186,8 @@ def make_pro(db: Callable[[], "object"], app_client: TestClient) -> Callable[...
             pro_id, name = pro.id, pro.display_name
         headers: dict[str, str] = {}
         if log_in:
-            r = app_client.post(
-                "/api/v1/auth/login", json={"identifier": login, "password": PASSWORD}
-            )
-            assert r.status_code == 200, r.text
-            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            tokens = otp_login(app_client, smtp_sink, login, f"{login}@demo.sisra.test")
+            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         return Persona(pro_id, login, name, headers)
 
     return _make

@@ -12,6 +12,8 @@ from sisra.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from sisra.devtools.smtp_sink import SmtpSink
+
 app = typer.Typer(
     help="sisra : plateforme régionale d'échange de documents médicaux.", no_args_is_help=True
 )
@@ -19,6 +21,8 @@ db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration de l'annuaire et de l'audit.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+dev_app = typer.Typer(help="Outils de développement et de démonstration.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
 
 
 def _fail(message: str) -> None:
@@ -83,6 +87,7 @@ def demo(
     patients: int = 300,
     seed: int = 2026,
     port: int = 8000,
+    smtp_port: Annotated[int, typer.Option(help="Port du serveur de courriel de démo")] = 2525,
 ) -> None:
     """Charger la région de démonstration (si la base est vide) et afficher les identifiants."""
     from sisra.platform.demo.load import load_demo, print_logins
@@ -99,7 +104,32 @@ def demo(
     )
     print_logins(summary, echo=typer.echo)
     if serve_after:
-        serve(port=port, upgrade=False)
+        sink = _start_demo_mail_sink(settings, smtp_port)
+        typer.echo(
+            f"Courriels (codes de connexion) captés sur 127.0.0.1:{sink.port} : "
+            f"http://127.0.0.1:{port}/demo/courriels ou « sisra dev mails »."
+        )
+        try:
+            serve(port=port, upgrade=False)
+        finally:
+            sink.stop()
+
+
+def _start_demo_mail_sink(settings: Settings, smtp_port: int) -> "SmtpSink":
+    """The demo's SMTP server: codes are kept in <data dir>/mails instead of being sent."""
+    import os
+
+    from sisra.devtools.smtp_sink import SmtpSink
+
+    sink = SmtpSink(port=smtp_port, directory=settings.data_dir / "mails").start()
+    # the server (created by uvicorn from the environment) sends its mail to the sink
+    os.environ.update(
+        SISRA_SMTP_HOST="127.0.0.1",
+        SISRA_SMTP_PORT=str(smtp_port),
+        SISRA_SMTP_SECURITY="none",
+        SISRA_DEMO_MODE="1",
+    )
+    return sink
 
 
 def _session() -> AbstractContextManager["Session"]:
@@ -221,6 +251,22 @@ def verify_audit() -> None:
             f"({report.rows} lignes vérifiées avant)."
         )
     typer.echo(f"Piste d'audit intègre : {report.rows} lignes vérifiées.")
+
+
+@dev_app.command("mails")
+def dev_mails(limit: int = 10) -> None:
+    """Afficher les derniers courriels captés par la démo (codes de connexion)."""
+    from datetime import datetime
+
+    from sisra.devtools.smtp_sink import read_mail_dir
+
+    settings = Settings()
+    mails = read_mail_dir(settings.data_dir / "mails", limit)
+    if not mails:
+        typer.echo("Aucun courriel capté (la démo est-elle lancée avec « make demo » ?).")
+    for mail in mails:
+        when = datetime.fromtimestamp(mail.received_at).strftime("%d/%m %H:%M:%S")
+        typer.echo(f"{when}  {', '.join(mail.to):<40} code {mail.code() or '-'}  {mail.subject}")
 
 
 if __name__ == "__main__":

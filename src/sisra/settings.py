@@ -7,6 +7,7 @@ appear in a process listing or a shell history.
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,10 +37,34 @@ class Settings(BaseSettings):
 
     sqlite_busy_timeout_s: float = Field(default=30.0)
 
+    # e-mail (one-time codes)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "Sisra <ne-pas-repondre@sisra.local>"
+    smtp_timeout_s: float = 15.0
+    otp_ttl_minutes: int = 10
+    otp_max_attempts: int = 5
+    otp_resend_cooldown_s: int = 60
+
+    # CPS cards: trust anchors (PEM files, CA certificates) and revocation lists
+    cps_trust_anchors: list[Path] = Field(default_factory=list)
+    cps_intermediates: list[Path] = Field(default_factory=list)
+    cps_crls: list[str] = Field(default_factory=list)  # file paths or http(s) URLs
+    cps_crl_required: bool = True
+    cps_crl_cache_s: int = 3600
+    cps_challenge_ttl_s: int = 120
+
+    # web pages
+    web_ticket_ttl_s: int = 60
+    web_session_hours: int = 8
+
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: dict[str, object]) -> dict[str, object]:
-        for name in ("master_key", "database_url"):
+        for name in ("master_key", "database_url", "smtp_password"):
             path = os.environ.get(f"SISRA_{name.upper()}_FILE")
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()

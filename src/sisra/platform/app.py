@@ -4,13 +4,15 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sisra import __version__
 from sisra.platform.audit.routes import router as audit_router
+from sisra.platform.auth.cps import TrustStore
 from sisra.platform.auth.routes import router as auth_router
 from sisra.platform.db import make_engine, make_session_factory
 from sisra.platform.directory.routes import router as directory_router
@@ -22,6 +24,7 @@ from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+from sisra.platform.web import routes as web_routes
 from sisra.settings import Settings, get_settings
 
 SECURITY_HEADERS = {
@@ -40,17 +43,6 @@ _HTTP_CODES = {
     413: "file_too_large",
 }
 _HTTP_MESSAGES = {404: "Adresse introuvable.", 405: "Méthode non autorisée pour cette adresse."}
-
-
-_HOME = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>Sisra</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;color:#1d2a3a}}
-a{{color:#0b5cad}}</style></head>
-<body><h1>Plateforme Sisra</h1>
-<p>La plateforme régionale d'échange de documents médicaux fonctionne (version {version}).</p>
-<p>Les professionnels y accèdent avec MonSisra. Les développeurs trouveront
-la <a href="/docs">documentation de l'API</a>.</p></body></html>
-"""
 
 
 class SecurityHeaders:
@@ -98,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
     app.state.hub = EventHub()
+    app.state.trust_store = TrustStore.from_settings(settings)
 
     @app.exception_handler(SisraError)
     async def _sisra_error(_request: Request, exc: SisraError) -> JSONResponse:
@@ -128,15 +121,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=exc.status_code,
         )
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return _HOME.format(version=__version__)
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/accueil", status_code=303)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    web_routes.install(app)
+    static = Path(web_routes.__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
     for router in (
+        web_routes.router,
         auth_router,
         directory_router,
         patients_router,

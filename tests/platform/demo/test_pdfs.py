@@ -67,29 +67,48 @@ def test_every_document_type(doctype: object) -> None:
     [
         ("Bilan biologique du 12/10/2026", "biologie", "Biologie médicale", "Valeurs de référence"),
         ("Échographie abdominale", "cr_imagerie", "Radiologue", "Conclusion"),
-        ("Compte rendu opératoire – prothèse totale de hanche droite", "cr_operatoire",
-         "Chirurgien orthopédiste", "Traçabilité des dispositifs médicaux implantables"),
-        ("Ordonnance de renouvellement du traitement", "ordonnance", "Médecin généraliste",
-         "Durée :"),
+        (
+            "Compte rendu opératoire – prothèse totale de hanche droite",
+            "cr_operatoire",
+            "Chirurgien orthopédiste",
+            "Traçabilité des dispositifs médicaux implantables",
+        ),
+        (
+            "Ordonnance de renouvellement du traitement",
+            "ordonnance",
+            "Médecin généraliste",
+            "Durée :",
+        ),
         ("Explorations fonctionnelles respiratoires", "autre", "Pneumologue", "VEMS"),
         ("Transmission infirmière", "courrier", "Infirmière", "à domicile"),
-        ("Compte rendu d'hospitalisation en cardiologie", "cr_hospitalisation",
-         "Cardiologie et maladies vasculaires", "Évolution dans le service"),
+        (
+            "Compte rendu d'hospitalisation en cardiologie",
+            "cr_hospitalisation",
+            "Cardiologie et maladies vasculaires",
+            "Évolution dans le service",
+        ),
         ("Lettre de liaison infirmière", "lettre_liaison", "Infirmier", "Soins en cours"),
     ],
 )
 def test_content_fits_type_and_author(
     title: str, type_code: str, profession: str, expected: str
 ) -> None:
-    data = _render(title=title, type_label=BY_CODE[type_code].label,
-                   author_profession=profession, rng=random.Random(7))
+    data = _render(
+        title=title,
+        type_label=BY_CODE[type_code].label,
+        author_profession=profession,
+        rng=random.Random(7),
+    )
     text = _check(data, title)
     assert expected in text
 
 
 def test_accents_and_ligatures_survive() -> None:
-    text = _check(_render(patient_name="Cœurdacier Noémie-Gaëlle"), "Compte rendu de "
-                  "consultation de cardiologie", patient="Cœurdacier Noémie-Gaëlle")
+    text = _check(
+        _render(patient_name="Cœurdacier Noémie-Gaëlle"),
+        "Compte rendu de consultation de cardiologie",
+        patient="Cœurdacier Noémie-Gaëlle",
+    )
     for word in ("Antécédents", "Examen clinique", "âgée", "Cœurdacier"):
         assert word in text
     # Characters outside WinAnsi are replaced before they reach reportlab.
@@ -109,14 +128,23 @@ def test_same_rng_same_bytes_and_rng_advances() -> None:
 def test_min_pages_and_missing_ins() -> None:
     data = _render(min_pages=5)
     assert len(PdfReader(BytesIO(data)).pages) >= 5
-    _check(_render(patient_ins=None, rng=random.Random(9)),
-           "Compte rendu de consultation de cardiologie")
+    _check(
+        _render(patient_ins=None, rng=random.Random(9)),
+        "Compte rendu de consultation de cardiologie",
+    )
 
 
 def test_child_and_unknown_type() -> None:
     title = "Document de suivi"
-    text = _check(_render(title=title, type_label="Type inconnu", author_profession="Pédiatre",
-                          patient_birth_date=date(2024, 2, 1)), title)
+    text = _check(
+        _render(
+            title=title,
+            type_label="Type inconnu",
+            author_profession="Pédiatre",
+            patient_birth_date=date(2024, 2, 1),
+        ),
+        title,
+    )
     assert "mois" in text  # an infant's age is given in months
 
 
@@ -132,8 +160,12 @@ def test_bank_text_is_winansi() -> None:
             return [s for v in value for s in strings(v)]
         return []
 
-    found = [s for name, value in vars(pdfs).items() if name.lstrip("_").isupper()
-             for s in strings(value)]
+    found = [
+        s
+        for name, value in vars(pdfs).items()
+        if name.lstrip("_").isupper()
+        for s in strings(value)
+    ]
     assert len(found) > 500
     for s in found:
         s.encode("cp1252")
@@ -151,12 +183,17 @@ def test_region_documents_render() -> None:
         author, patient = pros[d.author_index], pats[d.patient_index]
         name = f"{patient.used_name or patient.birth_name} {patient.first_given_name}"
         data = render_pdf(
-            title=d.title, type_label=BY_CODE[d.type_code].label,
+            title=d.title,
+            type_label=BY_CODE[d.type_code].label,
             author_name=f"{author.first_name} {author.last_name.upper()}",
             author_profession=author.specialty or author.profession,
-            author_structure=author.structure, author_city=author.city, patient_name=name,
-            patient_birth_date=patient.birth_date, patient_ins=patient.ins,
-            clinical_date=d.clinical_date, rng=rng,
+            author_structure=author.structure,
+            author_city=author.city,
+            patient_name=name,
+            patient_birth_date=patient.birth_date,
+            patient_ins=patient.ins,
+            clinical_date=d.clinical_date,
+            rng=rng,
         )
         _check(data, d.title, patient=name)
         sizes.append(len(data))

@@ -55,13 +55,19 @@ def test_first_three_professionals_are_fixed(region: Region) -> None:
     assert len(pros) == 36
     elodie, marc, sophie = pros[:3]
     assert (elodie.first_name, elodie.last_name, elodie.login) == (
-        "Élodie", "Lefèvre", "elodie.lefevre")
+        "Élodie",
+        "Lefèvre",
+        "elodie.lefevre",
+    )
     assert (elodie.profession, elodie.city) == ("Médecin généraliste", "Lyon")
     assert elodie.display_name == "Dr Élodie Lefèvre"
     assert (marc.first_name, marc.last_name, marc.login) == ("Marc", "Gauthier", "marc.gauthier")
     assert (marc.profession, marc.city) == ("Cardiologue", "Villeurbanne")
     assert (sophie.first_name, sophie.last_name, sophie.login) == (
-        "Sophie", "Bernard", "sophie.bernard")
+        "Sophie",
+        "Bernard",
+        "sophie.bernard",
+    )
     assert (sophie.profession, sophie.city) == ("Infirmière", "Lyon")
     assert sophie.display_name == "Sophie Bernard"
     # Whatever the seed, the fixed three stay the same people.
@@ -157,8 +163,9 @@ def test_patient_traits(region: Region) -> None:
     statuses = Counter(p.identity_status for p in pats)
     assert statuses["qualifiée"] > 0.7 * len(pats)
     assert sum(p.used_name is not None for p in pats) >= 10
-    assert any(p.birth_place_code in ("2A004", "2B033") for p in make_patients(
-        random.Random(3), 1000))
+    assert any(
+        p.birth_place_code in ("2A004", "2B033") for p in make_patients(random.Random(3), 1000)
+    )
 
 
 # ------------------------------------------------------------------ documents
@@ -210,14 +217,17 @@ def test_documents_stay_in_care_teams(region: Region) -> None:
     assert all(pros[t[0]].profession == "Médecin généraliste" for t in teams)
     involved: dict[int, set[int]] = {}
     for d in docs:
-        involved.setdefault(d.patient_index, set()).update(
-            [d.author_index, *d.recipient_indexes])
+        involved.setdefault(d.patient_index, set()).update([d.author_index, *d.recipient_indexes])
     assert max(len(v) for v in involved.values()) <= 6
     # Children are followed by GPs and paediatricians, not by adult specialists.
     for p_idx, members in involved.items():
         if pats[p_idx].age_on(TODAY) < 16:
             assert not {pros[m].profession for m in members} & {
-                "Cardiologue", "Pneumologue", "Gastro-entérologue", "Endocrinologue"}
+                "Cardiologue",
+                "Pneumologue",
+                "Gastro-entérologue",
+                "Endocrinologue",
+            }
 
 
 def test_fixed_professionals_exchange_a_lot(region: Region) -> None:

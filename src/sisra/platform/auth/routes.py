@@ -1,22 +1,84 @@
+import base64
 import uuid
 from dataclasses import asdict
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
-from sisra.platform.auth import service
-from sisra.platform.auth.schemas import DeviceOut, LoginIn, RefreshIn, TokensOut
+from sisra.platform.auth import cps, otp, service, web
+from sisra.platform.auth.schemas import (
+    CpsChallengeOut,
+    CpsVerifyIn,
+    DeviceOut,
+    LoginIn,
+    OtpFlowOut,
+    OtpResendIn,
+    OtpVerifyIn,
+    RefreshIn,
+    TokensOut,
+    WebTicketIn,
+    WebTicketOut,
+)
 from sisra.platform.deps import Anonymous, AppSettings, Context, DbSession
+from sisra.platform.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokensOut)
-def login(session: DbSession, ctx: Anonymous, settings: AppSettings, body: LoginIn) -> TokensOut:
-    """Portal identifier + password (throttled per account and per IP)."""
-    pair = service.login_password(
-        session, settings, ctx, body.identifier, body.password, body.device_name
+@router.post("/login", response_model=OtpFlowOut)
+def login(session: DbSession, ctx: Anonymous, settings: AppSettings, body: LoginIn) -> OtpFlowOut:
+    """Step 1 of the two-step login: identifier + portal password → a code sent by e-mail.
+
+    Never returns tokens. Throttled per account and per IP."""
+    return OtpFlowOut(**asdict(otp.start(session, settings, ctx, body.identifier, body.password)))
+
+
+@router.post("/otp/resend", response_model=OtpFlowOut)
+def otp_resend(
+    session: DbSession, ctx: Anonymous, settings: AppSettings, body: OtpResendIn
+) -> OtpFlowOut:
+    """Send a new code for the same login (after a cool-down); the previous code stops working."""
+    return OtpFlowOut(**asdict(otp.resend(session, settings, ctx, body.flow_id)))
+
+
+@router.post("/otp/verify", response_model=TokensOut)
+def otp_verify(
+    session: DbSession, ctx: Anonymous, settings: AppSettings, body: OtpVerifyIn
+) -> TokensOut:
+    """Step 2: the code → a device enrolled (or renewed) and its tokens."""
+    pro = otp.verify(session, settings, ctx, body.flow_id, body.code)
+    pair = service.enrol(session, settings, ctx, pro, "otp", body.device_name, body.device_id)
+    return TokensOut(**asdict(pair))
+
+
+@router.post("/cps/challenge", response_model=CpsChallengeOut)
+def cps_challenge(session: DbSession, settings: AppSettings) -> CpsChallengeOut:
+    """A single-use random challenge for the CPS card to sign (valid 2 minutes)."""
+    row, challenge = cps.issue_challenge(session, settings)
+    return CpsChallengeOut(
+        challenge_id=row.id,
+        challenge=base64.b64encode(challenge).decode(),
+        expires_at=row.expires_at,
     )
+
+
+@router.post("/cps/verify", response_model=TokensOut)
+def cps_verify(
+    request: Request, session: DbSession, ctx: Anonymous, settings: AppSettings, body: CpsVerifyIn
+) -> TokensOut:
+    """The card's certificate and signature → a device enrolled (or renewed) and its tokens."""
+    store: cps.TrustStore = request.app.state.trust_store
+    pro = cps.verify(
+        session,
+        settings,
+        ctx,
+        store,
+        body.challenge_id,
+        body.certificate,
+        body.chain,
+        body.signature,
+    )
+    pair = service.enrol(session, settings, ctx, pro, "cps", body.device_name, body.device_id)
     return TokensOut(**asdict(pair))
 
 
@@ -24,8 +86,18 @@ def login(session: DbSession, ctx: Anonymous, settings: AppSettings, body: Login
 def refresh(
     session: DbSession, ctx: Anonymous, settings: AppSettings, body: RefreshIn
 ) -> TokensOut:
-    """Rotate the refresh token. Reusing an old one revokes the device."""
+    """Rotate the refresh token. Reusing an old one revokes the device; an old strong
+    authentication answers ``strong_auth_required``."""
     return TokensOut(**asdict(service.refresh(session, settings, ctx, body.refresh_token)))
+
+
+@router.post("/web-ticket", response_model=WebTicketOut)
+def web_ticket(
+    session: DbSession, ctx: Context, settings: AppSettings, body: WebTicketIn
+) -> WebTicketOut:
+    """A one-time link (60 s) that opens ``target`` in the browser, already logged in."""
+    ticket, expires = web.create_ticket(session, settings, ctx, body.target)
+    return WebTicketOut(url=f"{settings.public_url}/web/ticket/{ticket}", expires_at=expires)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -37,11 +109,22 @@ def logout(session: DbSession, ctx: Context) -> Response:
 
 @router.get("/devices", response_model=list[DeviceOut])
 def devices(session: DbSession, ctx: Context) -> list[DeviceOut]:
+    """The caller's devices (computers with MonSisra, browsers)."""
     assert ctx.actor is not None
     return [DeviceOut.model_validate(d) for d in service.list_devices(session, ctx.actor.id)]
 
 
+@router.get("/devices/of/{professional_id}", response_model=list[DeviceOut])
+def devices_of(session: DbSession, ctx: Context, professional_id: uuid.UUID) -> list[DeviceOut]:
+    """Administrators: a professional's devices."""
+    assert ctx.actor is not None
+    if not ctx.actor.is_admin and ctx.actor.id != professional_id:
+        raise Forbidden("Réservé aux administrateurs.", code="admin_only")
+    return [DeviceOut.model_validate(d) for d in service.list_devices(session, professional_id)]
+
+
 @router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke(session: DbSession, ctx: Context, device_id: uuid.UUID) -> Response:
+    """Revoke a device (own, or any for an administrator): its tokens stop at once."""
     service.revoke_device(session, ctx, device_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,41 @@ from pydantic import BaseModel, ConfigDict, Field
 class LoginIn(BaseModel):
     identifier: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
+
+
+class OtpFlowOut(BaseModel):
+    flow_id: uuid.UUID
+    expires_at: datetime
+    email_hint: str
+    resend_after_s: int
+
+
+class DeviceIn(BaseModel):
     device_name: str = Field("Appareil", max_length=100)
+    # the device this client already has, to renew it after strong_auth_required
+    device_id: uuid.UUID | None = None
+
+
+class OtpVerifyIn(DeviceIn):
+    flow_id: uuid.UUID
+    code: str = Field(min_length=1, max_length=20)
+
+
+class OtpResendIn(BaseModel):
+    flow_id: uuid.UUID
+
+
+class CpsChallengeOut(BaseModel):
+    challenge_id: uuid.UUID
+    challenge: str  # base64: the exact bytes the card must sign (SHA-256 with RSA PKCS#1 v1.5)
+    expires_at: datetime
+
+
+class CpsVerifyIn(DeviceIn):
+    challenge_id: uuid.UUID
+    certificate: str = Field(max_length=20_000)  # base64 DER of the card's authentication cert
+    chain: list[str] = Field(default_factory=list, max_length=5)
+    signature: str = Field(max_length=2_000)
 
 
 class RefreshIn(BaseModel):
@@ -21,6 +55,15 @@ class TokensOut(BaseModel):
     expires_at: datetime
     device_id: uuid.UUID
     professional_id: uuid.UUID
+
+
+class WebTicketIn(BaseModel):
+    target: str = Field("/", max_length=500)
+
+
+class WebTicketOut(BaseModel):
+    url: str
+    expires_at: datetime
 
 
 class DeviceOut(BaseModel):

@@ -1,19 +1,19 @@
 """Login, token issuance and rotation, and bearer-token authentication.
 
-Tokens hang off a :class:`Device`. The next stage (CPS card, e-mail code) enrols devices by
-strong authentication and sets ``strong_auth_at``; the refresh rule below already enforces
-its maximum age for such devices.
+Tokens hang off a :class:`Device`, enrolled by a strong authentication (CPS card or e-mail
+code: :mod:`cps`, :mod:`otp`). A portal password alone never yields tokens. Refresh is refused
+with ``strong_auth_required`` once the device's last strong authentication is older than
+``strong_auth_max_age_days``; strong authentication again renews the same device.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
-from sisra.platform.auth import passwords, throttle
 from sisra.platform.auth.tokens import hash_token, new_token
 from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import on_failure
@@ -33,64 +33,44 @@ class TokenPair:
     professional_id: uuid.UUID
 
 
-def _bad_credentials() -> NotAuthenticated:
-    return NotAuthenticated(
-        "Identifiant ou mot de passe incorrect. Vérifiez votre saisie ; après plusieurs échecs "
-        "la connexion est suspendue quelques minutes.",
-        code="invalid_credentials",
-    )
-
-
-def login_password(
+def enrol(
     session: Session,
     settings: Settings,
     ctx: RequestContext,
-    login: str,
-    password: str,
+    pro: Professional,
+    method: str,
     device_name: str,
+    device_id: uuid.UUID | None = None,
 ) -> TokenPair:
-    """Portal identifier + password. Failures are throttled per account and per IP."""
-    login = login.strip().lower()
-    try:
-        throttle.check(session, settings, login, ctx.ip)
-    except Exception:
-        audit.record(
-            session,
-            ctx,
-            "auth.login",
-            outcome="throttled",
-            details={"login": login},
-            keep_on_failure=True,
+    """After a strong authentication: enrol a new device, or renew the same one.
+
+    Giving ``device_id`` (the device the client already has) after ``strong_auth_required``
+    restores that device: same id, fresh tokens, old refresh tokens dropped.
+    """
+    assert method in STRONG_METHODS
+    now = utcnow()
+    device = session.get(Device, device_id) if device_id else None
+    if device is not None and (device.professional_id != pro.id or device.revoked_at is not None):
+        device = None  # not theirs or revoked: a new device, never a resurrection
+    renewed = device is not None
+    if device is None:
+        device = Device(
+            professional_id=pro.id,
+            name=(device_name or "Appareil")[:100],
+            kind="api",
+            auth_method=method,
         )
-        raise
-    pro = session.scalar(select(Professional).where(func.lower(Professional.login) == login))
-    ok = passwords.verify_password(pro.password_hash if pro else None, password)
-    if not ok or pro is None or not pro.active:
-        audit.record(
-            session,
-            ctx,
-            "auth.login",
-            outcome="refused",
-            details={"login": login, "reason": "inactive" if pro and ok else "bad_credentials"},
-            keep_on_failure=True,
-        )
-        on_failure(session, lambda s: throttle.record_failure(s, settings, login, ctx.ip))
-        raise _bad_credentials()
-    throttle.reset_account(session, login)
-    device = Device(
-        professional_id=pro.id,
-        name=device_name[:100] or "Appareil",
-        kind="api",
-        auth_method="password",
-        last_seen_at=utcnow(),
-    )
-    session.add(device)
+        session.add(device)
+    device.auth_method = method
+    device.strong_auth_at = now
+    device.last_seen_at = now
     session.flush()
+    session.execute(delete(RefreshToken).where(RefreshToken.device_id == device.id))
     audit.record(
         session,
         ctx.with_actor(Actor.of(pro, device.id)),
-        "auth.login",
-        details={"method": "password", "device": device.name},
+        "auth.device_renewed" if renewed else "auth.device_enrolled",
+        details={"method": method, "device": device.name},
     )
     return issue_tokens(session, settings, device)
 
@@ -177,7 +157,7 @@ def refresh(session: Session, settings: Settings, ctx: RequestContext, token: st
         )
         raise invalid
     max_age = timedelta(days=settings.strong_auth_max_age_days)
-    if device.strong_auth_at is not None and now - device.strong_auth_at > max_age:
+    if device.strong_auth_at is None or now - device.strong_auth_at > max_age:
         audit.record(
             session,
             actx,
@@ -190,6 +170,7 @@ def refresh(session: Session, settings: Settings, ctx: RequestContext, token: st
             "Pour votre sécurité, authentifiez-vous à nouveau avec votre carte CPS ou votre "
             "code reçu par e-mail.",
             code="strong_auth_required",
+            extra={"device_id": str(device.id)},
         )
     row.used_at = now
     device.last_seen_at = now

@@ -55,22 +55,51 @@ ACCENT = colors.HexColor("#1d4e89")
 LIGHT = colors.HexColor("#eef2f7")
 GRID = colors.HexColor("#b8c4d3")
 
-_BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9.6, leading=13.2,
-                       textColor=INK, spaceAfter=4.5)
+_BODY = ParagraphStyle(
+    "body", fontName="Helvetica", fontSize=9.6, leading=13.2, textColor=INK, spaceAfter=4.5
+)
 _BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=12, bulletIndent=2, spaceAfter=2)
-_H1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=13.5, leading=17,
-                     textColor=ACCENT, spaceBefore=6, spaceAfter=6)
-_H2 = ParagraphStyle("h2", fontName="Helvetica-Bold", fontSize=10.4, leading=13.5,
-                     textColor=ACCENT, spaceBefore=7, spaceAfter=3, keepWithNext=1)
-_SMALL = ParagraphStyle("small", parent=_BODY, fontSize=8, leading=10.5,
-                        textColor=colors.HexColor("#52606d"))
+_H1 = ParagraphStyle(
+    "h1",
+    fontName="Helvetica-Bold",
+    fontSize=13.5,
+    leading=17,
+    textColor=ACCENT,
+    spaceBefore=6,
+    spaceAfter=6,
+)
+_H2 = ParagraphStyle(
+    "h2",
+    fontName="Helvetica-Bold",
+    fontSize=10.4,
+    leading=13.5,
+    textColor=ACCENT,
+    spaceBefore=7,
+    spaceAfter=3,
+    keepWithNext=1,
+)
+_SMALL = ParagraphStyle(
+    "small", parent=_BODY, fontSize=8, leading=10.5, textColor=colors.HexColor("#52606d")
+)
 _ANNEX_LABEL = ParagraphStyle("annex", parent=_SMALL, keepWithNext=1)
+_SMALL_KEEP = ParagraphStyle("small_keep", parent=_SMALL, keepWithNext=1)
 _SIGN = ParagraphStyle("sign", parent=_BODY, leftIndent=TEXT_W * 0.55, spaceAfter=1)
 
-_CP1252_FIXES = str.maketrans({
-    "≥": ">=", "≤": "<=", "→": "->", "←": "<-", "β": "bêta", "α": "alpha", "γ": "gamma",
-    "\u2009": " ", "\u202f": "\u00a0", "\u2011": "-", "\u2212": "-",
-})
+_CP1252_FIXES = str.maketrans(
+    {
+        "≥": ">=",
+        "≤": "<=",
+        "→": "->",
+        "←": "<-",
+        "β": "bêta",
+        "α": "alpha",
+        "γ": "gamma",
+        "\u2009": " ",
+        "\u202f": "\u00a0",
+        "\u2011": "-",
+        "\u2212": "-",
+    }
+)
 
 
 def _clean(text: str) -> str:
@@ -125,8 +154,13 @@ class _Text(Flowable):  # type: ignore[misc]
     pages between lines (never leaving a single line behind).
     """
 
-    def __init__(self, text: str, style: ParagraphStyle, bullet: str | None = None,
-                 lines: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        style: ParagraphStyle,
+        bullet: str | None = None,
+        lines: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.text = text
         self.style = style
@@ -137,8 +171,9 @@ class _Text(Flowable):  # type: ignore[misc]
     def _layout(self, avail_width: float) -> list[str]:
         if self._lines is None or self._for_width != avail_width:
             st = self.style
-            self._lines = _split_lines(self.text, st.fontName, st.fontSize,
-                                       avail_width - st.leftIndent - st.rightIndent)
+            self._lines = _split_lines(
+                self.text, st.fontName, st.fontSize, avail_width - st.leftIndent - st.rightIndent
+            )
             self._for_width = avail_width
         return self._lines
 
@@ -279,8 +314,11 @@ class _GridTable(Flowable):  # type: ignore[misc]
             baseline = height - (r + 1) * row_h + self.PAD_Y + self.font_size * 0.28
             x = self.PAD_X
             for c, cell in enumerate(row):
-                font = ("Helvetica-Bold" if (self.header and r == 0) or (c, r) in self.bold
-                        else "Helvetica")
+                font = (
+                    "Helvetica-Bold"
+                    if (self.header and r == 0) or (c, r) in self.bold
+                    else "Helvetica"
+                )
                 if font != current:
                     text.setFont(font, self.font_size)
                     current = font
@@ -307,13 +345,30 @@ def _fr(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre")
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def _fr_long(d: date) -> str:
     day = "1er" if d.day == 1 else str(d.day)
     return f"{day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _lower_first(text: str) -> str:
+    """'Suivi d'une BPCO' -> 'suivi d'une BPCO' (acronyms keep their capitals)."""
+    return text[:1].lower() + text[1:]
 
 
 def _num(value: float, decimals: int) -> str:
@@ -380,14 +435,28 @@ def _age_text(birth: date, day: date) -> str:
 
 
 _KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("généralist", "mg"), ("médecine générale", "mg"), ("cardio", "cardio"),
-    ("pneumo", "pneumo"), ("radio", "radio"), ("imagerie", "radio"), ("orthop", "ortho"),
-    ("gastro", "gastro"), ("hépato", "gastro"), ("endocrin", "endo"), ("diabét", "endo"),
-    ("pédiat", "pedia"), ("infirm", "ide"), ("kinési", "kine"), ("biolog", "bio"),
-    ("pharmac", "pharma"), ("sage-femme", "sf"), ("maïeut", "sf"),
+    ("généralist", "mg"),
+    ("médecine générale", "mg"),
+    ("cardio", "cardio"),
+    ("pneumo", "pneumo"),
+    ("radio", "radio"),
+    ("imagerie", "radio"),
+    ("orthop", "ortho"),
+    ("gastro", "gastro"),
+    ("hépato", "gastro"),
+    ("endocrin", "endo"),
+    ("diabét", "endo"),
+    ("pédiat", "pedia"),
+    ("infirm", "ide"),
+    ("kinési", "kine"),
+    ("biolog", "bio"),
+    ("pharmac", "pharma"),
+    ("sage-femme", "sf"),
+    ("maïeut", "sf"),
 )
-_DOCTOR_KINDS = frozenset({"mg", "cardio", "pneumo", "radio", "ortho", "gastro", "endo",
-                           "pedia", "bio", "pharma"})
+_DOCTOR_KINDS = frozenset(
+    {"mg", "cardio", "pneumo", "radio", "ortho", "gastro", "endo", "pedia", "bio", "pharma"}
+)
 
 
 def _kind(profession: str) -> str:
@@ -403,10 +472,16 @@ def _type_code(type_label: str, title: str) -> str:
         if type_label in (t.label, t.code):
             return t.code
     low = f"{type_label} {title}".lower()
-    for word, code in (("ordonnance", "ordonnance"), ("opératoire", "cr_operatoire"),
-                       ("hospitalisation", "cr_hospitalisation"), ("liaison", "lettre_liaison"),
-                       ("biolog", "biologie"), ("imagerie", "cr_imagerie"),
-                       ("consultation", "cr_consultation"), ("courrier", "courrier")):
+    for word, code in (
+        ("ordonnance", "ordonnance"),
+        ("opératoire", "cr_operatoire"),
+        ("hospitalisation", "cr_hospitalisation"),
+        ("liaison", "lettre_liaison"),
+        ("biolog", "biologie"),
+        ("imagerie", "cr_imagerie"),
+        ("consultation", "cr_consultation"),
+        ("courrier", "courrier"),
+    ):
         if word in low:
             return code
     return "autre"
@@ -446,88 +521,164 @@ def _words(rng: random.Random, sex: str, age: int, name: str) -> dict[str, str]:
     imc = weight / (height / 100) ** 2
     sys_bp = rng.randint(112, 158) if age >= 16 else rng.randint(95, 115)
     dia_bp = rng.randint(62, 92) if age >= 16 else rng.randint(55, 70)
-    w.update({
-        "taille": str(height), "poids": str(weight), "imc": _num(imc, 1),
-        "ta": f"{sys_bp}/{dia_bp}", "ta_auto": f"{sys_bp - rng.randint(2, 12)}/"
-                                             f"{dia_bp - rng.randint(0, 6)}",
-        "fc": str(rng.randint(56, 94) if age >= 16 else rng.randint(80, 125)),
-        "spo2": str(rng.randint(94, 99)), "temp": _num(rng.uniform(36.4, 37.6), 1),
-        "fevg": str(rng.choice([35, 40, 45, 55, 58, 60, 62, 65])),
-        "ldl": _num(rng.uniform(0.55, 1.75), 2), "creat": str(rng.randint(55, 118)),
-        "k": _num(rng.uniform(3.6, 5.0), 1), "chads": str(rng.randint(2, 5)),
-        "hba1c": _num(rng.uniform(6.3, 9.4), 1), "glyc": _num(rng.uniform(0.95, 1.65), 2),
-        "vems": str(rng.randint(48, 92)), "tiff": str(rng.randint(52, 78)),
-        "dfg": str(rng.randint(42, 98)), "hb": _num(rng.uniform(10.8, 15.5), 1),
-        "inr": _num(rng.uniform(1.8, 3.3), 1), "crp": str(rng.randint(1, 48)),
-        "tsh": _num(rng.uniform(0.6, 6.5), 2), "eva": str(rng.randint(2, 7)),
-        "sa": str(rng.randint(14, 36)), "hu": str(rng.randint(18, 33)),
-        "bcf": str(rng.randint(130, 155)), "pc": _num(34 + min(age, 3) * 4.5 +
-                                                       rng.uniform(-1, 1), 1),
-        "iah": str(rng.randint(8, 42)), "desat": str(rng.randint(5, 38)),
-        "plaie": _num(rng.uniform(1.5, 6.5), 1), "seances": str(rng.choice([10, 12, 15, 20])),
-        "flexion": str(rng.randint(85, 125)), "perim": str(rng.randint(70, 112)),
-    })
+    w.update(
+        {
+            "taille": str(height),
+            "poids": str(weight),
+            "imc": _num(imc, 1),
+            "ta": f"{sys_bp}/{dia_bp}",
+            "ta_auto": f"{sys_bp - rng.randint(2, 12)}/{dia_bp - rng.randint(0, 6)}",
+            "fc": str(rng.randint(56, 94) if age >= 16 else rng.randint(80, 125)),
+            "spo2": str(rng.randint(94, 99)),
+            "temp": _num(rng.uniform(36.4, 37.6), 1),
+            "fevg": str(rng.choice([35, 40, 45, 55, 58, 60, 62, 65])),
+            "ldl": _num(rng.uniform(0.55, 1.75), 2),
+            "creat": str(rng.randint(55, 118)),
+            "k": _num(rng.uniform(3.6, 5.0), 1),
+            "chads": str(rng.randint(2, 5)),
+            "hba1c": _num(rng.uniform(6.3, 9.4), 1),
+            "glyc": _num(rng.uniform(0.95, 1.65), 2),
+            "vems": str(rng.randint(48, 92)),
+            "tiff": str(rng.randint(52, 78)),
+            "dfg": str(rng.randint(42, 98)),
+            "hb": _num(rng.uniform(10.8, 15.5), 1),
+            "inr": _num(rng.uniform(1.8, 3.3), 1),
+            "crp": str(rng.randint(1, 48)),
+            "tsh": _num(rng.uniform(0.6, 6.5), 2),
+            "eva": str(rng.randint(2, 7)),
+            "sa": str(rng.randint(14, 36)),
+            "hu": str(rng.randint(18, 33)),
+            "bcf": str(rng.randint(130, 155)),
+            "pc": _num(34 + min(age, 3) * 4.5 + rng.uniform(-1, 1), 1),
+            "iah": str(rng.randint(8, 42)),
+            "desat": str(rng.randint(5, 38)),
+            "plaie": _num(rng.uniform(1.5, 6.5), 1),
+            "seances": str(rng.choice([10, 12, 15, 20])),
+            "flexion": str(rng.randint(85, 125)),
+            "perim": str(rng.randint(70, 112)),
+        }
+    )
     return w
 
 
 # --------------------------------------------------------------------------- shared banks
 
 _STREETS = (
-    "rue de la République", "avenue Jean Jaurès", "cours Lafayette", "boulevard des Belges",
-    "rue Garibaldi", "avenue Félix Faure", "rue Victor Hugo", "place Carnot",
-    "avenue de Saxe", "rue du Docteur Rollet", "boulevard Gambetta", "rue des Écoles",
-    "avenue Maréchal Foch", "rue Pasteur", "quai Claude Bernard", "rue de la Paix",
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "cours Lafayette",
+    "boulevard des Belges",
+    "rue Garibaldi",
+    "avenue Félix Faure",
+    "rue Victor Hugo",
+    "place Carnot",
+    "avenue de Saxe",
+    "rue du Docteur Rollet",
+    "boulevard Gambetta",
+    "rue des Écoles",
+    "avenue Maréchal Foch",
+    "rue Pasteur",
+    "quai Claude Bernard",
+    "rue de la Paix",
 )
 _POSTCODES = {
     "Lyon": ("69001", "69002", "69003", "69004", "69006", "69007", "69008", "69009"),
-    "Villeurbanne": ("69100",), "Vénissieux": ("69200",), "Bron": ("69500",),
-    "Villefranche-sur-Saône": ("69400",), "Saint-Étienne": ("42000", "42100"),
-    "Roanne": ("42300",), "Grenoble": ("38000", "38100"), "Vienne": ("38200",),
-    "Clermont-Ferrand": ("63000", "63100"), "Annecy": ("74000",), "Chambéry": ("73000",),
-    "Valence": ("26000",), "Bourg-en-Bresse": ("01000",), "Aurillac": ("15000",),
+    "Villeurbanne": ("69100",),
+    "Vénissieux": ("69200",),
+    "Bron": ("69500",),
+    "Villefranche-sur-Saône": ("69400",),
+    "Saint-Étienne": ("42000", "42100"),
+    "Roanne": ("42300",),
+    "Grenoble": ("38000", "38100"),
+    "Vienne": ("38200",),
+    "Clermont-Ferrand": ("63000", "63100"),
+    "Annecy": ("74000",),
+    "Chambéry": ("73000",),
+    "Valence": ("26000",),
+    "Bourg-en-Bresse": ("01000",),
+    "Aurillac": ("15000",),
     "Le Puy-en-Velay": ("43000",),
 }
 _COLLEAGUES = (
-    "Dr Anne Chapuis", "Dr Thomas Roux", "Dr Cécile Morel", "Dr Julien Besson",
-    "Dr Hélène Perret", "Dr Loïc Ferrand", "Dr Noémie Vallet", "Dr Benoît Girod",
-    "Dr Gaëlle Tardy", "Dr Jérôme Ollier", "Dr François Bréchet", "Dr Léa Marcoux",
+    "Dr Anne Chapuis",
+    "Dr Thomas Roux",
+    "Dr Cécile Morel",
+    "Dr Julien Besson",
+    "Dr Hélène Perret",
+    "Dr Loïc Ferrand",
+    "Dr Noémie Vallet",
+    "Dr Benoît Girod",
+    "Dr Gaëlle Tardy",
+    "Dr Jérôme Ollier",
+    "Dr François Bréchet",
+    "Dr Léa Marcoux",
 )
-_NURSES = ("Claire Favre", "Julien Magnin", "Mélanie Berthet", "Karine Poncet",
-           "Rémi Charvet", "Solène Gaillard")
+_NURSES = (
+    "Claire Favre",
+    "Julien Magnin",
+    "Mélanie Berthet",
+    "Karine Poncet",
+    "Rémi Charvet",
+    "Solène Gaillard",
+)
 
 _ANTECEDENTS_ADULT = (
-    "Hypertension artérielle depuis {y1}", "Dyslipidémie traitée", "Diabète de type 2 depuis {y2}",
-    "Syndrome d'apnées obstructives du sommeil appareillé", "Appendicectomie dans l'enfance",
-    "Cholécystectomie en {y1}", "Hypothyroïdie substituée", "Épisode dépressif en {y2}",
-    "Tabagisme sevré (20 paquets-années)", "Tabagisme actif à 10 cigarettes par jour",
-    "Asthme dans l'enfance", "Lombalgies chroniques", "Migraine sans aura",
-    "Reflux gastro-œsophagien", "Fracture du poignet droit en {y2}",
+    "Hypertension artérielle depuis {y1}",
+    "Dyslipidémie traitée",
+    "Diabète de type 2 depuis {y2}",
+    "Syndrome d'apnées obstructives du sommeil appareillé",
+    "Appendicectomie dans l'enfance",
+    "Cholécystectomie en {y1}",
+    "Hypothyroïdie substituée",
+    "Épisode dépressif en {y2}",
+    "Tabagisme sevré (20 paquets-années)",
+    "Tabagisme actif à 10 cigarettes par jour",
+    "Asthme dans l'enfance",
+    "Lombalgies chroniques",
+    "Migraine sans aura",
+    "Reflux gastro-œsophagien",
+    "Fracture du poignet droit en {y2}",
 )
 _ANTECEDENTS_YOUNG = (
-    "Asthme dans l'enfance", "Migraine sans aura", "Appendicectomie dans l'enfance",
-    "Fracture de la cheville droite en {y2}", "Reflux gastro-œsophagien",
-    "Épisode dépressif en {y2}", "Tabagisme actif à 10 cigarettes par jour",
-    "Rhinite allergique aux pollens de graminées", "Entorse du genou gauche en {y3}",
+    "Asthme dans l'enfance",
+    "Migraine sans aura",
+    "Appendicectomie dans l'enfance",
+    "Fracture de la cheville droite en {y2}",
+    "Reflux gastro-œsophagien",
+    "Épisode dépressif en {y2}",
+    "Tabagisme actif à 10 cigarettes par jour",
+    "Rhinite allergique aux pollens de graminées",
+    "Entorse du genou gauche en {y3}",
     "Pas d'antécédent médical notable",
 )
 _ANTECEDENTS_OLD = (
     "Cardiopathie ischémique : angioplastie avec pose d'un stent sur l'IVA en {y1}",
     "Fibrillation atriale paroxystique sous anticoagulant",
     "Insuffisance rénale chronique stade 3a",
-    "Prothèse totale de hanche gauche en {y2}", "Arthrose des genoux", "Ostéoporose fracturaire",
-    "Cataracte opérée des deux yeux", "Hypertrophie bénigne de prostate",
-    "BPCO stade 2 de GOLD", "Chute avec traumatisme crânien en {y3}",
+    "Prothèse totale de hanche gauche en {y2}",
+    "Arthrose des genoux",
+    "Ostéoporose fracturaire",
+    "Cataracte opérée des deux yeux",
+    "Hypertrophie bénigne de prostate",
+    "BPCO stade 2 de GOLD",
+    "Chute avec traumatisme crânien en {y3}",
     "Accident vasculaire cérébral ischémique sans séquelle en {y1}",
 )
 _ANTECEDENTS_CHILD = (
-    "Naissance à terme, grossesse sans particularité", "Bronchiolite à 8 mois",
-    "Otites moyennes aiguës à répétition", "Eczéma atopique", "Vaccinations à jour",
-    "Allergie aux protéines de lait de vache dans la petite enfance", "Asthme du nourrisson",
+    "Naissance à terme, grossesse sans particularité",
+    "Bronchiolite à 8 mois",
+    "Otites moyennes aiguës à répétition",
+    "Eczéma atopique",
+    "Vaccinations à jour",
+    "Allergie aux protéines de lait de vache dans la petite enfance",
+    "Asthme du nourrisson",
     "Pas d'antécédent chirurgical",
 )
 _ALLERGIES = (
-    "Pas d'allergie médicamenteuse connue.", "Pas d'allergie connue.",
-    "Allergie à la pénicilline (urticaire).", "Intolérance à la codéine (nausées).",
+    "Pas d'allergie médicamenteuse connue.",
+    "Pas d'allergie connue.",
+    "Allergie à la pénicilline (urticaire).",
+    "Intolérance à la codéine (nausées).",
     "Allergie à l'iode signalée (réaction cutanée ancienne).",
 )
 _DRUGS = (
@@ -579,16 +730,29 @@ def _draw_antecedents(ctx: _Ctx) -> list[str]:
     return [s.format_map(years) for s in rng.sample(list(pool), count)]
 
 
-_YOUNG_DRUGS = frozenset({"Paracétamol", "Oméprazole", "Sertraline", "Lévothyroxine",
-                          "Colécalciférol", "Macrogol", "Budésonide/formotérol"})
+_YOUNG_DRUGS = frozenset(
+    {
+        "Paracétamol",
+        "Oméprazole",
+        "Sertraline",
+        "Lévothyroxine",
+        "Colécalciférol",
+        "Macrogol",
+        "Budésonide/formotérol",
+    }
+)
 
 
 def _treatment(ctx: _Ctx) -> list[tuple[str, str]]:
     """The patient's usual treatment (the same list everywhere in a document)."""
     if ctx.drugs is None:
         if not ctx.adult:
-            ctx.drugs = [("Paracétamol 2,4 % suspension buvable",
-                          "1 dose-poids toutes les 6 heures si fièvre")]
+            ctx.drugs = [
+                (
+                    "Paracétamol 2,4 % suspension buvable",
+                    "1 dose-poids toutes les 6 heures si fièvre",
+                )
+            ]
         elif ctx.age < 40:
             pool = [d for d in _DRUGS if d[0].split()[0] in _YOUNG_DRUGS]
             ctx.drugs = ctx.rng.sample(pool, ctx.rng.randint(1, 3))
@@ -601,50 +765,61 @@ def _treatment(ctx: _Ctx) -> list[tuple[str, str]]:
 def _lifestyle(ctx: _Ctx) -> str:
     if not ctx.adult:
         if ctx.age < 3:
-            return ctx.fill("Vit avec ses deux parents, gardé{e} en crèche trois jours par "
-                            "semaine.")
+            return ctx.fill(
+                "Vit avec ses deux parents, gardé{e} en crèche trois jours par semaine."
+            )
         school = ctx.rng.choice(["CP", "CE2", "CM1", "sixième", "quatrième", "seconde"])
         sport = ctx.rng.choice(["football", "judo", "handball", "tennis", "la danse"])
-        return ctx.fill(f"Scolarisé{{e}} en classe de {school}, bonne intégration, pratique "
-                        f"{'la danse' if sport == 'la danse' else 'le ' + sport}.")
+        return ctx.fill(
+            f"Scolarisé{{e}} en classe de {school}, bonne intégration, pratique "
+            f"{'la danse' if sport == 'la danse' else 'le ' + sport}."
+        )
     if ctx.age >= 75:
-        return ctx.one([
-            "Vit seul{e} à domicile, passage infirmier quotidien, aide-ménagère deux fois par "
-            "semaine.",
-            "Vit avec son conjoint en maison individuelle, autonome pour les actes de la vie "
-            "quotidienne.",
-            "Vit en résidence autonomie, se déplace avec une canne, portage des repas.",
-        ])
+        return ctx.one(
+            [
+                "Vit seul{e} à domicile, passage infirmier quotidien, aide-ménagère deux fois par "
+                "semaine.",
+                "Vit avec son conjoint en maison individuelle, autonome pour les actes de la vie "
+                "quotidienne.",
+                "Vit en résidence autonomie, se déplace avec une canne, portage des repas.",
+            ]
+        )
     if ctx.age < 26:
-        return ctx.one([
-            "Étudiant{e}, vit chez ses parents. Pas de consommation de tabac.",
-            "Étudiant{e} en alternance, pratique le football en club. Consommation d'alcool "
-            "festive occasionnelle.",
-            "Vit en colocation, travaille dans la restauration. Tabagisme actif à 8 "
-            "cigarettes par jour.",
-        ])
+        return ctx.one(
+            [
+                "Étudiant{e}, vit chez ses parents. Pas de consommation de tabac.",
+                "Étudiant{e} en alternance, pratique le football en club. Consommation d'alcool "
+                "festive occasionnelle.",
+                "Vit en colocation, travaille dans la restauration. Tabagisme actif à 8 "
+                "cigarettes par jour.",
+            ]
+        )
     if ctx.age >= 65:
-        return ctx.one([
-            "Retraité{e}, vit avec son conjoint, autonome. Jardinage et marche quotidienne.",
-            "Retraité{e}, vit seul{e} en appartement au deuxième étage avec ascenseur.",
-            "Retraité{e} de la fonction publique. Tabagisme sevré depuis quinze ans.",
-        ])
-    return ctx.one([
-        "Marié{e}, deux enfants. Activité professionnelle de bureau. Pas de consommation "
-        "d'alcool à risque.",
-        "Vit en couple, exerce comme artisan. Tabagisme actif estimé à 15 paquets-années.",
-        "Célibataire, enseignant{e}. Activité physique régulière (course à pied, vélo).",
-        "Vit en couple, un enfant, cadre dans l'industrie. Activité physique irrégulière.",
-    ])
+        return ctx.one(
+            [
+                "Retraité{e}, vit avec son conjoint, autonome. Jardinage et marche quotidienne.",
+                "Retraité{e}, vit seul{e} en appartement au deuxième étage avec ascenseur.",
+                "Retraité{e} de la fonction publique. Tabagisme sevré depuis quinze ans.",
+            ]
+        )
+    return ctx.one(
+        [
+            "Marié{e}, deux enfants. Activité professionnelle de bureau. Pas de consommation "
+            "d'alcool à risque.",
+            "Vit en couple, exerce comme artisan. Tabagisme actif estimé à 15 paquets-années.",
+            "Célibataire, enseignant{e}. Activité physique régulière (course à pied, vélo).",
+            "Vit en couple, un enfant, cadre dans l'industrie. Activité physique irrégulière.",
+        ]
+    )
 
 
-def _drug_table(
-    ctx: _Ctx, drugs: Sequence[tuple[str, str]], status: bool = False
-) -> Flowable:
+def _drug_table(ctx: _Ctx, drugs: Sequence[tuple[str, str]], status: bool = False) -> Flowable:
     if status:
         rows = [["Médicament", "Posologie", "Statut"]]
-        rows += [[d, p, ctx.rng.choice(["Poursuivi", "Poursuivi", "Poursuivi", "Modifié",
-                                        "Nouveau"])] for d, p in drugs]
+        rows += [
+            [d, p, ctx.rng.choice(["Poursuivi", "Poursuivi", "Poursuivi", "Modifié", "Nouveau"])]
+            for d, p in drugs
+        ]
         return _table(rows, [6.2 * cm, 8.0 * cm, 2.8 * cm])
     rows = [["Médicament", "Posologie"]] + [[d, p] for d, p in drugs]
     return _table(rows, [7.0 * cm, 10.0 * cm])
@@ -658,8 +833,10 @@ _CONSULT: dict[str, dict[str, tuple[str, ...]]] = {
             "Renouvellement du traitement et suivi des facteurs de risque cardiovasculaire",
             "Asthénie évoluant depuis six semaines",
             "Lombalgie aiguë après un effort de port de charge",
-            "Toux persistante depuis trois semaines", "Suivi d'un diabète de type 2",
-            "Douleurs abdominales intermittentes", "Bilan de chute à domicile",
+            "Toux persistante depuis trois semaines",
+            "Suivi d'un diabète de type 2",
+            "Douleurs abdominales intermittentes",
+            "Bilan de chute à domicile",
             "Troubles du sommeil et anxiété",
         ),
         "histoire": (
@@ -795,7 +972,9 @@ _CONSULT: dict[str, dict[str, tuple[str, ...]]] = {
             "Suivi d'une BPCO",
             "Toux chronique",
             "Bilan d'un nodule pulmonaire de découverte fortuite",
-            "Suspicion de syndrome d'apnées du sommeil", "Asthme mal contrôlé", "Dyspnée d'effort",
+            "Suspicion de syndrome d'apnées du sommeil",
+            "Asthme mal contrôlé",
+            "Dyspnée d'effort",
         ),
         "histoire": (
             "{P} décrit une dyspnée stade 2 de l'échelle mMRC, une toux matinale productive et "
@@ -845,7 +1024,9 @@ _CONSULT: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "gastro": {
         "motif": (
-            "Douleurs épigastriques récidivantes", "Rectorragies", "Suivi d'une maladie de Crohn",
+            "Douleurs épigastriques récidivantes",
+            "Rectorragies",
+            "Suivi d'une maladie de Crohn",
             "Anomalies du bilan hépatique",
             "Dépistage du cancer colorectal après un test immunologique positif",
             "Reflux gastro-œsophagien résistant au traitement",
@@ -893,8 +1074,11 @@ _CONSULT: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "endo": {
         "motif": (
-            "Suivi d'un diabète de type 2 sous insuline", "Déséquilibre d'un diabète de type 1",
-            "Nodule thyroïdien", "Hypothyroïdie", "Prise en charge d'une obésité",
+            "Suivi d'un diabète de type 2 sous insuline",
+            "Déséquilibre d'un diabète de type 1",
+            "Nodule thyroïdien",
+            "Hypothyroïdie",
+            "Prise en charge d'une obésité",
         ),
         "histoire": (
             "L'HbA1c est à {hba1c} % contre 7,1 % il y a six mois, dans un contexte de baisse de "
@@ -941,8 +1125,12 @@ _CONSULT: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "pedia": {
         "motif": (
-            "Fièvre depuis 48 heures", "Suivi de croissance", "Toux et sifflements récidivants",
-            "Douleurs abdominales récurrentes", "Eczéma étendu", "Examen systématique",
+            "Fièvre depuis 48 heures",
+            "Suivi de croissance",
+            "Toux et sifflements récidivants",
+            "Douleurs abdominales récurrentes",
+            "Eczéma étendu",
+            "Examen systématique",
         ),
         "histoire": (
             "Fièvre à 39 °C depuis deux jours, bien tolérée, avec une rhinorrhée claire et une "
@@ -1046,8 +1234,10 @@ _CONSULT: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "sf": {
         "motif": (
-            "Consultation prénatale du sixième mois", "Consultation prénatale du huitième mois",
-            "Suivi de grossesse à bas risque", "Consultation postnatale",
+            "Consultation prénatale du sixième mois",
+            "Consultation prénatale du huitième mois",
+            "Suivi de grossesse à bas risque",
+            "Consultation postnatale",
         ),
         "histoire": (
             "Grossesse de {sa} semaines d'aménorrhée, bien vécue, mouvements actifs fœtaux bien "
@@ -1089,19 +1279,22 @@ def _consult_bank(ctx: _Ctx) -> dict[str, tuple[str, ...]]:
 
 
 def _greeting(ctx: _Ctx) -> str:
-    return ctx.rng.choice(["Cher confrère,", "Chère consœur, cher confrère,",
-                           "Chère consœur,", "Cher ami,"])
+    return ctx.rng.choice(
+        ["Cher confrère,", "Chère consœur, cher confrère,", "Chère consœur,", "Cher ami,"]
+    )
 
 
 def _closing(ctx: _Ctx) -> str:
-    return ctx.rng.choice([
-        "Je vous remercie de votre confiance et vous prie de croire, cher confrère, "
-        "à l'assurance de mes sentiments confraternels.",
-        "Bien confraternellement.",
-        "Je reste à votre disposition pour tout renseignement complémentaire. "
-        "Bien cordialement.",
-        "Avec mes remerciements, bien confraternellement.",
-    ])
+    return ctx.rng.choice(
+        [
+            "Je vous remercie de votre confiance et vous prie de croire, cher confrère, "
+            "à l'assurance de mes sentiments confraternels.",
+            "Bien confraternellement.",
+            "Je reste à votre disposition pour tout renseignement complémentaire. "
+            "Bien cordialement.",
+            "Avec mes remerciements, bien confraternellement.",
+        ]
+    )
 
 
 def _body_consultation(ctx: _Ctx) -> list[Flowable]:
@@ -1109,8 +1302,14 @@ def _body_consultation(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     out: list[Flowable] = [
         _p(f"{_greeting(ctx)}"),
-        _p(ctx.fill("J'ai vu en consultation le {day} {civname}, âgé{e} de {age}, "
-                    "pour le motif suivant : ") + ctx.one(bank["motif"]).lower() + "."),
+        _p(
+            ctx.fill(
+                "J'ai vu en consultation le {day} {civname}, âgé{e} de {age}, "
+                "pour le motif suivant : "
+            )
+            + _lower_first(ctx.one(bank["motif"]))
+            + "."
+        ),
         _h("Antécédents"),
         *_bullets(_antecedents(ctx)),
         _p(ctx.one(_ALLERGIES)),
@@ -1140,65 +1339,90 @@ def _body_consultation(ctx: _Ctx) -> list[Flowable]:
 _Analyte = tuple[str, str, float | None, float | None, float, float, int]
 
 _PANELS: dict[str, tuple[str, tuple[_Analyte, ...]]] = {
-    "nfs": ("Hématologie – Numération formule sanguine", (
-        ("Hémoglobine", "g/dL", 12.0, 17.0, 13.8, 1.4, 1),
-        ("Hématocrite", "%", 36.0, 50.0, 41.0, 3.5, 1),
-        ("Volume globulaire moyen", "fL", 80.0, 100.0, 89.0, 5.0, 1),
-        ("Leucocytes", "G/L", 4.0, 10.0, 7.0, 1.9, 2),
-        ("Polynucléaires neutrophiles", "G/L", 1.8, 7.5, 4.2, 1.4, 2),
-        ("Lymphocytes", "G/L", 1.0, 4.0, 2.1, 0.6, 2),
-        ("Monocytes", "G/L", 0.2, 1.0, 0.5, 0.15, 2),
-        ("Plaquettes", "G/L", 150.0, 400.0, 255.0, 60.0, 0),
-    )),
-    "crp": ("Inflammation", (
-        ("Protéine C réactive (CRP)", "mg/L", None, 5.0, 4.0, 6.0, 1),
-    )),
-    "iono": ("Biochimie – Ionogramme et fonction rénale", (
-        ("Sodium", "mmol/L", 136.0, 145.0, 139.5, 2.5, 0),
-        ("Potassium", "mmol/L", 3.5, 5.1, 4.2, 0.4, 1),
-        ("Chlorure", "mmol/L", 98.0, 107.0, 102.0, 2.5, 0),
-        ("Bicarbonates", "mmol/L", 22.0, 29.0, 25.5, 2.0, 0),
-        ("Urée", "mmol/L", 2.5, 7.5, 5.8, 1.6, 1),
-        ("Créatinine", "µmol/L", 45.0, 104.0, 80.0, 18.0, 0),
-        ("DFG estimé (CKD-EPI)", "mL/min/1,73 m²", 90.0, None, 82.0, 16.0, 0),
-    )),
-    "hepat": ("Biochimie – Bilan hépatique", (
-        ("ASAT", "UI/L", None, 35.0, 27.0, 9.0, 0),
-        ("ALAT", "UI/L", None, 45.0, 31.0, 13.0, 0),
-        ("Gamma-GT", "UI/L", None, 55.0, 42.0, 25.0, 0),
-        ("Phosphatases alcalines", "UI/L", 40.0, 130.0, 78.0, 20.0, 0),
-        ("Bilirubine totale", "µmol/L", None, 21.0, 11.0, 4.0, 0),
-    )),
-    "lipid": ("Biochimie – Bilan lipidique", (
-        ("Cholestérol total", "g/L", None, 2.0, 1.95, 0.35, 2),
-        ("HDL-cholestérol", "g/L", 0.4, None, 0.55, 0.12, 2),
-        ("LDL-cholestérol (calculé)", "g/L", None, 1.6, 1.18, 0.3, 2),
-        ("Triglycérides", "g/L", None, 1.5, 1.25, 0.45, 2),
-    )),
-    "gly": ("Biochimie – Métabolisme glucidique", (
-        ("Glycémie à jeun", "g/L", 0.7, 1.1, 1.08, 0.22, 2),
-        ("Hémoglobine glyquée (HbA1c)", "%", 4.0, 6.0, 6.6, 0.9, 1),
-    )),
-    "thyro": ("Hormonologie – Thyroïde", (
-        ("TSH", "mUI/L", 0.27, 4.2, 2.1, 1.2, 2),
-        ("T4 libre", "pmol/L", 12.0, 22.0, 15.5, 2.5, 1),
-    )),
-    "inr": ("Hémostase", (
-        ("Taux de prothrombine", "%", 70.0, 100.0, 38.0, 8.0, 0),
-        ("INR (zone thérapeutique 2,0 – 3,0)", "", 2.0, 3.0, 2.5, 0.45, 2),
-    )),
-    "fer": ("Biochimie – Bilan martial et vitamines", (
-        ("Ferritine", "µg/L", 30.0, 300.0, 110.0, 70.0, 0),
-        ("Saturation de la transferrine", "%", 20.0, 40.0, 26.0, 7.0, 0),
-        ("25-OH vitamine D", "ng/mL", 30.0, 100.0, 24.0, 9.0, 0),
-    )),
-    "prenatal": ("Bilan prénatal", (
-        ("Hémoglobine", "g/dL", 11.0, 15.0, 11.9, 0.9, 1),
-        ("Plaquettes", "G/L", 150.0, 400.0, 232.0, 45.0, 0),
-        ("Glycémie à jeun", "g/L", None, 0.92, 0.82, 0.06, 2),
-        ("Toxoplasmose IgG", "UI/mL", None, 8.0, 1.5, 1.0, 1),
-        ("Ferritine", "µg/L", 15.0, 150.0, 32.0, 15.0, 0),
-    )),
+    "nfs": (
+        "Hématologie – Numération formule sanguine",
+        (
+            ("Hémoglobine", "g/dL", 12.0, 17.0, 13.8, 1.4, 1),
+            ("Hématocrite", "%", 36.0, 50.0, 41.0, 3.5, 1),
+            ("Volume globulaire moyen", "fL", 80.0, 100.0, 89.0, 5.0, 1),
+            ("Leucocytes", "G/L", 4.0, 10.0, 7.0, 1.9, 2),
+            ("Polynucléaires neutrophiles", "G/L", 1.8, 7.5, 4.2, 1.4, 2),
+            ("Lymphocytes", "G/L", 1.0, 4.0, 2.1, 0.6, 2),
+            ("Monocytes", "G/L", 0.2, 1.0, 0.5, 0.15, 2),
+            ("Plaquettes", "G/L", 150.0, 400.0, 255.0, 60.0, 0),
+        ),
+    ),
+    "crp": ("Inflammation", (("Protéine C réactive (CRP)", "mg/L", None, 5.0, 4.0, 6.0, 1),)),
+    "iono": (
+        "Biochimie – Ionogramme et fonction rénale",
+        (
+            ("Sodium", "mmol/L", 136.0, 145.0, 139.5, 2.5, 0),
+            ("Potassium", "mmol/L", 3.5, 5.1, 4.2, 0.4, 1),
+            ("Chlorure", "mmol/L", 98.0, 107.0, 102.0, 2.5, 0),
+            ("Bicarbonates", "mmol/L", 22.0, 29.0, 25.5, 2.0, 0),
+            ("Urée", "mmol/L", 2.5, 7.5, 5.8, 1.6, 1),
+            ("Créatinine", "µmol/L", 45.0, 104.0, 80.0, 18.0, 0),
+            ("DFG estimé (CKD-EPI)", "mL/min/1,73 m²", 90.0, None, 82.0, 16.0, 0),
+        ),
+    ),
+    "hepat": (
+        "Biochimie – Bilan hépatique",
+        (
+            ("ASAT", "UI/L", None, 35.0, 27.0, 9.0, 0),
+            ("ALAT", "UI/L", None, 45.0, 31.0, 13.0, 0),
+            ("Gamma-GT", "UI/L", None, 55.0, 42.0, 25.0, 0),
+            ("Phosphatases alcalines", "UI/L", 40.0, 130.0, 78.0, 20.0, 0),
+            ("Bilirubine totale", "µmol/L", None, 21.0, 11.0, 4.0, 0),
+        ),
+    ),
+    "lipid": (
+        "Biochimie – Bilan lipidique",
+        (
+            ("Cholestérol total", "g/L", None, 2.0, 1.95, 0.35, 2),
+            ("HDL-cholestérol", "g/L", 0.4, None, 0.55, 0.12, 2),
+            ("LDL-cholestérol (calculé)", "g/L", None, 1.6, 1.18, 0.3, 2),
+            ("Triglycérides", "g/L", None, 1.5, 1.25, 0.45, 2),
+        ),
+    ),
+    "gly": (
+        "Biochimie – Métabolisme glucidique",
+        (
+            ("Glycémie à jeun", "g/L", 0.7, 1.1, 1.08, 0.22, 2),
+            ("Hémoglobine glyquée (HbA1c)", "%", 4.0, 6.0, 6.6, 0.9, 1),
+        ),
+    ),
+    "thyro": (
+        "Hormonologie – Thyroïde",
+        (
+            ("TSH", "mUI/L", 0.27, 4.2, 2.1, 1.2, 2),
+            ("T4 libre", "pmol/L", 12.0, 22.0, 15.5, 2.5, 1),
+        ),
+    ),
+    "inr": (
+        "Hémostase",
+        (
+            ("Taux de prothrombine", "%", 70.0, 100.0, 38.0, 8.0, 0),
+            ("INR (zone thérapeutique 2,0 – 3,0)", "", 2.0, 3.0, 2.5, 0.45, 2),
+        ),
+    ),
+    "fer": (
+        "Biochimie – Bilan martial et vitamines",
+        (
+            ("Ferritine", "µg/L", 30.0, 300.0, 110.0, 70.0, 0),
+            ("Saturation de la transferrine", "%", 20.0, 40.0, 26.0, 7.0, 0),
+            ("25-OH vitamine D", "ng/mL", 30.0, 100.0, 24.0, 9.0, 0),
+        ),
+    ),
+    "prenatal": (
+        "Bilan prénatal",
+        (
+            ("Hémoglobine", "g/dL", 11.0, 15.0, 11.9, 0.9, 1),
+            ("Plaquettes", "G/L", 150.0, 400.0, 232.0, 45.0, 0),
+            ("Glycémie à jeun", "g/L", None, 0.92, 0.82, 0.06, 2),
+            ("Toxoplasmose IgG", "UI/mL", None, 8.0, 1.5, 1.0, 1),
+            ("Ferritine", "µg/L", 15.0, 150.0, 32.0, 15.0, 0),
+        ),
+    ),
 }
 
 
@@ -1215,8 +1439,9 @@ def _ref(low: float | None, high: float | None, decimals: int) -> str:
 def _panel_rows(ctx: _Ctx, key: str, previous: date) -> tuple[str, list[list[str]], list[int]]:
     title, analytes = _PANELS[key]
     rng = ctx.rng
-    rows: list[list[str]] = [["Analyse", "Résultat", "Unité", "Valeurs de référence",
-                              "Antériorité"]]
+    rows: list[list[str]] = [
+        ["Analyse", "Résultat", "Unité", "Valeurs de référence", "Antériorité"]
+    ]
     flagged: list[int] = []
     for name, unit, low, high, mean, sd, dec in analytes:
         value = max(rng.gauss(mean, sd), 0.0 if dec else 1.0)
@@ -1267,8 +1492,12 @@ _BIO_COMMENTS = (
 
 def _bio_table(ctx: _Ctx, key: str, previous: date) -> list[Flowable]:
     title, rows, flagged = _panel_rows(ctx, key, previous)
-    table = _table(rows, [5.2 * cm, 2.3 * cm, 2.9 * cm, 3.4 * cm, 3.2 * cm],
-                   bold=[(1, r) for r in flagged], font_size=8.4)
+    table = _table(
+        rows,
+        [5.2 * cm, 2.3 * cm, 2.9 * cm, 3.4 * cm, 3.2 * cm],
+        bold=[(1, r) for r in flagged],
+        font_size=8.4,
+    )
     return [_h(title), table, Spacer(1, 4)]
 
 
@@ -1277,18 +1506,33 @@ def _body_biologie(ctx: _Ctx) -> list[Flowable]:
     previous = ctx.day - timedelta(days=rng.randint(45, 400))
     hour = f"{rng.randint(7, 11):02d}h{rng.randint(0, 59):02d}"
     out: list[Flowable] = [
-        _table([
-            ["Dossier n°", f"{ctx.day:%y%m%d}-{rng.randint(1000, 9999)}",
-             "Prélevé le", f"{_fr(ctx.day)} à {hour}"],
-            ["Prescripteur", rng.choice(_COLLEAGUES), "Reçu le", f"{_fr(ctx.day)}"],
-            ["Préleveur", rng.choice(_NURSES) + ", IDE", "Validé le",
-             f"{_fr(ctx.day)} à {rng.randint(12, 18):02d}h{rng.randint(0, 59):02d}"],
-        ], [2.8 * cm, 5.7 * cm, 2.4 * cm, 6.1 * cm], header=False,
-            bold=[(0, 0), (0, 1), (0, 2), (2, 0), (2, 1), (2, 2)]),
+        _table(
+            [
+                [
+                    "Dossier n°",
+                    f"{ctx.day:%y%m%d}-{rng.randint(1000, 9999)}",
+                    "Prélevé le",
+                    f"{_fr(ctx.day)} à {hour}",
+                ],
+                ["Prescripteur", rng.choice(_COLLEAGUES), "Reçu le", f"{_fr(ctx.day)}"],
+                [
+                    "Préleveur",
+                    rng.choice(_NURSES) + ", IDE",
+                    "Validé le",
+                    f"{_fr(ctx.day)} à {rng.randint(12, 18):02d}h{rng.randint(0, 59):02d}",
+                ],
+            ],
+            [2.8 * cm, 5.7 * cm, 2.4 * cm, 6.1 * cm],
+            header=False,
+            bold=[(0, 0), (0, 1), (0, 2), (2, 0), (2, 1), (2, 2)],
+        ),
         Spacer(1, 6),
-        _p("Les valeurs marquées H (haute) ou B (basse) sont en dehors des valeurs de "
-           "référence du laboratoire ; elles sont imprimées en gras. Antériorité : résultats "
-           f"du {_fr(previous)}.", _SMALL),
+        _p(
+            "Les valeurs marquées H (haute) ou B (basse) sont en dehors des valeurs de "
+            "référence du laboratoire ; elles sont imprimées en gras. Antériorité : résultats "
+            f"du {_fr(previous)}.",
+            _SMALL,
+        ),
     ]
     for key in _panels_for(ctx):
         out += _bio_table(ctx, key, previous)
@@ -1299,240 +1543,311 @@ def _body_biologie(ctx: _Ctx) -> list[Flowable]:
 # --------------------------------------------------------------------------- imaging
 
 _IMAGING: tuple[tuple[tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
-    (("scanner thoraco",), {
-        "indication": ("Bilan d'extension.", "Altération de l'état général."),
-        "technique": (
-            "Acquisition hélicoïdale thoraco-abdomino-pelvienne après injection de produit de "
-            "contraste iodé au temps portal.",
-        ),
-        "resultats": (
-            "Parenchyme pulmonaire : micronodule de 4 mm du lobe inférieur gauche, sans "
-            "caractère suspect.",
-            "Pas d'adénopathie médiastinale, hilaire ou rétropéritonéale.",
-            "Foie, rate, pancréas et surrénales sans lésion focale.",
-            "Diverticulose sigmoïdienne non compliquée.",
-        ),
-        "conclusion": ("Pas de lésion suspecte décelée. Micronodule pulmonaire non spécifique.",),
-    }),
-    (("abdominal",), {
-        "indication": ("Douleurs de l'hypocondre droit.", "Perturbation du bilan hépatique.",
-                       "Bilan de douleurs abdominales diffuses."),
-        "technique": (
-            "Échographie abdominale par voie sous-costale et intercostale, patient à jeun.",
-        ),
-        "resultats": (
-            "Foie de taille normale (flèche hépatique 14 cm), de contours réguliers, "
-            "d'échostructure homogène, discrètement hyperéchogène.",
-            "Vésicule biliaire à paroi fine, alithiasique. Voie biliaire principale fine à 4 mm.",
-            "Pancréas visualisé dans sa totalité, d'aspect normal. Rate homogène de 10 cm.",
-            "Reins de taille normale, bien différenciés, sans dilatation des cavités "
-            "pyélocalicielles ni lithiase visible.",
-            "Pas d'épanchement intrapéritonéal. Aorte abdominale de calibre normal.",
-        ),
-        "conclusion": ("Stéatose hépatique modérée, sans autre anomalie.",
-                       "Examen échographique abdominal normal.",
-                       "Lithiase vésiculaire non compliquée."),
-    }),
-    (("thorax",), {
-        "indication": ("Toux persistante.", "Fièvre et toux.", "Bilan de dyspnée."),
-        "technique": ("Radiographie du thorax de face en inspiration, en position debout.",),
-        "resultats": (
-            "Silhouette cardiaque de taille normale, index cardiothoracique à 0,47.",
-            "Pas de foyer de condensation parenchymateuse, pas d'épanchement pleural.",
-            "Coupoles diaphragmatiques régulières, culs-de-sac libres.",
-            "Hiles de morphologie normale. Pas de pneumothorax.",
-            "Discrète distension thoracique avec aplatissement des coupoles.",
-        ),
-        "conclusion": ("Radiographie thoracique sans anomalie significative.",
-                       "Opacité alvéolaire du lobe inférieur droit évoquant une pneumopathie.",
-                       "Distension thoracique compatible avec le contexte de BPCO."),
-    }),
-    (("irm du genou",), {
-        "indication": ("Gonalgies mécaniques.", "Blocage méniscal.", "Traumatisme en torsion."),
-        "technique": (
-            "IRM du genou, séquences T1 et DP Fat Sat dans les trois plans, sans injection.",
-        ),
-        "resultats": (
-            "Fissure horizontale de la corne postérieure du ménisque médial, atteignant la "
-            "surface articulaire inférieure.",
-            "Ligaments croisés antérieur et postérieur continus, d'aspect normal.",
-            "Chondropathie fémoro-tibiale médiale de grade 2, avec un œdème osseux sous-chondral "
-            "modéré.",
-            "Épanchement intra-articulaire de faible abondance. Pas de kyste poplité.",
-        ),
-        "conclusion": (
-            "Lésion méniscale médiale postérieure et chondropathie médiale de grade 2.",
-        ),
-    }),
-    (("genou",), {
-        "indication": ("Gonalgies mécaniques.", "Bilan préopératoire.", "Traumatisme en torsion."),
-        "technique": ("Clichés de face en charge, profil et incidence fémoro-patellaire à 30°.",),
-        "resultats": (
-            "Pincement de l'interligne fémoro-tibial médial avec ostéophytose marginale.",
-            "Interligne fémoro-tibial latéral conservé. Pas de chondrocalcinose.",
-            "Articulation fémoro-patellaire centrée, discrète ostéophytose rotulienne.",
-            "Pas de lésion osseuse traumatique.",
-        ),
-        "conclusion": ("Gonarthrose fémoro-tibiale médiale modérée.",
-                       "Radiographies sans lésion traumatique."),
-    }),
-    (("lombaire",), {
-        "indication": ("Lombosciatique gauche résistante au traitement médical.",),
-        "technique": ("IRM du rachis lombaire, séquences sagittales T1, T2 et STIR, axiales T2.",),
-        "resultats": (
-            "Discopathie L4-L5 et L5-S1 avec pincement discal et déshydratation.",
-            "Hernie discale postéro-latérale gauche L5-S1 au contact de la racine S1 gauche.",
-            "Pas de rétrécissement canalaire significatif. Cône médullaire de signal normal.",
-            "Arthrose interapophysaire postérieure étagée.",
-        ),
-        "conclusion": (
-            "Hernie discale L5-S1 gauche en conflit avec la racine S1, concordante avec la "
-            "clinique.",
-        ),
-    }),
-    (("thyroïd",), {
-        "indication": ("Nodule palpable.", "Surveillance d'un nodule thyroïdien."),
-        "technique": (
-            "Échographie cervicale avec sonde linéaire haute fréquence et doppler couleur.",
-        ),
-        "resultats": (
-            "Thyroïde de volume normal : lobe droit 6 mL, lobe gauche 5 mL, isthme 3 mm.",
-            "Nodule lobaire droit médian de 18 × 12 × 10 mm, ovale, isoéchogène, à contours "
-            "réguliers, sans microcalcification.",
-            "Pas d'adénopathie cervicale suspecte.",
-        ),
-        "conclusion": (
-            "Nodule thyroïdien droit de 18 mm classé EU-TIRADS 3 ; cytoponction non indiquée "
-            "sous 20 mm.",
-        ),
-    }),
-    (("mammographie",), {
-        "indication": ("Dépistage organisé du cancer du sein.", "Surveillance annuelle."),
-        "technique": (
-            "Mammographie bilatérale, incidences de face et oblique externe, complétée par une "
-            "échographie.",
-        ),
-        "resultats": (
-            "Seins de densité de type B (tissu fibroglandulaire épars).",
-            "Pas de masse, pas de distorsion architecturale, pas de foyer de microcalcifications "
-            "suspectes.",
-            "Échographie complémentaire : kyste simple de 6 mm du quadrant supéro-externe gauche.",
-            "Creux axillaires sans adénopathie.",
-        ),
-        "conclusion": (
-            "Examen classé ACR 2 à droite et à gauche ; poursuite du dépistage organisé.",
-        ),
-    }),
-    (("pelvien",), {
-        "indication": ("Douleurs pelviennes.", "Ménométrorragies."),
-        "technique": ("Échographie pelvienne par voie sus-pubienne puis endovaginale.",),
-        "resultats": (
-            "Utérus antéversé de taille normale, endomètre fin à 6 mm.",
-            "Myome interstitiel de 22 mm de la paroi postérieure.",
-            "Ovaires de taille et d'aspect normaux. Pas d'épanchement dans le cul-de-sac de "
-            "Douglas.",
-        ),
-        "conclusion": ("Myome utérin interstitiel de 22 mm, sans autre anomalie.",),
-    }),
-    (("doppler veineux",), {
-        "indication": ("Œdème douloureux du mollet gauche.",),
-        "technique": (
-            "Échodoppler veineux des membres inférieurs, réseaux profond et superficiel, "
-            "bilatéral et comparatif.",
-        ),
-        "resultats": (
-            "Réseau veineux profond perméable et compressible de la veine fémorale commune aux "
-            "veines surales.",
-            "Pas de thrombose veineuse profonde ni superficielle.",
-            "Incontinence ostiale de la grande veine saphène gauche.",
-        ),
-        "conclusion": (
-            "Absence de thrombose veineuse profonde. Insuffisance veineuse superficielle gauche.",
-        ),
-    }),
-    (("cérébral",), {
-        "indication": (
-            "Céphalées inhabituelles.",
-            "Chute avec traumatisme crânien sous anticoagulant.",
-        ),
-        "technique": ("Scanner cérébral sans injection de produit de contraste.",),
-        "resultats": (
-            "Pas d'hémorragie intra- ou extra-axiale. Pas d'effet de masse.",
-            "Leucopathie vasculaire périventriculaire modérée (Fazekas 1).",
-            "Système ventriculaire de taille normale, médian.",
-            "Pas de fracture de la voûte crânienne.",
-        ),
-        "conclusion": ("Pas de lésion hémorragique ni de lésion traumatique intracrânienne.",),
-    }),
-    (("poignet", "cheville", "bassin", "hanche"), {
-        "indication": ("Traumatisme.", "Douleurs mécaniques.", "Contrôle."),
-        "technique": ("Radiographies standard de face et de profil.",),
-        "resultats": (
-            "Pas de trait de fracture visible. Alignement articulaire conservé.",
-            "Trait de fracture extra-articulaire non déplacé.",
-            "Structures osseuses de densité normale. Parties molles sans anomalie.",
-            "Interlignes articulaires conservés.",
-        ),
-        "conclusion": ("Pas de lésion osseuse traumatique.",
-                       "Fracture non déplacée ; traitement orthopédique à discuter."),
-    }),
-    (("ostéodensitométrie",), {
-        "indication": ("Bilan d'ostéoporose post-ménopausique.",),
-        "technique": (
-            "Absorptiométrie biphotonique au rachis lombaire et à l'extrémité supérieure des "
-            "deux fémurs.",
-        ),
-        "resultats": (
-            "Rachis lombaire L1-L4 : T-score à -2,7 DS.",
-            "Col fémoral gauche : T-score à -2,1 DS ; hanche totale : T-score à -1,8 DS.",
-        ),
-        "conclusion": ("Ostéoporose densitométrique au rachis lombaire.",),
-    }),
-    (("échocardiographie", "transthoracique"), {
-        "indication": (
-            "Dyspnée d'effort.",
-            "Souffle systolique.",
-            "Bilan d'une fibrillation atriale.",
-        ),
-        "technique": (
-            "Échocardiographie transthoracique, coupes standard, doppler pulsé, continu et "
-            "couleur.",
-        ),
-        "resultats": (
-            "Ventricule gauche non dilaté, non hypertrophié, FEVG à {fevg} % (Simpson biplan).",
-            "Pas de trouble de la cinétique segmentaire.",
-            "Rétrécissement aortique lâche, surface estimée à 1,6 cm². Insuffisance mitrale "
-            "minime.",
-            "Oreillette gauche modérément dilatée (indexée à 38 mL/m²). Pas d'épanchement "
-            "péricardique.",
-            "Pressions pulmonaires estimées normales, veine cave inférieure compliante.",
-        ),
-        "conclusion": ("Fonction systolique ventriculaire gauche conservée, valvulopathie minime.",
-                       "Dysfonction systolique ventriculaire gauche modérée."),
-    }),
-    (("troncs supra-aortiques",), {
-        "indication": ("Bilan de l'athérome chez un patient à haut risque cardiovasculaire.",),
-        "technique": ("Échodoppler cervical des axes carotidiens et vertébraux.",),
-        "resultats": (
-            "Plaque calcifiée du bulbe carotidien droit, sténose estimée à 30 % (critères NASCET).",
-            "Carotide interne gauche sans sténose hémodynamiquement significative.",
-            "Flux vertébraux antérogrades et symétriques.",
-        ),
-        "conclusion": ("Athérome carotidien non sténosant.",),
-    }),
-    (("obstétricale",), {
-        "indication": ("Échographie de dépistage recommandée.",),
-        "technique": ("Échographie par voie abdominale.",),
-        "resultats": (
-            "Grossesse monofœtale évolutive, présentation céphalique. Activité cardiaque "
-            "régulière.",
-            "Biométries : périmètre crânien et périmètre abdominal au 40e percentile, longueur "
-            "fémorale au 50e percentile.",
-            "Morphologie fœtale sans anomalie décelée dans les limites de l'examen.",
-            "Placenta fundique, normalement inséré. Liquide amniotique de quantité normale.",
-        ),
-        "conclusion": ("Échographie sans anomalie, croissance fœtale harmonieuse.",),
-    }),
+    (
+        ("scanner thoraco",),
+        {
+            "indication": ("Bilan d'extension.", "Altération de l'état général."),
+            "technique": (
+                "Acquisition hélicoïdale thoraco-abdomino-pelvienne après injection de produit de "
+                "contraste iodé au temps portal.",
+            ),
+            "resultats": (
+                "Parenchyme pulmonaire : micronodule de 4 mm du lobe inférieur gauche, sans "
+                "caractère suspect.",
+                "Pas d'adénopathie médiastinale, hilaire ou rétropéritonéale.",
+                "Foie, rate, pancréas et surrénales sans lésion focale.",
+                "Diverticulose sigmoïdienne non compliquée.",
+            ),
+            "conclusion": (
+                "Pas de lésion suspecte décelée. Micronodule pulmonaire non spécifique.",
+            ),
+        },
+    ),
+    (
+        ("abdominal",),
+        {
+            "indication": (
+                "Douleurs de l'hypocondre droit.",
+                "Perturbation du bilan hépatique.",
+                "Bilan de douleurs abdominales diffuses.",
+            ),
+            "technique": (
+                "Échographie abdominale par voie sous-costale et intercostale, patient à jeun.",
+            ),
+            "resultats": (
+                "Foie de taille normale (flèche hépatique 14 cm), de contours réguliers, "
+                "d'échostructure homogène, discrètement hyperéchogène.",
+                "Vésicule biliaire à paroi fine, alithiasique. Voie biliaire principale fine à 4 mm.",
+                "Pancréas visualisé dans sa totalité, d'aspect normal. Rate homogène de 10 cm.",
+                "Reins de taille normale, bien différenciés, sans dilatation des cavités "
+                "pyélocalicielles ni lithiase visible.",
+                "Pas d'épanchement intrapéritonéal. Aorte abdominale de calibre normal.",
+            ),
+            "conclusion": (
+                "Stéatose hépatique modérée, sans autre anomalie.",
+                "Examen échographique abdominal normal.",
+                "Lithiase vésiculaire non compliquée.",
+            ),
+        },
+    ),
+    (
+        ("thorax",),
+        {
+            "indication": ("Toux persistante.", "Fièvre et toux.", "Bilan de dyspnée."),
+            "technique": ("Radiographie du thorax de face en inspiration, en position debout.",),
+            "resultats": (
+                "Silhouette cardiaque de taille normale, index cardiothoracique à 0,47.",
+                "Pas de foyer de condensation parenchymateuse, pas d'épanchement pleural.",
+                "Coupoles diaphragmatiques régulières, culs-de-sac libres.",
+                "Hiles de morphologie normale. Pas de pneumothorax.",
+                "Discrète distension thoracique avec aplatissement des coupoles.",
+            ),
+            "conclusion": (
+                "Radiographie thoracique sans anomalie significative.",
+                "Opacité alvéolaire du lobe inférieur droit évoquant une pneumopathie.",
+                "Distension thoracique compatible avec le contexte de BPCO.",
+            ),
+        },
+    ),
+    (
+        ("irm du genou",),
+        {
+            "indication": ("Gonalgies mécaniques.", "Blocage méniscal.", "Traumatisme en torsion."),
+            "technique": (
+                "IRM du genou, séquences T1 et DP Fat Sat dans les trois plans, sans injection.",
+            ),
+            "resultats": (
+                "Fissure horizontale de la corne postérieure du ménisque médial, atteignant la "
+                "surface articulaire inférieure.",
+                "Ligaments croisés antérieur et postérieur continus, d'aspect normal.",
+                "Chondropathie fémoro-tibiale médiale de grade 2, avec un œdème osseux sous-chondral "
+                "modéré.",
+                "Épanchement intra-articulaire de faible abondance. Pas de kyste poplité.",
+            ),
+            "conclusion": (
+                "Lésion méniscale médiale postérieure et chondropathie médiale de grade 2.",
+            ),
+        },
+    ),
+    (
+        ("genou",),
+        {
+            "indication": (
+                "Gonalgies mécaniques.",
+                "Bilan préopératoire.",
+                "Traumatisme en torsion.",
+            ),
+            "technique": (
+                "Clichés de face en charge, profil et incidence fémoro-patellaire à 30°.",
+            ),
+            "resultats": (
+                "Pincement de l'interligne fémoro-tibial médial avec ostéophytose marginale.",
+                "Interligne fémoro-tibial latéral conservé. Pas de chondrocalcinose.",
+                "Articulation fémoro-patellaire centrée, discrète ostéophytose rotulienne.",
+                "Pas de lésion osseuse traumatique.",
+            ),
+            "conclusion": (
+                "Gonarthrose fémoro-tibiale médiale modérée.",
+                "Radiographies sans lésion traumatique.",
+            ),
+        },
+    ),
+    (
+        ("lombaire",),
+        {
+            "indication": ("Lombosciatique gauche résistante au traitement médical.",),
+            "technique": (
+                "IRM du rachis lombaire, séquences sagittales T1, T2 et STIR, axiales T2.",
+            ),
+            "resultats": (
+                "Discopathie L4-L5 et L5-S1 avec pincement discal et déshydratation.",
+                "Hernie discale postéro-latérale gauche L5-S1 au contact de la racine S1 gauche.",
+                "Pas de rétrécissement canalaire significatif. Cône médullaire de signal normal.",
+                "Arthrose interapophysaire postérieure étagée.",
+            ),
+            "conclusion": (
+                "Hernie discale L5-S1 gauche en conflit avec la racine S1, concordante avec la "
+                "clinique.",
+            ),
+        },
+    ),
+    (
+        ("thyroïd",),
+        {
+            "indication": ("Nodule palpable.", "Surveillance d'un nodule thyroïdien."),
+            "technique": (
+                "Échographie cervicale avec sonde linéaire haute fréquence et doppler couleur.",
+            ),
+            "resultats": (
+                "Thyroïde de volume normal : lobe droit 6 mL, lobe gauche 5 mL, isthme 3 mm.",
+                "Nodule lobaire droit médian de 18 × 12 × 10 mm, ovale, isoéchogène, à contours "
+                "réguliers, sans microcalcification.",
+                "Pas d'adénopathie cervicale suspecte.",
+            ),
+            "conclusion": (
+                "Nodule thyroïdien droit de 18 mm classé EU-TIRADS 3 ; cytoponction non indiquée "
+                "sous 20 mm.",
+            ),
+        },
+    ),
+    (
+        ("mammographie",),
+        {
+            "indication": ("Dépistage organisé du cancer du sein.", "Surveillance annuelle."),
+            "technique": (
+                "Mammographie bilatérale, incidences de face et oblique externe, complétée par une "
+                "échographie.",
+            ),
+            "resultats": (
+                "Seins de densité de type B (tissu fibroglandulaire épars).",
+                "Pas de masse, pas de distorsion architecturale, pas de foyer de microcalcifications "
+                "suspectes.",
+                "Échographie complémentaire : kyste simple de 6 mm du quadrant supéro-externe gauche.",
+                "Creux axillaires sans adénopathie.",
+            ),
+            "conclusion": (
+                "Examen classé ACR 2 à droite et à gauche ; poursuite du dépistage organisé.",
+            ),
+        },
+    ),
+    (
+        ("pelvien",),
+        {
+            "indication": ("Douleurs pelviennes.", "Ménométrorragies."),
+            "technique": ("Échographie pelvienne par voie sus-pubienne puis endovaginale.",),
+            "resultats": (
+                "Utérus antéversé de taille normale, endomètre fin à 6 mm.",
+                "Myome interstitiel de 22 mm de la paroi postérieure.",
+                "Ovaires de taille et d'aspect normaux. Pas d'épanchement dans le cul-de-sac de "
+                "Douglas.",
+            ),
+            "conclusion": ("Myome utérin interstitiel de 22 mm, sans autre anomalie.",),
+        },
+    ),
+    (
+        ("doppler veineux",),
+        {
+            "indication": ("Œdème douloureux du mollet gauche.",),
+            "technique": (
+                "Échodoppler veineux des membres inférieurs, réseaux profond et superficiel, "
+                "bilatéral et comparatif.",
+            ),
+            "resultats": (
+                "Réseau veineux profond perméable et compressible de la veine fémorale commune aux "
+                "veines surales.",
+                "Pas de thrombose veineuse profonde ni superficielle.",
+                "Incontinence ostiale de la grande veine saphène gauche.",
+            ),
+            "conclusion": (
+                "Absence de thrombose veineuse profonde. Insuffisance veineuse superficielle gauche.",
+            ),
+        },
+    ),
+    (
+        ("cérébral",),
+        {
+            "indication": (
+                "Céphalées inhabituelles.",
+                "Chute avec traumatisme crânien sous anticoagulant.",
+            ),
+            "technique": ("Scanner cérébral sans injection de produit de contraste.",),
+            "resultats": (
+                "Pas d'hémorragie intra- ou extra-axiale. Pas d'effet de masse.",
+                "Leucopathie vasculaire périventriculaire modérée (Fazekas 1).",
+                "Système ventriculaire de taille normale, médian.",
+                "Pas de fracture de la voûte crânienne.",
+            ),
+            "conclusion": ("Pas de lésion hémorragique ni de lésion traumatique intracrânienne.",),
+        },
+    ),
+    (
+        ("poignet", "cheville", "bassin", "hanche"),
+        {
+            "indication": ("Traumatisme.", "Douleurs mécaniques.", "Contrôle."),
+            "technique": ("Radiographies standard de face et de profil.",),
+            "resultats": (
+                "Pas de trait de fracture visible. Alignement articulaire conservé.",
+                "Trait de fracture extra-articulaire non déplacé.",
+                "Structures osseuses de densité normale. Parties molles sans anomalie.",
+                "Interlignes articulaires conservés.",
+            ),
+            "conclusion": (
+                "Pas de lésion osseuse traumatique.",
+                "Fracture non déplacée ; traitement orthopédique à discuter.",
+            ),
+        },
+    ),
+    (
+        ("ostéodensitométrie",),
+        {
+            "indication": ("Bilan d'ostéoporose post-ménopausique.",),
+            "technique": (
+                "Absorptiométrie biphotonique au rachis lombaire et à l'extrémité supérieure des "
+                "deux fémurs.",
+            ),
+            "resultats": (
+                "Rachis lombaire L1-L4 : T-score à -2,7 DS.",
+                "Col fémoral gauche : T-score à -2,1 DS ; hanche totale : T-score à -1,8 DS.",
+            ),
+            "conclusion": ("Ostéoporose densitométrique au rachis lombaire.",),
+        },
+    ),
+    (
+        ("échocardiographie", "transthoracique"),
+        {
+            "indication": (
+                "Dyspnée d'effort.",
+                "Souffle systolique.",
+                "Bilan d'une fibrillation atriale.",
+            ),
+            "technique": (
+                "Échocardiographie transthoracique, coupes standard, doppler pulsé, continu et "
+                "couleur.",
+            ),
+            "resultats": (
+                "Ventricule gauche non dilaté, non hypertrophié, FEVG à {fevg} % (Simpson biplan).",
+                "Pas de trouble de la cinétique segmentaire.",
+                "Rétrécissement aortique lâche, surface estimée à 1,6 cm². Insuffisance mitrale "
+                "minime.",
+                "Oreillette gauche modérément dilatée (indexée à 38 mL/m²). Pas d'épanchement "
+                "péricardique.",
+                "Pressions pulmonaires estimées normales, veine cave inférieure compliante.",
+            ),
+            "conclusion": (
+                "Fonction systolique ventriculaire gauche conservée, valvulopathie minime.",
+                "Dysfonction systolique ventriculaire gauche modérée.",
+            ),
+        },
+    ),
+    (
+        ("troncs supra-aortiques",),
+        {
+            "indication": ("Bilan de l'athérome chez un patient à haut risque cardiovasculaire.",),
+            "technique": ("Échodoppler cervical des axes carotidiens et vertébraux.",),
+            "resultats": (
+                "Plaque calcifiée du bulbe carotidien droit, sténose estimée à 30 % (critères NASCET).",
+                "Carotide interne gauche sans sténose hémodynamiquement significative.",
+                "Flux vertébraux antérogrades et symétriques.",
+            ),
+            "conclusion": ("Athérome carotidien non sténosant.",),
+        },
+    ),
+    (
+        ("obstétricale",),
+        {
+            "indication": ("Échographie de dépistage recommandée.",),
+            "technique": ("Échographie par voie abdominale.",),
+            "resultats": (
+                "Grossesse monofœtale évolutive, présentation céphalique. Activité cardiaque "
+                "régulière.",
+                "Biométries : périmètre crânien et périmètre abdominal au 40e percentile, longueur "
+                "fémorale au 50e percentile.",
+                "Morphologie fœtale sans anomalie décelée dans les limites de l'examen.",
+                "Placenta fundique, normalement inséré. Liquide amniotique de quantité normale.",
+            ),
+            "conclusion": ("Échographie sans anomalie, croissance fœtale harmonieuse.",),
+        },
+    ),
 )
 _IMAGING_DEFAULT = _IMAGING[2][1]
 
@@ -1558,64 +1873,91 @@ def _body_imagerie(ctx: _Ctx) -> list[Flowable]:
         _h("Résultats"),
         *[_p(r) for r in results],
         _h("Conclusion"),
-        KeepTogether([_p(ctx.one(bank["conclusion"]))]),
-        _p(ctx.one(("Examen comparé au précédent : évolution stable.",
+        _p(ctx.one(bank["conclusion"])),
+        _p(
+            ctx.one(
+                (
+                    "Examen comparé au précédent : évolution stable.",
                     "Pas d'examen antérieur disponible pour comparaison.",
-                    "Les images sont disponibles sur le serveur régional d'imagerie."))),
+                    "Les images sont disponibles sur le serveur régional d'imagerie.",
+                )
+            )
+        ),
     ]
 
 
 # --------------------------------------------------------------------------- operative report
 
 _OP_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("arthroscopie", (
-        "Voies d'abord antéro-latérale et antéro-médiale. Exploration systématique.",
-        "Lésion horizontale de la corne postérieure du ménisque médial.",
-        "Méniscectomie partielle a minima à la pince et au shaver, régularisation du mur méniscal.",
-        "Lavage articulaire abondant. Fermeture cutanée aux points séparés.",
-    )),
-    ("matériel", (
-        "Reprise de la cicatrice antérieure.",
-        "Ablation de la plaque et des vis sans difficulté.",
-        "Lavage, contrôle radioscopique. Fermeture.",
-    )),
-    ("hanche", (
-        "Voie d'abord postéro-latérale. Capsulotomie et luxation postérieure de la hanche.",
-        "Ostéotomie du col fémoral à 1 cm au-dessus du petit trochanter.",
-        "Préparation du cotyle par fraisages successifs jusqu'à la taille 52. Mise en place "
-        "d'une cupule double mobilité sans ciment.",
-        "Préparation fémorale par râpes successives. Essais, vérification de la stabilité et des "
-        "longueurs.",
-        "Mise en place d'une tige fémorale sans ciment et d'une tête en céramique. Réduction.",
-        "Réparation capsulaire et des pelvi-trochantériens. Fermeture plan par plan sur un drain "
-        "de Redon.",
-    )),
-    ("genou", (
-        "Voie d'abord para-patellaire médiale sous garrot pneumatique.",
-        "Coupe tibiale à l'aide du guide extra-médullaire, puis coupes fémorales avec le guide "
-        "intra-médullaire.",
-        "Équilibrage ligamentaire en flexion et en extension. Essais satisfaisants.",
-        "Scellement des implants définitifs. Resurfaçage patellaire non réalisé.",
-        "Lâcher du garrot, hémostase soigneuse. Fermeture plan par plan.",
-    )),
-    ("radius", (
-        "Voie d'abord antérieure de Henry. Exposition du foyer de fracture.",
-        "Réduction sous contrôle de l'amplificateur de brillance.",
-        "Ostéosynthèse par plaque antérieure verrouillée, 3 vis proximales et 6 vis épiphysaires.",
-        "Contrôle radioscopique satisfaisant de face et de profil. Fermeture.",
-    )),
-    ("coiffe", (
-        "Installation en position semi-assise. Arthroscopie glénohumérale par voie postérieure.",
-        "Rupture transfixiante du supra-épineux de 2 cm, rétractée au stade 2.",
-        "Acromioplastie, avivement du footprint.",
-        "Réinsertion en double rang par deux ancres. Testing satisfaisant.",
-    )),
-    ("canal carpien", (
-        "Incision palmaire de 2 cm dans l'axe du quatrième rayon.",
-        "Section complète du ligament annulaire antérieur du carpe sous contrôle de la vue.",
-        "Nerf médian aplati, hyperhémié, sans névrome. Pas de neurolyse.",
-        "Fermeture cutanée par points séparés, pansement peu compressif.",
-    )),
+    (
+        "arthroscopie",
+        (
+            "Voies d'abord antéro-latérale et antéro-médiale. Exploration systématique.",
+            "Lésion horizontale de la corne postérieure du ménisque médial.",
+            "Méniscectomie partielle a minima à la pince et au shaver, régularisation du mur méniscal.",
+            "Lavage articulaire abondant. Fermeture cutanée aux points séparés.",
+        ),
+    ),
+    (
+        "matériel",
+        (
+            "Reprise de la cicatrice antérieure.",
+            "Ablation de la plaque et des vis sans difficulté.",
+            "Lavage, contrôle radioscopique. Fermeture.",
+        ),
+    ),
+    (
+        "hanche",
+        (
+            "Voie d'abord postéro-latérale. Capsulotomie et luxation postérieure de la hanche.",
+            "Ostéotomie du col fémoral à 1 cm au-dessus du petit trochanter.",
+            "Préparation du cotyle par fraisages successifs jusqu'à la taille 52. Mise en place "
+            "d'une cupule double mobilité sans ciment.",
+            "Préparation fémorale par râpes successives. Essais, vérification de la stabilité et des "
+            "longueurs.",
+            "Mise en place d'une tige fémorale sans ciment et d'une tête en céramique. Réduction.",
+            "Réparation capsulaire et des pelvi-trochantériens. Fermeture plan par plan sur un drain "
+            "de Redon.",
+        ),
+    ),
+    (
+        "genou",
+        (
+            "Voie d'abord para-patellaire médiale sous garrot pneumatique.",
+            "Coupe tibiale à l'aide du guide extra-médullaire, puis coupes fémorales avec le guide "
+            "intra-médullaire.",
+            "Équilibrage ligamentaire en flexion et en extension. Essais satisfaisants.",
+            "Scellement des implants définitifs. Resurfaçage patellaire non réalisé.",
+            "Lâcher du garrot, hémostase soigneuse. Fermeture plan par plan.",
+        ),
+    ),
+    (
+        "radius",
+        (
+            "Voie d'abord antérieure de Henry. Exposition du foyer de fracture.",
+            "Réduction sous contrôle de l'amplificateur de brillance.",
+            "Ostéosynthèse par plaque antérieure verrouillée, 3 vis proximales et 6 vis épiphysaires.",
+            "Contrôle radioscopique satisfaisant de face et de profil. Fermeture.",
+        ),
+    ),
+    (
+        "coiffe",
+        (
+            "Installation en position semi-assise. Arthroscopie glénohumérale par voie postérieure.",
+            "Rupture transfixiante du supra-épineux de 2 cm, rétractée au stade 2.",
+            "Acromioplastie, avivement du footprint.",
+            "Réinsertion en double rang par deux ancres. Testing satisfaisant.",
+        ),
+    ),
+    (
+        "canal carpien",
+        (
+            "Incision palmaire de 2 cm dans l'axe du quatrième rayon.",
+            "Section complète du ligament annulaire antérieur du carpe sous contrôle de la vue.",
+            "Nerf médian aplati, hyperhémié, sans névrome. Pas de neurolyse.",
+            "Fermeture cutanée par points séparés, pansement peu compressif.",
+        ),
+    ),
 )
 
 
@@ -1627,43 +1969,72 @@ def _body_operatoire(ctx: _Ctx) -> list[Flowable]:
     duration = rng.randint(35, 130)
     end_min = start * 60 + rng.randint(0, 30) + duration
     return [
-        _table([
-            ["Date de l'intervention", _fr(ctx.day), "Durée", f"{duration} minutes"],
-            ["Opérateur", ctx.author_name, "Aide", rng.choice(_COLLEAGUES)],
-            ["Anesthésiste", rng.choice(_COLLEAGUES), "IBODE", rng.choice(_NURSES)],
-            ["Anesthésie", rng.choice(["Générale", "Rachianesthésie",
-                                        "Bloc plexique échoguidé"]),
-             "Fin", f"{end_min // 60:02d}h{end_min % 60:02d}"],
-        ], [3.6 * cm, 5.2 * cm, 2.0 * cm, 6.2 * cm], header=False,
-            bold=[(0, r) for r in range(4)] + [(2, r) for r in range(4)]),
+        _table(
+            [
+                ["Date de l'intervention", _fr(ctx.day), "Durée", f"{duration} minutes"],
+                ["Opérateur", ctx.author_name, "Aide", rng.choice(_COLLEAGUES)],
+                ["Anesthésiste", rng.choice(_COLLEAGUES), "IBODE", rng.choice(_NURSES)],
+                [
+                    "Anesthésie",
+                    rng.choice(["Générale", "Rachianesthésie", "Bloc plexique échoguidé"]),
+                    "Fin",
+                    f"{end_min // 60:02d}h{end_min % 60:02d}",
+                ],
+            ],
+            [3.6 * cm, 5.2 * cm, 2.0 * cm, 6.2 * cm],
+            header=False,
+            bold=[(0, r) for r in range(4)] + [(2, r) for r in range(4)],
+        ),
         _h("Indication"),
-        _p(ctx.fill("{P}, âgé{e} de {age}, présente ") + ctx.one((
-            "une pathologie symptomatique résistante au traitement médical bien conduit.",
-            "une lésion traumatique nécessitant une prise en charge chirurgicale.",
-            "une gêne fonctionnelle importante retentissant sur la vie quotidienne.",
-        )) + " L'information sur le bénéfice attendu et les risques a été délivrée ; "
-            "le consentement éclairé a été recueilli."),
+        _p(
+            ctx.fill("{P}, âgé{e} de {age}, présente ")
+            + ctx.one(
+                (
+                    "une pathologie symptomatique résistante au traitement médical bien conduit.",
+                    "une lésion traumatique nécessitant une prise en charge chirurgicale.",
+                    "une gêne fonctionnelle importante retentissant sur la vie quotidienne.",
+                )
+            )
+            + " L'information sur le bénéfice attendu et les risques a été délivrée ; "
+            "le consentement éclairé a été recueilli."
+        ),
         _h("Installation"),
-        _p(rng.choice((
-            "Décubitus latéral, appuis pubien et sacré. Antibioprophylaxie par céfazoline 2 g "
-            "à l'induction. Check-list HAS réalisée.",
-            "Décubitus dorsal, garrot à la racine du membre. Antibioprophylaxie selon le "
-            "protocole du service. Check-list HAS réalisée.",
-        ))),
+        _p(
+            rng.choice(
+                (
+                    "Décubitus latéral, appuis pubien et sacré. Antibioprophylaxie par céfazoline 2 g "
+                    "à l'induction. Check-list HAS réalisée.",
+                    "Décubitus dorsal, garrot à la racine du membre. Antibioprophylaxie selon le "
+                    "protocole du service. Check-list HAS réalisée.",
+                )
+            )
+        ),
         _h("Description de l'intervention"),
         *[_p(f"{i}. {s}") for i, s in enumerate(steps, 1)],
         _h("Incidents peropératoires"),
-        _p(rng.choice(("Aucun incident.", "Aucun incident. Saignement estimé à 200 mL.",
-                       "Saignement modéré contrôlé par l'hémostase, sans transfusion."))),
+        _p(
+            rng.choice(
+                (
+                    "Aucun incident.",
+                    "Aucun incident. Saignement estimé à 200 mL.",
+                    "Saignement modéré contrôlé par l'hémostase, sans transfusion.",
+                )
+            )
+        ),
         _h("Suites immédiates"),
-        *_bullets(rng.sample([
-            "Appui complet autorisé d'emblée, selon la douleur.",
-            "Anticoagulation préventive par énoxaparine 4000 UI/jour pendant 35 jours.",
-            "Radiographie de contrôle en salle de réveil satisfaisante.",
-            "Glaçage et surélévation du membre. Antalgiques de palier 1 et 2.",
-            "Ablation des fils ou agrafes à J14 par l'infirmier(ère) à domicile.",
-            "Consultation de contrôle à six semaines avec radiographie.",
-        ], 4)),
+        *_bullets(
+            rng.sample(
+                [
+                    "Appui complet autorisé d'emblée, selon la douleur.",
+                    "Anticoagulation préventive par énoxaparine 4000 UI/jour pendant 35 jours.",
+                    "Radiographie de contrôle en salle de réveil satisfaisante.",
+                    "Glaçage et surélévation du membre. Antalgiques de palier 1 et 2.",
+                    "Ablation des fils ou agrafes à J14 par l'infirmier(ère) à domicile.",
+                    "Consultation de contrôle à six semaines avec radiographie.",
+                ],
+                4,
+            )
+        ),
     ]
 
 
@@ -1803,51 +2174,79 @@ def _body_hospitalisation(ctx: _Ctx) -> list[Flowable]:
     entry = ctx.day - timedelta(days=stay)
     service = ctx.author_profession
     return [
-        _kv("Séjour :",
-            f"du {_fr(entry)} au {_fr(ctx.day)} ({stay} jours) – {ctx.author_structure}"),
-        _kv("Mode d'entrée :", rng.choice(["par les urgences", "programmée",
-                                          "transfert d'un autre établissement"])),
-        _kv("Mode de sortie :", rng.choice(["retour à domicile",
-                                            "retour à domicile avec passage infirmier",
-                                            "soins médicaux et de réadaptation"])),
+        _kv(
+            "Séjour :", f"du {_fr(entry)} au {_fr(ctx.day)} ({stay} jours) – {ctx.author_structure}"
+        ),
+        _kv(
+            "Mode d'entrée :",
+            rng.choice(["par les urgences", "programmée", "transfert d'un autre établissement"]),
+        ),
+        _kv(
+            "Mode de sortie :",
+            rng.choice(
+                [
+                    "retour à domicile",
+                    "retour à domicile avec passage infirmier",
+                    "soins médicaux et de réadaptation",
+                ]
+            ),
+        ),
         _kv("Service :", service),
         _h("Motif d'hospitalisation"),
         _p(sc["motif"] + "."),
         _h("Antécédents"),
         *_bullets(_antecedents(ctx)),
         _h("Histoire de la maladie"),
-        _p(ctx.fill("{P}, âgé{e} de {age}, est hospitalisé{e} pour ") + sc["motif"].lower()
-           + ctx.one((
-               ", dans un contexte d'aggravation progressive depuis une semaine.",
-               ", d'installation brutale la veille de l'admission.",
-               ", après échec de la prise en charge ambulatoire.",
-           ))),
+        _p(
+            ctx.fill("{P}, âgé{e} de {age}, est hospitalisé{e} pour ")
+            + _lower_first(sc["motif"])
+            + ctx.one(
+                (
+                    ", dans un contexte d'aggravation progressive depuis une semaine.",
+                    ", d'installation brutale la veille de l'admission.",
+                    ", après échec de la prise en charge ambulatoire.",
+                )
+            )
+        ),
         _h("Examen clinique à l'entrée"),
-        _p(ctx.fill("Pression artérielle {ta} mmHg, fréquence cardiaque {fc}/min, SpO2 {spo2} %, "
-                    "température {temp} °C, poids {poids} kg.")),
+        _p(
+            ctx.fill(
+                "Pression artérielle {ta} mmHg, fréquence cardiaque {fc}/min, SpO2 {spo2} %, "
+                "température {temp} °C, poids {poids} kg."
+            )
+        ),
         _h("Évolution dans le service"),
         _p(ctx.fill(sc["evol"])),
         _h("Examens complémentaires"),
-        _table([["Examen", "Entrée", "Sortie"],
+        _table(
+            [
+                ["Examen", "Entrée", "Sortie"],
                 ["Hémoglobine (g/dL)", ctx.w["hb"], _num(rng.uniform(10.5, 14.5), 1)],
                 ["CRP (mg/L)", str(rng.randint(20, 190)), ctx.w["crp"]],
                 ["Créatinine (µmol/L)", str(rng.randint(70, 160)), ctx.w["creat"]],
-                ["Potassium (mmol/L)", _num(rng.uniform(3.3, 5.4), 1), ctx.w["k"]]],
-               [7.0 * cm, 5.0 * cm, 5.0 * cm]),
+                ["Potassium (mmol/L)", _num(rng.uniform(3.3, 5.4), 1), ctx.w["k"]],
+            ],
+            [7.0 * cm, 5.0 * cm, 5.0 * cm],
+        ),
         _h("Diagnostic principal"),
         _p(sc["diag"] + "."),
         _h("Traitement de sortie"),
         _drug_table(ctx, _treatment(ctx), status=True),
         _h("Suivi proposé"),
-        *_bullets(rng.sample([
-            "Consultation de suivi dans le service dans un mois.",
-            "Contrôle biologique (ionogramme, créatinine) dans une semaine par le laboratoire de "
-            "ville.",
-            "Consultation chez le médecin traitant dans les 7 jours suivant la sortie.",
-            "Passage infirmier quotidien pour la surveillance et l'aide à la prise des "
-            "traitements.",
-            "Kinésithérapie à domicile.",
-        ], 3)),
+        *_bullets(
+            rng.sample(
+                [
+                    "Consultation de suivi dans le service dans un mois.",
+                    "Contrôle biologique (ionogramme, créatinine) dans une semaine par le laboratoire de "
+                    "ville.",
+                    "Consultation chez le médecin traitant dans les 7 jours suivant la sortie.",
+                    "Passage infirmier quotidien pour la surveillance et l'aide à la prise des "
+                    "traitements.",
+                    "Kinésithérapie à domicile.",
+                ],
+                3,
+            )
+        ),
     ]
 
 
@@ -1855,34 +2254,51 @@ def _body_lettre_liaison(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     if ctx.kind == "ide":
         return [
-            _p(ctx.fill("Lettre de liaison concernant {civname}, {ne} le ") + _fr(ctx.birth_date)
-               + ", suivi(e) à domicile par notre cabinet infirmier."),
+            _p(
+                ctx.fill("Lettre de liaison concernant {civname}, {ne} le ")
+                + _fr(ctx.birth_date)
+                + ", suivi(e) à domicile par notre cabinet infirmier."
+            ),
             _h("Soins en cours"),
-            *_bullets(ctx.pick((
-                "Préparation du pilulier hebdomadaire et aide à la prise des traitements.",
-                "Surveillance glycémique capillaire matin et soir, injection d'insuline le soir.",
-                "Pansement d'ulcère de jambe gauche tous les deux jours (surface {plaie} cm²).",
-                "Bas de contention posés le matin, retirés le soir.",
-                "Surveillance des paramètres : TA {ta} mmHg, FC {fc}/min, poids {poids} kg.",
-            ), 3)),
+            *_bullets(
+                ctx.pick(
+                    (
+                        "Préparation du pilulier hebdomadaire et aide à la prise des traitements.",
+                        "Surveillance glycémique capillaire matin et soir, injection d'insuline le soir.",
+                        "Pansement d'ulcère de jambe gauche tous les deux jours (surface {plaie} cm²).",
+                        "Bas de contention posés le matin, retirés le soir.",
+                        "Surveillance des paramètres : TA {ta} mmHg, FC {fc}/min, poids {poids} kg.",
+                    ),
+                    3,
+                )
+            ),
             _h("Autonomie et environnement"),
             _p(_lifestyle(ctx)),
             _h("Points de vigilance"),
-            *_bullets(ctx.pick((
-                "Risque de chute : deux chutes sans gravité au cours des trois derniers mois.",
-                "Appétit diminué, perte de 2 kg en un mois.",
-                "Troubles mnésiques débutants, oublis de traitement.",
-                "Douleur cotée {eva}/10 lors des soins de pansement.",
-            ), 2)),
+            *_bullets(
+                ctx.pick(
+                    (
+                        "Risque de chute : deux chutes sans gravité au cours des trois derniers mois.",
+                        "Appétit diminué, perte de 2 kg en un mois.",
+                        "Troubles mnésiques débutants, oublis de traitement.",
+                        "Douleur cotée {eva}/10 lors des soins de pansement.",
+                    ),
+                    2,
+                )
+            ),
             _h("Traitement en cours"),
             _drug_table(ctx, _treatment(ctx)),
         ]
     if ctx.kind == "mg":
         return [
             _p(f"{_greeting(ctx)}"),
-            _p(ctx.fill("Je vous adresse {civname}, âgé{e} de {age}, que je suis depuis "
-                        "plusieurs années. Vous trouverez ci-dessous les éléments utiles "
-                        "à sa prise en charge.")),
+            _p(
+                ctx.fill(
+                    "Je vous adresse {civname}, âgé{e} de {age}, que je suis depuis "
+                    "plusieurs années. Vous trouverez ci-dessous les éléments utiles "
+                    "à sa prise en charge."
+                )
+            ),
             _h("Antécédents"),
             *_bullets(_antecedents(ctx)),
             _p(ctx.one(_ALLERGIES)),
@@ -1890,21 +2306,36 @@ def _body_lettre_liaison(ctx: _Ctx) -> list[Flowable]:
             _drug_table(ctx, _treatment(ctx)),
             _h("Situation actuelle"),
             _p(_lifestyle(ctx)),
-            _p(ctx.fill("Dernières constantes : TA {ta} mmHg, FC {fc}/min, poids {poids} kg. "
-                        "Dernière HbA1c {hba1c} %, DFG {dfg} mL/min/1,73 m².")),
+            _p(
+                ctx.fill(
+                    "Dernières constantes : TA {ta} mmHg, FC {fc}/min, poids {poids} kg. "
+                    "Dernière HbA1c {hba1c} %, DFG {dfg} mL/min/1,73 m²."
+                )
+            ),
             _h("Directives anticipées et personne de confiance"),
-            _p(rng.choice((
-                "Des directives anticipées ont été rédigées ; une copie est jointe au dossier.",
-                "Pas de directives anticipées rédigées à ce jour ; le sujet a été abordé.",
-            )) + " Personne de confiance désignée : " + rng.choice(
-                ("son fils.", "sa fille.", "son conjoint.", "sa sœur."))),
+            _p(
+                rng.choice(
+                    (
+                        "Des directives anticipées ont été rédigées ; une copie est jointe au dossier.",
+                        "Pas de directives anticipées rédigées à ce jour ; le sujet a été abordé.",
+                    )
+                )
+                + " Personne de confiance désignée : "
+                + rng.choice(("son fils.", "sa fille.", "son conjoint.", "sa sœur."))
+            ),
             Spacer(1, 4),
             _p(_closing(ctx)),
         ]
     sc = _hospit_scenario(ctx)
     return [
-        _p(ctx.fill("{civname}, âgé{e} de {age}, a été pris{e} en charge dans notre service "
-                    "et sort ce jour, ") + _fr(ctx.day) + "."),
+        _p(
+            ctx.fill(
+                "{civname}, âgé{e} de {age}, a été pris{e} en charge dans notre service "
+                "et sort ce jour, "
+            )
+            + _fr(ctx.day)
+            + "."
+        ),
         _h("Motif de prise en charge"),
         _p(sc["motif"] + "."),
         _h("Synthèse du séjour"),
@@ -1912,104 +2343,154 @@ def _body_lettre_liaison(ctx: _Ctx) -> list[Flowable]:
         _h("Traitement de sortie"),
         _drug_table(ctx, _treatment(ctx), status=True),
         _h("Suites à donner"),
-        *_bullets(rng.sample([
-            "Consultation chez le médecin traitant dans les 7 jours.",
-            "Contrôle biologique à une semaine (NFS, ionogramme, créatinine).",
-            "Rendez-vous de consultation dans le service dans un mois (convocation envoyée).",
-            "Soins infirmiers à domicile : pansement tous les deux jours.",
-            "Compte rendu d'hospitalisation détaillé à suivre.",
-        ], 3)),
+        *_bullets(
+            rng.sample(
+                [
+                    "Consultation chez le médecin traitant dans les 7 jours.",
+                    "Contrôle biologique à une semaine (NFS, ionogramme, créatinine).",
+                    "Rendez-vous de consultation dans le service dans un mois (convocation envoyée).",
+                    "Soins infirmiers à domicile : pansement tous les deux jours.",
+                    "Compte rendu d'hospitalisation détaillé à suivre.",
+                ],
+                3,
+            )
+        ),
         _h("Points de vigilance"),
-        _p(rng.choice((
-            "Surveillance du poids : reconsulter en cas de prise de plus de 2 kg en 3 jours.",
-            "Risque hémorragique sous double antiagrégation plaquettaire.",
-            "Surveillance de la cicatrice et de la température.",
-        ))),
+        _p(
+            rng.choice(
+                (
+                    "Surveillance du poids : reconsulter en cas de prise de plus de 2 kg en 3 jours.",
+                    "Risque hémorragique sous double antiagrégation plaquettaire.",
+                    "Surveillance de la cicatrice et de la température.",
+                )
+            )
+        ),
     ]
 
 
 # --------------------------------------------------------------------------- prescriptions
 
 _ORDO: tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...] = (
-    (("biologie",), (
-        ("NFS, plaquettes", "à jeun"), ("Ionogramme sanguin, créatinine avec DFG estimé", ""),
-        ("Bilan lipidique (EAL)", "à jeun depuis 12 heures"), ("HbA1c", ""),
-        ("TSH", ""), ("Bilan hépatique : ASAT, ALAT, GGT, PAL, bilirubine", ""),
-        ("Rapport albuminurie/créatininurie sur échantillon", ""),
-    )),
-    (("soins infirmiers",), (
-        ("Soins infirmiers à domicile, y compris dimanches et jours fériés", "pendant 1 mois"),
-        ("Préparation et administration des médicaments per os", "une fois par semaine"),
-        ("Surveillance de la glycémie capillaire", "matin et soir"),
-        ("Injection sous-cutanée d'insuline", "le soir"),
-        ("Pansement simple de plaie", "tous les deux jours jusqu'à cicatrisation"),
-    )),
-    (("kinésithérapie",), (
-        ("Séances de rééducation du membre opéré", "{seances} séances, 3 par semaine"),
-        ("Renforcement musculaire et travail proprioceptif", ""),
-        ("Balnéothérapie si possible", ""),
-        ("Bilan-diagnostic kinésithérapique en début et fin de traitement", ""),
-    )),
-    (("matériel", "autosurveillance"), (
-        ("Lecteur de glycémie", "1"), ("Bandelettes réactives", "150 par mois"),
-        ("Lancettes", "150 par mois"), ("Stylo auto-piqueur", "1"),
-        ("Aiguilles pour stylo injecteur 4 mm", "100 par mois"),
-    )),
-    (("préparation colique",), (
+    (
+        ("biologie",),
         (
-            "Macrogol 3350 avec électrolytes",
-            "2 litres la veille au soir et 2 litres le matin de l'examen",
+            ("NFS, plaquettes", "à jeun"),
+            ("Ionogramme sanguin, créatinine avec DFG estimé", ""),
+            ("Bilan lipidique (EAL)", "à jeun depuis 12 heures"),
+            ("HbA1c", ""),
+            ("TSH", ""),
+            ("Bilan hépatique : ASAT, ALAT, GGT, PAL, bilirubine", ""),
+            ("Rapport albuminurie/créatininurie sur échantillon", ""),
         ),
-        ("Régime sans résidus", "pendant les 3 jours précédant l'examen"),
-    )),
-    (("insulin",), (
+    ),
+    (
+        ("soins infirmiers",),
         (
-            "Insuline glargine 100 UI/mL, stylo prérempli",
-            "16 UI le soir, adaptation selon le protocole",
+            ("Soins infirmiers à domicile, y compris dimanches et jours fériés", "pendant 1 mois"),
+            ("Préparation et administration des médicaments per os", "une fois par semaine"),
+            ("Surveillance de la glycémie capillaire", "matin et soir"),
+            ("Injection sous-cutanée d'insuline", "le soir"),
+            ("Pansement simple de plaie", "tous les deux jours jusqu'à cicatrisation"),
         ),
+    ),
+    (
+        ("kinésithérapie",),
         (
-            "Insuline asparte 100 UI/mL, stylo prérempli",
-            "selon le schéma d'adaptation, avant chaque repas",
+            ("Séances de rééducation du membre opéré", "{seances} séances, 3 par semaine"),
+            ("Renforcement musculaire et travail proprioceptif", ""),
+            ("Balnéothérapie si possible", ""),
+            ("Bilan-diagnostic kinésithérapique en début et fin de traitement", ""),
         ),
-        ("Glucagon 1 mg", "en cas d'hypoglycémie sévère"),
-    )),
-    (("antalgiques",), (
-        ("Paracétamol 1 g", "1 comprimé toutes les 6 heures"),
-        ("Tramadol 50 mg", "1 gélule toutes les 8 heures si douleur non calmée"),
+    ),
+    (
+        ("matériel", "autosurveillance"),
         (
-            "Énoxaparine 4000 UI anti-Xa/0,4 mL",
-            "1 injection sous-cutanée par jour pendant 35 jours",
+            ("Lecteur de glycémie", "1"),
+            ("Bandelettes réactives", "150 par mois"),
+            ("Lancettes", "150 par mois"),
+            ("Stylo auto-piqueur", "1"),
+            ("Aiguilles pour stylo injecteur 4 mm", "100 par mois"),
         ),
-        ("Numération plaquettaire", "2 fois par semaine pendant 1 mois"),
-    )),
-    (("anticoagul",), (
-        ("Apixaban 5 mg", "1 comprimé matin et soir"),
-        ("NFS, créatinine", "dans 1 mois puis tous les 6 mois"),
-    )),
-    (("inhalé",), (
-        ("Budésonide/formotérol 200/6 µg, poudre pour inhalation", "2 inhalations matin et soir"),
+    ),
+    (
+        ("préparation colique",),
         (
-            "Salbutamol 100 µg/dose, suspension pour inhalation",
-            "2 bouffées en cas de gêne respiratoire",
+            (
+                "Macrogol 3350 avec électrolytes",
+                "2 litres la veille au soir et 2 litres le matin de l'examen",
+            ),
+            ("Régime sans résidus", "pendant les 3 jours précédant l'examen"),
         ),
-        ("Chambre d'inhalation", "1"),
-    )),
-    (("supplémentation", "prénatal"), (
-        ("Acide folique 0,4 mg", "1 comprimé par jour jusqu'à 12 semaines d'aménorrhée"),
-        ("Colécalciférol 100 000 UI", "1 ampoule au septième mois"),
+    ),
+    (
+        ("insulin",),
         (
-            "Bilan prénatal mensuel : sérologie toxoplasmose, recherche d'agglutinines "
-            "irrégulières",
-            "",
+            (
+                "Insuline glargine 100 UI/mL, stylo prérempli",
+                "16 UI le soir, adaptation selon le protocole",
+            ),
+            (
+                "Insuline asparte 100 UI/mL, stylo prérempli",
+                "selon le schéma d'adaptation, avant chaque repas",
+            ),
+            ("Glucagon 1 mg", "en cas d'hypoglycémie sévère"),
         ),
-    )),
-    (("fièvre",), (
+    ),
+    (
+        ("antalgiques",),
         (
-            "Paracétamol 2,4 % suspension buvable",
-            "1 dose-poids toutes les 6 heures si fièvre, sans dépasser 4 prises par jour",
+            ("Paracétamol 1 g", "1 comprimé toutes les 6 heures"),
+            ("Tramadol 50 mg", "1 gélule toutes les 8 heures si douleur non calmée"),
+            (
+                "Énoxaparine 4000 UI anti-Xa/0,4 mL",
+                "1 injection sous-cutanée par jour pendant 35 jours",
+            ),
+            ("Numération plaquettaire", "2 fois par semaine pendant 1 mois"),
         ),
-        ("Sérum physiologique en unidoses", "lavage de nez 4 à 6 fois par jour"),
-    )),
+    ),
+    (
+        ("anticoagul",),
+        (
+            ("Apixaban 5 mg", "1 comprimé matin et soir"),
+            ("NFS, créatinine", "dans 1 mois puis tous les 6 mois"),
+        ),
+    ),
+    (
+        ("inhalé",),
+        (
+            (
+                "Budésonide/formotérol 200/6 µg, poudre pour inhalation",
+                "2 inhalations matin et soir",
+            ),
+            (
+                "Salbutamol 100 µg/dose, suspension pour inhalation",
+                "2 bouffées en cas de gêne respiratoire",
+            ),
+            ("Chambre d'inhalation", "1"),
+        ),
+    ),
+    (
+        ("supplémentation", "prénatal"),
+        (
+            ("Acide folique 0,4 mg", "1 comprimé par jour jusqu'à 12 semaines d'aménorrhée"),
+            ("Colécalciférol 100 000 UI", "1 ampoule au septième mois"),
+            (
+                "Bilan prénatal mensuel : sérologie toxoplasmose, recherche d'agglutinines "
+                "irrégulières",
+                "",
+            ),
+        ),
+    ),
+    (
+        ("fièvre",),
+        (
+            (
+                "Paracétamol 2,4 % suspension buvable",
+                "1 dose-poids toutes les 6 heures si fièvre, sans dépasser 4 prises par jour",
+            ),
+            ("Sérum physiologique en unidoses", "lavage de nez 4 à 6 fois par jour"),
+        ),
+    ),
 )
 
 
@@ -2017,7 +2498,8 @@ def _body_ordonnance(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     t = ctx.title_l
     lines: Sequence[tuple[str, str]] | None = next(
-        (items for keys, items in _ORDO if any(k in t for k in keys)), None)
+        (items for keys, items in _ORDO if any(k in t for k in keys)), None
+    )
     if lines is None:
         lines = _treatment(ctx)
         qsp = rng.choice(["QSP 3 mois", "QSP 1 mois, à renouveler 2 fois", "QSP 28 jours"])
@@ -2037,19 +2519,91 @@ def _body_ordonnance(ctx: _Ctx) -> list[Flowable]:
         out += [Spacer(1, 4), _kv("Durée :", qsp)]
     out += [
         Spacer(1, 6),
-        _p(rng.choice((
-            "Ordonnance établie en dénomination commune internationale.",
-            "Substitution autorisée sauf mention contraire.",
-            "Renouvellement non autorisé sans nouvelle consultation.",
-        )), _SMALL),
+        _p(
+            rng.choice(
+                (
+                    "Ordonnance établie en dénomination commune internationale.",
+                    "Substitution autorisée sauf mention contraire.",
+                    "Renouvellement non autorisé sans nouvelle consultation.",
+                )
+            ),
+            _SMALL,
+        ),
     ]
     return out
 
 
 # --------------------------------------------------------------------------- letters
 
-_REPLY_MARKERS = ("réponse", "retour sur", "suite au", "suite à", "suivi après",
-                  "suivi postopératoire")
+_REFERRAL_REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "cardio",
+        (
+            "douleurs thoraciques d'effort récentes",
+            "palpitations récidivantes",
+            "hypertension artérielle résistante à une trithérapie",
+        ),
+    ),
+    (
+        "pneumo",
+        (
+            "toux chronique",
+            "dyspnée d'effort progressive",
+            "suspicion de syndrome d'apnées du sommeil",
+        ),
+    ),
+    (
+        "gastro",
+        ("troubles digestifs persistants", "rectorragies", "perturbation du bilan hépatique"),
+    ),
+    ("endo", ("déséquilibre glycémique persistant", "nodule thyroïdien palpable")),
+    ("orthop", ("gonalgies invalidantes", "douleurs de hanche mécaniques")),
+    ("pédiat", ("cassure de la courbe staturale", "toux récidivante")),
+    ("imagerie", ("exploration de douleurs abdominales", "bilan de lombalgies persistantes")),
+    ("analyses", ("bilan d'une asthénie", "surveillance biologique d'un traitement")),
+    (
+        "infirmiers",
+        (
+            "surveillance et soins à domicile après une hospitalisation",
+            "pansement d'ulcère de jambe",
+        ),
+    ),
+    (
+        "kinésithérapie",
+        ("rééducation d'une lombalgie chronique", "rééducation après une entorse de cheville"),
+    ),
+    ("médication", ("revue d'une polymédication", "difficultés d'observance")),
+    ("grossesse", ("suivi d'une grossesse de déroulement normal",)),
+)
+
+
+def _referral_reason(ctx: _Ctx) -> str:
+    t = ctx.title_l
+    for key, reasons in _REFERRAL_REASONS:
+        if key in t:
+            return ctx.rng.choice(reasons)
+    if not ctx.adult:
+        return ctx.rng.choice(
+            ("fièvre récidivante", "troubles du sommeil", "douleurs abdominales récurrentes")
+        )
+    return ctx.rng.choice(
+        (
+            "asthénie persistante",
+            "perte d'autonomie à domicile",
+            "douleurs articulaires invalidantes",
+            "amaigrissement récent",
+        )
+    )
+
+
+_REPLY_MARKERS = (
+    "réponse",
+    "retour sur",
+    "suite au",
+    "suite à",
+    "suivi après",
+    "suivi postopératoire",
+)
 
 
 def _body_courrier(ctx: _Ctx) -> list[Flowable]:
@@ -2059,274 +2613,487 @@ def _body_courrier(ctx: _Ctx) -> list[Flowable]:
     paragraphs: list[str]
     ctx.w.setdefault("n", str(rng.randint(6, 11)))
     if any(w in t for w in _REPLY_MARKERS):
-        intro = ctx.fill("Je vous remercie pour votre courrier concernant {civname}, "
-                         "âgé{e} de {age}, que j'ai revu{e} le ") + _fr(ctx.day) + "."
-        paragraphs = ctx.pick((
-            "J'ai pris connaissance des résultats que vous m'avez transmis. Ils confirment "
-            "l'évolution favorable observée cliniquement.",
-            "{P} va bien ; les symptômes décrits se sont nettement amendés depuis l'adaptation "
-            "du traitement.",
-            "Comme vous le proposiez, j'ai modifié la posologie et programmé un contrôle "
-            "biologique dans un mois.",
-            "Je partage votre analyse et reste disponible pour en discuter par téléphone si "
-            "besoin.",
-            "Je vous tiendrai informé{e} des résultats des examens complémentaires dès réception.",
-        ), 3)
+        intro = (
+            ctx.fill(
+                "Je vous remercie pour votre courrier concernant {civname}, "
+                "âgé{e} de {age}, que j'ai revu{e} le "
+            )
+            + _fr(ctx.day)
+            + "."
+        )
+        paragraphs = ctx.pick(
+            (
+                "J'ai pris connaissance des résultats que vous m'avez transmis. Ils confirment "
+                "l'évolution favorable observée cliniquement.",
+                "{P} va bien ; les symptômes décrits se sont nettement amendés depuis l'adaptation "
+                "du traitement.",
+                "Comme vous le proposiez, j'ai modifié la posologie et programmé un contrôle "
+                "biologique dans un mois.",
+                "Je partage votre analyse et reste disponible pour en discuter par téléphone si "
+                "besoin.",
+                "Je vous tiendrai informé{e} des résultats des examens complémentaires dès réception.",
+            ),
+            3,
+        )
     elif ctx.kind == "mg":
-        intro = ctx.fill("Je vous adresse {civname}, âgé{e} de {age}, pour avis et prise "
-                         "en charge, au sujet de ") + rng.choice((
-            "douleurs thoraciques d'effort récentes.", "une dyspnée progressive.",
-            "un déséquilibre glycémique persistant.", "des douleurs articulaires invalidantes.",
-            "une perte d'autonomie à domicile.", "une toux chronique.",
-            "des troubles digestifs persistants.")) + ""
-        paragraphs = ctx.pick((
-            "Les symptômes évoluent depuis environ deux mois, sans amélioration malgré le "
-            "traitement symptomatique.",
-            "L'examen clinique retrouve une pression artérielle à {ta} mmHg et une fréquence "
-            "cardiaque à {fc}/min ; le reste de l'examen est sans particularité.",
-            "Le dernier bilan biologique montre une HbA1c à {hba1c} %, une créatinine à {creat} "
-            "µmol/L et une CRP à {crp} mg/L.",
-            "{P} est demandeur d'un avis spécialisé rapide ; {il} est joignable au numéro "
-            "figurant dans le dossier.",
-            "Je joins le traitement en cours et les derniers résultats. Merci de me tenir "
-            "informé(e) de votre avis.",
-        ), 4)
+        intro = (
+            ctx.fill(
+                "Je vous adresse {civname}, âgé{e} de {age}, pour avis et prise en charge. Motif : "
+            )
+            + _referral_reason(ctx)
+            + "."
+        )
+        if ctx.adult:
+            bank: tuple[str, ...] = (
+                "Les symptômes évoluent depuis environ deux mois, sans amélioration malgré le "
+                "traitement symptomatique.",
+                "L'examen clinique retrouve une pression artérielle à {ta} mmHg et une "
+                "fréquence cardiaque à {fc}/min ; le reste de l'examen est sans particularité.",
+                "Le dernier bilan biologique montre une HbA1c à {hba1c} %, une créatinine à "
+                "{creat} µmol/L et une CRP à {crp} mg/L.",
+                "{P} est demandeur d'un avis rapide ; {il} est joignable au numéro figurant "
+                "dans le dossier.",
+                "Je joins le traitement en cours et les derniers résultats. Merci de me tenir "
+                "informé(e) de votre avis.",
+            )
+        else:
+            bank = (
+                "Les parents rapportent des symptômes évoluant depuis quelques semaines.",
+                "L'enfant est en bon état général, poids {poids} kg, taille {taille} cm ; "
+                "l'examen clinique est par ailleurs sans particularité.",
+                "Les vaccinations sont à jour selon le calendrier vaccinal.",
+                "Merci de me tenir informé(e) de votre avis.",
+            )
+        paragraphs = ctx.pick(bank, 4)
     elif ctx.kind == "ide":
-        intro = ctx.fill("Je me permets de vous transmettre des informations concernant "
-                         "{civname}, que nous suivons à domicile.")
-        paragraphs = ctx.pick((
-            "Depuis une semaine, nous constatons une baisse de l'appétit et une fatigue "
-            "inhabituelle.",
-            "Les glycémies capillaires sont élevées le soir, entre 2,10 et 2,60 g/L, malgré une "
-            "bonne observance.",
-            "La plaie de jambe évolue lentement : surface mesurée à {plaie} cm², fond fibrineux, "
-            "berges propres.",
-            "La tension artérielle relevée ce jour est de {ta} mmHg, la fréquence cardiaque de "
-            "{fc}/min.",
-            "{P} signale des douleurs cotées à {eva}/10 lors des soins. Pourriez-vous réévaluer "
-            "le traitement antalgique ?",
-            "Nous vous proposons de faire le point lors de votre prochaine visite à domicile.",
-        ), 4)
+        intro = ctx.fill(
+            "Je me permets de vous transmettre des informations concernant "
+            "{civname}, que nous suivons à domicile."
+        )
+        paragraphs = ctx.pick(
+            (
+                "Depuis une semaine, nous constatons une baisse de l'appétit et une fatigue "
+                "inhabituelle.",
+                "Les glycémies capillaires sont élevées le soir, entre 2,10 et 2,60 g/L, malgré une "
+                "bonne observance.",
+                "La plaie de jambe évolue lentement : surface mesurée à {plaie} cm², fond fibrineux, "
+                "berges propres.",
+                "La tension artérielle relevée ce jour est de {ta} mmHg, la fréquence cardiaque de "
+                "{fc}/min.",
+                "{P} signale des douleurs cotées à {eva}/10 lors des soins. Pourriez-vous réévaluer "
+                "le traitement antalgique ?",
+                "Nous vous proposons de faire le point lors de votre prochaine visite à domicile.",
+            ),
+            4,
+        )
     elif ctx.kind == "kine":
-        intro = ctx.fill("Veuillez trouver ci-dessous le bilan de {civname}, pris{e} en "
-                         "charge sur votre prescription.")
-        paragraphs = ctx.pick((
-            "Bilan initial : douleur cotée {eva}/10, flexion active à {flexion}°, déficit de "
-            "force du quadriceps, boiterie à la marche.",
-            "Après {seances} séances : amélioration nette de la mobilité, marche sans aide "
-            "technique sur 1 km.",
-            "Le travail a porté sur la récupération des amplitudes, le renforcement musculaire "
-            "et l'équilibre.",
-            "Objectifs restants : reprise des escaliers sans appui et retour aux activités de "
-            "loisir.",
-            "Je propose de poursuivre par une série de 10 séances complémentaires.",
-        ), 4)
+        intro = ctx.fill(
+            "Veuillez trouver ci-dessous le bilan de {civname}, pris{e} en "
+            "charge sur votre prescription."
+        )
+        paragraphs = ctx.pick(
+            (
+                "Bilan initial : douleur cotée {eva}/10, flexion active à {flexion}°, déficit de "
+                "force du quadriceps, boiterie à la marche.",
+                "Après {seances} séances : amélioration nette de la mobilité, marche sans aide "
+                "technique sur 1 km.",
+                "Le travail a porté sur la récupération des amplitudes, le renforcement musculaire "
+                "et l'équilibre.",
+                "Objectifs restants : reprise des escaliers sans appui et retour aux activités de "
+                "loisir.",
+                "Je propose de poursuivre par une série de 10 séances complémentaires.",
+            ),
+            4,
+        )
     elif ctx.kind == "pharma":
-        intro = ctx.fill("Dans le cadre du bilan partagé de médication de {civname}, "
-                         "je vous transmets la synthèse de notre entretien.")
-        paragraphs = ctx.pick((
-            "{P} prend actuellement {n} médicaments par jour, répartis en trois prises.",
-            "L'observance est bonne, mais la technique d'inhalation doit être revue.",
-            "Association à surveiller : anticoagulant oral et anti-inflammatoire pris en "
-            "automédication ; conseils donnés pour l'éviter.",
-            "Un traitement par inhibiteur de la pompe à protons est poursuivi sans réévaluation "
-            "depuis plus d'un an : une réévaluation de son indication est proposée.",
-            "Un plan de prise a été remis et expliqué.",
-        ), 4)
+        intro = ctx.fill(
+            "Dans le cadre du bilan partagé de médication de {civname}, "
+            "je vous transmets la synthèse de notre entretien."
+        )
+        paragraphs = ctx.pick(
+            (
+                "{P} prend actuellement {n} médicaments par jour, répartis en trois prises.",
+                "L'observance est bonne, mais la technique d'inhalation doit être revue.",
+                "Association à surveiller : anticoagulant oral et anti-inflammatoire pris en "
+                "automédication ; conseils donnés pour l'éviter.",
+                "Un traitement par inhibiteur de la pompe à protons est poursuivi sans réévaluation "
+                "depuis plus d'un an : une réévaluation de son indication est proposée.",
+                "Un plan de prise a été remis et expliqué.",
+            ),
+            4,
+        )
     elif ctx.kind == "sf":
-        intro = ctx.fill("Je suis {civname} pour sa grossesse, actuellement à {sa} "
-                         "semaines d'aménorrhée.")
-        paragraphs = ctx.pick((
-            "Le déroulement de la grossesse est normal, la dernière échographie est sans anomalie.",
-            "La pression artérielle est à {ta} mmHg et la bandelette urinaire négative.",
-            "Le projet d'allaitement maternel est confirmé ; les séances de préparation à la "
-            "naissance sont en cours.",
-            "Je vous tiendrai informé(e) du déroulement de l'accouchement.",
-        ), 3)
+        intro = ctx.fill(
+            "Je suis {civname} pour sa grossesse, actuellement à {sa} semaines d'aménorrhée."
+        )
+        paragraphs = ctx.pick(
+            (
+                "Le déroulement de la grossesse est normal, la dernière échographie est sans anomalie.",
+                "La pression artérielle est à {ta} mmHg et la bandelette urinaire négative.",
+                "Le projet d'allaitement maternel est confirmé ; les séances de préparation à la "
+                "naissance sont en cours.",
+                "Je vous tiendrai informé(e) du déroulement de l'accouchement.",
+            ),
+            3,
+        )
     else:
-        intro = ctx.fill("Je vous remercie de m'avoir adressé {civname}, âgé{e} de {age}, "
-                         "que j'ai vu{e} en consultation le ") + _fr(ctx.day) + "."
-        bank = _consult_bank(ctx)
-        paragraphs = ctx.pick(bank["histoire"], 2) + ctx.pick(bank["examen"], 1) + [
-            "En conclusion : " + ctx.one(bank["conclusion"]).lower()] + ctx.pick(bank["cat"], 2)
+        intro = (
+            ctx.fill(
+                "Je vous remercie de m'avoir adressé {civname}, âgé{e} de {age}, "
+                "que j'ai vu{e} en consultation le "
+            )
+            + _fr(ctx.day)
+            + "."
+        )
+        consult = _consult_bank(ctx)
+        paragraphs = [
+            *ctx.pick(consult["histoire"], 2),
+            *ctx.pick(consult["examen"], 1),
+            "En conclusion : " + _lower_first(ctx.one(consult["conclusion"])),
+            *ctx.pick(consult["cat"], 2),
+        ]
     out: list[Flowable] = [_p(_greeting(ctx)), _p(intro)]
     out += [_p(ctx.fill(par)) for par in paragraphs]
-    out += [_h("Traitement en cours"), _drug_table(ctx, _treatment(ctx)), Spacer(1, 6),
-            _p(_closing(ctx))]
+    out += [
+        _h("Traitement en cours"),
+        _drug_table(ctx, _treatment(ctx)),
+        Spacer(1, 6),
+        _p(_closing(ctx)),
+    ]
     return out
 
 
 # --------------------------------------------------------------------------- other documents
+
 
 def _body_autre(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     t = ctx.title_l
     if "électrocardiogramme" in t or "holter ecg" in t:
         return [
-            _h("Indication"), _p(ctx.one(("Palpitations.", "Bilan préopératoire.",
-                                         "Surveillance d'un traitement antiarythmique."))),
+            _h("Indication"),
+            _p(
+                ctx.one(
+                    (
+                        "Palpitations.",
+                        "Bilan préopératoire.",
+                        "Surveillance d'un traitement antiarythmique.",
+                    )
+                )
+            ),
             _h("Résultats"),
-            _table([["Paramètre", "Valeur"], ["Rythme", "Sinusal"],
+            _table(
+                [
+                    ["Paramètre", "Valeur"],
+                    ["Rythme", "Sinusal"],
                     ["Fréquence moyenne", f"{ctx.w['fc']}/min"],
-                    ["Fréquence minimale / maximale",
-                     f"{rng.randint(45, 58)} / {rng.randint(105, 140)}/min"],
-                    ["Extrasystoles ventriculaires",
-                     f"{rng.randint(0, 900)} (isolées, monomorphes)"],
+                    [
+                        "Fréquence minimale / maximale",
+                        f"{rng.randint(45, 58)} / {rng.randint(105, 140)}/min",
+                    ],
+                    [
+                        "Extrasystoles ventriculaires",
+                        f"{rng.randint(0, 900)} (isolées, monomorphes)",
+                    ],
                     ["Extrasystoles supraventriculaires", f"{rng.randint(0, 400)}"],
                     ["Pauses supérieures à 2,5 s", "Aucune"],
                     ["Espace PR", f"{rng.randint(140, 200)} ms"],
                     ["QRS", f"{rng.randint(80, 110)} ms"],
-                    ["QTc", f"{rng.randint(400, 450)} ms"]], [8 * cm, 9 * cm]),
-            _h("Conclusion"), _p(rng.choice((
-                "Enregistrement sans trouble du rythme ni de la conduction significatif.",
-                "Extrasystolie ventriculaire peu abondante, sans corrélation avec les symptômes.",
-                "Deux accès de fibrillation atriale paroxystique asymptomatiques."))),
+                    ["QTc", f"{rng.randint(400, 450)} ms"],
+                ],
+                [8 * cm, 9 * cm],
+            ),
+            _h("Conclusion"),
+            _p(
+                rng.choice(
+                    (
+                        "Enregistrement sans trouble du rythme ni de la conduction significatif.",
+                        "Extrasystolie ventriculaire peu abondante, sans corrélation avec les symptômes.",
+                        "Deux accès de fibrillation atriale paroxystique asymptomatiques.",
+                    )
+                )
+            ),
         ]
     if "effort" in t:
         return [
-            _h("Protocole"), _p("Épreuve d'effort sur bicyclette ergométrique, paliers de 30 W "
-                                "toutes les 2 minutes, sous traitement habituel."),
+            _h("Protocole"),
+            _p(
+                "Épreuve d'effort sur bicyclette ergométrique, paliers de 30 W "
+                "toutes les 2 minutes, sous traitement habituel."
+            ),
             _h("Résultats"),
-            _table([["Paramètre", "Repos", "Pic d'effort"],
+            _table(
+                [
+                    ["Paramètre", "Repos", "Pic d'effort"],
                     ["Fréquence cardiaque (/min)", ctx.w["fc"], str(rng.randint(130, 165))],
-                    ["Pression artérielle (mmHg)", ctx.w["ta"],
-                     f"{rng.randint(170, 205)}/{rng.randint(80, 95)}"],
+                    [
+                        "Pression artérielle (mmHg)",
+                        ctx.w["ta"],
+                        f"{rng.randint(170, 205)}/{rng.randint(80, 95)}",
+                    ],
                     ["Puissance (W)", "0", str(rng.choice([120, 150, 180, 210]))],
-                    ["Fréquence maximale théorique atteinte", "", f"{rng.randint(82, 98)} %"]],
-                   [8 * cm, 4.5 * cm, 4.5 * cm]),
-            _h("Conclusion"), _p(rng.choice((
-                "Épreuve d'effort maximale, cliniquement et électriquement négative.",
-                "Épreuve sous-maximale, non conclusive ; une scintigraphie myocardique est "
-                "proposée."))),
+                    ["Fréquence maximale théorique atteinte", "", f"{rng.randint(82, 98)} %"],
+                ],
+                [8 * cm, 4.5 * cm, 4.5 * cm],
+            ),
+            _h("Conclusion"),
+            _p(
+                rng.choice(
+                    (
+                        "Épreuve d'effort maximale, cliniquement et électriquement négative.",
+                        "Épreuve sous-maximale, non conclusive ; une scintigraphie myocardique est "
+                        "proposée.",
+                    )
+                )
+            ),
         ]
     if "mapa" in t or "tensionnel" in t:
         return [
             _h("Résultats de la mesure ambulatoire sur 24 heures"),
-            _table([["Période", "PA moyenne (mmHg)", "FC moyenne (/min)", "Mesures valides"],
-                    ["24 heures", f"{rng.randint(125, 150)}/{rng.randint(75, 92)}", ctx.w["fc"],
-                     f"{rng.randint(85, 98)} %"],
-                    ["Diurne", f"{rng.randint(130, 155)}/{rng.randint(78, 95)}",
-                     str(int(ctx.w["fc"]) + 4), ""],
-                    ["Nocturne", f"{rng.randint(112, 138)}/{rng.randint(65, 82)}",
-                     str(int(ctx.w["fc"]) - 8), ""]],
-                   [4.2 * cm, 4.4 * cm, 4.2 * cm, 4.2 * cm]),
-            _h("Conclusion"), _p(rng.choice((
-                "Hypertension artérielle diurne confirmée, profil dipper conservé.",
-                "Pression artérielle contrôlée sur les 24 heures sous traitement."))),
+            _table(
+                [
+                    ["Période", "PA moyenne (mmHg)", "FC moyenne (/min)", "Mesures valides"],
+                    [
+                        "24 heures",
+                        f"{rng.randint(125, 150)}/{rng.randint(75, 92)}",
+                        ctx.w["fc"],
+                        f"{rng.randint(85, 98)} %",
+                    ],
+                    [
+                        "Diurne",
+                        f"{rng.randint(130, 155)}/{rng.randint(78, 95)}",
+                        str(int(ctx.w["fc"]) + 4),
+                        "",
+                    ],
+                    [
+                        "Nocturne",
+                        f"{rng.randint(112, 138)}/{rng.randint(65, 82)}",
+                        str(int(ctx.w["fc"]) - 8),
+                        "",
+                    ],
+                ],
+                [4.2 * cm, 4.4 * cm, 4.2 * cm, 4.2 * cm],
+            ),
+            _h("Conclusion"),
+            _p(
+                rng.choice(
+                    (
+                        "Hypertension artérielle diurne confirmée, profil dipper conservé.",
+                        "Pression artérielle contrôlée sur les 24 heures sous traitement.",
+                    )
+                )
+            ),
         ]
     if "respiratoire" in t:
         cvf = rng.randint(70, 105)
         return [
             _h("Spirométrie et pléthysmographie"),
-            _table([["Paramètre", "Mesuré", "% théorique", "Après bronchodilatateur"],
-                    ["VEMS (L)", _num(rng.uniform(1.2, 3.4), 2), ctx.w["vems"] + " %",
-                     f"+{rng.randint(2, 14)} %"],
-                    ["CVF (L)", _num(rng.uniform(2.2, 4.6), 2), f"{cvf} %",
-                     f"+{rng.randint(1, 9)} %"],
+            _table(
+                [
+                    ["Paramètre", "Mesuré", "% théorique", "Après bronchodilatateur"],
+                    [
+                        "VEMS (L)",
+                        _num(rng.uniform(1.2, 3.4), 2),
+                        ctx.w["vems"] + " %",
+                        f"+{rng.randint(2, 14)} %",
+                    ],
+                    [
+                        "CVF (L)",
+                        _num(rng.uniform(2.2, 4.6), 2),
+                        f"{cvf} %",
+                        f"+{rng.randint(1, 9)} %",
+                    ],
                     ["VEMS/CVF", ctx.w["tiff"] + " %", "", ""],
                     ["CPT (L)", _num(rng.uniform(4.5, 7.5), 2), f"{rng.randint(90, 125)} %", ""],
-                    ["DLCO", "", f"{rng.randint(55, 95)} %", ""]],
-                   [4.5 * cm, 3.6 * cm, 3.6 * cm, 5.3 * cm]),
-            _h("Conclusion"), _p(rng.choice((
-                "Trouble ventilatoire obstructif non réversible, compatible avec une BPCO.",
-                "Trouble ventilatoire obstructif significativement réversible, évocateur d'asthme.",
-                "Explorations fonctionnelles respiratoires normales."))),
+                    ["DLCO", "", f"{rng.randint(55, 95)} %", ""],
+                ],
+                [4.5 * cm, 3.6 * cm, 3.6 * cm, 5.3 * cm],
+            ),
+            _h("Conclusion"),
+            _p(
+                rng.choice(
+                    (
+                        "Trouble ventilatoire obstructif non réversible, compatible avec une BPCO.",
+                        "Trouble ventilatoire obstructif significativement réversible, évocateur d'asthme.",
+                        "Explorations fonctionnelles respiratoires normales.",
+                    )
+                )
+            ),
         ]
     if "polygraphie" in t:
         return [
             _h("Résultats de l'enregistrement nocturne"),
-            _table([["Paramètre", "Valeur"],
-                    ["Durée d'enregistrement valide",
-                     f"{rng.randint(6, 8)} h {rng.randint(0, 59):02d}"],
+            _table(
+                [
+                    ["Paramètre", "Valeur"],
+                    [
+                        "Durée d'enregistrement valide",
+                        f"{rng.randint(6, 8)} h {rng.randint(0, 59):02d}",
+                    ],
                     ["Index d'apnées-hypopnées", f"{ctx.w['iah']}/h"],
                     ["Index de désaturation en oxygène", f"{ctx.w['desat']}/h"],
-                    ["SpO2 moyenne / minimale",
-                     f"{rng.randint(92, 95)} % / {rng.randint(78, 88)} %"],
-                    ["Apnées à prédominance", "obstructive"]], [9 * cm, 8 * cm]),
-            _h("Conclusion"), _p(f"Syndrome d'apnées obstructives du sommeil "
-                                 f"{'sévère' if int(ctx.w['iah']) >= 30 else 'modéré'} ; "
-                                 "une pression positive continue est indiquée."),
+                    [
+                        "SpO2 moyenne / minimale",
+                        f"{rng.randint(92, 95)} % / {rng.randint(78, 88)} %",
+                    ],
+                    ["Apnées à prédominance", "obstructive"],
+                ],
+                [9 * cm, 8 * cm],
+            ),
+            _h("Conclusion"),
+            _p(
+                f"Syndrome d'apnées obstructives du sommeil "
+                f"{'sévère' if int(ctx.w['iah']) >= 30 else 'modéré'} ; "
+                "une pression positive continue est indiquée."
+            ),
         ]
     if "coloscopie" in t or "gastroscopie" in t:
         colo = "coloscopie" in t
         return [
-            _h("Indication"), _p(rng.choice(("Test immunologique positif.", "Rectorragies.",
-                                            "Épigastralgies persistantes.", "Anémie ferriprive."))),
+            _h("Indication"),
+            _p(
+                rng.choice(
+                    (
+                        "Test immunologique positif.",
+                        "Rectorragies.",
+                        "Épigastralgies persistantes.",
+                        "Anémie ferriprive.",
+                    )
+                )
+            ),
             _h("Conditions"),
-            _p("Examen sous anesthésie générale. " + (
-                f"Préparation de bonne qualité (score de Boston {rng.randint(6, 9)}/9). "
-                "Intubation caecale confirmée par la visualisation de la valvule et de "
-                "l'orifice appendiculaire." if colo else
-                "Examen complet jusqu'au deuxième duodénum.")),
+            _p(
+                "Examen sous anesthésie générale. "
+                + (
+                    f"Préparation de bonne qualité (score de Boston {rng.randint(6, 9)}/9). "
+                    "Intubation caecale confirmée par la visualisation de la valvule et de "
+                    "l'orifice appendiculaire."
+                    if colo
+                    else "Examen complet jusqu'au deuxième duodénum."
+                )
+            ),
             _h("Description"),
-            *_bullets(rng.sample([
-                "Polype sessile de 8 mm du côlon sigmoïde, réséqué à l'anse froide, "
-                "récupéré." if colo else
-                "Gastrite érythémateuse antrale ; biopsies selon le protocole de Sydney.",
-                "Diverticulose sigmoïdienne non compliquée." if colo else
-                "Hernie hiatale par glissement de 2 cm.",
-                "Hémorroïdes internes de stade 2." if colo else
-                "Œsophagite peptique de grade A de Los Angeles.",
-                "Muqueuse colique normale par ailleurs." if colo else
-                "Bulbe et deuxième duodénum normaux.",
-            ], 3)),
+            *_bullets(
+                rng.sample(
+                    [
+                        "Polype sessile de 8 mm du côlon sigmoïde, réséqué à l'anse froide, "
+                        "récupéré."
+                        if colo
+                        else "Gastrite érythémateuse antrale ; biopsies selon le protocole de Sydney.",
+                        "Diverticulose sigmoïdienne non compliquée."
+                        if colo
+                        else "Hernie hiatale par glissement de 2 cm.",
+                        "Hémorroïdes internes de stade 2."
+                        if colo
+                        else "Œsophagite peptique de grade A de Los Angeles.",
+                        "Muqueuse colique normale par ailleurs."
+                        if colo
+                        else "Bulbe et deuxième duodénum normaux.",
+                    ],
+                    3,
+                )
+            ),
             _h("Conclusion"),
-            _p("Résultats anatomopathologiques à suivre ; " + rng.choice((
-                "prochaine coloscopie de surveillance dans 3 à 5 ans selon l'histologie.",
-                "traitement par inhibiteur de la pompe à protons pour 8 semaines.",
-                "recherche d'Helicobacter pylori sur les biopsies."))),
+            _p(
+                "Résultats anatomopathologiques à suivre ; "
+                + rng.choice(
+                    (
+                        "prochaine coloscopie de surveillance dans 3 à 5 ans selon l'histologie.",
+                        "traitement par inhibiteur de la pompe à protons pour 8 semaines.",
+                        "recherche d'Helicobacter pylori sur les biopsies.",
+                    )
+                )
+            ),
         ]
     if "plaie" in t:
         rows = [["Date", "Surface (cm²)", "Aspect", "Pansement", "Douleur (EVA)"]]
         d = ctx.day - timedelta(days=18)
         surface = float(ctx.w["plaie"].replace(",", "."))
         for _ in range(7):
-            rows.append([_fr(d), _num(surface, 1),
-                         rng.choice(["Fibrineux 50 %", "Bourgeonnant", "Fibrineux 30 %",
-                                     "Épidermisation des berges"]),
-                         rng.choice(["Hydrocolloïde", "Alginate", "Interface + compresses"]),
-                         f"{rng.randint(1, 6)}/10"])
+            rows.append(
+                [
+                    _fr(d),
+                    _num(surface, 1),
+                    rng.choice(
+                        [
+                            "Fibrineux 50 %",
+                            "Bourgeonnant",
+                            "Fibrineux 30 %",
+                            "Épidermisation des berges",
+                        ]
+                    ),
+                    rng.choice(["Hydrocolloïde", "Alginate", "Interface + compresses"]),
+                    f"{rng.randint(1, 6)}/10",
+                ]
+            )
             d += timedelta(days=3)
             surface = max(surface * rng.uniform(0.82, 0.98), 0.3)
         return [
-            _p(ctx.fill("Suivi de l'ulcère veineux de la jambe gauche de {civname}. Soins "
-                        "réalisés à domicile tous les trois jours.")),
+            _p(
+                ctx.fill(
+                    "Suivi de l'ulcère veineux de la jambe gauche de {civname}. Soins "
+                    "réalisés à domicile tous les trois jours."
+                )
+            ),
             _h("Évolution de la plaie"),
             _table(rows, [2.4 * cm, 2.6 * cm, 5.0 * cm, 4.4 * cm, 2.6 * cm]),
             _h("Observations"),
-            _p(ctx.one(("Évolution favorable, diminution progressive de la surface, pas de signe "
-                        "d'infection.", "Stagnation de la cicatrisation ; un avis médical est "
-                        "souhaité pour adapter la prise en charge."))),
+            _p(
+                ctx.one(
+                    (
+                        "Évolution favorable, diminution progressive de la surface, pas de signe "
+                        "d'infection.",
+                        "Stagnation de la cicatrisation ; un avis médical est "
+                        "souhaité pour adapter la prise en charge.",
+                    )
+                )
+            ),
         ]
     if "glycémique" in t:
         rows = [["Date", "Réveil (g/L)", "Avant déjeuner", "Avant dîner", "Coucher", "Insuline"]]
         d = ctx.day - timedelta(days=13)
         for _ in range(14):
-            rows.append([_fr(d)] + [_num(rng.uniform(0.9, 2.4), 2) for _ in range(4)]
-                        + [f"{rng.randint(14, 20)} UI"])
+            rows.append(
+                [_fr(d)]
+                + [_num(rng.uniform(0.9, 2.4), 2) for _ in range(4)]
+                + [f"{rng.randint(14, 20)} UI"]
+            )
             d += timedelta(days=1)
         return [
-            _p(ctx.fill("Relevé des glycémies capillaires de {civname} réalisées lors des "
-                        "passages infirmiers.")),
-            _table(rows, [2.6 * cm, 2.8 * cm, 2.9 * cm, 2.8 * cm, 2.5 * cm, 3.4 * cm],
-                   font_size=8.2),
+            _p(
+                ctx.fill(
+                    "Relevé des glycémies capillaires de {civname} réalisées lors des "
+                    "passages infirmiers."
+                )
+            ),
+            _table(
+                rows, [2.6 * cm, 2.8 * cm, 2.9 * cm, 2.8 * cm, 2.5 * cm, 3.4 * cm], font_size=8.2
+            ),
             _h("Commentaire"),
-            _p("Glycémies du soir régulièrement au-dessus de l'objectif ; pas d'hypoglycémie "
-               "relevée. Une adaptation du traitement est à discuter."),
+            _p(
+                "Glycémies du soir régulièrement au-dessus de l'objectif ; pas d'hypoglycémie "
+                "relevée. Une adaptation du traitement est à discuter."
+            ),
         ]
     if "rééducation" in t:
         return [
             _h("Bilan de fin de rééducation"),
-            _table([["Critère", "Bilan initial", "Bilan final"],
+            _table(
+                [
+                    ["Critère", "Bilan initial", "Bilan final"],
                     ["Douleur (EVA)", f"{rng.randint(5, 8)}/10", f"{rng.randint(0, 3)}/10"],
                     ["Flexion active", f"{rng.randint(60, 90)}°", f"{ctx.w['flexion']}°"],
                     ["Périmètre de marche", f"{rng.randint(100, 400)} m", "illimité"],
                     ["Escaliers", "avec rampe, marche par marche", "alternés sans appui"],
-                    ["Test de Tinetti", f"{rng.randint(14, 20)}/28", f"{rng.randint(23, 28)}/28"]],
-                   [6 * cm, 5.5 * cm, 5.5 * cm]),
+                    ["Test de Tinetti", f"{rng.randint(14, 20)}/28", f"{rng.randint(23, 28)}/28"],
+                ],
+                [6 * cm, 5.5 * cm, 5.5 * cm],
+            ),
             _h("Conclusion"),
-            _p(f"Après {ctx.w['seances']} séances, les objectifs fixés sont atteints. "
-               "Un programme d'auto-exercices a été remis."),
+            _p(
+                f"Après {ctx.w['seances']} séances, les objectifs fixés sont atteints. "
+                "Un programme d'auto-exercices a été remis."
+            ),
         ]
     if "conciliation" in t or "plan de prise" in t:
         drugs = _treatment(ctx)
@@ -2334,19 +3101,28 @@ def _body_autre(ctx: _Ctx) -> list[Flowable]:
         for d_name, _pos in drugs:
             rows.append([d_name] + [rng.choice(["1", "", "", "½"]) for _ in range(4)])
         return [
-            _p(ctx.fill("Médicaments de {civname} après vérification croisée de l'ordonnance "
-                        "de sortie, de l'historique de délivrance et de l'entretien.")),
+            _p(
+                ctx.fill(
+                    "Médicaments de {civname} après vérification croisée de l'ordonnance "
+                    "de sortie, de l'historique de délivrance et de l'entretien."
+                )
+            ),
             _table(rows, [7.0 * cm, 2.5 * cm, 2.5 * cm, 2.5 * cm, 2.5 * cm]),
             _h("Divergences relevées"),
-            *_bullets(rng.sample([
-                "Oméprazole présent avant l'hospitalisation, absent de l'ordonnance de sortie : "
-                "arrêt volontaire à confirmer.",
-                "Dosage de la statine différent entre l'ordonnance de ville et l'ordonnance de "
-                "sortie.",
-                "Automédication par ibuprofène signalée : déconseillée avec le traitement en "
-                "cours.",
-                "Aucune divergence non documentée.",
-            ], 2)),
+            *_bullets(
+                rng.sample(
+                    [
+                        "Oméprazole présent avant l'hospitalisation, absent de l'ordonnance de sortie : "
+                        "arrêt volontaire à confirmer.",
+                        "Dosage de la statine différent entre l'ordonnance de ville et l'ordonnance de "
+                        "sortie.",
+                        "Automédication par ibuprofène signalée : déconseillée avec le traitement en "
+                        "cours.",
+                        "Aucune divergence non documentée.",
+                    ],
+                    2,
+                )
+            ),
         ]
     if "soins infirmiers" in t:
         return _body_lettre_liaison(ctx)
@@ -2355,56 +3131,89 @@ def _body_autre(ctx: _Ctx) -> list[Flowable]:
         for months in (1, 4, 9, 12, 24, 36):
             weight = 4 + months * 0.35 if months <= 12 else 9.5 + (months - 12) * 0.2
             height = 54 + months * 2 if months <= 12 else 75 + (months - 12) * 0.8
-            rows.append([f"{months} mois", _num(weight * rng.uniform(0.95, 1.05), 1),
-                         _num(height * rng.uniform(0.98, 1.02), 1),
-                         _num(weight / (height / 100) ** 2, 1), _num(35 + months ** 0.5 * 2, 1)])
+            rows.append(
+                [
+                    f"{months} mois",
+                    _num(weight * rng.uniform(0.95, 1.05), 1),
+                    _num(height * rng.uniform(0.98, 1.02), 1),
+                    _num(weight / (height / 100) ** 2, 1),
+                    _num(35 + months**0.5 * 2, 1),
+                ]
+            )
         return [
             _h("Suivi de croissance"),
             _table(rows, [3 * cm, 3 * cm, 3 * cm, 3 * cm, 5 * cm]),
             _h("Développement"),
-            _p("Acquisitions psychomotrices conformes à l'âge. Vaccinations à jour. Dépistage "
-               "auditif et visuel sans anomalie."),
+            _p(
+                "Acquisitions psychomotrices conformes à l'âge. Vaccinations à jour. Dépistage "
+                "auditif et visuel sans anomalie."
+            ),
         ]
     if "certificat" in t:
         return [
-            _p(ctx.fill("Je soussigné(e), {author}, certifie avoir examiné ce jour {civname}, "
-                        "{ne} le ") + _fr(ctx.birth_date) + "."),
-            _p(rng.choice((
-                "L'examen clinique ne révèle pas de contre-indication à la pratique du sport "
-                "en compétition, hors sports à contraintes particulières.",
-                "Son état de santé nécessite un aménagement de poste pendant un mois.",
-                "L'examen clinique est normal pour l'âge ; la croissance et le développement "
-                "sont harmonieux.",
-            ))),
-            _p("Certificat établi à la demande de l'intéressé(e) et remis en main propre "
-               "pour servir et valoir ce que de droit."),
+            _p(
+                ctx.fill(
+                    "Je soussigné(e), {author}, certifie avoir examiné ce jour {civname}, {ne} le "
+                )
+                + _fr(ctx.birth_date)
+                + "."
+            ),
+            _p(
+                rng.choice(
+                    (
+                        "L'examen clinique ne révèle pas de contre-indication à la pratique du sport "
+                        "en compétition, hors sports à contraintes particulières.",
+                        "Son état de santé nécessite un aménagement de poste pendant un mois.",
+                        "L'examen clinique est normal pour l'âge ; la croissance et le développement "
+                        "sont harmonieux.",
+                    )
+                )
+            ),
+            _p(
+                "Certificat établi à la demande de l'intéressé(e) et remis en main propre "
+                "pour servir et valoir ce que de droit."
+            ),
         ]
     if "éducation" in t:
         return [
             _h("Bilan éducatif partagé"),
-            *_bullets(ctx.pick((
-                "Connaissances sur la maladie : bonnes, explique correctement le rôle de l'HbA1c.",
-                "Autosurveillance glycémique maîtrisée, lecture du capteur acquise.",
-                "Adaptation des doses d'insuline : partiellement acquise, à renforcer.",
-                "Reconnaissance et resucrage des hypoglycémies : acquis.",
-                "Équilibre alimentaire : comptage des glucides à approfondir.",
-            ), 4)),
+            *_bullets(
+                ctx.pick(
+                    (
+                        "Connaissances sur la maladie : bonnes, explique correctement le rôle de l'HbA1c.",
+                        "Autosurveillance glycémique maîtrisée, lecture du capteur acquise.",
+                        "Adaptation des doses d'insuline : partiellement acquise, à renforcer.",
+                        "Reconnaissance et resucrage des hypoglycémies : acquis.",
+                        "Équilibre alimentaire : comptage des glucides à approfondir.",
+                    ),
+                    4,
+                )
+            ),
             _h("Objectifs fixés"),
-            *_bullets(["Marche 30 minutes par jour.",
-                       "Tenue d'un carnet alimentaire pendant deux semaines.",
-                       "Atelier collectif « Insuline et activité physique » le mois prochain."]),
+            *_bullets(
+                [
+                    "Marche 30 minutes par jour.",
+                    "Tenue d'un carnet alimentaire pendant deux semaines.",
+                    "Atelier collectif « Insuline et activité physique » le mois prochain.",
+                ]
+            ),
         ]
     if "prénatal" in t:
         return [
             _h("Entretien prénatal précoce"),
             _p(ctx.fill("Entretien réalisé avec {civname} à {sa} semaines d'aménorrhée.")),
-            *_bullets(ctx.pick((
-                "Projet de naissance discuté : souhait d'un accouchement physiologique.",
-                "Situation sociale stable, logement adapté, conjoint présent.",
-                "Pas de consommation de tabac ni d'alcool pendant la grossesse.",
-                "Fatigue et anxiété modérées ; soutien proposé.",
-                "Orientation vers les séances de préparation à la naissance.",
-            ), 4)),
+            *_bullets(
+                ctx.pick(
+                    (
+                        "Projet de naissance discuté : souhait d'un accouchement physiologique.",
+                        "Situation sociale stable, logement adapté, conjoint présent.",
+                        "Pas de consommation de tabac ni d'alcool pendant la grossesse.",
+                        "Fatigue et anxiété modérées ; soutien proposé.",
+                        "Orientation vers les séances de préparation à la naissance.",
+                    ),
+                    4,
+                )
+            ),
         ]
     return [
         _p(ctx.fill("Document de suivi concernant {civname}, âgé{e} de {age}.")),
@@ -2430,28 +3239,42 @@ _BODIES: dict[str, Callable[[_Ctx], list[Flowable]]] = {
 
 # --------------------------------------------------------------------------- annexes
 
+
 def _annex_treatment(ctx: _Ctx) -> list[Flowable]:
     drugs = _treatment(ctx)
     rows = [["Médicament", "Matin", "Midi", "Soir", "Coucher", "Depuis"]]
     for name, _pos in drugs:
-        slots = ctx.rng.choice([("1", "", "", ""), ("", "", "1", ""), ("1", "", "1", ""),
-                                ("1", "1", "1", ""), ("", "", "", "1"), ("½", "", "", "")])
+        slots = ctx.rng.choice(
+            [
+                ("1", "", "", ""),
+                ("", "", "1", ""),
+                ("1", "", "1", ""),
+                ("1", "1", "1", ""),
+                ("", "", "", "1"),
+                ("½", "", "", ""),
+            ]
+        )
         since = ctx.day - timedelta(days=ctx.rng.randint(20, 2500))
         rows.append([name, *slots, f"{since:%m/%Y}"])
     return [
         _h("Plan de prise des médicaments"),
         _table(rows, [6.4 * cm, 1.8 * cm, 1.8 * cm, 1.8 * cm, 2.0 * cm, 3.2 * cm]),
         Spacer(1, 6),
-        _p("Ce plan de prise reprend les traitements connus à la date du document. Signalez "
-           "toute automédication à votre médecin ou à votre pharmacien.", _SMALL),
+        _p(
+            "Ce plan de prise reprend les traitements connus à la date du document. Signalez "
+            "toute automédication à votre médecin ou à votre pharmacien.",
+            _SMALL,
+        ),
     ]
 
 
 def _annex_biology(ctx: _Ctx) -> list[Flowable]:
     previous = ctx.day - timedelta(days=ctx.rng.randint(60, 300))
     keys = ctx.rng.sample(["nfs", "iono", "hepat", "lipid", "gly", "thyro", "fer"], 2)
-    out: list[Flowable] = [_h("Derniers résultats biologiques disponibles"),
-                           _p(f"Antériorité : résultats du {_fr(previous)}.", _SMALL)]
+    out: list[Flowable] = [
+        _h("Derniers résultats biologiques disponibles"),
+        _p(f"Antériorité : résultats du {_fr(previous)}.", _SMALL_KEEP),
+    ]
     for key in keys:
         out += _bio_table(ctx, key, previous)
     return out
@@ -2463,13 +3286,36 @@ def _annex_history(ctx: _Ctx) -> list[Flowable]:
     d = ctx.day
     for _ in range(rng.randint(7, 11)):
         d -= timedelta(days=rng.randint(20, 120))
-        rows.append([_fr(d), rng.choice(_COLLEAGUES), rng.choice([
-            "Suivi", "Renouvellement", "Bilan annuel", "Douleur", "Vaccination",
-            "Résultats d'examens", "Consultation post-hospitalisation"]),
-            rng.choice(["Stable", "Adaptation du traitement", "Examens prescrits",
-                        "Avis demandé", "Sans particularité"])])
-    return [_h("Historique des consultations"),
-            _table(rows, [2.4 * cm, 4.6 * cm, 5.0 * cm, 5.0 * cm])]
+        rows.append(
+            [
+                _fr(d),
+                rng.choice(_COLLEAGUES),
+                rng.choice(
+                    [
+                        "Suivi",
+                        "Renouvellement",
+                        "Bilan annuel",
+                        "Douleur",
+                        "Vaccination",
+                        "Résultats d'examens",
+                        "Consultation post-hospitalisation",
+                    ]
+                ),
+                rng.choice(
+                    [
+                        "Stable",
+                        "Adaptation du traitement",
+                        "Examens prescrits",
+                        "Avis demandé",
+                        "Sans particularité",
+                    ]
+                ),
+            ]
+        )
+    return [
+        _h("Historique des consultations"),
+        _table(rows, [2.4 * cm, 4.6 * cm, 5.0 * cm, 5.0 * cm]),
+    ]
 
 
 def _annex_vitals(ctx: _Ctx) -> list[Flowable]:
@@ -2478,15 +3324,25 @@ def _annex_vitals(ctx: _Ctx) -> list[Flowable]:
     d = ctx.day - timedelta(days=rng.randint(60, 200))
     weight = float(ctx.w["poids"])
     spread = 2.0 if ctx.adult else 0.4
-    systolic, diastolic, pulse = ((110, 160), (60, 95), (55, 100)) if ctx.adult else (
-        (92, 118), (52, 72), (75, 120))
+    systolic, diastolic, pulse = (
+        ((110, 160), (60, 95), (55, 100)) if ctx.adult else ((92, 118), (52, 72), (75, 120))
+    )
     for _ in range(rng.randint(8, 12)):
-        rows.append([_fr(d), f"{rng.randint(*systolic)}/{rng.randint(*diastolic)}",
-                     str(rng.randint(*pulse)), _num(weight + rng.uniform(-spread, spread), 1),
-                     str(rng.randint(95, 99)), _num(rng.uniform(36.3, 37.8), 1)])
+        rows.append(
+            [
+                _fr(d),
+                f"{rng.randint(*systolic)}/{rng.randint(*diastolic)}",
+                str(rng.randint(*pulse)),
+                _num(weight + rng.uniform(-spread, spread), 1),
+                str(rng.randint(95, 99)),
+                _num(rng.uniform(36.3, 37.8), 1),
+            ]
+        )
         d += timedelta(days=rng.randint(5, 20))
-    return [_h("Surveillance des paramètres"),
-            _table(rows, [2.6 * cm, 2.8 * cm, 2.4 * cm, 2.6 * cm, 2.6 * cm, 4.0 * cm])]
+    return [
+        _h("Surveillance des paramètres"),
+        _table(rows, [2.6 * cm, 2.8 * cm, 2.4 * cm, 2.6 * cm, 2.6 * cm, 4.0 * cm]),
+    ]
 
 
 _ADVICE = (
@@ -2507,36 +3363,56 @@ _ADVICE = (
 def _annex_advice(ctx: _Ctx) -> list[Flowable]:
     return [
         _h("Informations et conseils remis au patient"),
-        _p(ctx.fill("Ces conseils ont été expliqués à {civname} et, le cas échéant, à son "
-                    "entourage.")),
+        _p(
+            ctx.fill(
+                "Ces conseils ont été expliqués à {civname} et, le cas échéant, à son entourage."
+            )
+        ),
         *_bullets(ctx.rng.sample(list(_ADVICE), ctx.rng.randint(6, 9))),
         Spacer(1, 6),
         _h("Contacts utiles"),
-        _table([["Service", "Téléphone", "Horaires"],
+        _table(
+            [
+                ["Service", "Téléphone", "Horaires"],
                 ["Secrétariat", _phone(ctx.rng), "Du lundi au vendredi, 8h30 – 18h"],
                 ["Infirmière de coordination", _phone(ctx.rng), "Du lundi au vendredi, 9h – 17h"],
                 ["Permanence des soins", "116 117", "Soirs, week-ends et jours fériés"],
-                ["SAMU", "15", "24 heures sur 24"]], [5.5 * cm, 3.5 * cm, 8.0 * cm]),
+                ["SAMU", "15", "24 heures sur 24"],
+            ],
+            [5.5 * cm, 3.5 * cm, 8.0 * cm],
+        ),
     ]
 
 
 def _annex_antecedents(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
-    family = rng.sample([
-        "Père : infarctus du myocarde à 58 ans.", "Mère : diabète de type 2.",
-        "Sœur : cancer du sein à 52 ans.", "Frère : hypertension artérielle.",
-        "Pas d'antécédent familial notable.", "Grand-père paternel : cancer colorectal.",
-    ], 2)
+    family = rng.sample(
+        [
+            "Père : infarctus du myocarde à 58 ans.",
+            "Mère : diabète de type 2.",
+            "Sœur : cancer du sein à 52 ans.",
+            "Frère : hypertension artérielle.",
+            "Pas d'antécédent familial notable.",
+            "Grand-père paternel : cancer colorectal.",
+        ],
+        2,
+    )
     return [
         _h("Antécédents détaillés"),
         _p("Antécédents personnels :"),
         *_bullets(_antecedents(ctx)),
         _p("Antécédents familiaux :"),
         *_bullets(family),
-        _p("Vaccinations : " + rng.choice((
-            "à jour, rappel diphtérie-tétanos-poliomyélite à prévoir.",
-            "grippe saisonnière et COVID-19 réalisées cet automne.",
-            "calendrier vaccinal à jour."))),
+        _p(
+            "Vaccinations : "
+            + rng.choice(
+                (
+                    "à jour, rappel diphtérie-tétanos-poliomyélite à prévoir.",
+                    "grippe saisonnière et COVID-19 réalisées cet automne.",
+                    "calendrier vaccinal à jour.",
+                )
+            )
+        ),
         _p("Allergies : " + ctx.one(_ALLERGIES)),
         _h("Mode de vie"),
         _p(_lifestyle(ctx)),
@@ -2548,24 +3424,39 @@ def _annex_devices(ctx: _Ctx) -> list[Flowable]:
     t = ctx.title_l
     devices: list[tuple[str, str]] = []
     if "hanche" in t and "prothèse" in t:
-        devices = [("Cupule double mobilité", "52"), ("Tige fémorale sans ciment", "4"),
-                   ("Tête céramique", "28 mm"), ("Insert polyéthylène", "52/28")]
+        devices = [
+            ("Cupule double mobilité", "52"),
+            ("Tige fémorale sans ciment", "4"),
+            ("Tête céramique", "28 mm"),
+            ("Insert polyéthylène", "52/28"),
+        ]
     elif "genou" in t and "prothèse" in t:
-        devices = [("Implant fémoral cimenté", "4"), ("Plateau tibial cimenté", "3"),
-                   ("Insert polyéthylène", "10 mm"), ("Ciment orthopédique", "40 g")]
+        devices = [
+            ("Implant fémoral cimenté", "4"),
+            ("Plateau tibial cimenté", "3"),
+            ("Insert polyéthylène", "10 mm"),
+            ("Ciment orthopédique", "40 g"),
+        ]
     elif "ostéosynthèse" in t and "ablation" not in t:
-        devices = [("Plaque radius distal verrouillée", "3 trous"),
-                   ("Vis corticale verrouillée", "2,4 × 20 mm"),
-                   ("Vis épiphysaire verrouillée", "2,4 × 22 mm")]
+        devices = [
+            ("Plaque radius distal verrouillée", "3 trous"),
+            ("Vis corticale verrouillée", "2,4 × 20 mm"),
+            ("Vis épiphysaire verrouillée", "2,4 × 22 mm"),
+        ]
     elif "coiffe" in t:
-        devices = [("Ancre résorbable double fil", "4,5 mm"),
-                   ("Ancre sans nœud", "4,75 mm")]
+        devices = [("Ancre résorbable double fil", "4,5 mm"), ("Ancre sans nœud", "4,75 mm")]
     if devices:
         rows = [["Dispositif", "Fabricant", "Référence", "Lot", "Taille"]]
         for name, size in devices:
-            rows.append([name, rng.choice(["Orthoalpes", "Lyon Implant", "Médiforme"]),
-                         f"REF-{rng.randint(10000, 99999)}", f"L{rng.randint(100000, 999999)}",
-                         size])
+            rows.append(
+                [
+                    name,
+                    rng.choice(["Orthoalpes", "Lyon Implant", "Médiforme"]),
+                    f"REF-{rng.randint(10000, 99999)}",
+                    f"L{rng.randint(100000, 999999)}",
+                    size,
+                ]
+            )
         tracing: Flowable = _table(rows, [5.6 * cm, 3.0 * cm, 3.0 * cm, 3.0 * cm, 2.4 * cm])
     else:
         tracing = _p("Aucun dispositif médical implantable posé au cours de l'intervention.")
@@ -2574,11 +3465,13 @@ def _annex_devices(ctx: _Ctx) -> list[Flowable]:
         tracing,
         Spacer(1, 6),
         _h("Consignes postopératoires"),
-        *_bullets([
-            *rng.sample(list(_ADVICE), 4),
-            "Surveillez la cicatrice : rougeur, écoulement ou fièvre doivent faire consulter.",
-            "Ne mouillez pas le pansement pendant les 10 premiers jours.",
-        ]),
+        *_bullets(
+            [
+                *rng.sample(list(_ADVICE), 4),
+                "Surveillez la cicatrice : rougeur, écoulement ou fièvre doivent faire consulter.",
+                "Ne mouillez pas le pansement pendant les 10 premiers jours.",
+            ]
+        ),
     ]
 
 
@@ -2586,24 +3479,45 @@ def _annex_imaging(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     return [
         _h("Informations techniques et dosimétrie"),
-        _table([["Élément", "Valeur"],
-                ["Appareil", rng.choice(["Scanner 64 barrettes", "IRM 1,5 T",
-                                         "Échographe haut de gamme",
-                                         "Table de radiologie numérique"])],
-                ["Produit de contraste", rng.choice(["Aucun", "Iohexol 350, 80 mL",
-                                                     "Gadotérate, 15 mL"])],
+        _table(
+            [
+                ["Élément", "Valeur"],
+                [
+                    "Appareil",
+                    rng.choice(
+                        [
+                            "Scanner 64 barrettes",
+                            "IRM 1,5 T",
+                            "Échographe haut de gamme",
+                            "Table de radiologie numérique",
+                        ]
+                    ),
+                ],
+                [
+                    "Produit de contraste",
+                    rng.choice(["Aucun", "Iohexol 350, 80 mL", "Gadotérate, 15 mL"]),
+                ],
                 ["Produit dose-longueur (PDL)", f"{rng.randint(0, 650)} mGy.cm"],
                 ["Niveau de référence diagnostique", "respecté"],
-                ["Archivage", "PACS régional, accès sécurisé"]],
-               [7 * cm, 10 * cm]),
+                ["Archivage", "PACS régional, accès sécurisé"],
+            ],
+            [7 * cm, 10 * cm],
+        ),
         _h("Comparaison et recommandations"),
-        _p(rng.choice((
-            "Comparaison avec l'examen du " + _fr(ctx.day - timedelta(days=rng.randint(200, 900)))
-            + " : pas d'évolution significative.",
-            "Pas d'examen antérieur disponible.",
-        ))),
-        _p("Les recommandations de suivi sont données à titre indicatif et doivent être "
-           "confrontées au contexte clinique par le médecin demandeur."),
+        _p(
+            rng.choice(
+                (
+                    "Comparaison avec l'examen du "
+                    + _fr(ctx.day - timedelta(days=rng.randint(200, 900)))
+                    + " : pas d'évolution significative.",
+                    "Pas d'examen antérieur disponible.",
+                )
+            )
+        ),
+        _p(
+            "Les recommandations de suivi sont données à titre indicatif et doivent être "
+            "confrontées au contexte clinique par le médecin demandeur."
+        ),
     ]
 
 
@@ -2626,51 +3540,73 @@ def _annex_exams(ctx: _Ctx) -> list[Flowable]:
     for name, result in rng.sample(pool, rng.randint(5, 8)):
         d -= timedelta(days=rng.randint(30, 400))
         rows.append([_fr(d), name, result])
-    return [_h("Examens complémentaires antérieurs"),
-            _table(rows, [2.4 * cm, 5.6 * cm, 9.0 * cm])]
+    return [_h("Examens complémentaires antérieurs"), _table(rows, [2.4 * cm, 5.6 * cm, 9.0 * cm])]
 
 
 def _annex_scores(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     if ctx.adult and ctx.age >= 70:
-        rows = [["Échelle", "Score", "Interprétation"],
-                ["ADL de Katz", f"{rng.randint(4, 6)}/6", "Autonomie partielle à complète"],
-                ["IADL de Lawton", f"{rng.randint(3, 8)}/8", "Aide pour les activités complexes"],
-                ["MNA (dépistage)", f"{rng.randint(8, 14)}/14", "Risque de dénutrition"],
-                ["MMSE", f"{rng.randint(22, 30)}/30", "À confronter au niveau d'études"],
-                ["Timed Up and Go", f"{rng.randint(9, 22)} secondes", "Risque de chute évalué"],
-                ["Douleur (EVA)", f"{ctx.w['eva']}/10", "Douleur modérée"]]
+        rows = [
+            ["Échelle", "Score", "Interprétation"],
+            ["ADL de Katz", f"{rng.randint(4, 6)}/6", "Autonomie partielle à complète"],
+            ["IADL de Lawton", f"{rng.randint(3, 8)}/8", "Aide pour les activités complexes"],
+            ["MNA (dépistage)", f"{rng.randint(8, 14)}/14", "Risque de dénutrition"],
+            ["MMSE", f"{rng.randint(22, 30)}/30", "À confronter au niveau d'études"],
+            ["Timed Up and Go", f"{rng.randint(9, 22)} secondes", "Risque de chute évalué"],
+            ["Douleur (EVA)", f"{ctx.w['eva']}/10", "Douleur modérée"],
+        ]
     elif ctx.adult:
-        rows = [["Échelle", "Score", "Interprétation"],
-                ["Douleur (EVA)", f"{ctx.w['eva']}/10", "Douleur modérée"],
-                ["Epworth (somnolence)", f"{rng.randint(4, 16)}/24", "Somnolence diurne évaluée"],
-                ["PHQ-9 (humeur)", f"{rng.randint(2, 14)}/27", "Symptômes dépressifs légers"],
-                ["AUDIT-C (alcool)", f"{rng.randint(0, 6)}/12", "Consommation à risque faible"],
-                ["Score de risque SCORE2", f"{rng.randint(3, 14)} %", "Risque cardiovasculaire"]]
+        rows = [
+            ["Échelle", "Score", "Interprétation"],
+            ["Douleur (EVA)", f"{ctx.w['eva']}/10", "Douleur modérée"],
+            ["Epworth (somnolence)", f"{rng.randint(4, 16)}/24", "Somnolence diurne évaluée"],
+            ["PHQ-9 (humeur)", f"{rng.randint(2, 14)}/27", "Symptômes dépressifs légers"],
+            ["AUDIT-C (alcool)", f"{rng.randint(0, 6)}/12", "Consommation à risque faible"],
+            ["Score de risque SCORE2", f"{rng.randint(3, 14)} %", "Risque cardiovasculaire"],
+        ]
     else:
-        rows = [["Repère", "Résultat", "Commentaire"],
-                ["Poids", f"{ctx.w['poids']} kg", "Courbe régulière"],
-                ["Taille", f"{ctx.w['taille']} cm", "Couloir habituel"],
-                ["Développement psychomoteur", "Conforme", "Acquisitions de l'âge présentes"],
-                ["Audition et vision", "Normales", "Dépistage réalisé"]]
-    return [_h("Scores et échelles d'évaluation"),
-            _table(rows, [5.5 * cm, 3.5 * cm, 8.0 * cm])]
+        rows = [
+            ["Repère", "Résultat", "Commentaire"],
+            ["Poids", f"{ctx.w['poids']} kg", "Courbe régulière"],
+            ["Taille", f"{ctx.w['taille']} cm", "Couloir habituel"],
+            ["Développement psychomoteur", "Conforme", "Acquisitions de l'âge présentes"],
+            ["Audition et vision", "Normales", "Dépistage réalisé"],
+        ]
+    return [_h("Scores et échelles d'évaluation"), _table(rows, [5.5 * cm, 3.5 * cm, 8.0 * cm])]
 
 
 def _annex_vaccinations(ctx: _Ctx) -> list[Flowable]:
     rng = ctx.rng
     if ctx.adult:
-        pool = ["Diphtérie, tétanos, poliomyélite", "Grippe saisonnière", "COVID-19",
-                "Pneumocoque (vaccin conjugué)", "Zona (vaccin recombinant)",
-                "Hépatite B", "Coqueluche (rappel)"]
+        pool = [
+            "Diphtérie, tétanos, poliomyélite",
+            "Grippe saisonnière",
+            "COVID-19",
+            "Pneumocoque (vaccin conjugué)",
+            "Zona (vaccin recombinant)",
+            "Hépatite B",
+            "Coqueluche (rappel)",
+        ]
     else:
-        pool = ["Hexavalent (DTCaP-Hib-HepB)", "Pneumocoque", "Méningocoque C",
-                "Rougeole, oreillons, rubéole", "Méningocoque B", "Rotavirus"]
+        pool = [
+            "Hexavalent (DTCaP-Hib-HepB)",
+            "Pneumocoque",
+            "Méningocoque C",
+            "Rougeole, oreillons, rubéole",
+            "Méningocoque B",
+            "Rotavirus",
+        ]
     rows = [["Vaccin", "Date", "Lot", "Statut"]]
     for name in rng.sample(pool, min(len(pool), rng.randint(4, 6))):
         d = ctx.day - timedelta(days=rng.randint(30, 3000))
-        rows.append([name, _fr(d), f"{rng.choice('ABCDEFGHKLMT')}{rng.randint(1000, 9999)}",
-                     rng.choice(["À jour", "À jour", "Rappel à prévoir"])])
+        rows.append(
+            [
+                name,
+                _fr(d),
+                f"{rng.choice('ABCDEFGHKLMT')}{rng.randint(1000, 9999)}",
+                rng.choice(["À jour", "À jour", "Rappel à prévoir"]),
+            ]
+        )
     return [_h("Vaccinations"), _table(rows, [7.0 * cm, 3.0 * cm, 3.0 * cm, 4.0 * cm])]
 
 
@@ -2686,8 +3622,15 @@ _ANNEXES: dict[str, tuple[Callable[[_Ctx], list[Flowable]], ...]] = {
     "autre": (_annex_vitals, _annex_treatment, _annex_antecedents, _annex_advice),
 }
 _GENERAL_ANNEXES: tuple[Callable[[_Ctx], list[Flowable]], ...] = (
-    _annex_treatment, _annex_biology, _annex_history, _annex_vitals, _annex_antecedents,
-    _annex_exams, _annex_scores, _annex_vaccinations, _annex_advice,
+    _annex_treatment,
+    _annex_biology,
+    _annex_history,
+    _annex_vitals,
+    _annex_antecedents,
+    _annex_exams,
+    _annex_scores,
+    _annex_vaccinations,
+    _annex_advice,
 )
 
 
@@ -2697,6 +3640,7 @@ def _annex_makers(type_code: str) -> list[Callable[[_Ctx], list[Flowable]]]:
 
 
 # --------------------------------------------------------------------------- page furniture
+
 
 def _phone(rng: random.Random) -> str:
     return "04 " + " ".join(f"{rng.randint(10, 99)}" for _ in range(4))
@@ -2770,9 +3714,12 @@ def _draw_footer_text(canv: Canvas) -> None:
     canv.setStrokeColor(GRID)
     canv.setLineWidth(0.4)
     canv.line(MARGIN_X, 1.55 * cm, PAGE_W - MARGIN_X, 1.55 * cm)
-    canv.drawString(MARGIN_X, 1.15 * cm,
-                    "Document fictif de démonstration sisra – aucune donnée de santé réelle. "
-                    "Confidentiel : secret médical.")
+    canv.drawString(
+        MARGIN_X,
+        1.15 * cm,
+        "Document fictif de démonstration sisra – aucune donnée de santé réelle. "
+        "Confidentiel : secret médical.",
+    )
 
 
 class _NumberedCanvas(Canvas):  # type: ignore[misc]
@@ -2792,8 +3739,7 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]
             self.__dict__.update(state)
             self.setFont("Helvetica", 8)
             self.setFillColor(INK)
-            self.drawRightString(PAGE_W - MARGIN_X, 1.15 * cm,
-                                 f"Page {self._pageNumber} / {total}")
+            self.drawRightString(PAGE_W - MARGIN_X, 1.15 * cm, f"Page {self._pageNumber} / {total}")
             super().showPage()
         super().save()
 
@@ -2810,12 +3756,19 @@ def _canvas_maker(stamp: str) -> Callable[..., Canvas]:
 def _signature(ctx: _Ctx) -> list[Flowable]:
     return [
         Spacer(1, 12),
-        KeepTogether([
-            _p(f"{ctx.author_city or ''}, le {_fr_long(ctx.day)}".lstrip(", "), _SIGN),
-            Paragraph(f"<b>{_esc(ctx.author_name)}</b>", _SIGN),
-            _p(ctx.author_profession, _SIGN),
-            _p("Signé électroniquement", _SIGN),
-        ]),
+        KeepTogether(
+            [
+                _p(
+                    f"{ctx.author_city}, le {_fr_long(ctx.day)}"
+                    if ctx.author_city
+                    else f"Le {_fr_long(ctx.day)}",
+                    _SIGN,
+                ),
+                Paragraph(f"<b>{_esc(ctx.author_name)}</b>", _SIGN),
+                _p(ctx.author_profession, _SIGN),
+                _p("Signé électroniquement", _SIGN),
+            ]
+        ),
     ]
 
 
@@ -2823,24 +3776,33 @@ def _patient_block(ctx: _Ctx) -> Table:
     sex = {"F": "Féminin", "M": "Masculin"}.get(ctx.sex, "Non renseigné")
     rows = [
         ["Patient(e)", ctx.patient_name, "Sexe", sex],
-        ["Date de naissance", f"{_fr(ctx.birth_date)} ({_age_text(ctx.birth_date, ctx.day)})",
-         "Date de l'acte", _fr(ctx.day)],
+        [
+            "Date de naissance",
+            f"{_fr(ctx.birth_date)} ({_age_text(ctx.birth_date, ctx.day)})",
+            "Date de l'acte",
+            _fr(ctx.day),
+        ],
     ]
     if ctx.ins:
         rows.append(["INS (matricule)", _format_ins(ctx.ins), "Identité", "qualifiée – NIR"])
-    table = Table([[_clean(c) for c in r] for r in rows],
-                  colWidths=[3.3 * cm, 7.2 * cm, 2.6 * cm, 3.9 * cm])
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
-        ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9),
-        ("FONT", (1, 0), (1, 0), "Helvetica-Bold", 10),
-        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-        ("BACKGROUND", (0, 0), (-1, -1), LIGHT),
-        ("BOX", (0, 0), (-1, -1), 0.6, GRID),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table = Table(
+        [[_clean(c) for c in r] for r in rows], colWidths=[3.3 * cm, 7.2 * cm, 2.6 * cm, 3.9 * cm]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+                ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
+                ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9),
+                ("FONT", (1, 0), (1, 0), "Helvetica-Bold", 10),
+                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+                ("BACKGROUND", (0, 0), (-1, -1), LIGHT),
+                ("BOX", (0, 0), (-1, -1), 0.6, GRID),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
@@ -2885,11 +3847,19 @@ def render_pdf(
         rng.setstate(state)
         tried.add((blocks, one_per_page))
         story, head, stamp = _compose(
-            title=title, type_label=type_label, author_name=author_name,
-            author_profession=author_profession, author_structure=author_structure,
-            author_city=author_city, patient_name=patient_name,
-            patient_birth_date=patient_birth_date, patient_ins=patient_ins,
-            clinical_date=clinical_date, rng=rng, blocks=blocks, one_per_page=one_per_page,
+            title=title,
+            type_label=type_label,
+            author_name=author_name,
+            author_profession=author_profession,
+            author_structure=author_structure,
+            author_city=author_city,
+            patient_name=patient_name,
+            patient_birth_date=patient_birth_date,
+            patient_ins=patient_ins,
+            clinical_date=clinical_date,
+            rng=rng,
+            blocks=blocks,
+            one_per_page=one_per_page,
         )
         data, pages = _build(story, head, type_label, stamp)
         if low <= pages <= high:
@@ -2930,10 +3900,20 @@ def _compose(
     age = _age(patient_birth_date, clinical_date)
     type_code = _type_code(type_label, title)
     ctx = _Ctx(
-        rng=rng, title=title, type_code=type_code, kind=kind, author_name=name,
-        author_profession=author_profession, author_structure=author_structure,
-        author_city=author_city, patient_name=patient_name, birth_date=patient_birth_date,
-        ins=patient_ins, day=clinical_date, sex=sex, age=age,
+        rng=rng,
+        title=title,
+        type_code=type_code,
+        kind=kind,
+        author_name=name,
+        author_profession=author_profession,
+        author_structure=author_structure,
+        author_city=author_city,
+        patient_name=patient_name,
+        birth_date=patient_birth_date,
+        ins=patient_ins,
+        day=clinical_date,
+        sex=sex,
+        age=age,
     )
     ctx.w = _words(rng, sex, age, patient_name)
     ctx.w.update({"day": _fr(clinical_date), "author": name})
@@ -2946,7 +3926,8 @@ def _compose(
         profession=author_profession,
         address=", ".join(x for x in (street, f"{postcode} {author_city}".strip()) if x),
         phone=f"Tél. {_phone(rng)} – Secrétariat du lundi au vendredi",
-        where_when=f"{author_city}, le {_fr_long(clinical_date)}" if author_city
+        where_when=f"{author_city}, le {_fr_long(clinical_date)}"
+        if author_city
         else f"Le {_fr_long(clinical_date)}",
         footer_patient=f"{patient_name} – né(e) le {_fr(patient_birth_date)} – {title}",
         title=title,
@@ -2974,8 +3955,7 @@ def _compose(
     return story, head, stamp
 
 
-def _build(story: list[Flowable], head: _Letterhead, subject: str,
-           stamp: str) -> tuple[bytes, int]:
+def _build(story: list[Flowable], head: _Letterhead, subject: str, stamp: str) -> tuple[bytes, int]:
     buffer = BytesIO()
     doc = BaseDocTemplate(
         buffer,
@@ -2993,14 +3973,35 @@ def _build(story: list[Flowable], head: _Letterhead, subject: str,
         invariant=1,
         pageCompression=0,
     )
-    first = Frame(MARGIN_X, BOTTOM, TEXT_W, PAGE_H - FIRST_TOP - BOTTOM, id="first",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-    later = Frame(MARGIN_X, BOTTOM, TEXT_W, PAGE_H - LATER_TOP - BOTTOM - 0.4 * cm, id="later",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-    doc.addPageTemplates([
-        PageTemplate(id="first", frames=[first], onPage=_draw_first(head),
-                     autoNextPageTemplate="later"),
-        PageTemplate(id="later", frames=[later], onPage=_draw_later(head)),
-    ])
+    first = Frame(
+        MARGIN_X,
+        BOTTOM,
+        TEXT_W,
+        PAGE_H - FIRST_TOP - BOTTOM,
+        id="first",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+    later = Frame(
+        MARGIN_X,
+        BOTTOM,
+        TEXT_W,
+        PAGE_H - LATER_TOP - BOTTOM - 0.4 * cm,
+        id="later",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+    doc.addPageTemplates(
+        [
+            PageTemplate(
+                id="first", frames=[first], onPage=_draw_first(head), autoNextPageTemplate="later"
+            ),
+            PageTemplate(id="later", frames=[later], onPage=_draw_later(head)),
+        ]
+    )
     doc.build(story, canvasmaker=_canvas_maker(stamp))
     return buffer.getvalue(), doc.page

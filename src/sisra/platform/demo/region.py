@@ -116,57 +116,147 @@ class ProfessionSpec:
 
 PROFESSIONS: tuple[ProfessionSpec, ...] = (
     ProfessionSpec(
-        "mg", "Médecin généraliste", "Médecin généraliste", "Médecine générale",
-        "medecin.mssante.fr", True, 0.55, "médecine générale", "de médecine générale",
+        "mg",
+        "Médecin généraliste",
+        "Médecin généraliste",
+        "Médecine générale",
+        "medecin.mssante.fr",
+        True,
+        0.55,
+        "médecine générale",
+        "de médecine générale",
     ),
     ProfessionSpec(
-        "cardio", "Cardiologue", "Cardiologue", "Cardiologie et maladies vasculaires",
-        "medecin.mssante.fr", True, 0.3, "cardiologie", "cardiologique",
+        "cardio",
+        "Cardiologue",
+        "Cardiologue",
+        "Cardiologie et maladies vasculaires",
+        "medecin.mssante.fr",
+        True,
+        0.3,
+        "cardiologie",
+        "cardiologique",
     ),
     ProfessionSpec(
-        "pneumo", "Pneumologue", "Pneumologue", "Pneumologie",
-        "medecin.mssante.fr", True, 0.45, "pneumologie", "pneumologique",
+        "pneumo",
+        "Pneumologue",
+        "Pneumologue",
+        "Pneumologie",
+        "medecin.mssante.fr",
+        True,
+        0.45,
+        "pneumologie",
+        "pneumologique",
     ),
     ProfessionSpec(
-        "radio", "Radiologue", "Radiologue", "Radiodiagnostic et imagerie médicale",
-        "medecin.mssante.fr", True, 0.4, "radiologie", "radiologique",
+        "radio",
+        "Radiologue",
+        "Radiologue",
+        "Radiodiagnostic et imagerie médicale",
+        "medecin.mssante.fr",
+        True,
+        0.4,
+        "radiologie",
+        "radiologique",
     ),
     ProfessionSpec(
-        "ortho", "Chirurgien orthopédiste", "Chirurgien orthopédiste",
+        "ortho",
+        "Chirurgien orthopédiste",
+        "Chirurgien orthopédiste",
         "Chirurgie orthopédique et traumatologie",
-        "medecin.mssante.fr", True, 0.2, "chirurgie orthopédique", "orthopédique",
+        "medecin.mssante.fr",
+        True,
+        0.2,
+        "chirurgie orthopédique",
+        "orthopédique",
     ),
     ProfessionSpec(
-        "gastro", "Gastro-entérologue", "Gastro-entérologue", "Gastro-entérologie et hépatologie",
-        "medecin.mssante.fr", True, 0.4, "gastro-entérologie", "gastro-entérologique",
+        "gastro",
+        "Gastro-entérologue",
+        "Gastro-entérologue",
+        "Gastro-entérologie et hépatologie",
+        "medecin.mssante.fr",
+        True,
+        0.4,
+        "gastro-entérologie",
+        "gastro-entérologique",
     ),
     ProfessionSpec(
-        "endo", "Endocrinologue", "Endocrinologue", "Endocrinologie, diabétologie, nutrition",
-        "medecin.mssante.fr", True, 0.6, "endocrinologie", "endocrinologique",
+        "endo",
+        "Endocrinologue",
+        "Endocrinologue",
+        "Endocrinologie, diabétologie, nutrition",
+        "medecin.mssante.fr",
+        True,
+        0.6,
+        "endocrinologie",
+        "endocrinologique",
     ),
     ProfessionSpec(
-        "pedia", "Pédiatre", "Pédiatre", "Pédiatrie",
-        "medecin.mssante.fr", True, 0.7, "pédiatrie", "pédiatrique",
+        "pedia",
+        "Pédiatre",
+        "Pédiatre",
+        "Pédiatrie",
+        "medecin.mssante.fr",
+        True,
+        0.7,
+        "pédiatrie",
+        "pédiatrique",
     ),
     ProfessionSpec(
-        "ide", "Infirmier", "Infirmière", None,
-        "infirmier.mssante.fr", False, 0.85, "soins infirmiers", "infirmier",
+        "ide",
+        "Infirmier",
+        "Infirmière",
+        None,
+        "infirmier.mssante.fr",
+        False,
+        0.85,
+        "soins infirmiers",
+        "infirmier",
     ),
     ProfessionSpec(
-        "kine", "Masseur-kinésithérapeute", "Masseur-kinésithérapeute", None,
-        "masseur-kinesitherapeute.mssante.fr", False, 0.5, "kinésithérapie", "kinésithérapique",
+        "kine",
+        "Masseur-kinésithérapeute",
+        "Masseur-kinésithérapeute",
+        None,
+        "masseur-kinesitherapeute.mssante.fr",
+        False,
+        0.5,
+        "kinésithérapie",
+        "kinésithérapique",
     ),
     ProfessionSpec(
-        "pharma", "Pharmacien", "Pharmacien", None,
-        "pharmacien.mssante.fr", True, 0.6, "pharmacie", "pharmaceutique",
+        "pharma",
+        "Pharmacien",
+        "Pharmacien",
+        None,
+        "pharmacien.mssante.fr",
+        True,
+        0.6,
+        "pharmacie",
+        "pharmaceutique",
     ),
     ProfessionSpec(
-        "sf", "Sage-femme", "Sage-femme", None,
-        "sage-femme.mssante.fr", False, 0.97, "suivi de grossesse", "obstétrical",
+        "sf",
+        "Sage-femme",
+        "Sage-femme",
+        None,
+        "sage-femme.mssante.fr",
+        False,
+        0.97,
+        "suivi de grossesse",
+        "obstétrical",
     ),
     ProfessionSpec(
-        "bio", "Biologiste", "Biologiste", "Biologie médicale",
-        "medecin.mssante.fr", True, 0.5, "biologie médicale", "biologique",
+        "bio",
+        "Biologiste",
+        "Biologiste",
+        "Biologie médicale",
+        "medecin.mssante.fr",
+        True,
+        0.5,
+        "biologie médicale",
+        "biologique",
     ),
 )
 
@@ -191,9 +281,39 @@ def spec_of(kind: str) -> ProfessionSpec | None:
 # After the three fixed professionals, the others follow this cycle (36 gives a balanced
 # region: 7 GPs, 6 nurses, 2 of each specialty...).
 _PROFESSION_CYCLE: tuple[str, ...] = (
-    "mg", "ide", "pneumo", "radio", "mg", "bio", "pharma", "endo", "kine", "gastro", "ortho",
-    "mg", "ide", "pedia", "sf", "cardio", "mg", "radio", "bio", "pharma", "ide", "mg",
-    "pneumo", "kine", "ide", "endo", "mg", "gastro", "ortho", "pedia", "ide", "sf", "cardio",
+    "mg",
+    "ide",
+    "pneumo",
+    "radio",
+    "mg",
+    "bio",
+    "pharma",
+    "endo",
+    "kine",
+    "gastro",
+    "ortho",
+    "mg",
+    "ide",
+    "pedia",
+    "sf",
+    "cardio",
+    "mg",
+    "radio",
+    "bio",
+    "pharma",
+    "ide",
+    "mg",
+    "pneumo",
+    "kine",
+    "ide",
+    "endo",
+    "mg",
+    "gastro",
+    "ortho",
+    "pedia",
+    "ide",
+    "sf",
+    "cardio",
 )
 
 # --------------------------------------------------------------------------- geography
@@ -212,15 +332,27 @@ class _City:
 
 _CITIES: tuple[_City, ...] = (
     _City(
-        "Lyon", "69", 8,
-        ("des Brotteaux", "de la Croix-Rousse", "de Monplaisir", "de Vaise",
-         "de la Guillotière", "de la Part-Dieu", "de Bellecour", "de Gerland"),
+        "Lyon",
+        "69",
+        8,
+        (
+            "des Brotteaux",
+            "de la Croix-Rousse",
+            "de Monplaisir",
+            "de Vaise",
+            "de la Guillotière",
+            "de la Part-Dieu",
+            "de Bellecour",
+            "de Gerland",
+        ),
         ("CHU de Lyon – Hôpital Édouard Herriot", "CHU de Lyon – Hôpital de la Croix-Rousse"),
         ("Clinique du Parc", "Clinique Saint-Jean-de-Dieu"),
         ("Laboratoire Rhône Biologie – site Part-Dieu", "Laboratoire des Brotteaux"),
     ),
     _City(
-        "Villeurbanne", "69", 3,
+        "Villeurbanne",
+        "69",
+        3,
         ("des Gratte-Ciel", "de Cusset", "des Charpennes", "de la Doua"),
         (),
         ("Clinique du Tonkin",),
@@ -228,16 +360,25 @@ _CITIES: tuple[_City, ...] = (
     ),
     _City("Vénissieux", "69", 1, ("du Centre", "des Minguettes")),
     _City(
-        "Bron", "69", 1, ("du Centre", "de Parilly"),
+        "Bron",
+        "69",
+        1,
+        ("du Centre", "de Parilly"),
         ("CHU de Lyon – Hôpital Louis Pradel", "CHU de Lyon – Hôpital Femme Mère Enfant"),
     ),
     _City(
-        "Villefranche-sur-Saône", "69", 1, ("du Centre", "de Béligny"),
-        ("Hôpital Nord-Ouest – Villefranche-sur-Saône",), (),
+        "Villefranche-sur-Saône",
+        "69",
+        1,
+        ("du Centre", "de Béligny"),
+        ("Hôpital Nord-Ouest – Villefranche-sur-Saône",),
+        (),
         ("Laboratoire Beaujolais Analyses",),
     ),
     _City(
-        "Saint-Étienne", "42", 3,
+        "Saint-Étienne",
+        "42",
+        3,
         ("de Bellevue", "de Jacquard", "du Crêt de Roch", "de Carnot"),
         ("CHU de Saint-Étienne – Hôpital Nord",),
         ("Clinique des Monts du Forez",),
@@ -245,7 +386,9 @@ _CITIES: tuple[_City, ...] = (
     ),
     _City("Roanne", "42", 1, ("du Centre", "du Mayollet"), ("Centre hospitalier de Roanne",)),
     _City(
-        "Grenoble", "38", 3,
+        "Grenoble",
+        "38",
+        3,
         ("de l'Île Verte", "des Eaux-Claires", "de Championnet", "de la Villeneuve"),
         ("CHU Grenoble Alpes",),
         ("Clinique des Alpes",),
@@ -253,30 +396,49 @@ _CITIES: tuple[_City, ...] = (
     ),
     _City("Vienne", "38", 1, ("du Centre", "d'Estressin"), ("Centre hospitalier de Vienne",)),
     _City(
-        "Clermont-Ferrand", "63", 3,
+        "Clermont-Ferrand",
+        "63",
+        3,
         ("de Jaude", "de Montferrand", "des Salins", "de la Gare"),
-        ("CHU de Clermont-Ferrand – Hôpital Gabriel-Montpied",
-         "CHU de Clermont-Ferrand – Hôpital Estaing"),
+        (
+            "CHU de Clermont-Ferrand – Hôpital Gabriel-Montpied",
+            "CHU de Clermont-Ferrand – Hôpital Estaing",
+        ),
         ("Clinique des Volcans",),
         ("Laboratoire Dôme Biologie",),
     ),
     _City(
-        "Annecy", "74", 2, ("des Teppes", "de Novel", "du Vieil Annecy"),
-        ("Centre hospitalier Annecy Genevois",), ("Clinique du Lac",),
+        "Annecy",
+        "74",
+        2,
+        ("des Teppes", "de Novel", "du Vieil Annecy"),
+        ("Centre hospitalier Annecy Genevois",),
+        ("Clinique du Lac",),
         ("Laboratoire Savoie Léman Biologie",),
     ),
     _City(
-        "Chambéry", "73", 2, ("de Bissy", "du Biollay", "des Hauts de Chambéry"),
-        ("Centre hospitalier Métropole Savoie",), (),
+        "Chambéry",
+        "73",
+        2,
+        ("de Bissy", "du Biollay", "des Hauts de Chambéry"),
+        ("Centre hospitalier Métropole Savoie",),
+        (),
         ("Laboratoire Savoie Léman Biologie – site de Chambéry",),
     ),
     _City(
-        "Valence", "26", 2, ("de Fontbarlettes", "du Polygone", "de Châteauvert"),
-        ("Centre hospitalier de Valence",), ("Clinique du Vivarais",),
+        "Valence",
+        "26",
+        2,
+        ("de Fontbarlettes", "du Polygone", "de Châteauvert"),
+        ("Centre hospitalier de Valence",),
+        ("Clinique du Vivarais",),
         ("Laboratoire Drôme Ardèche Biologie",),
     ),
     _City(
-        "Bourg-en-Bresse", "01", 1, ("du Centre", "de la Reyssouze"),
+        "Bourg-en-Bresse",
+        "01",
+        1,
+        ("du Centre", "de la Reyssouze"),
         ("Centre hospitalier de Bourg-en-Bresse",),
     ),
     _City("Aurillac", "15", 0.5, ("du Centre",), ("Centre hospitalier d'Aurillac",)),
@@ -288,98 +450,430 @@ _CITY_BY_NAME: dict[str, _City] = {c.name: c for c in _CITIES}
 #: INSEE codes of birth places (communes, or 99xxx for a country of birth) and their names.
 BIRTH_PLACES: dict[str, str] = {
     # Auvergne-Rhône-Alpes
-    "69123": "Lyon", "69383": "Lyon 3e Arrondissement", "69387": "Lyon 7e Arrondissement",
-    "69266": "Villeurbanne", "69259": "Vénissieux", "69029": "Bron",
-    "69264": "Villefranche-sur-Saône", "42218": "Saint-Étienne", "42187": "Roanne",
-    "42207": "Saint-Chamond", "42095": "Firminy", "38185": "Grenoble", "38544": "Vienne",
-    "38151": "Échirolles", "38421": "Saint-Martin-d'Hères", "63113": "Clermont-Ferrand",
-    "63300": "Riom", "63178": "Issoire", "74010": "Annecy", "74012": "Annemasse",
-    "74281": "Thonon-les-Bains", "73065": "Chambéry", "73008": "Aix-les-Bains",
-    "73011": "Albertville", "26362": "Valence", "26198": "Montélimar",
-    "26281": "Romans-sur-Isère", "01053": "Bourg-en-Bresse", "01283": "Oyonnax",
-    "03190": "Moulins", "03310": "Vichy", "03185": "Montluçon", "15014": "Aurillac",
-    "15187": "Saint-Flour", "43157": "Le Puy-en-Velay", "07186": "Privas",
-    "07010": "Annonay", "07019": "Aubenas",
+    "69123": "Lyon",
+    "69383": "Lyon 3e Arrondissement",
+    "69387": "Lyon 7e Arrondissement",
+    "69266": "Villeurbanne",
+    "69259": "Vénissieux",
+    "69029": "Bron",
+    "69264": "Villefranche-sur-Saône",
+    "42218": "Saint-Étienne",
+    "42187": "Roanne",
+    "42207": "Saint-Chamond",
+    "42095": "Firminy",
+    "38185": "Grenoble",
+    "38544": "Vienne",
+    "38151": "Échirolles",
+    "38421": "Saint-Martin-d'Hères",
+    "63113": "Clermont-Ferrand",
+    "63300": "Riom",
+    "63178": "Issoire",
+    "74010": "Annecy",
+    "74012": "Annemasse",
+    "74281": "Thonon-les-Bains",
+    "73065": "Chambéry",
+    "73008": "Aix-les-Bains",
+    "73011": "Albertville",
+    "26362": "Valence",
+    "26198": "Montélimar",
+    "26281": "Romans-sur-Isère",
+    "01053": "Bourg-en-Bresse",
+    "01283": "Oyonnax",
+    "03190": "Moulins",
+    "03310": "Vichy",
+    "03185": "Montluçon",
+    "15014": "Aurillac",
+    "15187": "Saint-Flour",
+    "43157": "Le Puy-en-Velay",
+    "07186": "Privas",
+    "07010": "Annonay",
+    "07019": "Aubenas",
     # elsewhere in France
-    "75056": "Paris", "75115": "Paris 15e Arrondissement", "13055": "Marseille",
-    "59350": "Lille", "67482": "Strasbourg", "33063": "Bordeaux", "31555": "Toulouse",
-    "21231": "Dijon", "06088": "Nice", "44109": "Nantes",
+    "75056": "Paris",
+    "75115": "Paris 15e Arrondissement",
+    "13055": "Marseille",
+    "59350": "Lille",
+    "67482": "Strasbourg",
+    "33063": "Bordeaux",
+    "31555": "Toulouse",
+    "21231": "Dijon",
+    "06088": "Nice",
+    "44109": "Nantes",
     # Corsica and overseas
-    "2A004": "Ajaccio", "2B033": "Bastia", "97411": "Saint-Denis (La Réunion)",
-    "97209": "Fort-de-France", "97101": "Les Abymes",
+    "2A004": "Ajaccio",
+    "2B033": "Bastia",
+    "97411": "Saint-Denis (La Réunion)",
+    "97209": "Fort-de-France",
+    "97101": "Les Abymes",
     # born abroad: 99 + country code
-    "99350": "Maroc", "99352": "Algérie", "99351": "Tunisie", "99139": "Portugal",
-    "99127": "Italie", "99134": "Espagne", "99109": "Allemagne", "99341": "Sénégal",
-    "99243": "Viêt Nam", "99208": "Turquie",
+    "99350": "Maroc",
+    "99352": "Algérie",
+    "99351": "Tunisie",
+    "99139": "Portugal",
+    "99127": "Italie",
+    "99134": "Espagne",
+    "99109": "Allemagne",
+    "99341": "Sénégal",
+    "99243": "Viêt Nam",
+    "99208": "Turquie",
 }
 
 _REGION_BIRTH_WEIGHTS: dict[str, float] = {
-    "69123": 10, "69383": 2, "69387": 2, "69266": 4, "69259": 2, "69029": 2, "69264": 1.5,
-    "42218": 5, "42187": 2, "42207": 1, "42095": 1, "38185": 5, "38544": 1.5, "38151": 1.5,
-    "38421": 1, "63113": 5, "63300": 1, "63178": 1, "74010": 2.5, "74012": 1.5,
-    "74281": 1, "73065": 2.5, "73008": 1, "73011": 1, "26362": 2.5, "26198": 1.5,
-    "26281": 1, "01053": 1.5, "01283": 1, "03190": 1, "03310": 1, "03185": 1,
-    "15014": 1, "15187": 0.5, "43157": 1, "07186": 0.5, "07010": 1, "07019": 1,
+    "69123": 10,
+    "69383": 2,
+    "69387": 2,
+    "69266": 4,
+    "69259": 2,
+    "69029": 2,
+    "69264": 1.5,
+    "42218": 5,
+    "42187": 2,
+    "42207": 1,
+    "42095": 1,
+    "38185": 5,
+    "38544": 1.5,
+    "38151": 1.5,
+    "38421": 1,
+    "63113": 5,
+    "63300": 1,
+    "63178": 1,
+    "74010": 2.5,
+    "74012": 1.5,
+    "74281": 1,
+    "73065": 2.5,
+    "73008": 1,
+    "73011": 1,
+    "26362": 2.5,
+    "26198": 1.5,
+    "26281": 1,
+    "01053": 1.5,
+    "01283": 1,
+    "03190": 1,
+    "03310": 1,
+    "03185": 1,
+    "15014": 1,
+    "15187": 0.5,
+    "43157": 1,
+    "07186": 0.5,
+    "07010": 1,
+    "07019": 1,
 }
-_FRANCE_BIRTH_CODES = ("75056", "75115", "13055", "59350", "67482", "33063", "31555",
-                       "21231", "06088", "44109")
+_FRANCE_BIRTH_CODES = (
+    "75056",
+    "75115",
+    "13055",
+    "59350",
+    "67482",
+    "33063",
+    "31555",
+    "21231",
+    "06088",
+    "44109",
+)
 _CORSICA_OVERSEAS_CODES = ("2A004", "2B033", "97411", "97209", "97101")
-_ABROAD_CODES = ("99350", "99352", "99351", "99139", "99127", "99134", "99109", "99341",
-                 "99243", "99208")
+_ABROAD_CODES = (
+    "99350",
+    "99352",
+    "99351",
+    "99139",
+    "99127",
+    "99134",
+    "99109",
+    "99341",
+    "99243",
+    "99208",
+)
 
 # --------------------------------------------------------------------------- names
 
 _FEMALE_OLD = (
-    "Jacqueline", "Monique", "Françoise", "Danièle", "Josiane", "Odile", "Thérèse", "Colette",
-    "Huguette", "Simone", "Geneviève", "Marie", "Jeanne", "Yvette", "Paulette", "Ginette",
-    "Régine", "Ghislaine", "Marguerite", "Suzanne", "Andrée", "Denise", "Bernadette",
-    "Hélène", "Annie", "Michèle",
+    "Jacqueline",
+    "Monique",
+    "Françoise",
+    "Danièle",
+    "Josiane",
+    "Odile",
+    "Thérèse",
+    "Colette",
+    "Huguette",
+    "Simone",
+    "Geneviève",
+    "Marie",
+    "Jeanne",
+    "Yvette",
+    "Paulette",
+    "Ginette",
+    "Régine",
+    "Ghislaine",
+    "Marguerite",
+    "Suzanne",
+    "Andrée",
+    "Denise",
+    "Bernadette",
+    "Hélène",
+    "Annie",
+    "Michèle",
 )
 _FEMALE_MID = (
-    "Nathalie", "Isabelle", "Valérie", "Sandrine", "Stéphanie", "Céline", "Aurélie", "Émilie",
-    "Sophie", "Christelle", "Karine", "Laurence", "Véronique", "Hélène", "Anne", "Claire",
-    "Cécile", "Agnès", "Béatrice", "Élodie", "Gaëlle", "Séverine", "Virginie", "Delphine",
-    "Mélanie", "Anne-Sophie", "Marie-Claire", "Fatima", "Nadia", "Noémie",
+    "Nathalie",
+    "Isabelle",
+    "Valérie",
+    "Sandrine",
+    "Stéphanie",
+    "Céline",
+    "Aurélie",
+    "Émilie",
+    "Sophie",
+    "Christelle",
+    "Karine",
+    "Laurence",
+    "Véronique",
+    "Hélène",
+    "Anne",
+    "Claire",
+    "Cécile",
+    "Agnès",
+    "Béatrice",
+    "Élodie",
+    "Gaëlle",
+    "Séverine",
+    "Virginie",
+    "Delphine",
+    "Mélanie",
+    "Anne-Sophie",
+    "Marie-Claire",
+    "Fatima",
+    "Nadia",
+    "Noémie",
 )
 _FEMALE_YOUNG = (
-    "Léa", "Chloé", "Manon", "Inès", "Camille", "Zoé", "Anaïs", "Maëlle", "Clémence",
-    "Océane", "Lina", "Jade", "Louise", "Alice", "Rose", "Ambre", "Léonie", "Maëlys",
-    "Noémie", "Salomé", "Justine", "Solène", "Mathilde", "Pauline", "Yasmine", "Éléonore",
+    "Léa",
+    "Chloé",
+    "Manon",
+    "Inès",
+    "Camille",
+    "Zoé",
+    "Anaïs",
+    "Maëlle",
+    "Clémence",
+    "Océane",
+    "Lina",
+    "Jade",
+    "Louise",
+    "Alice",
+    "Rose",
+    "Ambre",
+    "Léonie",
+    "Maëlys",
+    "Noémie",
+    "Salomé",
+    "Justine",
+    "Solène",
+    "Mathilde",
+    "Pauline",
+    "Yasmine",
+    "Éléonore",
 )
 _MALE_OLD = (
-    "Jean", "Michel", "Bernard", "Gérard", "René", "André", "Pierre", "Jacques", "Robert",
-    "Marcel", "Roger", "Henri", "Georges", "Raymond", "Lucien", "Maurice", "Claude",
-    "Jean-Pierre", "Alain", "Daniel", "Guy", "Gilbert", "François", "Joseph", "Louis", "Yves",
+    "Jean",
+    "Michel",
+    "Bernard",
+    "Gérard",
+    "René",
+    "André",
+    "Pierre",
+    "Jacques",
+    "Robert",
+    "Marcel",
+    "Roger",
+    "Henri",
+    "Georges",
+    "Raymond",
+    "Lucien",
+    "Maurice",
+    "Claude",
+    "Jean-Pierre",
+    "Alain",
+    "Daniel",
+    "Guy",
+    "Gilbert",
+    "François",
+    "Joseph",
+    "Louis",
+    "Yves",
 )
 _MALE_MID = (
-    "Philippe", "Stéphane", "Frédéric", "Hervé", "Éric", "Christophe", "Sébastien", "Nicolas",
-    "Julien", "Cédric", "Jérôme", "Benoît", "Loïc", "Laurent", "Olivier", "Thierry", "Pascal",
-    "Franck", "Grégoire", "Mathieu", "Guillaume", "Xavier", "Karim", "Mehdi", "Joël", "Rémi",
-    "Jean-Baptiste", "Emmanuel", "François", "Marc",
+    "Philippe",
+    "Stéphane",
+    "Frédéric",
+    "Hervé",
+    "Éric",
+    "Christophe",
+    "Sébastien",
+    "Nicolas",
+    "Julien",
+    "Cédric",
+    "Jérôme",
+    "Benoît",
+    "Loïc",
+    "Laurent",
+    "Olivier",
+    "Thierry",
+    "Pascal",
+    "Franck",
+    "Grégoire",
+    "Mathieu",
+    "Guillaume",
+    "Xavier",
+    "Karim",
+    "Mehdi",
+    "Joël",
+    "Rémi",
+    "Jean-Baptiste",
+    "Emmanuel",
+    "François",
+    "Marc",
 )
 _MALE_YOUNG = (
-    "Thomas", "Hugo", "Théo", "Lucas", "Léo", "Gabriel", "Raphaël", "Louis", "Jules",
-    "Arthur", "Noé", "Maël", "Timothée", "Clément", "Adrien", "Bastien", "Florian", "Antoine",
-    "Étienne", "Nathan", "Sacha", "Youssef", "Adam", "Mathis", "Gaël", "Enzo",
+    "Thomas",
+    "Hugo",
+    "Théo",
+    "Lucas",
+    "Léo",
+    "Gabriel",
+    "Raphaël",
+    "Louis",
+    "Jules",
+    "Arthur",
+    "Noé",
+    "Maël",
+    "Timothée",
+    "Clément",
+    "Adrien",
+    "Bastien",
+    "Florian",
+    "Antoine",
+    "Étienne",
+    "Nathan",
+    "Sacha",
+    "Youssef",
+    "Adam",
+    "Mathis",
+    "Gaël",
+    "Enzo",
 )
 
 _LAST_NAMES = (
-    "Lefèvre", "Gauthier", "Mercier", "Dubœuf", "Bernard", "Martin", "Dubois", "Moreau",
-    "Girard", "Bonnet", "Fontaine", "Rousseau", "Chevalier", "Faure", "Roux", "Blanc",
-    "Guérin", "Perrin", "Morel", "Fournier", "Lambert", "Barbier", "Chauvin", "Ferrand",
-    "Brunet", "Garnier", "Vidal", "Perret", "Besson", "Chabert", "Bouvier", "Vincent",
-    "Meunier", "Rey", "Pelletier", "Dupré", "Delorme", "Baudouin", "Noël", "Carré",
-    "Lemaître", "Ménard", "Hébert", "Géraud", "Thévenet", "Régnier", "Chrétien", "Lacroix",
-    "Arnaud", "Jacquet", "Rochas", "Pélissier", "Crozet", "Brossard", "Chapuis", "Favre",
-    "Jacquemet", "Excoffier", "Duchêne", "Bérard", "Poncet", "Reynaud", "Chambon", "Vallet",
-    "Magnin", "Guillot", "Charvet", "Bouchet", "Gonnet", "Mollard", "Berthet", "Girod",
-    "Jourdan", "Ravel", "Sauvageot", "Cœurdacier", "Bréchet", "Marcoux", "Ollier", "Tardy",
-    "Valette", "Rivière", "Bœuf", "Fayolle", "Gaillard", "Pommier", "Lhôte", "Mathonnet",
+    "Lefèvre",
+    "Gauthier",
+    "Mercier",
+    "Dubœuf",
+    "Bernard",
+    "Martin",
+    "Dubois",
+    "Moreau",
+    "Girard",
+    "Bonnet",
+    "Fontaine",
+    "Rousseau",
+    "Chevalier",
+    "Faure",
+    "Roux",
+    "Blanc",
+    "Guérin",
+    "Perrin",
+    "Morel",
+    "Fournier",
+    "Lambert",
+    "Barbier",
+    "Chauvin",
+    "Ferrand",
+    "Brunet",
+    "Garnier",
+    "Vidal",
+    "Perret",
+    "Besson",
+    "Chabert",
+    "Bouvier",
+    "Vincent",
+    "Meunier",
+    "Rey",
+    "Pelletier",
+    "Dupré",
+    "Delorme",
+    "Baudouin",
+    "Noël",
+    "Carré",
+    "Lemaître",
+    "Ménard",
+    "Hébert",
+    "Géraud",
+    "Thévenet",
+    "Régnier",
+    "Chrétien",
+    "Lacroix",
+    "Arnaud",
+    "Jacquet",
+    "Rochas",
+    "Pélissier",
+    "Crozet",
+    "Brossard",
+    "Chapuis",
+    "Favre",
+    "Jacquemet",
+    "Excoffier",
+    "Duchêne",
+    "Bérard",
+    "Poncet",
+    "Reynaud",
+    "Chambon",
+    "Vallet",
+    "Magnin",
+    "Guillot",
+    "Charvet",
+    "Bouchet",
+    "Gonnet",
+    "Mollard",
+    "Berthet",
+    "Girod",
+    "Jourdan",
+    "Ravel",
+    "Sauvageot",
+    "Cœurdacier",
+    "Bréchet",
+    "Marcoux",
+    "Ollier",
+    "Tardy",
+    "Valette",
+    "Rivière",
+    "Bœuf",
+    "Fayolle",
+    "Gaillard",
+    "Pommier",
+    "Lhôte",
+    "Mathonnet",
 )
 _DIVERSE_LAST_NAMES = (
-    "Benali", "Haddad", "Nguyen", "Da Silva", "Ferreira", "Rossi", "Bianchi", "Martinez",
-    "Garcia", "Diallo", "Traoré", "N'Diaye", "Yilmaz", "Benchekroun", "Mansouri", "Pereira",
-    "Lopes", "Esposito", "Tran", "Kaya",
+    "Benali",
+    "Haddad",
+    "Nguyen",
+    "Da Silva",
+    "Ferreira",
+    "Rossi",
+    "Bianchi",
+    "Martinez",
+    "Garcia",
+    "Diallo",
+    "Traoré",
+    "N'Diaye",
+    "Yilmaz",
+    "Benchekroun",
+    "Mansouri",
+    "Pereira",
+    "Lopes",
+    "Esposito",
+    "Tran",
+    "Kaya",
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -554,8 +1048,15 @@ def make_professionals(rng: random.Random, n: int = 36) -> list[DemoProfessional
     used_last_names: set[str] = set()
     fixed = [
         ("mg", "Élodie", "Lefèvre", True, "Lyon", "Cabinet médical des Brotteaux", True),
-        ("cardio", "Marc", "Gauthier", False, "Villeurbanne",
-         "Cabinet de cardiologie des Gratte-Ciel", True),
+        (
+            "cardio",
+            "Marc",
+            "Gauthier",
+            False,
+            "Villeurbanne",
+            "Cabinet de cardiologie des Gratte-Ciel",
+            True,
+        ),
         ("ide", "Sophie", "Bernard", True, "Lyon", "Cabinet infirmier de la Croix-Rousse", False),
     ]
     result: list[DemoProfessional] = []
@@ -563,9 +1064,17 @@ def make_professionals(rng: random.Random, n: int = 36) -> list[DemoProfessional
         used_last_names.add(last)
         result.append(
             _professional(
-                rng=rng, kind=kind, first=first, last=last, female=female,
-                city=_CITY_BY_NAME[city_name], structure=structure, has_card=card,
-                adeli_only=False, used_rpps=used_rpps, used_adeli=used_adeli,
+                rng=rng,
+                kind=kind,
+                first=first,
+                last=last,
+                female=female,
+                city=_CITY_BY_NAME[city_name],
+                structure=structure,
+                has_card=card,
+                adeli_only=False,
+                used_rpps=used_rpps,
+                used_adeli=used_adeli,
                 used_logins=used_logins,
             )
         )
@@ -592,9 +1101,17 @@ def make_professionals(rng: random.Random, n: int = 36) -> list[DemoProfessional
             nurses += 1
         result.append(
             _professional(
-                rng=rng, kind=kind, first=first, last=last, female=female, city=city,
-                structure=_structure(rng, kind, city), has_card=rng.random() < 2 / 3,
-                adeli_only=adeli_only, used_rpps=used_rpps, used_adeli=used_adeli,
+                rng=rng,
+                kind=kind,
+                first=first,
+                last=last,
+                female=female,
+                city=city,
+                structure=_structure(rng, kind, city),
+                has_card=rng.random() < 2 / 3,
+                adeli_only=adeli_only,
+                used_rpps=used_rpps,
+                used_adeli=used_adeli,
                 used_logins=used_logins,
             )
         )
@@ -753,9 +1270,12 @@ def make_care_teams(
         if gp == 0:
             # Make the three fixed professionals work together often.
             for fixed in (1, 2):
-                if (fixed < len(professionals) and fixed not in team
-                        and _member_weight(kinds[fixed], age, patient.sex) > 0
-                        and rng.random() < 0.45):
+                if (
+                    fixed < len(professionals)
+                    and fixed not in team
+                    and _member_weight(kinds[fixed], age, patient.sex) > 0
+                    and rng.random() < 0.45
+                ):
                     team.append(fixed)
         if len(team) < 2:
             team.append(rng.choice(others))
@@ -766,20 +1286,59 @@ def make_care_teams(
 # --------------------------------------------------------------------------- documents
 
 _TYPE_WEIGHTS: dict[str, dict[str, float]] = {
-    "mg": {"courrier": 2.5, "cr_consultation": 1.5, "ordonnance": 1.5, "lettre_liaison": 0.8,
-           "autre": 0.4},
-    "cardio": {"cr_consultation": 5, "autre": 2, "cr_imagerie": 1.5, "cr_hospitalisation": 2,
-               "lettre_liaison": 0.7, "courrier": 1, "ordonnance": 1},
-    "pneumo": {"cr_consultation": 5, "autre": 2, "cr_hospitalisation": 2, "courrier": 1,
-               "ordonnance": 1, "lettre_liaison": 0.5},
-    "gastro": {"cr_consultation": 4, "autre": 2.5, "cr_hospitalisation": 1.5, "courrier": 1,
-               "ordonnance": 0.8},
-    "endo": {"cr_consultation": 5, "courrier": 1.5, "ordonnance": 1.5,
-             "cr_hospitalisation": 1, "autre": 0.5},
-    "pedia": {"cr_consultation": 5, "courrier": 1, "ordonnance": 1.5, "cr_hospitalisation": 1.2,
-              "autre": 0.4},
-    "ortho": {"cr_consultation": 3, "cr_operatoire": 4, "cr_hospitalisation": 1.5,
-              "lettre_liaison": 1.2, "courrier": 0.8, "ordonnance": 1},
+    "mg": {
+        "courrier": 2.5,
+        "cr_consultation": 1.5,
+        "ordonnance": 1.5,
+        "lettre_liaison": 0.8,
+        "autre": 0.4,
+    },
+    "cardio": {
+        "cr_consultation": 5,
+        "autre": 2,
+        "cr_imagerie": 1.5,
+        "cr_hospitalisation": 2,
+        "lettre_liaison": 0.7,
+        "courrier": 1,
+        "ordonnance": 1,
+    },
+    "pneumo": {
+        "cr_consultation": 5,
+        "autre": 2,
+        "cr_hospitalisation": 2,
+        "courrier": 1,
+        "ordonnance": 1,
+        "lettre_liaison": 0.5,
+    },
+    "gastro": {
+        "cr_consultation": 4,
+        "autre": 2.5,
+        "cr_hospitalisation": 1.5,
+        "courrier": 1,
+        "ordonnance": 0.8,
+    },
+    "endo": {
+        "cr_consultation": 5,
+        "courrier": 1.5,
+        "ordonnance": 1.5,
+        "cr_hospitalisation": 1,
+        "autre": 0.5,
+    },
+    "pedia": {
+        "cr_consultation": 5,
+        "courrier": 1,
+        "ordonnance": 1.5,
+        "cr_hospitalisation": 1.2,
+        "autre": 0.4,
+    },
+    "ortho": {
+        "cr_consultation": 3,
+        "cr_operatoire": 4,
+        "cr_hospitalisation": 1.5,
+        "lettre_liaison": 1.2,
+        "courrier": 0.8,
+        "ordonnance": 1,
+    },
     "radio": {"cr_imagerie": 1},
     "bio": {"biologie": 1},
     "ide": {"courrier": 2, "autre": 2, "lettre_liaison": 1},
@@ -789,14 +1348,32 @@ _TYPE_WEIGHTS: dict[str, dict[str, float]] = {
 }
 
 _AUTHOR_WEIGHTS: dict[str, float] = {
-    "mg": 2, "cardio": 2, "pneumo": 2, "gastro": 2, "endo": 2, "pedia": 2, "ortho": 2.5,
-    "radio": 2, "bio": 2.5, "ide": 1.2, "kine": 0.8, "pharma": 0.6, "sf": 1.5,
+    "mg": 2,
+    "cardio": 2,
+    "pneumo": 2,
+    "gastro": 2,
+    "endo": 2,
+    "pedia": 2,
+    "ortho": 2.5,
+    "radio": 2,
+    "bio": 2.5,
+    "ide": 1.2,
+    "kine": 0.8,
+    "pharma": 0.6,
+    "sf": 1.5,
 }
 
 # How many days the clinical act may precede the upload, by type.
 _MAX_DELAY: dict[str, int] = {
-    "biologie": 2, "cr_imagerie": 3, "cr_consultation": 4, "cr_hospitalisation": 7,
-    "cr_operatoire": 5, "ordonnance": 1, "courrier": 2, "lettre_liaison": 2, "autre": 5,
+    "biologie": 2,
+    "cr_imagerie": 3,
+    "cr_consultation": 4,
+    "cr_hospitalisation": 7,
+    "cr_operatoire": 5,
+    "ordonnance": 1,
+    "courrier": 2,
+    "lettre_liaison": 2,
+    "autre": 5,
 }
 
 _HOSPITAL_WORDS = ("CHU", "Centre hospitalier", "Hôpital", "Clinique")
@@ -808,17 +1385,27 @@ def _fr(d: date) -> str:
 
 def _imaging_title(rng: random.Random, patient: DemoPatient, age: int) -> str:
     if age < 16:
-        return rng.choice([
-            "Radiographie du thorax de face", "Échographie abdominale",
-            "Radiographie de la cheville droite", "Radiographie du poignet gauche",
-            "Échographie de hanche",
-        ])
+        return rng.choice(
+            [
+                "Radiographie du thorax de face",
+                "Échographie abdominale",
+                "Radiographie de la cheville droite",
+                "Radiographie du poignet gauche",
+                "Échographie de hanche",
+            ]
+        )
     options = [
-        "Échographie abdominale", "Radiographie du thorax de face",
-        "Scanner thoraco-abdomino-pelvien", "IRM du genou droit", "IRM lombaire",
-        "Échographie thyroïdienne", "Radiographie du poignet gauche",
-        "Échodoppler veineux des membres inférieurs", "Scanner cérébral sans injection",
-        "Radiographie du bassin de face", "Radiographie du genou gauche",
+        "Échographie abdominale",
+        "Radiographie du thorax de face",
+        "Scanner thoraco-abdomino-pelvien",
+        "IRM du genou droit",
+        "IRM lombaire",
+        "Échographie thyroïdienne",
+        "Radiographie du poignet gauche",
+        "Échodoppler veineux des membres inférieurs",
+        "Scanner cérébral sans injection",
+        "Radiographie du bassin de face",
+        "Radiographie du genou gauche",
     ]
     if patient.sex == "F":
         options.append("Échographie pelvienne")
@@ -842,20 +1429,26 @@ def _title(
     age = patient.age_on(clinical_date)
     if type_code == "cr_consultation":
         if kind == "sf":
-            return rng.choice([
-                "Consultation prénatale – suivi de grossesse",
-                "Compte rendu de consultation de suivi de grossesse",
-            ])
+            return rng.choice(
+                [
+                    "Consultation prénatale – suivi de grossesse",
+                    "Compte rendu de consultation de suivi de grossesse",
+                ]
+            )
         if kind == "mg":
-            return rng.choice([
-                "Compte rendu de consultation de médecine générale",
-                f"Compte rendu de consultation du {_fr(clinical_date)}",
-            ])
-        return rng.choice([
-            f"Compte rendu de consultation {_de(discipline)}",
-            f"Compte rendu de consultation {_de(discipline)}",
-            f"Consultation de suivi – {discipline[0].upper()}{discipline[1:]}",
-        ])
+            return rng.choice(
+                [
+                    "Compte rendu de consultation de médecine générale",
+                    f"Compte rendu de consultation du {_fr(clinical_date)}",
+                ]
+            )
+        return rng.choice(
+            [
+                f"Compte rendu de consultation {_de(discipline)}",
+                f"Compte rendu de consultation {_de(discipline)}",
+                f"Consultation de suivi – {discipline[0].upper()}{discipline[1:]}",
+            ]
+        )
     if type_code == "biologie":
         options = [
             f"Bilan biologique du {_fr(clinical_date)}",
@@ -865,8 +1458,11 @@ def _title(
             "Bilan rénal et ionogramme",
         ]
         if age >= 18:
-            options += ["Bilan lipidique et glycémie à jeun", "Hémoglobine glyquée (HbA1c)",
-                        "Bilan thyroïdien (TSH)"]
+            options += [
+                "Bilan lipidique et glycémie à jeun",
+                "Hémoglobine glyquée (HbA1c)",
+                "Bilan thyroïdien (TSH)",
+            ]
         if age >= 60:
             options.append("Surveillance INR")
         if patient.sex == "F" and 18 <= age <= 42:
@@ -874,51 +1470,77 @@ def _title(
         return rng.choice(options)
     if type_code == "cr_imagerie":
         if kind == "cardio":
-            return rng.choice(["Échocardiographie transthoracique",
-                               "Échodoppler des troncs supra-aortiques"])
+            return rng.choice(
+                ["Échocardiographie transthoracique", "Échodoppler des troncs supra-aortiques"]
+            )
         if kind == "sf":
-            return rng.choice(["Échographie obstétricale du deuxième trimestre",
-                               "Échographie obstétricale du troisième trimestre"])
+            return rng.choice(
+                [
+                    "Échographie obstétricale du deuxième trimestre",
+                    "Échographie obstétricale du troisième trimestre",
+                ]
+            )
         return _imaging_title(rng, patient, age)
     if type_code == "cr_operatoire":
         side = rng.choice(["droit", "gauche"])
         side_f = "droite" if side == "droit" else "gauche"
-        procedure = rng.choice([
-            f"prothèse totale de hanche {side_f}",
-            f"prothèse totale de genou {side}",
-            f"arthroscopie du genou {side} avec méniscectomie partielle",
-            f"ostéosynthèse d'une fracture du radius distal {side}",
-            f"réparation de la coiffe des rotateurs de l'épaule {side_f}",
-            f"libération du nerf médian au canal carpien {side}",
-            f"ablation de matériel d'ostéosynthèse de la cheville {side_f}",
-        ])
+        procedure = rng.choice(
+            [
+                f"prothèse totale de hanche {side_f}",
+                f"prothèse totale de genou {side}",
+                f"arthroscopie du genou {side} avec méniscectomie partielle",
+                f"ostéosynthèse d'une fracture du radius distal {side}",
+                f"réparation de la coiffe des rotateurs de l'épaule {side_f}",
+                f"libération du nerf médian au canal carpien {side}",
+                f"ablation de matériel d'ostéosynthèse de la cheville {side_f}",
+            ]
+        )
         return f"Compte rendu opératoire – {procedure}"
     if type_code == "cr_hospitalisation":
-        return rng.choice([
-            f"Compte rendu d'hospitalisation en {discipline}",
-            f"Compte rendu d'hospitalisation en {discipline}",
-            f"Compte rendu d'hospitalisation de jour – {discipline}",
-        ])
+        return rng.choice(
+            [
+                f"Compte rendu d'hospitalisation en {discipline}",
+                f"Compte rendu d'hospitalisation en {discipline}",
+                f"Compte rendu d'hospitalisation de jour – {discipline}",
+            ]
+        )
     if type_code == "lettre_liaison":
         if kind == "ide":
             return "Lettre de liaison infirmière"
         if kind == "mg":
-            return rng.choice(["Lettre de liaison", "Lettre de liaison – entrée en EHPAD"
-                               if age >= 75 else "Lettre de liaison – admission programmée"])
-        return rng.choice([
-            "Lettre de liaison de sortie d'hospitalisation",
-            f"Lettre de liaison – sortie du service {_de(discipline)}",
-        ])
+            return rng.choice(
+                [
+                    "Lettre de liaison",
+                    "Lettre de liaison – entrée en EHPAD"
+                    if age >= 75
+                    else "Lettre de liaison – admission programmée",
+                ]
+            )
+        return rng.choice(
+            [
+                "Lettre de liaison de sortie d'hospitalisation",
+                f"Lettre de liaison – sortie du service {_de(discipline)}",
+            ]
+        )
     if type_code == "ordonnance":
         options = {
-            "mg": ["Ordonnance", "Ordonnance de renouvellement du traitement",
-                   "Ordonnance de biologie", "Ordonnance de soins infirmiers",
-                   "Ordonnance de kinésithérapie"],
+            "mg": [
+                "Ordonnance",
+                "Ordonnance de renouvellement du traitement",
+                "Ordonnance de biologie",
+                "Ordonnance de soins infirmiers",
+                "Ordonnance de kinésithérapie",
+            ],
             "cardio": ["Ordonnance", "Ordonnance – traitement anticoagulant"],
-            "endo": ["Ordonnance – insulinothérapie",
-                     "Ordonnance de matériel d'autosurveillance glycémique", "Ordonnance"],
-            "ortho": ["Ordonnance de kinésithérapie postopératoire",
-                      "Ordonnance – antalgiques et anticoagulation préventive"],
+            "endo": [
+                "Ordonnance – insulinothérapie",
+                "Ordonnance de matériel d'autosurveillance glycémique",
+                "Ordonnance",
+            ],
+            "ortho": [
+                "Ordonnance de kinésithérapie postopératoire",
+                "Ordonnance – antalgiques et anticoagulation préventive",
+            ],
             "pneumo": ["Ordonnance – traitement inhalé", "Ordonnance"],
             "gastro": ["Ordonnance – préparation colique", "Ordonnance"],
             "sf": ["Ordonnance – supplémentation et bilan prénatal", "Ordonnance"],
@@ -929,8 +1551,12 @@ def _title(
         if kind == "mg":
             target = _SPECS_BY_KIND.get(recipient_kind)
             if recipient_kind in PHYSICIAN_SPECIALISTS and target:
-                return rng.choice([f"Demande d'avis {target.adjective}",
-                                   f"Courrier d'adressage en {target.discipline}"])
+                return rng.choice(
+                    [
+                        f"Demande d'avis {target.adjective}",
+                        f"Courrier d'adressage en {target.discipline}",
+                    ]
+                )
             return {
                 "radio": "Demande d'examen d'imagerie",
                 "bio": "Demande d'analyses complémentaires",
@@ -940,31 +1566,49 @@ def _title(
                 "sf": "Courrier d'adressage – suivi de grossesse",
             }.get(recipient_kind, "Courrier de liaison entre médecins")
         if kind == "ide":
-            return rng.choice(["Transmission infirmière", "Transmission infirmière",
-                               "Signalement d'une altération de l'état général"])
+            return rng.choice(
+                [
+                    "Transmission infirmière",
+                    "Transmission infirmière",
+                    "Signalement d'une altération de l'état général",
+                ]
+            )
         if kind == "kine":
-            return rng.choice(["Bilan-diagnostic kinésithérapique",
-                               "Courrier de fin de prise en charge en kinésithérapie"])
+            return rng.choice(
+                [
+                    "Bilan-diagnostic kinésithérapique",
+                    "Courrier de fin de prise en charge en kinésithérapie",
+                ]
+            )
         if kind == "pharma":
-            return rng.choice(["Bilan partagé de médication",
-                               "Signalement d'une interaction médicamenteuse"])
+            return rng.choice(
+                ["Bilan partagé de médication", "Signalement d'une interaction médicamenteuse"]
+            )
         if kind == "sf":
             return "Courrier de suivi de grossesse"
         adjective = spec.adjective if spec else "médical"
         return rng.choice(["Courrier au médecin traitant", f"Avis {adjective}"])
     # autre
     options = {
-        "cardio": ["Électrocardiogramme de repos", "Holter ECG des 24 heures",
-                   "Épreuve d'effort", "Holter tensionnel (MAPA)"],
-        "pneumo": ["Explorations fonctionnelles respiratoires",
-                   "Polygraphie ventilatoire nocturne"],
+        "cardio": [
+            "Électrocardiogramme de repos",
+            "Holter ECG des 24 heures",
+            "Épreuve d'effort",
+            "Holter tensionnel (MAPA)",
+        ],
+        "pneumo": [
+            "Explorations fonctionnelles respiratoires",
+            "Polygraphie ventilatoire nocturne",
+        ],
         "gastro": ["Compte rendu de coloscopie", "Compte rendu de gastroscopie"],
-        "ide": ["Fiche de suivi de plaie", "Relevé de surveillance glycémique",
-                "Bilan de soins infirmiers"],
+        "ide": [
+            "Fiche de suivi de plaie",
+            "Relevé de surveillance glycémique",
+            "Bilan de soins infirmiers",
+        ],
         "kine": ["Bilan de fin de rééducation"],
         "pharma": ["Conciliation médicamenteuse de sortie", "Plan de prise des médicaments"],
-        "mg": ["Certificat médical",
-               "Certificat de non contre-indication à la pratique sportive"],
+        "mg": ["Certificat médical", "Certificat de non contre-indication à la pratique sportive"],
         "endo": ["Bilan d'éducation thérapeutique"],
         "sf": ["Entretien prénatal précoce"],
         "pedia": ["Certificat de santé", "Bilan de croissance"],
@@ -1061,8 +1705,9 @@ def make_documents(
             recipients = rng.sample(others, count)
         delay = min(rng.randint(0, _MAX_DELAY.get(type_code, 2)), (upload_date - oldest).days)
         clinical_date = upload_date - timedelta(days=max(delay, 0))
-        title = _title(rng, type_code, kinds[author], patients[p_idx], clinical_date,
-                       kinds[recipients[0]])
+        title = _title(
+            rng, type_code, kinds[author], patients[p_idx], clinical_date, kinds[recipients[0]]
+        )
         documents.append(
             DemoDocument(
                 patient_index=p_idx,
@@ -1077,9 +1722,19 @@ def make_documents(
     return documents
 
 
-_REPLIABLE = frozenset({"courrier", "lettre_liaison", "cr_consultation", "biologie",
-                        "cr_imagerie", "cr_hospitalisation", "cr_operatoire", "ordonnance",
-                        "autre"})
+_REPLIABLE = frozenset(
+    {
+        "courrier",
+        "lettre_liaison",
+        "cr_consultation",
+        "biologie",
+        "cr_imagerie",
+        "cr_hospitalisation",
+        "cr_operatoire",
+        "ordonnance",
+        "autre",
+    }
+)
 _NON_REPLYING_KINDS = frozenset({"bio", "radio"})
 
 
@@ -1097,7 +1752,8 @@ def _try_reply(
         return None
     age = ages[index]
     candidates = [
-        j for j in range(len(documents) - 1, -1, -1)
+        j
+        for j in range(len(documents) - 1, -1, -1)
         if 0.05 <= ages[j] - age <= 21
         and documents[j].type_code in _REPLIABLE
         and documents[j].in_reply_to_index is None

@@ -1,7 +1,16 @@
 """SQLAlchemy models of the platform, imported here so Alembic sees the whole metadata."""
 
 from sisra.platform.models.audit import AuditEvent
-from sisra.platform.models.auth import AccessToken, Device, LoginThrottle, RefreshToken
+from sisra.platform.models.auth import (
+    AccessToken,
+    CpsChallenge,
+    Device,
+    LoginFlow,
+    LoginThrottle,
+    RefreshToken,
+    WebSession,
+    WebTicket,
+)
 from sisra.platform.models.base import Base, utcnow
 from sisra.platform.models.counters import Counter
 from sisra.platform.models.directory import Professional, Role
@@ -14,9 +23,11 @@ __all__ = [
     "Base",
     "BreakGlass",
     "Counter",
+    "CpsChallenge",
     "Device",
     "Document",
     "IdentityStatus",
+    "LoginFlow",
     "LoginThrottle",
     "Notification",
     "Patient",
@@ -24,5 +35,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "Sex",
+    "WebSession",
+    "WebTicket",
     "utcnow",
 ]

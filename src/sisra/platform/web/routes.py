@@ -1,0 +1,283 @@
+"""Web login (two-step, like the API), one-time web tickets, and the logged-in home page.
+
+Pages are server-rendered (Jinja2). Anonymous forms carry a double-submit CSRF token (cookie +
+field); logged-in forms carry the session's CSRF token. Cookies are HttpOnly, SameSite=Lax
+(a ticket opened from MonSisra is a top-level navigation from outside), Secure over HTTPS.
+"""
+
+import hmac
+import secrets
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from sisra.platform.audit import service as audit
+from sisra.platform.auth import otp, web
+from sisra.platform.context import Actor
+from sisra.platform.deps import Anonymous, AppSettings, DbSession
+from sisra.platform.errors import NotAuthenticated, NotFound, SisraError
+from sisra.platform.models import Professional
+from sisra.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+SESSION_COOKIE = "sisra_session"
+CSRF_COOKIE = "sisra_csrf"
+
+
+def _secure(settings: Settings) -> bool:
+    return settings.public_url.startswith("https://")
+
+
+def _safe_next(value: str | None) -> str:
+    try:
+        return web.check_target(value or "/accueil")
+    except SisraError:
+        return "/accueil"
+
+
+def _anon_csrf(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+
+def _check_anon_csrf(request: Request, field: str) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, field):
+        raise SisraError(
+            "La page a expiré : rechargez-la et recommencez.", code="csrf_failed", status=403
+        )
+
+
+def _page(
+    request: Request,
+    settings: Settings,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    csrf_cookie: str | None = None,
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, name, {"pro": None, **context}, status_code=status
+    )
+    if csrf_cookie:
+        response.set_cookie(
+            CSRF_COOKIE,
+            csrf_cookie,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(settings),
+            path="/",
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _logged_in(response: Response, settings: Settings, token: str) -> Response:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(settings),
+        path="/",
+        max_age=settings.web_session_hours * 3600,
+    )
+    return response
+
+
+@router.get("/connexion", response_class=HTMLResponse)
+def login_page(request: Request, settings: AppSettings, next: str = "/accueil") -> HTMLResponse:
+    csrf = _anon_csrf(request)
+    return _page(
+        request,
+        settings,
+        "login.html",
+        {"csrf": csrf, "next": _safe_next(next), "identifier": "", "error": None},
+        csrf_cookie=csrf,
+    )
+
+
+@router.post("/connexion", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    session: DbSession,
+    ctx: Anonymous,
+    settings: AppSettings,
+    identifier: str = Form(""),
+    password: str = Form(""),
+    csrf: str = Form(""),
+    next: str = Form("/accueil"),
+) -> HTMLResponse:
+    _check_anon_csrf(request, csrf)
+    target = _safe_next(next)
+    try:
+        flow = otp.start(session, settings, ctx, identifier, password, purpose="web")
+    except SisraError as exc:
+        raise _FormError(
+            "login.html",
+            {"csrf": csrf, "next": target, "identifier": identifier, "error": exc.message},
+            exc.status,
+        ) from exc
+    return _page(
+        request,
+        settings,
+        "code.html",
+        {
+            "csrf": csrf,
+            "flow_id": flow.flow_id,
+            "next": target,
+            "email_hint": flow.email_hint,
+            "error": None,
+        },
+    )
+
+
+@router.post("/connexion/code", response_class=HTMLResponse)
+def code_submit(
+    request: Request,
+    session: DbSession,
+    ctx: Anonymous,
+    settings: AppSettings,
+    flow_id: uuid.UUID = Form(...),
+    code: str = Form(""),
+    csrf: str = Form(""),
+    next: str = Form("/accueil"),
+) -> Response:
+    _check_anon_csrf(request, csrf)
+    target = _safe_next(next)
+    try:
+        pro = otp.verify(session, settings, ctx, flow_id, code)
+    except SisraError as exc:
+        raise _FormError(
+            "code.html",
+            {
+                "csrf": csrf,
+                "flow_id": flow_id,
+                "next": target,
+                "email_hint": "votre adresse",
+                "error": exc.message,
+            },
+            exc.status,
+        ) from exc
+    token, _ = web.open_session(session, settings, pro)
+    audit.record(
+        session, ctx.with_actor(Actor.of(pro)), "auth.web_login", details={"method": "otp"}
+    )
+    response = _logged_in(RedirectResponse(target, status_code=303), settings, token)
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/connexion/code/renvoyer", response_class=HTMLResponse)
+def code_resend(
+    request: Request,
+    session: DbSession,
+    ctx: Anonymous,
+    settings: AppSettings,
+    flow_id: uuid.UUID = Form(...),
+    csrf: str = Form(""),
+    next: str = Form("/accueil"),
+) -> HTMLResponse:
+    _check_anon_csrf(request, csrf)
+    target = _safe_next(next)
+    context = {"csrf": csrf, "flow_id": flow_id, "next": target, "email_hint": "votre adresse"}
+    try:
+        flow = otp.resend(session, settings, ctx, flow_id)
+    except SisraError as exc:
+        raise _FormError("code.html", {**context, "error": exc.message}, exc.status) from exc
+    return _page(
+        request, settings, "code.html", {**context, "email_hint": flow.email_hint, "error": None}
+    )
+
+
+@router.get("/web/ticket/{ticket}")
+def open_ticket(
+    request: Request, session: DbSession, ctx: Anonymous, settings: AppSettings, ticket: str
+) -> Response:
+    """A one-time link from MonSisra: opens its page already logged in."""
+    try:
+        pro, target = web.consume_ticket(session, ctx, ticket)
+    except NotAuthenticated as exc:
+        raise _FormError(
+            "message.html", {"heading": "Lien expiré", "kind": "error", "message": exc.message}, 401
+        ) from exc
+    token, _ = web.open_session(session, settings, pro)
+    return _logged_in(RedirectResponse(target, status_code=303), settings, token)
+
+
+def current_web_user(request: Request, session: DbSession) -> tuple[Professional, str]:
+    """The logged-in professional and the session's CSRF token, or a redirect to the login."""
+    try:
+        pro, row = web.current_session(session, request.cookies.get(SESSION_COOKIE))
+    except NotAuthenticated as exc:
+        raise _LoginRedirect(request.url.path) from exc
+    return pro, row.csrf_token
+
+
+@router.get("/accueil", response_class=HTMLResponse)
+def home(request: Request, session: DbSession, settings: AppSettings) -> HTMLResponse:
+    pro, csrf = current_web_user(request, session)
+    return _page(request, settings, "home.html", {"pro": pro, "csrf": csrf})
+
+
+@router.post("/deconnexion")
+def logout(request: Request, session: DbSession, csrf: str = Form("")) -> Response:
+    _pro, expected = current_web_user(request, session)
+    if not hmac.compare_digest(expected, csrf):
+        raise SisraError("La page a expiré : rechargez-la.", code="csrf_failed", status=403)
+    web.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/connexion", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/demo/courriels", response_class=HTMLResponse)
+def demo_mails(request: Request, settings: AppSettings) -> HTMLResponse:
+    """Demo mode only: the codes the demo's mail sink captured."""
+    if not settings.demo_mode:
+        raise NotFound("Adresse introuvable.")
+    from sisra.devtools.smtp_sink import read_mail_dir
+
+    mails = [
+        {
+            "when": datetime.fromtimestamp(m.received_at).strftime("%d/%m %H:%M:%S"),
+            "to": ", ".join(m.to),
+            "code": m.code() or "—",
+        }
+        for m in read_mail_dir(settings.data_dir / "mails", 30)
+    ]
+    return _page(request, settings, "mails.html", {"mails": mails})
+
+
+class _FormError(Exception):
+    """Re-render a form with its error, after the transaction's failure hooks ran."""
+
+    def __init__(self, template: str, context: dict[str, Any], status: int) -> None:
+        super().__init__(template)
+        self.template, self.context, self.status = template, context, status
+
+
+class _LoginRedirect(Exception):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def install(app: FastAPI) -> None:
+    """Exception handlers that turn web errors into pages (not JSON)."""
+    from urllib.parse import quote
+
+    @app.exception_handler(_FormError)
+    async def _form_error(request: Request, exc: _FormError) -> HTMLResponse:
+        settings: Settings = request.app.state.settings
+        return _page(request, settings, exc.template, exc.context, exc.status)
+
+    @app.exception_handler(_LoginRedirect)
+    async def _login_redirect(_request: Request, exc: _LoginRedirect) -> RedirectResponse:
+        return RedirectResponse(f"/connexion?next={quote(exc.path)}", status_code=303)
