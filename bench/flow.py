@@ -861,7 +861,8 @@ def markdown_report(results: list[RunResult]) -> str:
     head = (
         "| Database | Conc. | Cycles ok / failed | Docs/s "
         "| share p50 / p99 ms | inbox p50 / p99 ms | download p50 / p99 ms "
-        "| receipt p50 / p99 ms | Server CPU ms/op | PG CPU ms/op | Server peak RSS MiB |"
+        "| receipt p50 / p99 ms | Server CPU ms/op | PG CPU ms/op | Server peak RSS MiB "
+        "| Other load % core |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in results:
@@ -877,6 +878,7 @@ def markdown_report(results: list[RunResult]) -> str:
             _opt(r.per_op_ms(r.server_cpu_s)),
             _opt(r.per_op_ms(r.postgres_cpu_s)),
             f"{r.peak_rss / 2**20:.0f}",
+            f"{100 * r.other_cpu_s / r.wall_s:.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 import getpass
 import sys
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,6 +24,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 dev_app = typer.Typer(help="Outils de développement et de démonstration.", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
+
+
+def _client_app() -> typer.Typer:
+    from sisra.client.cli import app as client_cli
+
+    return client_cli
+
+
+app.add_typer(_client_app(), name="client")
 
 
 def _fail(message: str) -> None:
@@ -102,9 +112,10 @@ def demo(
         seed=seed,
         progress=lambda msg: typer.echo(msg),
     )
-    print_logins(summary, echo=typer.echo)
+    print_logins(summary, echo=typer.echo, url=f"http://127.0.0.1:{port}")
+    _demo_cards(settings, summary.card_holders)
     if serve_after:
-        sink = _start_demo_mail_sink(settings, smtp_port)
+        sink = _start_demo_mail_sink(settings, smtp_port, port)
         typer.echo(
             f"Courriels (codes de connexion) captés sur 127.0.0.1:{sink.port} : "
             f"http://127.0.0.1:{port}/demo/courriels ou « sisra dev mails »."
@@ -115,7 +126,36 @@ def demo(
             sink.stop()
 
 
-def _start_demo_mail_sink(settings: Settings, smtp_port: int) -> "SmtpSink":
+def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]]) -> None:
+    """Test CPS cards (SoftHSM2) for the demo's card holders, and the CA the demo trusts."""
+    import os
+
+    from sisra.devtools import cards
+
+    if not cards.softhsm_available():
+        typer.echo(
+            "Cartes CPS de démonstration : installez SoftHSM2 (paquet softhsm2) pour les "
+            "créer ; la connexion par code e-mail fonctionne sans."
+        )
+        return
+    os.environ.update(cards.demo_trust_env(settings.data_dir))
+    notes = settings.data_dir / "softhsm" / "cartes.txt"
+    if holders:
+        typer.echo(f"Création de {len(holders)} cartes CPS de test (SoftHSM2)…")
+        lines = [
+            cards.make_demo_card(settings.data_dir, nid, first, last, login).instructions()
+            for login, nid, first, last in holders
+        ]
+        notes.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if notes.exists():
+        first_lines = notes.read_text(encoding="utf-8").splitlines()[:4]
+        typer.echo("Cartes CPS de test (code PIN 1234), par exemple :")
+        for line in first_lines:
+            typer.echo("  " + line)
+        typer.echo(f"  … liste complète dans {notes}")
+
+
+def _start_demo_mail_sink(settings: Settings, smtp_port: int, port: int) -> "SmtpSink":
     """The demo's SMTP server: codes are kept in <data dir>/mails instead of being sent."""
     import os
 
@@ -129,6 +169,7 @@ def _start_demo_mail_sink(settings: Settings, smtp_port: int) -> "SmtpSink":
         SISRA_SMTP_SECURITY="none",
         SISRA_DEMO_MODE="1",
     )
+    os.environ.setdefault("SISRA_PUBLIC_URL", f"http://127.0.0.1:{port}")
     return sink
 
 
@@ -251,6 +292,69 @@ def verify_audit() -> None:
             f"({report.rows} lignes vérifiées avant)."
         )
     typer.echo(f"Piste d'audit intègre : {report.rows} lignes vérifiées.")
+
+
+@admin_app.command("devices")
+def admin_devices(login: str) -> None:
+    """Lister les appareils (ordinateurs MonSisra, navigateurs) d'un professionnel."""
+    from sisra.platform.auth import service as auth_service
+    from sisra.platform.directory import service
+    from sisra.platform.errors import SisraError
+
+    try:
+        with _session() as session:
+            pro = service.by_login(session, login)
+            rows = auth_service.list_devices(session, pro.id)
+            for d in rows:
+                state = "révoqué" if d.revoked_at else "actif"
+                strong = d.strong_auth_at.strftime("%d/%m/%Y") if d.strong_auth_at else "-"
+                typer.echo(f"{d.id}  {state:<8} {d.auth_method:<4} forte:{strong}  {d.name}")
+            if not rows:
+                typer.echo("Aucun appareil.")
+    except SisraError as exc:
+        _fail(exc.message)
+
+
+@admin_app.command("revoke-device")
+def admin_revoke_device(device_id: str) -> None:
+    """Révoquer un appareil : ses jetons cessent de fonctionner immédiatement."""
+    import uuid
+
+    from sisra.platform.auth import service as auth_service
+    from sisra.platform.context import SYSTEM, Actor
+    from sisra.platform.errors import SisraError
+    from sisra.platform.models import Role
+
+    try:
+        with _session() as session:
+            ctx = SYSTEM.with_actor(Actor(uuid.UUID(int=0), Role.administrator, "sisra admin"))
+            auth_service.revoke_device(session, ctx, uuid.UUID(device_id))
+    except (SisraError, ValueError) as exc:
+        _fail(getattr(exc, "message", "Identifiant d'appareil invalide."))
+    typer.echo("Appareil révoqué.")
+
+
+@dev_app.command("make-card")
+def dev_make_card(
+    login: str,
+    pin: Annotated[str, typer.Option(help="Code PIN de la carte de test")] = "1234",
+    pki_dir: Annotated[Path | None, typer.Option(help="Dossier de l'AC de test")] = None,
+    softhsm_dir: Annotated[Path | None, typer.Option(help="Dossier des cartes SoftHSM2")] = None,
+) -> None:
+    """Créer une carte CPS de test (SoftHSM2) pour un professionnel de l'annuaire."""
+    from sisra.devtools.cards import make_demo_card
+
+    settings = Settings()
+    with _session() as session:
+        from sisra.platform.directory import service
+
+        pro = service.by_login(session, login)
+        nid, first, last = pro.national_id, pro.first_name, pro.last_name
+    if not nid:
+        _fail("Ce compte n'a pas d'identifiant national (RPPS ou ADELI).")
+        return
+    made = make_demo_card(settings.data_dir, nid, first, last, login, pin, pki_dir, softhsm_dir)
+    typer.echo(made.instructions())
 
 
 @dev_app.command("mails")

@@ -38,6 +38,8 @@ class DemoSummary:
     professionals: list[tuple[str, str, str]] = field(default_factory=list)  # login, name, job
     patients: int = 0
     documents: int = 0
+    # professionals who hold a CPS card in the demo: login, national id, first, last name
+    card_holders: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _blobs(settings: Settings) -> EncryptedBlobs:
@@ -126,7 +128,15 @@ def load_demo(
                     ).id
                 )
         _share_all(settings, factory, rng, pros, pats, docs, pro_ids, pat_ids, progress)
-        return _summary(factory, created=True)
+        summary = _summary(factory, created=True)
+        with unit_of_work(factory) as session:
+            by_login = {p.login: p for p in session.scalars(select(Professional))}
+        summary.card_holders = [
+            (p.login, by_login[p.login].national_id or "", p.first_name, p.last_name)
+            for p in pros
+            if p.has_card and by_login[p.login].national_id
+        ]
+        return summary
     finally:
         engine.dispose()
 
