@@ -251,3 +251,43 @@ def test_client_library_maps_platform_errors(live_server):
         with pytest.raises(ApiError) as caught:
             client_auth.start_two_step(down, "x", "y")
         assert caught.value.code == "server_unreachable" and "ne répond pas" in caught.value.message
+
+
+def test_crl_fetched_from_a_url_revokes_the_card(pki, settings, make_pro, db, tmp_path):
+    """The revocation list is published over HTTP (as IGC-Santé does), read by the platform."""
+    import functools
+    import http.server
+    import threading
+
+    from conftest import free_port
+
+    pro = make_pro("url", log_in=False)
+    info = _card(pki, _national_id(db, pro))
+    published = tmp_path / "published"
+    published.mkdir()
+    _write_crl(published / "issuing.crl", pki["ca"], [info.certificate.serial_number])
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(published))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.cps_crls = [settings.cps_crls[0], f"http://127.0.0.1:{port}/issuing.crl"]
+        from fastapi.testclient import TestClient
+
+        from sisra.platform.app import create_app
+
+        with TestClient(create_app(settings)) as client, open_card(MODULE, PIN) as card:
+            body = client.post("/api/v1/auth/cps/challenge").json()
+            r = client.post(
+                "/api/v1/auth/cps/verify",
+                json={
+                    "challenge_id": body["challenge_id"],
+                    "certificate": base64.b64encode(card.certificate_der()).decode(),
+                    "signature": base64.b64encode(
+                        card.sign(base64.b64decode(body["challenge"]))
+                    ).decode(),
+                },
+            )
+        assert r.status_code == 401 and r.json()["code"] == "certificate_revoked"
+    finally:
+        server.shutdown()
