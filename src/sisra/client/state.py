@@ -1,0 +1,162 @@
+"""The sync engine's local state for one account: a small SQLite database (WAL).
+
+It records every inbox item seen (by notification id), where it stands (pending, exported,
+failed), what files it became, whether the `downloaded` receipt went out, and the inbox cursor.
+Everything is committed before the next step, so a kill at any moment resumes without loss
+and without exporting anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    item TEXT NOT NULL,
+    status TEXT NOT NULL,            -- pending | exported | failed | skipped
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    files TEXT,
+    receipt_sent INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_items_status ON items (status, next_try);
+"""
+
+
+@dataclass(frozen=True)
+class ItemState:
+    id: str
+    cursor: int
+    item: dict[str, Any]
+    status: str
+    attempts: int
+    next_try: float
+    error_code: str | None
+    error_message: str | None
+    files: list[str]
+    receipt_sent: bool
+
+
+class LocalState:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not path.exists()
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        if new:
+            os.chmod(path, 0o600)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # cursor -----------------------------------------------------------------------------
+    @property
+    def cursor(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='cursor'").fetchone()
+        return int(row[0]) if row else 0
+
+    def set_cursor(self, value: int) -> None:
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES('cursor', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value "
+            "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+            (str(value),),
+        )
+
+    # items ------------------------------------------------------------------------------
+    def record(self, item: dict[str, Any]) -> bool:
+        """Remember a new inbox item as pending; False when it was already known."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO items(id, cursor, item, status, updated_at) "
+            "VALUES(?, ?, ?, 'pending', ?)",
+            (item["id"], int(item["cursor"]), json.dumps(item), time.time()),
+        )
+        return cur.rowcount == 1
+
+    def get(self, item_id: str) -> ItemState | None:
+        row = self._db.execute("SELECT * FROM items WHERE id=?", (item_id,)).fetchone()
+        return _row(row) if row else None
+
+    def due(self, now: float | None = None) -> list[ItemState]:
+        """Items to (re)try now, oldest first: pending ones and failures past their backoff."""
+        now = time.time() if now is None else now
+        rows = self._db.execute(
+            "SELECT * FROM items WHERE (status IN ('pending', 'failed') AND next_try <= ?) "
+            "OR (status = 'exported' AND receipt_sent = 0) ORDER BY cursor",
+            (now,),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def failures(self) -> list[ItemState]:
+        rows = self._db.execute(
+            "SELECT * FROM items WHERE status='failed' ORDER BY cursor"
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def all(self) -> list[ItemState]:
+        return [_row(r) for r in self._db.execute("SELECT * FROM items ORDER BY cursor")]
+
+    def mark_exported(self, item_id: str, files: list[Path]) -> None:
+        self._db.execute(
+            "UPDATE items SET status='exported', files=?, error_code=NULL, error_message=NULL, "
+            "updated_at=? WHERE id=?",
+            (json.dumps([str(f) for f in files]), time.time(), item_id),
+        )
+
+    def mark_receipt_sent(self, item_id: str) -> None:
+        self._db.execute(
+            "UPDATE items SET receipt_sent=1, updated_at=? WHERE id=?", (time.time(), item_id)
+        )
+
+    def mark_failed(self, item_id: str, code: str, message: str, retry_in: float) -> None:
+        self._db.execute(
+            "UPDATE items SET status='failed', attempts=attempts+1, next_try=?, error_code=?, "
+            "error_message=?, updated_at=? WHERE id=?",
+            (time.time() + retry_in, code, message, time.time(), item_id),
+        )
+
+    def skip(self, item_id: str) -> None:
+        """Known but older than the enrolment backfill: never fetched."""
+        self._db.execute(
+            "UPDATE items SET status='skipped', updated_at=? WHERE id=?", (time.time(), item_id)
+        )
+
+    def retry_now(self, item_id: str | None = None) -> int:
+        """« Réessayer »: failures become due at once (one, or all)."""
+        if item_id:
+            cur = self._db.execute(
+                "UPDATE items SET next_try=0 WHERE id=? AND status='failed'", (item_id,)
+            )
+        else:
+            cur = self._db.execute("UPDATE items SET next_try=0 WHERE status='failed'")
+        return cur.rowcount
+
+
+def _row(row: tuple[Any, ...]) -> ItemState:
+    (id_, cursor, item, status, attempts, next_try, code, message, files, receipt, _updated) = row
+    return ItemState(
+        id_,
+        int(cursor),
+        json.loads(item),
+        status,
+        int(attempts),
+        float(next_try),
+        code,
+        message,
+        json.loads(files) if files else [],
+        bool(receipt),
+    )

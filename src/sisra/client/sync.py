@@ -1,0 +1,338 @@
+"""Background sync of one account: inbox catch-up by cursor, live events, export, receipts.
+
+The order of every document is: download (resumable) → verify SHA-256 → export atomically
+(the exporter writes a temporary file in the target folder, fsyncs, renames) → remember the
+files locally → send the ``downloaded`` receipt. Each step is recorded in :class:`LocalState`
+before the next, so a kill at any moment resumes where it stopped and never exports twice. A
+failure is retried with backoff and listed with its reason until it succeeds; it is never
+dropped. Live events (SSE) only speed things up: after any gap the engine lists the inbox
+after its cursor, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from sisra.client.api import ApiError, PlatformClient
+from sisra.client.auth import Credentials, StrongAuthRequired, refresh
+from sisra.client.state import ItemState, LocalState
+
+BACKOFF_S = (5.0, 30.0, 120.0, 600.0, 1800.0)
+CHUNK = 64 * 1024
+
+Exporter = Callable[[dict[str, Any], Path], list[Path]]
+
+
+class ExportFailure(Exception):
+    """Raised by an exporter: a stable code and a French message for the user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+class Offline(Exception):
+    """The platform cannot be reached; the engine waits and resumes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TokenSource(Protocol):
+    def access_token(self) -> str: ...
+
+    def refresh(self) -> None: ...
+
+
+@dataclass
+class CredentialTokens:
+    """Tokens from :class:`Credentials`, refreshed on demand and saved through ``on_change``."""
+
+    client: PlatformClient
+    credentials: Credentials
+    on_change: Callable[[Credentials], None] = lambda _c: None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def access_token(self) -> str:
+        return self.credentials.access_token
+
+    def refresh(self) -> None:
+        with self._lock:
+            self.credentials = refresh(self.client, self.credentials)
+            self.on_change(self.credentials)
+
+
+@dataclass
+class Progress:
+    done: int = 0
+    total: int = 0
+    exported: int = 0
+    failed: int = 0
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        client: PlatformClient,
+        tokens: TokenSource,
+        state: LocalState,
+        exporter: Exporter,
+        work_dir: Path,
+        on_change: Callable[[str, ItemState | None], None] | None = None,
+    ) -> None:
+        self.client, self.tokens, self.state, self.exporter = client, tokens, state, exporter
+        self.work_dir = work_dir
+        self.on_change = on_change or (lambda _kind, _item: None)
+        work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    # API calls with one transparent token refresh -----------------------------------------
+    def _authorized(self, call: Callable[[str], Any]) -> Any:
+        try:
+            return call(self.tokens.access_token())
+        except ApiError as exc:
+            if exc.code == "server_unreachable":
+                raise Offline(exc.message) from exc
+            if exc.status != 401 or exc.code == "strong_auth_required":
+                raise
+        try:
+            self.tokens.refresh()
+        except StrongAuthRequired:
+            raise
+        except ApiError as exc:
+            if exc.code == "server_unreachable":
+                raise Offline(exc.message) from exc
+            raise
+        return call(self.tokens.access_token())
+
+    # inbox ----------------------------------------------------------------------------------
+    def catch_up(self, since: datetime | None = None) -> int:
+        """Record every inbox item after the cursor; returns how many were new.
+
+        With ``since`` (enrolment backfill), items created before it are recorded as
+        ``skipped``: known, so never fetched later, but not exported.
+        """
+        new = 0
+        while True:
+            path = f"/api/v1/inbox?after={self.state.cursor}&limit=200"
+            page = self._authorized(lambda t: self.client.get_json(path, token=t))  # noqa: B023
+            for item in page["items"]:
+                if self.state.record(item):
+                    new += 1
+                    if since is not None and _created(item) < since:
+                        self.state.skip(item["id"])
+                    else:
+                        self.on_change("new", self.state.get(item["id"]))
+            self.state.set_cursor(int(page["next_cursor"]))
+            if not page["has_more"]:
+                return new
+
+    def process_due(self, progress: Callable[[Progress], None] | None = None) -> Progress:
+        due = self.state.due()
+        report = Progress(total=len(due))
+        for st in due:
+            ok = self.process(st)
+            report.done += 1
+            report.exported += ok
+            report.failed += not ok
+            if progress:
+                progress(report)
+        return report
+
+    def process(self, st: ItemState) -> bool:
+        """Bring one item to « exported + receipt sent ». False when it failed (retried later)."""
+        try:
+            if st.status != "exported":
+                pdf = self._download(st.item)
+                files = self.exporter(st.item, pdf)
+                self.state.mark_exported(st.id, files)
+                pdf.unlink(missing_ok=True)
+                self.on_change("exported", self.state.get(st.id))
+            if not (current := self.state.get(st.id)) or not current.receipt_sent:
+                self._authorized(
+                    lambda t: self.client.post_json(
+                        f"/api/v1/inbox/{st.id}/receipts", {"kind": "downloaded"}, token=t
+                    )
+                )
+                self.state.mark_receipt_sent(st.id)
+            return True
+        except ExportFailure as exc:
+            self._failed(st, exc.code, exc.message)
+        except _HashMismatch:
+            self._failed(
+                st,
+                "hash_mismatch",
+                "Le document reçu est incomplet ou altéré "
+                "(empreinte différente) : il sera téléchargé de nouveau.",
+            )
+        except ApiError as exc:
+            if exc.code in ("notification_not_found",):
+                self._failed(st, exc.code, exc.message, final=True)
+            elif exc.status == 401 or exc.code == "strong_auth_required":
+                raise
+            else:
+                self._failed(st, exc.code, exc.message)
+        except OSError as exc:
+            self._failed(st, "local_error", f"Erreur d'écriture locale : {exc.strerror or exc}.")
+        return False
+
+    def _failed(self, st: ItemState, code: str, message: str, final: bool = False) -> None:
+        delay = 10 * 365 * 86400.0 if final else BACKOFF_S[min(st.attempts, len(BACKOFF_S) - 1)]
+        self.state.mark_failed(st.id, code, message, delay)
+        self.on_change("failed", self.state.get(st.id))
+
+    def _download(self, item: dict[str, Any]) -> Path:
+        """Stream the PDF into the work folder, resuming a partial download (Range)."""
+        doc = item["document"]
+        part = self.work_dir / f"{item['id']}.part"
+        have = part.stat().st_size if part.exists() else 0
+        if have > int(doc["size"]):
+            part.unlink()
+            have = 0
+        if have < int(doc["size"]):
+
+            def fetch(token: str) -> None:
+                headers = (
+                    {"If-Range": f'"{doc["sha256"]}"', "Range": f"bytes={have}-"} if have else {}
+                )
+                self._stream_to(part, f"/api/v1/inbox/{item['id']}/content", token, headers)
+
+            self._authorized(fetch)
+        digest = hashlib.sha256()
+        with part.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != doc["sha256"]:
+            part.unlink(missing_ok=True)
+            raise _HashMismatch
+        return part
+
+    def _stream_to(self, part: Path, path: str, token: str, headers: dict[str, str]) -> None:
+        try:
+            with self.client._http.stream(
+                "GET", path, headers={**headers, "Authorization": f"Bearer {token}"}
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    body = _json(response)
+                    raise ApiError(
+                        str(body.get("code", f"http_{response.status_code}")),
+                        str(body.get("message", "Téléchargement refusé.")),
+                        response.status_code,
+                        body,
+                    )
+                mode = "ab" if response.status_code == 206 else "wb"
+                with part.open(mode) as fh:
+                    for chunk in response.iter_bytes(CHUNK):
+                        fh.write(chunk)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except httpx.TransportError as exc:
+            raise ApiError("server_unreachable", "Le serveur Sisra ne répond pas.") from exc
+
+    # live events ------------------------------------------------------------------------
+    def listen(self, stop: threading.Event, max_seconds: float | None = None) -> None:
+        """Follow the SSE stream until it ends, ``stop`` is set, or ``max_seconds`` pass."""
+        deadline = time.monotonic() + max_seconds if max_seconds else None
+
+        def stream(token: str) -> None:
+            headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": str(self.state.cursor)}
+            timeout = httpx.Timeout(30.0, read=60.0)
+            try:
+                with self.client._http.stream(
+                    "GET",
+                    "/api/v1/events",
+                    headers=headers,
+                    timeout=timeout,
+                ) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        body = _json(response)
+                        raise ApiError(
+                            str(body.get("code", "http_error")),
+                            str(body.get("message", "")),
+                            response.status_code,
+                            body,
+                        )
+                    for item in _events(response.iter_lines(), stop, deadline):
+                        if self.state.record(item):
+                            self.on_change("new", self.state.get(item["id"]))
+                        self.state.set_cursor(int(item["cursor"]))
+                        st = self.state.get(item["id"])
+                        if st is not None and st.status == "pending":
+                            self.process(st)
+            except httpx.TransportError as exc:
+                raise ApiError("server_unreachable", "Le serveur Sisra ne répond pas.") from exc
+
+        self._authorized(stream)
+
+    def run(
+        self,
+        stop: threading.Event,
+        on_status: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """Catch up, export, follow live events; offline → wait and retry. Until ``stop``."""
+        status = on_status or (lambda _code, _msg: None)
+        attempt = 0
+        while not stop.is_set():
+            try:
+                self.catch_up()
+                self.process_due()
+                status("online", "Connecté")
+                attempt = 0
+                self.listen(stop, max_seconds=60)
+            except Offline as exc:
+                status("offline", exc.message)
+                stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
+                attempt += 1
+            except StrongAuthRequired as exc:
+                status("strong_auth_required", exc.message)
+                return
+
+
+class _HashMismatch(Exception):
+    pass
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _created(item: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00"))
+
+
+def since_days(days: int) -> datetime | None:
+    """The backfill limit for « remonter N jours » (0 = nothing from the past)."""
+    return datetime.now(UTC) - timedelta(days=days)
+
+
+def _events(
+    lines: Iterator[str], stop: threading.Event, deadline: float | None
+) -> Iterator[dict[str, Any]]:
+    data: list[str] = []
+    for line in lines:
+        if stop.is_set() or (deadline is not None and time.monotonic() > deadline):
+            return
+        if not line:
+            if data:
+                yield json.loads("\n".join(data))
+                data = []
+            continue
+        if line.startswith("data:"):
+            data.append(line[5:].lstrip())

@@ -1,0 +1,215 @@
+"""The sync engine against a running platform: backfill, live export, receipts, restarts."""
+
+import os
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from conftest import otp_login, share_request
+from sisra.client.api import PlatformClient
+from sisra.client.auth import Credentials
+from sisra.client.state import LocalState
+from sisra.client.sync import CredentialTokens, ExportFailure, SyncEngine, since_days
+from sisra.platform.models import Notification, utcnow
+
+
+def folder_exporter(folder: Path):
+    """The simplest profile: « PDF seul », named after the notification, written atomically."""
+
+    def export(item, pdf: Path) -> list[Path]:
+        if not folder.is_dir():
+            raise ExportFailure("folder_missing", "Le répertoire d'enregistrement n'existe pas.")
+        final = folder / f"{item['document']['title']} {item['id'][:8]}.pdf"
+        tmp = folder / f".{final.name}.part"
+        with tmp.open("wb") as out, pdf.open("rb") as src:
+            out.write(src.read())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+        return [final]
+
+    return export
+
+
+@pytest.fixture
+def account(live_server, make_pro, smtp_sink):
+    """A recipient enrolled by e-mail code, its engine state and export folder."""
+    pro = make_pro("destinataire", log_in=False)
+    tokens = otp_login(
+        PlatformClient(live_server.url)._http,
+        smtp_sink,
+        "destinataire",
+        "destinataire@demo.sisra.test",
+    )
+    return pro, Credentials.from_tokens(live_server.url, tokens)
+
+
+def engine_for(live_server, creds, tmp_path, folder):
+    client = PlatformClient(live_server.url)
+    state = LocalState(tmp_path / "state.db")
+    return SyncEngine(
+        client, CredentialTokens(client, creds), state, folder_exporter(folder), tmp_path / "work"
+    )
+
+
+def test_backfill_exports_exactly_the_last_n_days(
+    live_server, account, make_pro, make_patient, pdf, db, tmp_path
+):
+    pro, creds = account
+    sender = make_pro()
+    patient = make_patient()
+    ages = [0, 1, 3, 8, 20]
+    with PlatformClient(live_server.url) as c:
+        for age in ages:
+            r = share_request(c._http, sender, patient, [pro], pdf(f"J-{age}"), title=f"J-{age}")
+            assert r.status_code == 201
+            note = r.json()["notifications"][0]
+            with db() as s:
+                s.execute(
+                    update(Notification)
+                    .where(Notification.id == uuid.UUID(note))
+                    .values(created_at=utcnow() - timedelta(days=age, hours=1))
+                )
+    folder = tmp_path / "export"
+    folder.mkdir()
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    engine.catch_up(since=since_days(5))
+    report = engine.process_due()
+    names = sorted(p.name.split()[0] for p in folder.iterdir())
+    assert names == ["J-0", "J-1", "J-3"]
+    assert report.exported == 3 and report.failed == 0
+    # receipts reached the platform: the sender sees them
+    with PlatformClient(live_server.url) as c:
+        items = c.get_json("/api/v1/inbox?limit=50", token=creds.access_token)["items"]
+    delivered = {i["document"]["title"]: i["delivered_at"] is not None for i in items}
+    assert delivered == {"J-0": True, "J-1": True, "J-3": True, "J-8": False, "J-20": False}
+    # a second run exports nothing twice
+    engine.catch_up()
+    assert engine.process_due().total == 0
+    assert len(list(folder.iterdir())) == 3
+
+
+def test_a_new_share_lands_in_the_folder_while_the_engine_runs(
+    live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    pro, creds = account
+    sender = make_pro()
+    folder = tmp_path / "export"
+    folder.mkdir()
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    stop = threading.Event()
+    statuses: list[str] = []
+    runner = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
+    runner.start()
+    try:
+        for _ in range(100):
+            if "online" in statuses:
+                break
+            time.sleep(0.05)
+        data = pdf("Compte rendu en direct")
+        with PlatformClient(live_server.url) as c:
+            share_request(c._http, sender, make_patient(), [pro], data, title="En direct")
+        for _ in range(200):
+            files = [p for p in folder.iterdir() if p.suffix == ".pdf"]
+            if files:
+                break
+            time.sleep(0.05)
+        assert len(files) == 1 and files[0].read_bytes() == data
+        assert not [p for p in folder.iterdir() if p.name.endswith(".part")]
+    finally:
+        stop.set()
+        runner.join(15)
+
+
+def test_export_failure_is_kept_with_its_reason_and_retried(
+    live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    pro, creds = account
+    sender = make_pro()
+    with PlatformClient(live_server.url) as c:
+        share_request(c._http, sender, make_patient(), [pro], pdf(), title="Bilan")
+    folder = tmp_path / "absent"
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    engine.catch_up()
+    assert engine.process_due().failed == 1
+    (failure,) = engine.state.failures()
+    assert failure.error_code == "folder_missing" and "n'existe pas" in failure.error_message
+    assert failure.next_try > time.time()  # backoff, not a busy loop
+    folder.mkdir()
+    assert engine.state.retry_now() == 1  # « Réessayer »
+    assert engine.process_due().exported == 1
+    assert engine.state.failures() == []
+
+
+def test_restart_after_an_interrupted_download_exports_once(
+    live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    pro, creds = account
+    sender = make_pro()
+    data = pdf("Gros document", pages=2, padding=400_000)
+    with PlatformClient(live_server.url) as c:
+        share_request(c._http, sender, make_patient(), [pro], data, title="Scanner")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    first = engine_for(live_server, creds, tmp_path, folder)
+    first.catch_up()
+    (st,) = first.state.due()
+    # what a kill mid-download leaves: a partial file in the work folder
+    part = tmp_path / "work" / f"{st.id}.part"
+    part.write_bytes(data[:150_000])
+    first.state.close()
+    second = engine_for(live_server, creds, tmp_path, folder)  # a new process, same state
+    assert second.process_due().exported == 1
+    (exported,) = list(folder.iterdir())
+    assert exported.read_bytes() == data  # resumed with Range, verified by SHA-256
+    assert not part.exists()
+    third = engine_for(live_server, creds, tmp_path, folder)
+    third.catch_up()
+    assert third.process_due().total == 0 and len(list(folder.iterdir())) == 1
+
+
+def test_server_down_is_reported_then_recovered(
+    live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    pro, creds = account
+    folder = tmp_path / "export"
+    folder.mkdir()
+    down = Credentials(
+        "http://127.0.0.1:9",
+        creds.professional_id,
+        creds.device_id,
+        creds.access_token,
+        creds.refresh_token,
+        creds.expires_at,
+    )
+    client = PlatformClient("http://127.0.0.1:9", timeout=2)
+    engine = SyncEngine(
+        client,
+        CredentialTokens(client, down),
+        LocalState(tmp_path / "s.db"),
+        folder_exporter(folder),
+        tmp_path / "work",
+    )
+    stop = threading.Event()
+    seen: list[tuple[str, str]] = []
+
+    def status(code, message):
+        seen.append((code, message))
+        stop.set()
+
+    engine.run(stop, status)
+    assert seen[0][0] == "offline" and "ne répond pas" in seen[0][1]
+    # the same state, the server reachable again: everything arrives
+    sender = make_pro()
+    with PlatformClient(live_server.url) as c:
+        share_request(c._http, sender, make_patient(), [pro], pdf(), title="Après panne")
+    engine.state.close()
+    back = engine_for(live_server, creds, tmp_path, folder)
+    back.state = LocalState(tmp_path / "s.db")
+    back.catch_up()
+    assert back.process_due().exported == 1
