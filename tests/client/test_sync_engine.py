@@ -213,3 +213,39 @@ def test_server_down_is_reported_then_recovered(
     back.state = LocalState(tmp_path / "s.db")
     back.catch_up()
     assert back.process_due().exported == 1
+
+
+def test_strong_auth_expiry_pauses_then_resumes_without_loss(
+    live_server, account, make_pro, make_patient, pdf, tmp_path, db, smtp_sink
+):
+    from sisra.platform.models import AccessToken, Device
+
+    pro, creds = account
+    sender = make_pro()
+    with PlatformClient(live_server.url) as c:
+        share_request(c._http, sender, make_patient(), [pro], pdf(), title="Pendant la pause")
+    with db() as s:  # 31 days later: the access token is long gone, strong auth too old
+        s.execute(update(Device).values(strong_auth_at=utcnow() - timedelta(days=31)))
+        s.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    seen: list[tuple[str, str]] = []
+    engine.run(threading.Event(), lambda code, msg: seen.append((code, msg)))
+    assert seen[-1][0] == "strong_auth_required" and "carte CPS" in seen[-1][1]
+    assert list(folder.iterdir()) == []
+    renewed = otp_login(
+        PlatformClient(live_server.url)._http,
+        smtp_sink,
+        "destinataire",
+        "destinataire@demo.sisra.test",
+        device_id=creds.device_id,
+    )
+    assert renewed["device_id"] == creds.device_id
+    engine.state.close()
+    resumed = engine_for(
+        live_server, Credentials.from_tokens(live_server.url, renewed), tmp_path, folder
+    )
+    resumed.catch_up()
+    assert resumed.process_due().exported == 1
+    assert [p.name.split()[0] for p in folder.iterdir()] == ["Pendant"]
