@@ -45,25 +45,56 @@ def test_make_card_then_enrol_and_open_a_page_from_the_command_line(
     conf = re.search(r"SOFTHSM2_CONF=(\S+)", made.output).group(1)
     assert "code PIN 1234" in made.output
     env["SOFTHSM2_CONF"] = conf
-    args = ["client", "login", "--card", "--module", SOFTHSM_MODULE, "--server", live_server.url]
+    env["MONSISRA_HOME"] = str(tmp_path / "monsisra")
+    folder = tmp_path / "Documents reçus"
+    args = [
+        "client",
+        "add-user",
+        "--card",
+        "--module",
+        SOFTHSM_MODULE,
+        "--server",
+        live_server.url,
+        "--profile",
+        "hprim",
+        "--folder",
+        str(folder),
+        "--days",
+        "0",
+        "--no-autostart",
+    ]
     wrong = runner.invoke(cli, args, input="9999\n", env=env)
     assert wrong.exit_code == 1 and "Code PIN incorrect" in wrong.output
-    ok = runner.invoke(cli, args, input="1234\n", env=env)
+    ok = runner.invoke(cli, args, input="1234\nMon-mot-de-passe-local\n", env=env)
     assert ok.exit_code == 0, ok.output
-    assert "Carte de Noémie Girard lue" in ok.output
-    stored = tmp_path / "xdg" / "MonSisra" / "credentials.json"
-    assert stored.stat().st_mode & 0o777 == 0o600
-    page = runner.invoke(cli, ["client", "open-page", "/accueil", "--no-browser"], env=env)
+    assert "Carte de Noémie Girard lue" in ok.output and "C'est terminé" in ok.output
+    vaults = list((tmp_path / "monsisra").rglob("vault.bin"))
+    assert len(vaults) == 1 and vaults[0].stat().st_mode & 0o777 == 0o600
+    assert b"sat_" not in vaults[0].read_bytes()  # tokens are encrypted at rest
+    shown = runner.invoke(cli, ["client", "settings"], env=env)
+    assert "hprim" in shown.output and str(folder) in shown.output
+    page = runner.invoke(
+        cli,
+        ["client", "open-page", "/accueil", "--no-browser"],
+        input="Mon-mot-de-passe-local\n",
+        env=env,
+    )
     assert page.exit_code == 0, page.output
     url = page.output.strip().splitlines()[-1]
     path = url.split("/web/ticket/", 1)[1]
     with httpx.Client(base_url=live_server.url, follow_redirects=True) as browser:
         opened = browser.get(f"/web/ticket/{path}")
         assert opened.status_code == 200 and "Noémie" in opened.text
+    bad = runner.invoke(
+        cli, ["client", "open-page", "--no-browser"], input="pas-le-bon-mdp\n", env=env
+    )
+    assert bad.exit_code != 0
     listed = runner.invoke(cli, ["admin", "devices", "noemie.girard"], env=env)
     assert listed.exit_code == 0 and "cps" in listed.output and "actif" in listed.output
     device_id = listed.output.split()[0]
     revoked = runner.invoke(cli, ["admin", "revoke-device", device_id], env=env)
     assert revoked.exit_code == 0, revoked.output
-    after = runner.invoke(cli, ["client", "open-page", "/accueil", "--no-browser"], env=env)
+    after = runner.invoke(
+        cli, ["client", "open-page", "--no-browser"], input="Mon-mot-de-passe-local\n", env=env
+    )
     assert after.exit_code == 1

@@ -1,15 +1,17 @@
-"""``sisra client …``: MonSisra's engine on the command line (enrolment for now).
+"""``sisra client …``: MonSisra's engine on the command line (and on practice servers).
 
-Credentials are kept in a 0600 file of the user's data folder until the encrypted local vault
-arrives with the sync engine.
+Accounts live in the user's data folder (``MONSISRA_HOME`` overrides it); each has its local
+password, which unlocks its vault. In scripts, secrets are read from standard input, one per
+line, in the order they are asked.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import os
+import subprocess
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,7 @@ from typing import Annotated
 import typer
 
 from sisra.client import auth
+from sisra.client.accounts import Account, AccountError, AccountSettings, AccountStore
 from sisra.client.api import ApiError, PlatformClient
 
 app = typer.Typer(help="MonSisra en ligne de commande.", no_args_is_help=True)
@@ -24,74 +27,148 @@ app = typer.Typer(help="MonSisra en ligne de commande.", no_args_is_help=True)
 DEFAULT_SERVER = os.environ.get("SISRA_SERVER_URL", "http://127.0.0.1:8000")
 
 
-def credentials_path() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("MonSisra", "Sisra")) / "credentials.json"
-
-
-def _save(creds: auth.Credentials) -> Path:
-    path = credentials_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(creds.to_dict(), fh)
-    os.replace(tmp, path)
-    return path
-
-
-def _load() -> auth.Credentials:
-    path = credentials_path()
-    if not path.exists():
-        _fail("Aucun compte enregistré sur cet ordinateur : lancez « sisra client login ».")
-    return auth.Credentials.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 
-def _secret(prompt: str) -> str:
+def _secret(prompt: str, confirm: bool = False) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    value = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Confirmez : ") != value:
+        _fail("Les deux saisies diffèrent.")
+    return value
+
+
+def _line(prompt: str, default: str | None = None) -> str:
     if sys.stdin.isatty():
-        return getpass.getpass(prompt)
-    return sys.stdin.readline().rstrip("\n")
+        return str(typer.prompt(prompt, default=default))
+    value = sys.stdin.readline().strip()
+    return value or (default or "")
 
 
-@app.command()
-def login(
+def _store() -> AccountStore:
+    return AccountStore()
+
+
+def _account(store: AccountStore, name: str | None) -> Account:
+    accounts = store.list()
+    if not accounts:
+        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
+    if name is None:
+        if len(accounts) > 1:
+            _fail("Plusieurs utilisateurs : précisez --account (identifiant ou nom de connexion).")
+        return accounts[0]
+    for acc in accounts:
+        if name in (acc.id, acc.settings.login):
+            return acc
+    _fail(f"Utilisateur « {name} » inconnu sur cet ordinateur.")
+    raise AssertionError
+
+
+AccountOpt = Annotated[str | None, typer.Option("--account", help="Utilisateur (identifiant)")]
+
+
+@app.command("add-user")
+def add_user(
     server: Annotated[str, typer.Option(help="Adresse de la plateforme Sisra")] = DEFAULT_SERVER,
     card: Annotated[bool, typer.Option("--card", help="J'ai une carte de la famille CPS")] = False,
     identifier: Annotated[
         str | None, typer.Option(help="J'ai obtenu mes identifiants de connexion")
     ] = None,
     module: Annotated[str | None, typer.Option(help="Bibliothèque PKCS#11 (cryptolib CPS)")] = None,
-    device_name: Annotated[str | None, typer.Option(help="Nom de cet ordinateur")] = None,
+    profile: Annotated[str | None, typer.Option(help="Logiciel métier (profil d'import)")] = None,
+    folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Jours de documents à récupérer (0 = aucun)")
+    ] = None,
+    autostart: Annotated[bool, typer.Option(help="Lancer MonSisra au démarrage")] = True,
 ) -> None:
-    """Installer MonSisra sur cet ordinateur : carte CPS, ou identifiants + code par e-mail."""
+    """Ajouter un utilisateur : carte CPS, ou identifiants + code reçu par e-mail."""
+    from sisra.client.export.profiles import load_profiles
+
     if card == bool(identifier):
         _fail("Choisissez --card (carte CPS) ou --identifier IDENTIFIANT.")
-    previous = None
-    if credentials_path().exists():
-        previous = _load().device_id
     with PlatformClient(server) as client:
         try:
-            if card:
-                creds = _card_login(client, module, device_name, previous)
-            else:
-                assert identifier is not None
-                creds = _code_login(client, identifier, device_name, previous)
+            creds = _card_login(client, module) if card else _code_login(client, identifier or "")
+            me = client.get_json("/api/v1/me", token=creds.access_token)
         except ApiError as exc:
             _fail(exc.message)
-    path = _save(creds)
-    typer.echo(f"MonSisra est installé sur cet ordinateur (appareil {creds.device_id}).")
-    typer.echo(f"Identifiants de l'appareil enregistrés dans {path}.")
+            return
+    password = _secret(
+        "Choisissez votre mot de passe MonSisra (demandé à chaque lancement) : ", confirm=True
+    )
+    profiles = {p.id: p for p in load_profiles()}
+    if profile is None:
+        typer.echo(
+            "Logiciels métier : " + ", ".join(f"{k} ({p.label})" for k, p in profiles.items())
+        )
+        profile = _line("Votre logiciel métier", "pdf")
+    if profile not in profiles:
+        _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
+    if folder is None:
+        folder = Path(
+            _line(
+                "Répertoire d'enregistrement des documents", str(profiles[profile].default_folder())
+            )
+        )
+    if days is None:
+        days = int(_line("Nombre de jours de documents à récupérer (0 = aucun)", "0") or "0")
+    settings = AccountSettings(
+        display_name=f"{me['first_name']} {me['last_name']}",
+        login=me["login"],
+        professional_id=me["id"],
+        server_url=server,
+        software_profile_id=profile,
+        export_folder=folder.expanduser(),
+        backfill_days=days,
+        launch_at_startup=autostart,
+    )
+    store = _store()
+    try:
+        account = store.create(settings, password, creds.to_dict())
+    except AccountError as exc:
+        _fail(exc.message)
+        return
+    folder.expanduser().mkdir(parents=True, exist_ok=True)
+    if autostart:
+        _set_autostart(True)
+    typer.echo(f"Utilisateur {settings.display_name} ajouté (compte {account.id}).")
+    if days > 0:
+        _backfill(store, account, password, days)
+    typer.echo("C'est terminé ! MonSisra vous alertera lorsque vous recevrez un nouveau document.")
 
 
-def _card_login(
-    client: PlatformClient, module: str | None, device_name: str | None, device_id: str | None
-) -> auth.Credentials:
+def _set_autostart(enabled: bool) -> None:
+    from sisra.client.autostart import backend_for
+
+    backend = backend_for()
+    command = [sys.executable, "-m", "sisra.cli", "client", "daemon"]
+    try:
+        backend.enable(command) if enabled else backend.disable()
+    except (NotImplementedError, OSError) as exc:
+        typer.echo(f"Lancement au démarrage non modifié : {exc}")
+
+
+def _backfill(store: AccountStore, account: Account, password: str, days: int) -> None:
+    from sisra.client.engine import open_engine
+    from sisra.client.sync import since_days
+
+    unlocked = store.unlock(account.id, password)
+    running = open_engine(unlocked)
+    try:
+        running.engine.catch_up(since=since_days(days))
+        due = len(running.state.due())
+        with typer.progressbar(length=due, label="Récupération des documents") as bar:
+            report = running.engine.process_due(lambda p: bar.update(1))
+        typer.echo(f"{report.exported} document(s) enregistré(s), {report.failed} en échec.")
+    finally:
+        running.close()
+
+
+def _card_login(client: PlatformClient, module: str | None) -> auth.Credentials:
     from sisra.client.cps import CardError, locate_module, open_card
 
     try:
@@ -100,29 +177,165 @@ def _card_login(
         pin = _secret("Code PIN de la carte : ")
         with open_card(path, pin) as session:
             typer.echo(f"Carte de {session.holder_name()} lue.")
-            return auth.enrol_with_card(client, session, device_name, device_id)
+            return auth.enrol_with_card(client, session)
     except CardError as exc:
         _fail(exc.message)
-        raise AssertionError from exc  # unreachable: _fail exits
+        raise AssertionError from exc
 
 
-def _code_login(
-    client: PlatformClient, identifier: str, device_name: str | None, device_id: str | None
-) -> auth.Credentials:
-    password = _secret("Mot de passe : ")
+def _code_login(client: PlatformClient, identifier: str) -> auth.Credentials:
+    password = _secret("Mot de passe du portail : ")
     sent = auth.start_two_step(client, identifier, password)
     typer.echo(f"Un code à usage unique a été envoyé à {sent.email_hint}.")
-    code = typer.prompt("Code reçu par e-mail") if sys.stdin.isatty() else sys.stdin.readline()
-    return auth.finish_two_step(client, sent, code.strip(), device_name, device_id)
+    code = _line("Code reçu par e-mail")
+    return auth.finish_two_step(client, sent, code)
 
 
-@app.command("open-page")
-def open_page(
-    target: Annotated[str, typer.Argument(help="Page à ouvrir")] = "/accueil",
-    browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
+@app.command("list")
+def list_documents(account: AccountOpt = None) -> None:
+    """Les documents reçus : patient, expéditeur, titre, date, état."""
+    from sisra.client.state import LocalState
+
+    acc = _account(_store(), account)
+    state = LocalState(acc.state_path)
+    labels = {
+        "pending": "à récupérer",
+        "exported": "enregistré",
+        "failed": "ÉCHEC",
+        "skipped": "non récupéré",
+    }
+    for st in reversed(state.all()):
+        i = st.item
+        p = i["patient"]
+        name = f"{p.get('used_name') or p['birth_name']} {p['first_given_name']}"
+        typer.echo(
+            f"{st.id[:8]}  {i['document']['clinical_date']}  {name[:24]:<24} "
+            f"{i['sender']['name'][:20]:<20} {i['document']['title'][:40]:<40} "
+            f"{labels.get(st.status, st.status)}"
+        )
+    state.close()
+
+
+@app.command()
+def failures(
+    account: AccountOpt = None,
+    retry: Annotated[bool, typer.Option(help="Réessayer maintenant")] = False,
 ) -> None:
-    """Ouvrir une page des services Sisra déjà connecté (lien à usage unique)."""
-    creds = _load()
+    """Les documents non enregistrés, avec la raison ; --retry pour réessayer."""
+    from sisra.client.state import LocalState
+
+    acc = _account(_store(), account)
+    state = LocalState(acc.state_path)
+    failed = state.failures()
+    for st in failed:
+        typer.echo(
+            f"{st.id[:8]}  {st.item['document']['title'][:40]:<40} "
+            f"{st.error_message} ({st.attempts} essai(s))"
+        )
+    if not failed:
+        typer.echo("Aucun échec.")
+    if retry and failed:
+        typer.echo(
+            f"{state.retry_now()} document(s) seront réessayés à la prochaine synchronisation."
+        )
+    state.close()
+
+
+@app.command()
+def sync(
+    account: AccountOpt = None,
+    follow: Annotated[bool, typer.Option(help="Continuer (documents en direct)")] = False,
+) -> None:
+    """Synchroniser les documents reçus (mot de passe MonSisra sur l'entrée standard)."""
+    from sisra.client.engine import open_engine
+
+    store = _store()
+    acc = _account(store, account)
+    try:
+        unlocked = store.unlock(acc.id, _secret("Mot de passe MonSisra : "))
+    except AccountError as exc:
+        _fail(exc.message)
+        return
+    running = open_engine(unlocked)
+    try:
+        if follow:
+            stop = threading.Event()
+            running.engine.run(stop, lambda code, msg: typer.echo(f"[{code}] {msg}"))
+        else:
+            running.engine.catch_up()
+            report = running.engine.process_due()
+            typer.echo(f"{report.exported} document(s) enregistré(s), {report.failed} en échec.")
+    except auth.StrongAuthRequired as exc:
+        _fail(exc.message)
+    except ApiError as exc:
+        _fail(exc.message)
+    finally:
+        running.close()
+
+
+@app.command()
+def settings(
+    account: AccountOpt = None,
+    folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
+    profile: Annotated[str | None, typer.Option(help="Logiciel métier")] = None,
+    server: Annotated[str | None, typer.Option(help="Adresse de la plateforme")] = None,
+    autostart: Annotated[bool | None, typer.Option(help="Lancer au démarrage")] = None,
+) -> None:
+    """Afficher ou modifier les paramétrages."""
+    store = _store()
+    acc = _account(store, account)
+    changes: dict[str, object] = {}
+    if folder is not None:
+        changes["export_folder"] = folder.expanduser()
+    if profile is not None:
+        changes["software_profile_id"] = profile
+    if server is not None:
+        changes["server_url"] = server
+    if autostart is not None:
+        changes["launch_at_startup"] = autostart
+        _set_autostart(autostart)
+    if changes:
+        try:
+            acc = store.update_settings(acc.id, **changes)
+        except AccountError as exc:
+            _fail(exc.message)
+    s = acc.settings
+    typer.echo(f"Utilisateur : {s.display_name} ({s.login})")
+    typer.echo(f"Plateforme : {s.server_url}")
+    typer.echo(f"Logiciel métier : {s.software_profile_id}")
+    typer.echo(f"Répertoire d'enregistrement des documents : {s.export_folder}")
+    typer.echo(f"Lancement au démarrage : {'oui' if s.launch_at_startup else 'non'}")
+
+
+@app.command("open")
+def open_document(document: str, account: AccountOpt = None) -> None:
+    """Ouvrir un document reçu (déjà enregistré) avec la visionneuse PDF."""
+    from sisra.client.state import LocalState
+
+    acc = _account(_store(), account)
+    state = LocalState(acc.state_path)
+    match = [st for st in state.all() if st.id.startswith(document)]
+    state.close()
+    if len(match) != 1 or not match[0].files:
+        _fail("Document introuvable ou pas encore enregistré (voir « sisra client list »).")
+        return
+    path = match[0].files[0]
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
+    else:
+        subprocess.run(["open" if sys.platform == "darwin" else "xdg-open", path], check=False)  # noqa: S603
+    typer.echo(path)
+
+
+def _ticket(account: str | None, target: str, browser: bool) -> None:
+    store = _store()
+    acc = _account(store, account)
+    try:
+        unlocked = store.unlock(acc.id, _secret("Mot de passe MonSisra : "))
+    except AccountError as exc:
+        _fail(exc.message)
+        return
+    creds = auth.Credentials.from_dict(unlocked.credentials)
     with PlatformClient(creds.server_url) as client:
         try:
             try:
@@ -131,14 +344,78 @@ def open_page(
                 if exc.status != 401:
                     raise
                 creds = auth.refresh(client, creds)
-                _save(creds)
+                unlocked.save_credentials(creds.to_dict())
                 url = auth.web_ticket(client, creds, target)
-        except auth.StrongAuthRequired as exc:
-            _fail(exc.message + " Lancez « sisra client login ».")
-            return
         except ApiError as exc:
             _fail(exc.message)
             return
     if browser:
         webbrowser.open(url)
     typer.echo(url)
+
+
+@app.command("open-page")
+def open_page(
+    target: Annotated[str, typer.Argument(help="Page à ouvrir")] = "/accueil",
+    account: AccountOpt = None,
+    browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
+) -> None:
+    """Ouvrir une page des services Sisra déjà connecté (lien à usage unique)."""
+    _ticket(account, target, browser)
+
+
+def _read_keyfile(path: Path) -> dict[str, str]:
+    """``login: password`` lines; refused unless only its owner can read it."""
+    if path.stat().st_mode & 0o077:
+        _fail(f"{path} doit être lisible par son seul propriétaire (chmod 600).")
+    secrets: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            login, _, password = line.partition(":")
+            secrets[login.strip()] = password.strip()
+    return secrets
+
+
+@app.command()
+def daemon(
+    keyfile: Annotated[
+        Path | None, typer.Option(help="Fichier « identifiant: mot de passe » (chmod 600)")
+    ] = None,
+) -> None:
+    """Synchroniser tous les utilisateurs de cet ordinateur (poste ou serveur de cabinet)."""
+    from sisra.client.engine import open_engine
+
+    store = _store()
+    accounts = store.list()
+    if not accounts:
+        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
+    path = keyfile or (
+        Path(os.environ["MONSISRA_KEYFILE"]) if "MONSISRA_KEYFILE" in os.environ else None
+    )
+    secrets = _read_keyfile(path) if path else {}
+    stop = threading.Event()
+    threads = []
+    for acc in accounts:
+        password = secrets.get(acc.settings.login)
+        if password is None:
+            password = _secret(f"Mot de passe MonSisra de {acc.display_name} : ")
+        try:
+            running = open_engine(store.unlock(acc.id, password))
+        except AccountError as exc:
+            typer.echo(f"{acc.display_name} : {exc.message}")
+            continue
+
+        def status(code: str, message: str, name: str = acc.display_name) -> None:
+            typer.echo(f"[{name}] {message}")
+
+        thread = threading.Thread(target=running.engine.run, args=(stop, status), daemon=True)
+        thread.start()
+        threads.append(thread)
+    if not threads:
+        _fail("Aucun utilisateur n'a pu être déverrouillé.")
+    try:
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(1)
+    except KeyboardInterrupt:
+        stop.set()

@@ -1,0 +1,67 @@
+"""One account's running parts: its unlocked vault, platform client, state and sync engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sisra.client.accounts import Account, UnlockedAccount
+from sisra.client.api import PlatformClient
+from sisra.client.auth import Credentials
+from sisra.client.state import ItemState, LocalState
+from sisra.client.sync import CredentialTokens, Exporter, ExportFailure, SyncEngine
+
+DEFAULT_PROFILE = "pdf"
+
+
+def default_export_folder() -> Path:
+    return Path.home() / "Documents" / "MonSisra"
+
+
+def exporter_for(account: Account) -> Exporter:
+    """The account's practice software profile and folder, as the engine's exporter."""
+    from sisra.client.export import ExportError, get_profile, write_export
+
+    profile = get_profile(account.settings.software_profile_id or DEFAULT_PROFILE)
+    folder = Path(account.settings.export_folder or default_export_folder())
+
+    def export(item: dict[str, Any], pdf: Path) -> list[Path]:
+        try:
+            return list(write_export(profile, folder, item, pdf))
+        except ExportError as exc:
+            raise ExportFailure(exc.code, exc.message) from exc
+
+    return export
+
+
+@dataclass
+class AccountEngine:
+    unlocked: UnlockedAccount
+    client: PlatformClient
+    tokens: CredentialTokens
+    state: LocalState
+    engine: SyncEngine
+
+    def close(self) -> None:
+        self.state.close()
+        self.client.close()
+
+
+def open_engine(
+    unlocked: UnlockedAccount,
+    on_change: Callable[[str, ItemState | None], None] | None = None,
+    exporter: Exporter | None = None,
+) -> AccountEngine:
+    account = unlocked.account
+    creds = Credentials.from_dict(unlocked.credentials)
+    client = PlatformClient(account.settings.server_url)
+    tokens = CredentialTokens(
+        client, creds, on_change=lambda c: unlocked.save_credentials(c.to_dict())
+    )
+    state = LocalState(account.state_path)
+    engine = SyncEngine(
+        client, tokens, state, exporter or exporter_for(account), account.folder / "work", on_change
+    )
+    return AccountEngine(unlocked, client, tokens, state, engine)

@@ -1,0 +1,281 @@
+"""Exporting received documents into the folder of the practice software ("logiciel métier").
+
+:func:`write_export` writes the PDF, with the companion file its profile asks for (HPRIM Net
+header, or an IHE XDM archive), atomically: each file is written under a temporary hidden
+name (``.sisra-….part``) in the target folder, flushed to disk, then renamed, so a software
+watching the folder never sees a half-written file. The PDF is renamed first, so that a
+companion file never points to a PDF not there yet.
+
+Names come from the profile's template; when a *different* file already has the name,
+`` (2)``, `` (3)``... are added; when the *same* content is already there (the document was
+exported before), its name is reused and nothing is rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sisra.client.export.filenames import (
+    MAX_NAME_LEN,
+    numbered_stems,
+    render_name,
+    safe_filename,
+    same_or_free,
+    sha256_file,
+    unique_path,
+    unique_stem,
+)
+from sisra.client.export.hprim import hprim_bytes, hprim_header, parse_hprim
+from sisra.client.export.profiles import Profile, get_profile, load_profiles
+from sisra.client.export.xdm import XdmError, build_xdm, read_xdm, validator_name, write_xdm
+from sisra.common.ins import OID_NIR
+
+__all__ = [
+    "ExportError",
+    "Profile",
+    "XdmError",
+    "build_xdm",
+    "get_profile",
+    "hprim_header",
+    "load_profiles",
+    "parse_hprim",
+    "read_xdm",
+    "render_name",
+    "safe_filename",
+    "unique_path",
+    "validator_name",
+    "write_export",
+]
+
+PART_PREFIX = ".sisra-"
+PART_SUFFIX = ".part"
+_CHUNK = 1 << 20
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_READONLY = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class ExportError(Exception):
+    """An export that did not happen; ``code`` is stable, ``message`` is for the user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+def _error_for(exc: OSError, folder: Path) -> ExportError:
+    if exc.errno in _DISK_FULL:
+        return ExportError(
+            "disk_full",
+            f"Le disque du dossier « {folder} » est plein : libérez de la place, "
+            "MonSisra réessaiera l'export.",
+        )
+    if exc.errno in _READONLY:
+        return ExportError(
+            "folder_readonly",
+            f"MonSisra n'a pas le droit d'écrire dans le dossier « {folder} ». "
+            "Vérifiez ses autorisations ou choisissez un autre dossier d'export.",
+        )
+    if exc.errno == errno.ENOENT and not folder.is_dir():
+        return _missing(folder)
+    return ExportError(
+        "export_failed",
+        f"L'export dans le dossier « {folder} » a échoué ({exc.strerror or exc}). "
+        "MonSisra réessaiera.",
+    )
+
+
+def _missing(folder: Path) -> ExportError:
+    return ExportError(
+        "folder_missing",
+        f"Le dossier d'export « {folder} » n'existe pas ou n'est plus accessible "
+        "(disque ou partage réseau déconnecté ?). Vérifiez le réglage du dossier.",
+    )
+
+
+@dataclass
+class _Planned:
+    ext: str
+    sha256: str | None
+    # writes the content into an open file; None when the content is already in `staged`
+    write: Callable[[IO[bytes]], None] | None = None
+    staged: Path | None = None
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # Windows cannot open a directory; NTFS journals the rename
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stage(folder: Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write a new temporary ``.sisra-….part`` file in ``folder``, flushed to disk."""
+    path = folder / f"{PART_PREFIX}{secrets.token_hex(8)}{PART_SUFFIX}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _copy_from(source: Path) -> Callable[[IO[bytes]], None]:
+    def write(target: IO[bytes]) -> None:
+        with source.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                target.write(chunk)
+
+    return write
+
+
+def _bytes(data: bytes) -> Callable[[IO[bytes]], None]:
+    def write(target: IO[bytes]) -> None:
+        target.write(data)
+
+    return write
+
+
+def write_export(
+    profile: Profile,
+    folder: Path,
+    item: dict[str, Any],
+    pdf_path: Path,
+    *,
+    oid: str = OID_NIR,
+) -> list[Path]:
+    """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
+    says; return the final paths, the PDF first (when written on its own).
+
+    ``oid`` is the INS assigning authority for XDM archives (test OID for demo data).
+    Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
+    ``export_failed``); on error no new file, temporary or final, is left in ``folder``.
+    """
+    folder, pdf_path = Path(folder), Path(pdf_path)
+    if not folder.is_dir():
+        raise _missing(folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(
+            "folder_readonly",
+            f"MonSisra n'a pas le droit d'écrire dans le dossier « {folder} ». "
+            "Vérifiez ses autorisations ou choisissez un autre dossier d'export.",
+        )
+    try:
+        pdf_sha256 = sha256_file(pdf_path)
+    except OSError as exc:
+        raise ExportError(
+            "export_failed", f"Le document à exporter est illisible ({exc.strerror or exc})."
+        ) from exc
+
+    staged: list[Path] = []
+    created: list[Path] = []
+    try:
+        plan: list[_Planned] = []
+        if profile.writes_pdf:
+            plan.append(_Planned(".pdf", pdf_sha256, _copy_from(pdf_path)))
+        if profile.sidecar == "hprim":
+            plan.append(_Planned(profile.sidecar_extension, None))  # content set once named
+        if profile.sidecar == "xdm":
+            # the archive does not depend on its own name: stage it first, then name it
+            def xdm_writer(target: IO[bytes]) -> None:
+                write_xdm(target, item, pdf_path, oid)
+
+            archive = _stage(folder, xdm_writer)
+            staged.append(archive)
+            plan.append(_Planned(profile.sidecar_extension, sha256_file(archive), staged=archive))
+
+        base = render_name(profile, item)
+        stem = _choose_stem(folder, base, plan, profile, item)
+        results: list[tuple[Path, Path | None]] = []  # (final path, staged file or None)
+        for planned in plan:
+            final = folder / f"{stem}{planned.ext}"
+            if planned.ext == profile.sidecar_extension and profile.sidecar == "hprim":
+                data = hprim_bytes(item, f"{stem}.pdf", profile.charset)
+                planned.sha256 = hashlib.sha256(data).hexdigest()
+                planned.write = _bytes(data)
+            if _holds(final, planned.sha256):
+                results.append((final, None))
+                continue
+            if planned.staged is None:
+                assert planned.write is not None
+                planned.staged = _stage(folder, planned.write)
+                staged.append(planned.staged)
+            results.append((final, planned.staged))
+        for final, part in results:
+            if part is None:
+                continue
+            if final.exists() or final.is_symlink():  # appeared meanwhile: never overwrite
+                raise ExportError(
+                    "export_failed",
+                    f"Un fichier « {final.name} » est apparu pendant l'export ; "
+                    "MonSisra réessaiera.",
+                )
+            os.replace(part, final)
+            staged.remove(part)
+            created.append(final)
+        for leftover in staged:  # a staged archive identical to one already there
+            leftover.unlink(missing_ok=True)
+        staged.clear()
+        if created:
+            _fsync_dir(folder)
+        return [final for final, _part in results]
+    except ExportError:
+        _cleanup(staged, created)
+        raise
+    except XdmError as exc:
+        _cleanup(staged, created)
+        raise ExportError(
+            "export_failed", f"L'archive XDM n'a pas pu être produite : {exc}"
+        ) from exc
+    except OSError as exc:
+        _cleanup(staged, created)
+        raise _error_for(exc, folder) from exc
+    except BaseException:
+        _cleanup(staged, created)
+        raise
+
+
+def _holds(path: Path, sha256: str | None) -> bool:
+    return (path.exists() or path.is_symlink()) and same_or_free(path, sha256)
+
+
+def _choose_stem(
+    folder: Path, base: str, plan: list[_Planned], profile: Profile, item: dict[str, Any]
+) -> str:
+    """A stem free (or holding identical content) for every file of the export."""
+    if profile.sidecar != "hprim":
+        try:
+            return unique_stem(
+                folder, base, {p.ext: p.sha256 for p in plan}, profile.charset, MAX_NAME_LEN
+            )
+        except FileExistsError as exc:
+            raise ExportError("export_failed", f"Export impossible : {exc}") from exc
+    # the HPRIM file names the PDF, so its content depends on the stem: try each candidate
+    exts = (".pdf", profile.sidecar_extension)
+    for candidate in numbered_stems(base, exts, profile.charset, MAX_NAME_LEN):
+        data = hprim_bytes(item, f"{candidate}.pdf", profile.charset)
+        wanted = {exts[0]: plan[0].sha256, exts[1]: hashlib.sha256(data).hexdigest()}
+        if all(same_or_free(folder / f"{candidate}{ext}", sha) for ext, sha in wanted.items()):
+            return candidate
+    raise ExportError("export_failed", f"Trop de fichiers nommés « {base} » dans {folder}.")
+
+
+def _cleanup(staged: list[Path], created: list[Path]) -> None:
+    for path in [*staged, *created]:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,139 @@
+"""Reading the fields of an inbox item (the platform API's JSON) for the export formats."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sisra.common.text import fold
+
+_SPACES = re.compile(r"\s+")
+# Professions whose members are addressed as "Docteur" in France (the directory's labels).
+_DOCTOR_WORDS = ("medecin", "chirurgien", "pharmacien", "biologiste", "iatre", "anesthesiste")
+_NOT_DOCTOR = ("psychologue", "podologue", "kinesitherapeute", "infirmi", "sage femme")
+
+
+def section(item: dict[str, Any], name: str) -> dict[str, Any]:
+    value = item.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def text(value: Any) -> str:
+    """One line of text: control characters and line breaks become spaces, spaces collapse."""
+    if value is None:
+        return ""
+    raw = unicodedata.normalize("NFC", str(value))
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in raw)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
+def parse_date(value: Any) -> date | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def last_name(item: dict[str, Any]) -> str:
+    """The name the patient uses (used name, else birth name), upper-case."""
+    patient = section(item, "patient")
+    return text(patient.get("used_name") or patient.get("birth_name")).upper()
+
+
+def birth_name(item: dict[str, Any]) -> str:
+    return text(section(item, "patient").get("birth_name")).upper()
+
+
+def used_name(item: dict[str, Any]) -> str:
+    return text(section(item, "patient").get("used_name")).upper()
+
+
+def first_name(item: dict[str, Any]) -> str:
+    return text(section(item, "patient").get("first_given_name"))
+
+
+def birth_date(item: dict[str, Any]) -> date | None:
+    return parse_date(section(item, "patient").get("birth_date"))
+
+
+def document_date(item: dict[str, Any]) -> date | None:
+    """The clinical date of the document, else the day it was sent."""
+    return parse_date(section(item, "document").get("clinical_date")) or parse_date(
+        item.get("created_at")
+    )
+
+
+def sent_at(item: dict[str, Any]) -> datetime | None:
+    return parse_datetime(item.get("created_at"))
+
+
+def ins(item: dict[str, Any]) -> str:
+    return text(section(item, "patient").get("ins")).replace(" ", "")
+
+
+def patient_id(item: dict[str, Any]) -> str:
+    """The INS when the patient has one, else the platform's patient id."""
+    return ins(item) or text(section(item, "patient").get("id"))
+
+
+def document_id(item: dict[str, Any]) -> str:
+    return text(section(item, "document").get("id"))
+
+
+def title(item: dict[str, Any]) -> str:
+    return text(section(item, "document").get("title"))
+
+
+def type_label(item: dict[str, Any]) -> str:
+    return text(section(item, "document").get("type_label"))
+
+
+def sender_name(item: dict[str, Any]) -> str:
+    return text(section(item, "sender").get("name"))
+
+
+def is_doctor(profession: str) -> bool:
+    folded = fold(profession)
+    if any(word in folded for word in _NOT_DOCTOR):
+        return False
+    return any(word in folded for word in _DOCTOR_WORDS) or folded.endswith("logue")
+
+
+def sender_label(item: dict[str, Any]) -> str:
+    """'Dr Marc GAUTHIER' for a doctor, the plain name otherwise."""
+    name = sender_name(item)
+    profession = text(section(item, "sender").get("profession"))
+    if name and is_doctor(profession) and not fold(name).startswith(("dr ", "pr ")):
+        return f"Dr {name}"
+    return name
+
+
+def fr_date(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def compact_date(value: date | None) -> str:
+    return value.strftime("%Y%m%d") if value else ""

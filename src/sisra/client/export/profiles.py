@@ -1,0 +1,185 @@
+"""Practice software profiles: how and where MonSisra drops received documents.
+
+The profiles are data (``profiles.json``, shipped in the package): the folder per operating
+system, the file-name template, the companion file (none, HPRIM Net, IHE XDM archive) and the
+character set the target software copes with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import string
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+Sidecar = Literal["none", "hprim", "xdm"]
+Charset = Literal["utf-8", "cp1252", "ascii"]
+System = Literal["windows", "macos", "linux"]
+
+_PACKAGE = "sisra.client.export"
+
+SIDECARS: frozenset[str] = frozenset({"none", "hprim", "xdm"})
+CHARSETS: frozenset[str] = frozenset({"utf-8", "cp1252", "ascii"})
+SYSTEMS: tuple[System, ...] = ("windows", "macos", "linux")
+# Fields a file-name template may use (see filenames.render_name).
+TEMPLATE_FIELDS: frozenset[str] = frozenset(
+    {"date", "nom", "prenom", "naissance", "titre", "type", "expediteur", "id8"}
+)
+
+_VAR_RE = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_]\w*)")
+
+
+def current_system() -> System:
+    if sys.platform == "win32":
+        return "windows"
+    if sys.platform == "darwin":
+        return "macos"
+    return "linux"
+
+
+def expand_folder(template: str, env: dict[str, str] | None = None) -> Path:
+    """Expand ``%VAR%``, ``$VAR``, ``${VAR}`` and a leading ``~``; unknown variables stay."""
+    values = os.environ if env is None else env
+
+    def repl(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2) or match.group(3)
+        value = values.get(name)
+        return value if value is not None else match.group(0)
+
+    expanded = _VAR_RE.sub(repl, template)
+    if expanded == "~" or expanded.startswith(("~/", "~\\")):
+        home = values.get("HOME") or values.get("USERPROFILE") or str(Path.home())
+        expanded = home + expanded[1:]
+    return Path(expanded)
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    label: str
+    format: str
+    description: str
+    folder_windows: str
+    folder_macos: str
+    folder_linux: str
+    template: str
+    sidecar: Sidecar
+    sidecar_extension: str
+    charset: Charset
+    pdf_in_zip: bool
+    note: str | None = None
+
+    def folder_template(self, system: System | None = None) -> str:
+        """The folder as written in the profile (variables not expanded)."""
+        return {
+            "windows": self.folder_windows,
+            "macos": self.folder_macos,
+            "linux": self.folder_linux,
+        }[system or current_system()]
+
+    def default_folder(
+        self, system: System | None = None, env: dict[str, str] | None = None
+    ) -> Path:
+        """The folder for this computer, with ``~`` and environment variables expanded."""
+        return expand_folder(self.folder_template(system), env)
+
+    @property
+    def writes_pdf(self) -> bool:
+        """Whether the PDF is written as a file of its own (not only inside an archive)."""
+        return not (self.sidecar == "xdm" and self.pdf_in_zip)
+
+
+def _fail(profile_id: str, reason: str) -> ValueError:
+    return ValueError(f"Profil d'export « {profile_id} » invalide : {reason}")
+
+
+def check_template(template: str) -> None:
+    """Raise ValueError (in French) if the template uses an unknown field or a format spec."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"Modèle de nom de fichier mal formé : {template!r}.") from exc
+    for _literal, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS or spec or conversion:
+            known = ", ".join(sorted(TEMPLATE_FIELDS))
+            raise ValueError(
+                f"Le modèle de nom {template!r} utilise le champ « {field} » inconnu "
+                f"(champs possibles : {known})."
+            )
+
+
+def _profile_from(data: dict[str, Any]) -> Profile:
+    pid = str(data.get("id", "?"))
+    folders = data.get("folders")
+    if not isinstance(folders, dict) or any(
+        not isinstance(folders.get(s), str) or not folders[s] for s in SYSTEMS
+    ):
+        raise _fail(pid, "il faut un dossier pour Windows, macOS et Linux")
+    sidecar, charset = data.get("sidecar"), data.get("charset")
+    if sidecar not in SIDECARS:
+        raise _fail(pid, f"type de fichier d'accompagnement {sidecar!r} inconnu")
+    if charset not in CHARSETS:
+        raise _fail(pid, f"jeu de caractères {charset!r} inconnu")
+    pdf_in_zip = bool(data.get("pdf_in_zip", False))
+    if pdf_in_zip and sidecar != "xdm":
+        raise _fail(pid, "seule une archive XDM peut contenir le PDF")
+    extension = str(data.get("sidecar_extension", ""))
+    if sidecar != "none" and not re.fullmatch(r"\.[A-Za-z0-9]{1,8}", extension):
+        raise _fail(pid, f"extension du fichier d'accompagnement {extension!r} invalide")
+    if extension.lower() == ".pdf":
+        raise _fail(pid, "le fichier d'accompagnement ne peut pas avoir l'extension .pdf")
+    template = str(data.get("template", ""))
+    try:
+        check_template(template)
+    except ValueError as exc:
+        raise _fail(pid, str(exc)) from exc
+    if not template.strip():
+        raise _fail(pid, "modèle de nom de fichier vide")
+    note = data.get("note")
+    return Profile(
+        id=pid,
+        label=str(data["label"]),
+        format=str(data.get("format", pid)),
+        description=str(data.get("description", "")),
+        folder_windows=folders["windows"],
+        folder_macos=folders["macos"],
+        folder_linux=folders["linux"],
+        template=template,
+        sidecar=cast(Sidecar, sidecar),
+        sidecar_extension=extension if sidecar != "none" else "",
+        charset=cast(Charset, charset),
+        pdf_in_zip=pdf_in_zip,
+        note=str(note) if note else None,
+    )
+
+
+@cache
+def _load() -> tuple[Profile, ...]:
+    raw = resources.files(_PACKAGE).joinpath("profiles.json").read_text(encoding="utf-8")
+    data = json.loads(raw)
+    profiles = tuple(_profile_from(p) for p in data["profiles"])
+    ids = [p.id for p in profiles]
+    if len(set(ids)) != len(ids):
+        raise ValueError("Profils d'export : identifiants en double dans profiles.json.")
+    return profiles
+
+
+def load_profiles() -> list[Profile]:
+    """All profiles, in the order of ``profiles.json`` (generic formats first)."""
+    return list(_load())
+
+
+def get_profile(profile_id: str) -> Profile:
+    for profile in _load():
+        if profile.id == profile_id:
+            return profile
+    known = ", ".join(p.id for p in _load())
+    raise ValueError(f"Profil d'export « {profile_id} » inconnu (profils disponibles : {known}).")
