@@ -13,14 +13,26 @@ import subprocess
 import sys
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from sisra.client import auth
-from sisra.client.accounts import Account, AccountError, AccountSettings, AccountStore
+from sisra.client.accounts import (
+    Account,
+    AccountError,
+    AccountSettings,
+    AccountStore,
+    UnlockedAccount,
+)
 from sisra.client.api import ApiError, PlatformClient
+
+if TYPE_CHECKING:
+    from sisra.client.state import ItemState
+
+T = TypeVar("T")
 
 app = typer.Typer(help="MonSisra en ligne de commande.", no_args_is_help=True)
 
@@ -168,7 +180,9 @@ def _backfill(store: AccountStore, account: Account, password: str, days: int) -
         running.close()
 
 
-def _card_login(client: PlatformClient, module: str | None) -> auth.Credentials:
+def _card_login(
+    client: PlatformClient, module: str | None, device_id: str | None = None
+) -> auth.Credentials:
     from sisra.client.cps import CardError, locate_module, open_card
 
     try:
@@ -177,18 +191,20 @@ def _card_login(client: PlatformClient, module: str | None) -> auth.Credentials:
         pin = _secret("Code PIN de la carte : ")
         with open_card(path, pin) as session:
             typer.echo(f"Carte de {session.holder_name()} lue.")
-            return auth.enrol_with_card(client, session)
+            return auth.enrol_with_card(client, session, device_id=device_id)
     except CardError as exc:
         _fail(exc.message)
         raise AssertionError from exc
 
 
-def _code_login(client: PlatformClient, identifier: str) -> auth.Credentials:
+def _code_login(
+    client: PlatformClient, identifier: str, device_id: str | None = None
+) -> auth.Credentials:
     password = _secret("Mot de passe du portail : ")
     sent = auth.start_two_step(client, identifier, password)
     typer.echo(f"Un code à usage unique a été envoyé à {sent.email_hint}.")
     code = _line("Code reçu par e-mail")
-    return auth.finish_two_step(client, sent, code)
+    return auth.finish_two_step(client, sent, code, device_id=device_id)
 
 
 @app.command("list")
@@ -204,7 +220,7 @@ def list_documents(account: AccountOpt = None) -> None:
         "failed": "ÉCHEC",
         "skipped": "non récupéré",
     }
-    for st in reversed(state.all()):
+    for st in reversed([s for s in state.all() if s.status != "deleted"]):
         i = st.item
         p = i["patient"]
         name = f"{p.get('used_name') or p['birth_name']} {p['first_given_name']}"
@@ -327,31 +343,174 @@ def open_document(document: str, account: AccountOpt = None) -> None:
     typer.echo(path)
 
 
-def _ticket(account: str | None, target: str, browser: bool) -> None:
+def _unlock(account: str | None) -> UnlockedAccount:
     store = _store()
     acc = _account(store, account)
     try:
-        unlocked = store.unlock(acc.id, _secret("Mot de passe MonSisra : "))
+        return store.unlock(acc.id, _secret("Mot de passe MonSisra : "))
     except AccountError as exc:
         _fail(exc.message)
-        return
+        raise AssertionError from exc
+
+
+def _call(unlocked: UnlockedAccount, call: Callable[[PlatformClient, str], T]) -> T:
+    """An API call with the account's token, refreshed (and saved) once if it expired."""
     creds = auth.Credentials.from_dict(unlocked.credentials)
     with PlatformClient(creds.server_url) as client:
         try:
             try:
-                url = auth.web_ticket(client, creds, target)
+                return call(client, creds.access_token)
             except ApiError as exc:
-                if exc.status != 401:
+                if exc.status != 401 or exc.code == "strong_auth_required":
                     raise
                 creds = auth.refresh(client, creds)
                 unlocked.save_credentials(creds.to_dict())
-                url = auth.web_ticket(client, creds, target)
+                return call(client, creds.access_token)
+        except auth.StrongAuthRequired as exc:
+            _fail(exc.message + " Lancez « sisra client reauth ».")
         except ApiError as exc:
             _fail(exc.message)
-            return
+        raise AssertionError
+
+
+def _item(unlocked: UnlockedAccount, prefix: str) -> ItemState:
+    from sisra.client.state import LocalState
+
+    state = LocalState(unlocked.account.state_path)
+    found = state.find(prefix)
+    state.close()
+    if len(found) != 1:
+        _fail(
+            "Document introuvable (voir « sisra client list »)."
+            if not found
+            else "Plusieurs documents correspondent : donnez plus de caractères."
+        )
+    return found[0]
+
+
+def _ticket(
+    account: str | None, target: str, browser: bool, unlocked: UnlockedAccount | None = None
+) -> None:
+    unlocked = unlocked or _unlock(account)
+    url = _call(
+        unlocked,
+        lambda client, token: str(
+            client.post_json("/api/v1/auth/web-ticket", {"target": target}, token=token)["url"]
+        ),
+    )
     if browser:
         webbrowser.open(url)
     typer.echo(url)
+
+
+@app.command()
+def delete(document: str, account: AccountOpt = None) -> None:
+    """Supprimer une notification (le document reste dans le dossier régional du patient)."""
+    from sisra.client.state import LocalState
+
+    unlocked = _unlock(account)
+    st = _item(unlocked, document)
+    _call(
+        unlocked,
+        lambda client, token: client.request("DELETE", f"/api/v1/inbox/{st.id}", token=token),
+    )
+    state = LocalState(unlocked.account.state_path)
+    state.mark_deleted(st.id)
+    state.close()
+    typer.echo(
+        "Notification supprimée. Le document reste consultable dans le dossier régional du patient."
+    )
+
+
+@app.command()
+def reply(
+    document: str,
+    account: AccountOpt = None,
+    browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
+) -> None:
+    """Répondre à une notification (page web, l'expéditeur déjà destinataire)."""
+    unlocked = _unlock(account)
+    st = _item(unlocked, document)
+    _ticket(account, f"/repondre/{st.id}", browser, unlocked)
+
+
+@app.command()
+def send(
+    account: AccountOpt = None,
+    browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
+) -> None:
+    """Envoyer un document (page web)."""
+    _ticket(account, "/envoyer", browser)
+
+
+@app.command()
+def record(
+    document: str,
+    account: AccountOpt = None,
+    browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
+) -> None:
+    """Ouvrir le dossier régional du patient d'un document reçu (page web)."""
+    unlocked = _unlock(account)
+    st = _item(unlocked, document)
+    _ticket(account, f"/patients/{st.item['patient']['id']}", browser, unlocked)
+
+
+@app.command()
+def password(
+    account: AccountOpt = None,
+    forgotten: Annotated[
+        bool, typer.Option("--forgotten", help="Mot de passe oublié : authentification forte")
+    ] = False,
+    card: Annotated[bool, typer.Option("--card")] = False,
+    module: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """« Nouveau mot de passe » : le changer, ou, oublié, le refaire après la carte ou le code."""
+    store = _store()
+    acc = _account(store, account)
+    if not forgotten:
+        old = _secret("Mot de passe actuel : ")
+        new = _secret("Nouveau mot de passe : ", confirm=True)
+        try:
+            store.change_password(acc.id, old, new)
+        except AccountError as exc:
+            _fail(exc.message)
+        typer.echo("Mot de passe changé.")
+        return
+    creds = _strong_auth(acc.settings.server_url, card, module, acc.settings.login, None)
+    new = _secret("Nouveau mot de passe MonSisra : ", confirm=True)
+    try:
+        store.reset_password(acc.id, new, creds.to_dict())
+    except AccountError as exc:
+        _fail(exc.message)
+    typer.echo("Nouveau mot de passe enregistré ; vos réglages et vos documents sont conservés.")
+
+
+@app.command()
+def reauth(
+    account: AccountOpt = None,
+    card: Annotated[bool, typer.Option("--card")] = False,
+    module: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Authentification forte redemandée : carte CPS ou code, pour le même ordinateur."""
+    unlocked = _unlock(account)
+    acc = unlocked.account
+    device = auth.Credentials.from_dict(unlocked.credentials).device_id
+    creds = _strong_auth(acc.settings.server_url, card, module, acc.settings.login, device)
+    unlocked.save_credentials(creds.to_dict())
+    typer.echo("Authentification renouvelée : la synchronisation reprend.")
+
+
+def _strong_auth(
+    server: str, card: bool, module: str | None, login: str, device_id: str | None
+) -> auth.Credentials:
+    with PlatformClient(server) as client:
+        try:
+            if card:
+                return _card_login(client, module, device_id)
+            return _code_login(client, login, device_id)
+        except ApiError as exc:
+            _fail(exc.message)
+            raise AssertionError from exc
 
 
 @app.command("open-page")

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS items (
     id TEXT PRIMARY KEY,
     cursor INTEGER NOT NULL,
     item TEXT NOT NULL,
-    status TEXT NOT NULL,            -- pending | exported | failed | skipped
+    status TEXT NOT NULL,            -- pending | exported | failed | skipped | deleted
     attempts INTEGER NOT NULL DEFAULT 0,
     next_try REAL NOT NULL DEFAULT 0,
     error_code TEXT,
@@ -128,6 +128,18 @@ class LocalState:
             "error_message=?, updated_at=? WHERE id=?",
             (time.time() + retry_in, code, message, time.time(), item_id),
         )
+
+    def mark_deleted(self, item_id: str) -> None:
+        """« Supprimer »: hidden from the list; exported files stay where they are."""
+        self._db.execute(
+            "UPDATE items SET status='deleted', updated_at=? WHERE id=?", (time.time(), item_id)
+        )
+
+    def find(self, prefix: str) -> list[ItemState]:
+        rows = self._db.execute(
+            "SELECT * FROM items WHERE id LIKE ? ORDER BY cursor", (prefix.replace("%", "") + "%",)
+        ).fetchall()
+        return [_row(r) for r in rows]
 
     def skip(self, item_id: str) -> None:
         """Known but older than the enrolment backfill: never fetched."""
