@@ -249,3 +249,87 @@ def test_strong_auth_expiry_pauses_then_resumes_without_loss(
     resumed.catch_up()
     assert resumed.process_due().exported == 1
     assert [p.name.split()[0] for p in folder.iterdir()] == ["Pendant"]
+
+
+def test_full_disk_is_reported_then_recovered_with_the_real_exporter(
+    live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    """A real full filesystem (tmpfs) under the export folder; the « PDF seul » profile."""
+    import subprocess
+
+    from sisra.client.export import get_profile, write_export
+    from sisra.client.sync import ExportFailure as Failure
+
+    pro, creds = account
+    folder = tmp_path / "cabinet"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        profile = get_profile("pdf")
+
+        def export(item, path):
+            from sisra.client.export import ExportError
+
+            try:
+                return write_export(profile, folder, item, path)
+            except ExportError as exc:
+                raise Failure(exc.code, exc.message) from exc
+
+        sender = make_pro()
+        with PlatformClient(live_server.url) as c:
+            share_request(c._http, sender, make_patient(), [pro], pdf(padding=200_000))
+        client = PlatformClient(live_server.url)
+        engine = SyncEngine(
+            client,
+            CredentialTokens(client, creds),
+            LocalState(tmp_path / "s.db"),
+            export,
+            tmp_path / "work",
+        )
+        engine.catch_up()
+        assert engine.process_due().failed == 1
+        (failure,) = engine.state.failures()
+        assert failure.error_code == "disk_full" and failure.error_message
+        assert [p.name for p in folder.iterdir()] == []  # nothing partial left
+        subprocess.run(["mount", "-o", "remount,size=2m", str(folder)], check=True)
+        engine.state.retry_now()
+        assert engine.process_due().exported == 1
+        assert len([p for p in folder.iterdir() if p.suffix == ".pdf"]) == 1
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_two_accounts_on_one_computer_stay_separate(
+    live_server, make_pro, make_patient, pdf, smtp_sink, tmp_path
+):
+    sender = make_pro()
+    patient = make_patient()
+    engines = {}
+    for login in ("cabinet.a", "cabinet.b"):
+        pro = make_pro(login, log_in=False)
+        tokens = otp_login(
+            PlatformClient(live_server.url)._http, smtp_sink, login, f"{login}@demo.sisra.test"
+        )
+        folder = tmp_path / login / "export"
+        folder.mkdir(parents=True)
+        engines[login] = (
+            pro,
+            engine_for(
+                live_server,
+                Credentials.from_tokens(live_server.url, tokens),
+                tmp_path / login,
+                folder,
+            ),
+            folder,
+        )
+    with PlatformClient(live_server.url) as c:
+        for login, (pro, _e, _f) in engines.items():
+            share_request(c._http, sender, patient, [pro], pdf(login), title=f"Pour {login}")
+    for login, (_pro, engine, folder) in engines.items():
+        engine.catch_up()
+        assert engine.process_due().exported == 1
+        assert [p.name.split()[1] for p in folder.iterdir()] == [login]
