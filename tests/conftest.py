@@ -319,3 +319,50 @@ def share_request(
 @pytest.fixture
 def share() -> Callable[..., Any]:
     return share_request
+
+
+@pytest.fixture
+def platform_process(settings: Settings) -> Iterator[LiveServer]:
+    """The platform as users run it: a `sisra serve` subprocess on this test's database."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "SISRA_DATABASE_URL": settings.database_url,
+        "SISRA_DATA_DIR": str(settings.data_dir),
+        "SISRA_MASTER_KEY": settings.master_key.get_secret_value() if settings.master_key else "",
+        "SISRA_SMTP_HOST": settings.smtp_host,
+        "SISRA_SMTP_PORT": str(settings.smtp_port),
+        "SISRA_MAX_DOCUMENT_BYTES": str(settings.max_document_bytes),
+        "SISRA_EVENTS_KEEPALIVE_SECONDS": str(settings.events_keepalive_seconds),
+        "SISRA_OTP_RESEND_COOLDOWN_S": str(settings.otp_resend_cooldown_s),
+        "SISRA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sisra.cli", "serve", "--port", str(port), "--no-upgrade"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield LiveServer(url, None)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

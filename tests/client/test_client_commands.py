@@ -30,12 +30,12 @@ def run(env, *args, stdin=""):
 
 
 def test_enrol_by_code_backfill_list_delete_reply_and_password(
-    live_server, make_pro, make_patient, pdf, smtp_sink, tmp_path, db
+    platform_process, make_pro, make_patient, pdf, smtp_sink, tmp_path, db
 ):
     pro = make_pro("helene.roux", first_name="Hélène", last_name="Roux", log_in=False)
     sender = make_pro()
     patient = make_patient("MARTIN")
-    with PlatformClient(live_server.url) as c:
+    with PlatformClient(platform_process.url) as c:
         old = share_request(c._http, sender, patient, [pro], pdf("ancien"), title="Ancien bilan")
         new = share_request(c._http, sender, patient, [pro], pdf("récent"), title="Bilan récent")
     with db() as s:
@@ -56,7 +56,7 @@ def test_enrol_by_code_backfill_list_delete_reply_and_password(
             "--identifier",
             "helene.roux",
             "--server",
-            live_server.url,
+            platform_process.url,
             "--profile",
             "hprim",
             "--folder",
@@ -107,7 +107,7 @@ def test_enrol_by_code_backfill_list_delete_reply_and_password(
     assert replied.returncode == 0, replied.stderr
     ticket_url = replied.stdout.strip().splitlines()[-1]
     path = "/web/ticket/" + ticket_url.split("/web/ticket/", 1)[1]
-    r = httpx.get(live_server.url + path, follow_redirects=False)
+    r = httpx.get(platform_process.url + path, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/repondre/")
 
     changed = run(env, "password", stdin=f"{LOCAL}\nNouveau-mdp-local-2\n")

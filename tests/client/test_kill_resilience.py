@@ -19,14 +19,13 @@ LOCAL_PASSWORD = "Mot-de-passe-local-1"
 
 
 def test_killed_mid_sync_exports_each_document_exactly_once(
-    live_server, make_pro, make_patient, pdf, smtp_sink, tmp_path, settings
+    platform_process, make_pro, make_patient, pdf, smtp_sink, tmp_path, settings
 ):
-    settings.max_document_bytes = 20 * 1024 * 1024
     pro = make_pro("tenace", log_in=False)
     tokens = otp_login(
-        PlatformClient(live_server.url)._http, smtp_sink, "tenace", "tenace@demo.sisra.test"
+        PlatformClient(platform_process.url)._http, smtp_sink, "tenace", "tenace@demo.sisra.test"
     )
-    creds = Credentials.from_tokens(live_server.url, tokens)
+    creds = Credentials.from_tokens(platform_process.url, tokens)
     home = tmp_path / "monsisra"
     folder = tmp_path / "export"
     folder.mkdir()
@@ -36,7 +35,7 @@ def test_killed_mid_sync_exports_each_document_exactly_once(
             display_name="Tenace",
             login="tenace",
             professional_id=str(pro.id),
-            server_url=live_server.url,
+            server_url=platform_process.url,
             software_profile_id="pdf",
             export_folder=folder,
             backfill_days=0,
@@ -48,9 +47,9 @@ def test_killed_mid_sync_exports_each_document_exactly_once(
     sender = make_pro()
     patient = make_patient()
     sent = {}
-    with PlatformClient(live_server.url) as c:
+    with PlatformClient(platform_process.url) as c:
         for i in range(6):
-            data = pdf(f"Scanner {i}", pages=2, padding=3_000_000)
+            data = pdf(f"Scanner {i}", pages=2, padding=1_800_000)
             r = share_request(c._http, sender, patient, [pro], data, title=f"Scanner {i}")
             assert r.status_code == 201
             sent[hashlib.sha256(data).hexdigest()] = data
@@ -85,7 +84,7 @@ def test_killed_mid_sync_exports_each_document_exactly_once(
     pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
     assert len(pdfs) == 6, [p.name for p in files]
     assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in pdfs} == set(sent)
-    with PlatformClient(live_server.url) as c:
+    with PlatformClient(platform_process.url) as c:
         fresh = store.unlock(store.list()[0].id, LOCAL_PASSWORD).credentials
         items = c.get_json("/api/v1/inbox", token=fresh["access_token"])["items"]
     assert all(i["delivered_at"] for i in items) and len(items) == 6
