@@ -24,6 +24,7 @@ from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+from sisra.platform.web import pages_admin, pages_record, pages_send
 from sisra.platform.web import routes as web_routes
 from sisra.settings import Settings, get_settings
 
@@ -134,6 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=static), name="static")
     for router in (
         web_routes.router,
+        pages_record.router,
+        pages_send.router,
+        pages_admin.router,
         auth_router,
         directory_router,
         patients_router,

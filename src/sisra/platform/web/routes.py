@@ -15,10 +15,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import otp, web
-from sisra.platform.context import Actor
+from sisra.platform.context import Actor, RequestContext
 from sisra.platform.deps import Anonymous, AppSettings, DbSession
 from sisra.platform.errors import NotAuthenticated, NotFound, SisraError
 from sisra.platform.models import Professional
@@ -218,6 +219,30 @@ def current_web_user(request: Request, session: DbSession) -> tuple[Professional
     except NotAuthenticated as exc:
         raise _LoginRedirect(request.url.path) from exc
     return pro, row.csrf_token
+
+
+def check_csrf(expected: str, given: str) -> None:
+    """Logged-in forms carry the session's CSRF token."""
+    if not given or not hmac.compare_digest(expected, given):
+        raise SisraError(
+            "La page a expiré : rechargez-la et recommencez.", code="csrf_failed", status=403
+        )
+
+
+def web_context(request: Request, session: Session) -> tuple[RequestContext, Professional, str]:
+    """For pages: the request context as the logged-in professional, and the CSRF token."""
+    pro, csrf = current_web_user(request, session)
+    ctx = RequestContext(
+        Actor.of(pro),
+        request.client.host if request.client else None,
+        request.headers.get("user-agent"),
+    )
+    return ctx, pro, csrf
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render a logged-in page (``context`` holds ``pro`` and ``csrf``)."""
+    return _page(request, request.app.state.settings, name, context, status)
 
 
 @router.get("/accueil", response_class=HTMLResponse)
