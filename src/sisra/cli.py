@@ -55,6 +55,13 @@ def serve(
         from sisra.platform.migrate import upgrade as do_upgrade
 
         do_upgrade(settings.effective_database_url)
+    if workers > 1:
+        typer.secho(
+            "Attention : avec plusieurs processus, les événements en direct (SSE) ne sont "
+            "diffusés qu'aux clients du même processus ; ils rattrapent le reste par curseur.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     typer.echo(f"Plateforme sisra sur http://{host}:{port} (API : /docs)")
     uvicorn.run(
         "sisra.platform.app:create_app",
