@@ -1,5 +1,319 @@
-"""Web pages (record): see the module's routes."""
+"""Web pages (record): « Documents reçus » and « Dossier régional du patient ».
 
-from fastapi import APIRouter
+Server-rendered twins of MonSisra's inbox and of the regional record. Only ids travel in URLs;
+every read goes through the same services (and audit) as the API.
+"""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from sisra.common import doctypes
+from sisra.platform.audit import service as audit
+from sisra.platform.context import RequestContext
+from sisra.platform.deps import AppSettings, Blobs, DbSession
+from sisra.platform.documents import content
+from sisra.platform.documents import service as documents
+from sisra.platform.errors import SisraError
+from sisra.platform.inbox import service as inbox
+from sisra.platform.models import Document, Notification, Patient, Professional
+from sisra.platform.record import service as record
+from sisra.platform.web.routes import check_csrf, page, web_context
 
 router = APIRouter(include_in_schema=False)
+
+INBOX_PAGE = 300
+
+try:
+    _PARIS: ZoneInfo | None = ZoneInfo("Europe/Paris")
+except ZoneInfoNotFoundError:  # pragma: no cover - tzdata missing
+    _PARIS = None
+
+_SEX = {"M": "Masculin", "F": "Féminin", "I": "Indéterminé"}
+
+
+def fr_date(value: date | str | None) -> str:
+    """``dd/mm/yyyy`` (also accepts an ISO string, as in inbox items)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def fr_datetime(value: datetime | str | None) -> str:
+    """``dd/mm/yyyy à HHhMM``, in French local time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None and _PARIS is not None:
+        value = value.astimezone(_PARIS)
+    return value.strftime("%d/%m/%Y à %Hh%M")
+
+
+def _error_page(
+    request: Request, pro: Professional, csrf: str, exc: SisraError, heading: str
+) -> Response:
+    return page(
+        request,
+        "record/error.html",
+        {"pro": pro, "csrf": csrf, "heading": heading, "message": exc.message},
+        exc.status,
+    )
+
+
+def _patient_name(p: dict[str, Any]) -> str:
+    name = p["used_name"] or p["birth_name"]
+    return f"{name} {p['first_given_name']}"
+
+
+# --- Documents reçus --------------------------------------------------------------------------
+
+
+def _inbox_items(session: DbSession, ctx: RequestContext) -> list[dict[str, Any]]:
+    assert ctx.actor is not None
+    notes = list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.recipient_id == ctx.actor.id, Notification.deleted_at.is_(None))
+            .order_by(Notification.seq.desc())
+            .limit(INBOX_PAGE)
+        )
+    )
+    items = inbox.items_for(session, notes)
+    audit.record(session, ctx, "inbox.list", details={"web": True, "count": len(items)})
+    return [
+        {
+            "id": i["id"],
+            "received": fr_datetime(i["created_at"]),
+            "clinical_date": fr_date(i["document"]["clinical_date"]),
+            "unread": i["read_at"] is None,
+            "patient_id": i["patient"]["id"],
+            "patient_name": _patient_name(i["patient"]),
+            "patient_birth": fr_date(i["patient"]["birth_date"]),
+            "sender": i["sender"]["name"],
+            "title": i["document"]["title"],
+            "type": i["document"]["type_label"],
+        }
+        for i in items
+    ]
+
+
+@router.get("/documents-recus", response_class=HTMLResponse)
+def received(request: Request, session: DbSession, supprime: int = 0) -> Response:
+    ctx, pro, csrf = web_context(request, session)
+    flash = (
+        "Le document a été retiré de vos documents reçus. Il reste consultable dans le dossier "
+        "du patient."
+        if supprime
+        else None
+    )
+    return page(
+        request,
+        "record/inbox.html",
+        {"pro": pro, "csrf": csrf, "items": _inbox_items(session, ctx), "flash": flash},
+    )
+
+
+@router.get("/web/documents-recus/{notification_id}/pdf")
+def received_pdf(
+    request: Request, session: DbSession, blobs: Blobs, notification_id: uuid.UUID
+) -> Response:
+    """The received PDF, inline; opening it posts the read receipt."""
+    ctx, pro, csrf = web_context(request, session)
+    try:
+        note = inbox.own(session, ctx, notification_id)
+        doc = documents.get(session, note.document_id)
+        documents.open_content(session, ctx, doc, via="web_inbox")
+        inbox.receipt(session, ctx, notification_id, "read")
+    except SisraError as exc:
+        return _error_page(request, pro, csrf, exc, "Document indisponible")
+    return content.respond(request, blobs, doc)
+
+
+@router.post("/documents-recus/{notification_id}/supprimer", response_class=HTMLResponse)
+def delete_received(
+    request: Request,
+    session: DbSession,
+    notification_id: uuid.UUID,
+    csrf: str = Form(""),
+    confirmer: str = Form(""),
+) -> Response:
+    """First POST: the confirmation page; second POST (``confirmer``): the deletion."""
+    ctx, pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    try:
+        if confirmer == "oui":
+            inbox.delete(session, ctx, notification_id)
+            return RedirectResponse("/documents-recus?supprime=1", status_code=303)
+        note = inbox.own(session, ctx, notification_id)
+    except SisraError as exc:
+        return _error_page(request, pro, expected, exc, "Document indisponible")
+    item = inbox.items_for(session, [note])[0]
+    return page(
+        request,
+        "record/confirm_delete.html",
+        {
+            "pro": pro,
+            "csrf": expected,
+            "id": notification_id,
+            "title": item["document"]["title"],
+            "type": item["document"]["type_label"],
+            "sender": item["sender"]["name"],
+            "patient_name": _patient_name(item["patient"]),
+            "patient_birth": fr_date(item["patient"]["birth_date"]),
+        },
+    )
+
+
+# --- Dossier régional du patient ---------------------------------------------------------------
+
+
+def _identity(p: Patient) -> dict[str, Any]:
+    return {
+        "birth_name": p.birth_name,
+        "used_name": p.used_name,
+        "given_names": " ".join(p.birth_given_names or []),
+        "first_given_name": p.first_given_name,
+        "birth_date": fr_date(p.birth_date),
+        "sex": _SEX.get(p.sex.value, p.sex.value),
+        "ins": p.ins,
+        "identity_status": p.identity_status.value,
+    }
+
+
+def _record_docs(
+    session: DbSession, ctx: RequestContext, docs: list[Document]
+) -> list[dict[str, Any]]:
+    assert ctx.actor is not None
+    authors = {
+        a.id: a
+        for a in session.scalars(
+            select(Professional).where(Professional.id.in_({d.author_id for d in docs}))
+        )
+    }
+    out = []
+    for d in docs:
+        dtype = doctypes.get(d.type_code)
+        author = authors.get(d.author_id)
+        mine = d.author_id == ctx.actor.id
+        shares = documents.detail(session, ctx, d.id).shares if mine else []
+        out.append(
+            {
+                "id": d.id,
+                "date": fr_date(d.clinical_date),
+                "type": dtype.label if dtype else d.type_code,
+                "title": d.title,
+                "author": author.display_name if author else "—",
+                "mine": mine,
+                "shares": [
+                    {
+                        "name": s.recipient_name,
+                        "delivered": fr_datetime(s.delivered_at),
+                        "read": fr_datetime(s.read_at),
+                        "deleted": s.deleted,
+                    }
+                    for s in shares or []
+                ],
+            }
+        )
+    return out
+
+
+def _refusal(
+    request: Request,
+    pro: Professional,
+    csrf: str,
+    patient_id: uuid.UUID,
+    message: str,
+    *,
+    error: str | None = None,
+    reason: str = "",
+    status: int = 403,
+) -> Response:
+    return page(
+        request,
+        "record/refused.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "patient_id": patient_id,
+            "message": message,
+            "error": error,
+            "reason": reason,
+            "min_reason": record.MIN_REASON,
+        },
+        status,
+    )
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_record(request: Request, session: DbSession, patient_id: uuid.UUID) -> Response:
+    ctx, pro, csrf = web_context(request, session)
+    try:
+        patient, docs, glass = record.list_documents(session, ctx, patient_id)
+    except SisraError as exc:
+        if exc.code == "record_access_denied":
+            return _refusal(request, pro, csrf, patient_id, exc.message)
+        return _error_page(request, pro, csrf, exc, "Dossier indisponible")
+    return page(
+        request,
+        "record/patient.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "patient_id": patient_id,
+            "patient": _identity(patient),
+            "docs": _record_docs(session, ctx, docs),
+            "break_glass": glass,
+        },
+    )
+
+
+@router.post("/patients/{patient_id}/bris-de-glace", response_class=HTMLResponse)
+def patient_break_glass(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    patient_id: uuid.UUID,
+    csrf: str = Form(""),
+    reason: str = Form(""),
+) -> Response:
+    ctx, pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    try:
+        record.break_glass(session, settings, ctx, patient_id, reason)
+    except SisraError as exc:
+        if exc.code == "reason_required":
+            return _refusal(
+                request,
+                pro,
+                expected,
+                patient_id,
+                "Vous n'avez pas accès au dossier de ce patient.",
+                error=exc.message,
+                reason=reason,
+                status=exc.status,
+            )
+        return _error_page(request, pro, expected, exc, "Accès en urgence impossible")
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+
+@router.get("/web/documents/{document_id}/pdf")
+def record_pdf(
+    request: Request, session: DbSession, blobs: Blobs, document_id: uuid.UUID
+) -> Response:
+    """A record document's PDF, inline, for whoever may see it."""
+    ctx, pro, csrf = web_context(request, session)
+    try:
+        doc = documents.get(session, document_id)
+        documents.open_content(session, ctx, doc, via="web_record")
+    except SisraError as exc:
+        return _error_page(request, pro, csrf, exc, "Document indisponible")
+    return content.respond(request, blobs, doc)

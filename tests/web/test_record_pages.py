@@ -1,0 +1,227 @@
+"""« Documents reçus » and « Dossier régional du patient », clicked through in Chromium."""
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+
+@pytest.fixture
+def shared(live_server: Any, make_pro: Any, make_patient: Any, pdf: Any, share: Any) -> Any:
+    """Dr Rey shares one PDF about a patient with Dr Blanc; returns everything a test needs."""
+    author = make_pro("alice.rey", first_name="Alice", last_name="Rey")
+    reader = make_pro("bruno.blanc", first_name="Bruno", last_name="Blanc")
+    patient_id = make_patient("DURAND", "Lucie")
+    data = pdf("Compte rendu de cardiologie")
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        r = share(client, author, patient_id, [reader], data, title="Bilan cardiologique")
+        assert r.status_code in (200, 201), r.text
+        inbox = client.get("/api/v1/inbox", headers=reader.headers).json()
+    note = inbox["items"][0]
+    return {
+        "author": author,
+        "reader": reader,
+        "patient_id": patient_id,
+        "data": data,
+        "note_id": note["id"],
+        "doc_id": note["document"]["id"],
+    }
+
+
+def _row(page: Page, title: str) -> Any:
+    return page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=title))
+
+
+def test_inbox_lists_the_shared_document(web_as: Any, shared: Any) -> None:
+    page = web_as(shared["reader"], "/documents-recus")
+    expect(page.get_by_role("heading", name="Documents reçus", level=1)).to_be_visible()
+    row = _row(page, "Bilan cardiologique")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("DURAND Lucie")
+    expect(row).to_contain_text("Alice REY")
+    expect(row).to_contain_text("Non lu")
+    expect(row.get_by_role("rowheader")).to_have_css("font-weight", "700")
+    expect(row).to_contain_text(re.compile(r"\d{2}/\d{2}/\d{4}"))
+    expect(row.get_by_role("link", name="Répondre à « Bilan cardiologique »")).to_have_attribute(
+        "href", f"/repondre/{shared['note_id']}"
+    )
+    expect(row.get_by_role("link", name=re.compile("Dossier du patient"))).to_have_attribute(
+        "href", f"/patients/{shared['patient_id']}"
+    )
+
+
+def test_opening_the_pdf_streams_it_and_marks_it_read(
+    live_server: Any, web_as: Any, shared: Any
+) -> None:
+    page = web_as(shared["reader"], "/documents-recus")
+    link = page.get_by_role("link", name="Ouvrir « Bilan cardiologique »")
+    href = link.get_attribute("href")
+    assert href == f"/web/documents-recus/{shared['note_id']}/pdf"
+    response = page.request.get(live_server.url + href)
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.body() == shared["data"]
+    page.reload()
+    row = _row(page, "Bilan cardiologique")
+    expect(row).not_to_contain_text("Non lu")
+    expect(row.get_by_role("rowheader")).to_have_css("font-weight", "400")
+    # the read receipt was posted
+    item = httpx.get(
+        f"{live_server.url}/api/v1/inbox/{shared['note_id']}", headers=shared["reader"].headers
+    ).json()
+    assert item["read_at"] is not None
+
+
+def test_delete_with_confirmation_keeps_the_document_in_the_record(
+    web_as: Any, shared: Any
+) -> None:
+    page = web_as(shared["reader"], "/documents-recus")
+    _row(page, "Bilan cardiologique").get_by_role(
+        "button", name="Supprimer « Bilan cardiologique »"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Supprimer ce document")
+    expect(page.get_by_text("il reste dans le dossier régional du patient")).to_be_visible()
+    page.get_by_role("button", name="Confirmer la suppression").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/documents-recus\?supprime=1$"))
+    expect(page.get_by_role("status")).to_contain_text("retiré de vos documents reçus")
+    expect(page.get_by_text("Vous n'avez aucun document reçu.")).to_be_visible()
+    page.goto(page.url.split("/documents-recus")[0] + f"/patients/{shared['patient_id']}")
+    expect(page.get_by_role("heading", name="Bilan cardiologique")).to_be_visible()
+
+
+def test_cancel_delete_keeps_the_document(web_as: Any, shared: Any) -> None:
+    page = web_as(shared["reader"], "/documents-recus")
+    page.get_by_role("button", name="Supprimer « Bilan cardiologique »").click()
+    page.get_by_role("link", name="Annuler").click()
+    expect(_row(page, "Bilan cardiologique")).to_have_count(1)
+
+
+def test_the_record_shows_identity_and_receipts_to_the_author(
+    live_server: Any, web_as: Any, shared: Any
+) -> None:
+    httpx.get(
+        f"{live_server.url}/api/v1/inbox/{shared['note_id']}/content",
+        headers=shared["reader"].headers,
+    )
+    httpx.post(
+        f"{live_server.url}/api/v1/inbox/{shared['note_id']}/receipts",
+        headers=shared["reader"].headers,
+        json={"kind": "read"},
+    )
+    page = web_as(shared["author"], f"/patients/{shared['patient_id']}")
+    expect(page.get_by_role("heading", name="Dossier régional du patient")).to_be_visible()
+    expect(page.get_by_text("DURAND", exact=True)).to_be_visible()
+    expect(page.get_by_text("Féminin")).to_be_visible()
+    expect(page.get_by_text("provisoire")).to_be_visible()
+    doc = page.get_by_role("article", name="Bilan cardiologique")
+    expect(doc).to_contain_text(re.compile(r"du \d{2}/\d{2}/\d{4}, par Alice REY"))
+    receipt = doc.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Bruno BLANC"))
+    expect(receipt).to_contain_text(re.compile(r"le \d{2}/\d{2}/\d{4} à \d{2}h\d{2}"))
+    expect(receipt).not_to_contain_text("non lu")
+    href = doc.get_by_role("link", name="Ouvrir « Bilan cardiologique »").get_attribute("href")
+    assert href == f"/web/documents/{shared['doc_id']}/pdf"
+    response = page.request.get(live_server.url + href)
+    assert response.status == 200
+    assert response.body() == shared["data"]
+    expect(page.get_by_text("Accès en urgence (bris de glace)")).to_have_count(0)
+
+
+def test_the_reader_sees_the_record_without_receipts(web_as: Any, shared: Any) -> None:
+    page = web_as(shared["reader"], f"/patients/{shared['patient_id']}")
+    doc = page.get_by_role("article", name="Bilan cardiologique")
+    expect(doc).to_be_visible()
+    expect(doc.get_by_role("table")).to_have_count(0)
+
+
+def test_an_outsider_is_refused_then_uses_break_glass(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any
+) -> None:
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    page = web_as(outsider, f"/patients/{shared['patient_id']}")
+    expect(page.get_by_role("heading", name="Accès au dossier refusé")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("équipe de soins")
+    expect(page.get_by_text("DURAND")).to_have_count(0)
+    reason = page.get_by_label("Motif de l'accès en urgence")
+    reason.fill("Patiente inconsciente aux urgences, besoin des antécédents")
+    reason.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/patients/{shared['patient_id']}")
+    expect(page.get_by_role("status")).to_contain_text("Accès en urgence (bris de glace)")
+    expect(page.get_by_role("heading", name="Bilan cardiologique")).to_be_visible()
+    response = page.request.get(f"{live_server.url}/web/documents/{shared['doc_id']}/pdf")
+    assert response.status == 200
+    assert response.body() == shared["data"]
+
+
+def test_break_glass_needs_a_real_reason(make_pro: Any, web_as: Any, shared: Any) -> None:
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    page = web_as(outsider, f"/patients/{shared['patient_id']}")
+    reason = page.get_by_label("Motif de l'accès en urgence")
+    # bypass the browser's own minlength check to see the server's message
+    reason.evaluate("el => el.removeAttribute('minlength')")
+    reason.fill("urgence")
+    page.get_by_role("button", name="Accéder au dossier en urgence").click()
+    expect(page.get_by_role("alert").filter(has_text="au moins 15 caractères")).to_be_visible()
+    expect(page.get_by_label("Motif de l'accès en urgence")).to_have_value("urgence")
+    expect(page.get_by_role("heading", name="Bilan cardiologique")).to_have_count(0)
+
+
+def test_an_outsider_cannot_open_the_pdfs(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any
+) -> None:
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    page = web_as(outsider, "/documents-recus")
+    record = page.request.get(f"{live_server.url}/web/documents/{shared['doc_id']}/pdf")
+    assert record.status == 403
+    assert "application/pdf" not in record.headers["content-type"]
+    assert "pas accès" in record.text()
+    other = page.request.get(f"{live_server.url}/web/documents-recus/{shared['note_id']}/pdf")
+    assert other.status in (403, 404)
+    assert "application/pdf" not in other.headers["content-type"]
+    assert "pas (ou plus) dans vos documents reçus" in other.text()
+    # nor delete someone else's notification
+    page.goto(f"{live_server.url}/documents-recus")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    gone = page.request.post(
+        f"{live_server.url}/documents-recus/{shared['note_id']}/supprimer",
+        form={"csrf": csrf or "", "confirmer": "oui"},
+    )
+    assert gone.status == 404
+    still = httpx.get(f"{live_server.url}/api/v1/inbox", headers=shared["reader"].headers).json()
+    assert [i["id"] for i in still["items"]] == [shared["note_id"]]
+
+
+def test_delete_without_csrf_is_refused(live_server: Any, web_as: Any, shared: Any) -> None:
+    page = web_as(shared["reader"], "/documents-recus")
+    r = page.request.post(
+        f"{live_server.url}/documents-recus/{shared['note_id']}/supprimer",
+        form={"csrf": "faux", "confirmer": "oui"},
+    )
+    assert r.status == 403
+    page.reload()
+    expect(_row(page, "Bilan cardiologique")).to_have_count(1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/documents-recus",
+        "/patients/00000000-0000-0000-0000-000000000001",
+        "/web/documents/00000000-0000-0000-0000-000000000001/pdf",
+    ],
+)
+def test_pages_without_a_session_redirect_to_the_login(
+    live_server: Any, page: Page, path: str
+) -> None:
+    page.goto(live_server.url + path)
+    expect(page).to_have_url(re.compile(r"/connexion\?next="))
+    expect(page.get_by_label("Identifiant")).to_be_visible()
+
+
+def test_unknown_patient_shows_a_french_page(live_server: Any, make_pro: Any, web_as: Any) -> None:
+    pro = make_pro("dan.vert", first_name="Dan", last_name="Vert")
+    page = web_as(pro, "/patients/00000000-0000-0000-0000-000000000001")
+    expect(page.get_by_role("heading", name="Dossier indisponible")).to_be_visible()
