@@ -1,5 +1,800 @@
-"""Web pages (admin): see the module's routes."""
+"""Web pages (admin): directory, devices, audit trail and duplicate identities.
 
-from fastapi import APIRouter
+Administrators manage the directory and read the audit; they never see clinical content.
+Every page refuses a non-administrator with a French 403 page (and audits the refusal).
+"""
 
-router = APIRouter(include_in_schema=False)
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from sisra.common.identifiers import InvalidIdentifier, validate_adeli, validate_rpps
+from sisra.common.text import fold
+from sisra.platform.audit import service as audit
+from sisra.platform.auth import passwords
+from sisra.platform.auth import service as auth
+from sisra.platform.context import RequestContext
+from sisra.platform.db import unit_of_work
+from sisra.platform.deps import DbSession
+from sisra.platform.directory import service as directory
+from sisra.platform.errors import NotFound, SisraError
+from sisra.platform.models import AuditEvent, Patient, Professional, Role
+from sisra.platform.patients import merge as merging
+from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+PARIS = ZoneInfo("Europe/Paris")
+PAGE_SIZE = 50
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+IMPORT_COLUMNS = (
+    "rpps",
+    "adeli",
+    "nom",
+    "prenom",
+    "profession",
+    "specialite",
+    "structure",
+    "ville",
+    "email",
+    "identifiant",
+)
+EDITABLE = ("first_name", "last_name", "profession", "specialty", "structure", "city", "email")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _admin(request: Request, session: Session) -> tuple[RequestContext, Professional, str]:
+    """The administrator's context, or the French refusal page (403, audited)."""
+    ctx, pro, csrf = web_context(request, session)
+    if pro.role != Role.administrator:
+        audit.record(
+            session,
+            ctx,
+            "admin.refused",
+            outcome="refused",
+            details={"path": request.url.path},
+            keep_on_failure=True,
+        )
+        raise _FormError("admin/refused.html", {"pro": _detached(pro), "csrf": csrf}, 403)
+    return ctx, pro, csrf
+
+
+def _detached(pro: Professional) -> dict[str, str]:
+    """What the page header needs, readable after the failed request's rollback."""
+    return {"display_name": pro.display_name, "role": str(pro.role)}
+
+
+def _paris(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- directory
+
+
+@router.get("/annuaire", response_class=HTMLResponse)
+def directory_page(
+    request: Request, session: DbSession, q: str = "", notice: str = ""
+) -> HTMLResponse:
+    _ctx, pro, csrf = _admin(request, session)
+    stmt = select(Professional)
+    for part in fold(q).split():
+        stmt = stmt.where(Professional.search_text.contains(part, autoescape=True))
+    stmt = stmt.order_by(Professional.last_name, Professional.first_name).limit(200)
+    people = list(session.scalars(stmt))
+    return page(
+        request,
+        "admin/directory.html",
+        {"pro": pro, "csrf": csrf, "q": q, "people": people, "notice": notice},
+    )
+
+
+@dataclass
+class _ProForm:
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+_NEW_FIELDS = (
+    "rpps",
+    "adeli",
+    "last_name",
+    "first_name",
+    "profession",
+    "specialty",
+    "structure",
+    "city",
+    "email",
+    "mssante",
+    "login",
+    "role",
+    "password",
+)
+_REQUIRED = {
+    "last_name": "Indiquez le nom.",
+    "first_name": "Indiquez le prénom.",
+    "profession": "Indiquez la profession.",
+    "email": "Indiquez l'adresse e-mail.",
+}
+
+
+def _check_common(form: _ProForm) -> None:
+    v = form.values
+    for name, message in _REQUIRED.items():
+        if not v.get(name, "").strip():
+            form.errors[name] = message
+    email = v.get("email", "").strip()
+    if email and ("@" not in email or " " in email):
+        form.errors["email"] = "L'adresse e-mail n'est pas valide."
+    mss = v.get("mssante", "").strip()
+    if mss and "@" not in mss:
+        form.errors["mssante"] = "L'adresse MSSanté n'est pas valide."
+
+
+def _new_form(session: Session, raw: dict[str, str]) -> _ProForm:
+    form = _ProForm({k: raw.get(k, "") for k in _NEW_FIELDS})
+    v = form.values
+    _check_common(form)
+    role = Role.administrator if v["role"] == "administrator" else Role.professional
+    if v["rpps"].strip():
+        try:
+            rpps = validate_rpps(v["rpps"])
+            if session.scalar(select(Professional.id).where(Professional.rpps == rpps)):
+                form.errors["rpps"] = f"Un professionnel existe déjà avec le RPPS {rpps}."
+        except InvalidIdentifier as exc:
+            form.errors["rpps"] = str(exc)
+    if v["adeli"].strip():
+        try:
+            adeli = validate_adeli(v["adeli"])
+            if session.scalar(select(Professional.id).where(Professional.adeli == adeli)):
+                form.errors["adeli"] = f"Un professionnel existe déjà avec l'ADELI {adeli}."
+        except InvalidIdentifier as exc:
+            form.errors["adeli"] = str(exc)
+    if role == Role.professional and not v["rpps"].strip() and not v["adeli"].strip():
+        form.errors["rpps"] = "Un professionnel doit avoir un numéro RPPS ou ADELI."
+    login = v["login"].strip().lower()
+    if not login:
+        form.errors["login"] = "Indiquez l'identifiant de connexion."
+    elif session.scalar(select(Professional.id).where(func.lower(Professional.login) == login)):
+        form.errors["login"] = f"L'identifiant « {login} » est déjà utilisé."
+    if v["password"] and (reason := passwords.check_strength(v["password"])):
+        form.errors["password"] = reason
+    return form
+
+
+@router.get("/annuaire/nouveau", response_class=HTMLResponse)
+def new_professional_page(request: Request, session: DbSession) -> HTMLResponse:
+    _ctx, pro, csrf = _admin(request, session)
+    form = _ProForm({k: "" for k in _NEW_FIELDS})
+    return page(
+        request, "admin/pro_new.html", {"pro": pro, "csrf": csrf, "form": form, "error": None}
+    )
+
+
+@router.post("/annuaire/nouveau", response_class=HTMLResponse)
+async def new_professional_submit(request: Request, session: DbSession) -> Response:
+    ctx, pro, csrf = _admin(request, session)
+    data = await request.form()
+    raw = {k: str(data.get(k, "")) for k in (*_NEW_FIELDS, "csrf")}
+    check_csrf(csrf, raw["csrf"])
+    form = _new_form(session, raw)
+    context: dict[str, Any] = {"pro": pro, "csrf": csrf, "form": form, "error": None}
+    if form.errors:
+        context["error"] = "Le formulaire contient des erreurs : corrigez les champs signalés."
+        return page(request, "admin/pro_new.html", context, status=422)
+    v = form.values
+    try:
+        created = directory.create(
+            session,
+            ctx,
+            directory.NewProfessional(
+                first_name=v["first_name"],
+                last_name=v["last_name"],
+                profession=v["profession"],
+                email=v["email"],
+                login=v["login"],
+                rpps=_clean(v["rpps"]),
+                adeli=_clean(v["adeli"]),
+                specialty=_clean(v["specialty"]),
+                structure=_clean(v["structure"]),
+                city=_clean(v["city"]),
+                mssante=_clean(v["mssante"]),
+                role=Role.administrator if v["role"] == "administrator" else Role.professional,
+                password=v["password"] or None,
+            ),
+        )
+    except SisraError as exc:
+        context["error"] = exc.message
+        return page(request, "admin/pro_new.html", context, status=exc.status)
+    return _redirect(f"/admin/annuaire/{created.id}?notice=cree")
+
+
+def _edit_context(pro: Professional, csrf: str, target: Professional) -> dict[str, Any]:
+    values = {k: getattr(target, k) or "" for k in (*EDITABLE, "mssante")}
+    return {
+        "pro": pro,
+        "csrf": csrf,
+        "target": target,
+        "form": _ProForm(values),
+        "error": None,
+        "notice": "",
+    }
+
+
+@router.get("/annuaire/{professional_id}", response_class=HTMLResponse)
+def edit_professional_page(
+    request: Request, session: DbSession, professional_id: uuid.UUID, notice: str = ""
+) -> HTMLResponse:
+    _ctx, pro, csrf = _admin(request, session)
+    target = directory.get(session, professional_id)
+    context = _edit_context(pro, csrf, target)
+    context["notice"] = {
+        "cree": "Le professionnel a été ajouté à l'annuaire.",
+        "modifie": "Les modifications ont été enregistrées.",
+        "active": "Le compte est activé.",
+        "desactive": "Le compte est désactivé : ses connexions sont refusées.",
+    }.get(notice, "")
+    return page(request, "admin/pro_edit.html", context)
+
+
+@router.post("/annuaire/{professional_id}", response_class=HTMLResponse)
+async def edit_professional_submit(
+    request: Request, session: DbSession, professional_id: uuid.UUID
+) -> Response:
+    ctx, pro, csrf = _admin(request, session)
+    data = await request.form()
+    check_csrf(csrf, str(data.get("csrf", "")))
+    target = directory.get(session, professional_id)
+    form = _ProForm({k: str(data.get(k, "")) for k in (*EDITABLE, "mssante")})
+    _check_common(form)
+    if form.errors:
+        context = _edit_context(pro, csrf, target)
+        context["form"] = form
+        context["error"] = "Le formulaire contient des erreurs : corrigez les champs signalés."
+        return page(request, "admin/pro_edit.html", context, status=422)
+    changed = []
+    for name in (*EDITABLE, "mssante"):
+        value = form.values[name].strip() or None
+        if name in _REQUIRED:
+            value = value or ""
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+            changed.append(name)
+    target.search_text = directory.search_text(target)
+    audit.record(
+        session,
+        ctx,
+        "directory.update",
+        details={"professional": str(target.id), "fields": changed},
+    )
+    return _redirect(f"/admin/annuaire/{target.id}?notice=modifie")
+
+
+@router.post("/annuaire/{professional_id}/activation")
+def set_active_submit(
+    request: Request,
+    session: DbSession,
+    professional_id: uuid.UUID,
+    active: str = Form(""),
+    csrf: str = Form(""),
+) -> Response:
+    ctx, _pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    target = directory.get(session, professional_id)
+    if ctx.actor is not None and target.id == ctx.actor.id:
+        raise _FormError(
+            "message.html",
+            {
+                "pro": _detached(_pro),
+                "csrf": expected,
+                "heading": "Action impossible",
+                "kind": "error",
+                "message": "Vous ne pouvez pas désactiver votre propre compte.",
+            },
+            422,
+        )
+    enable = active == "1"
+    directory.set_active(session, ctx, target, enable)
+    return _redirect(f"/admin/annuaire/{target.id}?notice={'active' if enable else 'desactive'}")
+
+
+# --------------------------------------------------------------------------- CSV import
+
+
+@dataclass
+class ImportLine:
+    line: int
+    label: str
+    status: str  # "créé" | "déjà présent" | "erreur"
+    reason: str = ""
+
+
+def _already_present(session: Session, row: dict[str, str]) -> str | None:
+    rpps, adeli, login = row["rpps"], row["adeli"].upper(), row["identifiant"].lower()
+    if rpps and session.scalar(select(Professional.id).where(Professional.rpps == rpps)):
+        return f"RPPS {rpps} déjà dans l'annuaire"
+    if adeli and session.scalar(select(Professional.id).where(Professional.adeli == adeli)):
+        return f"ADELI {adeli} déjà dans l'annuaire"
+    if login and session.scalar(
+        select(Professional.id).where(func.lower(Professional.login) == login)
+    ):
+        return f"identifiant « {login} » déjà utilisé"
+    return None
+
+
+def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, str]) -> ImportLine:
+    label = " ".join(x for x in (row["prenom"], row["nom"]) if x) or "(sans nom)"
+    missing = [
+        name
+        for name, col in (
+            ("nom", "nom"),
+            ("prénom", "prenom"),
+            ("profession", "profession"),
+            ("e-mail", "email"),
+            ("identifiant", "identifiant"),
+        )
+        if not row[col]
+    ]
+    if missing:
+        return ImportLine(n, label, "erreur", "champ(s) manquant(s) : " + ", ".join(missing))
+    if "@" not in row["email"]:
+        return ImportLine(n, label, "erreur", "adresse e-mail invalide")
+    try:
+        if row["rpps"]:
+            validate_rpps(row["rpps"])
+        if row["adeli"]:
+            validate_adeli(row["adeli"])
+    except InvalidIdentifier as exc:
+        return ImportLine(n, label, "erreur", str(exc))
+    if reason := _already_present(session, row):
+        return ImportLine(n, label, "déjà présent", reason)
+    if not row["rpps"] and not row["adeli"]:
+        return ImportLine(n, label, "erreur", "ni RPPS ni ADELI")
+    try:
+        directory.create(
+            session,
+            ctx,
+            directory.NewProfessional(
+                first_name=row["prenom"],
+                last_name=row["nom"],
+                profession=row["profession"],
+                email=row["email"],
+                login=row["identifiant"],
+                rpps=row["rpps"] or None,
+                adeli=row["adeli"] or None,
+                specialty=row["specialite"] or None,
+                structure=row["structure"] or None,
+                city=row["ville"] or None,
+            ),
+        )
+    except SisraError as exc:
+        # create() validates and checks clashes before writing: nothing is half-imported.
+        return ImportLine(n, label, "erreur", exc.message)
+    return ImportLine(n, label, "créé")
+
+
+def import_csv(session: Session, ctx: RequestContext, raw: bytes) -> list[ImportLine]:
+    """Import a directory extract; one report line per CSV line. Raises on a bad file."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SisraError("Le fichier doit être encodé en UTF-8.", code="bad_import") from exc
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    header = next(reader, None)
+    if header is None:
+        raise SisraError("Le fichier est vide.", code="bad_import")
+    columns = [h.strip().lower() for h in header]
+    missing = [c for c in IMPORT_COLUMNS if c not in columns]
+    if missing:
+        raise SisraError(
+            "Colonnes manquantes dans l'en-tête : " + ", ".join(missing) + ".", code="bad_import"
+        )
+    report: list[ImportLine] = []
+    for values in reader:
+        n = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(columns):
+            report.append(
+                ImportLine(
+                    n,
+                    "—",
+                    "erreur",
+                    f"{len(values)} colonnes au lieu de {len(columns)} (séparateur « ; »)",
+                )
+            )
+            continue
+        row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+        report.append(_import_row(session, ctx, n, row))
+    counts = {s: sum(1 for r in report if r.status == s) for s in ("créé", "déjà présent")}
+    audit.record(
+        session,
+        ctx,
+        "directory.import",
+        details={
+            "lines": len(report),
+            "created": counts["créé"],
+            "present": counts["déjà présent"],
+            "errors": len(report) - counts["créé"] - counts["déjà présent"],
+        },
+    )
+    return report
+
+
+@router.get("/annuaire-import", response_class=HTMLResponse)
+def import_page(request: Request, session: DbSession) -> HTMLResponse:
+    _ctx, pro, csrf = _admin(request, session)
+    return page(
+        request, "admin/import.html", {"pro": pro, "csrf": csrf, "report": None, "error": None}
+    )
+
+
+@router.post("/annuaire-import", response_class=HTMLResponse)
+async def import_submit(
+    request: Request,
+    session: DbSession,
+    fichier: UploadFile = File(...),
+    csrf: str = Form(""),
+) -> HTMLResponse:
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    context: dict[str, Any] = {"pro": pro, "csrf": expected, "report": None, "error": None}
+    raw = await fichier.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        context["error"] = "Le fichier dépasse 2 Mo : découpez l'extraction."
+        return page(request, "admin/import.html", context, status=413)
+    try:
+        context["report"] = import_csv(session, ctx, raw)
+    except SisraError as exc:
+        context["error"] = exc.message
+        return page(request, "admin/import.html", context, status=422)
+    return page(request, "admin/import.html", context)
+
+
+# --------------------------------------------------------------------------- devices
+
+
+@router.get("/appareils", response_class=HTMLResponse)
+def devices_page(
+    request: Request, session: DbSession, login: str = "", notice: str = ""
+) -> HTMLResponse:
+    _ctx, pro, csrf = _admin(request, session)
+    context: dict[str, Any] = {
+        "pro": pro,
+        "csrf": csrf,
+        "login": login,
+        "target": None,
+        "devices": [],
+        "error": None,
+        "notice": "L'appareil a été révoqué." if notice == "revoque" else "",
+    }
+    if login.strip():
+        try:
+            target = directory.by_login(session, login.strip())
+        except NotFound as exc:
+            context["error"] = exc.message
+            return page(request, "admin/devices.html", context, status=404)
+        context["target"] = target
+        context["devices"] = [
+            {
+                "id": d.id,
+                "name": d.name,
+                "method": {"otp": "Code par e-mail", "cps": "Carte CPS"}.get(
+                    d.auth_method, d.auth_method
+                ),
+                "strong": _paris(d.strong_auth_at),
+                "seen": _paris(d.last_seen_at),
+                "revoked": d.revoked_at is not None,
+                "state": f"Révoqué le {_paris(d.revoked_at)}" if d.revoked_at else "Actif",
+            }
+            for d in auth.list_devices(session, target.id)
+        ]
+    return page(request, "admin/devices.html", context)
+
+
+@router.post("/appareils/{device_id}/revoquer")
+def revoke_device_submit(
+    request: Request,
+    session: DbSession,
+    device_id: uuid.UUID,
+    login: str = Form(""),
+    csrf: str = Form(""),
+) -> Response:
+    ctx, _pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    auth.revoke_device(session, ctx, device_id)
+    from urllib.parse import quote
+
+    return _redirect(f"/admin/appareils?login={quote(login)}&notice=revoque")
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@dataclass
+class AuditFilters:
+    actor: str = ""
+    patient: str = ""
+    action: str = ""
+    start: str = ""
+    end: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def query_string(self) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode(
+            {
+                "acteur": self.actor,
+                "patient": self.patient,
+                "action": self.action,
+                "du": self.start,
+                "au": self.end,
+            }
+        )
+
+    def as_details(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in (
+                ("actor", self.actor),
+                ("patient", self.patient),
+                ("action", self.action),
+                ("from", self.start),
+                ("to", self.end),
+            )
+            if v
+        }
+
+
+def _paris_day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
+
+
+def _audit_conditions(session: Session, f: AuditFilters) -> list[ColumnElement[bool]]:
+    """SQL conditions for the filters; invalid filters are put in ``f.errors``."""
+    conds: list[ColumnElement[bool]] = []
+    if f.actor.strip():
+        try:
+            conds.append(AuditEvent.actor_id == directory.by_login(session, f.actor.strip()).id)
+        except NotFound as exc:
+            f.errors["acteur"] = exc.message
+    if f.patient.strip():
+        try:
+            conds.append(AuditEvent.patient_id == uuid.UUID(f.patient.strip()))
+        except ValueError:
+            f.errors["patient"] = "L'identifiant patient n'est pas valide."
+    if f.action.strip():
+        conds.append(AuditEvent.action.startswith(f.action.strip(), autoescape=True))
+    for attr, key in (("start", "du"), ("end", "au")):
+        value = getattr(f, attr).strip()
+        if not value:
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            f.errors[key] = "Date invalide (format attendu : AAAA-MM-JJ)."
+            continue
+        if attr == "start":
+            conds.append(AuditEvent.at >= _paris_day_start(day))
+        else:
+            conds.append(AuditEvent.at < _paris_day_start(day + timedelta(days=1)))
+    return conds
+
+
+def _audit_row(e: AuditEvent) -> dict[str, str]:
+    return {
+        "seq": str(e.seq),
+        "at": _paris(e.at),
+        "actor": e.actor_label or "système",
+        "action": e.action,
+        "outcome": e.outcome,
+        "patient": str(e.patient_id) if e.patient_id else "",
+        "document": str(e.document_id) if e.document_id else "",
+        "ip": e.ip or "",
+    }
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: DbSession,
+    acteur: str = "",
+    patient: str = "",
+    action: str = "",
+    du: str = "",
+    au: str = "",
+    page_number: int = Query(1, alias="page"),
+) -> HTMLResponse:
+    ctx, pro, csrf = _admin(request, session)
+    f = AuditFilters(acteur, patient, action, du, au)
+    conds = _audit_conditions(session, f)
+    rows: list[dict[str, str]] = []
+    total = 0
+    pages = 1
+    page_number = max(1, page_number)
+    if not f.errors:
+        total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0)
+        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+        page_number = min(page_number, pages)
+        events = session.scalars(
+            select(AuditEvent)
+            .where(*conds)
+            .order_by(AuditEvent.seq.desc())
+            .offset((page_number - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+        rows = [_audit_row(e) for e in events]
+        audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
+    return page(
+        request,
+        "admin/audit.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "f": f,
+            "rows": rows,
+            "total": total,
+            "page_number": page_number,
+            "pages": pages,
+            "qs": f.query_string(),
+        },
+        status=422 if f.errors else 200,
+    )
+
+
+CSV_HEADER = ("n°", "date", "acteur", "action", "résultat", "patient", "document", "adresse IP")
+
+
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in exported cells."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _csv_line(values: tuple[str, ...] | list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerow([_cell(v) for v in values])
+    return buf.getvalue()
+
+
+def _stream_audit(
+    request: Request, conds: list[ColumnElement[bool]], batch: int = 1000
+) -> Iterator[bytes]:
+    yield ("\ufeff" + _csv_line(CSV_HEADER)).encode()
+    last: int | None = None
+    while True:
+        with unit_of_work(request.app.state.session_factory) as s:
+            stmt = select(AuditEvent).where(*conds)
+            if last is not None:
+                stmt = stmt.where(AuditEvent.seq < last)
+            events = list(s.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(batch)))
+            chunk = "".join(_csv_line(list(_audit_row(e).values())) for e in events)
+        if not events:
+            return
+        last = events[-1].seq
+        yield chunk.encode()
+        if len(events) < batch:
+            return
+
+
+@router.get("/audit/export.csv")
+def audit_export(
+    request: Request,
+    session: DbSession,
+    acteur: str = "",
+    patient: str = "",
+    action: str = "",
+    du: str = "",
+    au: str = "",
+) -> Response:
+    ctx, pro, csrf = _admin(request, session)
+    f = AuditFilters(acteur, patient, action, du, au)
+    conds = _audit_conditions(session, f)
+    if f.errors:
+        raise _FormError(
+            "message.html",
+            {
+                "pro": _detached(pro),
+                "csrf": csrf,
+                "heading": "Export impossible",
+                "kind": "error",
+                "message": " ".join(f.errors.values()),
+            },
+            422,
+        )
+    audit.record(session, ctx, "audit.read", details={**f.as_details(), "export": "csv"})
+    stamp = datetime.now(PARIS).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        _stream_audit(request, conds),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-sisra-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- identities
+
+
+def _identity_label(p: Patient, docs: int) -> str:
+    given = " ".join(p.birth_given_names or [])
+    ins = f", INS {p.ins}" if p.ins else ""
+    return (
+        f"{p.birth_name} {p.first_given_name} ({given}), né(e) le "
+        f"{p.birth_date.strftime('%d/%m/%Y')}, sexe {p.sex}{ins} — {docs} document(s) — "
+        f"n° {str(p.id)[:8]}"
+    )
+
+
+def _identities_context(session: Session, pro: Professional, csrf: str) -> dict[str, Any]:
+    groups = [
+        [
+            {
+                "id": str(p.id),
+                "label": _identity_label(p, merging.document_count(session, p.id)),
+                "status": str(p.identity_status),
+                "created": _paris(p.created_at),
+            }
+            for p in group
+        ]
+        for group in merging.duplicate_groups(session)
+    ]
+    return {"pro": pro, "csrf": csrf, "groups": groups, "error": None, "notice": ""}
+
+
+@router.get("/identites", response_class=HTMLResponse)
+def identities_page(request: Request, session: DbSession, notice: str = "") -> HTMLResponse:
+    _ctx, pro, csrf = _admin(request, session)
+    context = _identities_context(session, pro, csrf)
+    if notice == "fusion":
+        context["notice"] = "Les deux identités ont été fusionnées."
+    return page(request, "admin/identities.html", context)
+
+
+@router.post("/identites/fusion", response_class=HTMLResponse)
+def merge_submit(
+    request: Request,
+    session: DbSession,
+    keep_id: str = Form(""),
+    remove_id: str = Form(""),
+    reason: str = Form(""),
+    csrf: str = Form(""),
+) -> Response:
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    try:
+        try:
+            keep, remove = uuid.UUID(keep_id), uuid.UUID(remove_id)
+        except ValueError as exc:
+            raise SisraError("Choisissez les deux identités.", code="merge_choice") from exc
+        merging.merge(session, ctx, keep, remove, reason)
+    except SisraError as exc:
+        context = _identities_context(session, pro, expected)
+        context["error"] = exc.message
+        return page(request, "admin/identities.html", context, status=exc.status)
+    return _redirect("/admin/identites?notice=fusion")
