@@ -253,7 +253,7 @@ def _refusal(
     )
 
 
-@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+@router.get("/patients/{patient_id:uuid}", response_class=HTMLResponse)
 def patient_record(request: Request, session: DbSession, patient_id: uuid.UUID) -> Response:
     ctx, pro, csrf = web_context(request, session)
     try:

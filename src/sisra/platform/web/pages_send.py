@@ -1,5 +1,574 @@
-"""Web pages (send): see the module's routes."""
+"""Web pages to send a document: find (or create) the patient, choose recipients, share.
 
-from fastapi import APIRouter
+Everything works without JavaScript (the recipient search is a GET form that carries the
+already-chosen recipients); ``/static/send.js`` only adds search-as-you-type.
+"""
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sisra.common import doctypes
+from sisra.platform.context import RequestContext
+from sisra.platform.deps import AppSettings, Blobs, DbSession, Hub
+from sisra.platform.directory import service as directory
+from sisra.platform.documents import service as documents
+from sisra.platform.documents.schemas import ShareMetadata
+from sisra.platform.errors import NotFound, SisraError
+from sisra.platform.inbox import service as inbox
+from sisra.platform.models import IdentityStatus, Notification, Patient, Professional, Sex, utcnow
+from sisra.platform.patients import service as patients
+from sisra.platform.web import letter
+from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
 
 router = APIRouter(include_in_schema=False)
+
+MAX_RECIPIENTS = 50
+
+# service error code -> the form field the message is shown next to
+_PATIENT_FIELDS = {
+    "invalid_ins": "ins",
+    "invalid_birth_date": "birth_date",
+    "invalid_birth_place": "birth_place_code",
+    "missing_traits": "birth_name",
+    "ins_required": "ins",
+    "invalid_sex": "sex",
+    "invalid_identity_status": "identity_status",
+}
+_SHARE_FIELDS = {
+    "not_a_pdf": "file",
+    "file_too_large": "file",
+    "upload_changed": "file",
+    "invalid_document_type": "type_code",
+    "invalid_date": "clinical_date",
+    "self_recipient": "recipients",
+    "unknown_recipient": "recipients",
+}
+
+
+@dataclass(frozen=True)
+class _Who:
+    """What the page header shows of the caller: a plain copy, usable after a rollback."""
+
+    display_name: str
+    role: str
+
+
+def _who(pro: Professional) -> _Who:
+    return _Who(pro.display_name, str(pro.role.value))
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    out: list[uuid.UUID] = []
+    for v in values:
+        try:
+            u = uuid.UUID(v)
+        except ValueError:
+            continue
+        if u not in out:
+            out.append(u)
+    return out[:MAX_RECIPIENTS]
+
+
+def _patient_view(p: Patient) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "birth_name": p.birth_name,
+        "used_name": p.used_name,
+        "first_given_name": p.first_given_name,
+        "birth_given_names": " ".join(p.birth_given_names),
+        "birth_date": p.birth_date.strftime("%d/%m/%Y"),
+        "sex": p.sex.value,
+        "ins": p.ins,
+        "identity_status": p.identity_status.value,
+    }
+
+
+def _pro_view(p: Professional) -> dict[str, Any]:
+    return {
+        "id": str(p.id),
+        "name": p.display_name,
+        "profession": p.profession,
+        "specialty": p.specialty,
+        "structure": p.structure,
+        "city": p.city,
+    }
+
+
+# ---------------------------------------------------------------- 1. find the patient
+
+
+@router.get("/envoyer", response_class=HTMLResponse)
+def send_search(
+    request: Request,
+    session: DbSession,
+    q: str = "",
+    birth_date: str = "",
+    ins: str = "",
+) -> HTMLResponse:
+    ctx, pro, csrf = web_context(request, session)
+    results: list[dict[str, Any]] | None = None
+    error = None
+    if q.strip() or birth_date.strip() or ins.strip():
+        when = _parse_date(birth_date) if birth_date.strip() else None
+        if birth_date.strip() and when is None:
+            error = "La date de naissance n'est pas valide."
+        else:
+            try:
+                found = patients.search(
+                    session, ctx, q=q.strip() or None, birth_date=when, ins=ins.strip() or None
+                )
+                results = [_patient_view(p) for p in found]
+            except SisraError as exc:
+                error = exc.message
+    return page(
+        request,
+        "send/search.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "q": q,
+            "birth_date": birth_date,
+            "ins": ins,
+            "results": results,
+            "error": error,
+        },
+    )
+
+
+# ---------------------------------------------------------------- 2. create an identity
+
+_EMPTY_IDENTITY = {
+    "birth_name": "",
+    "used_name": "",
+    "birth_given_names": "",
+    "first_given_name": "",
+    "birth_date": "",
+    "sex": "",
+    "birth_place_code": "",
+    "ins": "",
+    "identity_status": IdentityStatus.provisoire.value,
+}
+
+
+def _identity_context(
+    pro: Professional, csrf: str, values: dict[str, str], **more: Any
+) -> dict[str, Any]:
+    return {
+        "pro": _who(pro),
+        "csrf": csrf,
+        "v": values,
+        "sexes": [("F", "Féminin"), ("M", "Masculin"), ("I", "Indéterminé")],
+        "statuses": [s.value for s in IdentityStatus],
+        "errors": {},
+        "error": None,
+        "candidates": None,
+        **more,
+    }
+
+
+@router.get("/patients/nouveau", response_class=HTMLResponse)
+def new_patient_page(request: Request, session: DbSession) -> HTMLResponse:
+    _ctx, pro, csrf = web_context(request, session)
+    return page(request, "send/new_patient.html", _identity_context(pro, csrf, _EMPTY_IDENTITY))
+
+
+@router.post("/patients/nouveau", response_class=HTMLResponse)
+def new_patient_submit(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    birth_name: str = Form(""),
+    used_name: str = Form(""),
+    birth_given_names: str = Form(""),
+    first_given_name: str = Form(""),
+    birth_date: str = Form(""),
+    sex: str = Form(""),
+    birth_place_code: str = Form(""),
+    ins: str = Form(""),
+    identity_status: str = Form(IdentityStatus.provisoire.value),
+) -> Response:
+    ctx, pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    values = {
+        "birth_name": birth_name,
+        "used_name": used_name,
+        "birth_given_names": birth_given_names,
+        "first_given_name": first_given_name,
+        "birth_date": birth_date,
+        "sex": sex,
+        "birth_place_code": birth_place_code,
+        "ins": ins,
+        "identity_status": identity_status,
+    }
+    errors: dict[str, str] = {}
+    when = _parse_date(birth_date)
+    if when is None:
+        errors["birth_date"] = "Saisissez la date de naissance (jj/mm/aaaa)."
+    if not birth_name.strip():
+        errors["birth_name"] = "Le nom de naissance est obligatoire."
+    if not birth_given_names.split():
+        errors["birth_given_names"] = "Saisissez au moins un prénom de naissance."
+    if sex not in {s.value for s in Sex}:
+        errors["sex"] = "Choisissez le sexe."
+    if errors or when is None:
+        raise _FormError(
+            "send/new_patient.html",
+            _identity_context(
+                pro, expected, values, errors=errors, error="Vérifiez les champs signalés."
+            ),
+            422,
+        )
+    try:
+        patient = patients.create(
+            session,
+            ctx,
+            patients.NewPatient(
+                birth_name=birth_name,
+                used_name=used_name or None,
+                birth_given_names=birth_given_names.split(),
+                first_given_name=first_given_name.strip() or None,
+                birth_date=when,
+                sex=sex,
+                birth_place_code=birth_place_code or None,
+                ins=ins.strip() or None,
+                identity_status=identity_status,
+            ),
+        )
+    except patients.DuplicateIdentity as exc:
+        raise _FormError(
+            "send/new_patient.html",
+            _identity_context(
+                pro,
+                expected,
+                values,
+                error=exc.message,
+                candidates=[_patient_view(p) for p in exc.candidates],
+            ),
+            409,
+        ) from exc
+    except SisraError as exc:
+        field = _PATIENT_FIELDS.get(exc.code)
+        raise _FormError(
+            "send/new_patient.html",
+            _identity_context(
+                pro,
+                expected,
+                values,
+                errors={field: exc.message} if field else {},
+                error="Vérifiez les champs signalés." if field else exc.message,
+            ),
+            exc.status,
+        ) from exc
+    return RedirectResponse(f"/envoyer/{patient.id}", status_code=303)
+
+
+# ---------------------------------------------------------------- 3. the share form
+
+
+def _reply_note(
+    session: Session, ctx: RequestContext, pro: Professional, csrf: str, notification_id: uuid.UUID
+) -> Any:
+    """The caller's notification and its document, or a 'not found' page."""
+    try:
+        note: Notification = inbox.own(session, ctx, notification_id)
+    except NotFound as exc:
+        raise _FormError(
+            "send/message.html",
+            {
+                "pro": _who(pro),
+                "csrf": csrf,
+                "heading": "Document introuvable",
+                "message": exc.message,
+            },
+            404,
+        ) from exc
+    return note, documents.get(session, note.document_id)
+
+
+def _share_context(
+    session: Session,
+    pro: Professional,
+    csrf: str,
+    patient: Patient,
+    *,
+    chosen: list[uuid.UUID],
+    q: str,
+    mode: str,
+    values: dict[str, str],
+    base_url: str,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    reply: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    found = {
+        p.id: p for p in session.scalars(select(Professional).where(Professional.id.in_(chosen)))
+    }
+    recipients = [_pro_view(found[c]) for c in chosen if c in found]
+    chosen_ids = {r["id"] for r in recipients}
+    matches = None
+    if q.strip():
+        matches = [
+            _pro_view(p)
+            for p in directory.search(session, q)
+            if p.id != pro.id and str(p.id) not in chosen_ids
+        ]
+    return {
+        "pro": _who(pro),
+        "csrf": csrf,
+        "patient": _patient_view(patient),
+        "types": doctypes.DOCUMENT_TYPES,
+        "recipients": recipients,
+        "q": q,
+        "matches": matches,
+        "mode": "creer" if mode == "creer" else "joindre",
+        "v": values,
+        "errors": errors or {},
+        "error": error,
+        "reply": reply,
+        "base_url": base_url,
+        "today": utcnow().date().isoformat(),
+    }
+
+
+def _default_values(title: str = "", in_reply_to: str = "") -> dict[str, str]:
+    return {
+        "title": title,
+        "type_code": "",
+        "clinical_date": utcnow().date().isoformat(),
+        "body": "",
+        "restricted": "",
+        "in_reply_to": in_reply_to,
+        "reply_note": "",
+    }
+
+
+@router.get("/envoyer/{patient_id}", response_class=HTMLResponse)
+def share_page(
+    request: Request,
+    session: DbSession,
+    patient_id: uuid.UUID,
+    q: str = "",
+    mode: str = "joindre",
+) -> HTMLResponse:
+    _ctx, pro, csrf = web_context(request, session)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise _FormError(
+            "send/message.html",
+            {
+                "pro": _who(pro),
+                "csrf": csrf,
+                "heading": "Patient introuvable",
+                "message": "Ce patient n'existe pas.",
+            },
+            404,
+        )
+    chosen = _uuids(request.query_params.getlist("r"))
+    return page(
+        request,
+        "send/share.html",
+        _share_context(
+            session,
+            pro,
+            csrf,
+            patient,
+            chosen=chosen,
+            q=q,
+            mode=mode,
+            values=_default_values(),
+            base_url=f"/envoyer/{patient.id}",
+        ),
+    )
+
+
+@router.get("/repondre/{notification_id}", response_class=HTMLResponse)
+def reply_page(
+    request: Request,
+    session: DbSession,
+    notification_id: uuid.UUID,
+    q: str = "",
+    mode: str = "joindre",
+) -> HTMLResponse:
+    ctx, pro, csrf = web_context(request, session)
+    note, doc = _reply_note(session, ctx, pro, csrf, notification_id)
+    patient = patients.get(session, doc.patient_id)
+    params = request.query_params
+    chosen = _uuids(params.getlist("r"))
+    if "sel" not in params:  # first visit: the original sender is preselected
+        chosen = [note.sender_id, *chosen]
+    values = _default_values(f"Réponse : {doc.title}"[:200], str(doc.id))
+    values["reply_note"] = str(note.id)
+    return page(
+        request,
+        "send/share.html",
+        _share_context(
+            session,
+            pro,
+            csrf,
+            patient,
+            chosen=chosen,
+            q=q,
+            mode=mode,
+            values=values,
+            base_url=f"/repondre/{note.id}",
+            reply={"title": doc.title, "note_id": str(note.id)},
+        ),
+    )
+
+
+@router.post("/envoyer/{patient_id}", response_class=HTMLResponse)
+def share_submit(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    blobs: Blobs,
+    hub: Hub,
+    patient_id: uuid.UUID,
+    csrf: str = Form(""),
+    mode: str = Form("joindre"),
+    title: str = Form(""),
+    type_code: str = Form(""),
+    clinical_date: str = Form(""),
+    body: str = Form(""),
+    restricted: str = Form(""),
+    recipients: list[str] = Form(default=[]),
+    in_reply_to: str = Form(""),
+    reply_note: str = Form(""),
+    file: UploadFile | None = File(None),
+) -> HTMLResponse:
+    ctx, pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    patient = patients.get(session, patient_id)
+    chosen = _uuids(recipients)
+    reply_id = _uuids([in_reply_to])
+    note_id = _uuids([reply_note])
+    reply = None
+    base_url = f"/envoyer/{patient.id}"
+    if reply_id and note_id:
+        reply = {"title": "", "note_id": str(note_id[0])}
+        base_url = f"/repondre/{note_id[0]}"
+    values = {
+        "title": title,
+        "type_code": type_code,
+        "clinical_date": clinical_date,
+        "body": body,
+        "restricted": "1" if restricted else "",
+        "in_reply_to": str(reply_id[0]) if reply_id else "",
+        "reply_note": str(note_id[0]) if note_id else "",
+    }
+
+    def fail(errors: dict[str, str], message: str, status: int = 422) -> _FormError:
+        return _FormError(
+            "send/share.html",
+            _share_context(
+                session,
+                pro,
+                expected,
+                patient,
+                chosen=chosen,
+                q="",
+                mode=mode,
+                values=values,
+                base_url=base_url,
+                errors=errors,
+                error=message,
+                reply=reply,
+            ),
+            status,
+        )
+
+    errors: dict[str, str] = {}
+    when = _parse_date(clinical_date)
+    if not chosen:
+        errors["recipients"] = "Ajoutez au moins un destinataire."
+    if not title.strip():
+        errors["title"] = "Le titre est obligatoire."
+    elif len(title.strip()) > 200:
+        errors["title"] = "Le titre ne doit pas dépasser 200 caractères."
+    if doctypes.get(type_code) is None:
+        errors["type_code"] = "Choisissez le type de document."
+    if when is None:
+        errors["clinical_date"] = "Saisissez la date du document."
+    if mode == "creer":
+        if not body.strip():
+            errors["body"] = "Rédigez le texte du document."
+    elif file is None or not file.filename:
+        errors["file"] = "Choisissez le fichier PDF à joindre."
+    if errors or when is None:
+        raise fail(errors, "Rien n'a été envoyé : vérifiez les champs signalés.")
+    meta = ShareMetadata(
+        patient_id=patient.id,
+        title=title.strip(),
+        type_code=type_code,
+        clinical_date=when,
+        recipients=chosen,
+        in_reply_to=reply_id[0] if reply_id else None,
+        restricted=bool(restricted),
+    )
+    try:
+        if mode == "creer":
+            dtype = doctypes.BY_CODE[type_code]
+            content = letter.render(
+                pro, patient, letter.Letter(meta.title, dtype.label, when, body)
+            )
+            doc, notes = documents.share(
+                session, settings, ctx, blobs, hub, meta, io.BytesIO(content)
+            )
+        else:
+            assert file is not None
+            doc, notes = documents.share(session, settings, ctx, blobs, hub, meta, file.file)
+    except SisraError as exc:
+        field = _SHARE_FIELDS.get(exc.code)
+        raise fail(
+            {field: exc.message} if field else {},
+            "Rien n'a été envoyé : " + (exc.message if not field else "vérifiez le champ signalé."),
+            exc.status,
+        ) from exc
+    names = {
+        p.id: p.display_name
+        for p in session.scalars(
+            select(Professional).where(Professional.id.in_([n.recipient_id for n in notes]))
+        )
+    }
+    return page(
+        request,
+        "send/done.html",
+        {
+            "pro": pro,
+            "csrf": expected,
+            "title": doc.title,
+            "patient": _patient_view(patient),
+            "names": [names[n.recipient_id] for n in notes],
+            "restricted": doc.restricted,
+        },
+    )
+
+
+# ---------------------------------------------------------------- directory search (JSON)
+
+
+@router.get("/web/annuaire")
+def directory_json(request: Request, session: DbSession, q: str = "") -> JSONResponse:
+    """Search as you type (send.js): the logged-in web session's directory look-up."""
+    _ctx, pro, _csrf = web_context(request, session)
+    found = (
+        [_pro_view(p) for p in directory.search(session, q) if p.id != pro.id]
+        if len(q.strip()) >= 2
+        else []
+    )
+    return JSONResponse({"items": found}, headers={"Cache-Control": "no-store"})
