@@ -113,14 +113,23 @@ def _pro_view(p: Professional) -> dict[str, Any]:
 
 
 @router.get("/envoyer", response_class=HTMLResponse)
+def send_search_page(request: Request, session: DbSession) -> HTMLResponse:
+    return send_search(request, session, "", "", "", "")
+
+
+# The search is a POST: names, birth dates and INS never appear in URLs (nor in access logs).
+@router.post("/envoyer", response_class=HTMLResponse)
 def send_search(
     request: Request,
     session: DbSession,
-    q: str = "",
-    birth_date: str = "",
-    ins: str = "",
+    q: str = Form(""),
+    birth_date: str = Form(""),
+    ins: str = Form(""),
+    csrf_field: str = Form("", alias="csrf"),
 ) -> HTMLResponse:
     ctx, pro, csrf = web_context(request, session)
+    if request.method == "POST":
+        check_csrf(csrf, csrf_field)
     results: list[dict[str, Any]] | None = None
     error = None
     if q.strip() or birth_date.strip() or ins.strip():
