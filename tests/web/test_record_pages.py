@@ -225,3 +225,24 @@ def test_unknown_patient_shows_a_french_page(live_server: Any, make_pro: Any, we
     pro = make_pro("dan.vert", first_name="Dan", last_name="Vert")
     page = web_as(pro, "/patients/00000000-0000-0000-0000-000000000001")
     expect(page.get_by_role("heading", name="Dossier indisponible")).to_be_visible()
+
+
+def test_record_preview_shows_the_first_page_to_allowed_viewers_only(
+    live_server, make_pro, make_patient, pdf, share, web_as
+):
+    import httpx
+
+    author, outsider = make_pro(), make_pro()
+    recipient = make_pro()
+    patient = make_patient()
+    with httpx.Client(base_url=live_server.url) as client:
+        doc = share(client, author, patient, [recipient], pdf("Aperçu")).json()["document"]["id"]
+    page = web_as(author, f"/patients/{patient}")
+    page.get_by_text("Aperçu").first.click()
+    image = page.get_by_role("img", name="Première page")
+    expect(image).to_be_visible()
+    png = page.request.get(f"{live_server.url}/web/documents/{doc}/apercu.png")
+    assert png.status == 200 and png.body().startswith(b"\x89PNG")
+    other = web_as(outsider, "/accueil")
+    refused = other.request.get(f"{live_server.url}/web/documents/{doc}/apercu.png")
+    assert refused.status == 403

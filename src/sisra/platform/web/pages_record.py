@@ -23,6 +23,7 @@ from sisra.platform.errors import SisraError
 from sisra.platform.inbox import service as inbox
 from sisra.platform.models import Document, Notification, Patient, Professional
 from sisra.platform.record import service as record
+from sisra.platform.web import preview
 from sisra.platform.web.routes import check_csrf, page, web_context
 
 router = APIRouter(include_in_schema=False)
@@ -317,3 +318,22 @@ def record_pdf(
     except SisraError as exc:
         return _error_page(request, pro, csrf, exc, "Document indisponible")
     return content.respond(request, blobs, doc)
+
+
+@router.get("/web/documents/{document_id}/apercu.png")
+def record_preview(
+    request: Request, session: DbSession, blobs: Blobs, document_id: uuid.UUID
+) -> Response:
+    """The first page as a small PNG, for the record's preview (same access rule as the PDF)."""
+    ctx, pro, csrf = web_context(request, session)
+    try:
+        doc = documents.get(session, document_id)
+        documents.open_content(session, ctx, doc, via="web_preview")
+    except SisraError as exc:
+        return _error_page(request, pro, csrf, exc, "Document indisponible")
+    data = b"".join(blobs.read(doc.blob_key, doc.wrapped_key, doc.id.bytes, doc.size))
+    return Response(
+        preview.first_page_png(data),
+        media_type="image/png",
+        headers={"Cache-Control": "private, no-store"},
+    )
