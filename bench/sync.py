@@ -788,13 +788,15 @@ def markdown_report(lives: list[LiveResult], backfills: list[BackfillResult]) ->
         )
         lines += [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
         for r in lives:
-            a, b, c = (_pcts(v)[:3] for v in (r.from_response, r.from_request, r.share_request))
+            resp, req, alone = (
+                _pcts(v)[:3] for v in (r.from_response, r.from_request, r.share_request)
+            )
             cells = [
                 r.database,
                 f"{r.ok} / {r.shares}",
-                " / ".join(a),
-                " / ".join(b),
-                " / ".join(c[:2]),
+                " / ".join(resp),
+                " / ".join(req),
+                " / ".join(alone[:2]),
                 f"{1000 * r.cpu.server_s / max(r.ok, 1):.1f}",
                 f"{1000 * r.cpu.own_s / max(r.ok, 1):.1f}",
                 _core(r.cpu.other_s, r.wall_s),

@@ -333,3 +333,18 @@ def test_two_accounts_on_one_computer_stay_separate(
         engine.catch_up()
         assert engine.process_due().exported == 1
         assert [p.name.split()[1] for p in folder.iterdir()] == [login]
+
+
+def test_a_revoked_device_stops_the_engine_with_its_reason(
+    live_server, account, tmp_path, make_pro
+):
+    _pro, creds = account
+    with PlatformClient(live_server.url) as c:
+        devices = c.get_json("/api/v1/auth/devices", token=creds.access_token)
+        c.request("DELETE", f"/api/v1/auth/devices/{devices[0]['id']}", token=creds.access_token)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    seen: list[tuple[str, str]] = []
+    engine.run(threading.Event(), lambda code, msg: seen.append((code, msg)))
+    assert seen and seen[-1][0] in ("device_revoked", "invalid_refresh_token")

@@ -299,6 +299,14 @@ class SyncEngine:
             except StrongAuthRequired as exc:
                 status("strong_auth_required", exc.message)
                 return
+            except ApiError as exc:
+                if exc.status == 401:  # revoked device, disabled account: a person must act
+                    status(exc.code, exc.message)
+                    return
+                # a server error or throttling: say so, wait, try again; nothing is lost
+                status("error", exc.message)
+                stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
+                attempt += 1
 
 
 class _HashMismatch(Exception):
