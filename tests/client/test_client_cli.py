@@ -1,4 +1,4 @@
-"""`sisra dev make-card`, `sisra client login --card` / `open-page`, `sisra admin devices`,
+"""`sisra dev make-card`, `sisra client add-user --card` / `open-page`, `sisra admin devices`,
 against a running platform that trusts the demo CA."""
 
 import os

@@ -46,7 +46,7 @@ class DemoCard:
     def instructions(self) -> str:
         return (
             f"Carte CPS de test de {self.holder} ({self.login}), code PIN {self.pin}.\n"
-            f"  SOFTHSM2_CONF={self.conf_path} sisra client login --card "
+            f"  SOFTHSM2_CONF={self.conf_path} .venv/bin/sisra client add-user --card "
             f"--module {SOFTHSM_MODULE}"
         )
 
