@@ -27,6 +27,9 @@ from sisra.settings import Settings
 
 PASSWORD = "Motdepasse-2026!"
 
+# Qt runs offscreen in tests (real Qt, no screen); set before any QApplication exists.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 
 def _prepare_postgres(url: str) -> None:
     """Recreate the test database so every run starts from the migrations."""
@@ -409,3 +412,63 @@ def web_as(live_server: Any, page: Any) -> Any:
         return page
 
     return _open
+
+
+# --- desktop (MonSisra, PySide6): accounts in a temporary home, CPS cards on SoftHSM2 ------
+
+
+@pytest.fixture
+def account_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The accounts of "this computer": a fresh MonSisra home, fast KDF (tests only)."""
+    from sisra.client.accounts import AccountStore
+    from sisra.client.vault import KdfParams
+
+    home = tmp_path / "monsisra"
+    monkeypatch.setenv("MONSISRA_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # autostart entries
+    return AccountStore(home, kdf=KdfParams(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def cps_trust(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The platform trusts the demo CA (and its CRL), as a region trusts IGC-Santé."""
+    from sisra.devtools import cards
+
+    monkeypatch.setenv("SOFTHSM2_CONF", os.environ.get("SOFTHSM2_CONF", ""))  # restored after
+    _ca, cert, crl = cards.demo_pki(settings.data_dir)
+    settings.cps_trust_anchors = [cert]
+    settings.cps_crls = [str(crl)]
+    return settings
+
+
+@pytest.fixture
+def insert_card(
+    cps_trust: Settings, db: Callable[[], Any], tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    """« Insert » a CPS card of a professional: a SoftHSM2 token with a key generated on it and
+    a certificate from the demo CA; SOFTHSM2_CONF then points at it. PIN 1234."""
+    from sisra.devtools import cards
+    from sisra.devtools.softhsm import SOFTHSM_MODULE
+    from sisra.platform.models import Professional
+
+    if not cards.softhsm_available():
+        pytest.skip("SoftHSM2 n'est pas installé")
+
+    def _insert(persona: Any) -> Any:
+        with db() as session:
+            pro = session.get(Professional, persona.id)
+            national_id = "8" + pro.rpps
+            first, last = pro.first_name, pro.last_name
+        card = cards.make_demo_card(
+            cps_trust.data_dir,
+            national_id,
+            first,
+            last,
+            persona.login,
+            softhsm_dir=tmp_path / "softhsm" / persona.login,
+        )
+        os.environ["SISRA_PKCS11_MODULE"] = SOFTHSM_MODULE
+        return card
+
+    yield _insert
+    os.environ.pop("SISRA_PKCS11_MODULE", None)

@@ -270,3 +270,17 @@ def backend_for(
         config = Path(configured) if configured and os.path.isabs(configured) else home / ".config"
         return XdgAutostart(config / "autostart" / DESKTOP_FILE)
     return AutostartBackend()
+
+
+def set_launch_at_startup(enabled: bool, command: Sequence[str]) -> str | None:
+    """Apply « Lancer MonSisra au démarrage » for ``command``; ``None`` when done, else a
+    French message saying why this computer was left unchanged."""
+    backend = backend_for()
+    try:
+        if enabled:
+            backend.enable(command)
+        else:
+            backend.disable()
+    except (NotImplementedError, OSError) as exc:
+        return f"Le lancement au démarrage n'a pas pu être modifié : {exc}"
+    return None

@@ -154,14 +154,11 @@ def add_user(
 
 
 def _set_autostart(enabled: bool) -> None:
-    from sisra.client.autostart import backend_for
+    from sisra.client.autostart import set_launch_at_startup
 
-    backend = backend_for()
-    command = [sys.executable, "-m", "sisra.cli", "client", "daemon"]
-    try:
-        backend.enable(command) if enabled else backend.disable()
-    except (NotImplementedError, OSError) as exc:
-        typer.echo(f"Lancement au démarrage non modifié : {exc}")
+    problem = set_launch_at_startup(enabled, [sys.executable, "-m", "sisra.cli", "client", "daemon"])
+    if problem:
+        typer.echo(problem)
 
 
 def _backfill(store: AccountStore, account: Account, password: str, days: int) -> None:

@@ -1,0 +1,24 @@
+"""Desktop-wide defaults: the platform address offered to new users, the launch command."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from sisra.client.autostart import set_launch_at_startup
+
+APP_NAME = "MonSisra"
+ORGANIZATION = "Sisra"
+# Offered in the first-run wizard; an operator packaging MonSisra for a region sets it.
+DEFAULT_SERVER = os.environ.get("SISRA_SERVER_URL", "http://127.0.0.1:8000")
+SUPPORT = "www.sante-ra.fr/contact"
+
+
+def desktop_command() -> list[str]:
+    """What « Lancer MonSisra au démarrage » starts: this desktop application."""
+    return [sys.executable, "-m", "sisra.cli", "desktop"]
+
+
+def apply_autostart(enabled: bool) -> str | None:
+    """Apply the launch-at-startup setting; a French message when it could not be."""
+    return set_launch_at_startup(enabled, desktop_command())
