@@ -1,0 +1,310 @@
+"""The first-run wizard against the real platform, the real SMTP sink and a SoftHSM2 CPS card:
+enrolment by card and by e-mail code, the local password, the practice software, the backfill."""
+
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QCommandLinkButton, QLabel, QLineEdit, QPushButton, QWizard
+from sqlalchemy import update
+
+from conftest import PASSWORD, share_request
+from sisra.client.accounts import AccountError, AccountSettings
+from sisra.client.export.profiles import get_profile
+from sisra.client.state import LocalState
+from sisra.desktop.enrol import EnrolWizard
+from sisra.desktop.exportchoice import ExportChoice
+from sisra.platform.models import Notification, utcnow
+
+LOCAL = "Local-mot-de-passe-1"
+WAIT = 20000
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """The default export folder lives in the user's Documents: a temporary home here."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def click(qtbot, widget):
+    assert widget.isVisible() and widget.isEnabled(), widget.objectName()
+    # radio buttons only take clicks on their circle and text: click near the left edge
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, widget.height() // 2))
+
+
+def next_button(wizard):
+    page = wizard.currentPage()
+    which = (
+        QWizard.WizardButton.CommitButton
+        if page.isCommitPage()
+        else QWizard.WizardButton.NextButton
+    )
+    return wizard.button(which)
+
+
+def type_into(qtbot, field, text, enter=False):
+    field.clear()
+    qtbot.keyClicks(field, text)
+    if enter:
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+
+
+def latest_code(sink, address, after=0.0):
+    """The code of the newest mail to ``address`` received after ``after`` (polls the sink)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        mail = sink.last_to(address)
+        if mail is not None and mail.received_at > after and mail.code():
+            return mail.code(), mail.received_at
+        time.sleep(0.05)
+    raise AssertionError(f"no code e-mailed to {address}")
+
+
+def start(qtbot, store, url, mode):
+    wizard = EnrolWizard(store, url)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    assert wizard.currentPage().objectName() == "welcome"
+    assert wizard.welcome.findChild(QLineEdit, "server").text() == url
+    click(qtbot, wizard.welcome.findChild(QCommandLinkButton, f"choose_{mode}"))
+    assert wizard.currentPage().objectName() == "strong_auth_page"
+    return wizard
+
+
+def authenticate_by_code(qtbot, wizard, sink, login, wrong_first=False, complete=True):
+    panel = wizard.auth.panel
+    type_into(qtbot, panel.findChild(QLineEdit, "identifier"), login)
+    type_into(qtbot, panel.findChild(QLineEdit, "portal_password"), PASSWORD)
+    click(qtbot, panel.findChild(QPushButton, "send_code"))
+    sent = panel.findChild(QLabel, "code_sent")
+    qtbot.waitUntil(lambda: "Un code à usage unique a été envoyé à" in sent.text(), timeout=WAIT)
+    address = f"{login}@demo.sisra.test"
+    code, at = latest_code(sink, address)
+    code_field = panel.findChild(QLineEdit, "code")
+    if wrong_first:
+        type_into(qtbot, code_field, "000000" if code != "000000" else "111111", enter=True)
+        qtbot.waitUntil(lambda: "Il vous reste" in panel.error_text(), timeout=WAIT)
+        assert not wizard.auth.isComplete()
+        # « Renvoyer le code » becomes available after the platform's cooldown (2 s here)
+        resend = panel.findChild(QPushButton, "resend")
+        assert not resend.isEnabled()
+        qtbot.waitUntil(resend.isEnabled, timeout=WAIT)
+        click(qtbot, resend)
+        code, at = latest_code(sink, address, after=at)
+    qtbot.waitUntil(lambda: not panel.is_busy() and code_field.isEnabled(), timeout=WAIT)
+    type_into(qtbot, code_field, code, enter=True)
+    qtbot.waitUntil(lambda: panel.credentials is not None, timeout=WAIT)
+    if complete:  # who the platform says we are, fetched next
+        qtbot.waitUntil(wizard.auth.isComplete, timeout=WAIT)
+
+
+def choose_password(qtbot, wizard, password=LOCAL):
+    page = wizard.passwords
+    type_into(qtbot, page.password, password)
+    type_into(qtbot, page.confirm, password, enter=True)  # Return = « Suivant »
+    assert wizard.currentPage().objectName() == "software_page", page.error.text()
+
+
+def finish_creation(qtbot, wizard, until=None):
+    click(qtbot, next_button(wizard))  # « Créer mon compte »
+    assert wizard.currentPage().objectName() == "creation_page"
+    qtbot.waitUntil(until or (lambda: wizard.creation.finished), timeout=WAIT)
+
+
+def test_enrol_with_card_backfills_the_last_days(
+    insert_card, qtbot, live_server, make_pro, make_patient, pdf, account_store, tmp_path, db
+):  # insert_card first: the platform must trust the demo CA before it starts
+    from sisra.devtools.softhsm import SOFTHSM_MODULE
+
+    pro = make_pro("helene.roux", first_name="Hélène", last_name="Roux", log_in=False)
+    sender = make_pro()
+    patient = make_patient("MARTIN")
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        old = share_request(c, sender, patient, [pro], pdf("ancien"), title="Ancien bilan")
+        new = share_request(c, sender, patient, [pro], pdf("récent"), title="Bilan récent")
+    assert old.status_code == new.status_code == 201, old.text
+    with db() as s:
+        s.execute(
+            update(Notification)
+            .where(Notification.id == uuid.UUID(old.json()["notifications"][0]))
+            .values(created_at=utcnow() - timedelta(days=10))
+        )
+    insert_card(pro)
+
+    wizard = start(qtbot, account_store, live_server.url, "card")
+    panel = wizard.auth.panel
+    assert panel.findChild(QLineEdit, "module").text() == SOFTHSM_MODULE  # found, kept hidden
+    assert not panel.findChild(QLineEdit, "module").isVisible()
+    pin = panel.findChild(QLineEdit, "pin")
+    assert pin.echoMode() == QLineEdit.EchoMode.Password
+    type_into(qtbot, pin, "0000", enter=True)
+    qtbot.waitUntil(lambda: "Code PIN incorrect" in panel.error_text(), timeout=WAIT)
+    assert "Il vous reste 2 essais" in panel.error_text()
+    assert not next_button(wizard).isEnabled()
+    type_into(qtbot, pin, "1234", enter=True)
+    qtbot.waitUntil(wizard.auth.isComplete, timeout=WAIT)
+    assert wizard.auth.hello.text().startswith("Bonjour Dr Hélène Roux")
+    click(qtbot, next_button(wizard))
+
+    choose_password(qtbot, wizard)
+    software = wizard.software
+    click(qtbot, software.yes)
+    choice = software.findChild(ExportChoice, "export_choice")
+    assert choice.isVisible()
+    profiles = choice._list
+    row = next(i for i in range(profiles.count()) if profiles.item(i).text().startswith("HPRIM"))
+    profiles.setCurrentRow(row)
+    assert choice.profile_id() == "hprim"
+    assert choice.folder() == get_profile("hprim").default_folder()
+    assert "HPRIM Net" in choice.findChild(QLabel, "profile_help").text()
+    folder = tmp_path / "Import HPRIM"
+    type_into(qtbot, choice.findChild(QLineEdit, "folder"), str(folder))
+    click(qtbot, next_button(wizard))
+
+    assert wizard.currentPage().objectName() == "past_page"
+    wizard.past.days.setValue(5)
+    assert wizard.past.autostart.isChecked()
+    finish_creation(qtbot, wizard)
+    result = wizard.creation.result.text()
+    assert "1 / 1 documents enregistrés" in result, result
+    assert wizard.creation.bar.value() == 1
+    assert not wizard.creation.error.text()
+    click(qtbot, next_button(wizard))
+    assert wizard.currentPage().objectName() == "done_page"
+    assert wizard.currentPage().title() == "C'est terminé !"
+    click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
+    assert wizard.result() == QWizard.DialogCode.Accepted
+
+    [account] = account_store.list()
+    assert wizard.account is not None and wizard.account.id == account.id
+    assert wizard.unlocked is not None and wizard.unlocked.account.id == account.id
+    s = account.settings
+    assert (s.display_name, s.login, s.professional_id) == (
+        "Hélène Roux",
+        "helene.roux",
+        str(pro.id),
+    )
+    assert (s.software_profile_id, s.export_folder, s.backfill_days) == ("hprim", folder, 5)
+    token = wizard.unlocked.credentials["access_token"]
+    assert token.encode() not in account.vault_path.read_bytes()  # encrypted
+    assert account_store.unlock(account.id, LOCAL).credentials["access_token"] == token
+    exported = sorted(p.name for p in folder.iterdir())
+    assert len(exported) == 2 and all(n.startswith("MARTIN_") for n in exported), exported
+    assert {n.rsplit(".", 1)[1] for n in exported} == {"pdf", "hpr"}
+    state = LocalState(account.state_path)
+    statuses = {st.item["document"]["title"]: st.status for st in state.all()}
+    state.close()
+    assert statuses == {"Bilan récent": "exported", "Ancien bilan": "skipped"}
+    assert list((tmp_path / "xdg-config" / "autostart").glob("*.desktop"))
+
+
+def test_enrol_with_identifiers_and_code_password_rules_and_no_past_days(
+    qtbot, live_server, make_pro, make_patient, pdf, smtp_sink, account_store, tmp_path, home
+):
+    pro = make_pro(
+        "paul.girard", first_name="Paul", last_name="Girard", profession="Infirmier", log_in=False
+    )
+    sender = make_pro()
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        sent = share_request(c, sender, make_patient(), [pro], pdf("déjà reçu"))
+    assert sent.status_code == 201, sent.text
+
+    wizard = start(qtbot, account_store, live_server.url, "code")
+    authenticate_by_code(qtbot, wizard, smtp_sink, "paul.girard", wrong_first=True)
+    assert wizard.auth.hello.text().startswith("Bonjour Paul Girard")  # no « Dr »
+    click(qtbot, next_button(wizard))
+
+    page = wizard.passwords
+    type_into(qtbot, page.password, "court")
+    type_into(qtbot, page.confirm, "court")
+    click(qtbot, next_button(wizard))
+    assert wizard.currentPage() is page
+    assert page.error.text() == "Le mot de passe doit contenir au moins 8 caractères."
+    type_into(qtbot, page.password, LOCAL)
+    type_into(qtbot, page.confirm, LOCAL + "x")
+    click(qtbot, next_button(wizard))
+    assert wizard.currentPage() is page
+    assert page.error.text() == "Les deux mots de passe saisis diffèrent."
+    choose_password(qtbot, wizard)
+
+    assert wizard.software.no.isChecked()  # NON: PDF in the default folder
+    default_folder = home / "Documents" / "MonSisra"
+    assert str(default_folder) in wizard.software.pdf_note.text()
+    click(qtbot, next_button(wizard))
+    wizard.past.days.setValue(0)
+    wizard.past.autostart.setChecked(False)
+    finish_creation(qtbot, wizard)
+    assert not wizard.creation.error.text()
+    click(qtbot, next_button(wizard))
+    click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
+
+    [account] = account_store.list()
+    assert account.settings.software_profile_id == "pdf"
+    assert account.settings.export_folder == default_folder
+    assert (account.settings.backfill_days, account.settings.launch_at_startup) == (0, False)
+    assert default_folder.is_dir() and not list(default_folder.iterdir())  # nothing exported
+    state = LocalState(account.state_path)
+    assert [st.status for st in state.all()] == ["skipped"]  # known: never fetched later
+    state.close()
+    assert not (tmp_path / "xdg-config" / "autostart").exists()
+
+
+def test_the_same_professional_cannot_be_enrolled_twice(
+    qtbot, live_server, make_pro, smtp_sink, account_store
+):
+    make_pro("anne.morel", first_name="Anne", last_name="Morel", log_in=False)
+    first = start(qtbot, account_store, live_server.url, "code")
+    authenticate_by_code(qtbot, first, smtp_sink, "anne.morel")
+    click(qtbot, next_button(first))
+    choose_password(qtbot, first)
+    click(qtbot, next_button(first))
+
+    # meanwhile the same professional is added on this computer (another wizard, say)
+    me, creds = first.auth.me, first.auth.panel.credentials
+    settings = AccountSettings("Anne Morel", "anne.morel", str(me["id"]), live_server.url)
+    account_store.create(settings, LOCAL, creds.to_dict())
+
+    finish_creation(qtbot, first, until=lambda: bool(first.creation.error.text()))
+    assert "Un compte existe déjà" in first.creation.error.text()
+    assert first.creation.retry.isVisible() and first.account is None
+    assert not first.creation.finished and not next_button(first).isEnabled()
+    assert first.button(QWizard.WizardButton.CancelButton).isEnabled()
+    assert len(account_store.list()) == 1
+
+    # a new wizard says so right after the authentication, before asking anything else
+    second = start(qtbot, account_store, live_server.url, "code")
+    authenticate_by_code(qtbot, second, smtp_sink, "anne.morel", complete=False)
+    qtbot.waitUntil(lambda: "Un compte existe déjà" in second.auth.error.text(), timeout=WAIT)
+    assert not second.auth.isComplete() and not next_button(second).isEnabled()
+    click(qtbot, second.button(QWizard.WizardButton.BackButton))  # the user can go back
+    assert second.currentPage().objectName() == "welcome"
+    assert len(account_store.list()) == 1
+    with pytest.raises(AccountError) as exc:
+        account_store.create(settings, LOCAL, creds.to_dict())
+    assert exc.value.code == "account_exists"
+
+
+def test_export_choice_follows_the_profile_until_a_folder_is_typed(qtbot, tmp_path):
+    choice = ExportChoice()
+    qtbot.addWidget(choice)
+    assert choice.profile_id() == "pdf"
+    assert choice.folder() == get_profile("pdf").default_folder()
+    choice.set_values("scan", None)
+    assert choice.folder() == get_profile("scan").default_folder()
+    assert "numérisés" in choice.findChild(QLabel, "profile_help").text()
+    field = choice.findChild(QLineEdit, "folder")
+    type_into(qtbot, field, str(tmp_path / "mine"))
+    choice.set_values("scan", tmp_path / "mine")
+    choice._list.setCurrentRow(0)
+    assert (choice.profile_id(), choice.folder()) == ("pdf", tmp_path / "mine")
+    field.clear()
+    qtbot.keyClick(field, Qt.Key.Key_Space)
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)  # emptied by the user: follows again
+    choice.set_values("hprim", None)
+    assert choice.folder() == get_profile("hprim").default_folder()
+    choice.set_values("unknown", None)
+    assert choice.profile_id() == "pdf"
