@@ -156,7 +156,9 @@ def add_user(
 def _set_autostart(enabled: bool) -> None:
     from sisra.client.autostart import set_launch_at_startup
 
-    problem = set_launch_at_startup(enabled, [sys.executable, "-m", "sisra.cli", "client", "daemon"])
+    problem = set_launch_at_startup(
+        enabled, [sys.executable, "-m", "sisra.cli", "client", "daemon"]
+    )
     if problem:
         typer.echo(problem)
 

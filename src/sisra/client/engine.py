@@ -53,13 +53,19 @@ def open_engine(
     unlocked: UnlockedAccount,
     on_change: Callable[[str, ItemState | None], None] | None = None,
     exporter: Exporter | None = None,
+    tokens: CredentialTokens | None = None,
 ) -> AccountEngine:
+    """The account's engine. Pass ``tokens`` when other threads call the platform for the
+    same account: one shared token source refreshes under one lock, so a rotated refresh
+    token is never used twice (the platform would revoke the device)."""
     account = unlocked.account
-    creds = Credentials.from_dict(unlocked.credentials)
     client = PlatformClient(account.settings.server_url)
-    tokens = CredentialTokens(
-        client, creds, on_change=lambda c: unlocked.save_credentials(c.to_dict())
-    )
+    if tokens is None:
+        tokens = CredentialTokens(
+            client,
+            Credentials.from_dict(unlocked.credentials),
+            on_change=lambda c: unlocked.save_credentials(c.to_dict()),
+        )
     state = LocalState(account.state_path)
     engine = SyncEngine(
         client, tokens, state, exporter or exporter_for(account), account.folder / "work", on_change

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_items_status ON items (status, next_try);
+-- documents opened on this computer (the platform's read_at may be older than the list)
+CREATE TABLE IF NOT EXISTS reads (id TEXT PRIMARY KEY, read_at REAL NOT NULL);
 """
 
 
@@ -134,6 +136,19 @@ class LocalState:
         self._db.execute(
             "UPDATE items SET status='deleted', updated_at=? WHERE id=?", (time.time(), item_id)
         )
+
+    def mark_read(self, item_id: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO reads(id, read_at) VALUES(?, ?)", (item_id, time.time())
+        )
+
+    def read_ids(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT id FROM reads")}
+
+    def visible(self) -> list[ItemState]:
+        """What « Documents reçus » lists: everything but the deleted notifications."""
+        rows = self._db.execute("SELECT * FROM items WHERE status != 'deleted' ORDER BY cursor")
+        return [_row(r) for r in rows]
 
     def find(self, prefix: str) -> list[ItemState]:
         rows = self._db.execute(

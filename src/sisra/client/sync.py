@@ -95,6 +95,9 @@ class SyncEngine:
         self.client, self.tokens, self.state, self.exporter = client, tokens, state, exporter
         self.work_dir = work_dir
         self.on_change = on_change or (lambda _kind, _item: None)
+        # set by another thread (« Réessayer », settings changed): the live stream returns at
+        # its next line (at most one keepalive) and the loop catches up and exports at once
+        self.wake = threading.Event()
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # API calls with one transparent token refresh -----------------------------------------
@@ -192,10 +195,19 @@ class SyncEngine:
         self.state.mark_failed(st.id, code, message, delay)
         self.on_change("failed", self.state.get(st.id))
 
-    def _download(self, item: dict[str, Any]) -> Path:
+    def fetch(self, item: dict[str, Any], dest: Path) -> Path:
+        """The document's PDF at ``dest``, downloaded and verified if it is not there yet,
+        without exporting it (to open or preview a document that was not exported)."""
+        if dest.is_file() and _sha256(dest) == item["document"]["sha256"]:
+            return dest
+        part = self._download(item, dest.with_name(dest.name + ".part"))
+        os.replace(part, dest)
+        return dest
+
+    def _download(self, item: dict[str, Any], part: Path | None = None) -> Path:
         """Stream the PDF into the work folder, resuming a partial download (Range)."""
         doc = item["document"]
-        part = self.work_dir / f"{item['id']}.part"
+        part = part or self.work_dir / f"{item['id']}.part"
         have = part.stat().st_size if part.exists() else 0
         if have > int(doc["size"]):
             part.unlink()
@@ -209,11 +221,7 @@ class SyncEngine:
                 self._stream_to(part, f"/api/v1/inbox/{item['id']}/content", token, headers)
 
             self._authorized(fetch)
-        digest = hashlib.sha256()
-        with part.open("rb") as fh:
-            while chunk := fh.read(CHUNK):
-                digest.update(chunk)
-        if digest.hexdigest() != doc["sha256"]:
+        if _sha256(part) != doc["sha256"]:
             part.unlink(missing_ok=True)
             raise _HashMismatch
         return part
@@ -265,7 +273,7 @@ class SyncEngine:
                             response.status_code,
                             body,
                         )
-                    for item in _events(response.iter_lines(), stop, deadline):
+                    for item in _events(response.iter_lines(), stop, deadline, self.wake):
                         if self.state.record(item):
                             self.on_change("new", self.state.get(item["id"]))
                         self.state.set_cursor(int(item["cursor"]))
@@ -286,6 +294,7 @@ class SyncEngine:
         status = on_status or (lambda _code, _msg: None)
         attempt = 0
         while not stop.is_set():
+            self.wake.clear()
             try:
                 self.catch_up()
                 self.process_due()
@@ -294,7 +303,7 @@ class SyncEngine:
                 self.listen(stop, max_seconds=60)
             except Offline as exc:
                 status("offline", exc.message)
-                stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
+                self._nap(stop, BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
                 attempt += 1
             except StrongAuthRequired as exc:
                 status("strong_auth_required", exc.message)
@@ -305,8 +314,22 @@ class SyncEngine:
                     return
                 # a server error or throttling: say so, wait, try again; nothing is lost
                 status("error", exc.message)
-                stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
+                self._nap(stop, BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
                 attempt += 1
+
+    def _nap(self, stop: threading.Event, seconds: float) -> None:
+        """Wait before retrying, cut short by ``stop`` or :attr:`wake`."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and not self.wake.is_set() and time.monotonic() < deadline:
+            stop.wait(min(0.2, seconds))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class _HashMismatch(Exception):
@@ -331,11 +354,16 @@ def since_days(days: int) -> datetime | None:
 
 
 def _events(
-    lines: Iterator[str], stop: threading.Event, deadline: float | None
+    lines: Iterator[str],
+    stop: threading.Event,
+    deadline: float | None,
+    wake: threading.Event | None = None,
 ) -> Iterator[dict[str, Any]]:
     data: list[str] = []
     for line in lines:
-        if stop.is_set() or (deadline is not None and time.monotonic() > deadline):
+        if stop.is_set() or (wake is not None and wake.is_set()):
+            return
+        if deadline is not None and time.monotonic() > deadline:
             return
         if not line:
             if data:
