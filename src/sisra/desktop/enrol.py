@@ -180,6 +180,7 @@ class AuthPage(_Page):
             self.me = me
             self.hello.setText(f"{greeting(me)}\nIdentifiant : {me['login']}")
             self.completeChanged.emit()
+            self.wiz.button(QWizard.WizardButton.NextButton).setFocus()  # Return goes on
 
         def failed(exc: Exception) -> None:
             self.error.setText(describe_error(exc))
@@ -263,12 +264,13 @@ class SoftwarePage(_Page):
         )
         self.error = _error_label("software_error")
         self.yes.toggled.connect(self._toggled)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.addWidget(self.yes)
         layout.addWidget(self.no)
         layout.addWidget(self.choice, 1)
         layout.addWidget(self.pdf_note)
-        layout.addStretch(0)
+        self._spacer = layout.count()  # takes the room the list leaves when NON
+        layout.addStretch(1)
         layout.addWidget(
             QLabel(
                 "Vous pourrez modifier ce répertoire à tout moment : menu de la fenêtre "
@@ -281,6 +283,7 @@ class SoftwarePage(_Page):
     def _toggled(self, yes: bool) -> None:
         self.choice.setVisible(yes)
         self.pdf_note.setVisible(not yes)
+        self._layout.setStretch(self._spacer, 0 if yes else 1)
 
     def profile_id(self) -> str:
         return self.choice.profile_id() if self.yes.isChecked() else "pdf"
@@ -301,11 +304,16 @@ class SoftwarePage(_Page):
 
 class PastPage(_Page):
     def __init__(self) -> None:
-        super().__init__("past_page", "Vos derniers documents reçus")
+        super().__init__(
+            "past_page",
+            "Vos derniers documents reçus",
+            "Récupérer les documents reçus avant l'installation, et le lancement de MonSisra.",
+        )
         self.days = named(QSpinBox(), "days")
         self.days.setRange(0, 365)
         self.days.setValue(DEFAULT_DAYS)
         self.days.setSuffix(" jours")
+        self.days.setMaximumWidth(140)
         self.autostart = named(
             QCheckBox("&Lancer MonSisra au démarrage de l'ordinateur"), "autostart"
         )
@@ -507,7 +515,7 @@ class CreationPage(_Page):
 
 class DonePage(_Page):
     def __init__(self) -> None:
-        super().__init__("done_page", "C'est terminé !")
+        super().__init__("done_page", "C'est terminé !", "MonSisra est installé.")
         self.summary = named(QLabel(wordWrap=True), "summary")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(DONE_TEXT, wordWrap=True))
@@ -534,7 +542,7 @@ class EnrolWizard(QWizard):
         self.setWindowTitle("MonSisra — ajouter un utilisateur")
         if sys.platform != "darwin":  # macOS has its own wizard look
             self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-        self.setMinimumSize(680, 540)
+        self.setMinimumSize(720, 560)
         for button, text in (
             (QWizard.WizardButton.BackButton, "< &Précédent"),
             (QWizard.WizardButton.NextButton, "&Suivant >"),

@@ -13,12 +13,14 @@ from typing import TypeVar
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -56,12 +58,17 @@ class ExportChoice(QWidget):
             item = QListWidgetItem(profile.label)
             item.setData(Qt.ItemDataRole.UserRole, profile.id)
             self._list.addItem(item)
-        self._list.setMinimumHeight(120)
+        self._list.setMinimumHeight(140)
+        self._list.setFixedWidth(250)
 
         self._help = _named(QLabel(wordWrap=True), "profile_help")
         self._help.setTextFormat(Qt.TextFormat.PlainText)
-        self._help.setMinimumHeight(60)
         self._help.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # the help of some profiles is long: it scrolls beside the list rather than squeezing it
+        help_area = QScrollArea()
+        help_area.setWidget(self._help)
+        help_area.setWidgetResizable(True)
+        help_area.setFrameShape(QFrame.Shape.NoFrame)
 
         self._folder = _named(QLineEdit(), "folder")
         self._folder.setAccessibleName("Répertoire d'enregistrement des documents")
@@ -78,8 +85,10 @@ class ExportChoice(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(list_label)
-        layout.addWidget(self._list, 1)
-        layout.addWidget(self._help)
+        choice_row = QHBoxLayout()
+        choice_row.addWidget(self._list)
+        choice_row.addWidget(help_area, 1)
+        layout.addLayout(choice_row, 1)
         layout.addWidget(_named(QLabel(NOT_LISTED, wordWrap=True), "not_listed"))
         layout.addWidget(folder_label)
         layout.addLayout(row)
