@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWizard,
     QWizardPage,
 )
+from shiboken6 import isValid
 
 from sisra.client.accounts import Account, AccountSettings, AccountStore, UnlockedAccount
 from sisra.client.api import PlatformClient
@@ -51,6 +53,7 @@ from sisra.desktop.strongauth import (
 )
 from sisra.desktop.tasks import describe_error, run_task
 
+T = TypeVar("T")
 DOCTORS = ("médecin", "chirurgien-dentiste", "pharmacien")  # addressed as « Dr »
 DEFAULT_DAYS = 30  # as AccountSettings.backfill_days: a month of mail is what most want back
 DONE_TEXT = (
@@ -80,6 +83,19 @@ class _Page(QWizardPage):
     @property
     def wiz(self) -> EnrolWizard:
         return cast(EnrolWizard, self.wizard())
+
+    def run(
+        self,
+        work: Callable[[], T],
+        on_done: Callable[[T], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        """:func:`run_task`, its answer dropped if the wizard was closed and deleted meanwhile."""
+        run_task(
+            work,
+            lambda result: on_done(result) if isValid(self) else None,
+            lambda exc: on_error(exc) if isValid(self) else None,
+        )
 
 
 class WelcomePage(_Page):
@@ -186,7 +202,7 @@ class AuthPage(_Page):
             self.error.setText(describe_error(exc))
             self.panel.reset()  # authenticate again to retry
 
-        run_task(fetch, fetched, failed)
+        self.run(fetch, fetched, failed)
 
     def _existing(self, professional_id: str, server: str) -> Account | None:
         for account in self.wiz.store.list():
@@ -425,7 +441,7 @@ class CreationPage(_Page):
         self.error.clear()
         self.status.setText("Création de votre compte…")
         self._set_busy(True)
-        run_task(work, self._created, self._creation_failed)
+        self.run(work, self._created, self._creation_failed)
 
     def _creation_failed(self, exc: Exception) -> None:
         self._set_busy(False)
@@ -468,7 +484,7 @@ class CreationPage(_Page):
         self.bar.setVisible(days > 0)
         self.bar.setRange(0, 0)  # busy until the number of documents is known
         self.result.setText("Recherche de vos derniers documents…" if days > 0 else "")
-        run_task(work, self._backfilled, self._backfill_failed)
+        self.run(work, self._backfilled, self._backfill_failed)
 
     def _progress(self, done: int, total: int, failed: int) -> None:
         self.bar.setRange(0, max(total, 1))

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from sisra.client.accounts import Account, AccountError, AccountStore, UnlockedAccount
 from sisra.client.auth import Credentials
@@ -196,7 +197,11 @@ class NewPasswordDialog(QDialog):
         self.close_button.setEnabled(False)
         self.error.clear()
         self.status.setText("Enregistrement du mot de passe…")
-        run_task(work, self._saved, self._failed)
+        run_task(
+            work,
+            lambda unlocked: self._saved(unlocked) if isValid(self) else None,
+            lambda exc: self._failed(exc) if isValid(self) else None,
+        )
 
     def _idle(self) -> None:
         self.busy = False
