@@ -35,6 +35,22 @@ def _client_app() -> typer.Typer:
 app.add_typer(_client_app(), name="client")
 
 
+@app.command()
+def desktop(
+    server: Annotated[
+        str | None, typer.Option(help="Adresse de la plateforme proposée aux nouveaux utilisateurs")
+    ] = None,
+    startup_time: Annotated[
+        bool, typer.Option("--startup-time", help="Mesure : quitter dès la première fenêtre")
+    ] = False,
+) -> None:
+    """MonSisra, l'application de bureau (documents reçus, alertes, envoi)."""
+    from sisra.desktop.app import run
+
+    argv = [sys.argv[0], *(["--startup-time"] if startup_time else [])]
+    raise typer.Exit(run(argv, server))
+
+
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)

@@ -4,6 +4,7 @@ import re
 import unicodedata
 
 _SEPARATORS = re.compile(r"[\s'\-]+")
+_LATIN_MARKS = re.compile("[\u0300-\u036f]")  # the accents of French, once decomposed
 
 
 def fold(text: str) -> str:
@@ -12,7 +13,9 @@ def fold(text: str) -> str:
     "Élodie  D'Aubigné-Lévêque" -> "elodie d aubigne leveque". Ligatures are expanded
     (œ -> oe) because French names carry them and users never type them.
     """
-    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SEPARATORS.sub(" ", stripped.casefold()).strip()
+    if not text.isascii():  # most names are plain ASCII: skip the Unicode work (hot path)
+        text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
+        text = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text))
+        if not text.isascii():  # other scripts: the general rule
+            text = "".join(c for c in text if not unicodedata.combining(c))
+    return _SEPARATORS.sub(" ", text.casefold()).strip()

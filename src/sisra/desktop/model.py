@@ -1,8 +1,8 @@
 """The DOCUMENTS REÇUS table as a Qt model: one row per received document.
 
 Rows are flattened once (display strings, sort keys, folded search text) when an item
-arrives, so ``data()`` — called for every visible cell at every repaint — is a tuple lookup.
-Sorting and the search/filter run in :class:`DocumentsFilter` (a proxy) over those values.
+arrives, so ``data()`` — called for every visible cell at every repaint — is a lookup, and
+sorting or searching 10,000 rows is a Python sort/scan over ready-made keys.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -29,7 +28,6 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 
 COL_DATE, COL_PATIENT, COL_RECORD, COL_SENDER, COL_TITLE, COL_TYPE, COL_STATUS, COL_REPLY = range(8)
 HEADERS = ("Reçu le", "Patient", "", "Expéditeur", "Libellé", "Type", "État", "")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 STATUS_LABELS = {
@@ -51,6 +49,7 @@ class Row:
     type_label: str
     unread: bool
     search: str
+    patient_key: str
 
     @property
     def id(self) -> str:
@@ -70,6 +69,7 @@ def make_row(st: ItemState, read_here: bool) -> Row:
     created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).astimezone()
     doc, sender = item["document"], item["sender"]
     patient_text = f"{name} ({born})" if born else name
+    folded_name = fold(name)
     return Row(
         state=st,
         received=created.strftime("%d/%m/%Y %H:%M"),
@@ -79,8 +79,13 @@ def make_row(st: ItemState, read_here: bool) -> Row:
         title=str(doc["title"]),
         type_label=str(doc.get("type_label") or doc.get("type_code", "")),
         unread=not read_here and item.get("read_at") is None,
-        search=fold(" ".join((patient_text, str(sender["name"]), str(doc["title"]), born))),
+        search=f"{folded_name} {born} " + fold(f"{sender['name']} {doc['title']}"),
+        patient_key=folded_name,
     )
+
+
+def make_rows(states: list[ItemState], read_here: set[str]) -> list[Row]:
+    return [make_row(st, st.id in read_here) for st in states]
 
 
 def _date_fr(iso: str) -> str:
@@ -89,12 +94,23 @@ def _date_fr(iso: str) -> str:
 
 
 class DocumentsModel(QAbstractTableModel):
-    """Received documents, in arrival order; ``upsert`` keeps one row per notification."""
+    """Received documents: all of them in :attr:`all`, the searched/filtered/sorted ones in
+    :attr:`rows` (what the table shows).
+
+    Sorting and filtering are done here with Python's sort on precomputed keys rather than
+    by a QSortFilterProxyModel, whose per-comparison call into Python made re-sorting 10,000
+    rows take seconds (bench/desktop.py)."""
+
+    MODES = ("all", "unread", "failed")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.all: dict[str, Row] = {}
         self.rows: list[Row] = []
         self._index: dict[str, int] = {}
+        self._words: list[str] = []
+        self._mode = "all"
+        self._sort_col, self._descending = COL_DATE, True
         self._bold = QFont()
         self._bold.setBold(True)
         self._link = QFont()
@@ -130,8 +146,6 @@ class DocumentsModel(QAbstractTableModel):
         row, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, col)
-        if role == SORT_ROLE:
-            return row.received_key if col == COL_DATE else (_display(row, col) or "").lower()
         if role == ID_ROLE:
             return row.id
         if role == Qt.ItemDataRole.FontRole:
@@ -158,50 +172,133 @@ class DocumentsModel(QAbstractTableModel):
             )
         return None
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if column in (COL_RECORD, COL_REPLY):
+            column = COL_PATIENT if column == COL_RECORD else COL_TITLE
+        self._sort_col = column
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self._refresh()
+
+    # search and filter ----------------------------------------------------------------------
+    def set_search(self, text: str) -> None:
+        self._words = fold(text).split()
+        self._refresh()
+
+    def set_mode(self, mode: str) -> None:
+        self._mode = mode
+        self._refresh()
+
+    def _accepts(self, row: Row) -> bool:
+        if self._mode == "unread" and not row.unread:
+            return False
+        if self._mode == "failed" and row.state.status != "failed":
+            return False
+        return all(word in row.search for word in self._words)
+
+    def _key(self, row: Row) -> Any:
+        return _sort_key(row, self._sort_col)
+
+    def _refresh(self) -> None:
+        self.layoutAboutToBeChanged.emit()
+        shown = [row for row in self.all.values() if self._accepts(row)]
+        shown.sort(key=self._key, reverse=self._descending)
+        self.rows = shown
+        self._index = {row.id: i for i, row in enumerate(shown)}
+        self.layoutChanged.emit()
+
     # updates ------------------------------------------------------------------------------
     def reset(self, states: list[ItemState], read_here: set[str]) -> None:
+        self.set_rows(make_rows(states, read_here))
+
+    def set_rows(self, rows: list[Row]) -> None:
+        """Replace the list (rows built off the UI thread with :func:`make_rows`)."""
+        self.all = {row.id: row for row in rows}
         self.beginResetModel()
-        self.rows = [make_row(st, st.id in read_here) for st in states]
-        self._index = {row.id: i for i, row in enumerate(self.rows)}
+        self._refresh()
         self.endResetModel()
 
     def upsert(self, st: ItemState, read_here: bool = False) -> None:
-        at = self._index.get(st.id)
         if st.status == "deleted":
             self.remove(st.id)
             return
-        if at is None:
-            n = len(self.rows)
-            self.beginInsertRows(QModelIndex(), n, n)
-            self.rows.append(make_row(st, read_here))
-            self._index[st.id] = n
-            self.endInsertRows()
-            return
-        old = self.rows[at]
-        self.rows[at] = make_row(st, read_here or not old.unread)
-        self.dataChanged.emit(self.index(at, 0), self.index(at, len(HEADERS) - 1))
-
-    def mark_read(self, item_id: str) -> None:
-        at = self._index.get(item_id)
-        if at is not None and self.rows[at].unread:
-            self.rows[at].unread = False
+        old = self.all.get(st.id)
+        row = make_row(st, read_here or (old is not None and not old.unread))
+        self.all[st.id] = row
+        at = self._index.get(st.id)
+        if at is not None and self._key(self.rows[at]) == self._key(row) and self._accepts(row):
+            self.rows[at] = row  # same place: repaint the row only
             self.dataChanged.emit(self.index(at, 0), self.index(at, len(HEADERS) - 1))
-
-    def remove(self, item_id: str) -> None:
-        at = self._index.pop(item_id, None)
-        if at is None:
             return
+        if at is not None:
+            self._take(at)
+        if self._accepts(row):
+            key = self._key(row)
+            pos = next(
+                (
+                    i
+                    for i, other in enumerate(self.rows)
+                    if (self._key(other) < key if self._descending else self._key(other) > key)
+                ),
+                len(self.rows),
+            )
+            self.beginInsertRows(QModelIndex(), pos, pos)
+            self.rows.insert(pos, row)
+            self._index = {r.id: i for i, r in enumerate(self.rows)}
+            self.endInsertRows()
+
+    def _take(self, at: int) -> None:
         self.beginRemoveRows(QModelIndex(), at, at)
         del self.rows[at]
-        self.endRemoveRows()
         self._index = {row.id: i for i, row in enumerate(self.rows)}
+        self.endRemoveRows()
+
+    def mark_read(self, item_id: str) -> None:
+        row = self.all.get(item_id)
+        if row is None or not row.unread:
+            return
+        row.unread = False
+        at = self._index.get(item_id)
+        if at is not None:
+            if self._mode == "unread":
+                self._take(at)
+            else:
+                self.dataChanged.emit(self.index(at, 0), self.index(at, len(HEADERS) - 1))
+
+    def remove(self, item_id: str) -> None:
+        self.all.pop(item_id, None)
+        at = self._index.get(item_id)
+        if at is not None:
+            self._take(at)
 
     def row_for(self, item_id: str) -> Row | None:
-        at = self._index.get(item_id)
-        return None if at is None else self.rows[at]
+        return self.all.get(item_id)
+
+    def position(self, item_id: str) -> int | None:
+        """The table row showing ``item_id`` (None when filtered out)."""
+        return self._index.get(item_id)
+
+    def total(self) -> int:
+        return len(self.all)
 
     def unread_count(self) -> int:
-        return sum(row.unread for row in self.rows)
+        return sum(row.unread for row in self.all.values())
+
+    def failed_count(self) -> int:
+        return sum(row.state.status == "failed" for row in self.all.values())
+
+
+def _sort_key(row: Row, col: int) -> Any:
+    if col == COL_DATE:
+        return row.received_key
+    if col == COL_PATIENT:
+        return (row.patient_key, row.received_key)
+    if col == COL_SENDER:
+        return (row.sender.lower(), row.received_key)
+    if col == COL_TYPE:
+        return (row.type_label.lower(), row.received_key)
+    if col == COL_STATUS:
+        return (row.status, row.received_key)
+    return (row.title.lower(), row.received_key)
 
 
 def _display(row: Row, col: int) -> str | None:
@@ -231,36 +328,3 @@ def _tooltip(row: Row, col: int) -> str | None:
         if st.files:
             return "\n".join(st.files)
     return None
-
-
-class DocumentsFilter(QSortFilterProxyModel):
-    """Search (accents and case ignored) and the « Tous / Non lus / En échec » filter."""
-
-    MODES = ("all", "unread", "failed")
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._words: list[str] = []
-        self._mode = "all"
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
-
-    def set_search(self, text: str) -> None:
-        self.beginFilterChange()
-        self._words = fold(text).split()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_mode(self, mode: str) -> None:
-        self.beginFilterChange()
-        self._mode = mode
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
-        model = self.sourceModel()
-        assert isinstance(model, DocumentsModel)
-        row = model.rows[source_row]
-        if self._mode == "unread" and not row.unread:
-            return False
-        if self._mode == "failed" and row.state.status != "failed":
-            return False
-        return all(word in row.search for word in self._words)

@@ -1,0 +1,171 @@
+"""MonSisra desktop: time to the CONNEXION window, and DOCUMENTS REÇUS with 10,000 rows.
+
+    .venv/bin/python bench/desktop.py [--runs 7] [--rows 10000]
+
+1. Startup: ``sisra desktop --startup-time`` is launched ``--runs`` times with one user on
+   the computer; the time is wall-clock from process creation to the CONNEXION window shown
+   (the process prints when the window is shown). Offscreen Qt, so no compositor cost.
+2. Table: 10,000 received documents in a local state; the DOCUMENTS REÇUS window is built and
+   each step a user causes is timed: loading the list, first paint, re-sorting, a search
+   keystroke, the « Non lus » filter, jumping to the end and painting, one new document
+   arriving, and a repaint of the visible rows (what scrolling costs). No server: the sync is
+   not started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SERVER = "http://127.0.0.1:9"  # never contacted
+PASSWORD = "Mon-mot-de-passe-local"
+
+
+def make_account(home: Path, rows: int) -> tuple[object, object]:
+    from sisra.client.accounts import AccountSettings, AccountStore
+    from sisra.devtools.inbox import fill_state
+
+    store = AccountStore(home)
+    creds = {
+        "server_url": SERVER,
+        "professional_id": "pro-1",
+        "device_id": "dev-1",
+        "access_token": "a",
+        "refresh_token": "r",
+        "expires_at": "2030-01-01T00:00:00+00:00",
+    }
+    settings = AccountSettings("Dr Test", "dr.test", "pro-1", SERVER, launch_at_startup=False)
+    account = store.create(settings, PASSWORD, creds)
+    if rows:
+        fill_state(account.state_path, rows).close()
+    return store, account
+
+
+def bench_startup(runs: int) -> list[float]:
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "monsisra"
+        make_account(home, 0)
+        env = {**os.environ, "MONSISRA_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+        for _ in range(runs):
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "sisra.cli", "desktop", "--startup-time"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("first-window-shown"):
+                    times.append(time.perf_counter() - started)
+                    break
+            proc.wait(30)
+    return times
+
+
+def bench_table(rows: int) -> list[tuple[str, float]]:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from sisra.desktop.documents import DocumentsWindow
+    from sisra.desktop.model import COL_DATE, COL_PATIENT
+    from sisra.desktop.session import AccountSession
+    from sisra.desktop.tray import Alerts
+    from sisra.devtools.inbox import synthetic_item
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    results: list[tuple[str, float]] = []
+
+    def timed(label: str, step: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        step()
+        app.processEvents()
+        results.append((label, (time.perf_counter() - started) * 1000))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store, account = make_account(Path(tmp) / "monsisra", rows)
+        session = AccountSession(store.unlock(account.id, PASSWORD))  # type: ignore[attr-defined]
+        window = DocumentsWindow(session, store, Alerts())  # type: ignore[arg-type]
+        window.resize(1280, 800)
+
+        stalls = [0.0]
+
+        def load() -> None:
+            while window.model.rowCount() < rows:
+                started = time.perf_counter()
+                app.processEvents()
+                stalls.append((time.perf_counter() - started) * 1000)
+
+        timed(f"load the list ({rows} rows, worker thread + model reset)", load)
+        results.append(("  of which the UI thread was busy at most, at once", max(stalls)))
+        timed("first paint of the window", lambda: (window.show(), window.grab()))
+        asc, desc = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
+        timed("sort by patient", lambda: window.table.sortByColumn(COL_PATIENT, asc))
+        timed("sort back by date (newest first)", lambda: window.table.sortByColumn(COL_DATE, desc))
+        timed("search keystroke « m »", lambda: window.search.setText("m"))
+        timed("search keystroke « ma »", lambda: window.search.setText("ma"))
+        timed("clear the search", lambda: window.search.setText(""))
+        timed("filter « Non lus »", lambda: window.filter_box.setCurrentIndex(1))
+        timed("filter « Tous les documents »", lambda: window.filter_box.setCurrentIndex(0))
+        timed("jump to the end + paint", lambda: (window.table.scrollToBottom(), window.grab()))
+        import random
+        from datetime import UTC, datetime
+
+        from sisra.client.state import ItemState
+
+        item = synthetic_item(rows + 1, random.Random(1), datetime.now(UTC))
+        st = ItemState(item["id"], rows + 1, item, "pending", 0, 0.0, None, None, [], False)
+        timed("one new document arrives (row inserted, sorted)", lambda: window.model.upsert(st))
+        paints = []
+        for _ in range(20):
+            started = time.perf_counter()
+            window.table.viewport().grab()
+            paints.append((time.perf_counter() - started) * 1000)
+        results.append(("repaint of the visible rows (median of 20)", statistics.median(paints)))
+        window.quitting = True
+        window.close()
+        session.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rows", type=int, default=10_000)
+    args = parser.parse_args()
+    import psutil
+    from PySide6 import __version__ as pyside
+
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    print(
+        f"machine: {os.cpu_count()} CPU, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, PySide6 {pyside}, QT_QPA_PLATFORM offscreen"
+    )
+    startup = bench_startup(args.runs)
+    print(f"\nstartup to the CONNEXION window ({len(startup)} runs), seconds:")
+    print(
+        f"  median {statistics.median(startup):.2f}  min {min(startup):.2f}  max {max(startup):.2f}"
+    )
+    rss = psutil.Process().memory_info().rss
+    table = bench_table(args.rows)
+    grown = (psutil.Process().memory_info().rss - rss) / 2**20
+    print(f"\nDOCUMENTS REÇUS with {args.rows} rows, milliseconds:")
+    for label, ms in table:
+        print(f"  {ms:8.1f}  {label}")
+    print(f"  resident memory grown by {grown:.0f} MiB for the window and its {args.rows} rows")
+
+
+if __name__ == "__main__":
+    main()

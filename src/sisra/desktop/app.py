@@ -1,0 +1,147 @@
+"""``sisra desktop``: the application and the path between its windows.
+
+First run (nobody on this computer) → the enrolment wizard; otherwise CONNEXION. A user
+logged in → DOCUMENTS REÇUS with the sync running and alerts in the tray. Closing the window
+keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QWidget
+
+from sisra.client.accounts import AccountStore, UnlockedAccount
+from sisra.desktop.config import APP_NAME, ORGANIZATION
+from sisra.desktop.documents import DocumentsWindow
+from sisra.desktop.icons import app_icon
+from sisra.desktop.login import LoginWindow
+from sisra.desktop.session import AccountSession
+from sisra.desktop.tray import Alerts
+
+
+class Controller(QObject):
+    """Which window is shown, and the running session of the logged-in user."""
+
+    shown = Signal(QWidget)  # each time a main window (wizard, CONNEXION, documents) appears
+
+    def __init__(
+        self, store: AccountStore, server_url: str | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.store, self.server_url = store, server_url
+        self.alerts = Alerts(self)
+        self.alerts.open_requested.connect(self.bring_to_front)
+        self.alerts.quit_requested.connect(self.quit)
+        self.login: LoginWindow | None = None
+        self.wizard: QWidget | None = None
+        self.documents: DocumentsWindow | None = None
+        self.session: AccountSession | None = None
+
+    def start(self) -> None:
+        if self.store.list():
+            self.show_login()
+        else:
+            self.show_wizard()
+
+    def _show(self, window: QWidget) -> None:
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        self.shown.emit(window)
+
+    def show_login(self, select: str | None = None) -> None:
+        if self.login is None:
+            self.login = LoginWindow(self.store)
+            self.login.unlocked.connect(self.open_documents)
+            self.login.add_user_requested.connect(self.show_wizard)
+        self.login.refresh(select)
+        self._show(self.login)
+
+    def show_wizard(self) -> None:
+        from sisra.desktop.enrol import EnrolWizard
+
+        wizard = EnrolWizard(self.store, self.server_url)
+        self.wizard = wizard
+
+        def finished(result: int) -> None:
+            self.wizard = None
+            if result and wizard.unlocked is not None:
+                self.open_documents(wizard.unlocked)
+            elif self.store.list():
+                self.show_login()
+            else:  # nobody enrolled and the wizard was closed: nothing to run
+                self.quit()
+
+        wizard.finished.connect(finished)
+        if self.login is not None:
+            self.login.hide()
+        self._show(wizard)
+
+    def open_documents(self, unlocked: UnlockedAccount) -> None:
+        self.close_session()
+        self.session = AccountSession(unlocked)
+        self.alerts.enabled = unlocked.account.settings.notifications
+        window = DocumentsWindow(self.session, self.store, self.alerts)
+        window.logout_requested.connect(self.logout)
+        window.quit_requested.connect(self.quit)
+        self.alerts.window = window
+        self.documents = window
+        self.session.start()
+        if self.login is not None:
+            self.login.hide()
+        self._show(window)
+
+    def close_session(self) -> None:
+        if self.documents is not None:
+            self.documents.quitting = True
+            self.documents.close()
+            self.documents.deleteLater()
+            self.documents = None
+            self.alerts.window = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self.alerts.set_unread(0)
+
+    def logout(self) -> None:
+        account_id = self.session.account.id if self.session else None
+        self.close_session()
+        self.show_login(account_id)
+
+    def bring_to_front(self) -> None:
+        window = self.documents or self.login
+        if window is not None:
+            window.showNormal()
+            self._show(window)
+
+    def quit(self) -> None:
+        self.close_session()
+        if self.login is not None:
+            self.login.close()
+        self.alerts.hide()
+        QApplication.quit()
+
+
+def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
+    """The desktop application's main loop."""
+    started = time.perf_counter()
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps MonSisra running
+    controller = Controller(AccountStore(), server_url)
+    if "--startup-time" in (argv or sys.argv):  # bench/desktop.py: time to the first window
+        controller.shown.connect(
+            lambda _w: (
+                print(f"first-window-shown {time.perf_counter() - started:.4f}", flush=True),
+                QTimer.singleShot(0, controller.quit),
+            )
+        )
+    controller.start()
+    return app.exec()

@@ -1,0 +1,580 @@
+"""DOCUMENTS REÇUS: the received documents of the logged-in user, and what to do with them.
+
+Open (click the title), preview (hover the title), reply, the patient's record (the folder
+button beside the name), « Envoyer un document », right-click → « Supprimer », the menu
+(folder, settings, failures, logout, about, quit), search and filter; banners say when the
+server cannot be reached or strong authentication must be renewed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sisra import __version__
+from sisra.client.accounts import AccountStore
+from sisra.client.api import ApiError
+from sisra.client.state import ItemState
+from sisra.desktop.config import SUPPORT
+from sisra.desktop.model import (
+    COL_DATE,
+    COL_PATIENT,
+    COL_RECORD,
+    COL_REPLY,
+    COL_SENDER,
+    COL_STATUS,
+    COL_TITLE,
+    COL_TYPE,
+    DocumentsModel,
+    Row,
+    make_rows,
+)
+from sisra.desktop.preview import PreviewPopup, PreviewRenderer
+from sisra.desktop.session import AccountSession
+from sisra.desktop.tasks import describe_error, run_task
+from sisra.desktop.tray import Alerts
+
+HOVER_MS = 350
+
+BANNER = "QLabel {{ background: {bg}; color: {fg}; padding: 8px; border-radius: 4px; }}"
+
+
+def open_with_system(path: Path) -> None:
+    """The user's PDF viewer (the guide's « visionneuse de document pdf »)."""
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        raise OSError(0, "aucune visionneuse PDF n'est associée aux fichiers .pdf", str(path))
+
+
+def open_in_browser(url: str) -> None:
+    if not QDesktopServices.openUrl(QUrl(url)):
+        raise OSError(0, "aucun navigateur web n'est configuré sur cet ordinateur")
+
+
+class DocumentsWindow(QMainWindow):
+    logout_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        session: AccountSession,
+        store: AccountStore,
+        alerts: Alerts,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session, self.store, self.alerts = session, store, alerts
+        self.quitting = False
+        self.told_about_tray = False
+        # how files and pages leave MonSisra; replaceable where no viewer exists (tests)
+        self.open_file: Callable[[Path], None] = open_with_system
+        self.open_url: Callable[[str], None] = open_in_browser
+        self.confirm_box: QMessageBox | None = None
+        self.dialog: QWidget | None = None  # the settings/failures/reauth dialog shown last
+
+        self.setObjectName("documents")
+        self.setWindowTitle(f"MonSisra — Documents reçus — {session.account.display_name}")
+        self.resize(1180, 640)
+        self.model = DocumentsModel(self)
+        self.renderer = PreviewRenderer(self)
+        self.popup = PreviewPopup(self)
+        self._hover: tuple[str, QPoint] | None = None
+        self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_MS)
+        self._hover_timer.timeout.connect(self._show_preview)
+
+        self._build()
+        session.item_changed.connect(self._item_changed)
+        session.status_changed.connect(self._status_changed)
+        self.renderer.ready.connect(self._preview_ready)
+        self.renderer.failed.connect(self._preview_failed)
+        self._status_changed(*session.status)
+        self.reload()
+
+    # layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        head = QHBoxLayout()
+        title = QLabel("DOCUMENTS REÇUS")
+        title.setObjectName("heading")
+        title.setStyleSheet("font-size: 18px; font-weight: bold; color: #1f5fa8;")
+        who = QLabel(self.session.account.display_name)
+        who.setStyleSheet("color: #555;")
+        self.send_button = QPushButton("Envoyer un document")
+        self.send_button.setObjectName("send")
+        self.send_button.clicked.connect(lambda: self.open_page("/envoyer"))
+        self.menu_button = QToolButton()
+        self.menu_button.setObjectName("menu")
+        self.menu_button.setText("☰ Menu")
+        self.menu_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu = self._make_menu()
+        self.menu_button.setMenu(self.menu)
+        head.addWidget(title)
+        head.addSpacing(12)
+        head.addWidget(who)
+        head.addStretch(1)
+        head.addWidget(self.send_button)
+        head.addWidget(self.menu_button)
+        layout.addLayout(head)
+
+        self.offline_banner = self._banner("#fff4ce", "#5c4400")
+        self.reauth_banner = self._banner("#ffe0cc", "#6b2600")
+        self.reauth_button = QPushButton("M'authentifier")
+        self.reauth_button.setObjectName("reauth")
+        self.reauth_button.clicked.connect(self.ask_reauth)
+        self.reauth_row = QWidget()
+        row = QHBoxLayout(self.reauth_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.reauth_banner, 1)
+        row.addWidget(self.reauth_button)
+        self.reauth_row.hide()
+        self.failures_banner = self._banner("#fde7e9", "#8a0014")
+        self.failures_banner.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.failures_banner.linkActivated.connect(lambda _link: self.show_failures())
+        self.error_banner = self._banner("#fde7e9", "#8a0014")
+        for banner in (self.offline_banner, self.failures_banner, self.error_banner):
+            layout.addWidget(banner)
+        layout.addWidget(self.reauth_row)
+
+        tools = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Rechercher un patient, un expéditeur, un libellé…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.model.set_search)
+        self.filter_box = QComboBox()
+        self.filter_box.setObjectName("filter")
+        for label in ("Tous les documents", "Non lus", "En échec d'enregistrement"):
+            self.filter_box.addItem(label)
+        self.filter_box.currentIndexChanged.connect(
+            lambda i: self.model.set_mode(DocumentsModel.MODES[i])
+        )
+        tools.addWidget(self.search, 1)
+        tools.addWidget(self.filter_box)
+        layout.addLayout(tools)
+
+        self.table = QTableView()
+        self.table.setObjectName("table")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COL_DATE, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setMouseTracking(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        for col, width in (
+            (COL_DATE, 120),
+            (COL_PATIENT, 230),
+            (COL_RECORD, 30),
+            (COL_SENDER, 190),
+            (COL_TYPE, 170),
+            (COL_STATUS, 170),
+            (COL_REPLY, 30),
+        ):
+            self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        for col in (COL_RECORD, COL_REPLY):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.clicked.connect(self._clicked)
+        self.table.activated.connect(self._activated)
+        self.table.entered.connect(self._entered)
+        self.table.viewport().installEventFilter(self)
+        layout.addWidget(self.table, 1)
+        self.setCentralWidget(central)
+
+        self.connection_label = QLabel()
+        self.counts_label = QLabel()
+        self.statusBar().addWidget(self.connection_label, 1)
+        self.statusBar().addPermanentWidget(self.counts_label)
+
+        delete = QAction("Supprimer", self)
+        delete.setShortcut(QKeySequence.StandardKey.Delete)
+        delete.triggered.connect(self._delete_selected)
+        self.table.addAction(delete)
+
+    def _banner(self, bg: str, fg: str) -> QLabel:
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setStyleSheet(BANNER.format(bg=bg, fg=fg))
+        label.hide()
+        return label
+
+    def _make_menu(self) -> QMenu:
+        menu = QMenu(self)
+        entries: list[tuple[str, str, Callable[[], object]]] = [
+            ("folder", "Répertoire d'enregistrement des documents…", self.show_folder),
+            ("settings", "Paramétrages…", self.show_settings),
+            ("failures", "Documents non enregistrés…", self.show_failures),
+            ("send", "Envoyer un document", lambda: self.open_page("/envoyer")),
+            ("", "", lambda: None),
+            ("logout", "Déconnexion", self.logout),
+            ("about", "À propos de MonSisra", self.show_about),
+            ("quit", "Quitter MonSisra", self.quit_requested.emit),
+        ]
+        for name, label, slot in entries:
+            if not name:
+                menu.addSeparator()
+                continue
+            action = menu.addAction(label)
+            action.setObjectName(name)
+            action.triggered.connect(slot)
+        return menu
+
+    def action(self, name: str) -> QAction:
+        found = self.menu.findChild(QAction, name)
+        assert found is not None, name
+        return found
+
+    # data ---------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """(Re)read the list from the local state, off the UI thread."""
+        self.connection_label.setText("Chargement des documents…")
+
+        def loaded(rows: list[Row]) -> None:
+            self.model.set_rows(rows)
+            self._counts()
+            self._status_changed(*self.session.status)
+
+        run_task(lambda: make_rows(*self.session.items()), loaded, self._error)
+
+    def _item_changed(self, kind: str, st: ItemState | None) -> None:
+        if st is None:
+            return
+        self.model.upsert(st)
+        if kind == "new":
+            self.alerts.new_document(st)
+        self._counts()
+
+    def _counts(self) -> None:
+        total, unread = self.model.total(), self.model.unread_count()
+        failed = self.model.failed_count()
+        self.counts_label.setText(f"{_n(total, 'document')} · {_n(unread, 'non lu')}")
+        self.alerts.set_unread(unread)
+        if failed:
+            verb = "n'ont pas pu être enregistrés" if failed > 1 else "n'a pas pu être enregistré"
+            self.failures_banner.setText(
+                f"{_n(failed, 'document')} {verb} dans votre répertoire. "
+                "<a href='#'>Voir la raison et réessayer</a>"
+            )
+        self.failures_banner.setVisible(bool(failed))
+
+    def _status_changed(self, code: str, message: str) -> None:
+        self.offline_banner.setVisible(code in ("offline", "error"))
+        if code in ("offline", "error"):
+            self.offline_banner.setText(
+                f"{message} Les documents déjà reçus restent disponibles ; "
+                "MonSisra réessaie automatiquement."
+                if code == "offline"
+                else message
+            )
+        needs_person = code not in ("online", "offline", "error", "connecting")
+        self.reauth_row.setVisible(needs_person)
+        if needs_person:
+            self.reauth_banner.setText(
+                message
+                + " La réception des documents est en pause ; rien n'est perdu. "
+                + "Cliquez sur « M'authentifier » (carte CPS ou code reçu par e-mail)."
+            )
+        self.connection_label.setText(
+            {
+                "online": "Connecté à la plateforme Sisra — les documents arrivent en direct.",
+                "connecting": "Connexion à la plateforme Sisra…",
+                "offline": "Hors connexion.",
+            }.get(code, message)
+        )
+
+    # actions on a document ----------------------------------------------------------------------
+    def _state_at(self, index: QModelIndex) -> ItemState | None:
+        if not index.isValid() or index.row() >= len(self.model.rows):
+            return None
+        return self.model.rows[index.row()].state
+
+    def _clicked(self, index: QModelIndex) -> None:
+        st = self._state_at(index)
+        if st is None:
+            return
+        if index.column() == COL_TITLE:
+            self.open_document(st)
+        elif index.column() == COL_RECORD:
+            self.open_record(st)
+        elif index.column() == COL_REPLY:
+            self.reply(st)
+
+    def _activated(self, index: QModelIndex) -> None:
+        st = self._state_at(index)
+        if st is not None and index.column() not in (COL_TITLE, COL_RECORD, COL_REPLY):
+            self.open_document(st)
+
+    def open_document(self, st: ItemState) -> None:
+        """Open the PDF with the system viewer; the sender gets the « lu » receipt."""
+        self.connection_label.setText(f"Ouverture de « {st.item['document']['title']} »…")
+
+        def opened(path: Path) -> None:
+            try:
+                self.open_file(path)
+            except OSError as exc:
+                self._error(exc)
+                return
+            self.model.mark_read(st.id)
+            self._counts()
+            self._status_changed(*self.session.status)
+            run_task(lambda: self.session.mark_read(st), None, self._error)
+
+        run_task(lambda: self.session.pdf_path(st), opened, self._error)
+
+    def reply(self, st: ItemState) -> None:
+        self.open_page(f"/repondre/{st.id}")
+
+    def open_record(self, st: ItemState) -> None:
+        self.open_page(f"/patients/{st.item['patient']['id']}")
+
+    def open_page(self, target: str) -> None:
+        """A page of the Sisra services, opened in the browser already logged in."""
+        self.connection_label.setText("Ouverture de la page dans votre navigateur…")
+
+        def opened(url: str) -> None:
+            try:
+                self.open_url(url)
+            except OSError as exc:
+                self._error(exc)
+            self._status_changed(*self.session.status)
+
+        run_task(lambda: self.session.web_url(target), opened, self._error)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        st = self._state_at(index)
+        if st is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Ouvrir", lambda: self.open_document(st))
+        menu.addAction("Répondre", lambda: self.reply(st))
+        menu.addAction("Dossier du patient", lambda: self.open_record(st))
+        menu.addSeparator()
+        menu.addAction("Supprimer", lambda: self.confirm_delete(st))
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+        self.context_menu = menu
+
+    def _delete_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and (st := self._state_at(rows[0])) is not None:
+            self.confirm_delete(st)
+
+    def confirm_delete(self, st: ItemState) -> None:
+        box = QMessageBox(self)
+        box.setObjectName("confirm-delete")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Supprimer la notification")
+        box.setText(f"Supprimer « {st.item['document']['title']} » de vos documents reçus ?")
+        box.setInformativeText(
+            "La notification disparaîtra de MonSisra, mais le document restera consultable "
+            "dans le dossier régional du patient. Les fichiers déjà enregistrés pour votre "
+            "logiciel ne sont pas effacés."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Supprimer")
+        box.button(QMessageBox.StandardButton.Cancel).setText("Annuler")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered(result: int) -> None:
+            if result == QMessageBox.StandardButton.Yes:
+                self.delete(st)
+
+        box.finished.connect(answered)
+        self.confirm_box = box
+        box.open()
+
+    def delete(self, st: ItemState) -> None:
+        def done(_none: None) -> None:
+            self.model.remove(st.id)
+            self._counts()
+            self.connection_label.setText(
+                "Notification supprimée ; le document reste dans le dossier régional du patient."
+            )
+
+        run_task(lambda: self.session.delete(st), done, self._error)
+
+    # preview on hover ------------------------------------------------------------------------
+    def _entered(self, index: QModelIndex) -> None:
+        st = self._state_at(index)
+        if st is None or index.column() != COL_TITLE:
+            self._hide_preview()
+            return
+        rect = self.table.visualRect(index)
+        at = self.table.viewport().mapToGlobal(rect.bottomLeft() + QPoint(24, 4))
+        if self._hover and self._hover[0] == st.id:
+            return
+        self._hover = (st.id, at)
+        self.popup.dismiss()
+        self._hover_timer.start()
+
+    def _show_preview(self) -> None:
+        if self._hover is None:
+            return
+        key = self._hover[0]
+        row = self.model.row_for(key)
+        if row is None:
+            return
+        st = row.state
+        cached = self.renderer.cached(key)
+        if cached is not None:
+            self.popup.show_image(key, cached, self._hover[1])
+            return
+        self.popup.show_text(key, "Aperçu en préparation…", self._hover[1])
+        self.renderer.request(key, lambda: self.session.pdf_path(st))
+
+    def preview(self, st: ItemState) -> None:
+        """Show the preview of ``st`` as hovering its title does (keyboard users, tests)."""
+        position = self.model.position(st.id)
+        if position is None:
+            return
+        index = self.model.index(position, COL_TITLE)
+        self._hover = None
+        self._entered(index)
+        self._hover_timer.stop()
+        self._show_preview()
+
+    def _preview_ready(self, key: str, image: QImage) -> None:
+        if self._hover is not None and self._hover[0] == key:
+            self.popup.show_image(key, image, self._hover[1])
+
+    def _preview_failed(self, key: str, message: str) -> None:
+        if self._hover is not None and self._hover[0] == key:
+            self.popup.show_text(key, f"Aperçu indisponible : {message}", self._hover[1])
+
+    def _hide_preview(self) -> None:
+        self._hover = None
+        self._hover_timer.stop()
+        self.popup.dismiss()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Leave:
+            self._hide_preview()
+        return super().eventFilter(watched, event)
+
+    # menu entries ----------------------------------------------------------------------
+    def show_folder(self) -> None:
+        from sisra.desktop.settings import FolderDialog
+
+        self._show_dialog(FolderDialog(self.store, self.session, self))
+
+    def show_settings(self) -> None:
+        from sisra.desktop.settings import SettingsDialog
+
+        self._show_dialog(SettingsDialog(self.store, self.session, self.alerts, self))
+
+    def show_failures(self) -> None:
+        from sisra.desktop.failures import FailuresDialog
+
+        dialog = FailuresDialog(self.session, self)
+        dialog.retried.connect(self.reload)
+        self._show_dialog(dialog)
+
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setObjectName("about")
+        box.setWindowTitle("À propos de MonSisra")
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setText(f"<b>MonSisra {__version__}</b>")
+        account = self.session.account.settings
+        box.setInformativeText(
+            "Récupère vos documents reçus et les dépose dans le répertoire de votre logiciel "
+            "métier ; accès aux services Sisra.<br><br>"
+            f"Utilisateur : {account.display_name} ({account.login})<br>"
+            f"Plateforme : {account.server_url}<br>"
+            f"Python {sys.version.split()[0]}<br><br>"
+            f"Besoin d'aide ? Contactez-nous sur {SUPPORT}"
+        )
+        self._show_dialog(box)
+
+    def _show_dialog(self, dialog: QWidget) -> None:
+        self.dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def ask_reauth(self) -> None:
+        """Strong authentication again (card or code) for this same computer."""
+        from sisra.desktop.strongauth import StrongAuthDialog
+
+        account = self.session.account.settings
+        dialog = StrongAuthDialog(
+            account.server_url,
+            "Votre authentification forte doit être renouvelée pour continuer à recevoir vos "
+            "documents. Utilisez votre carte CPS ou le code reçu par e-mail.",
+            login=account.login,
+            device_id=self.session.device_id(),
+            parent=self,
+        )
+
+        def accepted() -> None:
+            if dialog.credentials is not None:
+                self.session.renew(dialog.credentials)
+                self.connection_label.setText("Authentification renouvelée : la réception reprend.")
+
+        dialog.accepted.connect(accepted)
+        self._show_dialog(dialog)
+
+    def logout(self) -> None:
+        self.logout_requested.emit()
+
+    def _error(self, exc: Exception) -> None:
+        if isinstance(exc, ApiError) and exc.code == "strong_auth_required":
+            self._status_changed(exc.code, exc.message)
+            return
+        self.error_banner.setText(describe_error(exc))
+        self.error_banner.show()
+        QTimer.singleShot(15_000, self.error_banner.hide)
+        self._status_changed(*self.session.status)
+
+    # window ---------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing keeps MonSisra receiving in the background; « Quitter » really quits."""
+        if self.quitting:
+            self._hide_preview()
+            event.accept()
+            return
+        event.ignore()
+        if self.alerts.has_tray:
+            self.hide()
+            if not self.told_about_tray and self.alerts.tray is not None:
+                self.alerts.tray.showMessage(
+                    "MonSisra continue en arrière-plan",
+                    "Vos documents continuent d'arriver. Pour quitter : menu « Quitter MonSisra ».",
+                )
+                self.told_about_tray = True
+        else:
+            self.showMinimized()
+
+
+def _n(count: int, word: str) -> str:
+    """« 1 document », « 3 documents », « 2 non lus »."""
+    return f"{count} {word}{'s' if count > 1 else ''}"

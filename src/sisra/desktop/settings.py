@@ -1,0 +1,169 @@
+"""The menu's « Répertoire d'enregistrement des documents » and « Paramétrages » dialogs.
+
+Saving writes account.json (through :class:`AccountStore`) and restarts the account's sync so
+the new folder, practice software or server apply to the next document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sisra.client.accounts import AccountError, AccountStore
+from sisra.client.engine import DEFAULT_PROFILE, default_export_folder
+from sisra.desktop.config import apply_autostart
+from sisra.desktop.exportchoice import ExportChoice
+from sisra.desktop.session import AccountSession
+from sisra.desktop.tray import Alerts
+
+
+class _SaveDialog(QDialog):
+    def __init__(self, title: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(560)
+        self.layout_ = QVBoxLayout(self)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("Enregistrer")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Annuler")
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+    def finish_layout(self) -> None:
+        self.layout_.addWidget(self.error)
+        self.layout_.addWidget(self.buttons)
+
+    def fail(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+
+class FolderDialog(_SaveDialog):
+    """Practice software and the folder the documents are written to."""
+
+    def __init__(
+        self, store: AccountStore, session: AccountSession, parent: QWidget | None
+    ) -> None:
+        super().__init__("Répertoire d'enregistrement des documents", parent)
+        self.setObjectName("folder-dialog")
+        self.store, self.session = store, session
+        settings = session.account.settings
+        self.layout_.addWidget(
+            QLabel(
+                "Choisissez votre logiciel métier : MonSisra y dépose chaque document reçu, au "
+                "format qu'il sait importer. Si votre logiciel ne figure pas dans la liste, "
+                "indiquez le répertoire de dépôt de vos documents scannés.",
+                wordWrap=True,
+            )
+        )
+        self.choice = ExportChoice(self)
+        self.choice.set_values(
+            settings.software_profile_id or DEFAULT_PROFILE,
+            settings.export_folder or default_export_folder(),
+        )
+        self.layout_.addWidget(self.choice)
+        self.finish_layout()
+
+    def save(self) -> None:
+        folder = self.choice.folder()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            account = self.store.update_settings(
+                self.session.account.id,
+                software_profile_id=self.choice.profile_id(),
+                export_folder=folder,
+            )
+        except AccountError as exc:
+            self.fail(exc.message)
+            return
+        except OSError as exc:
+            self.fail(f"Impossible de créer le répertoire {folder} : {exc.strerror or exc}.")
+            return
+        self.session.use_account(account)
+        self.accept()
+
+
+class SettingsDialog(_SaveDialog):
+    """« Paramétrages »: launch at startup, platform address, notifications."""
+
+    def __init__(
+        self,
+        store: AccountStore,
+        session: AccountSession,
+        alerts: Alerts,
+        parent: QWidget | None,
+    ) -> None:
+        super().__init__("Paramétrages", parent)
+        self.setObjectName("settings-dialog")
+        self.store, self.session, self.alerts = store, session, alerts
+        settings = session.account.settings
+        form = QFormLayout()
+        self.autostart = QCheckBox("Lancer MonSisra au démarrage de l'ordinateur")
+        self.autostart.setObjectName("autostart")
+        self.autostart.setChecked(settings.launch_at_startup)
+        self.notifications = QCheckBox("M'alerter à chaque nouveau document reçu")
+        self.notifications.setObjectName("notifications")
+        self.notifications.setChecked(settings.notifications)
+        self.server = QLineEdit(settings.server_url)
+        self.server.setObjectName("server")
+        form.addRow(self.autostart)
+        form.addRow(self.notifications)
+        form.addRow("Adresse de la plateforme Sisra :", self.server)
+        self.layout_.addLayout(form)
+        folder = settings.export_folder or default_export_folder()
+        self.layout_.addWidget(
+            QLabel(
+                f"Répertoire d'enregistrement : {folder} — modifiable par le menu "
+                "« Répertoire d'enregistrement des documents ».",
+                wordWrap=True,
+            )
+        )
+        self.finish_layout()
+
+    def save(self) -> None:
+        settings = self.session.account.settings
+        try:
+            account = self.store.update_settings(
+                self.session.account.id,
+                launch_at_startup=self.autostart.isChecked(),
+                notifications=self.notifications.isChecked(),
+                server_url=self.server.text(),
+            )
+        except AccountError as exc:
+            self.fail(exc.message)
+            return
+        if account.settings.launch_at_startup != settings.launch_at_startup:
+            problem = apply_autostart(account.settings.launch_at_startup)
+            if problem:
+                self.fail(problem)
+                return
+        self.alerts.enabled = account.settings.notifications
+        if account.settings.server_url != settings.server_url:
+            self.session.use_account(account)
+        else:
+            self.session.account = self.session.unlocked.account = account
+        self.accept()
+
+
+def folder_of(session: AccountSession) -> Path:
+    return session.account.settings.export_folder or default_export_folder()
