@@ -10,6 +10,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from conftest import share_request
 from sisra.cli import app as cli
 from sisra.devtools import cards
 from sisra.devtools.softhsm import SOFTHSM_MODULE
@@ -30,10 +31,12 @@ def demo_trust(settings, monkeypatch):
 
 
 def test_make_card_then_enrol_and_open_a_page_from_the_command_line(
-    demo_trust, live_server, make_pro, tmp_path, db
+    demo_trust, live_server, make_pro, make_patient, pdf, tmp_path, db
 ):
     settings = demo_trust
-    make_pro("noemie.girard", first_name="Noémie", last_name="Girard", log_in=False)
+    noemie = make_pro("noemie.girard", first_name="Noémie", last_name="Girard", log_in=False)
+    with httpx.Client(base_url=live_server.url) as c:  # received before MonSisra is installed
+        share_request(c, make_pro(), make_patient(), [noemie], pdf(), title="Ancien")
     env = {
         "SISRA_DATABASE_URL": settings.database_url,
         "SISRA_DATA_DIR": str(settings.data_dir),
@@ -71,6 +74,10 @@ def test_make_card_then_enrol_and_open_a_page_from_the_command_line(
     vaults = list((tmp_path / "monsisra").rglob("vault.bin"))
     assert len(vaults) == 1 and vaults[0].stat().st_mode & 0o777 == 0o600
     assert b"sat_" not in vaults[0].read_bytes()  # tokens are encrypted at rest
+    # « 0 jour » : the document received before the installation is never exported
+    synced = runner.invoke(cli, ["client", "sync"], input="Mon-mot-de-passe-local\n", env=env)
+    assert synced.exit_code == 0 and "0 document(s) enregistré(s)" in synced.output
+    assert not folder.exists() or list(folder.iterdir()) == []
     shown = runner.invoke(cli, ["client", "settings"], env=env)
     assert "hprim" in shown.output and str(folder) in shown.output
     page = runner.invoke(

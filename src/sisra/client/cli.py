@@ -148,8 +148,9 @@ def add_user(
     if autostart:
         _set_autostart(True)
     typer.echo(f"Utilisateur {settings.display_name} ajouté (compte {account.id}).")
-    if days > 0:
-        _backfill(store, account, password, days)
+    # even with 0 days: what is already in the inbox is recorded as « not to fetch », or the
+    # first sync would export the whole history (« Sinon indiquez 0 »)
+    _backfill(store, account, password, days)
     typer.echo("C'est terminé ! MonSisra vous alertera lorsque vous recevrez un nouveau document.")
 
 
@@ -172,9 +173,10 @@ def _backfill(store: AccountStore, account: Account, password: str, days: int) -
     try:
         running.engine.catch_up(since=since_days(days))
         due = len(running.state.due())
-        with typer.progressbar(length=due, label="Récupération des documents") as bar:
-            report = running.engine.process_due(lambda p: bar.update(1))
-        typer.echo(f"{report.exported} document(s) enregistré(s), {report.failed} en échec.")
+        if due:
+            with typer.progressbar(length=due, label="Récupération des documents") as bar:
+                report = running.engine.process_due(lambda p: bar.update(1))
+            typer.echo(f"{report.exported} document(s) enregistré(s), {report.failed} en échec.")
     finally:
         running.close()
 
