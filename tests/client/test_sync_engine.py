@@ -348,3 +348,18 @@ def test_a_revoked_device_stops_the_engine_with_its_reason(
     seen: list[tuple[str, str]] = []
     engine.run(threading.Event(), lambda code, msg: seen.append((code, msg)))
     assert seen and seen[-1][0] in ("device_revoked", "invalid_refresh_token")
+
+
+def test_a_notification_deleted_during_its_export_stays_deleted(tmp_path):
+    """« Supprimer » while the engine is exporting that very document: the engine's later
+    steps (exported, failed receipt) never bring it back to the list."""
+    state = LocalState(tmp_path / "state.db")
+    item = {"id": "n1", "cursor": 1}
+    assert state.record(item)
+    state.mark_deleted("n1")  # the user, from the window
+    state.mark_exported("n1", [tmp_path / "a.pdf"])  # the engine, a moment later
+    st = state.get("n1")
+    assert st.status == "deleted" and st.files == [str(tmp_path / "a.pdf")]
+    state.mark_failed("n1", "notification_not_found", "Supprimée.", 60)  # its receipt: 404
+    assert state.get("n1").status == "deleted"
+    assert state.due() == [] and [s.id for s in state.visible()] == []

@@ -125,10 +125,13 @@ class LocalState:
     def all(self) -> list[ItemState]:
         return [_row(r) for r in self._db.execute("SELECT * FROM items ORDER BY cursor")]
 
+    # A notification deleted by the user while the engine was working on it stays deleted:
+    # the engine's later steps record what happened but never bring it back to the list.
+
     def mark_exported(self, item_id: str, files: list[Path]) -> None:
         self._db.execute(
-            "UPDATE items SET status='exported', files=?, error_code=NULL, error_message=NULL, "
-            "updated_at=? WHERE id=?",
+            "UPDATE items SET status=CASE status WHEN 'deleted' THEN 'deleted' ELSE 'exported' "
+            "END, files=?, error_code=NULL, error_message=NULL, updated_at=? WHERE id=?",
             (json.dumps([str(f) for f in files]), time.time(), item_id),
         )
 
@@ -140,7 +143,7 @@ class LocalState:
     def mark_failed(self, item_id: str, code: str, message: str, retry_in: float) -> None:
         self._db.execute(
             "UPDATE items SET status='failed', attempts=attempts+1, next_try=?, error_code=?, "
-            "error_message=?, updated_at=? WHERE id=?",
+            "error_message=?, updated_at=? WHERE id=? AND status != 'deleted'",
             (time.time() + retry_in, code, message, time.time(), item_id),
         )
 
