@@ -139,7 +139,10 @@ def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
     if "--startup-time" in (argv or sys.argv):  # bench/desktop.py: time to the first window
         controller.shown.connect(
             lambda _w: (
-                print(f"first-window-shown {time.perf_counter() - started:.4f}", flush=True),
+                print(
+                    f"first-window-shown {time.perf_counter() - started:.4f} {type(_w).__name__}",
+                    flush=True,
+                ),
                 QTimer.singleShot(0, controller.quit),
             )
         )

@@ -90,6 +90,7 @@ class DocumentsWindow(QMainWindow):
         self.open_url: Callable[[str], None] = open_in_browser
         self.confirm_box: QMessageBox | None = None
         self.dialog: QWidget | None = None  # the settings/failures/reauth dialog shown last
+        self._reauth: QWidget | None = None
 
         self.setObjectName("documents")
         self.setWindowTitle(f"MonSisra — Documents reçus — {session.account.display_name}")
@@ -297,7 +298,15 @@ class DocumentsWindow(QMainWindow):
                 else message
             )
         needs_person = code not in ("online", "offline", "error", "connecting")
+        was_shown = self.reauth_row.isVisible()
         self.reauth_row.setVisible(needs_person)
+        if needs_person and code == "strong_auth_required" and not was_shown:
+            # prompt once, at once: the user came for their documents, not for a banner
+            self.alerts.notify(
+                "Authentification forte à renouveler",
+                "MonSisra a besoin de votre carte CPS ou d'un code reçu par e-mail.",
+            )
+            QTimer.singleShot(0, self.ask_reauth)
         if needs_person:
             self.reauth_banner.setText(
                 message
@@ -525,6 +534,10 @@ class DocumentsWindow(QMainWindow):
         """Strong authentication again (card or code) for this same computer."""
         from sisra.desktop.strongauth import StrongAuthDialog
 
+        if self._reauth is not None and self._reauth.isVisible():
+            self._reauth.raise_()
+            self._reauth.activateWindow()
+            return
         account = self.session.account.settings
         dialog = StrongAuthDialog(
             account.server_url,
@@ -541,6 +554,8 @@ class DocumentsWindow(QMainWindow):
                 self.connection_label.setText("Authentification renouvelée : la réception reprend.")
 
         dialog.accepted.connect(accepted)
+        self._reauth = dialog
+        dialog.destroyed.connect(lambda: setattr(self, "_reauth", None))
         self._show_dialog(dialog)
 
     def logout(self) -> None:

@@ -91,6 +91,10 @@ class Alerts(QObject):
             doc, sender = st.item["document"], st.item["sender"]
             self._notify("Nouveau document reçu", f"{doc['title']} — de {sender['name']}")
 
+    def notify(self, title: str, message: str) -> None:
+        """An alert that is not a document (strong authentication to renew…)."""
+        self._notify(title, message)
+
     def _notify(self, title: str, message: str) -> None:
         if self.tray is not None and self.tray.supportsMessages():
             self.tray.showMessage(title, message, app_icon(self.unread), 10_000)
