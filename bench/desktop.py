@@ -51,7 +51,13 @@ def make_account(home: Path, rows: int) -> tuple[object, object]:
     return store, account
 
 
-def bench_startup(runs: int) -> list[float]:
+COMMANDS = {
+    "python -m sisra.desktop (launch at startup, shortcuts)": ["-m", "sisra.desktop"],
+    "sisra desktop (the command line)": ["-m", "sisra.cli", "desktop"],
+}
+
+
+def bench_startup(runs: int, command: list[str]) -> list[float]:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "monsisra"
@@ -60,7 +66,7 @@ def bench_startup(runs: int) -> list[float]:
         for _ in range(runs):
             started = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sisra.cli", "desktop", "--startup-time"],
+                [sys.executable, *command, "--startup-time"],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -153,11 +159,13 @@ def main() -> None:
         f"machine: {os.cpu_count()} CPU, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, PySide6 {pyside}, QT_QPA_PLATFORM offscreen"
     )
-    startup = bench_startup(args.runs)
-    print(f"\nstartup to the CONNEXION window ({len(startup)} runs), seconds:")
-    print(
-        f"  median {statistics.median(startup):.2f}  min {min(startup):.2f}  max {max(startup):.2f}"
-    )
+    print(f"\nstartup to the CONNEXION window ({args.runs} runs each), seconds:")
+    for label, command in COMMANDS.items():
+        startup = bench_startup(args.runs, command)
+        print(
+            f"  median {statistics.median(startup):.2f}  min {min(startup):.2f}  "
+            f"max {max(startup):.2f}  {label}"
+        )
     rss = psutil.Process().memory_info().rss
     table = bench_table(args.rows)
     grown = (psutil.Process().memory_info().rss - rss) / 2**20

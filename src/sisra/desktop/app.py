@@ -8,18 +8,22 @@ keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sisra.client.accounts import AccountStore, UnlockedAccount
 from sisra.desktop.config import APP_NAME, ORGANIZATION
-from sisra.desktop.documents import DocumentsWindow
 from sisra.desktop.icons import app_icon
 from sisra.desktop.login import LoginWindow
-from sisra.desktop.session import AccountSession
 from sisra.desktop.tray import Alerts
+
+if TYPE_CHECKING:
+    from sisra.desktop.documents import DocumentsWindow
+    from sisra.desktop.session import AccountSession
 
 
 class Controller(QObject):
@@ -52,6 +56,15 @@ class Controller(QObject):
         window.activateWindow()
         self.shown.emit(window)
 
+    def warm_up(self) -> None:
+        """Import the network stack in the background while the user types the password
+        (pure-Python modules only: nothing of Qt is created off the UI thread)."""
+
+        def load() -> None:
+            import sisra.client.sync  # noqa: F401  (httpx, the engine)
+
+        threading.Thread(target=load, name="monsisra-warm-up", daemon=True).start()
+
     def show_login(self, select: str | None = None) -> None:
         if self.login is None:
             self.login = LoginWindow(self.store)
@@ -59,6 +72,7 @@ class Controller(QObject):
             self.login.add_user_requested.connect(self.show_wizard)
         self.login.refresh(select)
         self._show(self.login)
+        self.warm_up()
 
     def show_wizard(self) -> None:
         from sisra.desktop.enrol import EnrolWizard
@@ -81,6 +95,10 @@ class Controller(QObject):
         self._show(wizard)
 
     def open_documents(self, unlocked: UnlockedAccount) -> None:
+        # imported when needed: CONNEXION shows sooner (bench/desktop.py)
+        from sisra.desktop.documents import DocumentsWindow
+        from sisra.desktop.session import AccountSession
+
         self.close_session()
         self.session = AccountSession(unlocked)
         self.alerts.enabled = unlocked.account.settings.notifications

@@ -16,7 +16,7 @@ SUPPORT = "www.sante-ra.fr/contact"
 
 def desktop_command() -> list[str]:
     """What « Lancer MonSisra au démarrage » starts: this desktop application."""
-    return [sys.executable, "-m", "sisra.cli", "desktop"]
+    return [sys.executable, "-m", "sisra.desktop"]
 
 
 def apply_autostart(enabled: bool) -> str | None:
