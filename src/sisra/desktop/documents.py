@@ -191,7 +191,7 @@ class DocumentsWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         for col, width in (
-            (COL_DATE, 120),
+            (COL_DATE, 138),
             (COL_PATIENT, 230),
             (COL_RECORD, 30),
             (COL_SENDER, 190),
@@ -291,11 +291,9 @@ class DocumentsWindow(QMainWindow):
     def _status_changed(self, code: str, message: str) -> None:
         self.offline_banner.setVisible(code in ("offline", "error"))
         if code in ("offline", "error"):
+            retry = "" if "automatiquement" in message else " MonSisra réessaie automatiquement."
             self.offline_banner.setText(
-                f"{message} Les documents déjà reçus restent disponibles ; "
-                "MonSisra réessaie automatiquement."
-                if code == "offline"
-                else message
+                f"{message}{retry} Les documents déjà reçus restent disponibles."
             )
         needs_person = code not in ("online", "offline", "error", "connecting")
         was_shown = self.reauth_row.isVisible()

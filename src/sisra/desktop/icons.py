@@ -37,6 +37,22 @@ def app_pixmap(size: int = 64, unread: int = 0) -> QPixmap:
     return pixmap
 
 
+def glyph_icon(glyph: str, color: str, size: int = 20) -> QIcon:
+    """A one-character icon (« ↩ » for Répondre), drawn in ``color``."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(int(size * 0.9))
+    p.setFont(font)
+    p.setPen(QColor(color))
+    p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, glyph)
+    p.end()
+    return QIcon(pixmap)
+
+
 def app_icon(unread: int = 0) -> QIcon:
     icon = QIcon()
     for size in (16, 32, 64):

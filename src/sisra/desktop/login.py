@@ -51,6 +51,7 @@ class LoginWindow(QWidget):
         self.users = QListWidget()
         self.users.setObjectName("users")
         self.users.setMaximumHeight(150)
+        self.users.setStyleSheet("QListWidget::item { padding: 6px; }")
         self.users.currentItemChanged.connect(lambda *_: self._focus_password())
         layout.addWidget(self.users)
         layout.addWidget(QLabel("Mot de passe MonSisra :"))

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from sisra.client.state import ItemState
 from sisra.common.text import fold
+from sisra.desktop.icons import glyph_icon
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -119,7 +120,7 @@ class DocumentsModel(QAbstractTableModel):
         self._link_bold.setBold(True)
         style = QApplication.style()
         self._record_icon = style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon)
-        self._reply_icon = style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack)
+        self._reply_icon = glyph_icon("↩", "#1f5fa8")
         self._failed = QBrush(QColor("#b00020"))
         self._link_color = QBrush(QColor("#0b57d0"))
 
