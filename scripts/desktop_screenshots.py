@@ -459,9 +459,6 @@ def reauth_screens(qt: Shooter, controller: Any) -> None:
     qt.shot("monsisra-authentification-forte", window.dialog)
     window.dialog.reject()
     qt.until("the dialog to close", lambda: not asking())
-    # WORKAROUND, to remove once src is fixed: DocumentsWindow._banner() hides each label
-    # and nothing shows reauth_banner again, so the row shows the button alone.
-    window.reauth_banner.show()
     qt.shot("monsisra-reauth", window)
 
     window.reauth_button.click()

@@ -437,6 +437,7 @@ def test_strong_authentication_expiry_asks_again_and_sync_resumes(
     controller.open_documents(account_store.unlock(account.id, LOCAL_PASSWORD))
     window = controller.documents
     qtbot.waitUntil(lambda: window.reauth_row.isVisible(), timeout=WAIT)
+    assert window.reauth_banner.isVisible() and window.reauth_button.isVisible()
     assert (
         "carte CPS" in window.reauth_banner.text()
         and "rien n'est perdu" in window.reauth_banner.text()

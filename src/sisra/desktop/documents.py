@@ -140,6 +140,7 @@ class DocumentsWindow(QMainWindow):
 
         self.offline_banner = self._banner("#fff4ce", "#5c4400")
         self.reauth_banner = self._banner("#ffe0cc", "#6b2600")
+        self.reauth_banner.show()  # its row shows and hides it
         self.reauth_button = QPushButton("M'authentifier")
         self.reauth_button.setObjectName("reauth")
         self.reauth_button.clicked.connect(self.ask_reauth)
@@ -192,11 +193,11 @@ class DocumentsWindow(QMainWindow):
         header.setHighlightSections(False)
         for col, width in (
             (COL_DATE, 138),
-            (COL_PATIENT, 230),
+            (COL_PATIENT, 200),
             (COL_RECORD, 30),
-            (COL_SENDER, 190),
-            (COL_TYPE, 170),
-            (COL_STATUS, 170),
+            (COL_SENDER, 175),
+            (COL_TYPE, 215),
+            (COL_STATUS, 225),
             (COL_REPLY, 30),
         ):
             self.table.setColumnWidth(col, width)
@@ -307,9 +308,8 @@ class DocumentsWindow(QMainWindow):
             QTimer.singleShot(0, self.ask_reauth)
         if needs_person:
             self.reauth_banner.setText(
-                message
-                + " La réception des documents est en pause ; rien n'est perdu. "
-                + "Cliquez sur « M'authentifier » (carte CPS ou code reçu par e-mail)."
+                f"{message} La réception des documents est en pause ; rien n'est perdu. "
+                "Cliquez sur «\u00a0M'authentifier\u00a0»."
             )
         self.connection_label.setText(
             {

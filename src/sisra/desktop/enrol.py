@@ -558,7 +558,7 @@ class EnrolWizard(QWizard):
         self.setWindowTitle("MonSisra — ajouter un utilisateur")
         if sys.platform != "darwin":  # macOS has its own wizard look
             self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-        self.setMinimumSize(720, 560)
+        self.setMinimumSize(680, 500)
         for button, text in (
             (QWizard.WizardButton.BackButton, "< &Précédent"),
             (QWizard.WizardButton.NextButton, "&Suivant >"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -89,7 +91,6 @@ class NewPasswordDialog(QDialog):
         layout.addWidget(self.stack)
         layout.addWidget(self.status)
         layout.addWidget(self.error)
-        layout.addStretch(1)
         layout.addLayout(buttons)
         self._show(CHANGE)
 
@@ -102,6 +103,8 @@ class NewPasswordDialog(QDialog):
         self.confirm = _password_field("confirm_password")
         forgotten = named(QPushButton("J'ai &oublié mon mot de passe"), "forgotten")
         forgotten.setFlat(True)
+        forgotten.setStyleSheet("color: #0b57d0; text-decoration: underline; text-align: left;")
+        forgotten.setCursor(Qt.CursorShape.PointingHandCursor)
         forgotten.setAutoDefault(False)
         forgotten.clicked.connect(lambda: self._show(FORGOTTEN))
         form = QFormLayout(page)
@@ -147,7 +150,15 @@ class NewPasswordDialog(QDialog):
         return page
 
     def _show(self, index: int) -> None:
+        # the stack takes the size of the page shown, not of its tallest page
+        for i in range(self.stack.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            page = self.stack.widget(i)
+            if page is not None:
+                page.setSizePolicy(policy, policy)
         self.stack.setCurrentIndex(index)
+        self.stack.adjustSize()
+        self.adjustSize()
         self.error.clear()
         self.save.setVisible(index in (CHANGE, RESET))
         self.close_button.setText("Fermer" if index == DONE else "Annuler")
