@@ -27,25 +27,15 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SERVER = "http://127.0.0.1:9"  # never contacted
 PASSWORD = "Mon-mot-de-passe-local"
 
 
 def make_account(home: Path, rows: int) -> tuple[object, object]:
-    from sisra.client.accounts import AccountSettings, AccountStore
-    from sisra.devtools.inbox import fill_state
+    from sisra.client.accounts import AccountStore
+    from sisra.devtools.inbox import fill_state, offline_account
 
     store = AccountStore(home)
-    creds = {
-        "server_url": SERVER,
-        "professional_id": "pro-1",
-        "device_id": "dev-1",
-        "access_token": "a",
-        "refresh_token": "r",
-        "expires_at": "2030-01-01T00:00:00+00:00",
-    }
-    settings = AccountSettings("Dr Test", "dr.test", "pro-1", SERVER, launch_at_startup=False)
-    account = store.create(settings, PASSWORD, creds)
+    account = offline_account(store, PASSWORD)
     if rows:
         fill_state(account.state_path, rows).close()
     return store, account

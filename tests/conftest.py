@@ -262,35 +262,49 @@ class LiveServer:
     app: object
 
 
+class RunningServer:
+    """The real app served by uvicorn on a loopback port, in a thread; ``stop()`` and a new
+    ``RunningServer`` on the same port make a platform that goes down and comes back."""
+
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
+        import threading
+        import time
+
+        import uvicorn
+
+        self.app = create_app(settings)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                timeout_graceful_shutdown=1,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        for _ in range(200):
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.app.state.engine.dispose()
+
+
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     """The real app served by uvicorn on a loopback port, in a thread."""
-    import threading
-    import time
-
-    import httpx
-    import uvicorn
-
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield LiveServer(url, app)
-    server.should_exit = True
-    thread.join(10)
-    app.state.engine.dispose()  # type: ignore[attr-defined]
+    running = RunningServer(settings)
+    yield LiveServer(running.url, running.app)
+    running.stop()
 
 
 @pytest.fixture

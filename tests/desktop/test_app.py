@@ -5,9 +5,7 @@ import os
 import subprocess
 import sys
 
-from sisra.client.accounts import AccountSettings
-
-SERVER = "http://127.0.0.1:9"
+from sisra.devtools.inbox import offline_account
 
 
 def first_window(env: dict[str, str]) -> str:
@@ -31,15 +29,5 @@ def test_first_window(account_store, tmp_path):
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
     }
     assert first_window(env) == "EnrolWizard"  # nobody on this computer yet
-    creds = {
-        "server_url": SERVER,
-        "professional_id": "p1",
-        "device_id": "d1",
-        "access_token": "a",
-        "refresh_token": "r",
-        "expires_at": "2030-01-01T00:00:00+00:00",
-    }
-    account_store.create(
-        AccountSettings("Dr Test", "dr.test", "p1", SERVER), "Mon-mot-de-passe-local", creds
-    )
+    offline_account(account_store, "Mon-mot-de-passe-local")
     assert first_window(env) == "LoginWindow"

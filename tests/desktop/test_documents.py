@@ -1,8 +1,6 @@
 """DOCUMENTS REÇUS in a real Qt (offscreen) against a running platform: live arrival with an
 alert, open, preview, reply/record pages, delete, settings, failures, strong-auth expiry."""
 
-import threading
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -508,32 +506,10 @@ def test_server_down_then_back(
 ):
     """The offline banner while the platform cannot be reached; it goes away, and the
     documents shared meanwhile arrive, when the platform is back on the same address."""
-    import uvicorn
+    from conftest import LiveServer, RunningServer
 
-    from conftest import LiveServer, free_port
-    from sisra.platform.app import create_app
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-
-    def serve():
-        app = create_app(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        return server, thread
-
-    server, thread = serve()
+    server = RunningServer(settings)
+    url = server.url
     recipient = make_pro("dr.reseau", log_in=False)
     folder = tmp_path / "export"
     folder.mkdir()
@@ -543,21 +519,19 @@ def test_server_down_then_back(
     window = controller.documents
     qtbot.waitUntil(lambda: controller.session.status[0] == "online", timeout=WAIT)
     assert not window.offline_banner.isVisible()
-    server.should_exit = True
-    thread.join(10)
+    server.stop()
     qtbot.waitUntil(lambda: window.offline_banner.isVisible(), timeout=WAIT)
     assert "ne répond pas" in window.offline_banner.text()
     assert "automatiquement" in window.offline_banner.text()
     # meanwhile a colleague shares (the platform is back for them first)
-    server, thread = serve()
+    server = RunningServer(settings, server.port)
     sender = make_pro()
     with PlatformClient(url) as c:
         share_request(c._http, sender, make_patient(), [recipient], pdf(), title="Pendant la panne")
     qtbot.waitUntil(lambda: not window.offline_banner.isVisible(), timeout=60_000)
     qtbot.waitUntil(lambda: len(list(folder.iterdir())) == 1, timeout=WAIT)
     controller.close_session()
-    server.should_exit = True
-    thread.join(10)
+    server.stop()
 
 
 def test_two_users_on_one_computer_see_their_own_documents(

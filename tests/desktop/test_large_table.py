@@ -3,29 +3,18 @@ correctly (the time it takes is measured by bench/desktop.py, not asserted here)
 
 from PySide6.QtCore import Qt
 
-from sisra.client.accounts import AccountSettings
 from sisra.common.text import fold
 from sisra.desktop.documents import DocumentsWindow
 from sisra.desktop.model import COL_DATE, COL_TITLE
 from sisra.desktop.session import AccountSession
 from sisra.desktop.tray import Alerts
-from sisra.devtools.inbox import fill_state
+from sisra.devtools.inbox import fill_state, offline_account
 
 N = 10_000
-SERVER = "http://127.0.0.1:9"  # never contacted: the sync is not started in this test
 
 
 def test_ten_thousand_documents(qtbot, account_store):
-    creds = {
-        "server_url": SERVER,
-        "professional_id": "pro-1",
-        "device_id": "dev-1",
-        "access_token": "a",
-        "refresh_token": "r",
-        "expires_at": "2030-01-01T00:00:00+00:00",
-    }
-    settings = AccountSettings("Dr Test", "dr.test", "pro-1", SERVER, launch_at_startup=False)
-    account = account_store.create(settings, "Mon-mot-de-passe-local", creds)
+    account = offline_account(account_store, "Mon-mot-de-passe-local")
     state = fill_state(account.state_path, N)
     states = state.all()
     state.close()

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sisra.client.accounts import Account, AccountSettings, AccountStore
 from sisra.client.state import LocalState
 from sisra.common.doctypes import DOCUMENT_TYPES
 
@@ -129,3 +130,23 @@ def fill_state(path: Path, count: int, seed: int = 6) -> LocalState:
                 state.mark_exported(item["id"], [path.parent / "export" / f"{item['id']}.pdf"])
         state.set_cursor(count)
     return state
+
+
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing answers
+
+
+def offline_account(store: AccountStore, password: str, login: str = "dr.test") -> Account:
+    """An enrolled-looking account whose platform is never contacted (its tokens are fake):
+    for measuring or testing the windows over a local state, without syncing."""
+    creds = {
+        "server_url": UNREACHABLE,
+        "professional_id": f"pro-{login}",
+        "device_id": f"device-{login}",
+        "access_token": "not-a-token",
+        "refresh_token": "not-a-token",
+        "expires_at": "2030-01-01T00:00:00+00:00",
+    }
+    settings = AccountSettings(
+        "Dr Test", login, f"pro-{login}", UNREACHABLE, launch_at_startup=False
+    )
+    return store.create(settings, password, creds)
