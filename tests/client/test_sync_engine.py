@@ -363,3 +363,45 @@ def test_a_notification_deleted_during_its_export_stays_deleted(tmp_path):
     state.mark_failed("n1", "notification_not_found", "Supprimée.", 60)  # its receipt: 404
     assert state.get("n1").status == "deleted"
     assert state.due() == [] and [s.id for s in state.visible()] == []
+
+
+@pytest.fixture
+def quiet_stream(settings):
+    """Keepalives a minute apart: a stream that only notices a stop at its next line would
+    hang for a minute."""
+    settings.events_keepalive_seconds = 60.0
+    return settings
+
+
+def test_interrupt_ends_the_live_stream_at_once_for_retry_and_stop(
+    quiet_stream, live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    pro, creds = account
+    folder = tmp_path / "export"  # missing: the first export fails
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    statuses: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
+    thread.start()
+    try:
+        _wait(lambda: "online" in statuses)
+        with PlatformClient(live_server.url) as c:
+            share_request(c._http, make_pro(), make_patient(), [pro], pdf(), title="Réessayé")
+        _wait(lambda: bool(engine.state.failures()))
+        folder.mkdir()
+        assert engine.state.retry_now() == 1
+        engine.interrupt()  # « Réessayer »: no waiting for the next keepalive
+        _wait(lambda: [s.status for s in engine.state.all()] == ["exported"])
+        assert "offline" not in statuses  # cutting our own stream is not an outage
+    finally:
+        stop.set()
+        engine.interrupt()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def _wait(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)

@@ -11,9 +11,11 @@ after its cursor, so nothing is missed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -98,6 +100,7 @@ class SyncEngine:
         # set by another thread (« Réessayer », settings changed): the live stream returns at
         # its next line (at most one keepalive) and the loop catches up and exports at once
         self.wake = threading.Event()
+        self._live: httpx.Response | None = None  # the open event stream, for interrupt()
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # API calls with one transparent token refresh -----------------------------------------
@@ -273,6 +276,9 @@ class SyncEngine:
                             response.status_code,
                             body,
                         )
+                    self._live = response
+                    if self.wake.is_set():  # interrupted while connecting
+                        return
                     for item in _events(response.iter_lines(), stop, deadline, self.wake):
                         if self.state.record(item):
                             self.on_change("new", self.state.get(item["id"]))
@@ -281,9 +287,29 @@ class SyncEngine:
                         if st is not None and st.status == "pending":
                             self.process(st)
             except httpx.TransportError as exc:
+                if stop.is_set() or self.wake.is_set():  # we cut the stream ourselves
+                    return
                 raise ApiError("server_unreachable", "Le serveur Sisra ne répond pas.") from exc
+            finally:
+                self._live = None
 
         self._authorized(stream)
+
+    def interrupt(self) -> None:
+        """Wake the engine now, from another thread (stop, « Réessayer », new settings).
+
+        The live stream would otherwise only notice at its next line (a keepalive, up to
+        15 s): shutting its socket down ends the blocked read at once. Nothing is lost — the
+        loop lists the inbox after its cursor before listening again."""
+        self.wake.set()
+        response = self._live
+        if response is None:
+            return
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def run(
         self,

@@ -91,13 +91,13 @@ class AccountSession(QObject):
         after each step, so nothing is lost or done twice)."""
         self._stop.set()
         if self._running is not None:
-            self._running.engine.wake.set()
+            self._running.engine.interrupt()
         self._running = None
 
     def wake(self) -> None:
         """Retry now what is due (after « Réessayer » or a settings change)."""
         if self._running is not None:
-            self._running.engine.wake.set()
+            self._running.engine.interrupt()
 
     def is_syncing(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
