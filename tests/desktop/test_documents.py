@@ -592,3 +592,27 @@ def test_an_unknown_persona_cannot_reach_someone_elses_document_through_the_sess
             lambda client, token: client.get_json(f"/api/v1/inbox/{foreign}", token=token)
         )
     assert refused.value.status == 404
+
+
+def test_a_backlog_shows_its_progress(
+    qtbot, live_server, smtp_sink, account_store, make_pro, make_patient, pdf, tmp_path
+):
+    """Back after some days: the documents received meanwhile are written with a progress
+    line in the status bar, then « Connecté »."""
+    recipient = make_pro("dr.retour", log_in=False)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    account = enrol(live_server, smtp_sink, account_store, recipient, folder)
+    sender = make_pro()
+    with PlatformClient(live_server.url) as c:
+        for n in range(3):
+            share_request(c._http, sender, make_patient(), [recipient], pdf(), title=f"Doc {n}")
+    controller = Controller(account_store)
+    controller.open_documents(account_store.unlock(account.id, LOCAL_PASSWORD))
+    window = controller.documents
+    qtbot.waitUntil(lambda: controller.session.status[0] == "online", timeout=WAIT)
+    seen = [message for _code, message in controller.session.status_log]
+    assert "Enregistrement des documents reçus : 3 / 3" in seen
+    assert len(list(folder.iterdir())) == 3
+    assert "Connecté" in window.connection_label.text()
+    controller.close_session()

@@ -323,7 +323,7 @@ class SyncEngine:
             self.wake.clear()
             try:
                 self.catch_up()
-                self.process_due()
+                self.process_due(lambda p: _progress(status, p))
                 status("online", "Connecté")
                 attempt = 0
                 self.listen(stop, max_seconds=60)
@@ -348,6 +348,12 @@ class SyncEngine:
         deadline = time.monotonic() + seconds
         while not stop.is_set() and not self.wake.is_set() and time.monotonic() < deadline:
             stop.wait(min(0.2, seconds))
+
+
+def _progress(status: Callable[[str, str], None], p: Progress) -> None:
+    """« syncing » while a backlog is written (after a night off, a week away)."""
+    if p.total > 1:
+        status("syncing", f"Enregistrement des documents reçus : {p.done} / {p.total}")
 
 
 def _sha256(path: Path) -> str:

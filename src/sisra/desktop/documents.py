@@ -296,7 +296,7 @@ class DocumentsWindow(QMainWindow):
             self.offline_banner.setText(
                 f"{message}{retry} Les documents déjà reçus restent disponibles."
             )
-        needs_person = code not in ("online", "offline", "error", "connecting")
+        needs_person = code not in ("online", "offline", "error", "connecting", "syncing")
         was_shown = self.reauth_row.isVisible()
         self.reauth_row.setVisible(needs_person)
         if needs_person and code == "strong_auth_required" and not was_shown:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +41,7 @@ class AccountSession(QObject):
         self.unlocked = unlocked
         self.account = unlocked.account
         self.status: tuple[str, str] = CONNECTING
+        self.status_log: deque[tuple[str, str]] = deque(maxlen=100)  # recent, for support
         self.state = LocalState(self.account.state_path)  # the UI's own connection
         self._open_client()
         self._running: AccountEngine | None = None
@@ -85,6 +87,7 @@ class AccountSession(QObject):
 
     def _remember_status(self, code: str, message: str) -> None:
         self.status = (code, message)
+        self.status_log.append(self.status)
 
     def stop(self) -> None:
         """Stop syncing without waiting: the thread ends at its next step (state is saved
