@@ -343,6 +343,41 @@ def test_export_twice_does_not_duplicate_but_a_different_document_is_numbered(
     assert listing(out) == sorted([first[0].name, other[0].name])
 
 
+def test_a_retry_removes_what_a_killed_export_left_behind(
+    tmp_path: Path, pdf: Path, item: dict[str, Any]
+) -> None:
+    """A process killed (SIGKILL: no cleanup runs) between writing the temporary file and
+    renaming it leaves a ``.part`` in the user's folder; the next attempt for that document
+    removes it. Another document's temporary file is not touched."""
+    import json
+
+    out = tmp_path / "out"
+    out.mkdir()
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, os, signal, sys\n"
+            "import sisra.client.export as export\n"
+            "export.os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "item = json.loads(sys.argv[3])\n"
+            "export.write_export(export.get_profile('hprim'), sys.argv[1], item, sys.argv[2])\n",
+            str(out),
+            str(pdf),
+            json.dumps(item),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
+    assert killed.returncode == -9, killed.stderr
+    left = [p.name for p in out.iterdir()]
+    assert left and all(n.startswith(".sisra-") and n.endswith(".part") for n in left)
+    someone_else = out / ".sisra-0123456789ab-cafe.part"  # another document, being written
+    someone_else.write_bytes(b"...")
+    files = write_export(get_profile("hprim"), out, item, pdf)
+    assert listing(out) == sorted([someone_else.name, *(f.name for f in files)])
+
+
 # ------------------------------------------------------------------ HPRIM Net
 
 

@@ -119,9 +119,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _stage(folder: Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write a new temporary ``.sisra-….part`` file in ``folder``, flushed to disk."""
-    path = folder / f"{PART_PREFIX}{secrets.token_hex(8)}{PART_SUFFIX}"
+def _part_tag(item: dict[str, Any]) -> str:
+    """Temporary files carry their notification, so a retry can find what a killed attempt
+    left behind (a kill between write and rename leaves a ``.part`` in the user's folder)."""
+    return hashlib.sha256(str(item.get("id", "")).encode()).hexdigest()[:12]
+
+
+def _remove_stale_parts(folder: Path, tag: str) -> None:
+    for stale in folder.glob(f"{PART_PREFIX}{tag}-*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _stage(folder: Path, write: Callable[[IO[bytes]], None], tag: str) -> Path:
+    """Write a new temporary ``.sisra-<tag>-….part`` file in ``folder``, flushed to disk."""
+    path = folder / f"{PART_PREFIX}{tag}-{secrets.token_hex(6)}{PART_SUFFIX}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags, 0o666)
     try:
@@ -182,6 +194,8 @@ def write_export(
             "export_failed", f"Le document à exporter est illisible ({exc.strerror or exc})."
         ) from exc
 
+    tag = _part_tag(item)
+    _remove_stale_parts(folder, tag)
     staged: list[Path] = []
     created: list[Path] = []
     try:
@@ -195,7 +209,7 @@ def write_export(
             def xdm_writer(target: IO[bytes]) -> None:
                 write_xdm(target, item, pdf_path, oid)
 
-            archive = _stage(folder, xdm_writer)
+            archive = _stage(folder, xdm_writer, tag)
             staged.append(archive)
             plan.append(_Planned(profile.sidecar_extension, sha256_file(archive), staged=archive))
 
@@ -213,7 +227,7 @@ def write_export(
                 continue
             if planned.staged is None:
                 assert planned.write is not None
-                planned.staged = _stage(folder, planned.write)
+                planned.staged = _stage(folder, planned.write, tag)
                 staged.append(planned.staged)
             results.append((final, planned.staged))
         for final, part in results:
