@@ -158,3 +158,35 @@ def test_strong_auth_renewal_by_card_keeps_the_device(
     type_into(qtbot, dialog.panel.findChild(QLineEdit, "pin"), "1234", enter=True)
     qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=WAIT)
     assert dialog.credentials.device_id == old.device_id
+
+
+def test_forgotten_password_with_a_card_must_be_the_account_holders_card(
+    insert_card, qtbot, live_server, make_pro, smtp_sink, account_store
+):
+    """Someone else's CPS card cannot reset this account's password (it would hand over the
+    account's documents); the holder's own card can."""
+    account, _old, pro = make_account(live_server, make_pro, smtp_sink, account_store, "lou.vidal")
+    intruder = make_pro("max.autre", first_name="Max", last_name="Autre", log_in=False)
+
+    def reset_with_card() -> QDialog:
+        dialog = open_dialog(qtbot, account_store, account)
+        click(qtbot, dialog.findChild(QPushButton, "forgotten"))
+        click(qtbot, dialog.panel.findChild(QCommandLinkButton, "choose_card"))
+        type_into(qtbot, dialog.panel.findChild(QLineEdit, "pin"), "1234", enter=True)
+        qtbot.waitUntil(lambda: dialog.reset_new.isVisible(), timeout=WAIT)
+        type_into(qtbot, dialog.reset_new, NEW)
+        type_into(qtbot, dialog.reset_confirm, NEW, enter=True)
+        return dialog
+
+    insert_card(intruder)
+    refused = reset_with_card()
+    qtbot.waitUntil(lambda: "autre professionnel" in refused.error.text(), timeout=WAIT)
+    account_store.unlock(account.id, LOCAL)  # untouched
+    with pytest.raises(AccountError):
+        account_store.unlock(account.id, NEW)
+    refused.reject()
+
+    insert_card(pro)
+    accepted = reset_with_card()
+    qtbot.waitUntil(lambda: accepted.findChild(QLabel, "saved").isVisible(), timeout=WAIT)
+    account_store.unlock(account.id, NEW)
