@@ -339,10 +339,17 @@ def test_folder_setting_applies_to_the_next_document(
     window.action("folder").trigger()
     dialog = window.dialog
     assert isinstance(dialog, FolderDialog) and dialog.isVisible()
+    blocker = tmp_path / "un fichier"
+    blocker.write_text("pas un dossier")
+    dialog.choice.set_values("hprim", blocker / "HPRIM")  # cannot be created
+    dialog.save()
+    qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=WAIT)
+    assert "Impossible de créer le répertoire" in dialog.error.text() and dialog.isVisible()
+    assert window.store.get(account.id).settings.software_profile_id == "pdf"  # unchanged
     new_folder = tmp_path / "HPRIM"
     dialog.choice.set_values("hprim", new_folder)
     dialog.save()
-    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
     qtbot.waitUntil(lambda: window.session.status[0] == "online", timeout=WAIT)
     saved = window.store.get(account.id).settings
     assert saved.software_profile_id == "hprim" and saved.export_folder == new_folder

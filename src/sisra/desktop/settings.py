@@ -19,11 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sisra.client.accounts import AccountError, AccountStore
+from sisra.client.accounts import Account, AccountError, AccountStore
 from sisra.client.engine import DEFAULT_PROFILE, default_export_folder
 from sisra.desktop.config import apply_autostart
 from sisra.desktop.exportchoice import ExportChoice
 from sisra.desktop.session import AccountSession
+from sisra.desktop.tasks import describe_error, run_task
 from sisra.desktop.tray import Alerts
 
 
@@ -71,8 +72,7 @@ class FolderDialog(_SaveDialog):
         self.layout_.addWidget(
             QLabel(
                 "Choisissez votre logiciel métier : MonSisra y dépose chaque document reçu, au "
-                "format qu'il sait importer. Si votre logiciel ne figure pas dans la liste, "
-                "indiquez le répertoire de dépôt de vos documents scannés.",
+                "format qu'il sait importer.",
                 wordWrap=True,
             )
         )
@@ -85,22 +85,34 @@ class FolderDialog(_SaveDialog):
         self.finish_layout()
 
     def save(self) -> None:
-        folder = self.choice.folder()
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            account = self.store.update_settings(
-                self.session.account.id,
-                software_profile_id=self.choice.profile_id(),
-                export_folder=folder,
+        """The folder may be on a network share that takes its time: created off the UI
+        thread."""
+        folder, profile_id = self.choice.folder(), self.choice.profile_id()
+        account_id = self.session.account.id
+
+        def apply() -> Account:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise AccountError(
+                    "folder_unavailable",
+                    f"Impossible de créer le répertoire {folder} : {exc.strerror or exc}.",
+                ) from exc
+            return self.store.update_settings(
+                account_id, software_profile_id=profile_id, export_folder=folder
             )
-        except AccountError as exc:
-            self.fail(exc.message)
-            return
-        except OSError as exc:
-            self.fail(f"Impossible de créer le répertoire {folder} : {exc.strerror or exc}.")
-            return
-        self.session.use_account(account)
-        self.accept()
+
+        def done(account: Account) -> None:
+            self.session.use_account(account)
+            self.accept()
+
+        def failed(exc: Exception) -> None:
+            self.buttons.setEnabled(True)
+            self.fail(describe_error(exc))
+
+        self.buttons.setEnabled(False)
+        self.error.hide()
+        run_task(apply, done, failed)
 
 
 class SettingsDialog(_SaveDialog):
