@@ -348,8 +348,8 @@ def test_folder_setting_applies_to_the_next_document(
     assert window.store.get(account.id).settings.software_profile_id == "pdf"  # unchanged
     new_folder = tmp_path / "HPRIM"
     dialog.choice.set_values("hprim", new_folder)
-    dialog.save()
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
+    with qtbot.waitSignal(dialog.accepted, timeout=WAIT):  # then the dialog is deleted
+        dialog.save()
     qtbot.waitUntil(lambda: window.session.status[0] == "online", timeout=WAIT)
     saved = window.store.get(account.id).settings
     assert saved.software_profile_id == "hprim" and saved.export_folder == new_folder
