@@ -356,17 +356,15 @@ def _unlock(account: str | None) -> UnlockedAccount:
 
 def _call(unlocked: UnlockedAccount, call: Callable[[PlatformClient, str], T]) -> T:
     """An API call with the account's token, refreshed (and saved) once if it expired."""
+    from sisra.client.sync import CredentialTokens
+
     creds = auth.Credentials.from_dict(unlocked.credentials)
     with PlatformClient(creds.server_url) as client:
+        tokens = CredentialTokens(
+            client, creds, on_change=lambda c: unlocked.save_credentials(c.to_dict())
+        )
         try:
-            try:
-                return call(client, creds.access_token)
-            except ApiError as exc:
-                if exc.status != 401 or exc.code == "strong_auth_required":
-                    raise
-                creds = auth.refresh(client, creds)
-                unlocked.save_credentials(creds.to_dict())
-                return call(client, creds.access_token)
+            return tokens.call(lambda token: call(client, token))
         except auth.StrongAuthRequired as exc:
             _fail(exc.message + " Lancez « sisra client reauth ».")
         except ApiError as exc:
@@ -430,9 +428,7 @@ def reply(
     browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
 ) -> None:
     """Répondre à une notification (page web, l'expéditeur déjà destinataire)."""
-    unlocked = _unlock(account)
-    st = _item(unlocked, document)
-    _ticket(account, f"/repondre/{st.id}", browser, unlocked)
+    _item_page(account, document, browser, lambda st: f"/repondre/{st.id}")
 
 
 @app.command()
@@ -451,9 +447,15 @@ def record(
     browser: Annotated[bool, typer.Option(help="Ouvrir le navigateur")] = True,
 ) -> None:
     """Ouvrir le dossier régional du patient d'un document reçu (page web)."""
+    _item_page(account, document, browser, lambda st: f"/patients/{st.item['patient']['id']}")
+
+
+def _item_page(
+    account: str | None, document: str, browser: bool, target: Callable[[ItemState], str]
+) -> None:
+    """The web page of one received document, opened already logged in."""
     unlocked = _unlock(account)
-    st = _item(unlocked, document)
-    _ticket(account, f"/patients/{st.item['patient']['id']}", browser, unlocked)
+    _ticket(account, target(_item(unlocked, document)), browser, unlocked)
 
 
 @app.command()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -34,6 +34,7 @@ BACKOFF_S = (5.0, 30.0, 120.0, 600.0, 1800.0)
 CHUNK = 64 * 1024
 
 Exporter = Callable[[dict[str, Any], Path], list[Path]]
+T = TypeVar("T")
 
 
 class ExportFailure(Exception):
@@ -57,6 +58,8 @@ class TokenSource(Protocol):
 
     def refresh(self) -> None: ...
 
+    def call(self, fn: Callable[[str], T]) -> T: ...
+
 
 @dataclass
 class CredentialTokens:
@@ -74,6 +77,17 @@ class CredentialTokens:
         with self._lock:
             self.credentials = refresh(self.client, self.credentials)
             self.on_change(self.credentials)
+
+    def call(self, fn: Callable[[str], T]) -> T:
+        """``fn(access_token)``; an expired token (401) is refreshed once and ``fn`` retried.
+        ``strong_auth_required`` is never retried: a person must act."""
+        try:
+            return fn(self.access_token())
+        except ApiError as exc:
+            if exc.status != 401 or exc.code == "strong_auth_required":
+                raise
+        self.refresh()
+        return fn(self.access_token())
 
 
 @dataclass
@@ -105,22 +119,13 @@ class SyncEngine:
 
     # API calls with one transparent token refresh -----------------------------------------
     def _authorized(self, call: Callable[[str], Any]) -> Any:
+        """``call(token)`` with one transparent refresh; an unreachable server → Offline."""
         try:
-            return call(self.tokens.access_token())
-        except ApiError as exc:
-            if exc.code == "server_unreachable":
-                raise Offline(exc.message) from exc
-            if exc.status != 401 or exc.code == "strong_auth_required":
-                raise
-        try:
-            self.tokens.refresh()
-        except StrongAuthRequired:
-            raise
+            return self.tokens.call(call)
         except ApiError as exc:
             if exc.code == "server_unreachable":
                 raise Offline(exc.message) from exc
             raise
-        return call(self.tokens.access_token())
 
     # inbox ----------------------------------------------------------------------------------
     def catch_up(self, since: datetime | None = None) -> int:

@@ -151,7 +151,8 @@ def _unb64(value: object, length: int) -> bytes:
 # --- atomic private files ---------------------------------------------------------------
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; NTFS journals renames itself)."""
     if os.name != "posix":
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -178,7 +179,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 # --- file format --------------------------------------------------------------------------

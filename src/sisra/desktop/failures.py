@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sisra.desktop.model import patient_name
 from sisra.desktop.session import AccountSession
 
 
@@ -56,10 +57,9 @@ class FailuresDialog(QDialog):
         failures = self.session.failures()
         self.table.setRowCount(len(failures))
         for i, st in enumerate(failures):
-            p = st.item["patient"]
             cells = (
                 st.item["document"]["title"],
-                f"{(p.get('used_name') or p['birth_name']).upper()} {p['first_given_name']}",
+                patient_name(st.item["patient"]),
                 st.error_message or st.error_code or "",
                 str(st.attempts),
             )

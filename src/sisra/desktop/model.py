@@ -64,8 +64,7 @@ class Row:
 def make_row(st: ItemState, read_here: bool) -> Row:
     item = st.item
     patient = item["patient"]
-    last = str(patient.get("used_name") or patient["birth_name"]).upper()
-    name = f"{last} {patient['first_given_name']}"
+    name = patient_name(patient)
     born = _date_fr(str(patient.get("birth_date", "")))
     created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).astimezone()
     doc, sender = item["document"], item["sender"]
@@ -83,6 +82,12 @@ def make_row(st: ItemState, read_here: bool) -> Row:
         search=f"{folded_name} {born} " + fold(f"{sender['name']} {doc['title']}"),
         patient_key=folded_name,
     )
+
+
+def patient_name(patient: dict[str, Any]) -> str:
+    """« DUPONT Jeanne »: the used name (else the birth name) in capitals, first given name."""
+    last = str(patient.get("used_name") or patient["birth_name"]).upper()
+    return f"{last} {patient['first_given_name']}"
 
 
 def make_rows(states: list[ItemState], read_here: set[str]) -> list[Row]:

@@ -125,13 +125,7 @@ class AccountSession(QObject):
     def call(self, fn: Callable[[PlatformClient, str], T]) -> T:
         """An API call with the account's token, refreshed (and saved) once if expired.
         Blocking: run it with ``run_task``."""
-        try:
-            return fn(self.client, self.tokens.access_token())
-        except ApiError as exc:
-            if exc.status != 401 or exc.code == "strong_auth_required":
-                raise
-        self.tokens.refresh()
-        return fn(self.client, self.tokens.access_token())
+        return self.tokens.call(lambda token: fn(self.client, token))
 
     def web_url(self, target: str) -> str:
         """A one-time address opening ``target`` in the browser, already logged in."""

@@ -45,6 +45,7 @@ class Alerts(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(BURST_MS)
         self._timer.timeout.connect(self._flush)
+        self.unread = -1  # nothing drawn yet
         self.set_unread(0)
 
     @property
@@ -59,6 +60,8 @@ class Alerts(QObject):
             self.open_requested.emit()
 
     def set_unread(self, count: int) -> None:
+        if count == self.unread:
+            return  # called at every change of the list: redraw the icons only when needed
         plural = "s" if count > 1 else ""
         tip = (
             "MonSisra — aucun document non lu"

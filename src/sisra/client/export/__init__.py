@@ -36,6 +36,7 @@ from sisra.client.export.filenames import (
 from sisra.client.export.hprim import hprim_bytes, hprim_header, parse_hprim
 from sisra.client.export.profiles import Profile, get_profile, load_profiles
 from sisra.client.export.xdm import XdmError, build_xdm, read_xdm, validator_name, write_xdm
+from sisra.client.vault import fsync_dir
 from sisra.common.ins import OID_NIR
 
 __all__ = [
@@ -107,16 +108,6 @@ class _Planned:
     # writes the content into an open file; None when the content is already in `staged`
     write: Callable[[IO[bytes]], None] | None = None
     staged: Path | None = None
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # Windows cannot open a directory; NTFS journals the rename
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _part_tag(item: dict[str, Any]) -> str:
@@ -246,7 +237,7 @@ def write_export(
             leftover.unlink(missing_ok=True)
         staged.clear()
         if created:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         return [final for final, _part in results]
     except ExportError:
         _cleanup(staged, created)

@@ -38,6 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from sisra.common.dates import french_date
 from sisra.common.doctypes import DOCUMENT_TYPES
 
 __all__ = ["render_pdf"]
@@ -343,27 +344,6 @@ def _table(
 
 def _fr(d: date) -> str:
     return d.strftime("%d/%m/%Y")
-
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def _fr_long(d: date) -> str:
-    day = "1er" if d.day == 1 else str(d.day)
-    return f"{day} {_MONTHS[d.month - 1]} {d.year}"
 
 
 def _lower_first(text: str) -> str:
@@ -3759,9 +3739,9 @@ def _signature(ctx: _Ctx) -> list[Flowable]:
         KeepTogether(
             [
                 _p(
-                    f"{ctx.author_city}, le {_fr_long(ctx.day)}"
+                    f"{ctx.author_city}, le {french_date(ctx.day)}"
                     if ctx.author_city
-                    else f"Le {_fr_long(ctx.day)}",
+                    else f"Le {french_date(ctx.day)}",
                     _SIGN,
                 ),
                 Paragraph(f"<b>{_esc(ctx.author_name)}</b>", _SIGN),
@@ -3926,9 +3906,9 @@ def _compose(
         profession=author_profession,
         address=", ".join(x for x in (street, f"{postcode} {author_city}".strip()) if x),
         phone=f"Tél. {_phone(rng)} – Secrétariat du lundi au vendredi",
-        where_when=f"{author_city}, le {_fr_long(clinical_date)}"
+        where_when=f"{author_city}, le {french_date(clinical_date)}"
         if author_city
-        else f"Le {_fr_long(clinical_date)}",
+        else f"Le {french_date(clinical_date)}",
         footer_patient=f"{patient_name} – né(e) le {_fr(patient_birth_date)} – {title}",
         title=title,
     )

@@ -25,26 +25,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from sisra.common.dates import french_date
 from sisra.platform.models import Patient, Professional
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def french_date(d: date) -> str:
-    return f"{d.day}{'er' if d.day == 1 else ''} {_MONTHS[d.month - 1]} {d.year}"
 
 
 @dataclass(frozen=True)
