@@ -171,7 +171,7 @@ def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]]) ->
         ]
         notes.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if notes.exists():
-        first_lines = notes.read_text(encoding="utf-8").splitlines()[:4]
+        first_lines = notes.read_text(encoding="utf-8").splitlines()[:6]  # two cards
         typer.echo("Cartes CPS de test (code PIN 1234), par exemple :")
         for line in first_lines:
             typer.echo("  " + line)

@@ -46,8 +46,10 @@ class DemoCard:
     def instructions(self) -> str:
         return (
             f"Carte CPS de test de {self.holder} ({self.login}), code PIN {self.pin}.\n"
-            f"  SOFTHSM2_CONF={self.conf_path} .venv/bin/sisra client add-user --card "
-            f"--module {SOFTHSM_MODULE}"
+            f"  MonSisra : SOFTHSM2_CONF={self.conf_path} SISRA_PKCS11_MODULE={SOFTHSM_MODULE} "
+            ".venv/bin/sisra desktop\n"
+            f"  en ligne de commande : SOFTHSM2_CONF={self.conf_path} .venv/bin/sisra client "
+            f"add-user --card --module {SOFTHSM_MODULE}"
         )
 
 
