@@ -16,11 +16,17 @@ from conftest import PASSWORD, otp_login, share_request
 from sisra.client.accounts import AccountSettings
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.auth import Credentials
+from sisra.client.export import PART_SUFFIX
 from sisra.desktop.app import Controller
 from sisra.desktop.model import COL_RECORD, COL_REPLY, COL_STATUS, COL_TITLE
 
 LOCAL_PASSWORD = "Mon-mot-de-passe-local"
 WAIT = 20_000
+
+
+def _exported(folder: Path) -> list[Path]:
+    """Files in the practice software's folder, without exports still being written."""
+    return [p for p in folder.iterdir() if not p.name.endswith(PART_SUFFIX)]
 
 
 def enrol(live_server, smtp_sink, store, persona, folder: Path, profile="pdf", days=0):
@@ -355,9 +361,7 @@ def test_folder_setting_applies_to_the_next_document(
     assert saved.software_profile_id == "hprim" and saved.export_folder == new_folder
     with PlatformClient(live_server.url) as c:
         share_request(c._http, make_pro(), make_patient(), [recipient], pdf(), title="Après")
-    qtbot.waitUntil(
-        lambda: new_folder.is_dir() and len(list(new_folder.iterdir())) == 2, timeout=WAIT
-    )
+    qtbot.waitUntil(lambda: new_folder.is_dir() and len(_exported(new_folder)) == 2, timeout=WAIT)
     assert sorted(p.suffix.lower() for p in new_folder.iterdir()) == [".hpr", ".pdf"]
 
 
@@ -460,7 +464,7 @@ def test_strong_authentication_expiry_asks_again_and_sync_resumes(
     _complete_code(qtbot, dialog.panel, smtp_sink, recipient.login)
     qtbot.waitUntil(lambda: len(renewed) == 1, timeout=WAIT)
     assert renewed[0] is not None and renewed[0].device_id == device  # the same computer
-    qtbot.waitUntil(lambda: len(list(folder.iterdir())) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(_exported(folder)) == 1, timeout=WAIT)
     assert not window.reauth_row.isVisible()
     controller.close_session()
 
@@ -503,7 +507,7 @@ def test_closing_the_window_keeps_receiving_and_quit_stops(
         PlatformClient(live_server.url) as c,
     ):
         share_request(c._http, make_pro(), make_patient(), [recipient], pdf(), title="Nuit")
-    qtbot.waitUntil(lambda: len(list(folder.iterdir())) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(_exported(folder)) == 1, timeout=WAIT)
     window.action("quit").trigger()
     assert controller.session is None and controller.documents is None
 
@@ -536,7 +540,7 @@ def test_server_down_then_back(
     with PlatformClient(url) as c:
         share_request(c._http, sender, make_patient(), [recipient], pdf(), title="Pendant la panne")
     qtbot.waitUntil(lambda: not window.offline_banner.isVisible(), timeout=60_000)
-    qtbot.waitUntil(lambda: len(list(folder.iterdir())) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(_exported(folder)) == 1, timeout=WAIT)
     controller.close_session()
     server.stop()
 
