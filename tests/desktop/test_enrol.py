@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from conftest import PASSWORD, share_request
 from sisra.client.accounts import AccountError, AccountSettings
+from sisra.client.engine import open_engine
 from sisra.client.export.profiles import get_profile
 from sisra.client.state import LocalState
 from sisra.desktop.enrol import EnrolWizard
@@ -251,6 +252,58 @@ def test_enrol_with_identifiers_and_code_password_rules_and_no_past_days(
     assert [st.status for st in state.all()] == ["skipped"]  # known: never fetched later
     state.close()
     assert not (tmp_path / "xdg-config" / "autostart").exists()
+
+
+def test_stopping_the_backfill_leaves_the_rest_to_the_sync(
+    qtbot, live_server, make_pro, make_patient, pdf, smtp_sink, account_store, tmp_path
+):
+    pro = make_pro("lea.petit", first_name="Léa", last_name="Petit", log_in=False)
+    sender = make_pro()
+    count = 30
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        for n in range(count):
+            sent = share_request(c, sender, make_patient(), [pro], pdf(f"n° {n}"), title=f"Doc {n}")
+            assert sent.status_code == 201, sent.text
+
+    wizard = start(qtbot, account_store, live_server.url, "code")
+    authenticate_by_code(qtbot, wizard, smtp_sink, "lea.petit")
+    click(qtbot, next_button(wizard))
+    choose_password(qtbot, wizard)
+    folder = tmp_path / "Documents reçus"
+    click(qtbot, wizard.software.yes)
+    # (typed with setText: QTest.keyClicks aborts on non-ASCII characters)
+    wizard.software.choice.set_values("pdf", folder)
+    click(qtbot, next_button(wizard))
+    wizard.past.days.setValue(5)
+    wizard.past.autostart.setChecked(False)
+    click(qtbot, next_button(wizard))  # « Créer mon compte »
+    page = wizard.creation
+    qtbot.waitUntil(lambda: page.stop.isVisible(), timeout=WAIT)  # shown as the backfill starts
+    click(qtbot, page.stop)
+    assert not page.stop.isEnabled()  # clicked once is enough
+    qtbot.waitUntil(lambda: page.finished, timeout=WAIT)
+    result = page.result.text()
+    assert "Les documents restants seront récupérés par la synchronisation." in result, result
+    assert not page.stop.isVisible()
+    exported = [p for p in folder.iterdir() if p.suffix == ".pdf"]
+    assert len(exported) < count  # it did stop
+    assert f"{len(exported)} / {count} documents enregistrés" in result
+    click(qtbot, next_button(wizard))
+    click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
+
+    # nothing is lost: the documents left are due, and the sync writes them
+    state = LocalState(wizard.account.state_path)
+    statuses = [st.status for st in state.all()]
+    state.close()
+    assert len(statuses) == count and "skipped" not in statuses
+    assert statuses.count("pending") == count - len(exported)
+    running = open_engine(wizard.unlocked)
+    try:
+        report = running.engine.process_due()
+    finally:
+        running.close()
+    assert (report.exported, report.failed) == (count - len(exported), 0)
+    assert len([p for p in folder.iterdir() if p.suffix == ".pdf"]) == count
 
 
 def test_the_same_professional_cannot_be_enrolled_twice(
