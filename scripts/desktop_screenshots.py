@@ -1,6 +1,6 @@
 """Screenshots of MonSisra, the desktop application, on real demo data: docs/screenshots/monsisra-*.png.
 
-Run: .venv/bin/python scripts/desktop_screenshots.py  (needs Xvfb and SoftHSM2; ~1.5 minute)
+Run: .venv/bin/python scripts/desktop_screenshots.py  (needs Xvfb, trayer and SoftHSM2; ~1.5 minute)
 
 It loads a small demo region into a temporary folder and starts `sisra demo --serve` with its
 mail sink (as scripts/screenshots.py does), starts its own X server (Xvfb) and then drives the
@@ -37,6 +37,8 @@ from typing import Any
 
 import httpx
 
+from sisra.devtools.xdesktop import start_tray, start_xvfb, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 PASSWORD = "Demo-Sisra-2026"  # every demo account's portal password
@@ -53,24 +55,6 @@ def free_port(preferred: int = 0) -> int:
         except OSError:
             s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    """Our own X server; it picks a free display number and tells it (-displayfd)."""
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        number = pipe.readline().strip().decode()
-    if not number.isdigit():
-        stop(xvfb)
-        raise RuntimeError("Xvfb did not start")
-    return xvfb, f":{number}"
 
 
 def start_demo(work: Path, port: int, smtp: int) -> subprocess.Popen[bytes]:
@@ -94,18 +78,6 @@ def start_demo(work: Path, port: int, smtp: int) -> subprocess.Popen[bytes]:
         time.sleep(0.2)
     server.kill()
     raise RuntimeError("the demo platform did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a process we started; the platform waits for its live streams (the desktop's
-    SSE connection) before exiting, so it is killed when it takes too long."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def mailed_code(data_dir: Path, login: str, after: float) -> str:
@@ -479,11 +451,27 @@ def offline_screen(qt: Shooter, controller: Any, server: subprocess.Popen[bytes]
 
 
 def icon_screen(qt: Shooter, controller: Any) -> None:
-    """The icon with its badge as the tray shows it (Xvfb has no tray to photograph)."""
+    """The icon with its badge, large, and the real tray (trayer) once DOCUMENTS REÇUS is
+    closed: the unread count on the icon and the balloon saying MonSisra goes on."""
+    from PySide6.QtCore import QRect
+
     from sisra.desktop.icons import app_pixmap
 
     app_pixmap(64, controller.alerts.unread).save(str(OUT / "monsisra-icone.png"))
     print("  docs/screenshots/monsisra-icone.png", flush=True)
+    tray = controller.alerts.tray
+    if tray is None:
+        return
+    controller.documents.close()  # stays in the tray
+    qt.until("the window hidden", lambda: not controller.documents.isVisible())
+    qt.pump(0.8)
+    screen = qt.app.primaryScreen().geometry()
+    area = QRect(screen.right() - 620, 0, 620, 110)
+    pixmap = qt.app.primaryScreen().grabWindow(0, area.x(), area.y(), area.width(), area.height())
+    pixmap.save(str(OUT / "monsisra-zone-notification.png"))
+    print("  docs/screenshots/monsisra-zone-notification.png", flush=True)
+    controller.bring_to_front()
+    qt.until("the window back", lambda: controller.documents.isVisible())
 
 
 def main() -> int:
@@ -495,7 +483,9 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     xvfb, display = start_xvfb()
     server: subprocess.Popen[bytes] | None = None
+    tray: subprocess.Popen[bytes] | None = None
     try:
+        tray = start_tray(display)  # a system tray, as on a desktop: the icon, its balloons
         print("Démo : chargement de la région et démarrage de la plateforme…", flush=True)
         server = start_demo(work, port, smtp)
         from sisra.devtools.softhsm import SOFTHSM_MODULE
@@ -543,6 +533,8 @@ def main() -> int:
     finally:
         if server is not None:
             stop(server)
+        if tray is not None:
+            stop(tray)
         stop(xvfb)
         shutil.rmtree(work, ignore_errors=True)
     print(f"Terminé en {time.monotonic() - started:.0f} s.")

@@ -1,0 +1,150 @@
+"""MonSisra on a real X screen with a real system tray, reporting what it shows.
+
+Run by tests/desktop/test_real_tray.py in its own process (the test process itself is on
+Qt's offscreen platform, which has no tray). This is the application as `sisra desktop`
+builds it (Controller, CONNEXION, DOCUMENTS REÇUS, Alerts); the test drives it with real X
+input (xdotool) and reads what this script prints: one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from PySide6.QtCore import QRect, QTimer
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication, QLabel, QMenu
+
+from sisra.client.accounts import AccountStore
+from sisra.desktop.app import Controller
+from sisra.desktop.icons import BLUE, RED
+
+
+def say(event: str, **data: Any) -> None:
+    print(json.dumps({"event": event, **data}), flush=True)
+
+
+def rect(r: QRect) -> list[int]:
+    return [r.x(), r.y(), r.width(), r.height()]
+
+
+def icon_pixels(app: QApplication, area: QRect) -> dict[str, int]:
+    """How many pixels of the icon's blue and of the badge's red the screen shows in the
+    tray icon's area."""
+    image = app.primaryScreen().grabWindow(0, area.x(), area.y(), area.width(), area.height())
+    img = image.toImage().convertToFormat(QImage.Format.Format_RGB32)
+    counts = {"blue": 0, "red": 0}
+    for y in range(img.height()):
+        for x in range(img.width()):
+            c = QColor(img.pixel(x, y))
+            for name, ref in (("blue", BLUE), ("red", RED)):
+                if (
+                    sum(abs(a - b) for a, b in zip(c.getRgb()[:3], ref.getRgb()[:3], strict=True))
+                    < 60
+                ):
+                    counts[name] += 1
+    return counts
+
+
+def balloon_texts(app: QApplication) -> list[str]:
+    """The texts of the notification balloons on screen (Qt draws them itself over an
+    XEmbed tray)."""
+    return [
+        label.text()
+        for w in app.topLevelWidgets()
+        if w.metaObject().className() == "QBalloonTip" and w.isVisible()
+        for label in w.findChildren(QLabel)
+        if label.text()
+    ]
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    app.setQuitOnLastWindowClosed(False)
+    controller = Controller(AccountStore())
+    alerts = controller.alerts
+    controller.start()
+    login = controller.login
+    assert login is not None
+    tray = alerts.tray
+
+    def report_login() -> None:
+        field = login.password.mapToGlobal(login.password.rect().center())
+        say(
+            "login",
+            has_tray=alerts.has_tray,
+            tray=rect(tray.geometry()) if tray else None,
+            visible=tray.isVisible() if tray else False,
+            field=[field.x(), field.y()],
+            pixels=icon_pixels(app, tray.geometry()) if tray else {},
+        )
+
+    QTimer.singleShot(500, report_login)  # once the tray has embedded the icon
+
+    def online() -> None:
+        if controller.session is not None and controller.session.status[0] == "online":
+            say("documents")
+        else:
+            QTimer.singleShot(100, online)
+
+    def logged_in() -> None:
+        if controller.documents is not None:
+            online()
+        else:
+            QTimer.singleShot(100, logged_in)
+
+    QTimer.singleShot(100, logged_in)
+
+    def alerted(title: str, message: str) -> None:
+        def report() -> None:
+            assert tray is not None and controller.documents is not None
+            say(
+                "alerted",
+                title=title,
+                message=message,
+                balloons=balloon_texts(app),
+                tooltip=tray.toolTip(),
+            )
+            controller.documents.close()  # the window's close button (no window manager here)
+            # measured once the window is gone: without a window manager nothing keeps the
+            # panel above the windows
+            QTimer.singleShot(300, report_hidden)
+
+        def report_hidden() -> None:
+            assert tray is not None and controller.documents is not None
+            say(
+                "hidden",
+                visible=controller.documents.isVisible(),
+                tray=rect(tray.geometry()),
+                pixels=icon_pixels(app, tray.geometry()),
+            )
+            wait_shown()
+
+        QTimer.singleShot(500, report)  # let the balloon and the new icon be painted
+
+    alerts.alerted.connect(alerted)
+
+    def wait_shown() -> None:
+        if controller.documents is not None and controller.documents.isVisible():
+            say("shown")
+        else:
+            QTimer.singleShot(100, wait_shown)
+
+    def menu_shown() -> None:
+        menu = tray.contextMenu() if tray else None
+        assert isinstance(menu, QMenu)
+        actions = [a for a in menu.actions() if not a.isSeparator()]
+        quit_action = next(a for a in actions if "Quitter" in a.text())
+        center = menu.mapToGlobal(menu.actionGeometry(quit_action).center())
+        say("menu", actions=[a.text() for a in actions], quit=[center.x(), center.y()])
+
+    if tray is not None and tray.contextMenu() is not None:
+        tray.contextMenu().aboutToShow.connect(lambda: QTimer.singleShot(300, menu_shown))
+    code = app.exec()
+    say("quit", code=code)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
