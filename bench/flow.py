@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 import httpx
 import psutil
@@ -459,19 +459,22 @@ def mail_sink() -> Iterator[tuple[Mailbox | None, dict[str, str]]]:
         sink.stop()
 
 
-def login(client: httpx.Client, account: Account, mailbox: Mailbox | None) -> None:
-    """Log in through the API: password, then (two-step login) the e-mailed code."""
+def login(
+    client: httpx.Client, account: Account, mailbox: Mailbox | None, device_name: str = "bench"
+) -> dict[str, Any]:
+    """Log in through the API: password, then (two-step login) the e-mailed code. Sets
+    ``account.token`` and returns the whole token answer (refresh token, device id)."""
     started = time.time()
     r = client.post(
         "/api/v1/auth/login",
-        json={"identifier": account.login, "password": PASSWORD, "device_name": "bench"},
+        json={"identifier": account.login, "password": PASSWORD, "device_name": device_name},
     )
     if r.status_code != 200:
         raise BenchError(f"login {account.login}: {r.status_code} {r.text[:300]}")
     body = r.json()
     if "access_token" in body:
         account.token = body["access_token"]
-        return
+        return dict(body)
     if "flow_id" not in body or mailbox is None:
         raise BenchError(f"login {account.login}: unexpected answer {r.text[:300]}")
     code = None
@@ -486,11 +489,12 @@ def login(client: httpx.Client, account: Account, mailbox: Mailbox | None) -> No
         raise BenchError(f"login {account.login}: no code was e-mailed")
     v = client.post(
         "/api/v1/auth/otp/verify",
-        json={"flow_id": body["flow_id"], "code": code, "device_name": "bench"},
+        json={"flow_id": body["flow_id"], "code": code, "device_name": device_name},
     )
     if v.status_code != 200:
         raise BenchError(f"login {account.login}: code refused: {v.status_code} {v.text[:300]}")
     account.token = v.json()["access_token"]
+    return dict(v.json())
 
 
 def _expect(step: str, r: httpx.Response, status: int) -> None:

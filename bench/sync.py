@@ -160,35 +160,7 @@ def login_tokens(
     client: httpx.Client, account: flow.Account, mailbox: flow.Mailbox | None
 ) -> dict[str, Any]:
     """The two-step login, as MonSisra enrols a computer; returns the whole token answer."""
-    started = time.time()
-    r = client.post(
-        "/api/v1/auth/login", json={"identifier": account.login, "password": flow.PASSWORD}
-    )
-    if r.status_code != 200:
-        raise BenchError(f"login {account.login}: {r.status_code} {r.text[:300]}")
-    body = r.json()
-    if "access_token" in body:
-        return dict(body)
-    if "flow_id" not in body or mailbox is None:
-        raise BenchError(f"login {account.login}: unexpected answer {r.text[:300]}")
-    code = None
-    deadline = time.monotonic() + 10
-    while code is None and time.monotonic() < deadline:
-        mail = mailbox.last_to(account.email)
-        if mail is not None and mail.received_at >= started - 1:
-            code = mail.code()
-        if code is None:
-            time.sleep(0.05)
-    if code is None:
-        raise BenchError(f"login {account.login}: no code was e-mailed")
-    v = client.post(
-        "/api/v1/auth/otp/verify",
-        json={"flow_id": body["flow_id"], "code": code, "device_name": "MonSisra (bench)"},
-    )
-    if v.status_code != 200:
-        raise BenchError(f"login {account.login}: code refused: {v.status_code} {v.text[:300]}")
-    account.token = v.json()["access_token"]
-    return dict(v.json())
+    return flow.login(client, account, mailbox, device_name="MonSisra (bench)")
 
 
 def share(
@@ -454,13 +426,15 @@ def run_live(
         result.cpu = meter.result
     except BaseException:
         stop.set()
+        box.engine.interrupt()
         thread.join(30)
         box.close()
         raise
     finally:
         http.close()
-        stop.set()
         stop_asked = time.perf_counter()
+        stop.set()
+        box.engine.interrupt()  # as MonSisra does: the live stream ends now, not at a keepalive
 
     result.content_errors = check_contents(files, sha)
 

@@ -400,6 +400,37 @@ def test_interrupt_ends_the_live_stream_at_once_for_retry_and_stop(
     assert not thread.is_alive()
 
 
+def test_a_failed_export_is_retried_on_its_backoff_while_listening_live(
+    quiet_stream, live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    """No « Réessayer » here: the folder comes back (a network share reconnected) and the
+    engine retries by itself at the end of the first backoff (5 s), without waiting for the
+    live stream to end (a minute) or for a keepalive (a minute here)."""
+    pro, creds = account
+    folder = tmp_path / "export"  # missing: the first export fails
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    statuses: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
+    thread.start()
+    try:
+        _wait(lambda: "online" in statuses)
+        with PlatformClient(live_server.url) as c:
+            share_request(c._http, make_pro(), make_patient(), [pro], pdf(), title="Revenu")
+        _wait(lambda: bool(engine.state.failures()))
+        (failure,) = engine.state.failures()
+        assert failure.attempts == 1 and failure.next_try - time.time() < 6
+        folder.mkdir()
+        _wait(lambda: [s.status for s in engine.state.all()] == ["exported"], seconds=20)
+        assert [p.suffix for p in folder.iterdir()] == [".pdf"]
+        assert "offline" not in statuses and "error" not in statuses
+    finally:
+        stop.set()
+        engine.interrupt()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
 def _wait(condition, seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

@@ -116,6 +116,11 @@ class LocalState:
         ).fetchall()
         return [_row(r) for r in rows]
 
+    def next_retry_at(self) -> float | None:
+        """When the earliest failed item is due again (epoch seconds), None without failures."""
+        row = self._db.execute("SELECT MIN(next_try) FROM items WHERE status='failed'").fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
     def failures(self) -> list[ItemState]:
         rows = self._db.execute(
             "SELECT * FROM items WHERE status='failed' ORDER BY cursor"

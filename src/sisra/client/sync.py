@@ -31,6 +31,7 @@ from sisra.client.auth import Credentials, StrongAuthRequired, refresh
 from sisra.client.state import ItemState, LocalState
 
 BACKOFF_S = (5.0, 30.0, 120.0, 600.0, 1800.0)
+LISTEN_S = 60.0  # a live stream is re-opened after a listing at least this often
 CHUNK = 64 * 1024
 
 Exporter = Callable[[dict[str, Any], Path], list[Path]]
@@ -115,6 +116,10 @@ class SyncEngine:
         # its next line (at most one keepalive) and the loop catches up and exports at once
         self.wake = threading.Event()
         self._live: httpx.Response | None = None  # the open event stream, for interrupt()
+        # while run() loops: a timer that cuts the live stream when a failed export is due
+        self._running = False
+        self._retry_timer: threading.Timer | None = None
+        self._retry_at = 0.0
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # API calls with one transparent token refresh -----------------------------------------
@@ -202,6 +207,7 @@ class SyncEngine:
         delay = 10 * 365 * 86400.0 if final else BACKOFF_S[min(st.attempts, len(BACKOFF_S) - 1)]
         self.state.mark_failed(st.id, code, message, delay)
         self.on_change("failed", self.state.get(st.id))
+        self._schedule_retry(delay)
 
     def fetch(self, item: dict[str, Any], dest: Path) -> Path:
         """The document's PDF at ``dest``, downloaded and verified if it is not there yet,
@@ -323,6 +329,15 @@ class SyncEngine:
     ) -> None:
         """Catch up, export, follow live events; offline → wait and retry. Until ``stop``."""
         status = on_status or (lambda _code, _msg: None)
+        self._running = True
+        try:
+            self._loop(stop, status)
+        finally:
+            self._running = False
+            if self._retry_timer is not None:
+                self._retry_timer.cancel()
+
+    def _loop(self, stop: threading.Event, status: Callable[[str, str], None]) -> None:
         attempt = 0
         while not stop.is_set():
             self.wake.clear()
@@ -331,7 +346,8 @@ class SyncEngine:
                 self.process_due(lambda p: _progress(status, p))
                 status("online", "Connecté")
                 attempt = 0
-                self.listen(stop, max_seconds=60)
+                self._schedule_next_retry()
+                self.listen(stop, max_seconds=LISTEN_S)
             except Offline as exc:
                 status("offline", exc.message)
                 self._nap(stop, BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
@@ -347,6 +363,33 @@ class SyncEngine:
                 status("error", exc.message)
                 self._nap(stop, BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
                 attempt += 1
+
+    def _schedule_next_retry(self) -> None:
+        """Before listening: a timer for the earliest failure still waiting for its retry."""
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        retry_at = self.state.next_retry_at()
+        if retry_at is not None:
+            self._schedule_retry(retry_at - time.time())
+
+    def _schedule_retry(self, delay: float) -> None:
+        """Keep a failed export's backoff (5 s, 30 s…) while documents arrive live: the
+        stream is otherwise read until it ends (a minute), and the retry would wait that
+        long. A timer cuts it (see :meth:`interrupt`); the loop then lists, retries and
+        listens again. Only while :meth:`run` loops; later failures wait for the minute."""
+        if not self._running or delay >= LISTEN_S:
+            return
+        at = time.monotonic() + delay
+        timer = self._retry_timer
+        if timer is not None and timer.is_alive() and self._retry_at <= at:
+            return  # an earlier one is scheduled; the loop schedules the next after it
+        if timer is not None:
+            timer.cancel()
+        timer = threading.Timer(max(delay, 1.0), self.interrupt)
+        timer.daemon = True
+        timer.start()
+        self._retry_timer, self._retry_at = timer, at
 
     def _nap(self, stop: threading.Event, seconds: float) -> None:
         """Wait before retrying, cut short by ``stop`` or :attr:`wake`."""
