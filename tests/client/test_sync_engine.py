@@ -4,6 +4,8 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -373,18 +375,31 @@ def quiet_stream(settings):
     return settings
 
 
-def test_interrupt_ends_the_live_stream_at_once_for_retry_and_stop(
-    quiet_stream, live_server, account, make_pro, make_patient, pdf, tmp_path
-):
-    pro, creds = account
-    folder = tmp_path / "export"  # missing: the first export fails
-    engine = engine_for(live_server, creds, tmp_path, folder)
+@contextmanager
+def running_live(engine) -> Iterator[list[str]]:
+    """``engine.run`` in its thread, online; yields the statuses it reported. Stopped as
+    MonSisra stops it (stop + interrupt), and it must end at once."""
     statuses: list[str] = []
     stop = threading.Event()
     thread = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
     thread.start()
     try:
         _wait(lambda: "online" in statuses)
+        yield statuses
+    finally:
+        stop.set()
+        engine.interrupt()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_interrupt_ends_the_live_stream_at_once_for_retry_and_stop(
+    quiet_stream, live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    pro, creds = account
+    folder = tmp_path / "export"  # missing: the first export fails
+    engine = engine_for(live_server, creds, tmp_path, folder)
+    with running_live(engine) as statuses:
         with PlatformClient(live_server.url) as c:
             share_request(c._http, make_pro(), make_patient(), [pro], pdf(), title="Réessayé")
         _wait(lambda: bool(engine.state.failures()))
@@ -393,11 +408,6 @@ def test_interrupt_ends_the_live_stream_at_once_for_retry_and_stop(
         engine.interrupt()  # « Réessayer »: no waiting for the next keepalive
         _wait(lambda: [s.status for s in engine.state.all()] == ["exported"])
         assert "offline" not in statuses  # cutting our own stream is not an outage
-    finally:
-        stop.set()
-        engine.interrupt()
-        thread.join(10)
-    assert not thread.is_alive()
 
 
 def test_a_failed_export_is_retried_on_its_backoff_while_listening_live(
@@ -409,12 +419,7 @@ def test_a_failed_export_is_retried_on_its_backoff_while_listening_live(
     pro, creds = account
     folder = tmp_path / "export"  # missing: the first export fails
     engine = engine_for(live_server, creds, tmp_path, folder)
-    statuses: list[str] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
-    thread.start()
-    try:
-        _wait(lambda: "online" in statuses)
+    with running_live(engine) as statuses:
         with PlatformClient(live_server.url) as c:
             share_request(c._http, make_pro(), make_patient(), [pro], pdf(), title="Revenu")
         _wait(lambda: bool(engine.state.failures()))
@@ -424,11 +429,6 @@ def test_a_failed_export_is_retried_on_its_backoff_while_listening_live(
         _wait(lambda: [s.status for s in engine.state.all()] == ["exported"], seconds=20)
         assert [p.suffix for p in folder.iterdir()] == [".pdf"]
         assert "offline" not in statuses and "error" not in statuses
-    finally:
-        stop.set()
-        engine.interrupt()
-        thread.join(10)
-    assert not thread.is_alive()
 
 
 def _wait(condition, seconds: float = 10.0) -> None:
