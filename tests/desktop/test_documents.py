@@ -18,7 +18,7 @@ from sisra.client.api import ApiError, PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.export import PART_SUFFIX
 from sisra.desktop.app import Controller
-from sisra.desktop.model import COL_RECORD, COL_REPLY, COL_STATUS, COL_TITLE
+from sisra.desktop.model import COL_RECORD, COL_REPLY, COL_SENDER, COL_STATUS, COL_TITLE
 
 LOCAL_PASSWORD = "Mon-mot-de-passe-local"
 WAIT = 20_000
@@ -153,6 +153,43 @@ def test_click_on_the_title_opens_the_pdf_and_sends_the_read_receipt(
     window.reload()
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
     assert not window.model.rows[0].unread
+
+
+def test_the_keyboard_opens_the_selected_document_once(
+    qtbot, desktop, live_server, make_pro, make_patient, pdf
+):
+    """A secretary going down the list with the arrows opens a document with Entrée, on
+    whichever cell of its row; a double click does too. Each opens it once."""
+    _controller, window, recipient, _folder, _account, opened = desktop
+    data = {title: pdf(title) for title in ("Premier", "Second")}
+    with PlatformClient(live_server.url) as c:
+        for title, content in data.items():
+            share_request(c._http, make_pro(), make_patient(), [recipient], content, title=title)
+    qtbot.waitUntil(
+        lambda: (
+            window.model.rowCount() == 2
+            and all(row.state.status == "exported" for row in window.model.rows)
+        ),
+        timeout=WAIT,
+    )
+    window.table.setFocus()
+    for column, key in ((COL_TITLE, Qt.Key.Key_Return), (COL_STATUS, Qt.Key.Key_Enter)):
+        window.table.setCurrentIndex(window.model.index(0, column))
+        qtbot.keyClick(window.table, Qt.Key.Key_Down)  # the second row
+        count = len(opened.files)
+        qtbot.keyClick(window.table, key)
+        qtbot.waitUntil(lambda n=count: len(opened.files) == n + 1, timeout=WAIT)
+        qtbot.wait(300)  # a second opening would have come by now
+        assert len(opened.files) == count + 1
+        assert opened.files[-1].read_bytes() == data[window.model.rows[1].title]
+    _index, pos = cell(window, 0, COL_SENDER)
+    # a double click as the system delivers it: a click, then a press seen as double
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: len(opened.files) == 3, timeout=WAIT)
+    qtbot.wait(300)
+    assert len(opened.files) == 3
+    assert opened.files[-1].read_bytes() == data[window.model.rows[0].title]
 
 
 def test_hovering_the_title_previews_the_first_page(

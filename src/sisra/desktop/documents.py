@@ -13,7 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -207,9 +214,10 @@ class DocumentsWindow(QMainWindow):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.clicked.connect(self._clicked)
-        self.table.activated.connect(self._activated)
+        self.table.doubleClicked.connect(self._double_clicked)
         self.table.entered.connect(self._entered)
         self.table.viewport().installEventFilter(self)
+        self.table.installEventFilter(self)  # Entrée opens the current row's document
         layout.addWidget(self.table, 1)
         self.setCentralWidget(central)
 
@@ -336,7 +344,8 @@ class DocumentsWindow(QMainWindow):
         elif index.column() == COL_REPLY:
             self.reply(st)
 
-    def _activated(self, index: QModelIndex) -> None:
+    def _double_clicked(self, index: QModelIndex) -> None:
+        # the title, record and reply cells act on the first click already
         st = self._state_at(index)
         if st is not None and index.column() not in (COL_TITLE, COL_RECORD, COL_REPLY):
             self.open_document(st)
@@ -486,6 +495,18 @@ class DocumentsWindow(QMainWindow):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Leave:
             self._hide_preview()
+        elif (
+            watched is self.table
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            # whichever cell of the row is current (the view's own « activated » would leave
+            # the title cell out: a click there opens already)
+            st = self._state_at(self.table.currentIndex())
+            if st is not None:
+                self.open_document(st)
+            return True
         return super().eventFilter(watched, event)
 
     # menu entries ----------------------------------------------------------------------
