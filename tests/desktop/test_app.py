@@ -7,6 +7,8 @@ import sys
 
 from sisra.devtools.inbox import offline_account
 
+PASSWORD = "Mon-mot-de-passe-local"
+
 
 def first_window(env: dict[str, str]) -> str:
     done = subprocess.run(
@@ -31,3 +33,69 @@ def test_first_window(account_store, tmp_path):
     assert first_window(env) == "EnrolWizard"  # nobody on this computer yet
     offline_account(account_store, "Mon-mot-de-passe-local")
     assert first_window(env) == "LoginWindow"
+
+
+def test_a_second_launch_shows_the_running_monsisra(qtbot, account_store, tmp_path):
+    """MonSisra is in the tray (its window hidden); the user starts it again: the running one
+    shows its window and the second process exits."""
+    from sisra.desktop.app import Controller
+    from sisra.desktop.instance import InstanceServer
+
+    offline_account(account_store, PASSWORD)
+    controller = Controller(account_store)
+    server = InstanceServer(account_store.root, controller.bring_to_front)
+    assert server.listening
+    try:
+        controller.start()
+        login = controller.login
+        login.hide()
+        second = subprocess.Popen(
+            [sys.executable, "-m", "sisra.desktop"],
+            env={
+                **os.environ,
+                "QT_QPA_PLATFORM": "offscreen",
+                "MONSISRA_HOME": str(account_store.root),
+                "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+            },
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        qtbot.waitUntil(lambda: second.poll() is not None, timeout=30_000)
+        out, _ = second.communicate()
+        assert second.returncode == 0
+        assert "MonSisra est déjà lancé : sa fenêtre est affichée." in out
+        qtbot.waitUntil(login.isVisible, timeout=10_000)
+    finally:
+        server.close()
+        controller.quit()
+
+
+def test_the_same_user_cannot_be_opened_twice_on_one_computer(qtbot, account_store):
+    """Two CONNEXION windows (or MonSisra and the command line) on one account would export
+    each document twice: the second is told why, and can log in once the first has left."""
+    from PySide6.QtCore import Qt
+
+    from sisra.desktop.app import Controller
+
+    account = offline_account(account_store, PASSWORD)
+    first = Controller(account_store)
+    first.open_documents(account_store.unlock(account.id, PASSWORD))
+    assert first.session is not None
+    second = Controller(account_store)
+    second.start()
+    login = second.login
+
+    def connect() -> None:
+        qtbot.keyClicks(login.password, PASSWORD)
+        qtbot.mouseClick(login.connect_button, Qt.MouseButton.LeftButton)
+
+    try:
+        connect()
+        qtbot.waitUntil(lambda: "reçoit déjà les documents" in login.message.text(), timeout=20_000)
+        assert second.session is None and second.documents is None and login.isVisible()
+        first.logout()  # « Déconnexion » in the first window
+        connect()
+        qtbot.waitUntil(lambda: second.documents is not None, timeout=20_000)
+    finally:
+        first.quit()
+        second.quit()

@@ -55,7 +55,7 @@ class AccountError(Exception):
     ``account_not_found``, ``account_corrupted``, ``invalid_setting``,
     ``invalid_credentials``, ``credentials_mismatch``, ``weak_password``,
     ``wrong_password``, ``vault_corrupted``, ``vault_missing``, ``vault_changed``,
-    ``account_busy``."""
+    ``account_busy``, ``account_in_use`` (another process syncs it: :mod:`sisra.client.lock`)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")

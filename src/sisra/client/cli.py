@@ -28,6 +28,7 @@ from sisra.client.accounts import (
     UnlockedAccount,
 )
 from sisra.client.api import ApiError, PlatformClient
+from sisra.client.lock import SyncLock, hold_sync
 
 if TYPE_CHECKING:
     from sisra.client.state import ItemState
@@ -273,6 +274,12 @@ def sync(
     except AccountError as exc:
         _fail(exc.message)
         return
+    try:
+        lock = hold_sync(acc)  # not beside MonSisra or another sync of this account
+    except AccountError as exc:
+        unlocked.lock()
+        _fail(exc.message)
+        return
     running = open_engine(unlocked)
     try:
         if follow:
@@ -288,6 +295,7 @@ def sync(
         _fail(exc.message)
     finally:
         running.close()
+        lock.release()
 
 
 @app.command()
@@ -557,15 +565,23 @@ def daemon(
     secrets = _read_keyfile(path) if path else {}
     stop = threading.Event()
     threads = []
+    locks: list[SyncLock] = []
     for acc in accounts:
         password = secrets.get(acc.settings.login)
         if password is None:
             password = _secret(f"Mot de passe MonSisra de {acc.display_name} : ")
         try:
-            running = open_engine(store.unlock(acc.id, password))
+            lock = hold_sync(acc)  # held until this process ends
         except AccountError as exc:
             typer.echo(f"{acc.display_name} : {exc.message}")
             continue
+        try:
+            running = open_engine(store.unlock(acc.id, password))
+        except AccountError as exc:
+            lock.release()
+            typer.echo(f"{acc.display_name} : {exc.message}")
+            continue
+        locks.append(lock)
 
         def status(code: str, message: str, name: str = acc.display_name) -> None:
             typer.echo(f"[{name}] {message}")

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
-from sisra.client.accounts import AccountStore, UnlockedAccount
+from sisra.client.accounts import AccountError, AccountStore, UnlockedAccount
 from sisra.desktop.config import APP_NAME, ORGANIZATION
 from sisra.desktop.icons import app_icon
+from sisra.desktop.instance import InstanceServer, ask_running_instance
 from sisra.desktop.login import LoginWindow
 from sisra.desktop.tray import Alerts
 
@@ -100,7 +101,14 @@ class Controller(QObject):
         from sisra.desktop.session import AccountSession
 
         self.close_session()
-        self.session = AccountSession(unlocked)
+        try:
+            self.session = AccountSession(unlocked)
+        except AccountError as exc:  # another MonSisra (or the CLI) receives these documents
+            unlocked.lock()
+            self.show_login(unlocked.account.id)
+            assert self.login is not None
+            self.login.show_error(exc.message)
+            return
         self.alerts.enabled = unlocked.account.settings.notifications
         window = DocumentsWindow(self.session, self.store, self.alerts)
         window.logout_requested.connect(self.logout)
@@ -130,7 +138,7 @@ class Controller(QObject):
         self.show_login(account_id)
 
     def bring_to_front(self) -> None:
-        window = self.documents or self.login
+        window = self.documents or self.wizard or self.login
         if window is not None:
             window.showNormal()
             self._show(window)
@@ -153,7 +161,12 @@ def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
     app.setApplicationDisplayName(APP_NAME)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the tray keeps MonSisra running
-    controller = Controller(AccountStore(), server_url)
+    store = AccountStore()
+    if ask_running_instance(store.root):
+        print("MonSisra est déjà lancé : sa fenêtre est affichée.", flush=True)
+        return 0
+    controller = Controller(store, server_url)
+    instance = InstanceServer(store.root, controller.bring_to_front)
     if "--startup-time" in (argv or sys.argv):  # bench/desktop.py: time to the first window
         controller.shown.connect(
             lambda _w: (
@@ -165,4 +178,7 @@ def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
             )
         )
     controller.start()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        instance.close()

@@ -110,6 +110,9 @@ class LoginWindow(QWidget):
         self.password.setFocus()
         self.message.clear()
 
+    def show_error(self, text: str) -> None:
+        self._say(text, error=True)
+
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #b00020;" if error else "color: #333;")
         self.message.setText(text)

@@ -22,6 +22,7 @@ from sisra.client import auth
 from sisra.client.accounts import Account, UnlockedAccount
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.engine import AccountEngine, open_engine
+from sisra.client.lock import hold_sync
 from sisra.client.state import ItemState, LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
 
@@ -37,9 +38,15 @@ class AccountSession(QObject):
     status_changed = Signal(str, str)  # code (online | offline | strong_auth_required…), message
 
     def __init__(self, unlocked: UnlockedAccount, parent: QObject | None = None) -> None:
+        """Raises ``AccountError("account_in_use")`` when another process syncs the account."""
         super().__init__(parent)
         self.unlocked = unlocked
         self.account = unlocked.account
+        # held until the session is closed and its engine thread has ended
+        self._lock = hold_sync(self.account)
+        self._release_guard = threading.Lock()
+        self._closed = False
+        self._engine_running = False  # the current engine thread has not ended yet
         self.status: tuple[str, str] = CONNECTING
         self.status_log: deque[tuple[str, str]] = deque(maxlen=100)  # recent, for support
         self.state = LocalState(self.account.state_path)  # the UI's own connection
@@ -67,9 +74,11 @@ class AccountSession(QObject):
         running = open_engine(self.unlocked, on_change=self.item_changed.emit, tokens=self.tokens)
         self._running = running
         self.status_changed.emit(*CONNECTING)
-        self._thread = threading.Thread(
-            target=self._run, args=(running, self._stop), name="monsisra-sync", daemon=True
-        )
+        with self._release_guard:
+            self._thread = threading.Thread(
+                target=self._run, args=(running, self._stop), name="monsisra-sync", daemon=True
+            )
+            self._engine_running = True
         self._thread.start()
 
     def _run(self, running: AccountEngine, stop: threading.Event) -> None:
@@ -80,6 +89,11 @@ class AccountSession(QObject):
         finally:
             # the thread that used the engine closes it: the UI never waits for the network
             running.close()
+            with self._release_guard:
+                if self._thread is threading.current_thread():
+                    self._engine_running = False
+                    if self._closed:
+                        self._lock.release()  # the last engine of a closed session ended
 
     def _on_status(self, code: str, message: str) -> None:
         if not self._stop.is_set():
@@ -112,6 +126,10 @@ class AccountSession(QObject):
         self.client.close()
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         self.unlocked.lock()
+        with self._release_guard:
+            self._closed = True
+            if not self._engine_running:
+                self._lock.release()  # else the engine thread releases it as it ends
 
     # reads (UI thread, local database) --------------------------------------------------
     def items(self) -> tuple[list[ItemState], set[str]]:
