@@ -5,8 +5,9 @@ events (xdotool), against the running platform.
 The user's path: CONNEXION (password typed), a colleague shares a document → the tray icon
 shows the unread badge and a notification balloon names the document (never the patient);
 the window is closed → MonSisra stays in the tray; a click on the icon brings the window
-back; the icon's menu → « Quitter MonSisra » ends the process. The document is in the
-folder meanwhile.
+back; closed again, another document arrives → a click on its notification brings the window
+back; the icon's menu → « Quitter MonSisra » ends the process. Both documents are in the
+folder.
 """
 
 from __future__ import annotations
@@ -145,6 +146,16 @@ def test_tray_badge_balloon_reopen_and_quit(
         assert hidden["pixels"]["red"] > 10, hidden  # the unread badge, in the real tray
         click_at(x_desktop, *centre(hidden["tray"]))
         probe.expect("shown")  # a click on the icon brings DOCUMENTS REÇUS back
+        assert probe.expect("hidden")["visible"] is False  # closed again by the user
+
+        # the next document arrives while the window is closed: a click on its notification
+        with PlatformClient(live_server.url) as c:
+            r = share_request(c._http, sender, patient, [recipient], pdf(), title="Scanner")
+            assert r.status_code == 201, r.text
+        balloon = probe.expect("balloon")
+        assert "Scanner — de Paul MARTIN" in balloon["texts"], balloon
+        click_at(x_desktop, *balloon["click"])
+        probe.expect("shown")  # the notification opens MonSisra
 
         click_at(x_desktop, *centre(hidden["tray"]), button=3)
         menu = probe.expect("menu")
@@ -154,4 +165,4 @@ def test_tray_badge_balloon_reopen_and_quit(
         assert probe.process.wait(20) == 0
     finally:
         probe.stop()
-    assert [p.suffix for p in folder.iterdir()] == [".pdf"]
+    assert [p.suffix for p in folder.iterdir()] == [".pdf", ".pdf"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRect, QTimer
+from PySide6.QtCore import QPoint, QRect, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QMenu
 
@@ -96,40 +97,66 @@ def main() -> int:
 
     QTimer.singleShot(100, logged_in)
 
+    alerts_seen: list[str] = []
+
     def alerted(title: str, message: str) -> None:
-        def report() -> None:
-            assert tray is not None and controller.documents is not None
-            say(
-                "alerted",
-                title=title,
-                message=message,
-                balloons=balloon_texts(app),
-                tooltip=tray.toolTip(),
-            )
-            controller.documents.close()  # the window's close button (no window manager here)
-            # measured once the window is gone: without a window manager nothing keeps the
-            # panel above the windows
-            QTimer.singleShot(300, report_hidden)
+        alerts_seen.append(message)
+        # let the balloon and the new icon be painted
+        QTimer.singleShot(
+            500, lambda: first_alert(title, message) if len(alerts_seen) == 1 else second_alert()
+        )
 
-        def report_hidden() -> None:
-            assert tray is not None and controller.documents is not None
-            say(
-                "hidden",
-                visible=controller.documents.isVisible(),
-                tray=rect(tray.geometry()),
-                pixels=icon_pixels(app, tray.geometry()),
-            )
-            wait_shown()
+    def first_alert(title: str, message: str) -> None:
+        """The window is open: report, then close it (MonSisra goes on in the tray)."""
+        assert tray is not None and controller.documents is not None
+        say(
+            "alerted",
+            title=title,
+            message=message,
+            balloons=balloon_texts(app),
+            tooltip=tray.toolTip(),
+        )
+        hide_window(lambda: wait_shown(then=lambda: hide_window(None)))
 
-        QTimer.singleShot(500, report)  # let the balloon and the new icon be painted
+    def hide_window(then: Callable[[], None] | None) -> None:
+        assert controller.documents is not None
+        controller.documents.close()  # the window's close button (no window manager here)
+        # measured once the window is gone: without a window manager nothing keeps the
+        # panel above the windows
+        QTimer.singleShot(300, lambda: report_hidden(then))
+
+    def report_hidden(then: Callable[[], None] | None) -> None:
+        assert tray is not None and controller.documents is not None
+        say(
+            "hidden",
+            visible=controller.documents.isVisible(),
+            tray=rect(tray.geometry()),
+            pixels=icon_pixels(app, tray.geometry()),
+        )
+        if then is not None:
+            then()
+
+    def second_alert() -> None:
+        """The window is closed: where the balloon is, for the user to click it."""
+        balloon = next(
+            w
+            for w in app.topLevelWidgets()
+            if w.metaObject().className() == "QBalloonTip" and w.isVisible()
+        )
+        # the message, below the title row (whose right end is the balloon's close button)
+        body = balloon.mapToGlobal(QPoint(balloon.width() // 3, balloon.height() * 3 // 4))
+        say("balloon", texts=balloon_texts(app), click=[body.x(), body.y()])
+        wait_shown(then=None)
 
     alerts.alerted.connect(alerted)
 
-    def wait_shown() -> None:
+    def wait_shown(then: Callable[[], None] | None) -> None:
         if controller.documents is not None and controller.documents.isVisible():
             say("shown")
+            if then is not None:
+                QTimer.singleShot(300, then)
         else:
-            QTimer.singleShot(100, wait_shown)
+            QTimer.singleShot(100, lambda: wait_shown(then))
 
     def menu_shown() -> None:
         menu = tray.contextMenu() if tray else None
