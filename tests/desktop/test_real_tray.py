@@ -6,8 +6,10 @@ The user's path: CONNEXION (password typed), a colleague shares a document → t
 shows the unread badge and a notification balloon names the document (never the patient);
 the window is closed → MonSisra stays in the tray; a click on the icon brings the window
 back; closed again, another document arrives → a click on its notification brings the window
-back; the icon's menu → « Quitter MonSisra » ends the process. Both documents are in the
-folder.
+back; a click on its title hands the exported PDF to the system's opener (xdg-open, a
+recorder here) and the sender gets « lu »; « Envoyer un document » hands it a one-time link
+that opens the page; the icon's menu → « Quitter MonSisra » ends the process. Both documents
+are in the folder.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import httpx
 import pytest
 from test_documents import LOCAL_PASSWORD, enrol  # the account as the wizard leaves it
 
@@ -95,20 +100,40 @@ def click_at(display: str, x: int, y: int, button: int = 1) -> None:
     xdotool(display, "mousemove", str(x), str(y), "click", str(button))
 
 
+def wait_until(condition: Callable[[], object], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
+
+
+def wait_for_lines(log: Path, count: int) -> list[str]:
+    wait_until(lambda: log.is_file() and len(log.read_text().splitlines()) >= count)
+    return log.read_text().splitlines()
+
+
 def centre(area: list[int]) -> tuple[int, int]:
     x, y, w, h = area
     return x + w // 2, y + h // 2
 
 
-def test_tray_badge_balloon_reopen_and_quit(
+def test_tray_notifications_viewer_browser_and_quit_on_a_real_desktop(
     x_desktop, live_server, smtp_sink, account_store, make_pro, make_patient, pdf, tmp_path
 ):
     recipient = make_pro("dr.plateau", first_name="Inès", last_name="Plateau", log_in=True)
     folder = tmp_path / "Documents reçus"
     folder.mkdir()
     enrol(live_server, smtp_sink, account_store, recipient, folder)
+    # the system's opener (xdg-open, what Qt calls on a Linux desktop for a PDF or a link):
+    # here it only writes down what MonSisra handed it
+    handed = tmp_path / "xdg-open.log"
+    opener = tmp_path / "bin" / "xdg-open"
+    opener.parent.mkdir()
+    opener.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{handed}"\n')
+    opener.chmod(0o755)
     env = {
         **os.environ,
+        "PATH": f"{opener.parent}{os.pathsep}{os.environ['PATH']}",
         "DISPLAY": x_desktop,
         "QT_QPA_PLATFORM": "xcb",
         "HOME": str(tmp_path),
@@ -149,13 +174,30 @@ def test_tray_badge_balloon_reopen_and_quit(
         assert probe.expect("hidden")["visible"] is False  # closed again by the user
 
         # the next document arrives while the window is closed: a click on its notification
+        scan = pdf("Scanner thoracique")
         with PlatformClient(live_server.url) as c:
-            r = share_request(c._http, sender, patient, [recipient], pdf(), title="Scanner")
+            r = share_request(c._http, sender, patient, [recipient], scan, title="Scanner")
             assert r.status_code == 201, r.text
         balloon = probe.expect("balloon")
         assert "Scanner — de Paul MARTIN" in balloon["texts"], balloon
         click_at(x_desktop, *balloon["click"])
-        probe.expect("shown")  # the notification opens MonSisra
+        shown = probe.expect("shown")  # the notification opens MonSisra
+
+        # a click on the newest title: the PDF goes to the system's viewer, the sender is told
+        click_at(x_desktop, *shown["title"])
+        opened = wait_for_lines(handed, 1)[0]
+        assert opened.startswith("file://")
+        path = Path(unquote(urlsplit(opened).path))
+        assert path.parent == folder and path.read_bytes() == scan
+        note_id = r.json()["notifications"][0]
+        with httpx.Client(base_url=live_server.url, headers=recipient.headers) as api:
+            wait_until(lambda: api.get(f"/api/v1/inbox/{note_id}").json()["read_at"] is not None)
+        # « Envoyer un document »: a one-time link to the page, in the system's browser
+        click_at(x_desktop, *shown["send"])
+        link = wait_for_lines(handed, 2)[1]
+        with httpx.Client(follow_redirects=True) as browser:
+            page = browser.get(live_server.url + urlsplit(link).path)
+        assert page.status_code == 200 and "Envoyer un document" in page.text
 
         click_at(x_desktop, *centre(hidden["tray"]), button=3)
         menu = probe.expect("menu")

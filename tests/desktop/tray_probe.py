@@ -1,9 +1,10 @@
 """MonSisra on a real X screen with a real system tray, reporting what it shows.
 
 Run by tests/desktop/test_real_tray.py in its own process (the test process itself is on
-Qt's offscreen platform, which has no tray). This is the application as `sisra desktop`
-builds it (Controller, CONNEXION, DOCUMENTS REÇUS, Alerts); the test drives it with real X
-input (xdotool) and reads what this script prints: one JSON object per line.
+Qt's offscreen platform, which has no tray, and hands no file or link to the system). This
+is the application as `sisra desktop` builds it (Controller, CONNEXION, DOCUMENTS REÇUS,
+Alerts); the test drives it with real X input (xdotool) and reads what this script prints:
+one JSON object per line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMenu
 from sisra.client.accounts import AccountStore
 from sisra.desktop.app import Controller
 from sisra.desktop.icons import BLUE, RED
+from sisra.desktop.model import COL_TITLE
 
 
 def say(event: str, **data: Any) -> None:
@@ -151,8 +153,13 @@ def main() -> int:
     alerts.alerted.connect(alerted)
 
     def wait_shown(then: Callable[[], None] | None) -> None:
-        if controller.documents is not None and controller.documents.isVisible():
-            say("shown")
+        window = controller.documents
+        if window is not None and window.isVisible():
+            # where a user clicks next: the newest document's title, « Envoyer un document »
+            title = window.table.visualRect(window.model.index(0, COL_TITLE)).center()
+            title = window.table.viewport().mapToGlobal(title)
+            send = window.send_button.mapToGlobal(window.send_button.rect().center())
+            say("shown", title=[title.x(), title.y()], send=[send.x(), send.y()])
             if then is not None:
                 QTimer.singleShot(300, then)
         else:
