@@ -1,6 +1,8 @@
 """Alerts: one notification per new document, a summary when many arrive together, none when
 switched off; the icon carries the unread count."""
 
+from dataclasses import replace
+
 from sisra.client.state import ItemState
 from sisra.desktop.icons import app_pixmap
 from sisra.desktop.tray import BURST_MAX, Alerts
@@ -63,3 +65,22 @@ def test_the_icon_shows_the_unread_count(qapp):
     alerts = Alerts()
     alerts.set_unread(2)
     assert alerts.tooltip == "MonSisra — 2 documents non lus"
+
+
+def test_a_failed_export_is_said_once_without_the_patient(qtbot):
+    alerts = Alerts()
+    got: list[tuple[str, str]] = []
+    alerts.alerted.connect(lambda title, message: got.append((title, message)))
+    st = received(1)
+    for attempt in (1, 2, 3):  # the first failure, then two automatic retries that fail
+        alerts.export_failed(replace(st, status="failed", attempts=attempt))
+    assert got == [
+        (
+            "Document non enregistré",
+            "« Compte rendu 1 » de Dr Paul MARTIN n'a pas pu être enregistré dans votre "
+            "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
+        )
+    ]
+    alerts.enabled = False
+    alerts.export_failed(replace(received(2), status="failed", attempts=1))
+    assert len(got) == 1

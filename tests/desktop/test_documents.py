@@ -441,7 +441,9 @@ def test_export_failure_is_listed_with_its_reason_and_retried(
 ):
     from sisra.desktop.failures import FailuresDialog
 
-    _controller, window, recipient, folder, _account, _opened = desktop
+    controller, window, recipient, folder, _account, _opened = desktop
+    alerts: list[tuple[str, str]] = []
+    controller.alerts.alerted.connect(lambda *a: alerts.append(a))
     folder.rmdir()  # the practice software's folder disappeared (network drive…)
     with PlatformClient(live_server.url) as c:
         share_request(c._http, make_pro(), make_patient(), [recipient], pdf(), title="Perdu ?")
@@ -449,6 +451,7 @@ def test_export_failure_is_listed_with_its_reason_and_retried(
         lambda: window.model.rowCount() == 1 and window.model.rows[0].state.status == "failed",
         timeout=WAIT,
     )
+    qtbot.waitUntil(lambda: "Document non enregistré" in [t for t, _m in alerts], timeout=WAIT)
     assert window.failures_banner.isVisible()
     assert "1 document n'a pas pu être enregistré" in window.failures_banner.text()
     assert "Échec" in window.model.index(0, COL_STATUS).data()

@@ -282,6 +282,8 @@ class DocumentsWindow(QMainWindow):
         self.model.upsert(st)
         if kind == "new":
             self.alerts.new_document(st)
+        elif kind == "failed":
+            self.alerts.export_failed(st)
         self._counts()
 
     def _counts(self) -> None:

@@ -94,6 +94,19 @@ class Alerts(QObject):
             doc, sender = st.item["document"], st.item["sender"]
             self._notify("Nouveau document reçu", f"{doc['title']} — de {sender['name']}")
 
+    def export_failed(self, st: ItemState) -> None:
+        """A document could not be written to the practice software's folder: said once (its
+        first failure; the automatic retries and « Réessayer » are silent), since a document
+        missing from the patient's file in the practice software goes unnoticed otherwise."""
+        if not self.enabled or st.attempts != 1:
+            return
+        doc, sender = st.item["document"], st.item["sender"]
+        self._notify(
+            "Document non enregistré",
+            f"« {doc['title']} » de {sender['name']} n'a pas pu être enregistré dans votre "
+            "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
+        )
+
     def notify(self, title: str, message: str) -> None:
         """An alert that is not a document (strong authentication to renew…)."""
         self._notify(title, message)
