@@ -440,6 +440,7 @@ def account_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     home = tmp_path / "monsisra"
     monkeypatch.setenv("MONSISRA_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # autostart entries
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # the applications menu
     return AccountStore(home, kdf=KdfParams(time_cost=1, memory_cost=1024, parallelism=1))
 
 

@@ -15,6 +15,8 @@ from sisra.client.autostart import (
     XdgAutostart,
     backend_for,
     desktop_exec,
+    ensure_menu_entry,
+    menu_entry_path,
 )
 
 COMMAND = ["/opt/Mon Sisra/bin/monsisra", "--minimized"]
@@ -146,3 +148,29 @@ def test_file_backends_describe_files(tmp_path):
         assert isinstance(entry, FileEntry)
         assert entry.path.is_relative_to(tmp_path)
     assert list(tmp_path.iterdir()) == []  # describing writes nothing
+
+
+def test_the_applications_menu_entry_on_linux_only(tmp_path):
+    path = menu_entry_path("linux", home=tmp_path)
+    assert path == tmp_path / ".local" / "share" / "applications" / "monsisra.desktop"
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    assert menu_entry_path("linux", home=tmp_path, env=env) == (
+        tmp_path / "data" / "applications" / "monsisra.desktop"
+    )
+    assert menu_entry_path("linux", home=tmp_path, env={"XDG_DATA_HOME": "relative"}) == path
+    assert menu_entry_path("win32", home=tmp_path) is None  # the installer's job there
+    assert menu_entry_path("darwin", home=tmp_path) is None
+
+    assert ensure_menu_entry(COMMAND, path) == path
+    text = path.read_text(encoding="utf-8")
+    assert "Name=MonSisra\n" in text and "Categories=Office;MedicalSoftware;" in text
+    assert 'Exec="/opt/Mon Sisra/bin/monsisra" --minimized' in text
+    written = path.stat().st_mtime_ns
+    assert ensure_menu_entry(COMMAND, path) == path
+    assert path.stat().st_mtime_ns == written  # unchanged: not rewritten at every start
+    moved = ["/usr/local/bin/monsisra"]
+    ensure_menu_entry(moved, path)  # a new install: the entry follows it
+    assert "Exec=/usr/local/bin/monsisra\n" in path.read_text(encoding="utf-8")
+    blocked = tmp_path / "un fichier"
+    blocked.write_text("")
+    assert ensure_menu_entry(COMMAND, blocked / "applications" / "x.desktop") is None  # no error

@@ -31,6 +31,9 @@ def test_first_window(account_store, tmp_path):
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
     }
     assert first_window(env) == "EnrolWizard"  # nobody on this computer yet
+    # and MonSisra is in the applications menu (pip makes no shortcut)
+    entry = tmp_path / "xdg-data" / "applications" / "monsisra.desktop"
+    assert "Exec=" in entry.read_text() and " -m sisra.desktop" in entry.read_text()
     offline_account(account_store, "Mon-mot-de-passe-local")
     assert first_window(env) == "LoginWindow"
 

@@ -245,6 +245,11 @@ class WindowsRunAutostart(AutostartBackend):
 # --- choice -------------------------------------------------------------------------------
 
 
+def _xdg(platform: str) -> bool:
+    """The systems whose desktops follow the freedesktop.org (XDG) specifications."""
+    return platform.startswith(("linux", "freebsd", "openbsd", "netbsd", "dragonfly", "sunos"))
+
+
 def backend_for(
     platform: str | None = None,
     home: Path | None = None,
@@ -264,7 +269,7 @@ def backend_for(
         return LaunchAgentAutostart(
             home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
         )
-    if platform.startswith(("linux", "freebsd", "openbsd", "netbsd", "dragonfly", "sunos")):
+    if _xdg(platform):
         configured = env.get("XDG_CONFIG_HOME", "")
         # the spec ignores a relative value
         config = Path(configured) if configured and os.path.isabs(configured) else home / ".config"
@@ -284,3 +289,55 @@ def set_launch_at_startup(enabled: bool, command: Sequence[str]) -> str | None:
     except (NotImplementedError, OSError) as exc:
         return f"Le lancement au démarrage n'a pas pu être modifié : {exc}"
     return None
+
+
+# --- the applications menu (Linux) ------------------------------------------------------------
+
+
+def menu_entry_path(
+    platform: str | None = None, home: Path | None = None, env: Mapping[str, str] | None = None
+) -> Path | None:
+    """Where MonSisra's entry of the applications menu lives on an XDG desktop
+    (``$XDG_DATA_HOME/applications``, ``~/.local/share`` by default); None elsewhere: on
+    Windows and macOS the installer makes the shortcut."""
+    platform = platform or sys.platform
+    if not _xdg(platform):
+        return None
+    if env is None:
+        env = os.environ if home is None else {}
+    home = Path(home) if home is not None else Path.home()
+    configured = env.get("XDG_DATA_HOME", "")
+    data = Path(configured) if configured and os.path.isabs(configured) else home / ".local/share"
+    return data / "applications" / DESKTOP_FILE
+
+
+def menu_entry(command: Sequence[str]) -> bytes:
+    lines = [
+        "[Desktop Entry]",
+        "Type=Application",
+        f"Name={APP_NAME}",
+        "GenericName=Documents médicaux reçus",
+        "Comment=Échange de documents médicaux avec la plateforme Sisra",
+        f"Exec={desktop_exec(command)}",
+        "Terminal=false",
+        "Categories=Office;MedicalSoftware;",
+        "StartupNotify=false",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def ensure_menu_entry(command: Sequence[str], path: Path | None = None) -> Path | None:
+    """MonSisra in the applications menu (the guide's « raccourci »), written when missing
+    or when the command changed (a new Python, a moved install); the path when it exists.
+    Never an error: a menu entry is a convenience, not a reason not to start."""
+    path = path or menu_entry_path()
+    if path is None:
+        return None
+    content = menu_entry(command)
+    try:
+        if not path.is_file() or path.read_bytes() != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, content, mode=0o644)
+    except OSError:
+        return None
+    return path

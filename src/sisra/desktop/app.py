@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sisra.client.accounts import AccountError, AccountStore, UnlockedAccount
-from sisra.desktop.config import APP_NAME, ORGANIZATION
+from sisra.desktop.config import APP_NAME, ORGANIZATION, ensure_shortcut
 from sisra.desktop.icons import app_icon
 from sisra.desktop.instance import InstanceServer, ask_running_instance
 from sisra.desktop.login import LoginWindow
@@ -167,6 +167,7 @@ def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
         return 0
     controller = Controller(store, server_url)
     instance = InstanceServer(store.root, controller.bring_to_front)
+    ensure_shortcut()
     if "--startup-time" in (argv or sys.argv):  # bench/desktop.py: time to the first window
         controller.shown.connect(
             lambda _w: (

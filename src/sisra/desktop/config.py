@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from sisra.client.autostart import set_launch_at_startup
+from sisra.client.autostart import ensure_menu_entry, set_launch_at_startup
 
 APP_NAME = "MonSisra"
 ORGANIZATION = "Sisra"
@@ -22,3 +22,8 @@ def desktop_command() -> list[str]:
 def apply_autostart(enabled: bool) -> str | None:
     """Apply the launch-at-startup setting; a French message when it could not be."""
     return set_launch_at_startup(enabled, desktop_command())
+
+
+def ensure_shortcut() -> None:
+    """MonSisra in the applications menu of a Linux desktop (pip installs no shortcut)."""
+    ensure_menu_entry(desktop_command())
