@@ -5,6 +5,7 @@ import base64
 import os
 import secrets
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ PASSWORD = "Motdepasse-2026!"
 
 # Qt runs offscreen in tests (real Qt, no screen); set before any QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 20.0) -> None:
+    """Poll ``condition`` (outside Qt's event loop; Qt tests use ``qtbot.waitUntil``)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
 
 
 def _prepare_postgres(url: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from conftest import otp_login, share_request
+from conftest import otp_login, share_request, wait_until
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.state import LocalState
@@ -384,7 +384,7 @@ def running_live(engine) -> Iterator[list[str]]:
     thread = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
     thread.start()
     try:
-        _wait(lambda: "online" in statuses)
+        wait_until(lambda: "online" in statuses)
         yield statuses
     finally:
         stop.set()
@@ -402,11 +402,11 @@ def test_interrupt_ends_the_live_stream_at_once_for_retry_and_stop(
     with running_live(engine) as statuses:
         with PlatformClient(live_server.url) as c:
             share_request(c._http, make_pro(), make_patient(), [pro], pdf(), title="Réessayé")
-        _wait(lambda: bool(engine.state.failures()))
+        wait_until(lambda: bool(engine.state.failures()))
         folder.mkdir()
         assert engine.state.retry_now() == 1
         engine.interrupt()  # « Réessayer »: no waiting for the next keepalive
-        _wait(lambda: [s.status for s in engine.state.all()] == ["exported"])
+        wait_until(lambda: [s.status for s in engine.state.all()] == ["exported"])
         assert "offline" not in statuses  # cutting our own stream is not an outage
 
 
@@ -422,17 +422,10 @@ def test_a_failed_export_is_retried_on_its_backoff_while_listening_live(
     with running_live(engine) as statuses:
         with PlatformClient(live_server.url) as c:
             share_request(c._http, make_pro(), make_patient(), [pro], pdf(), title="Revenu")
-        _wait(lambda: bool(engine.state.failures()))
+        wait_until(lambda: bool(engine.state.failures()))
         (failure,) = engine.state.failures()
         assert failure.attempts == 1 and failure.next_try - time.time() < 6
         folder.mkdir()
-        _wait(lambda: [s.status for s in engine.state.all()] == ["exported"], seconds=20)
+        wait_until(lambda: [s.status for s in engine.state.all()] == ["exported"])
         assert [p.suffix for p in folder.iterdir()] == [".pdf"]
         assert "offline" not in statuses and "error" not in statuses
-
-
-def _wait(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not reached in time"
-        time.sleep(0.05)

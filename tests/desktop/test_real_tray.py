@@ -21,8 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -31,7 +30,7 @@ import httpx
 import pytest
 from test_documents import LOCAL_PASSWORD, enrol  # the account as the wizard leaves it
 
-from conftest import share_request
+from conftest import share_request, wait_until
 from sisra.client.api import PlatformClient
 from sisra.devtools import xdesktop
 
@@ -98,13 +97,6 @@ def click_at(display: str, x: int, y: int, button: int = 1) -> None:
     # (no --sync: it waits for the pointer to move, forever when it is already there; the
     # server handles the warp before the click anyway, both coming from one connection)
     xdotool(display, "mousemove", str(x), str(y), "click", str(button))
-
-
-def wait_until(condition: Callable[[], object], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not reached in time"
-        time.sleep(0.05)
 
 
 def wait_for_lines(log: Path, count: int) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, QRect, QTimer
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QLabel, QMenu
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QWidget
 
 from sisra.client.accounts import AccountStore
 from sisra.desktop.app import Controller
@@ -50,16 +50,17 @@ def icon_pixels(app: QApplication, area: QRect) -> dict[str, int]:
     return counts
 
 
-def balloon_texts(app: QApplication) -> list[str]:
-    """The texts of the notification balloons on screen (Qt draws them itself over an
-    XEmbed tray)."""
+def balloons(app: QApplication) -> list[QWidget]:
+    """The notification balloons on screen (Qt draws them itself over an XEmbed tray)."""
     return [
-        label.text()
+        w
         for w in app.topLevelWidgets()
         if w.metaObject().className() == "QBalloonTip" and w.isVisible()
-        for label in w.findChildren(QLabel)
-        if label.text()
     ]
+
+
+def balloon_texts(app: QApplication) -> list[str]:
+    return [label.text() for w in balloons(app) for label in w.findChildren(QLabel) if label.text()]
 
 
 def main() -> int:
@@ -140,11 +141,7 @@ def main() -> int:
 
     def second_alert() -> None:
         """The window is closed: where the balloon is, for the user to click it."""
-        balloon = next(
-            w
-            for w in app.topLevelWidgets()
-            if w.metaObject().className() == "QBalloonTip" and w.isVisible()
-        )
+        balloon = balloons(app)[0]
         # the message, below the title row (whose right end is the balloon's close button)
         body = balloon.mapToGlobal(QPoint(balloon.width() // 3, balloon.height() * 3 // 4))
         say("balloon", texts=balloon_texts(app), click=[body.x(), body.y()])

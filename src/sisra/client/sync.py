@@ -119,7 +119,6 @@ class SyncEngine:
         # while run() loops: a timer that cuts the live stream when a failed export is due
         self._running = False
         self._retry_timer: threading.Timer | None = None
-        self._retry_at = 0.0
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # API calls with one transparent token refresh -----------------------------------------
@@ -207,7 +206,7 @@ class SyncEngine:
         delay = 10 * 365 * 86400.0 if final else BACKOFF_S[min(st.attempts, len(BACKOFF_S) - 1)]
         self.state.mark_failed(st.id, code, message, delay)
         self.on_change("failed", self.state.get(st.id))
-        self._schedule_retry(delay)
+        self._schedule_next_retry()
 
     def fetch(self, item: dict[str, Any], dest: Path) -> Path:
         """The document's PDF at ``dest``, downloaded and verified if it is not there yet,
@@ -365,31 +364,24 @@ class SyncEngine:
                 attempt += 1
 
     def _schedule_next_retry(self) -> None:
-        """Before listening: a timer for the earliest failure still waiting for its retry."""
+        """Keep a failed export's backoff (5 s, 30 s…) while documents arrive live: the
+        stream is otherwise read until it ends (a minute), and the retry would wait that
+        long. A timer set to the earliest failure's next try cuts it (see :meth:`interrupt`);
+        the loop then lists, retries and listens again. Re-armed before each listen and at
+        each failure; only while :meth:`run` loops."""
         if self._retry_timer is not None:
             self._retry_timer.cancel()
             self._retry_timer = None
-        retry_at = self.state.next_retry_at()
-        if retry_at is not None:
-            self._schedule_retry(retry_at - time.time())
-
-    def _schedule_retry(self, delay: float) -> None:
-        """Keep a failed export's backoff (5 s, 30 s…) while documents arrive live: the
-        stream is otherwise read until it ends (a minute), and the retry would wait that
-        long. A timer cuts it (see :meth:`interrupt`); the loop then lists, retries and
-        listens again. Only while :meth:`run` loops; later failures wait for the minute."""
-        if not self._running or delay >= LISTEN_S:
+        if not self._running:
             return
-        at = time.monotonic() + delay
-        timer = self._retry_timer
-        if timer is not None and timer.is_alive() and self._retry_at <= at:
-            return  # an earlier one is scheduled; the loop schedules the next after it
-        if timer is not None:
-            timer.cancel()
-        timer = threading.Timer(max(delay, 1.0), self.interrupt)
-        timer.daemon = True
-        timer.start()
-        self._retry_timer, self._retry_at = timer, at
+        retry_at = self.state.next_retry_at()
+        if retry_at is None:
+            return
+        delay = retry_at - time.time()
+        if delay < LISTEN_S:  # later ones are retried after the stream's minute anyway
+            self._retry_timer = threading.Timer(max(delay, 1.0), self.interrupt)
+            self._retry_timer.daemon = True
+            self._retry_timer.start()
 
     def _nap(self, stop: threading.Event, seconds: float) -> None:
         """Wait before retrying, cut short by ``stop`` or :attr:`wake`."""

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
 
 
 def xvfb_available() -> bool:
@@ -50,7 +49,7 @@ def start_xvfb(size: str = "1600x1000x24") -> tuple[subprocess.Popen[bytes], str
     return xvfb, f":{number}"
 
 
-def start_tray(display: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_tray(display: str) -> subprocess.Popen[bytes]:
     """A system tray docked at the top right of ``display``; returns once it owns the tray
     selection, so that an application started next finds a tray."""
     tray = subprocess.Popen(  # noqa: S603 (fixed tool, arguments passed as a list)
@@ -59,7 +58,7 @@ def start_tray(display: str, env: Mapping[str, str] | None = None) -> subprocess
             *("--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"),
             *("--transparent", "false", "--tint", "0x303030", "--SetDockType", "true"),
         ],
-        env={**(env or os.environ), "DISPLAY": display},
+        env={**os.environ, "DISPLAY": display},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
