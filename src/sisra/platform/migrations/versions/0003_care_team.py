@@ -1,0 +1,23 @@
+"""Care team: explicit membership of a patient's care team
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-30 00:50:00
+
+Placeholder in the migration chain, filled by the work it names (kept as a no-op if empty).
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

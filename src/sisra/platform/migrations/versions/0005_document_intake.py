@@ -1,0 +1,23 @@
+"""Document intake: idempotent sharing, orphan blob sweeping
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30 00:50:00
+
+Placeholder in the migration chain, filled by the work it names (kept as a no-op if empty).
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
