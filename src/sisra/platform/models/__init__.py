@@ -12,6 +12,7 @@ from sisra.platform.models.auth import (
     WebTicket,
 )
 from sisra.platform.models.base import Base, utcnow
+from sisra.platform.models.care_team import CareTeamHow, CareTeamMember
 from sisra.platform.models.counters import Counter
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
@@ -22,6 +23,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BreakGlass",
+    "CareTeamHow",
+    "CareTeamMember",
     "Counter",
     "CpsChallenge",
     "Device",

@@ -1,0 +1,52 @@
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
+
+
+class CareTeamHow(enum.StrEnum):
+    """How a professional joined a patient's care team."""
+
+    declared = "declared"  # the professional attested a care relationship
+    admin = "admin"  # an administrator added them
+    history = "history"  # kept from the old implicit rule when migration 0003 ran
+
+
+class CareTeamMember(UUIDPk, Timestamped, Base):
+    """One professional's membership of one patient's care team.
+
+    Members read the patient's unrestricted documents. A membership is never deleted: it is
+    ended (``ended_at``) by its member leaving or by an administrator, so the history of who
+    could read the record stays. At most one open membership per (patient, professional),
+    enforced by a partial unique index so two simultaneous declarations make one row.
+    """
+
+    __tablename__ = "care_team_members"
+    __table_args__ = (
+        Index(
+            "uq_care_team_members_open",
+            "patient_id",
+            "professional_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"), index=True)
+    how: Mapped[CareTeamHow] = mapped_column(
+        Enum(CareTeamHow, native_enum=False, length=10, validate_strings=True)
+    )
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The declaration's words (« J'atteste prendre en charge ce patient dans le cadre de … »)
+    # or the administrator's reason.
+    attestation: Mapped[str | None] = mapped_column(String(500))
+    added_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("professionals.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("professionals.id"))
+    end_reason: Mapped[str | None] = mapped_column(String(500))
