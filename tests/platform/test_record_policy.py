@@ -15,15 +15,24 @@ def share(client, sender, patient_id, recipients, data, restricted=False):
 
 @pytest.fixture
 def world(app_client, make_pro, make_patient, pdf):
-    """GP shares an open and a restricted document; a colleague is in the care team through
-    another document; an outsider and an administrator are not."""
+    """GP shares an open and a restricted document; the recipient shares another one with a
+    colleague; a fifth professional declared a care relationship; an outsider and an
+    administrator have neither document nor membership."""
     author, recipient, colleague, outsider = make_pro(), make_pro(), make_pro(), make_pro()
+    member = make_pro()
     admin = make_pro("admin", role=Role.administrator)
     patient = make_patient()
     open_doc = share(app_client, author, patient, [recipient], pdf("ouvert"))
     secret_doc = share(app_client, author, patient, [recipient], pdf("secret"), restricted=True)
     team_doc = share(app_client, recipient, patient, [colleague], pdf("équipe"))
+    r = app_client.post(
+        f"/api/v1/patients/{patient}/care-team",
+        headers=member.headers,
+        json={"attestation": True, "context": "suivi de médecine générale"},
+    )
+    assert r.status_code == 201, r.text
     return {
+        "member": member,
         "author": author,
         "recipient": recipient,
         "colleague": colleague,
@@ -37,9 +46,11 @@ def world(app_client, make_pro, make_patient, pdf):
 
 
 EXPECTED = {
-    "author": {"open", "secret", "team"},  # care team through authorship
+    # authoring or receiving opens that document only, never the rest of the record
+    "author": {"open", "secret"},
     "recipient": {"open", "secret", "team"},
-    "colleague": {"open", "team"},  # not the restricted one
+    "colleague": {"team"},
+    "member": {"open", "team"},  # declared: the record, but not the restricted document
     "outsider": set(),
     "admin": set(),
 }
@@ -51,11 +62,12 @@ def test_each_persona_sees_what_the_policy_allows(app_client, world, persona):
     record = app_client.get(f"/api/v1/patients/{world['patient']}/documents", headers=who.headers)
     if not EXPECTED[persona]:
         assert record.status_code == 403
-        assert record.json()["code"] in ("record_access_denied", "professionals_only")
+        assert record.json()["code"] in ("not_in_care_team", "professionals_only")
     else:
         assert record.status_code == 200
         ids = {d["id"] for d in record.json()["documents"]}
         assert ids == {world[k] for k in EXPECTED[persona]}
+        assert record.json()["care_team"] is (persona == "member")
     for key in ("open", "secret", "team"):
         content = app_client.get(f"/api/v1/documents/{world[key]}/content", headers=who.headers)
         meta = app_client.get(f"/api/v1/documents/{world[key]}", headers=who.headers)

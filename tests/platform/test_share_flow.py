@@ -193,7 +193,7 @@ def test_reply_links_to_the_original_and_needs_access(app_client, make_pro, make
     item = app_client.get("/api/v1/inbox", headers=author.headers).json()["items"][0]
     assert item["document"]["in_reply_to"] == original["id"]
     refused = share(app_client, outsider, patient, [author], pdf(), in_reply_to=original["id"])
-    assert refused.status_code == 403 and refused.json()["code"] == "record_access_denied"
+    assert refused.status_code == 403 and refused.json()["code"] == "not_in_care_team"
     other_patient = make_patient("MARTIN")
     mismatch = share(app_client, rec, other_patient, [author], pdf(), in_reply_to=original["id"])
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "invalid_in_reply_to"

@@ -1,10 +1,17 @@
 """Who may see which document of the regional patient record.
 
-A professional sees a document when they are its author or one of its recipients, or when
-they belong to the patient's care team (author or recipient of any document about the
-patient) and the author did not restrict the document to its recipients. An active
-break-glass opens the whole record. Administrators manage the directory and read the audit;
-they never see clinical content.
+- Authoring or receiving a document gives access to *that document*, and to nothing else:
+  sending a PDF about a patient to anyone never opens the rest of the patient's record.
+- The record (all the patient's unrestricted documents) is open to the patient's **care
+  team**, whose membership is explicit (:mod:`sisra.platform.record.care_team`): a
+  professional declared a care relationship with an attestation, or an administrator added
+  them, or the membership was carried over from the old implicit rule by migration 0003.
+  Every declaration, addition, removal and departure is audited.
+- A restricted document stays with its author and recipients, members or not.
+- An active break-glass (temporary, written reason, flagged in the audit) opens the whole
+  record, restricted documents included.
+- Administrators manage the directory, the care teams and read the audit; they never see
+  clinical content.
 """
 
 import uuid
@@ -14,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from sisra.platform.context import Actor
-from sisra.platform.models import BreakGlass, Document, Notification, utcnow
+from sisra.platform.models import BreakGlass, CareTeamMember, Document, Notification, utcnow
 
 
 class Grounds(StrEnum):
@@ -25,13 +32,18 @@ class Grounds(StrEnum):
 
 
 def in_care_team(session: Session, actor_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
-    authored = exists().where(Document.patient_id == patient_id, Document.author_id == actor_id)
-    received = (
-        exists()
-        .where(Notification.document_id == Document.id)
-        .where(Document.patient_id == patient_id, Notification.recipient_id == actor_id)
+    """Whether the professional is an open member of the patient's care team."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    CareTeamMember.patient_id == patient_id,
+                    CareTeamMember.professional_id == actor_id,
+                    CareTeamMember.ended_at.is_(None),
+                )
+            )
+        )
     )
-    return bool(session.scalar(select(or_(authored, received))))
 
 
 def active_break_glass(session: Session, actor_id: uuid.UUID, patient_id: uuid.UUID) -> bool:

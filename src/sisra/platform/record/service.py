@@ -1,6 +1,7 @@
 """The regional patient record: the documents about a patient the caller may see."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,13 +17,28 @@ from sisra.settings import Settings
 
 MIN_REASON = 15
 
+# The refusal's code and French hint: what the professional can do about it.
+NOT_IN_CARE_TEAM = "not_in_care_team"
+NOT_IN_CARE_TEAM_MESSAGE = (
+    "Vous n'avez pas accès au dossier de ce patient : vous ne faites pas partie de son "
+    "équipe de soins. Envoyer ou recevoir un document ne donne accès qu'à ce document. Si "
+    "vous prenez en charge ce patient, déclarez-le (« Je déclare prendre en charge ce "
+    "patient ») ; en cas d'urgence, utilisez l'accès « bris de glace » en indiquant le motif."
+)
+RESTRICTED_MESSAGE = (
+    "Ce document est réservé à son auteur et à ses destinataires, même au sein de l'équipe "
+    "de soins. En cas d'urgence, utilisez l'accès « bris de glace » en indiquant le motif."
+)
 
-def _refuse(
+
+def refuse(
     session: Session,
     ctx: RequestContext,
     action: str,
     patient_id: uuid.UUID,
     document_id: uuid.UUID | None = None,
+    *,
+    restricted: bool = False,
 ) -> Forbidden:
     audit.record(
         session,
@@ -34,17 +50,32 @@ def _refuse(
         keep_on_failure=True,
     )
     return Forbidden(
-        "Vous n'avez pas accès au dossier de ce patient : vous ne faites pas partie de son "
-        "équipe de soins. En cas d'urgence, utilisez l'accès « bris de glace » en indiquant "
-        "le motif.",
-        code="record_access_denied",
+        RESTRICTED_MESSAGE if restricted else NOT_IN_CARE_TEAM_MESSAGE,
+        code="document_restricted" if restricted else NOT_IN_CARE_TEAM,
+        extra={
+            "patient_id": str(patient_id),
+            "declare_url": f"/api/v1/patients/{patient_id}/care-team",
+            "break_glass_url": f"/api/v1/patients/{patient_id}/break-glass",
+        },
     )
 
 
-def list_documents(
-    session: Session, ctx: RequestContext, patient_id: uuid.UUID
-) -> tuple[Patient, list[Document], bool]:
-    """The visible documents, newest first, and whether access is by break-glass."""
+@dataclass(frozen=True)
+class RecordAccess:
+    """What the caller may see of a patient's record, and on which grounds.
+
+    ``care_team`` False without ``break_glass``: the caller sees only the documents they
+    authored or received (the record itself stays closed to them).
+    """
+
+    patient: Patient
+    documents: list[Document]
+    care_team: bool
+    break_glass: bool
+
+
+def open_record(session: Session, ctx: RequestContext, patient_id: uuid.UUID) -> RecordAccess:
+    """The visible documents, newest first; refused when there is none to show."""
     assert ctx.actor is not None
     patient = patients.get(session, patient_id)
     clause, team, glass = policy.visible_documents_clause(session, ctx.actor, patient_id)
@@ -55,16 +86,24 @@ def list_documents(
             .order_by(Document.clinical_date.desc(), Document.created_at.desc())
         )
     )
-    if not team and not glass:
-        raise _refuse(session, ctx, "record.read", patient_id)
+    if not team and not glass and not docs:
+        raise refuse(session, ctx, "record.read", patient_id)
     audit.record(
         session,
         ctx,
         "record.read",
         patient_id=patient_id,
-        details={"documents": len(docs), "break_glass": glass},
+        details={"documents": len(docs), "break_glass": glass, "care_team": team},
     )
-    return patient, docs, glass
+    return RecordAccess(patient, docs, team, glass)
+
+
+def list_documents(
+    session: Session, ctx: RequestContext, patient_id: uuid.UUID
+) -> tuple[Patient, list[Document], bool]:
+    """The visible documents, newest first, and whether access is by break-glass."""
+    access = open_record(session, ctx, patient_id)
+    return access.patient, access.documents, access.break_glass
 
 
 def check_document_access(
@@ -73,7 +112,8 @@ def check_document_access(
     assert ctx.actor is not None
     grounds = policy.grounds_for(session, ctx.actor, doc)
     if grounds is None:
-        raise _refuse(session, ctx, action, doc.patient_id, doc.id)
+        restricted = doc.restricted and policy.in_care_team(session, ctx.actor.id, doc.patient_id)
+        raise refuse(session, ctx, action, doc.patient_id, doc.id, restricted=restricted)
     return grounds
 
 
