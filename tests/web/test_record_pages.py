@@ -246,3 +246,123 @@ def test_record_preview_shows_the_first_page_to_allowed_viewers_only(
     other = web_as(outsider, "/accueil")
     refused = other.request.get(f"{live_server.url}/web/documents/{doc}/apercu.png")
     assert refused.status == 403
+
+
+# --- care team -------------------------------------------------------------------------------
+
+
+def _declare(page: Page, context: str = "suivi de cardiologie") -> None:
+    page.get_by_label("Cadre de la prise en charge").fill(context)
+    page.get_by_label("J'atteste prendre en charge ce patient").check()
+    page.get_by_role("button", name="Je déclare prendre en charge ce patient").click()
+
+
+def test_the_refusal_page_offers_the_declaration_which_opens_the_record(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any
+) -> None:
+    """Also MonSisra's « Dossier du patient »: it opens this page through a web ticket."""
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    page = web_as(outsider, f"/patients/{shared['patient_id']}")
+    expect(page.get_by_role("heading", name="Accès au dossier refusé")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Je déclare prendre en charge ce patient")
+    expect(
+        page.get_by_role("heading", name="Je déclare prendre en charge ce patient")
+    ).to_be_visible()
+    _declare(page)
+    expect(page).to_have_url(f"{live_server.url}/patients/{shared['patient_id']}?equipe=declare")
+    expect(page.get_by_role("status").first).to_contain_text("équipe de soins")
+    expect(page.get_by_role("heading", name="Bilan cardiologique")).to_be_visible()
+    team = page.get_by_role("table").filter(has_text="Depuis le")
+    me = team.get_by_role("row").filter(has=page.get_by_role("rowheader", name=re.compile("Chloé")))
+    expect(me).to_contain_text("(vous)")
+    expect(me).to_contain_text("déclaré par le professionnel")
+    expect(me).to_contain_text("suivi de cardiologie")
+    expect(me).to_contain_text(re.compile(r"\d{2}/\d{2}/\d{4}"))
+    # leaving closes the record again (the outsider has no document of their own)
+    page.get_by_role("button", name="Quitter l'équipe de soins").click()
+    expect(page.get_by_role("heading", name="Accès au dossier refusé")).to_be_visible()
+    expect(page.get_by_role("heading", name="Bilan cardiologique")).to_have_count(0)
+
+
+def test_a_declaration_needs_the_attestation_and_the_csrf_token(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any
+) -> None:
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    page = web_as(outsider, f"/patients/{shared['patient_id']}")
+    box = page.get_by_label("J'atteste prendre en charge ce patient")
+    box.evaluate("el => el.removeAttribute('required')")
+    page.get_by_label("Cadre de la prise en charge").fill("suivi de cardiologie")
+    page.get_by_role("button", name="Je déclare prendre en charge ce patient").click()
+    expect(page.get_by_role("alert").filter(has_text="Cochez l'attestation")).to_be_visible()
+    expect(page.get_by_label("Cadre de la prise en charge")).to_have_value("suivi de cardiologie")
+    expect(page.get_by_role("heading", name="Bilan cardiologique")).to_have_count(0)
+    forged = page.request.post(
+        f"{live_server.url}/patients/{shared['patient_id']}/equipe-de-soins",
+        form={"csrf": "faux", "cadre": "suivi de cardiologie", "atteste": "oui"},
+    )
+    assert forged.status == 403
+    r = httpx.get(
+        f"{live_server.url}/api/v1/patients/{shared['patient_id']}/documents",
+        headers=outsider.headers,
+    )
+    assert r.status_code == 403 and r.json()["code"] == "not_in_care_team"
+
+
+def test_an_author_outside_the_team_sees_only_their_documents(
+    live_server: Any, make_pro: Any, make_patient: Any, pdf: Any, share: Any, web_as: Any
+) -> None:
+    """The reported attack, in the browser: sending a PDF does not open the record."""
+    gp = make_pro("eva.petit", first_name="Eva", last_name="Petit")
+    cardio = make_pro("hugo.blanc", first_name="Hugo", last_name="Blanc")
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    patient = make_patient("DURAND", "Lucie")
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        assert (
+            share(client, gp, patient, [cardio], pdf("a"), title="Bilan ancien").status_code == 201
+        )
+        r = share(client, outsider, patient, [cardio], pdf("b"), title="Une page")
+        assert r.status_code == 201
+        hidden = client.get(f"/api/v1/patients/{patient}/documents", headers=gp.headers).json()
+    page = web_as(outsider, f"/patients/{patient}")
+    expect(page.get_by_role("heading", name="Une page")).to_be_visible()
+    expect(page.get_by_role("heading", name="Bilan ancien")).to_have_count(0)
+    expect(
+        page.get_by_text("vous ne voyez que les documents dont vous êtes l'auteur")
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Équipe de soins")).to_have_count(0)
+    expect(
+        page.get_by_role("heading", name="Je déclare prendre en charge ce patient")
+    ).to_be_visible()
+    old = next(d["id"] for d in hidden["documents"] if d["title"] == "Bilan ancien")
+    refused = page.request.get(f"{live_server.url}/web/documents/{old}/pdf")
+    assert refused.status == 403 and "application/pdf" not in refused.headers["content-type"]
+
+
+def test_the_record_lists_the_team_with_how_each_joined(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any
+) -> None:
+    from sisra.platform.models import Role
+
+    admin = make_pro("admin", role=Role.administrator)
+    member = make_pro("dan.vert", first_name="Dan", last_name="Vert")
+    base = f"{live_server.url}/api/v1/patients/{shared['patient_id']}/care-team"
+    r = httpx.post(
+        base,
+        headers=member.headers,
+        json={"attestation": True, "context": "suivi de médecine générale"},
+    )
+    assert r.status_code == 201
+    r = httpx.post(
+        base + "/members",
+        headers=admin.headers,
+        json={"professional_id": str(shared["reader"].id), "reason": "Cardiologue référent"},
+    )
+    assert r.status_code == 201
+    page = web_as(member, f"/patients/{shared['patient_id']}")
+    team = page.get_by_role("table").filter(has_text="Depuis le")
+    expect(team.get_by_role("row")).to_have_count(3)  # header + two members
+    expect(team.get_by_role("row").filter(has_text="Dan VERT")).to_contain_text("déclaré")
+    expect(team.get_by_role("row").filter(has_text="Bruno BLANC")).to_contain_text(
+        "ajouté par un administrateur"
+    )
+    expect(page.get_by_text("vous ne voyez que les documents")).to_have_count(0)

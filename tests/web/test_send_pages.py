@@ -268,3 +268,27 @@ def test_patient_search_by_name_and_the_keyboard(live_server, make_pro, make_pat
     # the directory search endpoint, with the page's cookie session
     r = page.request.get(f"{live_server.url}/web/annuaire?q=perrin")
     assert r.ok and r.json() == {"items": []}  # the caller is never their own recipient
+
+
+def test_the_sent_page_offers_to_join_the_care_team(live_server, make_pro, make_patient, web_as):
+    """Sending opens that document only; the page after sending offers the declaration."""
+    sender = make_pro("lou.garnier", first_name="Lou", last_name="Garnier", city="Annecy")
+    make_pro("tom.noel", first_name="Tom", last_name="Noël", city="Chambéry")
+    patient_id = make_patient("BERNARD")
+    page = web_as(sender, f"/envoyer/{patient_id}")
+    page.get_by_role("link", name="Créer un document").click()
+    _add_recipient_typing(page, "noel", "Tom NOËL")
+    page.get_by_label("Titre").fill("Consultation de pneumologie")
+    page.get_by_label("Type de document").select_option("cr_consultation")
+    page.get_by_label("Texte du document").fill("Cher confrère, bien confraternellement.")
+    page.get_by_role("button", name="Partager").click()
+    expect(page.get_by_role("status")).to_contain_text("Document partagé avec Tom NOËL")
+    expect(page.get_by_text("vous donne accès à ce document seulement")).to_be_visible()
+    page.get_by_label("Cadre de la prise en charge").fill("suivi en pneumologie")
+    page.get_by_label("J'atteste prendre en charge ce patient").check()
+    page.get_by_role("button", name="Je déclare prendre en charge ce patient").click()
+    expect(page).to_have_url(f"{live_server.url}/patients/{patient_id}?equipe=declare")
+    team = page.get_by_role("table").filter(has_text="Depuis le")
+    expect(team.get_by_role("row").filter(has_text="Lou GARNIER")).to_contain_text(
+        "déclaré par le professionnel"
+    )

@@ -1,6 +1,8 @@
 """Identity merge: two rows for the same patient become one.
 
-The kept identity receives the removed one's documents and break-glass grants; the removed
+The kept identity receives the removed one's documents, break-glass grants and care-team
+memberships (a professional already in the kept identity's team keeps that membership; the
+duplicate one is ended); the removed
 row is deleted. The trace is the audit row ``patient.merge`` (both ids and the reason).
 """
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import Forbidden, Invalid, NotFound
-from sisra.platform.models import BreakGlass, Document, Patient
+from sisra.platform.models import BreakGlass, CareTeamMember, Document, Patient, utcnow
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,32 @@ def document_count(session: Session, patient_id: uuid.UUID) -> int:
     )
 
 
+def _move_care_team(session: Session, keep_id: uuid.UUID, remove_id: uuid.UUID) -> None:
+    kept = set(
+        session.scalars(
+            select(CareTeamMember.professional_id).where(
+                CareTeamMember.patient_id == keep_id, CareTeamMember.ended_at.is_(None)
+            )
+        )
+    )
+    if kept:
+        # one open membership per professional and patient (partial unique index)
+        session.execute(
+            update(CareTeamMember)
+            .where(
+                CareTeamMember.patient_id == remove_id,
+                CareTeamMember.ended_at.is_(None),
+                CareTeamMember.professional_id.in_(kept),
+            )
+            .values(ended_at=utcnow(), end_reason="Fusion d'identités : déjà membre.")
+        )
+    session.execute(
+        update(CareTeamMember)
+        .where(CareTeamMember.patient_id == remove_id)
+        .values(patient_id=keep_id)
+    )
+
+
 def merge(
     session: Session,
     ctx: RequestContext,
@@ -83,6 +111,7 @@ def merge(
     grants = session.execute(
         update(BreakGlass).where(BreakGlass.patient_id == remove_id).values(patient_id=keep_id)
     )
+    _move_care_team(session, keep_id, remove_id)
     moved_ins, moved_oid = remove.ins, remove.ins_oid
     session.delete(remove)
     session.flush()

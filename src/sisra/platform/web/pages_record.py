@@ -21,7 +21,15 @@ from sisra.platform.documents import content
 from sisra.platform.documents import service as documents
 from sisra.platform.errors import SisraError
 from sisra.platform.inbox import service as inbox
-from sisra.platform.models import Document, Notification, Patient, Professional
+from sisra.platform.models import (
+    CareTeamHow,
+    Document,
+    Notification,
+    Patient,
+    Professional,
+    Role,
+)
+from sisra.platform.record import care_team
 from sisra.platform.record import service as record
 from sisra.platform.web import preview
 from sisra.platform.web.routes import check_csrf, page, web_context
@@ -236,6 +244,8 @@ def _refusal(
     *,
     error: str | None = None,
     reason: str = "",
+    declare_error: str | None = None,
+    declare_context: str = "",
     status: int = 403,
 ) -> Response:
     return page(
@@ -249,18 +259,44 @@ def _refusal(
             "error": error,
             "reason": reason,
             "min_reason": record.MIN_REASON,
+            "is_admin": pro.role == Role.administrator,
+            "declare_error": declare_error,
+            "declare_context": declare_context,
         },
         status,
     )
 
 
+def _team(session: DbSession, ctx: RequestContext, patient_id: uuid.UUID) -> list[dict[str, Any]]:
+    assert ctx.actor is not None
+    return [
+        {
+            "name": m.professional_name,
+            "me": m.professional_id == ctx.actor.id,
+            "since": fr_date(m.since.date()),
+            "how": m.how_label,
+            "added_by": m.added_by_name if m.how == CareTeamHow.admin else None,
+            "attestation": m.attestation if m.how == CareTeamHow.declared else None,
+        }
+        for m in care_team.team(session, patient_id)
+    ]
+
+
+_FLASH = {
+    "declare": "Vous faites désormais partie de l'équipe de soins de ce patient.",
+    "quitte": "Vous avez quitté l'équipe de soins de ce patient.",
+}
+
+
 @router.get("/patients/{patient_id:uuid}", response_class=HTMLResponse)
-def patient_record(request: Request, session: DbSession, patient_id: uuid.UUID) -> Response:
+def patient_record(
+    request: Request, session: DbSession, patient_id: uuid.UUID, equipe: str = ""
+) -> Response:
     ctx, pro, csrf = web_context(request, session)
     try:
-        patient, docs, glass = record.list_documents(session, ctx, patient_id)
+        access = record.open_record(session, ctx, patient_id)
     except SisraError as exc:
-        if exc.code == "record_access_denied":
+        if exc.code == record.NOT_IN_CARE_TEAM:
             return _refusal(request, pro, csrf, patient_id, exc.message)
         return _error_page(request, pro, csrf, exc, "Dossier indisponible")
     return page(
@@ -270,11 +306,59 @@ def patient_record(request: Request, session: DbSession, patient_id: uuid.UUID) 
             "pro": pro,
             "csrf": csrf,
             "patient_id": patient_id,
-            "patient": _identity(patient),
-            "docs": _record_docs(session, ctx, docs),
-            "break_glass": glass,
+            "patient": _identity(access.patient),
+            "docs": _record_docs(session, ctx, access.documents),
+            "break_glass": access.break_glass,
+            "care_team": access.care_team,
+            "team": _team(session, ctx, patient_id)
+            if access.care_team or access.break_glass
+            else [],
+            "flash": _FLASH.get(equipe),
         },
     )
+
+
+@router.post("/patients/{patient_id}/equipe-de-soins", response_class=HTMLResponse)
+def patient_declare_care(
+    request: Request,
+    session: DbSession,
+    patient_id: uuid.UUID,
+    csrf: str = Form(""),
+    cadre: str = Form(""),
+    atteste: str = Form(""),
+) -> Response:
+    """« Je déclare prendre en charge ce patient », from the refusal, record or sent page."""
+    ctx, pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    try:
+        care_team.declare(session, ctx, patient_id, attested=atteste == "oui", context=cadre)
+    except SisraError as exc:
+        if exc.code in ("attestation_required", "care_context_required"):
+            return _refusal(
+                request,
+                pro,
+                expected,
+                patient_id,
+                "Votre déclaration n'a pas été enregistrée.",
+                declare_error=exc.message,
+                declare_context=cadre[:400],
+                status=exc.status,
+            )
+        return _error_page(request, pro, expected, exc, "Déclaration impossible")
+    return RedirectResponse(f"/patients/{patient_id}?equipe=declare", status_code=303)
+
+
+@router.post("/patients/{patient_id}/equipe-de-soins/quitter", response_class=HTMLResponse)
+def patient_leave_care(
+    request: Request, session: DbSession, patient_id: uuid.UUID, csrf: str = Form("")
+) -> Response:
+    ctx, pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    try:
+        care_team.leave(session, ctx, patient_id)
+    except SisraError as exc:
+        return _error_page(request, pro, expected, exc, "Impossible de quitter l'équipe")
+    return RedirectResponse(f"/patients/{patient_id}?equipe=quitte", status_code=303)
 
 
 @router.post("/patients/{patient_id}/bris-de-glace", response_class=HTMLResponse)

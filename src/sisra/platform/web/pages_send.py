@@ -25,6 +25,7 @@ from sisra.platform.errors import NotFound, SisraError
 from sisra.platform.inbox import service as inbox
 from sisra.platform.models import IdentityStatus, Notification, Patient, Professional, Sex, utcnow
 from sisra.platform.patients import service as patients
+from sisra.platform.record import policy
 from sisra.platform.web import letter
 from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
 
@@ -564,6 +565,9 @@ def share_submit(
             "patient": _patient_view(patient),
             "names": [names[n.recipient_id] for n in notes],
             "restricted": doc.restricted,
+            # sending opens this document only: offer to join the care team
+            "patient_id": doc.patient_id,
+            "care_team": policy.in_care_team(session, pro.id, doc.patient_id),
         },
     )
 
