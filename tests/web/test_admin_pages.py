@@ -22,6 +22,7 @@ ADMIN_PAGES = [
     "/admin/audit",
     "/admin/audit/export.csv",
     "/admin/identites",
+    "/admin/equipes-de-soins",
 ]
 
 
@@ -260,3 +261,121 @@ def test_a_professional_cannot_post_to_admin_actions(make_pro, web_as, live_serv
         assert target is not None and target.active
         refused = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "admin.refused")))
         assert len(refused) == 2 and all(r.outcome == "refused" for r in refused)
+
+
+# --- care teams ----------------------------------------------------------------------------
+
+
+def _declare(live_server, persona, patient, context="suivi de médecine générale") -> None:
+    r = httpx.post(
+        f"{live_server.url}/api/v1/patients/{patient}/care-team",
+        headers=persona.headers,
+        json={"attestation": True, "context": context},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+
+
+def _record_status(live_server, persona, patient) -> int:
+    return httpx.get(
+        f"{live_server.url}/api/v1/patients/{patient}/documents",
+        headers=persona.headers,
+        timeout=30,
+    ).status_code
+
+
+def test_admin_reviews_declarations_per_professional_and_removes_one(
+    admin, make_pro, make_patient, web_as, live_server, db
+):
+    eager = make_pro("zoe.hardy", first_name="Zoé", last_name="Hardy")
+    other = make_pro("paul.simon", first_name="Paul", last_name="Simon")
+    p1, p2 = make_patient("ABADIE", "Anne"), make_patient("BRUN", "Berthe")
+    _declare(live_server, eager, p1, "consultation de dépannage")
+    _declare(live_server, eager, p2, "curiosité")
+    _declare(live_server, other, p1)
+    page: Page = web_as(admin, "/admin/annuaire")
+    page.get_by_role("link", name="Équipes de soins").click()
+    expect(page.get_by_role("heading", name="Équipes de soins", level=1)).to_be_visible()
+    page.get_by_label("Professionnel (identifiant ou nom)").fill("zoe.hardy")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("status")).to_contain_text("2 appartenance(s)")
+    rows = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Zoé HARDY"))
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("row").filter(has_text="Paul SIMON")).to_have_count(0)
+    suspicious = rows.filter(has_text="BRUN")
+    expect(suspicious).to_contain_text("J'atteste prendre en charge ce patient")
+    expect(suspicious).to_contain_text("curiosité")
+    expect(suspicious).to_contain_text("déclaré par le professionnel")
+    suspicious.get_by_label("Motif du retrait").fill("Aucune prise en charge réelle")
+    suspicious.get_by_role("button", name=re.compile("^Retirer Zoé HARDY")).click()
+    expect(page.get_by_role("status").first).to_contain_text("retiré de l'équipe de soins")
+    expect(page).to_have_url(re.compile(r"professionnel=zoe.hardy"))
+    expect(page.get_by_role("row").filter(has_text="BRUN")).to_have_count(0)
+    page.get_by_label("Inclure les appartenances terminées").check()
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("row").filter(has_text="BRUN")).to_contain_text(
+        "Aucune prise en charge réelle"
+    )
+    assert _record_status(live_server, eager, p2) == 403
+    assert _record_status(live_server, eager, p1) == 200
+    with db() as s:
+        (row,) = s.scalars(select(AuditEvent).where(AuditEvent.action == "care_team.remove"))
+        assert row.actor_id == admin.id and row.patient_id == p2
+        assert row.details["reason"] == "Aucune prise en charge réelle"
+        reviews = s.scalars(select(AuditEvent).where(AuditEvent.action == "care_team.review"))
+        assert any(r.details.get("professional_id") == str(eager.id) for r in reviews)
+
+
+def test_admin_adds_a_professional_to_a_care_team(
+    admin, make_pro, make_patient, web_as, live_server, db
+):
+    locum = make_pro("remi.blanc", first_name="Rémi", last_name="Blanc")
+    patient = make_patient("COLIN", "Claire")
+    assert _record_status(live_server, locum, patient) == 403
+    page: Page = web_as(admin, "/admin/equipes-de-soins")
+    page.get_by_label("Patient (INS ou identifiant)", exact=True).last.fill(str(patient))
+    page.get_by_label("Professionnel (identifiant de connexion)").fill("inconnu.total")
+    page.get_by_label("Motif de l'ajout").fill("Remplacement du médecin traitant")
+    page.get_by_role("button", name="Ajouter à l'équipe de soins").click()
+    expect(page.get_by_role("alert")).to_contain_text("Professionnel introuvable")
+    page.get_by_label("Professionnel (identifiant de connexion)").fill("remi.blanc")
+    page.get_by_role("button", name="Ajouter à l'équipe de soins").click()
+    expect(page.get_by_role("status").first).to_contain_text("ajouté à l'équipe de soins")
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Rémi BLANC"))
+    expect(row).to_contain_text("ajouté par un administrateur (Alice ADMIN)")
+    expect(row).to_contain_text("Remplacement du médecin traitant")
+    assert _record_status(live_server, locum, patient) == 200
+    with db() as s:
+        (row_audit,) = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "care_team.add", AuditEvent.outcome == "ok"
+            )
+        )
+        assert row_audit.details["professional_id"] == str(locum.id)
+
+
+def test_a_professional_cannot_add_or_remove_members_on_the_web(
+    make_pro, make_patient, web_as, live_server, db
+):
+    from sisra.platform.models import CareTeamMember
+
+    pro = make_pro("hugo.pro", first_name="Hugo", last_name="Lambert")
+    member = make_pro("ines.pro", first_name="Inès", last_name="Moreau")
+    patient = make_patient()
+    _declare(live_server, member, patient)
+    with db() as s:
+        (m,) = s.scalars(select(CareTeamMember))
+        member_id = m.id
+    page: Page = web_as(pro, "/accueil")
+    for path, form in [
+        (f"/admin/equipes-de-soins/{member_id}/retirer", {"motif": "au revoir", "csrf": "x"}),
+        (
+            "/admin/equipes-de-soins/ajouter",
+            {"patient": str(patient), "professionnel": "hugo.pro", "motif": "moi", "csrf": "x"},
+        ),
+    ]:
+        r = page.request.post(live_server.url + path, form=form)
+        assert r.status == 403
+        assert "réservée aux administrateurs" in r.text()
+    assert _record_status(live_server, member, patient) == 200
+    assert _record_status(live_server, pro, patient) == 403

@@ -1,0 +1,233 @@
+"""Web pages (admin): care-team memberships — review declarations, add and remove members.
+
+Declaring a care relationship is open to every professional; this page is where abuse shows:
+an administrator lists memberships per professional (or per patient), reads each attestation,
+and ends a membership with a reason. Every change goes through the same service (and audit)
+as the API.
+"""
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sisra.common.text import fold
+from sisra.platform.audit import service as audit
+from sisra.platform.deps import DbSession
+from sisra.platform.directory import service as directory
+from sisra.platform.errors import NotFound, SisraError
+from sisra.platform.models import CareTeamHow, CareTeamMember, Patient, Professional
+from sisra.platform.record import care_team
+from sisra.platform.web.pages_admin import _admin, _paris
+from sisra.platform.web.routes import check_csrf, page
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+_HOW_FILTERS = {
+    "": None,
+    "declared": CareTeamHow.declared,
+    "admin": CareTeamHow.admin,
+    "history": CareTeamHow.history,
+}
+_NOTICES = {
+    "ajoute": "Le professionnel a été ajouté à l'équipe de soins.",
+    "retire": "Le professionnel a été retiré de l'équipe de soins.",
+}
+
+
+def _find_patient(session: Session, text: str) -> Patient:
+    """A patient by INS or by identifier (the ids the listing links to)."""
+    text = text.strip()
+    found: Patient | None = None
+    try:
+        found = session.get(Patient, uuid.UUID(text))
+    except ValueError:
+        ins = "".join(text.split()).upper()
+        found = session.scalars(select(Patient).where(Patient.ins == ins)).first()
+    if found is None:
+        raise NotFound(
+            "Patient introuvable : indiquez son INS ou son identifiant.", code="patient_not_found"
+        )
+    return found
+
+
+def _find_professional(session: Session, text: str) -> Professional:
+    """A professional by login, or by name when exactly one matches."""
+    text = text.strip()
+    try:
+        return directory.by_login(session, text)
+    except NotFound:
+        stmt = select(Professional)
+        for part in fold(text).split():
+            stmt = stmt.where(Professional.search_text.contains(part, autoescape=True))
+        matches = list(session.scalars(stmt.limit(2)))
+        if len(matches) == 1:
+            return matches[0]
+        raise NotFound(
+            "Professionnel introuvable (ou plusieurs correspondent) : indiquez son identifiant "
+            "de connexion.",
+            code="professional_not_found",
+        ) from None
+
+
+def _context(pro: Professional, csrf: str, **values: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "pro": pro,
+        "csrf": csrf,
+        "professionnel": "",
+        "patient": "",
+        "comment": "",
+        "terminees": False,
+        "errors": {},
+        "rows": [],
+        "notice": "",
+        "query": "",
+        "add_error": None,
+        "remove_error": None,
+        "add": {},
+    }
+    return context | values
+
+
+def _patient_label(p: Patient) -> str:
+    name = p.used_name or p.birth_name
+    return f"{name} {p.first_given_name}, né(e) le {p.birth_date.strftime('%d/%m/%Y')}"
+
+
+@router.get("/equipes-de-soins", response_class=HTMLResponse)
+def memberships_page(
+    request: Request,
+    session: DbSession,
+    professionnel: str = "",
+    patient: str = "",
+    comment: str = "",
+    terminees: str = "",
+    notice: str = "",
+) -> HTMLResponse:
+    ctx, pro, csrf = _admin(request, session)
+    context = _context(
+        pro,
+        csrf,
+        professionnel=professionnel,
+        patient=patient,
+        comment=comment if comment in _HOW_FILTERS else "",
+        terminees=bool(terminees),
+        notice=_NOTICES.get(notice, ""),
+        query=urlencode({"professionnel": professionnel, "patient": patient, "comment": comment}),
+    )
+    filters: dict[str, Any] = {"how": _HOW_FILTERS.get(comment), "include_ended": bool(terminees)}
+    if professionnel.strip():
+        try:
+            filters["professional_id"] = _find_professional(session, professionnel).id
+        except NotFound as exc:
+            context["errors"]["professionnel"] = exc.message
+    if patient.strip():
+        try:
+            filters["patient_id"] = _find_patient(session, patient).id
+        except NotFound as exc:
+            context["errors"]["patient"] = exc.message
+    if context["errors"]:
+        return page(request, "admin/care_team.html", context, status=404)
+    rows = care_team.memberships(session, **filters)
+    logins = dict(
+        session.execute(
+            select(Professional.id, Professional.login).where(
+                Professional.id.in_({m.professional_id for m, _p in rows})
+            )
+        ).all()
+    )
+    context["rows"] = [
+        {
+            "id": m.id,
+            "patient": _patient_label(p),
+            "patient_id": p.id,
+            "professional": m.professional_name,
+            "professional_id": m.professional_id,
+            "professional_login": logins.get(m.professional_id, ""),
+            "how_code": m.how.value,
+            "since": _paris(m.since),
+            "how": m.how_label,
+            "attestation": m.attestation or "",
+            "added_by": m.added_by_name,
+            "ended": (
+                f"Terminée le {_paris(m.ended_at)} par {m.ended_by_name or '—'}"
+                + (f" : {m.end_reason}" if m.end_reason else "")
+                if m.ended_at
+                else ""
+            ),
+        }
+        for m, p in rows
+    ]
+    audit.record(
+        session,
+        ctx,
+        "care_team.review",
+        details={k: str(v) for k, v in filters.items() if v is not None and v is not False},
+    )
+    return page(request, "admin/care_team.html", context)
+
+
+@router.post("/equipes-de-soins/ajouter", response_class=HTMLResponse)
+def add_submit(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    patient: str = Form(""),
+    professionnel: str = Form(""),
+    motif: str = Form(""),
+) -> Response:
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    try:
+        target = _find_professional(session, professionnel)
+        who = _find_patient(session, patient)
+        care_team.add(session, ctx, who.id, target.id, motif)
+    except SisraError as exc:
+        return page(
+            request,
+            "admin/care_team.html",
+            _context(
+                pro,
+                expected,
+                add_error=exc.message,
+                add={"patient": patient, "professionnel": professionnel, "motif": motif},
+            ),
+            status=exc.status,
+        )
+    query = urlencode({"patient": str(who.id), "notice": "ajoute"})
+    return RedirectResponse(f"/admin/equipes-de-soins?{query}", status_code=303)
+
+
+@router.post("/equipes-de-soins/{member_id}/retirer", response_class=HTMLResponse)
+def remove_submit(
+    request: Request,
+    session: DbSession,
+    member_id: uuid.UUID,
+    csrf: str = Form(""),
+    motif: str = Form(""),
+    retour: str = Form(""),
+) -> Response:
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    member = session.get(CareTeamMember, member_id)
+    try:
+        if member is None:
+            raise NotFound("Appartenance introuvable.", code="not_a_member")
+        care_team.remove(session, ctx, member.patient_id, member.professional_id, motif)
+    except SisraError as exc:
+        return page(
+            request,
+            "admin/care_team.html",
+            _context(pro, expected, remove_error=exc.message),
+            status=exc.status,
+        )
+    # ``retour`` is the listing's own query string: it stays a query string of this page
+    query = urlencode(
+        {k: v for k, v in parse_qsl(retour) if k in ("professionnel", "patient", "comment")}
+        | {"notice": "retire"}
+    )
+    return RedirectResponse(f"/admin/equipes-de-soins?{query}", status_code=303)
