@@ -15,6 +15,7 @@ from sisra.platform.demo.region import (
     DemoPatient,
     DemoProfessional,
     make_care_teams,
+    make_declared_members,
     make_documents,
     make_patients,
     make_professionals,
@@ -265,3 +266,37 @@ def test_small_region_and_errors() -> None:
         make_documents(rng, pros[:1], pats, 5, now=NOW)
     with pytest.raises(ValueError):
         make_documents(rng, pros, [], 5, now=NOW)
+
+
+def test_declared_care_teams_are_the_gp_and_regular_correspondents(region: Region) -> None:
+    pros, _pats, docs = region
+    members = make_declared_members(pros, docs)
+    involved: dict[int, Counter[int]] = {}
+    for d in docs:
+        involved.setdefault(d.patient_index, Counter()).update(
+            {d.author_index, *d.recipient_indexes}
+        )
+    declared: dict[int, set[int]] = {}
+    for m in members:
+        declared.setdefault(m.patient_index, set()).add(m.professional_index)
+        assert involved[m.patient_index][m.professional_index] >= 1
+        assert len(m.context) >= 5
+    assert len({(m.patient_index, m.professional_index) for m in members}) == len(members)
+    # every patient with documents has a team, led by a GP when one is involved
+    assert set(declared) == set(involved)
+    for patient, counts in involved.items():
+        if any(pros[i].kind == "mg" for i in counts):
+            assert any(pros[i].kind == "mg" for i in declared[patient])
+        for pro, n in counts.items():
+            if n >= 2:
+                assert pro in declared[patient]
+    # not every sender: professionals seen on one document only read that document
+    pairs = sum(len(c) for c in involved.values())
+    assert len(members) < pairs
+    one_off_authors = [
+        (d.patient_index, d.author_index)
+        for d in docs
+        if involved[d.patient_index][d.author_index] == 1
+        and d.author_index not in declared[d.patient_index]
+    ]
+    assert one_off_authors

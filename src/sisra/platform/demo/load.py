@@ -22,6 +22,7 @@ from sisra.platform.documents.schemas import ShareMetadata
 from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Document, Notification, Patient, Professional, Role, utcnow
 from sisra.platform.patients import service as patients
+from sisra.platform.record import care_team
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
 from sisra.settings import Settings
 
@@ -128,6 +129,7 @@ def load_demo(
                     ).id
                 )
         _share_all(settings, factory, rng, pros, pats, docs, pro_ids, pat_ids, progress)
+        _declare_all(factory, pros, docs, pro_ids, pat_ids, progress)
         summary = _summary(factory, created=True)
         with unit_of_work(factory) as session:
             by_login = {p.login: p for p in session.scalars(select(Professional))}
@@ -205,6 +207,30 @@ def _share_all(
             doc_ids[i] = doc.id
         if n % 100 == 0 or n == len(order):
             progress(f"Documents partagés : {n}/{len(order)}")
+
+
+def _declare_all(
+    factory: sessionmaker[Session],
+    pros: list[region.DemoProfessional],
+    docs: list[region.DemoDocument],
+    pro_ids: list[tuple[uuid.UUID, Role, str]],
+    pat_ids: list[uuid.UUID],
+    progress: Callable[[str], None],
+) -> None:
+    """Seed the care teams through the real declaration (same rule and audit as the API)."""
+    members = region.make_declared_members(pros, docs)
+    now = utcnow()
+    with unit_of_work(factory) as session:
+        for m in members:
+            pro_id, role, name = pro_ids[m.professional_index]
+            ctx = RequestContext(Actor(pro_id, role, name), None, "sisra-demo")
+            member, _created = care_team.declare(
+                session, ctx, pat_ids[m.patient_index], attested=True, context=m.context
+            )
+            when = now - timedelta(days=m.since_days_ago)
+            member.since = member.created_at = when
+        session.flush()
+    progress(f"Équipes de soins : {len(members)} prises en charge déclarées.")
 
 
 def _summary(factory: sessionmaker[Session], created: bool) -> DemoSummary:

@@ -1791,3 +1791,60 @@ def _try_reply(
         created_days_ago=ages[index],
         in_reply_to_index=j,
     )
+
+
+# --------------------------------------------------------------------------- care teams
+
+
+@dataclass(frozen=True)
+class DemoMembership:
+    """A declared care relationship: the professional attested it in these words."""
+
+    patient_index: int
+    professional_index: int
+    context: str
+    since_days_ago: float
+
+
+def _care_context(professional: DemoProfessional, is_gp: bool) -> str:
+    if is_gp:
+        return "médecin traitant, suivi en médecine générale"
+    spec = _SPECS_BY_KIND.get(professional.kind)
+    return f"suivi en {spec.discipline}" if spec else "suivi régulier du patient"
+
+
+def make_declared_members(
+    professionals: Sequence[DemoProfessional],
+    documents: Sequence[DemoDocument],
+) -> list[DemoMembership]:
+    """Who declared taking care of each patient, as real teams would have.
+
+    The record is open to the care team only, and membership is declared, not derived from
+    sending a document. So, per patient: the general practitioner most involved in its
+    documents (the médecin traitant, or else the most involved professional), and every
+    regular correspondent (two documents or more, written or received). A professional seen
+    on a single document did not declare: they read that document only.
+    """
+    involvement: dict[int, dict[int, list[float]]] = {}
+    for d in documents:
+        per_pro = involvement.setdefault(d.patient_index, {})
+        for i in (d.author_index, *d.recipient_indexes):
+            per_pro.setdefault(i, []).append(d.created_days_ago)
+    members: list[DemoMembership] = []
+    for patient_index in sorted(involvement):
+        per_pro = involvement[patient_index]
+        ranked = sorted(per_pro, key=lambda i: (-len(per_pro[i]), i))
+        gps = [i for i in ranked if professionals[i].kind == "mg"]
+        lead = gps[0] if gps else ranked[0]
+        for i in ranked:
+            if i == lead or len(per_pro[i]) >= 2:
+                members.append(
+                    DemoMembership(
+                        patient_index=patient_index,
+                        professional_index=i,
+                        context=_care_context(professionals[i], i == lead and bool(gps)),
+                        # declared on their first document about the patient
+                        since_days_ago=max(per_pro[i]),
+                    )
+                )
+    return members
