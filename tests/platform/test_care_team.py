@@ -2,6 +2,7 @@
 
 import importlib.util
 import threading
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -320,3 +321,28 @@ def test_the_migration_backfill_keeps_existing_access(app_client, ward, make_pro
     assert rows[ward["gp"].id].since <= rows[third.id].since
     status, ids = record_ids(app_client, third, patient)
     assert status == 200 and set(ward["docs"]) <= ids
+
+
+def test_an_identity_merge_keeps_one_membership_per_professional(
+    app_client, make_pro, make_patient, db
+):
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.patients import merge as merging
+
+    both, only_removed = make_pro(), make_pro()
+    keep, remove = make_patient("DOUBLON"), make_patient("DOUBLON")
+    for who, patient in ((both, keep), (both, remove), (only_removed, remove)):
+        r = app_client.post(
+            f"/api/v1/patients/{patient}/care-team", headers=who.headers, json=DECLARE
+        )
+        assert r.status_code == 201
+    with db() as s:
+        merging.merge(s, SYSTEM, keep, remove, "Même patiente, créée deux fois")
+    with db() as s:
+        rows = list(s.scalars(select(CareTeamMember).where(CareTeamMember.patient_id == keep)))
+    open_rows = Counter(m.professional_id for m in rows if m.ended_at is None)
+    assert open_rows == {both.id: 1, only_removed.id: 1}
+    assert len(rows) == 3  # the duplicate membership is ended, not deleted
+    for who in (both, only_removed):
+        r = app_client.get(f"/api/v1/patients/{keep}/documents", headers=who.headers)
+        assert r.status_code == 200 and r.json()["care_team"] is True
