@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import PASSWORD
-from sisra.platform.deps import resolve_client_ip
 from sisra.platform.models import AuditEvent, Device, LoginFlow
 
 
@@ -57,9 +56,7 @@ def login(base: str, identifier: str, password: str, xff: str | None = None) -> 
     )
 
 
-def test_parallel_wrong_passwords_are_judged_at_most_the_limit(
-    live_server, make_pro, db, settings
-):
+def test_parallel_wrong_passwords_are_judged_at_most_the_limit(live_server, make_pro, db, settings):
     make_pro("assiegee", log_in=False)
     limit = settings.login_max_failures_per_account_source
     body = {"identifier": "assiegee", "password": "mauvais-mdp-1"}
@@ -97,6 +94,7 @@ def test_parallel_codes_in_one_flow_are_judged_at_most_five_times(
 
 def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db):
     from datetime import timedelta
+
     from sqlalchemy import update
 
     from sisra.platform.models import utcnow
@@ -140,6 +138,8 @@ def test_parallel_refreshes_rotate_exactly_once(live_server, make_pro, smtp_sink
 
 
 def test_client_address_resolution():
+    from sisra.platform.deps import resolve_client_ip
+
     trusted = ["127.0.0.1/32", "10.0.0.0/8"]
     assert resolve_client_ip("192.0.2.1", ["203.0.113.9"], trusted) == "192.0.2.1"
     assert resolve_client_ip("127.0.0.1", ["203.0.113.9"], []) == "127.0.0.1"

@@ -57,8 +57,9 @@ def test_ending_a_device_ends_its_tokens_sessions_links_and_streams(
         other = otp_login(api, smtp_sink, "fin.de.session", "fin.de.session@demo.sisra.test")
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     used, unused = (
-        httpx.post(f"{base}/api/v1/auth/web-ticket", json={"target": "/accueil"}, headers=auth)
-        .json()["url"]
+        httpx.post(
+            f"{base}/api/v1/auth/web-ticket", json={"target": "/accueil"}, headers=auth
+        ).json()["url"]
         for _ in range(2)
     )
     opened = httpx.get(base + _path(used), follow_redirects=False)
