@@ -16,15 +16,21 @@ from conftest import PASSWORD
 from sisra.platform.models import AuditEvent, Device, LoginFlow
 
 
-def burst(url: str, bodies: list[dict], headers: list[dict] | None = None) -> list[httpx.Response]:
-    """POST every body at ``url`` at the same moment, one thread and connection each."""
+def burst(url: str, bodies: list[dict], form: bool = False) -> list[httpx.Response]:
+    """POST every body at ``url`` at the same moment, one thread and connection each
+    (``form``: as a web form, with a matching anonymous CSRF cookie)."""
     results: list[httpx.Response | None] = [None] * len(bodies)
     barrier = threading.Barrier(len(bodies))
 
     def fire(i: int) -> None:
-        with httpx.Client(timeout=60) as client:
+        cookies = {"sisra_csrf": "jeton-csrf-de-test"} if form else None
+        with httpx.Client(timeout=60, cookies=cookies) as client:
             barrier.wait()
-            results[i] = client.post(url, json=bodies[i], headers=(headers or [{}] * 99)[i])
+            if form:
+                data = {**bodies[i], "csrf": "jeton-csrf-de-test"}
+                results[i] = client.post(url, data=data)
+            else:
+                results[i] = client.post(url, json=bodies[i])
 
     threads = [threading.Thread(target=fire, args=(i,)) for i in range(len(bodies))]
     for t in threads:
@@ -67,6 +73,19 @@ def test_parallel_wrong_passwords_are_judged_at_most_the_limit(live_server, make
     assert judged == statuses[401] <= limit
     assert statuses[429] >= 25 - limit
     assert all(r.json()["code"] == "too_many_attempts" for r in answers if r.status_code == 429)
+
+
+def test_parallel_wrong_passwords_on_the_web_form_are_judged_at_most_the_limit(
+    live_server, make_pro, db, settings
+):
+    make_pro("assiegee.web", log_in=False)
+    body = {"identifier": "assiegee.web", "password": "mauvais-mdp-1"}
+    answers = burst(f"{live_server.url}/connexion", [body] * 15, form=True)
+    statuses = Counter(r.status_code for r in answers)
+    assert set(statuses) <= {401, 429}, statuses
+    assert audit_count(db, "auth.login", outcome="refused") == statuses[401]
+    assert statuses[401] <= settings.login_max_failures_per_account_source
+    assert all("Trop de tentatives" in r.text for r in answers if r.status_code == 429)
 
 
 def test_parallel_codes_in_one_flow_are_judged_at_most_five_times(

@@ -284,6 +284,8 @@ def verify(
             "wrong_code",
             NotAuthenticated(msg, code="otp_invalid", extra={"tries_left": max(left, 0)}),
         )
+    # right code: slots back and this source forgiven first (lock order: counters, then flow)
+    slot.succeeded(session, forgive=(pro.login, ctx.ip))
     consumed = session.execute(
         update(LoginFlow)
         .where(LoginFlow.id == flow_id, LoginFlow.used_at.is_(None))
@@ -293,9 +295,6 @@ def verify(
     ).first()
     if consumed is None:  # a parallel request with the same code won
         raise refuse("replayed", _used())
-    slot.succeeded(session, own_transaction=False)
-    # only a complete login clears the counter: wrong codes count like wrong passwords
-    throttle.forgive(session, pro.login, ctx.ip)
     return pro
 
 

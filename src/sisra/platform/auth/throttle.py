@@ -78,30 +78,32 @@ class Reservation:
                 .values(not_before=utcnow() + timedelta(seconds=delay) if delay else None)
             )
 
-    def succeeded(self, session: Session, *, own_transaction: bool = True) -> None:
+    def succeeded(self, session: Session, *, forgive: tuple[str, str | None] | None = None) -> None:
         """The secret was right: give the slots back (and lift the hold on the account).
 
-        ``own_transaction=False`` gives them back in the request's transaction, for callers
-        that already wrote (a side transaction would wait for their lock on SQLite)."""
-        if not self.counters:
-            return
-        if not own_transaction:
-            self._give_back(session)
+        ``forgive=(login, ip)``: a complete login (password and code) also clears its own
+        source's counter for the account. Runs in a transaction of its own, before the request
+        writes: the request's later locks (the login flow) are then never taken before these,
+        the order every claim follows (counters, then flow), so two requests cannot deadlock.
+        """
+        if not self.counters and forgive is None:
             return
         with side_transaction(session) as side:
-            self._give_back(side)
-
-    def _give_back(self, session: Session) -> None:
-        for c in self.counters:
-            session.execute(
-                update(LoginThrottle)
-                .where(LoginThrottle.key == c.key, LoginThrottle.failures > 0)
-                .values(
-                    failures=LoginThrottle.failures - 1,
-                    not_before=None if c.kind == "account" else LoginThrottle.not_before,
+            for c in self.counters:
+                side.execute(
+                    update(LoginThrottle)
+                    .where(LoginThrottle.key == c.key, LoginThrottle.failures > 0)
+                    .values(
+                        failures=LoginThrottle.failures - 1,
+                        not_before=None if c.kind == "account" else LoginThrottle.not_before,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            )
+            if forgive is not None and forgive[1]:
+                login, ip = forgive
+                side.execute(
+                    delete(LoginThrottle).where(LoginThrottle.key == f"pair:{_login(login)}|{ip}")
+                )
 
 
 def _insert_missing(side: Session, keys: list[str], now: datetime) -> None:
@@ -205,14 +207,6 @@ def reserve(
                 return Reservation([])
             reservation.counts["flow"] = int(tries[0])
     return reservation
-
-
-def forgive(session: Session, login: str, ip: str | None) -> None:
-    """A complete login (password and code) clears its own source's counter for the account."""
-    if ip:
-        session.execute(
-            delete(LoginThrottle).where(LoginThrottle.key == f"pair:{_login(login)}|{ip}")
-        )
 
 
 def failures(session: Session, key: str) -> int:
