@@ -291,6 +291,8 @@ class RunningServer:
                 port=self.port,
                 log_level="warning",
                 timeout_graceful_shutdown=1,
+                # as `sisra serve`: the app alone decides whom to believe (SISRA_TRUSTED_PROXIES)
+                proxy_headers=False,
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)

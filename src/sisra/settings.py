@@ -4,13 +4,14 @@ Secrets may also be given as ``SISRA_<NAME>_FILE`` pointing at a file, so that t
 appear in a process listing or a shell history.
 """
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -26,12 +27,19 @@ class Settings(BaseSettings):
     refresh_token_days: int = 90
     strong_auth_max_age_days: int = 30
 
-    login_max_failures_per_account: int = 5
+    # login throttling (docs/security.md « Login throttling »): hard limits per (account,
+    # source) and per source; an account attacked from everywhere is slowed, never locked
+    login_max_failures_per_account_source: int = 5
     login_max_failures_per_ip: int = 30
+    login_account_delay_after: int = 10
+    login_account_max_delay_s: int = 60
     login_failure_window_minutes: int = 15
+    # reverse proxies whose X-Forwarded-For is believed (CIDR list, comma-separated)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     break_glass_hours: int = 4
     events_keepalive_seconds: float = 15.0
+    events_revocation_check_s: float = 1.0
     public_url: str = "http://127.0.0.1:8000"
     demo_mode: bool = False
 
@@ -69,6 +77,16 @@ class Settings(BaseSettings):
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
         return data
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # a clear error at start-up
+        return value
 
     @property
     def effective_database_url(self) -> str:

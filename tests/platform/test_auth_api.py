@@ -151,7 +151,7 @@ def test_mail_server_down_is_a_clear_error(app_client, make_pro, password, setti
 
 def test_brute_force_on_password_is_throttled_per_account(app_client, make_pro, password, settings):
     make_pro("cible", log_in=False)
-    for _ in range(settings.login_max_failures_per_account):
+    for _ in range(settings.login_max_failures_per_account_source):
         assert start(app_client, "cible", "mauvais-mdp-1").status_code == 401
     blocked = start(app_client, "cible", password)  # even the right password waits
     assert blocked.status_code == 429
@@ -170,7 +170,7 @@ def test_brute_force_on_codes_across_flows_is_throttled(
     app_client, make_pro, password, smtp_sink, settings
 ):
     make_pro("codes", log_in=False)
-    settings.login_max_failures_per_account = 6
+    settings.login_max_failures_per_account_source = 6
     wrong_total = 0
     while wrong_total < 6:
         flow = start(app_client, "codes", password).json()["flow_id"]

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sisra import __version__
 from sisra.platform.audit.routes import router as audit_router
 from sisra.platform.auth.cps import TrustStore
+from sisra.platform.auth.revocation import RevocationWatch
 from sisra.platform.auth.routes import router as auth_router
 from sisra.platform.db import make_engine, make_session_factory
 from sisra.platform.directory.routes import router as directory_router
@@ -91,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
     app.state.hub = EventHub()
+    app.state.revocations = RevocationWatch(
+        app.state.session_factory, settings.events_revocation_check_s
+    )
     app.state.trust_store = TrustStore.from_settings(settings)
 
     @app.exception_handler(SisraError)

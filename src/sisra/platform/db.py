@@ -58,6 +58,25 @@ def before_commit(session: Session, callback: OnFailure) -> None:
 
 
 @contextmanager
+def side_transaction(session: Session) -> Iterator[Session]:
+    """A short transaction of its own on ``session``'s database, committed on leaving the block.
+
+    For claims that must hold whatever becomes of the request (a counted login attempt, a
+    single-use challenge spent): the request's own transaction may still roll back. Open it
+    before the request has written anything, or SQLite would wait for the request's lock.
+    """
+    side = Session(bind=session.get_bind(), expire_on_commit=False)
+    try:
+        yield side
+        side.commit()
+    except BaseException:
+        side.rollback()
+        raise
+    finally:
+        side.close()
+
+
+@contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, rollback and run failure callbacks on error."""
     session = factory()

@@ -1,6 +1,8 @@
 """FastAPI dependencies: the request's unit of work, its context, and the caller."""
 
-from collections.abc import Iterator
+import ipaddress
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -45,8 +47,53 @@ Blobs = Annotated[EncryptedBlobs, Depends(get_blobs)]
 Hub = Annotated[EventHub, Depends(get_hub)]
 
 
+@lru_cache(maxsize=16)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def resolve_client_ip(
+    peer: str | None, forwarded_for: list[str], trusted_proxies: Sequence[str]
+) -> str | None:
+    """The client's address: the direct peer, unless the peer is a trusted reverse proxy.
+
+    Behind trusted proxies, ``X-Forwarded-For`` is read from the right (each proxy appends
+    the address it received from) and the first address that is not a trusted proxy is the
+    client: what lies further left was written by the client and proves nothing.
+    """
+    networks = _networks(tuple(trusted_proxies))
+
+    def trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return addr is not None and any(addr in net for net in networks)
+
+    if peer is None or not networks or not trusted(_address(peer)):
+        return peer
+    hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        addr = _address(hop)
+        if addr is None:  # garbage in the chain: keep the last address we could vouch for
+            break
+        client = str(addr)
+        if not trusted(addr):
+            break
+    return client
+
+
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The caller's address for throttling and the audit (``SISRA_TRUSTED_PROXIES``)."""
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    return resolve_client_ip(
+        peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies
+    )
 
 
 def anonymous_context(request: Request) -> RequestContext:

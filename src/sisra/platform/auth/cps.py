@@ -26,12 +26,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
 from sisra.platform.context import Actor, RequestContext
-from sisra.platform.db import on_failure
+from sisra.platform.db import side_transaction
 from sisra.platform.errors import NotAuthenticated, SisraError
 from sisra.platform.models import CpsChallenge, Professional, utcnow
 from sisra.settings import Settings
@@ -266,7 +266,6 @@ def verify(
 ) -> Professional:
     """Authenticate a card holder; refusals are audited and raise :class:`CardRefused`."""
     now = utcnow()
-    row = session.get(CpsChallenge, challenge_id)
     details: dict[str, object] = {"challenge": str(challenge_id)}
 
     def refuse(exc: SisraError) -> SisraError:
@@ -280,25 +279,32 @@ def verify(
         )
         return exc
 
-    if row is None:
-        raise refuse(
-            _refused(
-                "challenge_unknown",
-                "Défi d'authentification inconnu : recommencez la lecture de la carte.",
+    # single use, even when the attempt fails: one conditional UPDATE, committed at once, spends
+    # the challenge, so of parallel requests with one signature exactly one is judged
+    with side_transaction(session) as side:
+        claimed = side.execute(
+            update(CpsChallenge)
+            .where(CpsChallenge.id == challenge_id, CpsChallenge.used_at.is_(None))
+            .values(used_at=now)
+            .returning(CpsChallenge.nonce, CpsChallenge.expires_at)
+            .execution_options(synchronize_session=False)
+        ).first()
+    if claimed is None:
+        if session.get(CpsChallenge, challenge_id) is None:
+            raise refuse(
+                _refused(
+                    "challenge_unknown",
+                    "Défi d'authentification inconnu : recommencez la lecture de la carte.",
+                )
             )
-        )
-    if row.used_at is not None:
         raise refuse(
             _refused(
                 "challenge_replayed",
                 "Ce défi d'authentification a déjà servi : recommencez la lecture de la carte.",
             )
         )
-    # single use even when the attempt fails
-    row.used_at = now
-    rid = row.id
-    on_failure(session, lambda s: _consume(s, rid))
-    if row.expires_at <= now:
+    nonce, expires_at = claimed
+    if expires_at <= now:
         raise refuse(
             _refused(
                 "challenge_expired", "Le délai pour signer avec la carte est dépassé : recommencez."
@@ -316,7 +322,7 @@ def verify(
     try:
         path = build_path(leaf, chain, store)
         check_path(path, store, now)
-        check_signature(leaf, base64.b64decode(row.nonce), _decode(signature_b64, "Signature"))
+        check_signature(leaf, base64.b64decode(nonce), _decode(signature_b64, "Signature"))
     except SisraError as exc:
         raise refuse(exc) from None
     nid = national_id_of(leaf)
@@ -336,9 +342,3 @@ def verify(
         )
     audit.record(session, ctx.with_actor(Actor.of(pro)), "auth.cps", details=details)
     return pro
-
-
-def _consume(session: Session, challenge_id: uuid.UUID) -> None:
-    row = session.get(CpsChallenge, challenge_id)
-    if row is not None and row.used_at is None:
-        row.used_at = utcnow()

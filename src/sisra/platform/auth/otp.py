@@ -2,28 +2,32 @@
 
 The code is 6 digits, single use, valid ``otp_ttl_minutes``, with ``otp_max_attempts`` tries;
 it can be sent again after ``otp_resend_cooldown_s``. Only its HMAC is stored, keyed by the
-flow id, so a database reader learns nothing usable. Wrong codes also count in the per-account
-and per-IP login throttle.
+flow id, so a database reader learns nothing usable. Wrong codes also count in the login
+throttle (per account and source, per source). Every try, send and use is claimed by one
+conditional ``UPDATE`` (never read-then-write), so parallel requests cannot exceed a limit.
 """
 
 import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import passwords, throttle
 from sisra.platform.auth.mailer import MailError, send_mail
 from sisra.platform.context import Actor, RequestContext
-from sisra.platform.db import on_failure
+from sisra.platform.db import side_transaction
 from sisra.platform.errors import NotAuthenticated, SisraError, TooManyAttempts
 from sisra.platform.models import LoginFlow, Professional, utcnow
 from sisra.settings import Settings
+
+MAX_SENDS = 5
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,12 @@ def start(
     password: str,
     purpose: str = "device",
 ) -> FlowStarted:
-    """Check identifier + portal password, then e-mail a code. Never returns tokens."""
+    """Check identifier + portal password, then e-mail a code. Never returns tokens.
+
+    The attempt is counted before the password is checked (:mod:`throttle`)."""
     login = login.strip().lower()
     try:
-        throttle.check(session, settings, login, ctx.ip)
+        slot = throttle.reserve(session, settings, throttle.password_counters(login, ctx.ip))
     except TooManyAttempts:
         audit.record(
             session,
@@ -96,6 +102,7 @@ def start(
     pro = session.scalar(select(Professional).where(func.lower(Professional.login) == login))
     ok = passwords.verify_password(pro.password_hash if pro else None, password)
     if not ok or pro is None or not pro.active:
+        slot.failed(session, settings)
         audit.record(
             session,
             ctx,
@@ -108,8 +115,8 @@ def start(
             },
             keep_on_failure=True,
         )
-        on_failure(session, lambda s: throttle.record_failure(s, settings, login, ctx.ip))
         raise _bad_credentials()
+    slot.succeeded(session)
     now = utcnow()
     flow = LoginFlow(
         id=uuid.uuid4(),
@@ -147,115 +154,127 @@ def _flow(session: Session, flow_id: uuid.UUID) -> LoginFlow:
 def resend(
     session: Session, settings: Settings, ctx: RequestContext, flow_id: uuid.UUID
 ) -> FlowStarted:
-    """A new code for the same flow, after the cool-down; the old code stops working."""
+    """A new code for the same flow, after the cool-down; the old code stops working.
+
+    One conditional ``UPDATE`` takes the send (cool-down, send limit, flow still open), in a
+    transaction of its own, so parallel requests cannot send more codes than allowed."""
     flow = _flow(session, flow_id)
     pro = session.get(Professional, flow.professional_id)
     assert pro is not None
     now = utcnow()
-    if (
-        flow.used_at is not None
-        or flow.expires_at <= now
-        or flow.attempts >= settings.otp_max_attempts
-    ):
-        raise NotAuthenticated(
-            "Cette demande de connexion n'est plus valable : recommencez depuis l'identifiant.",
-            code="otp_expired",
-        )
-    wait = settings.otp_resend_cooldown_s - int((now - flow.last_sent_at).total_seconds())
-    if wait > 0:
-        raise TooManyAttempts(
-            f"Patientez {wait} secondes avant de demander un nouveau code.",
-            code="otp_resend_too_soon",
-            extra={"retry_after_s": wait},
-        )
-    if flow.sends >= 5:
-        raise TooManyAttempts(
-            "Trop de codes demandés : recommencez depuis l'identifiant.", code="otp_resend_limit"
-        )
     code = f"{secrets.randbelow(1_000_000):06d}"
-    flow.code_hash = _code_hash(flow.id, code)
-    flow.sends += 1
-    flow.last_sent_at = now
-    flow.expires_at = now + timedelta(minutes=settings.otp_ttl_minutes)
+    with side_transaction(session) as side:
+        sent = side.execute(
+            update(LoginFlow)
+            .where(
+                LoginFlow.id == flow.id,
+                LoginFlow.used_at.is_(None),
+                LoginFlow.expires_at > now,
+                LoginFlow.attempts < settings.otp_max_attempts,
+                LoginFlow.sends < MAX_SENDS,
+                LoginFlow.last_sent_at <= now - timedelta(seconds=settings.otp_resend_cooldown_s),
+            )
+            .values(
+                code_hash=_code_hash(flow.id, code),
+                sends=LoginFlow.sends + 1,
+                last_sent_at=now,
+                expires_at=now + timedelta(minutes=settings.otp_ttl_minutes),
+            )
+            .returning(LoginFlow.sends, LoginFlow.expires_at)
+            .execution_options(synchronize_session=False)
+        ).first()
+    if sent is None:
+        raise _resend_refusal(session, settings, flow.id, now)
     _send_code(settings, pro, code)
     audit.record(
         session,
         ctx.with_actor(Actor.of(pro)),
         "auth.otp_sent",
-        details={"flow": str(flow.id), "resend": flow.sends},
+        details={"flow": str(flow.id), "resend": int(sent[0])},
     )
-    return FlowStarted(
-        flow.id, flow.expires_at, mask_email(pro.email), settings.otp_resend_cooldown_s
+    return FlowStarted(flow.id, sent[1], mask_email(pro.email), settings.otp_resend_cooldown_s)
+
+
+def _fresh(session: Session, flow_id: uuid.UUID) -> LoginFlow:
+    flow = session.scalar(
+        select(LoginFlow).where(LoginFlow.id == flow_id).execution_options(populate_existing=True)
+    )
+    assert flow is not None
+    return flow
+
+
+def _resend_refusal(
+    session: Session, settings: Settings, flow_id: uuid.UUID, now: datetime
+) -> SisraError:
+    flow = _fresh(session, flow_id)
+    if (
+        flow.used_at is not None
+        or flow.expires_at <= now
+        or flow.attempts >= settings.otp_max_attempts
+    ):
+        return NotAuthenticated(
+            "Cette demande de connexion n'est plus valable : recommencez depuis l'identifiant.",
+            code="otp_expired",
+        )
+    if flow.sends >= MAX_SENDS:
+        return TooManyAttempts(
+            "Trop de codes demandés : recommencez depuis l'identifiant.", code="otp_resend_limit"
+        )
+    wait = max(settings.otp_resend_cooldown_s - int((now - flow.last_sent_at).total_seconds()), 1)
+    return TooManyAttempts(
+        f"Patientez {wait} secondes avant de demander un nouveau code.",
+        code="otp_resend_too_soon",
+        extra={"retry_after_s": wait},
     )
 
 
 def verify(
     session: Session, settings: Settings, ctx: RequestContext, flow_id: uuid.UUID, code: str
 ) -> Professional:
-    """Check the code; the flow is consumed on success. Returns the professional."""
+    """Check the code; the flow is consumed on success. Returns the professional.
+
+    The try is counted (on the flow and in the login throttle) before the code is compared,
+    and the flow is consumed by a conditional ``UPDATE``: of parallel requests, at most
+    ``otp_max_attempts`` are judged and at most one succeeds."""
     flow = _flow(session, flow_id)
     pro = session.get(Professional, flow.professional_id)
     assert pro is not None
     actx = ctx.with_actor(Actor.of(pro))
     now = utcnow()
 
-    def refuse(reason: str, error: SisraError, count: bool = False) -> SisraError:
+    def refuse(reason: str, error: SisraError) -> SisraError:
         audit.record(
             session,
             actx,
             "auth.otp_verify",
             outcome="refused",
-            details={"flow": str(flow.id), "reason": reason},
+            details={"flow": str(flow_id), "reason": reason},
             keep_on_failure=True,
         )
-        if count:
-            fid, login = flow.id, pro.login
-
-            def _count(s: Session) -> None:
-                row = s.get(LoginFlow, fid)
-                if row is not None:
-                    row.attempts += 1
-                throttle.record_failure(s, settings, login, ctx.ip)
-
-            on_failure(session, _count)
         return error
 
     try:
-        throttle.check(session, settings, pro.login, ctx.ip)
+        slot = throttle.reserve(
+            session,
+            settings,
+            throttle.code_counters(pro.login, ctx.ip),
+            flow_id=flow_id,
+            max_tries=settings.otp_max_attempts,
+        )
     except TooManyAttempts as exc:
         raise refuse("throttled", exc) from None
-    if flow.used_at is not None:
-        raise refuse(
-            "replayed",
-            NotAuthenticated(
-                "Ce code a déjà été utilisé. Recommencez la connexion pour en recevoir un nouveau.",
-                code="otp_used",
-            ),
-        )
-    if flow.expires_at <= now:
-        raise refuse(
-            "expired",
-            NotAuthenticated(
-                f"Ce code a expiré (validité {settings.otp_ttl_minutes} minutes). Demandez un "
-                "nouveau code.",
-                code="otp_expired",
-            ),
-        )
-    if flow.attempts >= settings.otp_max_attempts:
-        raise refuse(
-            "too_many_tries",
-            TooManyAttempts(
-                "Trop d'essais pour ce code. Recommencez la connexion depuis l'identifiant.",
-                code="otp_locked",
-            ),
-        )
+    if "flow" not in slot.counts:
+        raise _flow_refusal(session, settings, flow_id, now, refuse)
     if not pro.active:
+        slot.failed(session, settings)
         raise refuse(
             "inactive", NotAuthenticated("Ce compte est désactivé.", code="account_disabled")
         )
     clean = "".join(ch for ch in code if ch.isdigit())
-    if len(clean) != 6 or not hmac.compare_digest(_code_hash(flow.id, clean), flow.code_hash):
-        left = settings.otp_max_attempts - flow.attempts - 1
+    current = _fresh(session, flow_id)
+    if len(clean) != 6 or not hmac.compare_digest(_code_hash(flow_id, clean), current.code_hash):
+        slot.failed(session, settings)
+        left = settings.otp_max_attempts - slot.counts["flow"]
         msg = "Code incorrect. " + (
             f"Il vous reste {left} essai{'s' if left > 1 else ''}."
             if left > 0
@@ -264,9 +283,52 @@ def verify(
         raise refuse(
             "wrong_code",
             NotAuthenticated(msg, code="otp_invalid", extra={"tries_left": max(left, 0)}),
-            True,
         )
-    flow.used_at = now
-    # only a complete login clears the counter: wrong codes count like wrong passwords
-    throttle.reset_account(session, pro.login)
+    # right code: slots back and this source forgiven first (lock order: counters, then flow)
+    slot.succeeded(session, forgive=(pro.login, ctx.ip))
+    consumed = session.execute(
+        update(LoginFlow)
+        .where(LoginFlow.id == flow_id, LoginFlow.used_at.is_(None))
+        .values(used_at=now)
+        .returning(LoginFlow.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if consumed is None:  # a parallel request with the same code won
+        raise refuse("replayed", _used())
     return pro
+
+
+def _used() -> NotAuthenticated:
+    return NotAuthenticated(
+        "Ce code a déjà été utilisé. Recommencez la connexion pour en recevoir un nouveau.",
+        code="otp_used",
+    )
+
+
+def _flow_refusal(
+    session: Session,
+    settings: Settings,
+    flow_id: uuid.UUID,
+    now: datetime,
+    refuse: Callable[[str, SisraError], SisraError],
+) -> SisraError:
+    """Why the flow gave no try: used, expired or out of tries."""
+    flow = _fresh(session, flow_id)
+    if flow.used_at is not None:
+        return refuse("replayed", _used())
+    if flow.expires_at <= now:
+        return refuse(
+            "expired",
+            NotAuthenticated(
+                f"Ce code a expiré (validité {settings.otp_ttl_minutes} minutes). Demandez un "
+                "nouveau code.",
+                code="otp_expired",
+            ),
+        )
+    return refuse(
+        "too_many_tries",
+        TooManyAttempts(
+            "Trop d'essais pour ce code. Recommencez la connexion depuis l'identifiant.",
+            code="otp_locked",
+        ),
+    )

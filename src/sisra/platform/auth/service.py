@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
+from sisra.platform.auth import revocation
 from sisra.platform.auth.tokens import hash_token, new_token
 from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import on_failure
@@ -99,13 +100,7 @@ def issue_tokens(session: Session, settings: Settings, device: Device) -> TokenP
 
 
 def _revoke_device(session: Session, device_id: uuid.UUID, reason: str) -> None:
-    session.execute(
-        update(Device)
-        .where(Device.id == device_id, Device.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_reason=reason)
-    )
-    session.execute(delete(AccessToken).where(AccessToken.device_id == device_id))
-    session.execute(delete(RefreshToken).where(RefreshToken.device_id == device_id))
+    revocation.end_device(session, device_id, reason)
 
 
 def refresh(session: Session, settings: Settings, ctx: RequestContext, token: str) -> TokenPair:
@@ -130,22 +125,12 @@ def refresh(session: Session, settings: Settings, ctx: RequestContext, token: st
     pro = session.get(Professional, device.professional_id)
     assert pro is not None
     actx = ctx.with_actor(Actor.of(pro, device.id))
-    if row.used_at is not None:
-        device_id = device.id
-        on_failure(session, lambda s: _revoke_device(s, device_id, "refresh_token_reused"))
-        audit.record(
-            session,
-            actx,
-            "auth.refresh",
-            outcome="refused",
-            details={"reason": "reused", "device_revoked": True},
-            keep_on_failure=True,
-        )
-        raise NotAuthenticated(
-            "Ce jeton a déjà été utilisé : par sécurité, cet appareil a été déconnecté. "
-            "Authentifiez-vous à nouveau.",
-            code="refresh_token_reused",
-        )
+    # a spent token is a replay, unless the device was ended otherwise (logout, revocation);
+    # a device already revoked for a replay answers the same to every parallel latecomer
+    if device.revoked_reason == "refresh_token_reused" or (
+        row.used_at is not None and device.revoked_at is None
+    ):
+        raise _reused(session, actx, device.id)
     if row.expires_at <= now or device.revoked_at is not None or not pro.active:
         audit.record(
             session,
@@ -172,12 +157,40 @@ def refresh(session: Session, settings: Settings, ctx: RequestContext, token: st
             code="strong_auth_required",
             extra={"device_id": str(device.id)},
         )
-    row.used_at = now
+    # one conditional UPDATE spends the token: of parallel refreshes exactly one wins; the
+    # others wait for its commit, find the token used, and revoke the device as a replay
+    won = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .returning(RefreshToken.token_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if won is None:
+        raise _reused(session, actx, device.id)
     device.last_seen_at = now
     session.execute(
         delete(AccessToken).where(AccessToken.device_id == device.id, AccessToken.expires_at <= now)
     )
     return issue_tokens(session, settings, device)
+
+
+def _reused(session: Session, actx: RequestContext, device_id: uuid.UUID) -> NotAuthenticated:
+    """A refresh token used twice means theft: revoke the device (after the rollback)."""
+    on_failure(session, lambda s: _revoke_device(s, device_id, "refresh_token_reused"))
+    audit.record(
+        session,
+        actx,
+        "auth.refresh",
+        outcome="refused",
+        details={"reason": "reused", "device_revoked": True},
+        keep_on_failure=True,
+    )
+    return NotAuthenticated(
+        "Ce jeton a déjà été utilisé : par sécurité, cet appareil a été déconnecté. "
+        "Authentifiez-vous à nouveau.",
+        code="refresh_token_reused",
+    )
 
 
 def authenticate(session: Session, token: str) -> tuple[Professional, Device]:
@@ -189,14 +202,15 @@ def authenticate(session: Session, token: str) -> tuple[Professional, Device]:
         raise NotAuthenticated("Votre jeton d'accès a expiré.", code="token_expired")
     device = session.get(Device, row.device_id)
     pro = session.get(Professional, row.professional_id)
-    if device is None or device.revoked_at is not None:
-        raise NotAuthenticated("Cet appareil a été déconnecté.", code="device_revoked")
     if pro is None or not pro.active:
         raise NotAuthenticated("Ce compte est désactivé.", code="account_disabled")
+    if device is None or device.revoked_at is not None:
+        raise NotAuthenticated("Cet appareil a été déconnecté.", code="device_revoked")
     return pro, device
 
 
 def logout(session: Session, ctx: RequestContext, device_id: uuid.UUID) -> None:
+    """The device logs itself out: its tokens, browser sessions, links and streams end."""
     _revoke_device(session, device_id, "logout")
     audit.record(session, ctx, "auth.logout")
 

@@ -1,67 +1,214 @@
-"""Failed-login throttling per account and per IP address, persisted in the database."""
+"""Login throttling: counters in the database, claimed atomically before a secret is checked.
 
-from datetime import timedelta
+Three kinds of counter (docs/security.md « Login throttling »):
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+- ``pair:<login>|<source>``: failures of one account from one source address; a low hard
+  limit (``login_max_failures_per_account_source``). Only that source is refused.
+- ``ip:<source>``: failures from one source, whatever the account
+  (``login_max_failures_per_ip``).
+- ``account:<login>``: failures from everywhere. Never a hard lock (anybody could lock anybody
+  out): past ``login_account_delay_after`` failures, attempts are spaced out by a delay that
+  doubles up to ``login_account_max_delay_s``.
+
+An attempt is *counted before it is evaluated*: one conditional ``UPDATE`` per counter takes the
+slot only while the limit allows it, in a short transaction of its own committed at once
+(:func:`sisra.platform.db.side_transaction`), so N simultaneous guesses cannot all pass a
+check made before any of them is recorded. A successful attempt gives its slot back.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sisra.platform.db import side_transaction
 from sisra.platform.errors import TooManyAttempts
-from sisra.platform.models import LoginThrottle, utcnow
+from sisra.platform.models import LoginFlow, LoginThrottle, utcnow
 from sisra.settings import Settings
 
+Kind = Literal["pair", "ip", "account"]
 
-def keys_for(login: str, ip: str | None) -> list[tuple[str, str]]:
-    """(key, kind) pairs; kind selects the limit."""
-    keys = [(f"account:{login.strip().lower()}", "account")]
+
+@dataclass(frozen=True, order=True)
+class Counter:
+    key: str
+    kind: Kind
+
+
+def _login(login: str) -> str:
+    return login.strip().lower()
+
+
+def password_counters(login: str, ip: str | None) -> list[Counter]:
+    """Counters a password attempt takes: per (account, source), per source, per account."""
+    counters = [Counter(f"account:{_login(login)}", "account")]
     if ip:
-        keys.append((f"ip:{ip}", "ip"))
-    return keys
+        counters += [Counter(f"pair:{_login(login)}|{ip}", "pair"), Counter(f"ip:{ip}", "ip")]
+    return sorted(counters)  # one locking order for every request: no deadlock
 
 
-def check(session: Session, settings: Settings, login: str, ip: str | None) -> None:
-    """Refuse the attempt while either counter is over its limit inside the window."""
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    now = utcnow()
-    limits = {
-        "account": settings.login_max_failures_per_account,
-        "ip": settings.login_max_failures_per_ip,
-    }
-    for key, kind in keys_for(login, ip):
-        row = session.get(LoginThrottle, key)
-        if row and row.failures >= limits[kind] and now - row.window_start < window:
-            wait = int((row.window_start + window - now).total_seconds() // 60) + 1
-            raise TooManyAttempts(
-                f"Trop de tentatives de connexion échouées. Réessayez dans {wait} minute(s).",
-                extra={"retry_after_minutes": wait},
-            )
+def code_counters(login: str, ip: str | None) -> list[Counter]:
+    """A code attempt: per (account, source) and per source. The account-wide delay is left
+    out: a flow exists only after the right password, and has its own few tries."""
+    return [c for c in password_counters(login, ip) if c.kind != "account"]
 
 
-def record_failure(session: Session, settings: Settings, login: str, ip: str | None) -> None:
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    now = utcnow()
-    for key, _kind in keys_for(login, ip):
-        row = session.execute(select(LoginThrottle).where(LoginThrottle.key == key)).scalar()
-        if row is None:
-            try:
-                with session.begin_nested():
-                    session.add(LoginThrottle(key=key, failures=1, window_start=now))
-                continue
-            except IntegrityError:  # another worker created it meanwhile
-                row = session.get(LoginThrottle, key)
-                assert row is not None
-        if now - row.window_start >= window:
-            row.failures, row.window_start = 1, now
-        else:
-            session.execute(
+@dataclass
+class Reservation:
+    """Slots taken by one attempt; :meth:`failed` or :meth:`succeeded` once it is judged."""
+
+    counters: list[Counter]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def failed(self, session: Session, settings: Settings) -> None:
+        """The attempt failed: its slots stay taken; the account-wide delay is set."""
+        account = next((c for c in self.counters if c.kind == "account"), None)
+        if account is None:
+            return
+        over = self.counts.get(account.key, 0) - settings.login_account_delay_after
+        delay = min(2 ** max(over - 1, 0), settings.login_account_max_delay_s) if over > 0 else 0
+        with side_transaction(session) as side:
+            side.execute(
                 update(LoginThrottle)
-                .where(LoginThrottle.key == key)
-                .values(failures=LoginThrottle.failures + 1)
+                .where(LoginThrottle.key == account.key)
+                .values(not_before=utcnow() + timedelta(seconds=delay) if delay else None)
             )
-    session.flush()
+
+    def succeeded(self, session: Session, *, forgive: tuple[str, str | None] | None = None) -> None:
+        """The secret was right: give the slots back (and lift the hold on the account).
+
+        ``forgive=(login, ip)``: a complete login (password and code) also clears its own
+        source's counter for the account. Runs in a transaction of its own, before the request
+        writes: the request's later locks (the login flow) are then never taken before these,
+        the order every claim follows (counters, then flow), so two requests cannot deadlock.
+        """
+        if not self.counters and forgive is None:
+            return
+        with side_transaction(session) as side:
+            for c in self.counters:
+                side.execute(
+                    update(LoginThrottle)
+                    .where(LoginThrottle.key == c.key, LoginThrottle.failures > 0)
+                    .values(
+                        failures=LoginThrottle.failures - 1,
+                        not_before=None if c.kind == "account" else LoginThrottle.not_before,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            if forgive is not None and forgive[1]:
+                login, ip = forgive
+                side.execute(
+                    delete(LoginThrottle).where(LoginThrottle.key == f"pair:{_login(login)}|{ip}")
+                )
 
 
-def reset_account(session: Session, login: str) -> None:
-    session.execute(
-        delete(LoginThrottle).where(LoginThrottle.key == f"account:{login.strip().lower()}")
+def _insert_missing(side: Session, keys: list[str], now: datetime) -> None:
+    dialect = side.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    side.execute(
+        insert(LoginThrottle)
+        .values([{"key": k, "failures": 0, "window_start": now} for k in keys])
+        .on_conflict_do_nothing(index_elements=["key"])
     )
+
+
+def _claim(side: Session, settings: Settings, c: Counter, now: datetime) -> int | None:
+    """Take one slot of counter ``c`` if its limit allows; the new count, or None."""
+    cutoff = now - timedelta(minutes=settings.login_failure_window_minutes)
+    stale = LoginThrottle.window_start <= cutoff
+    when = LoginThrottle.window_start.type
+    values: dict[str, object] = {
+        "failures": case((stale, 1), else_=LoginThrottle.failures + 1),
+        "window_start": case((stale, literal(now, when)), else_=LoginThrottle.window_start),
+    }
+    if c.kind == "account":
+        # past the free failures, hold the account while this attempt is judged; failed()
+        # then sets the real delay, succeeded() lifts it
+        hold = now + timedelta(seconds=settings.login_account_max_delay_s)
+        busy = ~stale & (LoginThrottle.failures >= settings.login_account_delay_after)
+        values["not_before"] = case((busy, literal(hold, when)), else_=None)
+        allowed = stale | LoginThrottle.not_before.is_(None) | (LoginThrottle.not_before <= now)
+    else:
+        limit = (
+            settings.login_max_failures_per_account_source
+            if c.kind == "pair"
+            else settings.login_max_failures_per_ip
+        )
+        allowed = stale | (LoginThrottle.failures < limit)
+    row = side.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == c.key, allowed)
+        .values(values)
+        .returning(LoginThrottle.failures)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return int(row[0]) if row else None
+
+
+def _refusal(side: Session, settings: Settings, c: Counter, now: datetime) -> TooManyAttempts:
+    row = side.get(LoginThrottle, c.key)
+    assert row is not None
+    if c.kind == "account" and row.not_before is not None:
+        wait_s = max(int((row.not_before - now).total_seconds()) + 1, 1)
+        return TooManyAttempts(
+            "Trop de tentatives de connexion échouées sur ce compte. "
+            f"Réessayez dans {wait_s} seconde(s), ou connectez-vous avec votre carte CPS.",
+            extra={"retry_after_s": wait_s},
+        )
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    wait = int((row.window_start + window - now).total_seconds() // 60) + 1
+    return TooManyAttempts(
+        f"Trop de tentatives de connexion échouées. Réessayez dans {wait} minute(s).",
+        extra={"retry_after_minutes": wait, "retry_after_s": wait * 60},
+    )
+
+
+def reserve(
+    session: Session,
+    settings: Settings,
+    counters: list[Counter],
+    flow_id: uuid.UUID | None = None,
+    max_tries: int = 0,
+) -> Reservation:
+    """Count one attempt on every counter (and one try of ``flow_id``), all or nothing.
+
+    Raises :class:`TooManyAttempts` when a limit is reached; returns ``Reservation`` with an
+    empty ``counts[flow]`` entry missing when the flow refused its try (used, expired, spent).
+    """
+    now = utcnow()
+    reservation = Reservation(list(counters))
+    with side_transaction(session) as side:
+        if counters:
+            _insert_missing(side, [c.key for c in counters], now)
+        for c in counters:
+            count = _claim(side, settings, c, now)
+            if count is None:
+                raise _refusal(side, settings, c, now)  # rolls the other claims back
+            reservation.counts[c.key] = count
+        if flow_id is not None:
+            tries = side.execute(
+                update(LoginFlow)
+                .where(
+                    LoginFlow.id == flow_id,
+                    LoginFlow.used_at.is_(None),
+                    LoginFlow.expires_at > now,
+                    LoginFlow.attempts < max_tries,
+                )
+                .values(attempts=LoginFlow.attempts + 1)
+                .returning(LoginFlow.attempts)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if tries is None:
+                side.rollback()  # the flow refused: nothing was evaluated, nothing counts
+                return Reservation([])
+            reservation.counts["flow"] = int(tries[0])
+    return reservation
+
+
+def failures(session: Session, key: str) -> int:
+    """The current count of a counter (tests and diagnostics)."""
+    return int(session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == key)) or 0)

@@ -11,15 +11,15 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
 from sisra.platform.auth.tokens import hash_token, new_token
 from sisra.platform.context import Actor, RequestContext
-from sisra.platform.db import on_failure
+from sisra.platform.db import side_transaction
 from sisra.platform.errors import Invalid, NotAuthenticated
-from sisra.platform.models import Professional, WebSession, WebTicket, utcnow
+from sisra.platform.models import Device, Professional, WebSession, WebTicket, utcnow
 from sisra.settings import Settings
 
 # Pages a ticket may open: a local path only (no scheme, no host, no "//"), so a ticket can
@@ -56,9 +56,14 @@ def create_ticket(
     return ticket, expires
 
 
-def consume_ticket(session: Session, ctx: RequestContext, ticket: str) -> tuple[Professional, str]:
-    """The professional and page of a valid ticket; the ticket is spent even on refusal."""
-    row = session.get(WebTicket, hash_token(ticket))
+def consume_ticket(
+    session: Session, ctx: RequestContext, ticket: str
+) -> tuple[Professional, str, uuid.UUID | None]:
+    """The professional, page and device of a valid ticket; spent even on refusal.
+
+    One conditional ``UPDATE`` in a transaction of its own spends the ticket: of parallel
+    requests with one link, exactly one goes further."""
+    key = hash_token(ticket)
     now = utcnow()
 
     def refuse(reason: str, message: str) -> NotAuthenticated:
@@ -72,41 +77,57 @@ def consume_ticket(session: Session, ctx: RequestContext, ticket: str) -> tuple[
         )
         return NotAuthenticated(message, code=f"web_ticket_{reason}")
 
-    if row is None:
-        raise refuse(
-            "unknown", "Ce lien de connexion n'est pas valable. Rouvrez la page depuis MonSisra."
-        )
-    if row.used_at is not None:
+    with side_transaction(session) as side:
+        claimed = side.execute(
+            update(WebTicket)
+            .where(WebTicket.ticket_hash == key, WebTicket.used_at.is_(None))
+            .values(used_at=now)
+            .returning(
+                WebTicket.professional_id,
+                WebTicket.device_id,
+                WebTicket.target,
+                WebTicket.expires_at,
+            )
+            .execution_options(synchronize_session=False)
+        ).first()
+    if claimed is None:
+        if session.get(WebTicket, key) is None:
+            raise refuse(
+                "unknown",
+                "Ce lien de connexion n'est pas valable. Rouvrez la page depuis MonSisra.",
+            )
         raise refuse("used", "Ce lien de connexion a déjà servi. Rouvrez la page depuis MonSisra.")
-    row.used_at = now
-    key = row.ticket_hash
-    on_failure(session, lambda s: _spend(s, key))
-    if row.expires_at <= now:
+    pro_id, device_id, target, expires_at = claimed
+    if expires_at <= now:
         raise refuse(
             "expired",
             "Ce lien de connexion a expiré (validité 60 secondes). "
             "Rouvrez la page depuis MonSisra.",
         )
-    pro = session.get(Professional, row.professional_id)
+    pro = session.get(Professional, pro_id)
     if pro is None or not pro.active:
         raise refuse("unknown", "Ce compte est désactivé.")
+    device = session.get(Device, device_id) if device_id else None
+    if device is not None and device.revoked_at is not None:
+        raise refuse("unknown", "Cet appareil a été déconnecté. Rouvrez la page depuis MonSisra.")
     audit.record(
         session,
-        ctx.with_actor(Actor.of(pro, row.device_id)),
+        ctx.with_actor(Actor.of(pro, device_id)),
         "auth.web_ticket_use",
-        details={"target": row.target},
+        details={"target": target},
     )
-    return pro, row.target
+    return pro, target, device_id
 
 
-def _spend(session: Session, key: str) -> None:
-    row = session.get(WebTicket, key)
-    if row is not None and row.used_at is None:
-        row.used_at = utcnow()
+def open_session(
+    session: Session,
+    settings: Settings,
+    pro: Professional,
+    device_id: uuid.UUID | None = None,
+) -> tuple[str, str]:
+    """A new browser session: returns the cookie value and the CSRF token.
 
-
-def open_session(session: Session, settings: Settings, pro: Professional) -> tuple[str, str]:
-    """A new browser session: returns the cookie value and the CSRF token."""
+    ``device_id``: the MonSisra device whose link opened it; revoking that device closes it."""
     token = new_token("sws")
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
@@ -114,6 +135,7 @@ def open_session(session: Session, settings: Settings, pro: Professional) -> tup
         WebSession(
             token_hash=hash_token(token),
             professional_id=pro.id,
+            device_id=device_id,
             csrf_token=csrf,
             expires_at=now + timedelta(hours=settings.web_session_hours),
             last_seen_at=now,
@@ -131,6 +153,10 @@ def current_session(session: Session, token: str | None) -> tuple[Professional, 
     pro = session.get(Professional, row.professional_id)
     if pro is None or not pro.active:
         raise NotAuthenticated("Ce compte est désactivé.", code="account_disabled")
+    if row.device_id is not None:
+        device = session.get(Device, row.device_id)
+        if device is None or device.revoked_at is not None:
+            raise NotAuthenticated("Cet appareil a été déconnecté.", code="device_revoked")
     row.last_seen_at = utcnow()
     return pro, row
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sisra.common.identifiers import InvalidIdentifier, national_id, validate_adeli, validate_rpps
 from sisra.common.text import fold
 from sisra.platform.audit import service as audit
-from sisra.platform.auth import passwords
+from sisra.platform.auth import passwords, revocation
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from sisra.platform.models import Professional, Role
@@ -122,6 +122,8 @@ def set_active(session: Session, ctx: RequestContext, pro: Professional, active:
     if ctx.actor is not None and not ctx.actor.is_admin:
         raise Forbidden("Réservé aux administrateurs.", code="admin_only")
     pro.active = active
+    if not active:  # its devices, browser sessions, links and event streams end now
+        revocation.end_professional(session, pro.id, "account_disabled")
     audit.record(
         session,
         ctx,

@@ -3,8 +3,10 @@
 Each event's ``id`` is the inbox cursor. On connect the stream first replays what the client
 missed (after ``Last-Event-ID`` or ``?after=``) from the database, then goes live. The
 subscription is opened before the replay, so an item committed in between is not lost; it may
-arrive twice and is skipped by cursor. The stream closes when the access token would expire,
-so a revoked device stops receiving within minutes; the client reconnects with a new token.
+arrive twice and is skipped by cursor. The stream closes when the access token would expire
+(the client reconnects with a new token), and within about ``events_revocation_check_s`` when
+its device is revoked or logged out or its professional disabled: it re-checks its token each
+time the database's revocation generation moves (:mod:`sisra.platform.auth.revocation`).
 """
 
 import asyncio
@@ -19,13 +21,17 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from sisra.platform.audit import service as audit
+from sisra.platform.auth import service as auth
+from sisra.platform.auth.revocation import RevocationWatch
 from sisra.platform.db import unit_of_work
-from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext
+from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext, bearer_token
+from sisra.platform.errors import NotAuthenticated
 from sisra.platform.inbox.service import items_for
 from sisra.platform.models import Notification
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 REPLAY_BATCH = 200
+_TICK: dict[str, Any] = {}  # "nothing arrived during this tick"
 
 
 def _sse(item: dict[str, Any]) -> str:
@@ -50,8 +56,19 @@ async def events(
     header = request.headers.get("last-event-id", "")
     start = int(header) if header.isdigit() else (after or 0)
     factory = request.app.state.session_factory
+    watch: RevocationWatch = request.app.state.revocations
+    token = bearer_token(request)
     audit.record(session, ctx, "events.connect", details={"after": start})
     deadline = time.monotonic() + settings.access_token_minutes * 60
+    tick = max(min(settings.events_revocation_check_s, settings.events_keepalive_seconds), 0.05)
+
+    def still_valid() -> bool:
+        with unit_of_work(factory) as check:
+            try:
+                auth.authenticate(check, token)
+            except NotAuthenticated:
+                return False
+        return True
 
     def replay(cursor: int) -> list[dict[str, Any]]:
         with unit_of_work(factory) as session:
@@ -71,6 +88,7 @@ async def events(
 
     async def stream() -> AsyncIterator[str]:
         cursor = start
+        seen = await watch.generation()
         async with hub.subscribe(pro_id) as queue:
             yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
             while True:
@@ -80,13 +98,23 @@ async def events(
                     yield _sse(item)
                 if len(batch) < REPLAY_BATCH:
                     break
+            keepalive_at = time.monotonic() + settings.events_keepalive_seconds
             while time.monotonic() < deadline:
                 if await request.is_disconnected():
                     return
                 try:
-                    event = await asyncio.wait_for(queue.get(), settings.events_keepalive_seconds)
+                    event = await asyncio.wait_for(queue.get(), tick)
                 except TimeoutError:
-                    yield ": keepalive\n\n"
+                    event = _TICK
+                generation = await watch.generation()
+                if generation != seen:  # something was revoked somewhere: is it us?
+                    seen = generation
+                    if not await run_in_threadpool(still_valid):
+                        return
+                if event is _TICK:
+                    if time.monotonic() >= keepalive_at:
+                        keepalive_at = time.monotonic() + settings.events_keepalive_seconds
+                        yield ": keepalive\n\n"
                     continue
                 if event is None:  # fell behind: let the client reconnect and catch up
                     return

@@ -47,13 +47,19 @@ class RefreshToken(Timestamped, Base):
 
 
 class LoginThrottle(Base):
-    """Failed-login counter per key (``account:<login>`` or ``ip:<address>``)."""
+    """Failed-login counter per key (see :mod:`sisra.platform.auth.throttle`).
+
+    ``failures`` counts failed attempts *and attempts being evaluated*: an attempt is counted
+    before its password or code is checked, and given back if it succeeds. ``not_before``
+    spaces out attempts on an account under attack (progressive delay, never a hard lock).
+    """
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginFlow(UUIDPk, Timestamped, Base):
@@ -98,12 +104,17 @@ class WebTicket(Timestamped, Base):
 
 
 class WebSession(Timestamped, Base):
-    """A browser session (HttpOnly cookie); the cookie value is stored hashed."""
+    """A browser session (HttpOnly cookie); the cookie value is stored hashed.
+
+    ``device_id`` is the MonSisra device whose one-time link opened it (none for a web login):
+    revoking or logging out that device closes the session.
+    """
 
     __tablename__ = "web_sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"), index=True)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import otp, web
 from sisra.platform.context import Actor, RequestContext
-from sisra.platform.deps import Anonymous, AppSettings, DbSession
+from sisra.platform.deps import Anonymous, AppSettings, DbSession, anonymous_context
 from sisra.platform.errors import NotAuthenticated, NotFound, SisraError
 from sisra.platform.models import Professional
 from sisra.settings import Settings
@@ -203,12 +203,12 @@ def open_ticket(
 ) -> Response:
     """A one-time link from MonSisra: opens its page already logged in."""
     try:
-        pro, target = web.consume_ticket(session, ctx, ticket)
+        pro, target, device_id = web.consume_ticket(session, ctx, ticket)
     except NotAuthenticated as exc:
         raise _FormError(
             "message.html", {"heading": "Lien expiré", "kind": "error", "message": exc.message}, 401
         ) from exc
-    token, _ = web.open_session(session, settings, pro)
+    token, _ = web.open_session(session, settings, pro, device_id)
     return _logged_in(RedirectResponse(target, status_code=303), settings, token)
 
 
@@ -232,11 +232,7 @@ def check_csrf(expected: str, given: str) -> None:
 def web_context(request: Request, session: Session) -> tuple[RequestContext, Professional, str]:
     """For pages: the request context as the logged-in professional, and the CSRF token."""
     pro, csrf = current_web_user(request, session)
-    ctx = RequestContext(
-        Actor.of(pro),
-        request.client.host if request.client else None,
-        request.headers.get("user-agent"),
-    )
+    ctx = anonymous_context(request).with_actor(Actor.of(pro))
     return ctx, pro, csrf
 
 
