@@ -15,6 +15,7 @@ Checkpoints are read before the rows, so a checkpoint written during the walk is
 mistaken for a truncation.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,6 +104,8 @@ def _walk(
     """Check every link; returns the (position, seq) of the rows whose link fails."""
     bad: list[tuple[int, int]] = []
     prev, expected, last = GENESIS, 1, 0
+    recent: deque[str] = deque(maxlen=_WINDOW)  # stored hashes of the last rows
+    damaged = False  # the row before failed: its neighbours may have been moved
     while True:
         rows = session.scalars(
             select(AuditEvent)
@@ -119,8 +122,12 @@ def _walk(
                 report.problems.append(_gap(expected, position))
             else:
                 verified = row.chain_hash == link(key, prev, row)
+                if not verified and damaged:
+                    # intact itself, after moved rows: its link holds to one of them
+                    verified = any(link(key, p, row) == row.chain_hash for p in recent)
                 if not verified:
                     bad.append((position, row.seq))
+            damaged = verified is not True
             for where, cp in by_position.get(position, ()):
                 if verified and cp.chain_hash != row.chain_hash:
                     report.problems.append(
@@ -130,6 +137,7 @@ def _walk(
                     )
             # Go on from the stored hash, so that one damaged row does not hide the rest.
             prev = row.chain_hash or GENESIS
+            recent.append(prev)
             expected = position + 1
             report.rows += 1
             report.head = position
