@@ -311,7 +311,7 @@ def verify_audit(
     """Vérifier la piste d'audit : chaîne à clé et points de contrôle signés."""
     from datetime import timedelta
 
-    from sisra.platform.audit.sealer import Sealer
+    from sisra.platform.audit.sealer import Sealer, SealRefused
     from sisra.platform.audit.verify import verify
     from sisra.platform.db import make_engine, make_session_factory
 
@@ -320,12 +320,14 @@ def verify_audit(
     try:
         factory = make_session_factory(engine)
         try:
-            sealer = Sealer.from_settings(settings, factory)
+            sealer = Sealer.from_settings(settings, factory, create_key=False)
         except ValueError as exc:
             _fail(str(exc))
         if seal:
             try:
                 sealer.seal(wait=True)
+            except SealRefused as exc:
+                typer.secho(f"Attention : {exc.message}", fg=typer.colors.YELLOW, err=True)
             except OSError as exc:
                 _fail(
                     f"Impossible d'écrire le point de contrôle dans {sealer.checkpoint_dir} : "

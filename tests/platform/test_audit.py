@@ -1,6 +1,7 @@
 """The audit trail: every access recorded, inserted without a lock, sealed into a keyed chain,
 held against signed checkpoints published outside the database; tampering detected."""
 
+import base64
 import hashlib
 import json
 import secrets
@@ -42,8 +43,12 @@ def _verify(sealer: Sealer):
     return verify(sealer.factory, sealer.key, sealer.checkpoint_dir)
 
 
-def _cli(settings, *args: str):
-    env = {"SISRA_DATABASE_URL": settings.database_url, "SISRA_DATA_DIR": str(settings.data_dir)}
+def _cli(settings, *args: str, **env: str):
+    env = {
+        "SISRA_DATABASE_URL": settings.database_url,
+        "SISRA_DATA_DIR": str(settings.data_dir),
+        **env,
+    }
     return CliRunner().invoke(cli, ["admin", "verify-audit", *args], env=env)
 
 
@@ -247,15 +252,32 @@ def test_a_forged_checkpoint_is_caught(app_client, make_pro, make_patient, pdf, 
     assert _cli(settings).exit_code == 1
 
 
-def test_without_the_key_file_the_checkpoints_do_not_verify(
-    app_client, make_pro, make_patient, pdf, sealer, settings
+def test_verify_audit_never_makes_a_key_and_seals_nothing_with_a_wrong_one(
+    app_client, make_pro, make_patient, pdf, db, sealer, settings
 ):
     _activity(app_client, make_pro, make_patient, pdf)
     sealer.seal()
-    (settings.data_dir / "audit.key").unlink()  # a new key is made: nothing verifies any more
-    bad = _cli(settings)
-    assert bad.exit_code == 1
-    assert "signé par une autre clé" in bad.output and "modifiée" in bad.output
+    key_file = settings.data_dir / "audit.key"
+    saved = key_file.read_text()
+    key_file.unlink()
+    missing = _cli(settings)
+    assert missing.exit_code == 1 and "Clé d'audit introuvable" in missing.output
+    assert not key_file.exists()
+
+    _activity(app_client, make_pro, make_patient, pdf)  # rows waiting to be sealed
+    with db() as s:
+        waiting = s.scalar(select(func.count()).where(AuditEvent.seal_seq.is_(None)))
+    other = base64.b64encode(secrets.token_bytes(32)).decode()
+    wrong = _cli(settings, SISRA_AUDIT_KEY=other)
+    assert wrong.exit_code == 1
+    assert "Scellement refusé" in wrong.output and "signé par une autre clé" in wrong.output
+    assert "La clé d'audit configurée n'est peut-être pas celle" in wrong.output
+    with db() as s:
+        assert s.scalar(select(func.count()).where(AuditEvent.seal_seq.is_(None))) == waiting
+
+    key_file.write_text(saved)
+    right = _cli(settings)
+    assert right.exit_code == 0 and "0 ligne(s) en attente" in right.output
 
 
 def test_rows_committed_late_with_a_lower_number_are_sealed_next_time(
@@ -405,3 +427,27 @@ def test_audited_requests_do_not_wait_on_the_counters(live_server, make_pro, eng
         )
         holder.rollback()
     assert r.status_code == 200
+
+
+def test_a_checkpoint_that_could_not_be_written_is_written_later(
+    app_client, make_pro, make_patient, pdf, db, sealer, settings, tmp_path
+):
+    _activity(app_client, make_pro, make_patient, pdf)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    r = _cli(settings, SISRA_AUDIT_CHECKPOINT_DIR=str(blocker / "checkpoints"))
+    assert r.exit_code == 1 and "Impossible d'écrire le point de contrôle" in r.output
+
+    _activity(app_client, make_pro, make_patient, pdf)
+    good = sealer.checkpoint_dir
+    sealer.checkpoint_dir = blocker / "checkpoints"
+    with pytest.raises(OSError):
+        sealer.seal()
+    with db() as s:
+        assert s.scalar(select(func.count()).where(AuditEvent.seal_seq.is_(None))) == 0
+        head = s.scalar(select(func.max(AuditEvent.seal_seq)))
+    sealer.checkpoint_dir = good
+    assert sealer.seal() == 0  # nothing new, but the checkpoint left behind is written now
+    (line,) = checkpoints.read(good, sealer.key)
+    assert line.checkpoint is not None and line.checkpoint.seal_seq == head
+    assert _verify(sealer).ok

@@ -76,8 +76,18 @@ def verify_signature(public_key: bytes, data: bytes, signature: str) -> bool:
     return True
 
 
-def load_audit_key(settings: Settings) -> AuditKey:
-    """The audit key from the settings, the key file, or a new key file (first start)."""
+def load_audit_key(settings: Settings, *, create: bool = True) -> AuditKey:
+    """The audit key from the settings, the key file, or a new key file (first start).
+
+    ``create=False`` (the administration commands) refuses to make a new key: sealing with a
+    key other than the trail's would break the chain for good.
+    """
+    if not create and settings.audit_key is None and not settings.audit_key_file.exists():
+        raise ValueError(
+            f"Clé d'audit introuvable : ni SISRA_AUDIT_KEY, ni SISRA_AUDIT_KEY_FILE, ni fichier "
+            f"{settings.audit_key_file}. Indiquez la clé de la plateforme (ou son dossier de "
+            "données, SISRA_DATA_DIR) ; la plateforme crée la clé à son premier démarrage."
+        )
     secret = load_key(
         settings.audit_key.get_secret_value() if settings.audit_key else None,
         settings.audit_key_file,

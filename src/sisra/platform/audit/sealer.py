@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = 0x5153_4155_4449_5431  # "SQAUDIT1"
 
 
+class SealRefused(Exception):
+    """The chain's head does not verify with our key: sealing on it would bless or break it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass
 class Sealer:
     """Seals the audit trail of one database and publishes checkpoints to one directory."""
@@ -45,10 +53,12 @@ class Sealer:
     _publish_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> "Sealer":
+    def from_settings(
+        cls, settings: Settings, factory: sessionmaker[Session], *, create_key: bool = True
+    ) -> "Sealer":
         return cls(
             factory,
-            load_audit_key(settings),
+            load_audit_key(settings, create=create_key),
             settings.effective_audit_checkpoint_dir,
             max(1, settings.audit_seal_batch),
         )
@@ -98,13 +108,7 @@ class Sealer:
             session.rollback()  # end the read before taking the write lock (SQLite)
             if not _lock(session, wait):
                 return 0, None
-            head = session.execute(
-                select(AuditEvent.seal_seq, AuditEvent.chain_hash)
-                .where(AuditEvent.seal_seq.is_not(None))
-                .order_by(AuditEvent.seal_seq.desc())
-                .limit(1)
-            ).first()
-            position, prev = (int(head[0] or 0), head[1] or GENESIS) if head else (0, GENESIS)
+            position, prev = self._head(session)
             rows = session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.seal_seq.is_(None))
@@ -119,6 +123,31 @@ class Sealer:
         if not rows:
             return 0, None
         return len(rows), checkpoints.new_checkpoint(self.key, position, prev, len(rows))
+
+    def _head(self, session: Session) -> tuple[int, str]:
+        """The chain's last position and hash, checked with our key before we build on it."""
+        head = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seal_seq.is_not(None))
+            .order_by(AuditEvent.seal_seq.desc())
+            .limit(1)
+        ).first()
+        if head is None or head.seal_seq is None:
+            return 0, GENESIS
+        position = head.seal_seq
+        before = (
+            session.scalar(select(AuditEvent.chain_hash).where(AuditEvent.seal_seq == position - 1))
+            if position > 1
+            else GENESIS
+        )
+        if before is None or link(self.key, before, head) != head.chain_hash:
+            raise SealRefused(
+                f"Scellement refusé : la dernière ligne scellée (position n° {position}) ne se "
+                "vérifie pas avec la clé d'audit configurée (clé différente, ou piste "
+                "altérée). Rien n'est scellé tant que ce n'est pas éclairci : lancez "
+                "« sisra admin verify-audit --no-seal »."
+            )
+        return position, head.chain_hash or GENESIS
 
 
 def _lock(session: Session, wait: bool) -> bool:
@@ -152,12 +181,20 @@ class SealerThread:
         self._thread.join(30)
         try:
             self.sealer.seal(wait=True)  # what the last requests wrote
+        except SealRefused:
+            pass  # already logged by the loop
         except Exception:
             log.exception("audit sealing failed at shutdown")
 
     def _run(self) -> None:
+        refused: str | None = None
         while not self._stop.wait(self.interval):
             try:
                 self.sealer.seal(wait=False)
+                refused = None
+            except SealRefused as exc:  # said once, not every second
+                if exc.message != refused:
+                    log.error("%s", exc.message)
+                refused = exc.message
             except Exception:  # the next tick retries; rows stay unsealed, never lost
                 log.exception("audit sealing failed; retrying in %.1f s", self.interval)
