@@ -309,6 +309,7 @@ def verify_audit(
     ] = True,
 ) -> None:
     """Vérifier la piste d'audit : chaîne à clé et points de contrôle signés."""
+    import base64
     from datetime import timedelta
 
     from sisra.platform.audit.sealer import Sealer, SealRefused
@@ -359,6 +360,8 @@ def verify_audit(
         f"{sealer.key.key_id}, {report.checkpoints} points de contrôle signés concordants "
         f"({attested}), {report.unsealed} ligne(s) en attente de scellement."
     )
+    public = base64.b64encode(sealer.key.public_key).decode()
+    typer.echo(f"Clé publique des points de contrôle (Ed25519) : {public}")
 
 
 @admin_app.command("devices")
