@@ -303,18 +303,65 @@ def _set_active(login: str, active: bool) -> None:
 
 
 @admin_app.command("verify-audit")
-def verify_audit() -> None:
-    """Vérifier le chaînage de la piste d'audit (toute modification est détectée)."""
-    from sisra.platform.audit.service import verify_chain
+def verify_audit(
+    seal: Annotated[
+        bool, typer.Option("--seal/--no-seal", help="Sceller d'abord les lignes en attente")
+    ] = True,
+) -> None:
+    """Vérifier la piste d'audit : chaîne à clé et points de contrôle signés."""
+    import base64
+    from datetime import timedelta
 
-    with _session() as session:
-        report = verify_chain(session)
+    from sisra.platform.audit.sealer import Sealer, SealRefused
+    from sisra.platform.audit.verify import verify
+    from sisra.platform.db import make_engine, make_session_factory
+
+    settings = Settings()
+    engine = make_engine(settings.effective_database_url, settings)
+    try:
+        factory = make_session_factory(engine)
+        try:
+            sealer = Sealer.from_settings(settings, factory, create_key=False)
+        except ValueError as exc:
+            _fail(str(exc))
+        if seal:
+            try:
+                sealer.seal(wait=True)
+            except SealRefused as exc:
+                typer.secho(f"Attention : {exc.message}", fg=typer.colors.YELLOW, err=True)
+            except OSError as exc:
+                _fail(
+                    f"Impossible d'écrire le point de contrôle dans {sealer.checkpoint_dir} : "
+                    f"{exc.strerror or exc}."
+                )
+        report = verify(
+            factory,
+            sealer.key,
+            sealer.checkpoint_dir,
+            unsealed_warn_after=timedelta(minutes=settings.audit_unsealed_warn_minutes),
+        )
+    finally:
+        engine.dispose()
+    for warning in report.warnings:
+        typer.secho(f"Attention : {warning}", fg=typer.colors.YELLOW, err=True)
     if not report.ok:
         _fail(
-            f"Piste d'audit ALTÉRÉE à la ligne {report.first_bad_seq} : {report.reason} "
-            f"({report.rows} lignes vérifiées avant)."
+            f"Piste d'audit ALTÉRÉE ({report.rows} lignes scellées lues) :\n"
+            + "\n".join(f"  - {p}" for p in report.problems)
         )
-    typer.echo(f"Piste d'audit intègre : {report.rows} lignes vérifiées.")
+    last = report.last_checkpoint
+    attested = (
+        f"dernier point de contrôle : position n° {last.seal_seq} du {last.at}"
+        if last
+        else "aucun point de contrôle"
+    )
+    typer.echo(
+        f"Piste d'audit intègre : {report.rows} lignes scellées vérifiées avec la clé d'audit "
+        f"{sealer.key.key_id}, {report.checkpoints} points de contrôle signés concordants "
+        f"({attested}), {report.unsealed} ligne(s) en attente de scellement."
+    )
+    public = base64.b64encode(sealer.key.public_key).decode()
+    typer.echo(f"Clé publique des points de contrôle (Ed25519) : {public}")
 
 
 @admin_app.command("devices")

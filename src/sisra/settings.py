@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     cps_crl_cache_s: int = 3600
     cps_challenge_ttl_s: int = 120
 
+    # audit trail: key outside the database, sealer, checkpoints published outside it
+    audit_key: SecretStr | None = None
+    audit_checkpoint_dir: Path | None = None
+    audit_seal_interval_s: float = 1.0  # 0 = no background sealer (verify-audit still seals)
+    audit_seal_batch: int = 1000
+    audit_unsealed_warn_minutes: int = 5
+
     # web pages
     web_ticket_ttl_s: int = 60
     web_session_hours: int = 8
@@ -72,7 +79,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: dict[str, object]) -> dict[str, object]:
-        for name in ("master_key", "database_url", "smtp_password"):
+        for name in ("master_key", "database_url", "smtp_password", "audit_key"):
             path = os.environ.get(f"SISRA_{name.upper()}_FILE")
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
@@ -99,6 +106,14 @@ class Settings(BaseSettings):
     @property
     def master_key_file(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def audit_key_file(self) -> Path:
+        return self.data_dir / "audit.key"
+
+    @property
+    def effective_audit_checkpoint_dir(self) -> Path:
+        return self.audit_checkpoint_dir or (self.data_dir / "audit-checkpoints")
 
 
 @lru_cache

@@ -1,5 +1,7 @@
 """The platform's ASGI application: ``create_app()`` wires settings, database, storage, events."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sisra import __version__
 from sisra.platform.audit.routes import router as audit_router
+from sisra.platform.audit.sealer import Sealer, SealerThread
 from sisra.platform.auth.cps import TrustStore
 from sisra.platform.auth.revocation import RevocationWatch
 from sisra.platform.auth.routes import router as auth_router
@@ -72,10 +75,23 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work of one server process: the audit sealer."""
+    interval = app.state.settings.audit_seal_interval_s
+    thread = SealerThread(app.state.audit_sealer, interval).start() if interval > 0 else None
+    try:
+        yield
+    finally:
+        if thread is not None:
+            thread.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     app = FastAPI(
+        lifespan=_lifespan,
         title="sisra",
         version=__version__,
         summary="Échange de documents médicaux entre professionnels de santé",
@@ -95,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.revocations = RevocationWatch(
         app.state.session_factory, settings.events_revocation_check_s
     )
+    app.state.audit_sealer = Sealer.from_settings(settings, app.state.session_factory)
     app.state.trust_store = TrustStore.from_settings(settings)
 
     @app.exception_handler(SisraError)

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from sisra.platform.models import Counter
 
-NAMES = ("inbox", "audit", "revocations")
+NAMES = ("inbox", "revocations")
 
 
 def take(session: Session, name: str, n: int = 1) -> tuple[int, str]:

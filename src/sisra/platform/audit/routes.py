@@ -27,6 +27,7 @@ class AuditOut(BaseModel):
     ip: str | None
     user_agent: str | None
     details: dict[str, Any]
+    seal_seq: int | None  # place in the keyed chain; None until the sealer has chained it
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -37,7 +38,11 @@ def list_audit(
     before: int | None = Query(None, ge=1),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[AuditOut]:
-    """Administrators read the whole trail; a professional reads their own actions."""
+    """Administrators read the whole trail; a professional reads their own actions.
+
+    Newest first by ``seq`` (given at insertion, so rows not sealed yet are listed too and
+    ``before`` pages stably); ``seal_seq`` tells each row's place in the sealed chain.
+    """
     assert ctx.actor is not None
     stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
     if not ctx.actor.is_admin:

@@ -1,27 +1,23 @@
-"""The audit trail: append-only, hash-chained rows written at the end of each transaction.
+"""The audit trail: append-only rows written at the end of each transaction.
 
-``record`` buffers an entry in the session. Right before commit the buffer is written under the
-``audit`` counter's row lock, each row hashing its fields plus the previous row's hash.
+``record`` buffers an entry in the session; right before commit the buffer is inserted, with
+no lock: the database numbers the rows (``seq``) and the sealer
+(:mod:`sisra.platform.audit.sealer`) chains them with the audit key once committed.
 Entries marked ``keep_on_failure`` are written even when the request fails (refusals,
 failed logins), in a fresh transaction.
 """
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sisra.platform import counters
 from sisra.platform.context import RequestContext
 from sisra.platform.db import before_commit, on_failure
-from sisra.platform.models import AuditEvent, Counter, utcnow
+from sisra.platform.models import AuditEvent, utcnow
 
-GENESIS = "0" * 64
 _PENDING = "audit_pending"
 
 
@@ -80,11 +76,8 @@ def _write_pending(session: Session) -> None:
     entries: list[_Entry] = session.info.pop(_PENDING, [])
     if not entries:
         return
-    last, prev = counters.take(session, "audit", len(entries))
-    seq = last - len(entries) + 1
-    for e in entries:
-        row = AuditEvent(
-            seq=seq,
+    session.add_all(
+        AuditEvent(
             at=e.at,
             actor_id=e.actor_id,
             actor_label=e.actor_label,
@@ -95,76 +88,7 @@ def _write_pending(session: Session) -> None:
             ip=e.ip,
             user_agent=e.user_agent,
             details=e.details,
-            prev_hash=prev,
         )
-        row.hash = row_hash(row)
-        prev = row.hash
-        session.add(row)
-        seq += 1
-    counters.set_hash(session, "audit", prev)
+        for e in entries
+    )
     session.flush()
-
-
-def _uuid(value: uuid.UUID | None) -> str | None:
-    return str(value) if value else None
-
-
-def row_hash(row: AuditEvent) -> str:
-    """SHA-256 over a canonical JSON of the row's fields and the previous hash."""
-    payload = [
-        row.seq,
-        row.at.isoformat(timespec="microseconds"),
-        _uuid(row.actor_id),
-        row.actor_label,
-        row.action,
-        row.outcome,
-        _uuid(row.patient_id),
-        _uuid(row.document_id),
-        row.ip,
-        row.user_agent,
-        row.details,
-        row.prev_hash,
-    ]
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    rows: int
-    ok: bool
-    first_bad_seq: int | None = None
-    reason: str | None = None
-
-
-def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
-    """Walk the whole chain in order; report the first row whose link or hash is wrong."""
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
-    last_seq = 0
-    while True:
-        rows = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.seq > last_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            if row.seq != expected_seq:
-                return ChainReport(count, False, expected_seq, "ligne manquante")
-            if row.prev_hash != prev:
-                return ChainReport(count, False, row.seq, "chaînage rompu")
-            if row_hash(row) != row.hash:
-                return ChainReport(count, False, row.seq, "ligne modifiée")
-            prev = row.hash
-            expected_seq += 1
-            count += 1
-            last_seq = row.seq
-        session.expunge_all()
-    head = session.scalar(select(Counter.last_hash).where(Counter.name == "audit"))
-    if counters.current(session, "audit") != count or (count and head != prev):
-        return ChainReport(count, False, expected_seq, "dernières lignes supprimées")
-    return ChainReport(count, True)

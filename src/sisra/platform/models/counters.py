@@ -5,10 +5,11 @@ from sisra.platform.models.base import Base
 
 
 class Counter(Base):
-    """Named monotonic counters (``inbox``, ``audit``), updated in place.
+    """Named monotonic counters (``inbox``), updated in place.
 
     ``UPDATE ... RETURNING`` takes the row lock until commit, which serialises the writers of a
-    counter in commit order. ``last_hash`` carries the audit chain's head.
+    counter in commit order. ``last_hash`` is unused since the audit trail is sealed in
+    batches (decision 55).
     """
 
     __tablename__ = "counters"

@@ -32,41 +32,45 @@ def encode_master_key(key: bytes) -> str:
 
 
 def load_master_key(master_key: str | None, key_file: Path) -> bytes:
-    """Return the 32-byte master key.
+    """Return the 32-byte master key (see :func:`load_key`)."""
+    return load_key(master_key, key_file, setting="SISRA_MASTER_KEY", label="clé maîtresse")
 
-    * ``master_key`` given: it must be the base64 (standard or URL-safe) of 32 bytes, else
-      :class:`ValueError`;
+
+def load_key(value: str | None, key_file: Path, *, setting: str, label: str) -> bytes:
+    """Return a 32-byte secret key (the master key, the audit key).
+
+    * ``value`` given (from the ``setting`` variable): it must be the base64 (standard or
+      URL-safe) of 32 bytes, else :class:`ValueError`;
     * otherwise ``key_file`` is read when it exists (base64 text);
     * otherwise a random key is generated and written to ``key_file`` (mode 0600, parent
       directory created 0700). Creation is atomic and never overwrites an existing file, so
       concurrent first starts all end up with the same key.
     """
-    if master_key is not None:
-        key = _decode(master_key)
+    if value is not None:
+        key = _decode(value)
         if key is None:
             raise ValueError(
-                "SISRA_MASTER_KEY invalide : il faut 32 octets encodés en base64 "
+                f"{setting} invalide : il faut 32 octets encodés en base64 "
                 '(par exemple : python -c "import base64, os; '
                 'print(base64.urlsafe_b64encode(os.urandom(32)).decode())").'
             )
         return key
     key_file = Path(key_file)
     if key_file.exists():
-        return _read_key_file(key_file)
-    return _create_key_file(key_file)
+        return _read_key_file(key_file, label)
+    return _create_key_file(key_file, label)
 
 
-def _read_key_file(key_file: Path) -> bytes:
+def _read_key_file(key_file: Path, label: str) -> bytes:
     key = _decode(key_file.read_text(encoding="ascii", errors="replace"))
     if key is None:
         raise ValueError(
-            f"Fichier de clé maîtresse invalide : {key_file} "
-            "(attendu : 32 octets encodés en base64)."
+            f"Fichier de {label} invalide : {key_file} (attendu : 32 octets encodés en base64)."
         )
     return key
 
 
-def _create_key_file(key_file: Path) -> bytes:
+def _create_key_file(key_file: Path, label: str) -> bytes:
     parent = key_file.parent
     if not parent.is_dir():
         parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -84,7 +88,7 @@ def _create_key_file(key_file: Path) -> bytes:
         try:
             os.link(tmp, key_file)
         except FileExistsError:
-            return _read_key_file(key_file)  # another process won the race: use its key
+            return _read_key_file(key_file, label)  # another process won the race: use its key
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
