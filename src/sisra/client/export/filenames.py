@@ -40,7 +40,7 @@ _TRANSLIT = {
     "—": "-", "―": "-", "…": "...", "€": "EUR", "•": "-", "·": ".", "×": "x", "°": "o",
     "º": "o", "ª": "a", "µ": "u", "©": "(c)", "®": "(R)", "™": "TM", "§": "par.",
 }  # fmt: skip
-CHARSET_NAMES = ("utf-8", "cp1252", "ascii")
+CHARSET_NAMES = ("utf-8", "cp1252", "iso-8859-1", "ascii")
 
 
 def _check_charset(charset: str) -> None:
@@ -51,6 +51,8 @@ def _check_charset(charset: str) -> None:
 def _fits(ch: str, charset: str) -> bool:
     if charset == "utf-8":
         return True
+    if "\x80" <= ch <= "\x9f":  # C1 controls: bytes 0x80-0x9F in iso-8859-1
+        return False
     try:
         ch.encode(charset)
     except UnicodeEncodeError:
@@ -68,8 +70,9 @@ def _translit(ch: str) -> str:
 def to_charset(text: str, charset: str, replacement: str = "_") -> str:
     """``text`` with only characters ``charset`` can hold (NFC for utf-8).
 
-    ascii: accents are removed (é -> e, œ -> oe); cp1252: characters outside Windows-1252
-    are transliterated when possible (ő -> o, “ -> "), else replaced.
+    ascii: accents are removed (é -> e, œ -> oe); cp1252 and iso-8859-1: characters outside
+    the charset are transliterated when possible (ő -> o, “ -> ", œ -> oe in iso-8859-1),
+    else replaced. C1 controls (U+0080–U+009F) are replaced, never written.
     """
     _check_charset(charset)
     text = unicodedata.normalize("NFC", text)
@@ -185,8 +188,18 @@ def template_fields(item: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def render_name(profile: Profile, item: Mapping[str, Any], max_len: int = MAX_NAME_LEN) -> str:
+def render_name(
+    profile: Profile,
+    item: Mapping[str, Any],
+    max_len: int = MAX_NAME_LEN,
+    *,
+    ascii_names: bool | None = None,
+) -> str:
     """The file name (without extension) the profile's template gives for this item.
+
+    Templates are the one language of every profile: ``{field}`` with the fields of
+    :func:`template_fields`. ``ascii_names`` forces (True) or lifts (False) plain-ASCII
+    names; None keeps the profile's choice.
 
     Empty fields do not leave doubled or dangling separators ("20261119_DUPONT_Jean").
     Room is kept for an extension and a " (2)" suffix.
@@ -195,7 +208,8 @@ def render_name(profile: Profile, item: Mapping[str, Any], max_len: int = MAX_NA
     rendered = string.Formatter().vformat(profile.template, (), fields)
     rendered = re.sub(r"_{2,}", "_", rendered).strip("_- ")
     budget = max_len - len(profile.sidecar_extension or ".pdf") - _SUFFIX_ROOM
-    return safe_stem(rendered or "document", profile.charset, max(budget, 16))
+    charset = profile.names_charset(ascii_names)
+    return safe_stem(rendered or "document", charset, max(budget, 16))
 
 
 def sha256_file(path: Path) -> str:

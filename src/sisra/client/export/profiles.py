@@ -26,6 +26,8 @@ _PACKAGE = "sisra.client.export"
 
 SIDECARS: frozenset[str] = frozenset({"none", "hprim", "xdm"})
 CHARSETS: frozenset[str] = frozenset({"utf-8", "cp1252", "ascii"})
+# The text of an HPRIM file: ISO-8859-1 as the convention (and the readers) expect.
+CONTENT_CHARSETS: frozenset[str] = frozenset({"iso-8859-1", "cp1252", "ascii", "utf-8"})
 SYSTEMS: tuple[System, ...] = ("windows", "macos", "linux")
 # Fields a file-name template may use (see filenames.render_name).
 TEMPLATE_FIELDS: frozenset[str] = frozenset(
@@ -74,6 +76,7 @@ class Profile:
     charset: Charset
     pdf_in_zip: bool
     note: str | None = None
+    content_charset: str = "iso-8859-1"
 
     def folder_template(self, system: System | None = None) -> str:
         """The folder as written in the profile (variables not expanded)."""
@@ -88,6 +91,18 @@ class Profile:
     ) -> Path:
         """The folder for this computer, with ``~`` and environment variables expanded."""
         return expand_folder(self.folder_template(system), env)
+
+    @property
+    def ascii_names(self) -> bool:
+        """Whether the profile asks for plain-ASCII file names by default."""
+        return self.charset == "ascii"
+
+    def names_charset(self, ascii_names: bool | None = None) -> Charset:
+        """The charset of file names: plain ASCII when asked (the user's choice, else the
+        profile's), otherwise the profile's."""
+        if ascii_names is None:
+            return self.charset
+        return "ascii" if ascii_names else ("cp1252" if self.charset == "ascii" else self.charset)
 
     @property
     def writes_pdf(self) -> bool:
@@ -144,6 +159,9 @@ def _profile_from(data: dict[str, Any]) -> Profile:
     if not template.strip():
         raise _fail(pid, "modèle de nom de fichier vide")
     note = data.get("note")
+    content_charset = data.get("content_charset", "iso-8859-1")
+    if content_charset not in CONTENT_CHARSETS:
+        raise _fail(pid, f"jeu de caractères du contenu {content_charset!r} inconnu")
     return Profile(
         id=pid,
         label=str(data["label"]),
@@ -158,6 +176,7 @@ def _profile_from(data: dict[str, Any]) -> Profile:
         charset=cast(Charset, charset),
         pdf_in_zip=pdf_in_zip,
         note=str(note) if note else None,
+        content_charset=str(content_charset),
     )
 
 
