@@ -113,13 +113,24 @@ def test_client_open_sends_lu_only_once_a_viewer_started(
     folder = tmp_path / "HPRIM"
     folder.mkdir()
     account = _enrolled(live_server, smtp_sink, account_store, recipient, folder)
+    patient = make_patient(birth_name="LŒUILLET", given="Zoé")
     with PlatformClient(live_server.url) as c:
-        note = share_request(c._http, make_pro(), make_patient(), [recipient], pdf(), title="Bilan")
+        note = share_request(c._http, make_pro(), patient, [recipient], pdf(), title="Bilan")
     note_id = note.json()["notifications"][0]
-    running = open_engine(account_store.unlock(account.id, LOCAL))
+    # plain-ASCII names, chosen by the user for a profile that keeps accents by default
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    chosen = subprocess.run(
+        [sys.executable, "-m", "sisra.cli", "client", "settings", "--noms-ascii"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert chosen.returncode == 0, chosen.stderr
+    assert "Noms de fichiers : sans accents" in chosen.stdout
+    running = open_engine(account_store.unlock(account.id, LOCAL))  # with the new settings
     running.engine.catch_up()
     assert running.engine.process_due().exported == 1
     running.close()
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 2 and all(n.startswith("LOEUILLET_Zoe") and n.isascii() for n in names)
 
     def read_at() -> object:
         r = httpx.get(f"{live_server.url}/api/v1/inbox/{note_id}", headers=recipient.headers)

@@ -304,6 +304,13 @@ def settings(
     profile: Annotated[str | None, typer.Option(help="Logiciel métier")] = None,
     server: Annotated[str | None, typer.Option(help="Adresse de la plateforme")] = None,
     autostart: Annotated[bool | None, typer.Option(help="Lancer au démarrage")] = None,
+    ascii_names: Annotated[
+        bool | None,
+        typer.Option(
+            "--noms-ascii/--noms-accentues",
+            help="Noms de fichiers sans accents ni « Œ » (sinon : selon le logiciel métier)",
+        ),
+    ] = None,
 ) -> None:
     """Afficher ou modifier les paramétrages."""
     store = _store()
@@ -318,6 +325,8 @@ def settings(
     if autostart is not None:
         changes["launch_at_startup"] = autostart
         _set_autostart(autostart)
+    if ascii_names is not None:
+        changes["ascii_names"] = ascii_names
     if changes:
         try:
             acc = store.update_settings(acc.id, **changes)
@@ -328,6 +337,8 @@ def settings(
     typer.echo(f"Plateforme : {s.server_url}")
     typer.echo(f"Logiciel métier : {s.software_profile_id}")
     typer.echo(f"Répertoire d'enregistrement des documents : {s.export_folder}")
+    names = {None: "selon le logiciel métier", True: "sans accents", False: "avec accents"}
+    typer.echo(f"Noms de fichiers : {names[s.ascii_names]}")
     typer.echo(f"Lancement au démarrage : {'oui' if s.launch_at_startup else 'non'}")
 
 

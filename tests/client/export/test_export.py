@@ -304,8 +304,8 @@ def test_safe_filename_is_valid_everywhere(name: str, charset: str) -> None:
 def test_safe_filename_charsets() -> None:
     assert safe_filename("Hélène LEFÈVRE.pdf", "utf-8") == "Hélène LEFÈVRE.pdf"
     assert safe_filename("Hélène LEFÈVRE.pdf", "cp1252") == "Hélène LEFÈVRE.pdf"
-    assert safe_filename("Hélène LEFÈVRE.pdf", "ascii") == "Helene LEFEVRE.pdf"
-    assert safe_filename("Œdème cœur", "ascii") == "OEdeme coeur"
+    assert safe_filename("Hélène LEFÈVRE.pdf", "ascii") == "Helene_LEFEVRE.pdf"
+    assert safe_filename("Œdème cœur", "ascii") == "OEdeme_coeur"  # plain: no space either
     assert safe_filename("Œdème cœur", "cp1252") == "Œdème cœur"  # Œ œ are in Windows-1252
     assert safe_filename("Erdős Łukasz", "cp1252") == "Erdos Lukasz"
     assert safe_filename("漢字.pdf", "cp1252") == "__.pdf"
@@ -335,6 +335,30 @@ def test_render_name_with_empty_and_hostile_fields(pdf: Path) -> None:
         assert name_size(stem, profile.charset) <= MAX_NAME_LEN - 9
         assert "__" not in stem and ("LEFÈVRE" in stem or "LEFEVRE" in stem)
     assert render_name(get_profile("pdf"), item).startswith("20261119_LEFÈVRE_CR- échographie")
+
+
+def test_plain_ascii_names_are_an_option_on_by_default_where_the_profile_says(
+    tmp_path: Path, pdf: Path
+) -> None:
+    item = make_item(pdf, patient__used_name="CŒUR", patient__first_given_name="Anaïs Zoé")
+    ascii_by_default = {p.id for p in load_profiles() if p.ascii_names}
+    assert {"scan", "xdm", "mlm_eo"} <= ascii_by_default and "hprim" not in ascii_by_default
+    hprim, scan = get_profile("hprim"), get_profile("scan")
+    assert render_name(hprim, item) == "CŒUR_Anaïs Zoé_20261119_0b3f5a2e"
+    assert render_name(hprim, item, ascii_names=True) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
+    assert render_name(scan, item).startswith("COEUR_Anais_Zoe_19690412_20261119_")
+    assert render_name(scan, item, ascii_names=False).startswith("CŒUR_Anaïs Zoé_19690412")
+    out = tmp_path / "out"
+    out.mkdir()
+    first = write_export(hprim, out, item, pdf, ascii_names=True)
+    other = make_item(pdf, patient__used_name="CŒUR", patient__first_given_name="Anaïs Zoé",
+                      document__title="Autre")  # fmt: skip
+    other["id"] = "6f1c1d7e-8a3b-4c2d-9e0f-000000000002"
+    second = write_export(hprim, out, other, pdf, ascii_names=True)
+    for path in [*first, *second]:
+        assert path.name.isascii() and " " not in path.name, path.name
+    assert second[0].stem == first[0].stem + "_2"  # numbered without a space
+    assert parse_hprim(second[1].read_bytes())["pdf_name"] == second[0].name
 
 
 def test_unique_path_adds_a_number_for_a_different_file(tmp_path: Path) -> None:

@@ -103,7 +103,10 @@ def _clean(text: str, charset: str) -> str:
     # transliteration can produce forbidden characters (fullwidth solidus -> "/"): replace after
     converted = to_charset("".join(visible), charset)
     out = [_FORBIDDEN.get(ch, ch) for ch in converted]
-    return _SPACES.sub(" ", "".join(out)).strip().lstrip(". ")
+    cleaned = _SPACES.sub(" ", "".join(out)).strip().lstrip(". ")
+    if charset == "ascii":  # plain names: no space either (shares and old software split)
+        cleaned = re.sub(r"_{2,}", "_", cleaned.replace(" ", "_"))
+    return cleaned
 
 
 def _size(text: str, charset: str) -> int:
@@ -170,6 +173,30 @@ def safe_filename(name: str, charset: str, max_len: int = MAX_NAME_LEN) -> str:
 def safe_stem(stem: str, charset: str, max_len: int = MAX_NAME_LEN) -> str:
     """Like :func:`safe_filename` for a name without extension (dots are not special)."""
     return _finish(_clean(stem, charset), "", charset, max_len)
+
+
+# The one template language of file names, in every profile: ``{field}`` (Python format
+# fields, without format spec nor conversion) with these fields.
+TEMPLATE_FIELDS: frozenset[str] = frozenset(
+    {"date", "nom", "prenom", "naissance", "titre", "type", "expediteur", "id8"}
+)
+
+
+def check_template(template: str) -> None:
+    """Raise ValueError (in French) if the template uses an unknown field or a format spec."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"Modèle de nom de fichier mal formé : {template!r}.") from exc
+    for _literal, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS or spec or conversion:
+            known = ", ".join(sorted(TEMPLATE_FIELDS))
+            raise ValueError(
+                f"Le modèle de nom {template!r} utilise le champ « {field} » inconnu "
+                f"(champs possibles : {known})."
+            )
 
 
 def template_fields(item: Mapping[str, Any]) -> dict[str, str]:
@@ -242,7 +269,7 @@ def numbered_stems(
     """``stem``, ``stem (2)``, ``stem (3)``... each cut so that it fits with every extension."""
     longest_ext = max((_size(ext, charset) for ext in exts), default=0)
     for n in range(1, limit + 1):
-        suffix = "" if n == 1 else f" ({n})"
+        suffix = "" if n == 1 else (f"_{n}" if charset == "ascii" else f" ({n})")
         budget = max_len - longest_ext - _size(suffix, charset)
         yield _finish(stem, "", charset, max(budget, 1)) + suffix
 
