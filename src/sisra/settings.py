@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     events_keepalive_seconds: float = 15.0
     events_revocation_check_s: float = 1.0
     public_url: str = "http://127.0.0.1:8000"
+    # who runs the platform, as exported documents name it (XDM README.TXT)
+    platform_name: str = "Sisra, plateforme régionale d'échange de documents de santé"
+    contact_email: str = "contact@sisra.local"
     demo_mode: bool = False
 
     sqlite_busy_timeout_s: float = Field(default=30.0)

@@ -667,3 +667,61 @@ def test_a_backlog_shows_its_progress(
     assert len(list(folder.iterdir())) == 3
     assert "Connecté" in window.connection_label.text()
     controller.close_session()
+
+
+def fake_opener(folder: Path, status: int) -> tuple[str, Path]:
+    """An ``xdg-open`` first in PATH that writes down what it was given and exits with
+    ``status`` (3: no application handles the file, as xdg-open says when none is installed)."""
+    bin_dir = folder / f"bin-{status}"
+    bin_dir.mkdir()
+    log = folder / f"xdg-open-{status}.log"
+    script = bin_dir / "xdg-open"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log}"\nexit {status}\n')
+    script.chmod(0o755)
+    return f"{bin_dir}:/usr/bin:/bin", log
+
+
+def test_no_lu_receipt_when_no_viewer_starts_then_lu_once_one_does(
+    qtbot, desktop, live_server, make_pro, make_patient, pdf, tmp_path, monkeypatch
+):
+    """With no PDF viewer, a click on the title says so in French: the document stays
+    unread and the sender does not see « Lu ». Once a viewer starts, « lu » goes."""
+    from sisra.desktop.documents import open_in_browser, open_with_system
+
+    _controller, window, recipient, _folder, _account, _opened = desktop
+    window.open_file, window.open_url = open_with_system, open_in_browser  # the real ones
+    with PlatformClient(live_server.url) as c:
+        note = share_request(c._http, make_pro(), make_patient(), [recipient], pdf(), title="Bilan")
+        note_id = note.json()["notifications"][0]
+    qtbot.waitUntil(
+        lambda: window.model.rowCount() == 1 and bool(window.model.rows[0].state.files),
+        timeout=WAIT,
+    )
+
+    def read_at() -> object:
+        r = httpx.get(f"{live_server.url}/api/v1/inbox/{note_id}", headers=recipient.headers)
+        return r.json()["read_at"]
+
+    failing, failing_log = fake_opener(tmp_path, 3)
+    monkeypatch.setenv("PATH", failing)
+    _index, pos = cell(window, 0, COL_TITLE)
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(window.error_banner.isVisible, timeout=WAIT)
+    assert "aucune visionneuse PDF" in window.error_banner.text()
+    assert "non lu" in window.error_banner.text()
+    assert failing_log.read_text().strip().endswith(".pdf")  # the opener was asked, and failed
+    assert window.model.rows[0].unread
+    assert read_at() is None
+    # a page (« Envoyer un document ») with no browser: said too
+    window.error_banner.hide()
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.error_banner.isVisible, timeout=WAIT)
+    assert "aucun navigateur web" in window.error_banner.text()
+    assert read_at() is None
+
+    working, working_log = fake_opener(tmp_path, 0)
+    monkeypatch.setenv("PATH", working)
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: not window.model.rows[0].unread, timeout=WAIT)
+    qtbot.waitUntil(lambda: read_at() is not None, timeout=WAIT)
+    assert working_log.read_text().strip().endswith(".pdf")

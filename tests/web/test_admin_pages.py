@@ -379,3 +379,22 @@ def test_a_professional_cannot_add_or_remove_members_on_the_web(
         assert "réservée aux administrateurs" in r.text()
     assert _record_status(live_server, member, patient) == 200
     assert _record_status(live_server, pro, patient) == 403
+
+def test_admin_records_the_structure_identifiers(admin, make_pro, web_as, db):
+    """FINESS and SIRET of a professional's structure: checked, then saved (exports use
+    them as the author's institution identifier)."""
+    target = make_pro("eve.pro", first_name="Eve", last_name="Roux")
+    page: Page = web_as(admin, f"/admin/annuaire/{target.id}")
+    page.get_by_label("N° FINESS de la structure").fill("69001")
+    page.get_by_label("N° SIRET de la structure").fill("73282932000075")  # wrong Luhn key
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#e-finess")).to_contain_text("9 caractères")
+    expect(page.locator("#e-siret")).to_contain_text("clé du numéro SIRET")
+    page.get_by_label("N° FINESS de la structure").fill("690 012 345")
+    page.get_by_label("N° SIRET de la structure").fill("732 829 320 00074")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status")).to_contain_text("modifications ont été enregistrées")
+    expect(page.get_by_label("N° FINESS de la structure")).to_have_value("690012345")
+    with db() as s:
+        pro = s.get(Professional, target.id)
+        assert (pro.finess, pro.siret) == ("690012345", "73282932000074")

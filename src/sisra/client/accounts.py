@@ -107,6 +107,8 @@ class AccountSettings:
     backfill_days: int = 30  # how far back the first synchronisation goes
     launch_at_startup: bool = True
     notifications: bool = True
+    # plain-ASCII file names (no accent, ligature nor « Œ »): None follows the profile
+    ascii_names: bool | None = None
 
     def validated(self) -> AccountSettings:
         """A normalised copy, or ``invalid_setting``."""
@@ -132,6 +134,8 @@ class AccountSettings:
         for name in ("launch_at_startup", "notifications"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(f"Le réglage « {name} » doit valoir oui ou non.")
+        if self.ascii_names is not None and not isinstance(self.ascii_names, bool):
+            raise bad("Le réglage « ascii_names » doit valoir oui, non ou rien.")
         export = self.export_folder
         if export is not None and not isinstance(export, Path):
             if not isinstance(export, str):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 import sys
 import threading
 import webbrowser
@@ -305,6 +304,13 @@ def settings(
     profile: Annotated[str | None, typer.Option(help="Logiciel métier")] = None,
     server: Annotated[str | None, typer.Option(help="Adresse de la plateforme")] = None,
     autostart: Annotated[bool | None, typer.Option(help="Lancer au démarrage")] = None,
+    ascii_names: Annotated[
+        bool | None,
+        typer.Option(
+            "--noms-ascii/--noms-accentues",
+            help="Noms de fichiers sans accents ni « Œ » (sinon : selon le logiciel métier)",
+        ),
+    ] = None,
 ) -> None:
     """Afficher ou modifier les paramétrages."""
     store = _store()
@@ -319,6 +325,8 @@ def settings(
     if autostart is not None:
         changes["launch_at_startup"] = autostart
         _set_autostart(autostart)
+    if ascii_names is not None:
+        changes["ascii_names"] = ascii_names
     if changes:
         try:
             acc = store.update_settings(acc.id, **changes)
@@ -329,12 +337,29 @@ def settings(
     typer.echo(f"Plateforme : {s.server_url}")
     typer.echo(f"Logiciel métier : {s.software_profile_id}")
     typer.echo(f"Répertoire d'enregistrement des documents : {s.export_folder}")
+    names = {None: "selon le logiciel métier", True: "sans accents", False: "avec accents"}
+    typer.echo(f"Noms de fichiers : {names[s.ascii_names]}")
     typer.echo(f"Lancement au démarrage : {'oui' if s.launch_at_startup else 'non'}")
 
 
 @app.command("open")
-def open_document(document: str, account: AccountOpt = None) -> None:
-    """Ouvrir un document reçu (déjà enregistré) avec la visionneuse PDF."""
+def open_document(
+    document: str,
+    account: AccountOpt = None,
+    receipt: Annotated[
+        bool,
+        typer.Option(
+            "--accuse-lecture/--sans-accuse-lecture",
+            help="Envoyer « lu » à l'expéditeur une fois la visionneuse lancée",
+        ),
+    ] = True,
+) -> None:
+    """Ouvrir un document reçu (déjà enregistré) avec la visionneuse PDF.
+
+    L'expéditeur reçoit « lu » seulement si une visionneuse a bien démarré (le mot de passe
+    MonSisra est alors demandé pour l'envoyer).
+    """
+    from sisra.client import opener
     from sisra.client.state import LocalState
 
     acc = _account(_store(), account)
@@ -344,12 +369,26 @@ def open_document(document: str, account: AccountOpt = None) -> None:
     if len(match) != 1 or not match[0].files:
         _fail("Document introuvable ou pas encore enregistré (voir « sisra client list »).")
         return
-    path = match[0].files[0]
-    if sys.platform == "win32":
-        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
-    else:
-        subprocess.run(["open" if sys.platform == "darwin" else "xdg-open", path], check=False)  # noqa: S603
+    st = match[0]
+    path = Path(next((f for f in st.files if f.lower().endswith(".pdf")), st.files[0]))
+    try:
+        opener.open_file(path)
+    except opener.OpenFailed as exc:
+        _fail(exc.message)
     typer.echo(path)
+    if not receipt or st.item.get("read_at") is not None:
+        return
+    unlocked = _unlock(account)
+    _call(
+        unlocked,
+        lambda client, token: client.post_json(
+            f"/api/v1/inbox/{st.id}/receipts", {"kind": "read"}, token=token
+        ),
+    )
+    state = LocalState(acc.state_path)
+    state.mark_read(st.id)
+    state.close()
+    typer.echo("Accusé de lecture « lu » envoyé à l'expéditeur.")
 
 
 def _unlock(account: str | None) -> UnlockedAccount:

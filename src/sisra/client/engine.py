@@ -26,10 +26,12 @@ def exporter_for(account: Account) -> Exporter:
 
     profile = get_profile(account.settings.software_profile_id or DEFAULT_PROFILE)
     folder = Path(account.settings.export_folder or default_export_folder())
+    ascii_names = account.settings.ascii_names
 
     def export(item: dict[str, Any], pdf: Path) -> list[Path]:
+        # the INS OID, the recipient and the structure ids come with the item
         try:
-            return list(write_export(profile, folder, item, pdf))
+            return list(write_export(profile, folder, item, pdf, ascii_names=ascii_names))
         except ExportError as exc:
             raise ExportFailure(exc.code, exc.message) from exc
 

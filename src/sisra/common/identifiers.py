@@ -50,6 +50,35 @@ def validate_adeli(value: str) -> str:
     return adeli
 
 
+_FINESS_RE = re.compile(r"^(?:[0-9]{2}|2A|2B)[0-9]{7}$")
+_SIRET_RE = re.compile(r"^[0-9]{14}$")
+# La Poste's establishments: SIREN 356000000, the SIRET's digits sum to a multiple of 5.
+_LA_POSTE = "356000000"
+
+
+def validate_finess(value: str) -> str:
+    """A FINESS number (9 characters: department, then 7 digits, the last one a key)."""
+    finess = re.sub(r"\s", "", value).upper()
+    if not _FINESS_RE.match(finess):
+        raise InvalidIdentifier(
+            "Le numéro FINESS doit comporter 9 caractères (département puis 7 chiffres)."
+        )
+    return finess
+
+
+def validate_siret(value: str) -> str:
+    """A SIRET number (14 digits, Luhn key; La Poste's follow their own rule)."""
+    siret = re.sub(r"\s", "", value)
+    if not _SIRET_RE.match(siret):
+        raise InvalidIdentifier("Le numéro SIRET doit comporter 14 chiffres.")
+    valid = (
+        sum(int(c) for c in siret) % 5 == 0 if siret.startswith(_LA_POSTE) else luhn_valid(siret)
+    )
+    if not valid:
+        raise InvalidIdentifier("La clé du numéro SIRET est incorrecte : vérifiez la saisie.")
+    return siret
+
+
 def national_id(rpps: str | None, adeli: str | None) -> str:
     """The national id a CPS card carries: ``8``+RPPS, else ``0``+ADELI."""
     if rpps:

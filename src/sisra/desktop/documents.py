@@ -39,8 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from sisra import __version__
+from sisra.client import opener
 from sisra.client.accounts import AccountStore
 from sisra.client.api import ApiError
+from sisra.client.opener import OpenFailed
 from sisra.client.state import ItemState
 from sisra.desktop.config import SUPPORT
 from sisra.desktop.model import (
@@ -67,14 +69,24 @@ BANNER = "QLabel {{ background: {bg}; color: {fg}; padding: 8px; border-radius: 
 
 
 def open_with_system(path: Path) -> None:
-    """The user's PDF viewer (the guide's « visionneuse de document pdf »)."""
-    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-        raise OSError(0, "aucune visionneuse PDF n'est associée aux fichiers .pdf", str(path))
+    """The user's PDF viewer (the guide's « visionneuse de document pdf »).
+
+    Raises :class:`OpenFailed` unless a viewer started: on Linux, Qt's answer is « yes »
+    whatever xdg-open finds, so the opener is run and its exit status read
+    (:mod:`sisra.client.opener`); elsewhere Qt's answer is the system's.
+    """
+    if sys.platform.startswith("linux"):
+        opener.open_file(path)
+    elif not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        raise OpenFailed(opener.no_application("pdf"))
 
 
 def open_in_browser(url: str) -> None:
-    if not QDesktopServices.openUrl(QUrl(url)):
-        raise OSError(0, "aucun navigateur web n'est configuré sur cet ordinateur")
+    """The user's browser, for a page of the Sisra services; :class:`OpenFailed` if none."""
+    if sys.platform.startswith("linux"):
+        opener.open_url(url)
+    elif not QDesktopServices.openUrl(QUrl(url)):
+        raise OpenFailed(opener.no_application("page"))
 
 
 class DocumentsWindow(QMainWindow):
@@ -359,8 +371,8 @@ class DocumentsWindow(QMainWindow):
         def opened(path: Path) -> None:
             try:
                 self.open_file(path)
-            except OSError as exc:
-                self._error(exc)
+            except (OpenFailed, OSError) as exc:
+                self._error(exc)  # no viewer started: not read, no « lu » for the sender
                 return
             self.model.mark_read(st.id)
             self._counts()
@@ -382,7 +394,7 @@ class DocumentsWindow(QMainWindow):
         def opened(url: str) -> None:
             try:
                 self.open_url(url)
-            except OSError as exc:
+            except (OpenFailed, OSError) as exc:
                 self._error(exc)
             self._status_changed(*self.session.status)
 

@@ -68,8 +68,9 @@ def run_task(
 def describe_error(exc: BaseException) -> str:
     """What to tell the user, in French, for an error raised by the engine or the card."""
     from sisra.client.cps import CardError
+    from sisra.client.opener import OpenFailed
 
-    if isinstance(exc, ApiError | AccountError | CardError):
+    if isinstance(exc, ApiError | AccountError | CardError | OpenFailed):
         return exc.message
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""

@@ -25,6 +25,7 @@ from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import EventHub
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
+from sisra.platform.inbox.service import platform_summary
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # inbox items name the platform (exports write it in their README)
+    app.state.session_factory.configure(info={"platform": platform_summary(settings)})
     master = load_master_key(
         settings.master_key.get_secret_value() if settings.master_key else None,
         settings.master_key_file,

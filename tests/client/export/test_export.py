@@ -10,8 +10,10 @@ import hashlib
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,6 @@ from sisra.client.export import (
     ExportError,
     build_xdm,
     get_profile,
-    hprim_header,
     load_profiles,
     parse_hprim,
     read_xdm,
@@ -36,8 +37,7 @@ from sisra.client.export import xdm as xdm_module
 from sisra.client.export.filenames import MAX_NAME_LEN
 from sisra.client.export.hprim import hprim_bytes
 from sisra.client.export.profiles import expand_folder
-from sisra.client.export.xsd_subset import Schema, SchemaError
-from sisra.common.ins import OID_NIR_TEST
+from sisra.common.ins import OID_NIA, OID_NIA_TEST, OID_NIR, OID_NIR_TEST
 
 # ------------------------------------------------------------------ helpers and fixtures
 
@@ -113,13 +113,40 @@ def make_item(pdf_path: Path, **changes: Any) -> dict[str, Any]:
             "birth_date": "1969-04-12",
             "sex": "F",
             "ins": "269046912304567",
+            "ins_oid": OID_NIR,
         },
         "sender": {
             "id": "5d9e4c1a-2222-4333-8444-955566667777",
             "name": "Marc GAUTHIER",
+            "first_name": "Marc",
+            "last_name": "Gauthier",
             "profession": "Cardiologue",
             "specialty": "Cardiologie et maladies vasculaires",
             "structure": "Cabinet de cardiologie de Villeurbanne",
+            "rpps": "10003456789",
+            "adeli": None,
+            "finess": "690012345",
+            "siret": None,
+            "city": "Villeurbanne",
+        },
+        "recipient": {
+            "id": "7e1f5d2b-3333-4444-8555-a66677778888",
+            "name": "Claire MARTIN",
+            "first_name": "Claire",
+            "last_name": "Martin",
+            "profession": "Médecin généraliste",
+            "specialty": None,
+            "structure": "Maison de santé des Pentes",
+            "rpps": "10001234567",
+            "adeli": None,
+            "finess": None,
+            "siret": "73282932000074",
+            "city": "Lyon",
+        },
+        "platform": {
+            "name": "Sisra, plateforme régionale",
+            "url": "https://sisra.example.fr",
+            "contact_email": "contact@sisra.example.fr",
         },
         "delivered_at": None,
         "read_at": None,
@@ -277,8 +304,8 @@ def test_safe_filename_is_valid_everywhere(name: str, charset: str) -> None:
 def test_safe_filename_charsets() -> None:
     assert safe_filename("Hélène LEFÈVRE.pdf", "utf-8") == "Hélène LEFÈVRE.pdf"
     assert safe_filename("Hélène LEFÈVRE.pdf", "cp1252") == "Hélène LEFÈVRE.pdf"
-    assert safe_filename("Hélène LEFÈVRE.pdf", "ascii") == "Helene LEFEVRE.pdf"
-    assert safe_filename("Œdème cœur", "ascii") == "OEdeme coeur"
+    assert safe_filename("Hélène LEFÈVRE.pdf", "ascii") == "Helene_LEFEVRE.pdf"
+    assert safe_filename("Œdème cœur", "ascii") == "OEdeme_coeur"  # plain: no space either
     assert safe_filename("Œdème cœur", "cp1252") == "Œdème cœur"  # Œ œ are in Windows-1252
     assert safe_filename("Erdős Łukasz", "cp1252") == "Erdos Lukasz"
     assert safe_filename("漢字.pdf", "cp1252") == "__.pdf"
@@ -308,6 +335,30 @@ def test_render_name_with_empty_and_hostile_fields(pdf: Path) -> None:
         assert name_size(stem, profile.charset) <= MAX_NAME_LEN - 9
         assert "__" not in stem and ("LEFÈVRE" in stem or "LEFEVRE" in stem)
     assert render_name(get_profile("pdf"), item).startswith("20261119_LEFÈVRE_CR- échographie")
+
+
+def test_plain_ascii_names_are_an_option_on_by_default_where_the_profile_says(
+    tmp_path: Path, pdf: Path
+) -> None:
+    item = make_item(pdf, patient__used_name="CŒUR", patient__first_given_name="Anaïs Zoé")
+    ascii_by_default = {p.id for p in load_profiles() if p.ascii_names}
+    assert {"scan", "xdm", "mlm_eo"} <= ascii_by_default and "hprim" not in ascii_by_default
+    hprim, scan = get_profile("hprim"), get_profile("scan")
+    assert render_name(hprim, item) == "CŒUR_Anaïs Zoé_20261119_0b3f5a2e"
+    assert render_name(hprim, item, ascii_names=True) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
+    assert render_name(scan, item).startswith("COEUR_Anais_Zoe_19690412_20261119_")
+    assert render_name(scan, item, ascii_names=False).startswith("CŒUR_Anaïs Zoé_19690412")
+    out = tmp_path / "out"
+    out.mkdir()
+    first = write_export(hprim, out, item, pdf, ascii_names=True)
+    other = make_item(pdf, patient__used_name="CŒUR", patient__first_given_name="Anaïs Zoé",
+                      document__title="Autre")  # fmt: skip
+    other["id"] = "6f1c1d7e-8a3b-4c2d-9e0f-000000000002"
+    second = write_export(hprim, out, other, pdf, ascii_names=True)
+    for path in [*first, *second]:
+        assert path.name.isascii() and " " not in path.name, path.name
+    assert second[0].stem == first[0].stem + "_2"  # numbered without a space
+    assert parse_hprim(second[1].read_bytes())["pdf_name"] == second[0].name
 
 
 def test_unique_path_adds_a_number_for_a_different_file(tmp_path: Path) -> None:
@@ -380,62 +431,164 @@ def test_a_retry_removes_what_a_killed_export_left_behind(
 
 # ------------------------------------------------------------------ HPRIM Net
 
+# HPRIM Net files as a laboratory writes them (12-line header, ISO-8859-1, CRLF, body, end
+# markers), typed here byte for byte: the reader is checked against the convention, not
+# against our own writer.
+LAB_FILE = (
+    b"0012345\r\n"
+    b"DUPONT\r\n"
+    b"H\xe9l\xe8ne\r\n"
+    b"12 rue de la R\xe9publique\r\n"
+    b"B\xe2timent B\r\n"
+    b"69003 LYON\r\n"
+    b"12/04/1969\r\n"
+    b"2690469123045 67\r\n"
+    b"2611190042\r\n"
+    b"19/11/2026\r\n"
+    b"LABORATOIRE BIOLYON\r\n"
+    b"DR MARTIN CLAIRE\r\n"
+    b"Glyc\xe9mie \xe0 jeun : 0,95 g/l\r\n"
+    b"Cr\xe9atinine : 8 mg/l\r\n"
+    b"****FIN****\r\n"
+    b"****FINFICHIER****\r\n"
+)
+# Another sender: LF line ends, trailing spaces, empty address lines, no NSS, no markers.
+LAB_FILE_LF = (
+    b"A998877  \n"
+    b"MARTIN-L\xc9V\xcaQUE\n"
+    b"Jean\n"
+    b"\n"
+    b"\n"
+    b"\n"
+    b"01/02/1950 \n"
+    b"\n"
+    b"D-2026-0042\n"
+    b"03/11/2026\n"
+    b"CABINET DE RADIOLOGIE\n"
+    b"DR GAUTHIER MARC\n"
+    b"Echographie abdominale normale.\n"
+)
 
-def test_hprim_file_parses_back_to_the_same_identity(
+
+def test_parse_hprim_reads_laboratory_files_written_by_hand() -> None:
+    lab = parse_hprim(LAB_FILE)  # ISO-8859-1 by default
+    assert lab["patient_code"] == "0012345"
+    assert (lab["last_name"], lab["first_name"]) == ("DUPONT", "Hélène")
+    assert lab["address"] == ["12 rue de la République", "Bâtiment B", "69003 LYON"]
+    assert lab["birth_date"] == "1969-04-12"
+    assert lab["nss"] == "269046912304567"
+    assert lab["file_number"] == "2611190042"
+    assert lab["document_date"] == "2026-11-19"
+    assert (lab["sender"], lab["recipient"]) == ("LABORATOIRE BIOLYON", "DR MARTIN CLAIRE")
+    assert lab["body"] == ["Glycémie à jeun : 0,95 g/l", "Créatinine : 8 mg/l"]
+    assert lab["markers"] is True and lab["crlf"] is True and lab["pdf_name"] is None
+
+    other = parse_hprim(LAB_FILE_LF)
+    assert other["patient_code"] == "A998877"
+    assert other["last_name"] == "MARTIN-LÉVÊQUE"
+    assert other["address"] == ["", "", ""] and other["nss"] is None
+    assert other["birth_date"] == "1950-02-01"
+    assert other["recipient"] == "DR GAUTHIER MARC"
+    assert other["body"] == ["Echographie abdominale normale."]
+    assert other["markers"] is False and other["crlf"] is False
+
+    with pytest.raises(ValueError, match="12 lignes"):
+        parse_hprim(b"DUPONT\r\nJean\r\n****FIN****\r\n****FINFICHIER****\r\n")
+
+
+def test_hprim_export_reads_field_by_field_in_the_standard_layout(
     tmp_path: Path, pdf: Path, item: dict[str, Any]
 ) -> None:
     out = tmp_path / "hprim"
     out.mkdir()
     paths = write_export(get_profile("hprim"), out, item, pdf)
     assert [p.suffix for p in paths] == [".pdf", ".hpr"]
-    assert paths[0].stem == paths[1].stem
-    assert paths[0].read_bytes() == pdf.read_bytes()
+    assert paths[0].stem == paths[1].stem and paths[0].read_bytes() == pdf.read_bytes()
     raw = paths[1].read_bytes()
-    # CRLF everywhere, Windows-1252 (é is one byte 0xE9), no UTF-8
-    assert raw.endswith(b"\r\n") and raw.count(b"\n") == raw.count(b"\r\n")
-    assert "Hélène".encode("cp1252") in raw and "Hélène".encode() not in raw
-    parsed = parse_hprim(raw)  # cp1252 by default
-    assert parsed["crlf"] is True
-    assert parsed["pdf_name"] == paths[0].name
-    assert parsed["patient_id"] == "269046912304567"
-    assert parsed["last_name"] == "GAUTHIER"
-    assert parsed["first_name"] == "Hélène"
-    assert parsed["address"] == ["", "", ""]
-    assert parsed["birth_date"] == "1969-04-12"
-    assert parsed["ins"] == "269046912304567"
-    assert parsed["document_id"] == item["document"]["id"]
-    assert parsed["document_date"] == "2026-11-19"
-    assert parsed["sender"] == "Dr Marc GAUTHIER"
-    assert parsed["body"][0] == f"Document PDF transmis par Sisra : {paths[0].name}"
+    lines = raw.split(b"\r\n")
+    # the 12 lines of the convention, one by one, as bytes in ISO-8859-1
+    assert lines[:12] == [
+        b"269046912304567",  # 1 patient code
+        b"GAUTHIER",  # 2 NAME (used name)
+        b"H\xe9l\xe8ne",  # 3 first name
+        b"",  # 4-6 address (not held by the platform)
+        b"",
+        b"",
+        b"12/04/1969",  # 7 birth date JJ/MM/AAAA
+        b"2690469123045 67",  # 8 social security number, key apart
+        item["document"]["id"].encode(),  # 9 file number
+        b"19/11/2026",  # 10 date of the document
+        b"Dr Marc GAUTHIER",  # 11 sender
+        b"Dr Claire MARTIN",  # 12 recipient
+    ]
+    assert lines[-3:] == [b"****FIN****", b"****FINFICHIER****", b""]
+    assert raw.count(b"\n") == raw.count(b"\r\n")
+    assert not any(0x80 <= byte <= 0x9F for byte in raw)
+    parsed = parse_hprim(raw)
+    assert parsed["last_name"] == "GAUTHIER" and parsed["first_name"] == "Hélène"
+    assert parsed["birth_date"] == "1969-04-12" and parsed["nss"] == "269046912304567"
+    assert parsed["recipient"] == "Dr Claire MARTIN" and parsed["sender"] == "Dr Marc GAUTHIER"
+    assert parsed["pdf_name"] == paths[0].name  # the PDF is named in the body
     assert "Titre : Compte rendu de consultation cardiologique" in parsed["body"]
-    lines = raw.decode("cp1252").split("\r\n")
-    assert lines[-3:] == ["****FIN****", "****FINFICHIER****", ""]
+    assert parsed["markers"] and parsed["crlf"]
 
 
-def test_hprim_without_ins_and_with_hostile_text(pdf: Path) -> None:
+def test_hprim_never_writes_c1_bytes_and_transliterates_typography(pdf: Path) -> None:
+    item = make_item(
+        pdf,
+        patient__used_name="CŒUR",
+        patient__first_given_name="Zoë",
+        document__title="Bilan « cœur–poumons » d’œdème… 50 €",
+    )
+    raw = hprim_bytes(item, "x.pdf")
+    assert not any(0x80 <= byte <= 0x9F for byte in raw)
+    text = raw.decode("iso-8859-1")
+    assert text.split("\r\n")[1] == "COEUR" and text.split("\r\n")[2] == "Zoë"
+    assert 'Titre : Bilan " coeur-poumons " d\'oedème... 50 EUR' in text
+    # a C1 control in the data never reaches the file either
+    sneaky = make_item(pdf, document__title="a\x85b\x96c")
+    assert not any(0x80 <= byte <= 0x9F for byte in hprim_bytes(sneaky, "x.pdf"))
+
+
+def test_hprim_without_ins_with_nia_and_hostile_text(pdf: Path) -> None:
     item = make_item(
         pdf,
         patient__ins=None,
+        patient__ins_oid=None,
         patient__used_name=None,
         document__title="****FIN****\r\nligne injectée → 漢字",
         sender__profession="Infirmière",
         sender__name="Sophie BERNARD",
     )
-    text = hprim_header(item, "x.pdf")
-    parsed = parse_hprim(text)
-    assert parsed["patient_id"] == item["patient"]["id"]
-    assert parsed["ins"] is None
+    parsed = parse_hprim(hprim_bytes(item, "x.pdf"))
+    assert parsed["patient_code"] == item["patient"]["id"]
+    assert parsed["nss"] is None
     assert parsed["last_name"] == "LEFÈVRE"
     assert parsed["sender"] == "Sophie BERNARD"  # not a doctor: no "Dr"
-    assert len(parsed["body"]) == 4  # the title stayed on one line, markers not forged
-    encoded = hprim_bytes(item, "x.pdf", "cp1252")
-    assert parse_hprim(encoded)["last_name"] == "LEFÈVRE"
+    assert len(parsed["body"]) == 5 and parsed["markers"]  # title on one line, no forgery
     assert parse_hprim(hprim_bytes(item, "x.pdf", "ascii"), "ascii")["last_name"] == "LEFEVRE"
-    with pytest.raises(ValueError, match="HPRIM"):
-        parse_hprim("trop\r\ncourt\r\n")
+    # a NIA is not a social security number: line 8 stays empty, the INS is the code
+    nia = make_item(pdf, patient__ins="769046912304512", patient__ins_oid=OID_NIA_TEST)
+    parsed = parse_hprim(hprim_bytes(nia, "x.pdf"))
+    assert parsed["nss"] is None and parsed["patient_code"] == "769046912304512"
+    no_recipient = make_item(pdf)
+    del no_recipient["recipient"]
+    assert parse_hprim(hprim_bytes(no_recipient, "x.pdf"))["recipient"] == ""
 
 
 # ------------------------------------------------------------------ IHE XDM
+
+INS_KINDS = {
+    OID_NIR: "269046912304567",
+    OID_NIA: "769046912304512",
+    OID_NIR_TEST: "269046912304567",
+    OID_NIA_TEST: "769046912304512",
+}
+
+
+def _valid(metadata: bytes) -> None:
+    assert xdm_module.schema_errors(metadata) == []
+    assert xdm_module.xds_errors(metadata) == []
 
 
 def test_xdm_archive_contents_validate_and_parse_back(
@@ -443,7 +596,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
 ) -> None:
     out = tmp_path / "xdm"
     out.mkdir()
-    paths = write_export(get_profile("xdm"), out, item, pdf, oid=OID_NIR_TEST)
+    paths = write_export(get_profile("xdm"), out, item, pdf)
     assert len(paths) == 1 and paths[0].suffix == ".zip"
     with zipfile.ZipFile(paths[0]) as archive:
         assert archive.testzip() is None
@@ -452,40 +605,117 @@ def test_xdm_archive_contents_validate_and_parse_back(
              "IHE_XDM/SUBSET01/DOC0001.PDF"]
         )  # fmt: skip
         metadata = archive.read("IHE_XDM/SUBSET01/METADATA.XML")
-        readme = archive.read("README.TXT").decode("utf-8")
-        index = archive.read("INDEX.HTM").decode("utf-8")
-    assert xdm_module.validator_name() in ("lxml", "xsd_subset")
-    assert xdm_module.schema_errors(metadata) == []
-    assert xdm_module.xds_errors(metadata) == []
-    assert "Marc GAUTHIER" in readme and "LEFÈVRE" in readme and "Expéditeur" in readme
-    assert 'href="IHE_XDM/SUBSET01/DOC0001.PDF"' in index
+    assert xdm_module.validator_name().startswith("xmlschema")
+    _valid(metadata)
+    assert b"<lcm:SubmitObjectsRequest" in metadata
 
     data = pdf.read_bytes()
     back = read_xdm(paths[0])
     assert back["patient_id"] == "269046912304567"
-    assert back["patient_oid"] == OID_NIR_TEST
-    assert back["source_patient_id"] == f"269046912304567^^^&{OID_NIR_TEST}&ISO"
-    assert back["birth_name"] == "LEFÈVRE"
-    assert back["used_name"] == "GAUTHIER"
-    assert back["first_name"] == "Hélène"
-    assert back["birth_date"] == "1969-04-12"
+    assert back["patient_oid"] == OID_NIR  # what the platform sent with the patient
+    assert back["source_patient_id"] == f"269046912304567^^^&{OID_NIR}&ISO"
+    assert back["birth_name"] == "LEFÈVRE" and back["used_name"] == "GAUTHIER"
+    assert back["first_name"] == "Hélène" and back["birth_date"] == "1969-04-12"
     assert back["sex"] == "F"
     assert back["title"] == item["document"]["title"]
     assert back["mime_type"] == "application/pdf"
-    assert back["type_code"] == back["class_code"] == "11488-4"
+    assert back["type_code"] == "11488-4"
+    assert back["class_code"] == "10"  # TRE_A03 « Compte rendu », not the LOINC code
+    c = back["codes"]
+    assert (c["classCode"]["scheme"], c["typeCode"]["scheme"]) == (
+        "1.2.250.1.213.1.1.4.1",
+        "2.16.840.1.113883.6.1",
+    )
+    assert c["confidentialityCode"]["code"] == "N"
+    assert c["healthcareFacilityTypeCode"] == {
+        "code": "SA07",
+        "scheme": "1.2.250.1.71.4.2.4",
+        "label": "Cabinet individuel",
+    }
+    assert c["practiceSettingCode"]["code"] == "AMBULATOIRE"
+    assert c["practiceSettingCode"]["scheme"] == "1.2.250.1.213.1.1.4.9"
+    assert c["contentTypeCode"]["code"] == "SA07"
+    assert c["formatCode"]["code"] == "urn:ihe:iti:xds:2017:mimeTypeSufficient"
     assert back["creation_time"] == "20261119"
-    assert back["author"] == "^GAUTHIER^Marc"
+    assert back["author"] == "810003456789^GAUTHIER^Marc^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+    assert back["author_institution"] == (
+        "Cabinet de cardiologie de Villeurbanne^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^1690012345"
+    )
+    assert back["intended_recipient"] == (
+        "Maison de santé des Pentes^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^373282932000074"
+        "|810001234567^MARTIN^Claire^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+    )
+    assert back["reference_ids"] == []
     assert back["unique_id"].startswith("2.25.") and len(back["unique_id"]) <= 64
     assert back["hash"] == hashlib.sha1(data).hexdigest()  # noqa: S324 - XDS hash is SHA-1
-    assert back["size"] == len(data)
-    assert back["pdf"] == data
+    assert back["size"] == len(data) and back["pdf"] == data
+    readme = back["readme"]
+    assert "Marc GAUTHIER" in readme and "LEFÈVRE" in readme and "Claire MARTIN" in readme
+    assert "Contact de la plateforme : contact@sisra.example.fr" in readme
+    assert "Sisra, plateforme régionale" in readme
+    page = ET.fromstring(back["index"].encode())  # noqa: S314 - our archive; well-formed XHTML
+    assert page.tag == "{http://www.w3.org/1999/xhtml}html"
+    links = [a.get("href") for a in page.iter("{http://www.w3.org/1999/xhtml}a")]
+    assert "IHE_XDM/SUBSET01/DOC0001.PDF" in links
+
+
+@pytest.mark.parametrize("structure_id", ["finess", "siret", "none"])
+@pytest.mark.parametrize("oid", sorted(INS_KINDS))
+def test_xdm_carries_the_oid_of_each_ins_kind_and_validates(
+    tmp_path: Path, pdf: Path, oid: str, structure_id: str
+) -> None:
+    changes: dict[str, Any] = {
+        "patient__ins": INS_KINDS[oid],
+        "patient__ins_oid": oid,
+        "sender__finess": "690012345" if structure_id == "finess" else None,
+        "sender__siret": "73282932000074" if structure_id == "siret" else None,
+    }
+    if structure_id == "none":
+        changes.update(sender__structure=None, sender__rpps=None)
+    item = make_item(pdf, **changes)
+    out = tmp_path / "out"
+    out.mkdir()
+    (path,) = write_export(get_profile("mlm_eo"), out, item, pdf)  # no oid given: the item's
+    back = read_xdm(path)
+    _valid(back["metadata"])
+    assert back["patient_oid"] == oid and back["patient_id"] == INS_KINDS[oid]
+    assert back["source_patient_id"] == f"{INS_KINDS[oid]}^^^&{oid}&ISO"
+    institution = back["author_institution"]
+    if structure_id == "finess":
+        assert institution.endswith("&1.2.250.1.71.4.2.2&ISO^IDNST^^^1690012345")
+    elif structure_id == "siret":
+        assert institution.endswith("&1.2.250.1.71.4.2.2&ISO^IDNST^^^373282932000074")
+    else:
+        assert institution is None and back["author"] == "^GAUTHIER^Marc"
+
+
+def test_xdm_reply_and_restricted_document(tmp_path: Path, pdf: Path) -> None:
+    replied = "0b3f5a2e-9999-4222-8333-944455556666"
+    item = make_item(
+        pdf,
+        document__in_reply_to=replied,
+        document__restricted=True,
+        document__type_code="ordonnance",
+        document__loinc="57833-6",
+        sender__structure="Centre hospitalier de Vienne",
+    )
+    build_xdm(item, pdf, tmp_path / "IHE_XDM.ZIP")
+    back = read_xdm(tmp_path / "IHE_XDM.ZIP")
+    _valid(back["metadata"])
+    assert back["codes"]["confidentialityCode"]["code"] == "R"
+    assert back["class_code"] == "42" and back["type_code"] == "57833-6"
+    assert back["codes"]["healthcareFacilityTypeCode"]["code"] == "SA01"
+    assert back["codes"]["practiceSettingCode"]["code"] == "ETABLISSEMENT"
+    assert back["reference_ids"] == [
+        f"{xdm_module.uuid_oid(replied)}^^^^urn:ihe:iti:xds:2013:uniqueId"
+    ]
 
 
 def test_xdm_is_deterministic_and_pdf_beside_variant(
     tmp_path: Path, pdf: Path, item: dict[str, Any]
 ) -> None:
-    build_xdm(item, pdf, tmp_path / "a.zip", oid=OID_NIR_TEST)
-    build_xdm(item, pdf, tmp_path / "b.zip", oid=OID_NIR_TEST)
+    build_xdm(item, pdf, tmp_path / "a.zip")
+    build_xdm(item, pdf, tmp_path / "b.zip")
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
     # a profile keeping the PDF beside the archive: PDF first, same stem
     beside = dataclasses.replace(get_profile("xdm"), id="xdm_pdf", pdf_in_zip=False)
@@ -494,23 +724,54 @@ def test_xdm_is_deterministic_and_pdf_beside_variant(
     paths = write_export(beside, out, item, pdf, oid=OID_NIR_TEST)
     assert [p.suffix for p in paths] == [".pdf", ".zip"] and paths[0].stem == paths[1].stem
     assert write_export(beside, out, item, pdf, oid=OID_NIR_TEST) == paths
+    assert read_xdm(paths[1])["patient_oid"] == OID_NIR_TEST  # an explicit OID wins
     assert listing(out) == sorted(p.name for p in paths)
 
 
 def test_xdm_without_ins_uses_the_platform_id(tmp_path: Path, pdf: Path) -> None:
-    item = make_item(pdf, patient__ins=None, patient__used_name=None, patient__sex="I")
+    item = make_item(
+        pdf, patient__ins=None, patient__ins_oid=None, patient__used_name=None, patient__sex="I"
+    )
+    del item["recipient"], item["platform"]
     build_xdm(item, pdf, tmp_path / "IHE_XDM.ZIP")
     back = read_xdm(tmp_path / "IHE_XDM.ZIP")
+    _valid(back["metadata"])
     assert back["patient_id"] == item["patient"]["id"]
     assert back["patient_oid"] == xdm_module.SISRA_PATIENT_OID
     assert back["used_name"] is None and back["sex"] == "U"
+    assert back["intended_recipient"] is None
 
 
-def test_metadata_checks_reject_broken_metadata(pdf: Path, item: dict[str, Any]) -> None:
-    good = xdm_module.metadata_xml(item, "0" * 40, 10, OID_NIR_TEST)
-    assert xdm_module.schema_errors(good) == [] and xdm_module.xds_errors(good) == []
+def test_an_unknown_ins_oid_is_an_export_failure(tmp_path: Path, pdf: Path) -> None:
+    item = make_item(pdf, patient__ins_oid="1.2.3.4")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExportError) as caught:
+        write_export(get_profile("xdm"), out, item, pdf)
+    assert caught.value.code == "export_failed" and "OID de l'INS" in caught.value.message
+    assert listing(out) == []
+
+
+def test_an_archive_failing_validation_is_never_renamed_into_place(
+    tmp_path: Path, pdf: Path, item: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive is checked as written (entries, XHTML, hash) before it gets its name."""
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(xdm_module, "index_html", lambda _item: "<html><p>non fermé</html>")
+    with pytest.raises(ExportError) as caught:
+        write_export(get_profile("xdm"), out, item, pdf)
+    assert caught.value.code == "export_failed" and "INDEX.HTM" in caught.value.message
+    assert listing(out) == []  # neither the archive nor a temporary file
+
+
+def test_metadata_checks_reject_broken_metadata(item: dict[str, Any]) -> None:
+    good = xdm_module.metadata_xml(item, "0" * 40, 10)
+    _valid(good)
     broken = {
-        "mimeType": good.replace(b' mimeType="application/pdf"', b""),
+        "mimeType length": good.replace(
+            b' mimeType="application/pdf"', b' mimeType="' + b"x" * 300 + b'"'
+        ),
         "order": good.replace(
             b'<rim:Slot name="submissionTime">',
             b'<rim:Name><rim:LocalizedString value="x" /></rim:Name>'
@@ -518,27 +779,34 @@ def test_metadata_checks_reject_broken_metadata(pdf: Path, item: dict[str, Any])
             1,
         ),
         "unknown": good.replace(b"<rim:RegistryObjectList>", b"<rim:RegistryObjectList><rim:X/>"),
-        "id": good.replace(b'ExtrinsicObject id="urn:uuid:', b'ExtrinsicObject id="D1" a="'),
+        "attribute": good.replace(b'ExtrinsicObject id="urn:uuid:',
+                                  b'ExtrinsicObject a="b" id="urn:uuid:'),
         "value": good.replace(b"<rim:Value>fr-FR</rim:Value>", b"<rim:Value>" + b"x" * 300
                               + b"</rim:Value>"),
+        "no list": good.replace(b"<rim:RegistryObjectList>", b"<rim:Other>").replace(
+            b"</rim:RegistryObjectList>", b"</rim:Other>"),
     }  # fmt: skip
     for label, xml in broken.items():
         assert xml != good, label
         assert xdm_module.schema_errors(xml), label
     orphan = good.replace(b"AssociationType:HasMember", b"AssociationType:Other")
     assert any("HasMember" in p for p in xdm_module.xds_errors(orphan))
+    no_facility = good.replace(xdm_module.DE_FACILITY_TYPE.encode(), b"urn:uuid:other")
+    assert "healthcareFacilityTypeCode absent" in xdm_module.xds_errors(no_facility)
+    bad_author = good.replace(b"&amp;1.2.250.1.71.4.2.1&amp;ISO", b"&amp;1.2.3&amp;ISO")
+    assert any("authorPerson" in p for p in xdm_module.xds_errors(bad_author))
     with pytest.raises(xdm_module.XdmError, match=r"METADATA\.XML invalide"):
-        xdm_module.validate_metadata(broken["mimeType"])
+        xdm_module.validate_metadata(broken["unknown"])
 
 
-def test_xsd_subset_refuses_constructs_it_does_not_interpret() -> None:
-    schema = (
-        b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" '
-        b'elementFormDefault="qualified"><xs:element name="R"><xs:complexType><xs:sequence>'
-        b"<xs:any/></xs:sequence></xs:complexType></xs:element></xs:schema>"
-    )
-    with pytest.raises(SchemaError):
-        Schema(lambda _name: schema, "t.xsd")
+def test_the_schemas_ship_in_the_package() -> None:
+    """The validator reads the .xsd files from the installed package, nothing else."""
+    folder = resources.files("sisra.client.export").joinpath("schemas")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".xsd"))
+    assert names == ["lcm.xsd", "query.xsd", "rim.xsd", "rs.xsd", "xml.xsd"]
+    schema = xdm_module.metadata_schema()
+    assert schema.target_namespace == "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+    assert "{urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0}ExtrinsicObjectType" in schema.maps.types
 
 
 # ------------------------------------------------------------------ atomic writes

@@ -35,9 +35,15 @@ from sisra.client.export.filenames import (
 )
 from sisra.client.export.hprim import hprim_bytes, hprim_header, parse_hprim
 from sisra.client.export.profiles import Profile, get_profile, load_profiles
-from sisra.client.export.xdm import XdmError, build_xdm, read_xdm, validator_name, write_xdm
+from sisra.client.export.xdm import (
+    XdmError,
+    build_xdm,
+    read_xdm,
+    validate_archive,
+    validator_name,
+    write_xdm,
+)
 from sisra.client.vault import fsync_dir
-from sisra.common.ins import OID_NIR
 
 __all__ = [
     "ExportError",
@@ -160,12 +166,16 @@ def write_export(
     item: dict[str, Any],
     pdf_path: Path,
     *,
-    oid: str = OID_NIR,
+    oid: str | None = None,
+    ascii_names: bool | None = None,
 ) -> list[Path]:
     """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
     says; return the final paths, the PDF first (when written on its own).
 
-    ``oid`` is the INS assigning authority for XDM archives (test OID for demo data).
+    ``oid`` overrides the INS assigning authority of XDM archives; by default it is the
+    one the platform sent with the patient (``patient.ins_oid``: NIR, NIA or a test range).
+    ``ascii_names`` forces or lifts plain-ASCII file names (None: the profile's choice).
+    Archives are validated against the ebRIM schemas before they are renamed into place.
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
     ``export_failed``); on error no new file, temporary or final, is left in ``folder``.
     """
@@ -202,15 +212,17 @@ def write_export(
 
             archive = _stage(folder, xdm_writer, tag)
             staged.append(archive)
+            validate_archive(archive)  # as a reader will find it, before it gets its name
             plan.append(_Planned(profile.sidecar_extension, sha256_file(archive), staged=archive))
 
-        base = render_name(profile, item)
-        stem = _choose_stem(folder, base, plan, profile, item)
+        charset = profile.names_charset(ascii_names)
+        base = render_name(profile, item, ascii_names=ascii_names)
+        stem = _choose_stem(folder, base, plan, profile, item, charset)
         results: list[tuple[Path, Path | None]] = []  # (final path, staged file or None)
         for planned in plan:
             final = folder / f"{stem}{planned.ext}"
             if planned.ext == profile.sidecar_extension and profile.sidecar == "hprim":
-                data = hprim_bytes(item, f"{stem}.pdf", profile.charset)
+                data = hprim_bytes(item, f"{stem}.pdf", profile.content_charset)
                 planned.sha256 = hashlib.sha256(data).hexdigest()
                 planned.write = _bytes(data)
             if _holds(final, planned.sha256):
@@ -260,20 +272,23 @@ def _holds(path: Path, sha256: str | None) -> bool:
 
 
 def _choose_stem(
-    folder: Path, base: str, plan: list[_Planned], profile: Profile, item: dict[str, Any]
+    folder: Path,
+    base: str,
+    plan: list[_Planned],
+    profile: Profile,
+    item: dict[str, Any],
+    charset: str,
 ) -> str:
     """A stem free (or holding identical content) for every file of the export."""
     if profile.sidecar != "hprim":
         try:
-            return unique_stem(
-                folder, base, {p.ext: p.sha256 for p in plan}, profile.charset, MAX_NAME_LEN
-            )
+            return unique_stem(folder, base, {p.ext: p.sha256 for p in plan}, charset, MAX_NAME_LEN)
         except FileExistsError as exc:
             raise ExportError("export_failed", f"Export impossible : {exc}") from exc
     # the HPRIM file names the PDF, so its content depends on the stem: try each candidate
     exts = (".pdf", profile.sidecar_extension)
-    for candidate in numbered_stems(base, exts, profile.charset, MAX_NAME_LEN):
-        data = hprim_bytes(item, f"{candidate}.pdf", profile.charset)
+    for candidate in numbered_stems(base, exts, charset, MAX_NAME_LEN):
+        data = hprim_bytes(item, f"{candidate}.pdf", profile.content_charset)
         wanted = {exts[0]: plan[0].sha256, exts[1]: hashlib.sha256(data).hexdigest()}
         if all(same_or_free(folder / f"{candidate}{ext}", sha) for ext, sha in wanted.items()):
             return candidate

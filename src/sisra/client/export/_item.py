@@ -94,6 +94,13 @@ def ins(item: dict[str, Any]) -> str:
     return text(section(item, "patient").get("ins")).replace(" ", "")
 
 
+def ins_oid(item: dict[str, Any]) -> str | None:
+    """The OID of the INS's assigning authority (NIR, NIA, or their test ranges) as the
+    platform sent it; None when the item does not say (older platforms)."""
+    value = text(section(item, "patient").get("ins_oid"))
+    return value or None
+
+
 def patient_id(item: dict[str, Any]) -> str:
     """The INS when the patient has one, else the platform's patient id."""
     return ins(item) or text(section(item, "patient").get("id"))
@@ -122,13 +129,36 @@ def is_doctor(profession: str) -> bool:
     return any(word in folded for word in _DOCTOR_WORDS) or folded.endswith("logue")
 
 
-def sender_label(item: dict[str, Any]) -> str:
-    """'Dr Marc GAUTHIER' for a doctor, the plain name otherwise."""
-    name = sender_name(item)
-    profession = text(section(item, "sender").get("profession"))
+def _label(person: dict[str, Any]) -> str:
+    name = text(person.get("name"))
+    profession = text(person.get("profession"))
     if name and is_doctor(profession) and not fold(name).startswith(("dr ", "pr ")):
         return f"Dr {name}"
     return name
+
+
+def sender_label(item: dict[str, Any]) -> str:
+    """'Dr Marc GAUTHIER' for a doctor, the plain name otherwise."""
+    return _label(section(item, "sender"))
+
+
+def recipient_label(item: dict[str, Any]) -> str:
+    """The professional the document was sent to, as :func:`sender_label` writes a sender."""
+    return _label(section(item, "recipient"))
+
+
+def split_person(person: dict[str, Any]) -> tuple[str, str]:
+    """(FAMILY, Given) of a directory person: its own fields, else split from its name."""
+    family, given = text(person.get("last_name")), text(person.get("first_name"))
+    if family:
+        return family.upper(), given
+    words = text(person.get("name")).split()
+    cut = len(words)
+    while cut > 0 and words[cut - 1].isupper():
+        cut -= 1
+    if cut == len(words) or cut == 0:
+        return " ".join(words), ""
+    return " ".join(words[cut:]), " ".join(words[:cut])
 
 
 def fr_date(value: date | None) -> str:

@@ -40,7 +40,7 @@ _TRANSLIT = {
     "—": "-", "―": "-", "…": "...", "€": "EUR", "•": "-", "·": ".", "×": "x", "°": "o",
     "º": "o", "ª": "a", "µ": "u", "©": "(c)", "®": "(R)", "™": "TM", "§": "par.",
 }  # fmt: skip
-CHARSET_NAMES = ("utf-8", "cp1252", "ascii")
+CHARSET_NAMES = ("utf-8", "cp1252", "iso-8859-1", "ascii")
 
 
 def _check_charset(charset: str) -> None:
@@ -51,6 +51,8 @@ def _check_charset(charset: str) -> None:
 def _fits(ch: str, charset: str) -> bool:
     if charset == "utf-8":
         return True
+    if "\x80" <= ch <= "\x9f":  # C1 controls: bytes 0x80-0x9F in iso-8859-1
+        return False
     try:
         ch.encode(charset)
     except UnicodeEncodeError:
@@ -68,8 +70,9 @@ def _translit(ch: str) -> str:
 def to_charset(text: str, charset: str, replacement: str = "_") -> str:
     """``text`` with only characters ``charset`` can hold (NFC for utf-8).
 
-    ascii: accents are removed (é -> e, œ -> oe); cp1252: characters outside Windows-1252
-    are transliterated when possible (ő -> o, “ -> "), else replaced.
+    ascii: accents are removed (é -> e, œ -> oe); cp1252 and iso-8859-1: characters outside
+    the charset are transliterated when possible (ő -> o, “ -> ", œ -> oe in iso-8859-1),
+    else replaced. C1 controls (U+0080–U+009F) are replaced, never written.
     """
     _check_charset(charset)
     text = unicodedata.normalize("NFC", text)
@@ -100,7 +103,10 @@ def _clean(text: str, charset: str) -> str:
     # transliteration can produce forbidden characters (fullwidth solidus -> "/"): replace after
     converted = to_charset("".join(visible), charset)
     out = [_FORBIDDEN.get(ch, ch) for ch in converted]
-    return _SPACES.sub(" ", "".join(out)).strip().lstrip(". ")
+    cleaned = _SPACES.sub(" ", "".join(out)).strip().lstrip(". ")
+    if charset == "ascii":  # plain names: no space either (shares and old software split)
+        cleaned = re.sub(r"_{2,}", "_", cleaned.replace(" ", "_"))
+    return cleaned
 
 
 def _size(text: str, charset: str) -> int:
@@ -169,6 +175,30 @@ def safe_stem(stem: str, charset: str, max_len: int = MAX_NAME_LEN) -> str:
     return _finish(_clean(stem, charset), "", charset, max_len)
 
 
+# The one template language of file names, in every profile: ``{field}`` (Python format
+# fields, without format spec nor conversion) with these fields.
+TEMPLATE_FIELDS: frozenset[str] = frozenset(
+    {"date", "nom", "prenom", "naissance", "titre", "type", "expediteur", "id8"}
+)
+
+
+def check_template(template: str) -> None:
+    """Raise ValueError (in French) if the template uses an unknown field or a format spec."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"Modèle de nom de fichier mal formé : {template!r}.") from exc
+    for _literal, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS or spec or conversion:
+            known = ", ".join(sorted(TEMPLATE_FIELDS))
+            raise ValueError(
+                f"Le modèle de nom {template!r} utilise le champ « {field} » inconnu "
+                f"(champs possibles : {known})."
+            )
+
+
 def template_fields(item: Mapping[str, Any]) -> dict[str, str]:
     """The values a file-name template can use, for one inbox item."""
     data = dict(item)
@@ -185,8 +215,18 @@ def template_fields(item: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def render_name(profile: Profile, item: Mapping[str, Any], max_len: int = MAX_NAME_LEN) -> str:
+def render_name(
+    profile: Profile,
+    item: Mapping[str, Any],
+    max_len: int = MAX_NAME_LEN,
+    *,
+    ascii_names: bool | None = None,
+) -> str:
     """The file name (without extension) the profile's template gives for this item.
+
+    Templates are the one language of every profile: ``{field}`` with the fields of
+    :func:`template_fields`. ``ascii_names`` forces (True) or lifts (False) plain-ASCII
+    names; None keeps the profile's choice.
 
     Empty fields do not leave doubled or dangling separators ("20261119_DUPONT_Jean").
     Room is kept for an extension and a " (2)" suffix.
@@ -195,7 +235,8 @@ def render_name(profile: Profile, item: Mapping[str, Any], max_len: int = MAX_NA
     rendered = string.Formatter().vformat(profile.template, (), fields)
     rendered = re.sub(r"_{2,}", "_", rendered).strip("_- ")
     budget = max_len - len(profile.sidecar_extension or ".pdf") - _SUFFIX_ROOM
-    return safe_stem(rendered or "document", profile.charset, max(budget, 16))
+    charset = profile.names_charset(ascii_names)
+    return safe_stem(rendered or "document", charset, max(budget, 16))
 
 
 def sha256_file(path: Path) -> str:
@@ -228,7 +269,7 @@ def numbered_stems(
     """``stem``, ``stem (2)``, ``stem (3)``... each cut so that it fits with every extension."""
     longest_ext = max((_size(ext, charset) for ext in exts), default=0)
     for n in range(1, limit + 1):
-        suffix = "" if n == 1 else f" ({n})"
+        suffix = "" if n == 1 else (f"_{n}" if charset == "ascii" else f" ({n})")
         budget = max_len - longest_ext - _size(suffix, charset)
         yield _finish(stem, "", charset, max(budget, 1)) + suffix
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import string
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -18,20 +17,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from sisra.client.export.filenames import TEMPLATE_FIELDS, check_template
+
 Sidecar = Literal["none", "hprim", "xdm"]
 Charset = Literal["utf-8", "cp1252", "ascii"]
 System = Literal["windows", "macos", "linux"]
 
 _PACKAGE = "sisra.client.export"
+__all__ = ["TEMPLATE_FIELDS", "Profile", "check_template", "get_profile", "load_profiles"]
 
 SIDECARS: frozenset[str] = frozenset({"none", "hprim", "xdm"})
 CHARSETS: frozenset[str] = frozenset({"utf-8", "cp1252", "ascii"})
+# The text of an HPRIM file: ISO-8859-1 as the convention (and the readers) expect.
+CONTENT_CHARSETS: frozenset[str] = frozenset({"iso-8859-1", "cp1252", "ascii", "utf-8"})
 SYSTEMS: tuple[System, ...] = ("windows", "macos", "linux")
-# Fields a file-name template may use (see filenames.render_name).
-TEMPLATE_FIELDS: frozenset[str] = frozenset(
-    {"date", "nom", "prenom", "naissance", "titre", "type", "expediteur", "id8"}
-)
-
 _VAR_RE = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_]\w*)")
 
 
@@ -74,6 +73,8 @@ class Profile:
     charset: Charset
     pdf_in_zip: bool
     note: str | None = None
+    content_charset: str = "iso-8859-1"
+    ascii_names: bool = False  # plain-ASCII file names by default (the user may override)
 
     def folder_template(self, system: System | None = None) -> str:
         """The folder as written in the profile (variables not expanded)."""
@@ -89,6 +90,14 @@ class Profile:
         """The folder for this computer, with ``~`` and environment variables expanded."""
         return expand_folder(self.folder_template(system), env)
 
+    def names_charset(self, ascii_names: bool | None = None) -> Charset:
+        """The charset of file names: plain ASCII when asked (the user's choice, else the
+        profile's ``ascii_names``), otherwise the profile's ``charset``."""
+        wanted = self.ascii_names if ascii_names is None else ascii_names
+        if wanted:
+            return "ascii"
+        return "cp1252" if self.charset == "ascii" else self.charset
+
     @property
     def writes_pdf(self) -> bool:
         """Whether the PDF is written as a file of its own (not only inside an archive)."""
@@ -97,23 +106,6 @@ class Profile:
 
 def _fail(profile_id: str, reason: str) -> ValueError:
     return ValueError(f"Profil d'export « {profile_id} » invalide : {reason}")
-
-
-def check_template(template: str) -> None:
-    """Raise ValueError (in French) if the template uses an unknown field or a format spec."""
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"Modèle de nom de fichier mal formé : {template!r}.") from exc
-    for _literal, field, spec, conversion in parts:
-        if field is None:
-            continue
-        if field not in TEMPLATE_FIELDS or spec or conversion:
-            known = ", ".join(sorted(TEMPLATE_FIELDS))
-            raise ValueError(
-                f"Le modèle de nom {template!r} utilise le champ « {field} » inconnu "
-                f"(champs possibles : {known})."
-            )
 
 
 def _profile_from(data: dict[str, Any]) -> Profile:
@@ -144,6 +136,12 @@ def _profile_from(data: dict[str, Any]) -> Profile:
     if not template.strip():
         raise _fail(pid, "modèle de nom de fichier vide")
     note = data.get("note")
+    ascii_names = data.get("ascii_names", charset == "ascii")
+    if not isinstance(ascii_names, bool):
+        raise _fail(pid, "ascii_names doit valoir true ou false")
+    content_charset = data.get("content_charset", "iso-8859-1")
+    if content_charset not in CONTENT_CHARSETS:
+        raise _fail(pid, f"jeu de caractères du contenu {content_charset!r} inconnu")
     return Profile(
         id=pid,
         label=str(data["label"]),
@@ -158,6 +156,8 @@ def _profile_from(data: dict[str, Any]) -> Profile:
         charset=cast(Charset, charset),
         pdf_in_zip=pdf_in_zip,
         note=str(note) if note else None,
+        content_charset=str(content_charset),
+        ascii_names=ascii_names,
     )
 
 

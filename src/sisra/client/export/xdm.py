@@ -2,25 +2,28 @@
 
 Layout of the archive (IHE ITI TF-1 §16, ITI-32)::
 
-    README.TXT                          who sent what, when (French)
-    INDEX.HTM                           links to the document
-    IHE_XDM/SUBSET01/METADATA.XML       ebRIM SubmitObjectsRequest
+    README.TXT                          who sent what, when, and the platform's contact
+    INDEX.HTM                           XHTML page linking to the document
+    IHE_XDM/SUBSET01/METADATA.XML       ebRIM 3.0 lcm:SubmitObjectsRequest
     IHE_XDM/SUBSET01/DOC0001.PDF        the document
 
-The metadata hold one submission set (RegistryPackage) and one document entry
-(ExtrinsicObject) linked by a HasMember association; the patient is identified by the INS
-(``INS^^^&<OID>&ISO``), the document's type by its LOINC code, its content by SHA-1 and size.
-The archive is deterministic: the same item and PDF give the same bytes.
+The metadata (IHE ITI TF-3 §4.2.3, with the French CI-SIS value sets of
+:mod:`sisra.client.export.codes`) hold one submission set (RegistryPackage: author,
+intendedRecipient, contentTypeCode) and one document entry (ExtrinsicObject: author with
+RPPS and structure identifiers, classCode, confidentialityCode, formatCode,
+healthcareFacilityTypeCode, practiceSettingCode, typeCode) linked by a HasMember
+association. The patient is identified by the INS under the OID of its kind (NIR, NIA or
+their test ranges), as the platform sent it. METADATA.XML is validated with ``xmlschema``
+against the OASIS ebRIM 3.0 schemas shipped in ``schemas/``, then by the XDS rules of
+:func:`xds_errors`. The archive is deterministic: the same item and PDF give the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
-import importlib
 import re
 import shutil
-import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -30,17 +33,19 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+import xmlschema
+
 from sisra import __version__
-from sisra.client.export import _item
-from sisra.client.export.xsd_subset import Schema
+from sisra.client.export import _item, codes
 from sisra.common import doctypes
-from sisra.common.ins import OID_NIR
+from sisra.common.ins import KNOWN_OIDS, OID_NIR
 
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
 _PACKAGE = "sisra.client.export"
-XSD_FILES = ("xdm_metadata.xsd", "xdm_rim.xsd")
+SCHEMA_DIR = "schemas"
+XSD_FILES = ("lcm.xsd", "rim.xsd", "rs.xsd", "query.xsd", "xml.xsd")
 
 ZIP_NAME = "IHE_XDM.ZIP"
 SUBSET = "IHE_XDM/SUBSET01"
@@ -50,6 +55,7 @@ INDEX_ENTRY = "INDEX.HTM"
 METADATA_ENTRY = f"{SUBSET}/METADATA.XML"
 DOCUMENT_ENTRY = f"{SUBSET}/{DOCUMENT_FILE}"
 ENTRIES = (README_ENTRY, INDEX_ENTRY, METADATA_ENTRY, DOCUMENT_ENTRY)
+XHTML = "http://www.w3.org/1999/xhtml"
 
 # ebRIM / XDS constants (IHE ITI TF-3 §4.2.5)
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
@@ -63,19 +69,32 @@ DE_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
 DE_CLASS_CODE = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
 DE_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
 DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
+DE_FACILITY_TYPE = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
+DE_PRACTICE_SETTING = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead"
 DE_TYPE_CODE = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983"
 DE_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
 DE_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
 SUBMISSION_SET_NODE = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
 SS_AUTHOR = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
+SS_CONTENT_TYPE = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
 SS_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
 SS_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
 SS_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
+REFERENCE_ID_LIST = "urn:ihe:iti:xds:2013:referenceIdList"
+UNIQUE_ID_TYPE = "urn:ihe:iti:xds:2013:uniqueId"
 LOINC_OID = "2.16.840.1.113883.6.1"
-CONFIDENTIALITY_OID = "2.16.840.1.113883.5.25"
 FORMAT_OID = "1.3.6.1.4.1.19376.1.2.3"
 MIME_SUFFICIENT = "urn:ihe:iti:xds:2017:mimeTypeSufficient"
 FALLBACK_LOINC = "34109-9"
+# the coded classifications every document entry carries (scheme -> metadata name)
+CODED_ENTRY = {
+    DE_CLASS_CODE: "classCode",
+    DE_CONFIDENTIALITY: "confidentialityCode",
+    DE_FORMAT_CODE: "formatCode",
+    DE_FACILITY_TYPE: "healthcareFacilityTypeCode",
+    DE_PRACTICE_SETTING: "practiceSettingCode",
+    DE_TYPE_CODE: "typeCode",
+}
 
 # UUID-derived OIDs (ITU-T X.667, arc 2.25) for what has no registered OID: the application
 # sending the submission sets, and the platform's patient ids when a patient has no INS.
@@ -89,6 +108,10 @@ ET.register_namespace("rs", RS)
 
 _HL7_ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
 _CX_RE = re.compile(r"^(?P<id>[^\^&]+)\^\^\^&(?P<oid>[0-9]+(?:\.[0-9]+)*)&ISO$")
+_XCN_ID_RE = re.compile(
+    r"^[^\^]+\^[^\^]*\^[^\^]*\^\^\^\^\^\^&" + re.escape(codes.IDNAT_PS_OID) + "&ISO"
+)
+_OID_RE = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 
 
 class XdmError(ValueError):
@@ -119,24 +142,60 @@ def uuid_oid(value: str) -> str:
     return f"2.25.{_uuid_of(value).int}"
 
 
-def patient_cx(item: dict[str, Any], oid: str = OID_NIR) -> str:
+def ins_oid_for(item: dict[str, Any], oid: str | None = None) -> str:
+    """The assigning authority of the patient's INS: ``oid`` when given, else the one the
+    platform sent with the patient, else the NIR's (platforms that did not send it)."""
+    chosen = oid or _item.ins_oid(item) or OID_NIR
+    if chosen not in KNOWN_OIDS:
+        raise XdmError(
+            f"L'OID de l'INS « {chosen} » n'est pas celui d'un NIR ou d'un NIA : "
+            "l'archive ne peut pas identifier le patient."
+        )
+    return chosen
+
+
+def patient_cx(item: dict[str, Any], oid: str | None = None) -> str:
     """``INS^^^&<OID>&ISO``; without INS, the platform id under Sisra's patient OID."""
     ins = _item.ins(item)
     if ins:
-        return f"{hl7_escape(ins)}^^^&{oid}&ISO"
+        return f"{hl7_escape(ins)}^^^&{ins_oid_for(item, oid)}&ISO"
     patient = _item.text(_item.section(item, "patient").get("id"))
     return f"{hl7_escape(patient)}^^^&{SISRA_PATIENT_OID}&ISO"
 
 
-def _split_person(name: str) -> tuple[str, str]:
-    """'Marc GAUTHIER' -> ('GAUTHIER', 'Marc'): the trailing upper-case words are the name."""
-    words = name.split()
-    cut = len(words)
-    while cut > 0 and words[cut - 1].isupper():
-        cut -= 1
-    if cut == len(words) or cut == 0:
-        return name, ""
-    return " ".join(words[cut:]), " ".join(words[:cut])
+def _clip(value: str, size: int) -> str:
+    return value[:size].rstrip()
+
+
+def national_id(person: dict[str, Any]) -> str:
+    """IdNat_PS: « 8 » + RPPS, else « 0 » + ADELI, else empty."""
+    rpps, adeli = _item.text(person.get("rpps")), _item.text(person.get("adeli"))
+    return f"8{rpps}" if rpps else (f"0{adeli}" if adeli else "")
+
+
+def xcn(person: dict[str, Any]) -> str:
+    """A professional in XCN form: ``8<RPPS>^NAME^First^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS``
+    (CI-SIS); without RPPS nor ADELI, ``^NAME^First``."""
+    family, given = _item.split_person(person)
+    names = f"{hl7_escape(_clip(family, 64))}^{hl7_escape(_clip(given, 64))}"
+    ident = national_id(person)
+    if not ident:
+        return f"^{names}"
+    return f"{ident}^{names}^^^^^^&{codes.IDNAT_PS_OID}&ISO^D^^^IDNPS"
+
+
+def xon(person: dict[str, Any]) -> str:
+    """The professional's structure in XON form, with its IdNat_Struct (« 1 » + FINESS,
+    else « 3 » + SIRET) when the directory has one:
+    ``Name^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^1<FINESS>``; empty without a structure."""
+    name = hl7_escape(_clip(_item.text(person.get("structure")), 100))
+    finess, siret = _item.text(person.get("finess")), _item.text(person.get("siret"))
+    ident = f"1{finess}" if finess else (f"3{siret}" if siret else "")
+    if not name:
+        return ""
+    if not ident:
+        return name
+    return f"{name}^^^^^&{codes.IDNAT_STRUCT_OID}&ISO^IDNST^^^{ident}"
 
 
 def _hl7_sex(value: str) -> str:
@@ -205,6 +264,11 @@ class _Builder:
         if display:
             self.name(elem, display)
 
+    def coded(self, parent: ET.Element, scheme: str, classified: str, code: codes.Code) -> None:
+        self.classification(
+            parent, scheme, classified, code.code, coding_scheme=code.scheme, display=code.label
+        )
+
     def external_id(
         self, parent: ET.Element, scheme: str, owner: str, value: str, label: str
     ) -> None:
@@ -232,21 +296,29 @@ def _loinc(item: dict[str, Any]) -> tuple[str, str]:
     return code or FALLBACK_LOINC, label or (known.label if known else "Document")
 
 
-def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str = OID_NIR) -> bytes:
+def intended_recipient(item: dict[str, Any]) -> str:
+    """``XON|XCN`` of the professional the document was sent to (ITI TF-3 §4.2.3.3.8)."""
+    recipient = _item.section(item, "recipient")
+    if not recipient:
+        return ""
+    return f"{xon(recipient)}|{xcn(recipient)}"
+
+
+def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str | None = None) -> bytes:
     """METADATA.XML for one document whose content has this SHA-1 (hex) and size."""
     notification = _item.text(item.get("id")) or _item.document_id(item)
     b = _Builder(_uuid_of(notification))
     patient = _item.section(item, "patient")
     sender = _item.section(item, "sender")
+    document = _item.section(item, "document")
     cx = patient_cx(item, oid)
     subset_id, doc_id = b.new_id("submission-set"), b.new_id("document-entry")
-    family, given = _split_person(_item.sender_name(item))
-    author_xcn = f"^{hl7_escape(family)}^{hl7_escape(given)}"
-    structure = _item.text(sender.get("structure"))
-    author_slots = (("authorPerson", author_xcn), ("authorInstitution", hl7_escape(structure)))
+    author_slots = (("authorPerson", xcn(sender)), ("authorInstitution", xon(sender)))
+    facility, setting = codes.sector_of(_item.text(sender.get("structure")))
     sent = _item.sent_at(item) or datetime(1980, 1, 1, tzinfo=UTC)
     created = _item.compact_date(_item.document_date(item)) or sent.strftime("%Y%m%d")
     loinc, loinc_label = _loinc(item)
+    confidentiality = codes.RESTRICTED if document.get("restricted") else codes.NORMAL
 
     root = ET.Element(f"{{{LCM}}}SubmitObjectsRequest")
     # ElementTree declares only the prefixes in use; XDM metadata customarily declare rs too.
@@ -259,8 +331,12 @@ def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str = OID_NIR)
         {"id": subset_id, "objectType": OT_REGISTRY_PACKAGE, "status": APPROVED},
     )
     b.slot(package, "submissionTime", sent.strftime("%Y%m%d%H%M%S"))
+    recipient = intended_recipient(item)
+    if recipient:
+        b.slot(package, "intendedRecipient", recipient)
     b.name(package, "Document transmis par Sisra")
     b.classification(package, SS_AUTHOR, subset_id, "", slots=author_slots)
+    b.coded(package, SS_CONTENT_TYPE, subset_id, facility)
     b.external_id(package, SS_UNIQUE_ID, subset_id, uuid_oid(notification),
                   "XDSSubmissionSet.uniqueId")  # fmt: skip
     b.external_id(package, SS_SOURCE_ID, subset_id, SOURCE_OID, "XDSSubmissionSet.sourceId")
@@ -304,14 +380,18 @@ def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str = OID_NIR)
         f"PID-8|{_hl7_sex(_item.text(patient.get('sex')))}",
     )
     b.slot(entry, "URI", DOCUMENT_FILE)
+    replied = _item.text(document.get("in_reply_to"))
+    if replied:  # a reply names the document it answers (ITI TF-3 §4.2.3.2.23)
+        b.slot(entry, REFERENCE_ID_LIST, f"{uuid_oid(replied)}^^^^{UNIQUE_ID_TYPE}")
     b.name(entry, _item.title(item) or loinc_label)
     b.classification(entry, DE_AUTHOR, doc_id, "", slots=author_slots)
-    b.classification(entry, DE_CLASS_CODE, doc_id, loinc, coding_scheme=LOINC_OID,
-                     display=loinc_label)  # fmt: skip
-    b.classification(entry, DE_CONFIDENTIALITY, doc_id, "N", coding_scheme=CONFIDENTIALITY_OID,
-                     display="Normal")  # fmt: skip
+    b.coded(entry, DE_CLASS_CODE, doc_id,
+            codes.class_code(_item.text(document.get("type_code"))))  # fmt: skip
+    b.coded(entry, DE_CONFIDENTIALITY, doc_id, confidentiality)
     b.classification(entry, DE_FORMAT_CODE, doc_id, MIME_SUFFICIENT, coding_scheme=FORMAT_OID,
                      display="Format décrit par le type MIME")  # fmt: skip
+    b.coded(entry, DE_FACILITY_TYPE, doc_id, facility)
+    b.coded(entry, DE_PRACTICE_SETTING, doc_id, setting)
     b.classification(entry, DE_TYPE_CODE, doc_id, loinc, coding_scheme=LOINC_OID,
                      display=loinc_label)  # fmt: skip
     b.external_id(entry, DE_PATIENT_ID, doc_id, cx, "XDSDocumentEntry.patientId")
@@ -338,46 +418,30 @@ def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str = OID_NIR)
 # ---------------------------------------------------------------------- validation
 
 
-def _read_resource(name: str) -> bytes:
-    if name not in XSD_FILES:
-        raise FileNotFoundError(name)
-    return resources.files(_PACKAGE).joinpath(name).read_bytes()
-
-
 @cache
-def _subset_schema() -> Schema:
-    return Schema(_read_resource, XSD_FILES[0])
+def metadata_schema() -> xmlschema.XMLSchema:
+    """The OASIS ebRIM 3.0 schemas shipped in the package (lcm, importing rim and rs)."""
+    folder = resources.files(_PACKAGE).joinpath(SCHEMA_DIR)
+    with resources.as_file(folder) as path:
+        # allow="sandbox": the schemas may only include files of their own folder
+        return xmlschema.XMLSchema(
+            str(Path(path) / XSD_FILES[0]), base_url=str(path), allow="sandbox"
+        )
 
 
-@cache
-def _lxml_schema() -> Any:
-    etree = importlib.import_module("lxml.etree")
-    with tempfile.TemporaryDirectory(prefix="sisra-xsd-") as tmp:
-        for name in XSD_FILES:
-            (Path(tmp) / name).write_bytes(_read_resource(name))
-        return etree.XMLSchema(etree.parse(str(Path(tmp) / XSD_FILES[0])))
-
-
-@cache
 def validator_name() -> str:
-    """'lxml' when lxml is importable, else 'xsd_subset' (this package's interpreter)."""
-    try:
-        importlib.import_module("lxml.etree")
-    except ImportError:
-        return "xsd_subset"
-    return "lxml"
+    """The validator applied to METADATA.XML."""
+    return f"xmlschema {xmlschema.__version__}"
 
 
 def schema_errors(xml: bytes) -> list[str]:
-    """Problems of METADATA.XML against xdm_metadata.xsd (lxml, else xsd_subset)."""
-    if validator_name() == "lxml":
-        etree = importlib.import_module("lxml.etree")
-        schema = _lxml_schema()
-        if schema.validate(etree.fromstring(xml)):
-            return []
-        return [f"ligne {e.line} : {e.message}" for e in schema.error_log]
+    """Problems of METADATA.XML against the ebRIM 3.0 schemas (lcm:SubmitObjectsRequest)."""
     root = ET.fromstring(xml)  # noqa: S314 - our own metadata, or an archive we wrote
-    return _subset_schema().validate(root)
+    problems = []
+    for error in metadata_schema().iter_errors(root):
+        where = error.path or "/"
+        problems.append(f"{where} : {error.reason or error.message}")
+    return problems
 
 
 def _slots(elem: ET.Element) -> dict[str, list[str]]:
@@ -394,8 +458,40 @@ def _external(elem: ET.Element, scheme: str) -> str | None:
     return None
 
 
+def _classes(elem: ET.Element) -> dict[str, ET.Element]:
+    return {c.get("classificationScheme", ""): c for c in elem.findall(_rim("Classification"))}
+
+
+def _coded_problems(elem: ET.Element, scheme: str, label: str) -> list[str]:
+    found = _classes(elem).get(scheme)
+    if found is None:
+        return [f"{label} absent"]
+    problems = []
+    if not found.get("nodeRepresentation"):
+        problems.append(f"{label} : code vide")
+    if not _slots(found).get("codingScheme"):
+        problems.append(f"{label} : codingScheme absent")
+    if found.find(f"{_rim('Name')}/{_rim('LocalizedString')}") is None:
+        problems.append(f"{label} : libellé absent")
+    return problems
+
+
+def _author_problems(elem: ET.Element, scheme: str, where: str) -> list[str]:
+    found = _classes(elem).get(scheme)
+    if found is None:
+        return [f"auteur absent du {where}"]
+    slots = _slots(found)
+    person = (slots.get("authorPerson") or [""])[0]
+    problems = []
+    if not person:
+        problems.append(f"authorPerson absent du {where}")
+    elif person[0] != "^" and not _XCN_ID_RE.match(person):
+        problems.append(f"authorPerson du {where} : XCN avec l'OID des RPPS attendu")
+    return problems
+
+
 def xds_errors(xml: bytes) -> list[str]:
-    """XDS rules the schema cannot express: references, required slots and identifiers."""
+    """XDS rules the schema cannot express: references, required slots, codes, identifiers."""
     root = ET.fromstring(xml)  # noqa: S314 - our own metadata, or an archive we wrote
     problems: list[str] = []
     objects = root.find(_rim("RegistryObjectList"))
@@ -426,14 +522,24 @@ def xds_errors(xml: bytes) -> list[str]:
     if not _slots(package).get("submissionTime"):
         problems.append("slot submissionTime absent du lot")
     patient = _external(entry, DE_PATIENT_ID)
-    if patient is None or not _CX_RE.match(patient):
+    match = _CX_RE.match(patient or "")
+    if match is None:
         problems.append("XDSDocumentEntry.patientId absent ou mal formé")
+    elif match.group("oid") not in KNOWN_OIDS | {SISRA_PATIENT_OID}:
+        problems.append(f"patientId : OID {match.group('oid')} inconnu (NIR, NIA ou test)")
     if _external(package, SS_PATIENT_ID) != patient:
         problems.append("patientId différent entre le lot et le document")
+    if _first(slots, "sourcePatientId") != patient:
+        problems.append("sourcePatientId différent du patientId")
     for elem, scheme in ((entry, DE_UNIQUE_ID), (package, SS_UNIQUE_ID), (package, SS_SOURCE_ID)):
         value = _external(elem, scheme) or ""
-        if not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", value) or len(value) > 64:
+        if not _OID_RE.fullmatch(value) or len(value) > 64:
             problems.append(f"identifiant {scheme} : OID d'au plus 64 caractères attendu")
+    for scheme, label in CODED_ENTRY.items():
+        problems += _coded_problems(entry, scheme, label)
+    problems += _coded_problems(package, SS_CONTENT_TYPE, "contentTypeCode")
+    problems += _author_problems(entry, DE_AUTHOR, "document")
+    problems += _author_problems(package, SS_AUTHOR, "lot")
     marked = any(
         c.get("classifiedObject") == package.get("id")
         and c.get("classificationNode") == SUBMISSION_SET_NODE
@@ -465,6 +571,16 @@ def validate_metadata(xml: bytes) -> None:
 # ---------------------------------------------------------------------- archive
 
 
+def _platform(item: dict[str, Any]) -> tuple[str, str, str]:
+    """(name, web address, contact e-mail) of the platform that carried the document."""
+    platform = _item.section(item, "platform")
+    return (
+        _item.text(platform.get("name")) or "Sisra",
+        _item.text(platform.get("url")),
+        _item.text(platform.get("contact_email")),
+    )
+
+
 def readme_text(item: dict[str, Any]) -> str:
     sender = _item.section(item, "sender")
     who = ", ".join(
@@ -483,22 +599,27 @@ def readme_text(item: dict[str, Any]) -> str:
         patient += f", né(e) {_item.birth_name(item)}"
     birth = _item.fr_date(_item.birth_date(item))
     ins = _item.ins(item)
+    name, url, contact = _platform(item)
+    recipient = _item.recipient_label(item)
     lines = [
         "Échange de document de santé au format IHE XDM",
         "",
         f"Expéditeur : {who}",
+        *([f"Destinataire : {recipient}"] if recipient else []),
         f"Patient : {patient}" + (f", né(e) le {birth}" if birth else ""),
         f"INS : {ins}" if ins else "INS : non renseigné",
         f"Document : {_item.title(item)} ({_item.type_label(item)})",
         f"Date du document : {_item.fr_date(_item.document_date(item))}",
-        f"Transmis par la plateforme régionale Sisra le {when}",
+        f"Transmis par : {name}, le {when}",
+        *([f"Site de la plateforme : {url}"] if url else []),
+        *([f"Contact de la plateforme : {contact}"] if contact else []),
         "",
         "Contenu de l'archive :",
         f"  {INDEX_ENTRY} : page d'accueil avec le lien vers le document",
         f"  {METADATA_ENTRY} : métadonnées XDS (patient, auteur, type de document)",
         f"  {DOCUMENT_ENTRY} : le document au format PDF",
         "",
-        f"Archive produite par MonSisra {__version__}, logiciel de la plateforme Sisra.",
+        f"Archive produite par MonSisra {__version__}, logiciel de la plateforme {name}.",
         "Ce document contient des données de santé à caractère personnel : il relève du",
         "secret médical et ne doit être communiqué qu'aux professionnels qui prennent en",
         "charge le patient.",
@@ -507,18 +628,30 @@ def readme_text(item: dict[str, Any]) -> str:
 
 
 def index_html(item: dict[str, Any]) -> str:
-    title = html.escape(_item.title(item) or "Document")
-    patient = html.escape(f"{_item.last_name(item)} {_item.first_name(item)}".strip())
-    sender = html.escape(_item.sender_label(item))
-    date = html.escape(_item.fr_date(_item.document_date(item)))
+    """INDEX.HTM: a well-formed XHTML 1.0 page (an XML document) linking to the files."""
+
+    def esc(value: str) -> str:
+        return html.escape(value, quote=True)
+
+    title = esc(_item.title(item) or "Document")
+    patient = esc(f"{_item.last_name(item)} {_item.first_name(item)}".strip())
+    sender = esc(_item.sender_label(item))
+    date = esc(_item.fr_date(_item.document_date(item)))
+    name, _url, contact = _platform(item)
+    contact_line = f"<br />\nContact : {esc(contact)}" if contact else ""
     return (
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
+        f'<html xmlns="{XHTML}" xml:lang="fr" lang="fr">\n<head>\n'
+        '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />\n'
         f"<title>{title}</title>\n</head>\n<body>\n"
         f"<h1>{title}</h1>\n"
-        f"<p>Patient : {patient}<br>\nExpéditeur : {sender}<br>\nDate : {date}</p>\n"
+        f"<p>Patient : {patient}<br />\nExpéditeur : {sender}<br />\nDate : {date}</p>\n"
         f'<ul>\n<li><a href="{DOCUMENT_ENTRY}">Ouvrir le document (PDF)</a></li>\n'
-        f'<li><a href="{README_ENTRY}">Informations sur l\'envoi</a></li>\n'
+        f'<li><a href="{README_ENTRY}">Informations sur l&#39;envoi</a></li>\n'
         f'<li><a href="{METADATA_ENTRY}">Métadonnées XDS</a></li>\n</ul>\n'
+        f"<p>Transmis par {esc(name)}{contact_line}</p>\n"
         "</body>\n</html>\n"
     )
 
@@ -531,19 +664,22 @@ def _zip_info(name: str, moment: datetime) -> zipfile.ZipInfo:
     return info
 
 
-def _digests(pdf_path: Path) -> tuple[str, int]:
+def _digests(handle: IO[bytes]) -> tuple[str, int]:
     sha1 = hashlib.sha1()  # noqa: S324 - XDS requires SHA-1 for the hash slot
     size = 0
-    with pdf_path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            sha1.update(chunk)
-            size += len(chunk)
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        sha1.update(chunk)
+        size += len(chunk)
     return sha1.hexdigest(), size
 
 
-def write_xdm(target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str = OID_NIR) -> None:
-    """Write the XDM archive to an open binary file (validated before anything is written)."""
-    sha1, size = _digests(pdf_path)
+def write_xdm(
+    target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str | None = None
+) -> None:
+    """Write the XDM archive to an open binary file (metadata validated before anything
+    is written). ``oid`` overrides the INS OID the platform sent with the patient."""
+    with Path(pdf_path).open("rb") as handle:
+        sha1, size = _digests(handle)
     metadata = metadata_xml(item, sha1, size, oid)
     validate_metadata(metadata)
     moment = _item.sent_at(item) or datetime(1980, 1, 1, tzinfo=UTC)
@@ -552,7 +688,7 @@ def write_xdm(target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str 
         archive.writestr(_zip_info(INDEX_ENTRY, moment), index_html(item).encode("utf-8"))
         archive.writestr(_zip_info(METADATA_ENTRY, moment), metadata)
         with (
-            pdf_path.open("rb") as source,
+            Path(pdf_path).open("rb") as source,
             archive.open(
                 _zip_info(DOCUMENT_ENTRY, moment), "w", force_zip64=size > 0x7FFF0000
             ) as dest,
@@ -560,11 +696,40 @@ def write_xdm(target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str 
             shutil.copyfileobj(source, dest, 1 << 20)
 
 
-def build_xdm(item: dict[str, Any], pdf_path: Path, out_path: Path, oid: str = OID_NIR) -> None:
+def validate_archive(zip_path: Path) -> None:
+    """Check a written archive as a reader would find it: every entry there, METADATA.XML
+    valid (schema and XDS rules), INDEX.HTM well-formed XHTML, the document's hash and size
+    those the metadata declare. Raises :class:`XdmError` with the reason."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            missing = [e for e in ENTRIES if e not in archive.namelist()]
+            if missing:
+                raise XdmError(f"Archive XDM incomplète : {', '.join(missing)} absent(s).")
+            metadata = archive.read(METADATA_ENTRY)
+            validate_metadata(metadata)
+            try:
+                page = ET.fromstring(archive.read(INDEX_ENTRY))  # noqa: S314 - expat
+            except ET.ParseError as exc:
+                raise XdmError(f"INDEX.HTM n'est pas du XHTML bien formé : {exc}") from exc
+            if page.tag != f"{{{XHTML}}}html":
+                raise XdmError("INDEX.HTM n'est pas une page XHTML.")
+            with archive.open(DOCUMENT_ENTRY) as handle:
+                sha1, size = _digests(handle)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise XdmError(f"Archive XDM illisible : {exc}") from exc
+    entry = ET.fromstring(metadata).find(  # noqa: S314 - validated just above
+        f"{_rim('RegistryObjectList')}/{_rim('ExtrinsicObject')}"
+    )
+    assert entry is not None  # validate_metadata checked it
+    slots = _slots(entry)
+    if slots.get("hash") != [sha1] or slots.get("size") != [str(size)]:
+        raise XdmError("Archive XDM : le document ne correspond pas à son empreinte déclarée.")
+
+
+def build_xdm(item: dict[str, Any], pdf_path: Path, out_path: Path, oid: str | None = None) -> None:
     """Write ``out_path`` (conventionally ``IHE_XDM.ZIP``): the XDM archive of the PDF.
 
-    ``oid`` is the INS assigning authority: 1.2.250.1.213.1.4.8 (NIR) by default, the test
-    OID 1.2.250.1.213.1.4.10 for demo data. For an atomic write into a watched folder, use
+    For an atomic, validated write into a watched folder, use
     :func:`sisra.client.export.write_export`.
     """
     with Path(out_path).open("wb") as target:
@@ -585,13 +750,27 @@ def _parse_pid(values: list[str]) -> dict[str, str]:
     return fields
 
 
+def _code_of(elem: ET.Element, scheme: str) -> dict[str, str] | None:
+    found = _classes(elem).get(scheme)
+    if found is None:
+        return None
+    label = found.find(f"{_rim('Name')}/{_rim('LocalizedString')}")
+    return {
+        "code": found.get("nodeRepresentation", ""),
+        "scheme": _first(_slots(found), "codingScheme") or "",
+        "label": label.get("value", "") if label is not None else "",
+    }
+
+
 def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
     """Read back an XDM archive: identity, document metadata, and the PDF bytes.
 
     Keys: ``entries``, ``patient_id``, ``patient_oid``, ``source_patient_id``, ``birth_name``,
     ``used_name``, ``first_name``, ``birth_date`` (ISO), ``sex``, ``title``, ``mime_type``,
     ``hash``, ``size``, ``creation_time``, ``uri``, ``unique_id``, ``type_code``,
-    ``class_code``, ``author``, ``metadata`` (the XML bytes), ``readme`` and ``pdf``.
+    ``class_code``, ``codes`` (metadata name -> {code, scheme, label}, including
+    ``contentTypeCode``), ``author``, ``author_institution``, ``intended_recipient``,
+    ``reference_ids``, ``metadata`` (the XML bytes), ``readme``, ``index`` and ``pdf``.
     """
     source: Path | IO[bytes] = Path(zip_path) if isinstance(zip_path, str | Path) else zip_path
     try:
@@ -599,9 +778,12 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
             entries = archive.namelist()
             metadata = archive.read(METADATA_ENTRY)
             readme = archive.read(README_ENTRY).decode("utf-8")
+            index = archive.read(INDEX_ENTRY).decode("utf-8")
             root = ET.fromstring(metadata)  # noqa: S314 - expat: no external entities
-            entry = root.find(f"{_rim('RegistryObjectList')}/{_rim('ExtrinsicObject')}")
-            if entry is None:
+            objects = root.find(_rim("RegistryObjectList"))
+            entry = objects.find(_rim("ExtrinsicObject")) if objects is not None else None
+            package = objects.find(_rim("RegistryPackage")) if objects is not None else None
+            if entry is None or package is None:
                 raise XdmError("Archive XDM sans document (ExtrinsicObject absent).")
             slots = _slots(entry)
             uri = (slots.get("URI") or [""])[0]
@@ -617,14 +799,15 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
     birth_parts = [hl7_unescape(p) for p in pid_names[0].split("^")]
     used_parts = [hl7_unescape(p) for p in pid_names[1].split("^")] if len(pid_names) > 1 else []
     birth = pid.get("PID-7", "")
-    classes = {c.get("classificationScheme"): c for c in entry.findall(_rim("Classification"))}
-    author = classes.get(DE_AUTHOR)
+    author = _classes(entry).get(DE_AUTHOR)
     author_slots = _slots(author) if author is not None else {}
     localized = entry.find(f"{_rim('Name')}/{_rim('LocalizedString')}")
+    coded = {name: _code_of(entry, scheme) for scheme, name in CODED_ENTRY.items()}
+    coded["contentTypeCode"] = _code_of(package, SS_CONTENT_TYPE)
 
-    def code(scheme: str) -> str | None:
-        found = classes.get(scheme)
-        return found.get("nodeRepresentation") if found is not None else None
+    def code(name: str) -> str | None:
+        found = coded.get(name)
+        return found["code"] if found else None
 
     return {
         "entries": entries,
@@ -643,10 +826,15 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
         "creation_time": _first(slots, "creationTime"),
         "uri": uri,
         "unique_id": _external(entry, DE_UNIQUE_ID),
-        "type_code": code(DE_TYPE_CODE),
-        "class_code": code(DE_CLASS_CODE),
-        "author": hl7_unescape((author_slots.get("authorPerson") or [""])[0]),
+        "type_code": code("typeCode"),
+        "class_code": code("classCode"),
+        "codes": coded,
+        "author": _first(author_slots, "authorPerson") or "",
+        "author_institution": _first(author_slots, "authorInstitution"),
+        "intended_recipient": _first(_slots(package), "intendedRecipient"),
+        "reference_ids": slots.get(REFERENCE_ID_LIST, []),
         "metadata": metadata,
         "readme": readme,
+        "index": index,
         "pdf": pdf,
     }

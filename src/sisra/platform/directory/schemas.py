@@ -13,6 +13,8 @@ class ProfessionalOut(BaseModel):
     profession: str
     specialty: str | None
     structure: str | None
+    finess: str | None
+    siret: str | None
     city: str | None
     rpps: str | None
     adeli: str | None

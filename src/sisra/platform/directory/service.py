@@ -62,6 +62,8 @@ class NewProfessional:
     adeli: str | None = None
     specialty: str | None = None
     structure: str | None = None
+    finess: str | None = None
+    siret: str | None = None
     city: str | None = None
     mssante: str | None = None
     role: Role = Role.professional
@@ -100,6 +102,8 @@ def create(
         profession=data.profession.strip(),
         specialty=data.specialty,
         structure=data.structure,
+        finess=data.finess,
+        siret=data.siret,
         city=data.city,
         email=data.email.strip(),
         mssante=data.mssante,

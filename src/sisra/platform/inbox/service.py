@@ -12,6 +12,7 @@ from sisra.platform.context import RequestContext
 from sisra.platform.errors import NotFound
 from sisra.platform.inbox.schemas import InboxItem, InboxPage
 from sisra.platform.models import Document, Notification, Patient, Professional, utcnow
+from sisra.settings import Settings
 
 MAX_PAGE = 500
 
@@ -31,7 +32,9 @@ def items_for(session: Session, notes: list[Notification]) -> list[dict[str, Any
     pros = {
         p.id: p
         for p in session.scalars(
-            select(Professional).where(Professional.id.in_({n.sender_id for n in notes}))
+            select(Professional).where(
+                Professional.id.in_({n.sender_id for n in notes} | {n.recipient_id for n in notes})
+            )
         )
     }
     out = []
@@ -56,6 +59,7 @@ def items_for(session: Session, notes: list[Notification]) -> list[dict[str, Any
                 "sha256": d.sha256,
                 "page_count": d.page_count,
                 "in_reply_to": d.in_reply_to_id,
+                "restricted": d.restricted,
             },
             patient={
                 "id": p.id,
@@ -65,17 +69,39 @@ def items_for(session: Session, notes: list[Notification]) -> list[dict[str, Any
                 "birth_date": p.birth_date,
                 "sex": p.sex.value,
                 "ins": p.ins,
+                "ins_oid": p.ins_oid if p.ins else None,
             },
-            sender={
-                "id": s.id,
-                "name": s.display_name,
-                "profession": s.profession,
-                "specialty": s.specialty,
-                "structure": s.structure,
-            },
+            sender=_person(s),
+            recipient=_person(pros[n.recipient_id]),
+            platform=session.info.get("platform"),
         )
         out.append(item.model_dump(mode="json"))
     return out
+
+
+def platform_summary(settings: Settings) -> dict[str, str]:
+    return {
+        "name": settings.platform_name,
+        "url": settings.public_url,
+        "contact_email": settings.contact_email,
+    }
+
+
+def _person(pro: Professional) -> dict[str, Any]:
+    return {
+        "id": pro.id,
+        "name": pro.display_name,
+        "first_name": pro.first_name,
+        "last_name": pro.last_name,
+        "profession": pro.profession,
+        "specialty": pro.specialty,
+        "structure": pro.structure,
+        "rpps": pro.rpps,
+        "adeli": pro.adeli,
+        "finess": pro.finess,
+        "siret": pro.siret,
+        "city": pro.city,
+    }
 
 
 def list_after(session: Session, ctx: RequestContext, after: int, limit: int) -> InboxPage:

@@ -18,7 +18,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from sisra.common.identifiers import InvalidIdentifier, validate_adeli, validate_rpps
+from sisra.common.identifiers import (
+    InvalidIdentifier,
+    validate_adeli,
+    validate_finess,
+    validate_rpps,
+    validate_siret,
+)
 from sisra.common.text import fold
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import passwords
@@ -153,6 +159,12 @@ def _check_common(form: _ProForm) -> None:
     mss = v.get("mssante", "").strip()
     if mss and "@" not in mss:
         form.errors["mssante"] = "L'adresse MSSanté n'est pas valide."
+    for name, check in (("finess", validate_finess), ("siret", validate_siret)):
+        if v.get(name, "").strip():
+            try:
+                v[name] = check(v[name])
+            except InvalidIdentifier as exc:
+                form.errors[name] = str(exc)
 
 
 def _new_form(session: Session, raw: dict[str, str]) -> _ProForm:
@@ -234,7 +246,7 @@ async def new_professional_submit(request: Request, session: DbSession) -> Respo
 
 
 def _edit_context(pro: Professional, csrf: str, target: Professional) -> dict[str, Any]:
-    values = {k: getattr(target, k) or "" for k in (*EDITABLE, "mssante")}
+    values = {k: getattr(target, k) or "" for k in (*EDITABLE, "mssante", "finess", "siret")}
     return {
         "pro": pro,
         "csrf": csrf,
@@ -269,7 +281,7 @@ async def edit_professional_submit(
     data = await request.form()
     check_csrf(csrf, str(data.get("csrf", "")))
     target = directory.get(session, professional_id)
-    form = _ProForm({k: str(data.get(k, "")) for k in (*EDITABLE, "mssante")})
+    form = _ProForm({k: str(data.get(k, "")) for k in (*EDITABLE, "mssante", "finess", "siret")})
     _check_common(form)
     if form.errors:
         context = _edit_context(pro, csrf, target)
@@ -277,7 +289,7 @@ async def edit_professional_submit(
         context["error"] = "Le formulaire contient des erreurs : corrigez les champs signalés."
         return page(request, "admin/pro_edit.html", context, status=422)
     changed = []
-    for name in (*EDITABLE, "mssante"):
+    for name in (*EDITABLE, "mssante", "finess", "siret"):
         value = form.values[name].strip() or None
         if name in _REQUIRED:
             value = value or ""
