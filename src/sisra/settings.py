@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     blob_dir: Path | None = None
 
     max_document_bytes: int = 25 * 1024 * 1024
+    # an upload with no data for this long, or longer than the maximum, is answered 408
+    upload_idle_timeout_s: float = 30.0
+    upload_max_seconds: float = 900.0
     access_token_minutes: int = 15
     refresh_token_days: int = 90
     strong_auth_max_age_days: int = 30

@@ -16,6 +16,7 @@ from sisra.platform.auth.cps import TrustStore
 from sisra.platform.auth.routes import router as auth_router
 from sisra.platform.db import make_engine, make_session_factory
 from sisra.platform.directory.routes import router as directory_router
+from sisra.platform.documents.intake import UploadGuard
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import EventHub
@@ -148,5 +149,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
+    app.add_middleware(UploadGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from sisra.common.doctypes import DOCUMENT_TYPES
 from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, ProContext
-from sisra.platform.documents import content, pdf, service
+from sisra.platform.documents import content, service
 from sisra.platform.documents.schemas import DocumentDetail, ShareMetadata, ShareResult
 from sisra.platform.errors import Invalid
 
@@ -33,10 +33,10 @@ def share_document(
     ),
     file: UploadFile = File(..., description="The PDF"),
 ) -> ShareResult:
-    """Share a PDF about a patient: the document and one notification per recipient."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_document_bytes + 64 * 1024:
-        raise pdf.too_large(settings.max_document_bytes)
+    """Share a PDF about a patient: the document and one notification per recipient.
+
+    The body's size is enforced while it is received (``documents.intake.UploadGuard``).
+    """
     try:
         meta = ShareMetadata.model_validate_json(metadata)
     except ValidationError as exc:
