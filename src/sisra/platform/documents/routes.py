@@ -70,4 +70,4 @@ def document_content(
     """The PDF, if the record policy lets the caller see it (ETag = SHA-256, Range)."""
     doc = service.get(session, document_id)
     service.open_content(session, ctx, doc, via="record")
-    return content.respond(request, blobs, doc)
+    return content.respond(request, session, ctx, blobs, doc)
