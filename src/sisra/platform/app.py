@@ -16,6 +16,7 @@ from sisra.platform.auth.cps import TrustStore
 from sisra.platform.auth.routes import router as auth_router
 from sisra.platform.db import make_engine, make_session_factory
 from sisra.platform.directory.routes import router as directory_router
+from sisra.platform.documents import sweep
 from sisra.platform.documents.intake import UploadGuard
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Échange de documents médicaux entre professionnels de santé",
         description='API v1. Errors are `{"code": ..., "message": ...}` with a stable code and '
         "a French message.",
+        lifespan=sweep.lifespan,
     )
     engine = make_engine(settings.effective_database_url, settings)
     app.state.settings = settings

@@ -15,6 +15,7 @@ from sisra.platform.models.base import Base, utcnow
 from sisra.platform.models.counters import Counter
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
+from sisra.platform.models.intake import ShareIdempotencyKey
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "Sex",
+    "ShareIdempotencyKey",
     "WebSession",
     "WebTicket",
     "utcnow",
