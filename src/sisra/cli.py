@@ -364,6 +364,43 @@ def verify_audit(
     typer.echo(f"Clé publique des points de contrôle (Ed25519) : {public}")
 
 
+@admin_app.command("sweep-blobs")
+def sweep_blobs(
+    grace_minutes: Annotated[
+        int | None,
+        typer.Option(help="Âge minimal d'un fichier orphelin (minutes) ; défaut : le réglage"),
+    ] = None,
+) -> None:
+    """Supprimer les fichiers de documents qu'aucun document ne référence (envoi interrompu)."""
+    from sisra.platform.db import make_engine, make_session_factory
+    from sisra.platform.documents.sweep import sweep
+    from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+
+    settings = Settings()
+    if grace_minutes is not None:
+        if grace_minutes < 1:
+            _fail("Le délai de grâce doit être d'au moins 1 minute (un envoi peut être en cours).")
+        settings = settings.model_copy(update={"blob_sweep_grace_minutes": grace_minutes})
+    engine = make_engine(settings.effective_database_url, settings)
+    master = load_master_key(
+        settings.master_key.get_secret_value() if settings.master_key else None,
+        settings.master_key_file,
+    )
+    blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
+    try:
+        report = sweep(make_session_factory(engine), blobs, settings)
+    except NotImplementedError:
+        _fail("Ce stockage ne sait pas lister ses fichiers : nettoyage impossible.")
+        return
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{report.blobs_seen} fichier(s) examiné(s) : {report.orphans_removed} orphelin(s) "
+        f"supprimé(s), {report.temporaries_removed} fichier(s) temporaire(s) supprimé(s), "
+        f"{report.expired_keys} clé(s) d'idempotence expirée(s) supprimée(s)."
+    )
+
+
 @admin_app.command("devices")
 def admin_devices(login: str) -> None:
     """Lister les appareils (ordinateurs MonSisra, navigateurs) d'un professionnel."""

@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     blob_dir: Path | None = None
 
     max_document_bytes: int = 25 * 1024 * 1024
+    # an upload with no data for this long, or longer than the maximum, is answered 408
+    upload_idle_timeout_s: float = 30.0
+    upload_max_seconds: float = 900.0
+    # a share's Idempotency-Key is remembered this long
+    idempotency_ttl_hours: int = 24
+    # blobs with no document row older than this are removed (a request killed mid-way);
+    # the sweep runs at start-up and then every interval (0: only `sisra admin sweep-blobs`)
+    blob_sweep_grace_minutes: int = 60
+    blob_sweep_interval_minutes: int = 60
     access_token_minutes: int = 15
     refresh_token_days: int = 90
     strong_auth_max_age_days: int = 30

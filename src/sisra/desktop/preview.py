@@ -16,18 +16,27 @@ from PySide6.QtCore import QObject, QPoint, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QWidget
 
+from sisra.common.pagefit import preview_scale
 from sisra.desktop.tasks import describe_error, run_task
 
 WIDTH_PX = 340
+MAX_HEIGHT_PX = 3 * WIDTH_PX
 CACHE_SIZE = 64
 
 
 def render_first_page(path: Path, width: int = WIDTH_PX) -> QImage:
-    """The first page of the PDF at ``path``, ``width`` pixels wide (any thread)."""
+    """The first page of the PDF at ``path``, ``width`` pixels wide (any thread).
+
+    Fitted into ``width`` × :data:`MAX_HEIGHT_PX` and capped in pixels before rendering: a
+    received PDF may declare an absurd page size (a 3.6 × 2000 pt page would otherwise make a
+    340 × 190,000 px bitmap). A page without a usable size raises ``ValueError``.
+    """
     pdf = pdfium.PdfDocument(str(path))
     try:
         page = pdf[0]
-        bitmap = page.render(scale=width / page.get_width(), rev_byteorder=True)
+        w, h = page.get_size()
+        scale = preview_scale(w, h, width, max_height_px=MAX_HEIGHT_PX)
+        bitmap = page.render(scale=scale, rev_byteorder=True)
         fmt = (
             QImage.Format.Format_RGBA8888 if bitmap.n_channels == 4 else QImage.Format.Format_RGB888
         )

@@ -20,6 +20,8 @@ from sisra.platform.auth.revocation import RevocationWatch
 from sisra.platform.auth.routes import router as auth_router
 from sisra.platform.db import make_engine, make_session_factory
 from sisra.platform.directory.routes import router as directory_router
+from sisra.platform.documents import sweep
+from sisra.platform.documents.intake import UploadGuard
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import EventHub
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Échange de documents médicaux entre professionnels de santé",
         description='API v1. Errors are `{"code": ..., "message": ...}` with a stable code and '
         "a French message.",
+        lifespan=sweep.lifespan,
     )
     engine = make_engine(settings.effective_database_url, settings)
     app.state.settings = settings
@@ -173,5 +176,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
+    app.add_middleware(UploadGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,12 +1,12 @@
 import uuid
 
-from fastapi import APIRouter, File, Form, Request, UploadFile, status
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile, status
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from sisra.common.doctypes import DOCUMENT_TYPES
 from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, ProContext
-from sisra.platform.documents import content, pdf, service
+from sisra.platform.documents import content, idempotency, service
 from sisra.platform.documents.schemas import DocumentDetail, ShareMetadata, ShareResult
 from sisra.platform.errors import Invalid
 
@@ -18,9 +18,16 @@ def document_types(ctx: Context) -> list[dict[str, str]]:
     return [{"code": t.code, "label": t.label, "loinc": t.loinc} for t in DOCUMENT_TYPES]
 
 
-@router.post("/documents", response_model=ShareResult, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/documents",
+    response_model=ShareResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        413: {"description": "`file_too_large` (checked while the body is received)"},
+        422: {"description": "`idempotency_key_reused`, `not_a_pdf`, `invalid_metadata`…"},
+    },
+)
 def share_document(
-    request: Request,
     session: DbSession,
     ctx: ProContext,
     settings: AppSettings,
@@ -32,11 +39,19 @@ def share_document(
         "recipients, in_reply_to, restricted",
     ),
     file: UploadFile = File(..., description="The PDF"),
-) -> ShareResult:
-    """Share a PDF about a patient: the document and one notification per recipient."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_document_bytes + 64 * 1024:
-        raise pdf.too_large(settings.max_document_bytes)
+    idempotency_key: str | None = Header(
+        None,
+        alias=idempotency.HEADER,
+        description="Any unique string (a UUID) per document; send the same one to retry a "
+        "share whose answer was lost: the first answer comes back (header "
+        "`Idempotent-Replayed: true`), no second document is created. Kept 24 h.",
+    ),
+) -> ShareResult | JSONResponse:
+    """Share a PDF about a patient: the document and one notification per recipient.
+
+    The body's size is enforced while it is received (``documents.intake.UploadGuard``).
+    """
+    key = idempotency.parse_key(idempotency_key)
     try:
         meta = ShareMetadata.model_validate_json(metadata)
     except ValidationError as exc:
@@ -49,8 +64,21 @@ def share_document(
                 ]
             },
         ) from exc
+    if key is not None:
+        assert ctx.actor is not None
+        fp = idempotency.fingerprint(meta, idempotency.digest(file.file))
+        replay = idempotency.claim(session, settings, ctx.actor.id, key, fp)
+        if replay is not None:
+            return JSONResponse(
+                replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
+            )
     doc, notes = service.share(session, settings, ctx, blobs, hub, meta, file.file)
-    return ShareResult(document=service.to_out(doc), notifications=[n.id for n in notes])
+    result = ShareResult(document=service.to_out(doc), notifications=[n.id for n in notes])
+    if key is not None:
+        assert ctx.actor is not None
+        body = result.model_dump(mode="json")
+        idempotency.complete(session, ctx.actor.id, key, status.HTTP_201_CREATED, body, doc.id)
+    return result
 
 
 @router.get("/documents/{document_id}", response_model=DocumentDetail)
@@ -70,4 +98,4 @@ def document_content(
     """The PDF, if the record policy lets the caller see it (ETag = SHA-256, Range)."""
     doc = service.get(session, document_id)
     service.open_content(session, ctx, doc, via="record")
-    return content.respond(request, blobs, doc)
+    return content.respond(request, session, ctx, blobs, doc)

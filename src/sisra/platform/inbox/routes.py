@@ -40,7 +40,7 @@ def item_content(
     note = service.own(session, ctx, notification_id)
     doc = documents.get(session, note.document_id)
     documents.open_content(session, ctx, doc, via="inbox")
-    return content.respond(request, blobs, doc)
+    return content.respond(request, session, ctx, blobs, doc)
 
 
 @router.post("/{notification_id}/receipts", response_model=InboxItem)

@@ -9,7 +9,9 @@ import os
 import re
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -18,6 +20,14 @@ FILE_MODE = 0o600
 # Path components: no empty part, no leading dot (so no ".", "..", hidden or temporary file).
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*")
 _MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored blob as listed by :meth:`BlobStore.iter_blobs`."""
+
+    key: str
+    modified: datetime  # UTC; when the blob was written
 
 
 class BlobStore(ABC):
@@ -55,6 +65,21 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the blob; does nothing when it does not exist."""
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every stored blob (never a write in progress), in no particular order.
+
+        Used to sweep the blobs a killed request left without a document. A store that
+        cannot list raises :class:`NotImplementedError` (the sweep then says so).
+        """
+        raise NotImplementedError(f"{type(self).__name__} ne sait pas lister ses blobs.")
+
+    def remove_stale_temporaries(self, older_than: datetime) -> int:
+        """Remove the leftovers of writes interrupted before ``older_than``; how many.
+
+        A process killed in the middle of :meth:`put` cannot clean up after itself.
+        """
+        return 0
 
 
 class FilesystemBlobStore(BlobStore):
@@ -136,6 +161,37 @@ class FilesystemBlobStore(BlobStore):
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
+
+    def _walk(self) -> Iterator[tuple[str, os.stat_result, str]]:
+        """(name, stat, relative key) of every file under the root."""
+        if not self.root.is_dir():
+            return
+        for directory, _dirs, files in os.walk(self.root):
+            rel = os.path.relpath(directory, self.root)
+            for name in files:
+                path = os.path.join(directory, name)
+                try:
+                    st = os.stat(path, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed meanwhile
+                key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
+                yield name, st, key
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        for name, st, key in self._walk():
+            # temporary files start with a dot, so they never match a key
+            if not name.startswith(".") and _KEY_RE.fullmatch(key):
+                yield BlobInfo(key, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def remove_stale_temporaries(self, older_than: datetime) -> int:
+        removed = 0
+        limit = older_than.timestamp()
+        for name, st, key in self._walk():
+            if name.startswith(".") and name.endswith(".tmp") and st.st_mtime < limit:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.root.joinpath(*key.split("/")))
+                    removed += 1
+        return removed
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sisra.common import doctypes
 from sisra.platform.audit import service as audit
@@ -31,8 +32,9 @@ from sisra.platform.models import (
 )
 from sisra.platform.record import care_team
 from sisra.platform.record import service as record
+from sisra.platform.storage import EncryptedBlobs
 from sisra.platform.web import preview
-from sisra.platform.web.routes import check_csrf, page, web_context
+from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,6 +77,28 @@ def _error_page(
         {"pro": pro, "csrf": csrf, "heading": heading, "message": exc.message},
         exc.status,
     )
+
+
+def _respond(
+    request: Request,
+    session: Session,
+    ctx: RequestContext,
+    blobs: EncryptedBlobs,
+    doc: Document,
+    pro: Professional,
+    csrf: str,
+) -> Response:
+    """The PDF; a damaged one is a page saying so (the transaction rolls back, the
+    integrity failure stays in the audit)."""
+    try:
+        return content.respond(request, session, ctx, blobs, doc)
+    except content.DocumentDamaged as exc:
+        who = {"display_name": pro.display_name, "role": pro.role.value}  # usable after rollback
+        raise _FormError(
+            "record/error.html",
+            {"pro": who, "csrf": csrf, "heading": "Document endommagé", "message": exc.message},
+            exc.status,
+        ) from exc
 
 
 def _patient_name(p: dict[str, Any]) -> str:
@@ -143,7 +167,7 @@ def received_pdf(
         inbox.receipt(session, ctx, notification_id, "read")
     except SisraError as exc:
         return _error_page(request, pro, csrf, exc, "Document indisponible")
-    return content.respond(request, blobs, doc)
+    return _respond(request, session, ctx, blobs, doc, pro, csrf)
 
 
 @router.post("/documents-recus/{notification_id}/supprimer", response_class=HTMLResponse)
@@ -401,7 +425,7 @@ def record_pdf(
         documents.open_content(session, ctx, doc, via="web_record")
     except SisraError as exc:
         return _error_page(request, pro, csrf, exc, "Document indisponible")
-    return content.respond(request, blobs, doc)
+    return _respond(request, session, ctx, blobs, doc, pro, csrf)
 
 
 @router.get("/web/documents/{document_id}/apercu.png")
@@ -415,7 +439,7 @@ def record_preview(
         documents.open_content(session, ctx, doc, via="web_preview")
     except SisraError as exc:
         return _error_page(request, pro, csrf, exc, "Document indisponible")
-    data = b"".join(blobs.read(doc.blob_key, doc.wrapped_key, doc.id.bytes, doc.size))
+    data = content.read_all(session, ctx, blobs, doc)  # 503 document_damaged if it is
     return Response(
         preview.first_page_png(data),
         media_type="image/png",

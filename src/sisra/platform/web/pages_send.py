@@ -4,7 +4,9 @@ Everything works without JavaScript (the recipient search is a GET form that car
 already-chosen recipients); ``/static/send.js`` only adds search-as-you-type.
 """
 
+import hashlib
 import io
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -19,11 +21,20 @@ from sisra.common import doctypes
 from sisra.platform.context import RequestContext
 from sisra.platform.deps import AppSettings, Blobs, DbSession, Hub
 from sisra.platform.directory import service as directory
+from sisra.platform.documents import idempotency
 from sisra.platform.documents import service as documents
-from sisra.platform.documents.schemas import ShareMetadata
+from sisra.platform.documents.schemas import ShareMetadata, ShareResult
 from sisra.platform.errors import NotFound, SisraError
 from sisra.platform.inbox import service as inbox
-from sisra.platform.models import IdentityStatus, Notification, Patient, Professional, Sex, utcnow
+from sisra.platform.models import (
+    Document,
+    IdentityStatus,
+    Notification,
+    Patient,
+    Professional,
+    Sex,
+    utcnow,
+)
 from sisra.platform.patients import service as patients
 from sisra.platform.record import policy
 from sisra.platform.web import letter
@@ -52,6 +63,12 @@ _SHARE_FIELDS = {
     "self_recipient": "recipients",
     "unknown_recipient": "recipients",
 }
+
+
+def _new_idempotency_key() -> str:
+    """A fresh key for each rendering of the share form: submitting the same form twice
+    (double click, reload, back button, a lost answer) shares once."""
+    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
@@ -364,6 +381,7 @@ def _default_values(title: str = "", in_reply_to: str = "") -> dict[str, str]:
         "restricted": "",
         "in_reply_to": in_reply_to,
         "reply_note": "",
+        "idempotency_key": _new_idempotency_key(),
     }
 
 
@@ -459,6 +477,7 @@ def share_submit(
     recipients: list[str] = Form(default=[]),
     in_reply_to: str = Form(""),
     reply_note: str = Form(""),
+    idempotency_key: str = Form(""),
     file: UploadFile | None = File(None),
 ) -> HTMLResponse:
     ctx, pro, expected = web_context(request, session)
@@ -480,6 +499,8 @@ def share_submit(
         "restricted": "1" if restricted else "",
         "in_reply_to": str(reply_id[0]) if reply_id else "",
         "reply_note": str(note_id[0]) if note_id else "",
+        # kept when the form comes back with an error: nothing was shared under it
+        "idempotency_key": idempotency_key or _new_idempotency_key(),
     }
 
     def fail(errors: dict[str, str], message: str, status: int = 422) -> _FormError:
@@ -530,7 +551,22 @@ def share_submit(
         in_reply_to=reply_id[0] if reply_id else None,
         restricted=bool(restricted),
     )
+    key = values["idempotency_key"]
     try:
+        idempotency.parse_key(key)
+        if mode == "creer":
+            digest = "text:" + hashlib.sha256(body.encode()).hexdigest()
+        else:
+            assert file is not None
+            digest = idempotency.digest(file.file)
+        replay = idempotency.claim(
+            session, settings, pro.id, key, idempotency.fingerprint(meta, digest)
+        )
+        if replay is not None:  # this very form was already shared: show its result again
+            first = documents.get(session, replay.document_id)
+            ids = [uuid.UUID(str(n)) for n in replay.body.get("notifications", [])]
+            notes = list(session.scalars(select(Notification).where(Notification.id.in_(ids))))
+            return _done(request, session, pro, expected, patient, first, notes)
         if mode == "creer":
             dtype = doctypes.BY_CODE[type_code]
             content = letter.render(
@@ -542,13 +578,38 @@ def share_submit(
         else:
             assert file is not None
             doc, notes = documents.share(session, settings, ctx, blobs, hub, meta, file.file)
+        result = ShareResult(document=documents.to_out(doc), notifications=[n.id for n in notes])
+        idempotency.complete(session, pro.id, key, 201, result.model_dump(mode="json"), doc.id)
     except SisraError as exc:
+        if exc.code in ("idempotency_key_reused", "invalid_idempotency_key"):
+            values["idempotency_key"] = _new_idempotency_key()  # this form may be sent now
+            raise fail(
+                {},
+                "Ce formulaire avait déjà servi à partager un autre document : rien de nouveau "
+                "n'a été envoyé. Vérifiez les informations puis cliquez de nouveau sur "
+                "« Partager ».",
+                exc.status,
+            ) from exc
         field = _SHARE_FIELDS.get(exc.code)
         raise fail(
             {field: exc.message} if field else {},
             "Rien n'a été envoyé : " + (exc.message if not field else "vérifiez le champ signalé."),
             exc.status,
         ) from exc
+    return _done(request, session, pro, expected, patient, doc, notes)
+
+
+def _done(
+    request: Request,
+    session: Session,
+    pro: Professional,
+    csrf: str,
+    patient: Patient,
+    doc: Document,
+    notes: list[Notification],
+) -> HTMLResponse:
+    """« Document partagé avec … »."""
+    notes = sorted(notes, key=lambda n: n.seq)
     names = {
         p.id: p.display_name
         for p in session.scalars(
@@ -560,7 +621,7 @@ def share_submit(
         "send/done.html",
         {
             "pro": pro,
-            "csrf": expected,
+            "csrf": csrf,
             "title": doc.title,
             "patient": _patient_view(patient),
             "names": [names[n.recipient_id] for n in notes],

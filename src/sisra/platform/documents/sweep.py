@@ -1,0 +1,118 @@
+"""Sweeping what a killed request leaves behind: blobs without a document, expired keys.
+
+A share writes its blob, then commits the document row that points at it. A request that
+fails cleans up (``on_failure``), but a worker killed between the two (OOM, deployment, power
+cut) leaves a blob no row refers to. The sweep removes the blobs older than a grace period
+(``blob_sweep_grace_minutes``, far longer than any share takes) that no document refers to,
+the temporary files of interrupted writes, and the expired idempotency keys. It runs at
+start-up and then periodically in every ``sisra serve`` worker (running it twice at once is
+harmless), and on demand with ``sisra admin sweep-blobs``.
+"""
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sisra.platform.db import unit_of_work
+from sisra.platform.documents import idempotency
+from sisra.platform.models import Document, utcnow
+from sisra.platform.storage import EncryptedBlobs
+from sisra.settings import Settings
+
+log = logging.getLogger("sisra.sweep")
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    orphans_removed: int
+    temporaries_removed: int
+    expired_keys: int
+    blobs_seen: int
+
+
+def sweep(
+    factory: sessionmaker[Session],
+    blobs: EncryptedBlobs,
+    settings: Settings,
+    now: datetime | None = None,
+) -> SweepReport:
+    """One pass (see the module); blobs younger than the grace period are never touched."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=settings.blob_sweep_grace_minutes)
+    seen = 0
+    old: list[str] = []
+    for info in blobs.store.iter_blobs():
+        seen += 1
+        if info.modified < cutoff:
+            old.append(info.key)
+    removed = 0
+    for i in range(0, len(old), _BATCH):
+        batch = old[i : i + _BATCH]
+        with unit_of_work(factory) as session:
+            known = set(
+                session.scalars(select(Document.blob_key).where(Document.blob_key.in_(batch)))
+            )
+        for key in batch:
+            if key not in known:
+                blobs.delete(key)
+                removed += 1
+                log.warning("removed orphan blob %s (no document refers to it)", key)
+    temporaries = blobs.store.remove_stale_temporaries(cutoff)
+    with unit_of_work(factory) as session:
+        expired = idempotency.sweep_expired(session, settings)
+    return SweepReport(removed, temporaries, expired, seen)
+
+
+class PeriodicSweeper:
+    """Runs :func:`sweep` at once, then every ``blob_sweep_interval_minutes``, in a thread."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], blobs: EncryptedBlobs, settings: Settings
+    ) -> None:
+        self._args = (factory, blobs, settings)
+        self._interval = settings.blob_sweep_interval_minutes * 60.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._run, name="sisra-sweeper", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sweep(*self._args)
+            except NotImplementedError as exc:
+                log.warning("blob sweep disabled: %s", exc)
+                return
+            except Exception:  # a failed sweep is retried at the next interval
+                log.exception("blob sweep failed")
+            if self._stop.wait(self._interval):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The application's lifespan: the sweeper runs while the app serves."""
+    sweeper = PeriodicSweeper(app.state.session_factory, app.state.blobs, app.state.settings)
+    sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
