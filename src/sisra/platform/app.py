@@ -80,11 +80,12 @@ class SecurityHeaders:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work of one server process: the audit sealer."""
+    """Background work of one server process: the audit sealer and the orphan-blob sweeper."""
     interval = app.state.settings.audit_seal_interval_s
     thread = SealerThread(app.state.audit_sealer, interval).start() if interval > 0 else None
     try:
-        yield
+        async with sweep.lifespan(app):
+            yield
     finally:
         if thread is not None:
             thread.stop()
@@ -100,7 +101,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Échange de documents médicaux entre professionnels de santé",
         description='API v1. Errors are `{"code": ..., "message": ...}` with a stable code and '
         "a French message.",
-        lifespan=sweep.lifespan,
     )
     engine = make_engine(settings.effective_database_url, settings)
     app.state.settings = settings
