@@ -132,7 +132,8 @@ def _project_function_without_the_key(prev: str, row: AuditEvent) -> str:
 def test_the_database_writer_attack_is_caught(
     app_client, make_pro, make_patient, pdf, db, sealer, settings, recompute
 ):
-    """Rewrite a break-glass as a plain read, recompute every later hash, drop the last rows."""
+    """Rewrite a break-glass as a plain read, recompute every later hash (the head is the last
+    row's hash: recomputed with them) and drop the last rows."""
     _author, _rec, patient = _activity(app_client, make_pro, make_patient, pdf)
     outsider = make_pro()
     r = app_client.post(
