@@ -112,7 +112,8 @@ def test_the_cli_seals_first_and_says_intact(app_client, make_pro, make_patient,
     _activity(app_client, make_pro, make_patient, pdf)
     ok = _cli(settings)
     assert ok.exit_code == 0, ok.output
-    assert "Piste d'audit intègre" in ok.output and "1 points de contrôle" in ok.output
+    assert "Piste d'audit intègre" in ok.output
+    assert "point(s) de contrôle signé(s) concordant(s) : 1 (le dernier atteste" in ok.output
     key = (settings.data_dir / "audit.key").read_text().strip()
     assert key not in ok.output
     assert (settings.data_dir / "audit.key").stat().st_mode & 0o777 == 0o600
