@@ -313,7 +313,7 @@ def verify_audit(
     from datetime import timedelta
 
     from sisra.platform.audit.sealer import Sealer, SealRefused
-    from sisra.platform.audit.verify import verify
+    from sisra.platform.audit.verify import verify, when
     from sisra.platform.db import make_engine, make_session_factory
 
     settings = Settings()
@@ -351,14 +351,15 @@ def verify_audit(
         )
     last = report.last_checkpoint
     attested = (
-        f"dernier point de contrôle : position n° {last.seal_seq} du {last.at}"
+        f"le dernier atteste la position n° {last.seal_seq}, le {when(last.at)}"
         if last
-        else "aucun point de contrôle"
+        else "aucun"
     )
     typer.echo(
-        f"Piste d'audit intègre : {report.rows} lignes scellées vérifiées avec la clé d'audit "
-        f"{sealer.key.key_id}, {report.checkpoints} points de contrôle signés concordants "
-        f"({attested}), {report.unsealed} ligne(s) en attente de scellement."
+        f"Piste d'audit intègre : {report.rows} ligne(s) scellée(s) vérifiée(s) avec la clé "
+        f"d'audit {sealer.key.key_id} ; point(s) de contrôle signé(s) concordant(s) : "
+        f"{report.checkpoints} ({attested}) ; {report.unsealed} ligne(s) en attente de "
+        "scellement."
     )
     public = base64.b64encode(sealer.key.public_key).decode()
     typer.echo(f"Clé publique des points de contrôle (Ed25519) : {public}")

@@ -112,7 +112,8 @@ def test_the_cli_seals_first_and_says_intact(app_client, make_pro, make_patient,
     _activity(app_client, make_pro, make_patient, pdf)
     ok = _cli(settings)
     assert ok.exit_code == 0, ok.output
-    assert "Piste d'audit intègre" in ok.output and "1 points de contrôle" in ok.output
+    assert "Piste d'audit intègre" in ok.output
+    assert "point(s) de contrôle signé(s) concordant(s) : 1 (le dernier atteste" in ok.output
     key = (settings.data_dir / "audit.key").read_text().strip()
     assert key not in ok.output
     assert (settings.data_dir / "audit.key").stat().st_mode & 0o777 == 0o600
@@ -132,7 +133,8 @@ def _project_function_without_the_key(prev: str, row: AuditEvent) -> str:
 def test_the_database_writer_attack_is_caught(
     app_client, make_pro, make_patient, pdf, db, sealer, settings, recompute
 ):
-    """Rewrite a break-glass as a plain read, recompute every later hash, drop the last rows."""
+    """Rewrite a break-glass as a plain read, recompute every later hash (the head is the last
+    row's hash: recomputed with them) and drop the last rows."""
     _author, _rec, patient = _activity(app_client, make_pro, make_patient, pdf)
     outsider = make_pro()
     r = app_client.post(
@@ -326,8 +328,10 @@ def test_rows_committed_late_with_a_lower_number_are_sealed_next_time(
 
 
 def test_concurrent_shares_keep_one_unbroken_chain_and_ordered_cursors(
-    live_server, make_pro, make_patient, pdf, db, sealer
+    settings, make_pro, make_patient, pdf, db, sealer
 ):
+    """Four senders at once while the server's sealer runs (fast) beside them."""
+    running = RunningServer(settings.model_copy(update={"audit_seal_interval_s": 0.05}))
     senders = [make_pro() for _ in range(4)]
     rec = make_pro()
     patient = make_patient()
@@ -335,17 +339,20 @@ def test_concurrent_shares_keep_one_unbroken_chain_and_ordered_cursors(
     errors: list[str] = []
 
     def worker(sender):
-        with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        with httpx.Client(base_url=running.url, timeout=60) as client:
             for _ in range(5):
                 r = _share(client, sender, patient, [rec], data)
                 if r.status_code != 201:
                     errors.append(r.text)
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in senders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    try:
+        threads = [threading.Thread(target=worker, args=(s,)) for s in senders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        running.stop()
     assert errors == []
     sealer.seal()
     with db() as s:
@@ -354,6 +361,7 @@ def test_concurrent_shares_keep_one_unbroken_chain_and_ordered_cursors(
         total = s.scalar(select(func.count()).select_from(AuditEvent))
     report = _verify(sealer)
     assert report.ok and report.rows == total and report.unsealed == 0
+    assert report.checkpoints >= 1  # sealed by the server (its thread, or at its stop)
     assert shares == 20
     assert seqs == list(range(1, 21))
 

@@ -30,7 +30,7 @@ from sisra.settings import Settings
 log = logging.getLogger(__name__)
 
 # Any constant works; it only has to differ from other advisory locks of the database.
-ADVISORY_LOCK_ID = 0x5153_4155_4449_5431  # "SQAUDIT1"
+ADVISORY_LOCK_ID = 0x5153_4155_4449_5431  # ASCII "QSAUDIT1"
 
 
 class SealRefused(Exception):

@@ -131,7 +131,7 @@ def _walk(
             for where, cp in by_position.get(position, ()):
                 if verified and cp.chain_hash != row.chain_hash:
                     report.problems.append(
-                        f"La chaîne ne correspond plus au point de contrôle du {cp.at} "
+                        f"La chaîne ne correspond plus au point de contrôle du {when(cp.at)} "
                         f"({where}) à la position n° {position} : lignes supprimées puis "
                         "rescellées, ou chaîne réécrite."
                     )
@@ -143,6 +143,14 @@ def _walk(
             report.head = position
         last = report.head
         session.expunge_all()
+
+
+def when(at: str) -> str:
+    """A checkpoint's time as the operator reads it (it is stored in ISO 8601, UTC)."""
+    try:
+        return datetime.fromisoformat(at).astimezone(UTC).strftime("%d/%m/%Y %H:%M:%S UTC")
+    except ValueError:
+        return at
 
 
 def _gap(expected: int, found: int) -> str:
@@ -197,7 +205,7 @@ def _check_end(
     if beyond:
         position, where, cp = max(beyond, key=lambda b: b[0])
         report.problems.append(
-            f"Piste tronquée : le point de contrôle du {cp.at} ({where}) atteste {position} "
+            f"Piste tronquée : le point de contrôle du {when(cp.at)} ({where}) atteste {position} "
             f"lignes scellées, la base s'arrête à la position n° {report.head}."
         )
     if report.rows and not by_position:
