@@ -116,7 +116,7 @@ def test_tray_notifications_viewer_browser_and_quit_on_a_real_desktop(
     folder = tmp_path / "Documents reçus"
     folder.mkdir()
     enrol(live_server, smtp_sink, account_store, recipient, folder)
-    # the system's opener (xdg-open, what Qt calls on a Linux desktop for a PDF or a link):
+    # the system's opener (xdg-open, which MonSisra runs on a Linux desktop for a PDF or a link):
     # here it only writes down what MonSisra handed it
     handed = tmp_path / "xdg-open.log"
     opener = tmp_path / "bin" / "xdg-open"
