@@ -163,3 +163,36 @@ def test_client_open_sends_lu_only_once_a_viewer_started(
     assert "« lu » envoyé" in opened.stdout
     assert working_log.read_text().strip().endswith(".pdf")
     assert read_at() is not None
+
+
+def test_client_open_of_an_xdm_export_opens_the_pdf_inside(
+    live_server, smtp_sink, account_store, make_pro, make_patient, pdf, tmp_path
+):
+    recipient = make_pro("dr.xdm", first_name="Paul", last_name="Rey")
+    folder = tmp_path / "XDM"
+    folder.mkdir()
+    account = _enrolled(live_server, smtp_sink, account_store, recipient, folder)
+    account_store.update_settings(account.id, software_profile_id="xdm")
+    data = pdf("Scanner")
+    with PlatformClient(live_server.url) as c:
+        note = share_request(c._http, make_pro(), make_patient(), [recipient], data)
+    note_id = note.json()["notifications"][0]
+    running = open_engine(account_store.unlock(account.id, LOCAL))
+    running.engine.catch_up()
+    assert running.engine.process_due().exported == 1
+    running.close()
+    assert [p.suffix for p in folder.iterdir()] == [".zip"]
+
+    working, log = fake_opener(tmp_path, "xdg-open", "exit 0")
+    env = {**os.environ, "PATH": os.pathsep.join([working, os.path.dirname(sys.executable)])}
+    opened = subprocess.run(
+        [sys.executable, "-m", "sisra.cli", "client", "open", note_id[:8],
+         "--sans-accuse-lecture"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    handed = Path(log.read_text().strip())
+    assert handed.suffix == ".pdf" and handed.parent.name == "cache"
+    assert handed.read_bytes() == data
+    r = httpx.get(f"{live_server.url}/api/v1/inbox/{note_id}", headers=recipient.headers)
+    assert r.json()["read_at"] is None  # --sans-accuse-lecture

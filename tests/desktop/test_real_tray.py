@@ -116,7 +116,7 @@ def test_tray_notifications_viewer_browser_and_quit_on_a_real_desktop(
     folder = tmp_path / "Documents reçus"
     folder.mkdir()
     enrol(live_server, smtp_sink, account_store, recipient, folder)
-    # the system's opener (xdg-open, what Qt calls on a Linux desktop for a PDF or a link):
+    # the system's opener (xdg-open, which MonSisra runs on a Linux desktop for a PDF or a link):
     # here it only writes down what MonSisra handed it
     handed = tmp_path / "xdg-open.log"
     opener = tmp_path / "bin" / "xdg-open"
@@ -178,8 +178,8 @@ def test_tray_notifications_viewer_browser_and_quit_on_a_real_desktop(
         # a click on the newest title: the PDF goes to the system's viewer, the sender is told
         click_at(x_desktop, *shown["title"])
         opened = wait_for_lines(handed, 1)[0]
-        assert opened.startswith("file://")
-        path = Path(unquote(urlsplit(opened).path))
+        # MonSisra runs xdg-open itself (its exit status tells whether a viewer started)
+        path = Path(unquote(urlsplit(opened).path)) if opened.startswith("file:") else Path(opened)
         assert path.parent == folder and path.read_bytes() == scan
         note_id = r.json()["notifications"][0]
         with httpx.Client(base_url=live_server.url, headers=recipient.headers) as api:

@@ -371,6 +371,17 @@ def open_document(
         return
     st = match[0]
     path = Path(next((f for f in st.files if f.lower().endswith(".pdf")), st.files[0]))
+    if path.suffix.lower() == ".zip":  # an XDM archive holds the PDF: open that, not the zip
+        from sisra.client.export import XdmError, read_xdm
+
+        try:
+            data = read_xdm(path)["pdf"]
+        except (XdmError, OSError) as exc:
+            _fail(f"L'archive « {path} » est illisible : {exc}")
+        cache = acc.folder / "cache"
+        cache.mkdir(mode=0o700, exist_ok=True)
+        path = cache / f"{st.id}.pdf"
+        path.write_bytes(data)
     try:
         opener.open_file(path)
     except opener.OpenFailed as exc:
