@@ -346,3 +346,103 @@ def test_an_identity_merge_keeps_one_membership_per_professional(
     for who in (both, only_removed):
         r = app_client.get(f"/api/v1/patients/{keep}/documents", headers=who.headers)
         assert r.status_code == 200 and r.json()["care_team"] is True
+
+
+def test_upgrading_an_existing_installation_keeps_its_access(tmp_path):
+    """A real upgrade 0002 → head on a database that holds documents (its own SQLite file)."""
+    import uuid
+    from datetime import UTC, date, datetime
+
+    import sqlalchemy as sa
+
+    from sisra.platform.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0002")
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    meta.reflect(engine, only=["professionals", "patients", "documents", "notifications"])
+    t = meta.tables
+    gp, cardio, stranger, patient, doc = (uuid.uuid4() for _ in range(5))
+    first, later = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+
+    def hexid(u: uuid.UUID) -> str:
+        return u.hex  # how the Uuid type stores ids on SQLite
+
+    with engine.begin() as conn:
+        for n, pro in enumerate((gp, cardio, stranger)):
+            conn.execute(
+                t["professionals"]
+                .insert()
+                .values(
+                    id=hexid(pro),
+                    first_name="Camille",
+                    last_name=f"Martin{n}",
+                    profession="Médecin",
+                    email=f"p{n}@demo.sisra.test",
+                    login=f"p{n}",
+                    role="professional",
+                    active=True,
+                    search_text=f"camille martin{n}",
+                    created_at=first.replace(tzinfo=None),
+                )
+            )
+        conn.execute(
+            t["patients"]
+            .insert()
+            .values(
+                id=hexid(patient),
+                birth_name="DUPONT",
+                birth_given_names=["Jeanne"],
+                first_given_name="Jeanne",
+                birth_date=date(1950, 1, 1),
+                sex="F",
+                identity_status="provisoire",
+                birth_name_fold="dupont",
+                first_given_name_fold="jeanne",
+                created_at=first.replace(tzinfo=None),
+            )
+        )
+        conn.execute(
+            t["documents"]
+            .insert()
+            .values(
+                id=hexid(doc),
+                patient_id=hexid(patient),
+                author_id=hexid(gp),
+                title="Courrier",
+                type_code="courrier",
+                loinc="57133-1",
+                clinical_date=date(2026, 1, 5),
+                sha256="0" * 64,
+                size=1,
+                page_count=1,
+                blob_key="k",
+                wrapped_key=b"k",
+                restricted=False,
+                created_at=first.replace(tzinfo=None),
+            )
+        )
+        conn.execute(
+            t["notifications"]
+            .insert()
+            .values(
+                id=hexid(uuid.uuid4()),
+                seq=1,
+                document_id=hexid(doc),
+                recipient_id=hexid(cardio),
+                sender_id=hexid(gp),
+                created_at=later.replace(tzinfo=None),
+            )
+        )
+    upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT professional_id, how, since, ended_at FROM care_team_members")
+        ).all()
+    engine.dispose()
+    by_pro = {uuid.UUID(r[0]): r for r in rows}
+    assert set(by_pro) == {gp, cardio}  # the stranger had no document: not a member
+    assert all(r[1] == "history" and r[3] is None for r in rows)
+    assert str(by_pro[gp][2]).startswith("2026-01-05")
+    assert str(by_pro[cardio][2]).startswith("2026-03-01")
