@@ -304,3 +304,31 @@ def test_card_login_still_works_while_the_password_is_throttled(
             select(func.count()).where(AuditEvent.action == "auth.cps", AuditEvent.outcome == "ok")
         )
     assert ok == 2
+
+
+def test_a_web_link_opened_many_times_at_once_opens_one_session(live_server, make_pro, db):
+    from sisra.platform.models import WebSession
+
+    pro = make_pro("lien.unique")
+    url = httpx.post(
+        f"{live_server.url}/api/v1/auth/web-ticket",
+        json={"target": "/accueil"},
+        headers=pro.headers,
+    ).json()["url"]
+    path = "/web/ticket/" + url.split("/web/ticket/", 1)[1]
+    results: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def open_link() -> None:
+        with httpx.Client(base_url=live_server.url, timeout=60) as client:
+            barrier.wait()
+            results.append(client.get(path, follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=open_link) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert Counter(results) == {303: 1, 401: 7}
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 1
