@@ -111,7 +111,7 @@ def test_parallel_codes_in_one_flow_are_judged_at_most_five_times(
     assert after.json()["code"] in ("otp_used", "otp_locked", "too_many_attempts")
 
 
-def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db):
+def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db, settings):
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -119,9 +119,10 @@ def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db):
     from sisra.platform.models import utcnow
 
     make_pro("renvois", log_in=False)
+    settings.otp_resend_cooldown_s = 600  # the burst, however slow, falls in one cool-down
     flow = login(live_server.url, "renvois", PASSWORD).json()["flow_id"]
     with db() as s:
-        s.execute(update(LoginFlow).values(last_sent_at=utcnow() - timedelta(minutes=5)))
+        s.execute(update(LoginFlow).values(last_sent_at=utcnow() - timedelta(hours=1)))
     before = len(smtp_sink.messages)
     answers = burst(f"{live_server.url}/api/v1/auth/otp/resend", [{"flow_id": flow}] * 8)
     statuses = Counter(r.status_code for r in answers)
@@ -221,8 +222,15 @@ def test_an_account_attacked_from_everywhere_is_slowed_not_locked(
     for i in range(3):  # free failures, one per address
         r = login(live_server.url, "partout", "devine", xff=f"203.0.113.{i + 1}")
         assert r.status_code == 401
+    before = utcnow()
     slowed = login(live_server.url, "partout", "devine", xff="203.0.113.50")
-    assert slowed.status_code == 401  # judged, and sets a short delay
+    assert slowed.status_code == 401  # judged, and sets a delay before the next attempt
+    with db() as s:
+        row = s.get(LoginThrottle, "account:partout")
+        assert row.not_before is not None and row.not_before > before
+        assert row.not_before - before <= timedelta(seconds=settings.login_account_max_delay_s)
+        # the attacker keeps going: the delay has grown (set here rather than by sleeping)
+        row.not_before = utcnow() + timedelta(seconds=30)
     held = login(live_server.url, "partout", PASSWORD, xff="198.51.100.2")
     assert held.status_code == 429 and held.json()["code"] == "too_many_attempts"
     wait = held.json()["retry_after_s"]
