@@ -111,7 +111,7 @@ def test_parallel_codes_in_one_flow_are_judged_at_most_five_times(
     assert after.json()["code"] in ("otp_used", "otp_locked", "too_many_attempts")
 
 
-def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db):
+def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db, settings):
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -119,9 +119,10 @@ def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db):
     from sisra.platform.models import utcnow
 
     make_pro("renvois", log_in=False)
+    settings.otp_resend_cooldown_s = 600  # the burst, however slow, falls in one cool-down
     flow = login(live_server.url, "renvois", PASSWORD).json()["flow_id"]
     with db() as s:
-        s.execute(update(LoginFlow).values(last_sent_at=utcnow() - timedelta(minutes=5)))
+        s.execute(update(LoginFlow).values(last_sent_at=utcnow() - timedelta(hours=1)))
     before = len(smtp_sink.messages)
     answers = burst(f"{live_server.url}/api/v1/auth/otp/resend", [{"flow_id": flow}] * 8)
     statuses = Counter(r.status_code for r in answers)
@@ -221,8 +222,15 @@ def test_an_account_attacked_from_everywhere_is_slowed_not_locked(
     for i in range(3):  # free failures, one per address
         r = login(live_server.url, "partout", "devine", xff=f"203.0.113.{i + 1}")
         assert r.status_code == 401
+    before = utcnow()
     slowed = login(live_server.url, "partout", "devine", xff="203.0.113.50")
-    assert slowed.status_code == 401  # judged, and sets a short delay
+    assert slowed.status_code == 401  # judged, and sets a delay before the next attempt
+    with db() as s:
+        row = s.get(LoginThrottle, "account:partout")
+        assert row.not_before is not None and row.not_before > before
+        assert row.not_before - before <= timedelta(seconds=settings.login_account_max_delay_s)
+        # the attacker keeps going: the delay has grown (set here rather than by sleeping)
+        row.not_before = utcnow() + timedelta(seconds=30)
     held = login(live_server.url, "partout", PASSWORD, xff="198.51.100.2")
     assert held.status_code == 429 and held.json()["code"] == "too_many_attempts"
     wait = held.json()["retry_after_s"]
@@ -304,3 +312,31 @@ def test_card_login_still_works_while_the_password_is_throttled(
             select(func.count()).where(AuditEvent.action == "auth.cps", AuditEvent.outcome == "ok")
         )
     assert ok == 2
+
+
+def test_a_web_link_opened_many_times_at_once_opens_one_session(live_server, make_pro, db):
+    from sisra.platform.models import WebSession
+
+    pro = make_pro("lien.unique")
+    url = httpx.post(
+        f"{live_server.url}/api/v1/auth/web-ticket",
+        json={"target": "/accueil"},
+        headers=pro.headers,
+    ).json()["url"]
+    path = "/web/ticket/" + url.split("/web/ticket/", 1)[1]
+    results: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def open_link() -> None:
+        with httpx.Client(base_url=live_server.url, timeout=60) as client:
+            barrier.wait()
+            results.append(client.get(path, follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=open_link) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert Counter(results) == {303: 1, 401: 7}
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 1

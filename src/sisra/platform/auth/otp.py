@@ -116,7 +116,7 @@ def start(
             keep_on_failure=True,
         )
         raise _bad_credentials()
-    slot.succeeded(session)
+    slot.succeeded(session, settings)
     now = utcnow()
     flow = LoginFlow(
         id=uuid.uuid4(),
@@ -285,7 +285,7 @@ def verify(
             NotAuthenticated(msg, code="otp_invalid", extra={"tries_left": max(left, 0)}),
         )
     # right code: slots back and this source forgiven first (lock order: counters, then flow)
-    slot.succeeded(session, forgive=(pro.login, ctx.ip))
+    slot.succeeded(session, settings, forgive=(pro.login, ctx.ip))
     consumed = session.execute(
         update(LoginFlow)
         .where(LoginFlow.id == flow_id, LoginFlow.used_at.is_(None))

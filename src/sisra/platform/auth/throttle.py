@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy import case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,21 +64,36 @@ class Reservation:
     counters: list[Counter]
     counts: dict[str, int] = field(default_factory=dict)
 
-    def failed(self, session: Session, settings: Settings) -> None:
-        """The attempt failed: its slots stay taken; the account-wide delay is set."""
+    def _held(self, settings: Settings) -> Counter | None:
+        """The account counter, if this attempt holds it (past the free failures, only one
+        attempt at a time can: the hold refuses the others)."""
         account = next((c for c in self.counters if c.kind == "account"), None)
+        if account and self.counts.get(account.key, 0) > settings.login_account_delay_after:
+            return account
+        return None
+
+    def failed(self, session: Session, settings: Settings) -> None:
+        """The attempt failed: its slots stay taken; past the free failures, the next attempt
+        on the account waits 1, 2, 4 … seconds, up to ``login_account_max_delay_s``."""
+        account = self._held(settings)
         if account is None:
             return
-        over = self.counts.get(account.key, 0) - settings.login_account_delay_after
-        delay = min(2 ** max(over - 1, 0), settings.login_account_max_delay_s) if over > 0 else 0
+        over = self.counts[account.key] - settings.login_account_delay_after
+        delay = min(2 ** min(over - 1, 16), settings.login_account_max_delay_s)
         with side_transaction(session) as side:
             side.execute(
                 update(LoginThrottle)
                 .where(LoginThrottle.key == account.key)
-                .values(not_before=utcnow() + timedelta(seconds=delay) if delay else None)
+                .values(not_before=utcnow() + timedelta(seconds=delay))
             )
 
-    def succeeded(self, session: Session, *, forgive: tuple[str, str | None] | None = None) -> None:
+    def succeeded(
+        self,
+        session: Session,
+        settings: Settings,
+        *,
+        forgive: tuple[str, str | None] | None = None,
+    ) -> None:
         """The secret was right: give the slots back (and lift the hold on the account).
 
         ``forgive=(login, ip)``: a complete login (password and code) also clears its own
@@ -88,6 +103,7 @@ class Reservation:
         """
         if not self.counters and forgive is None:
             return
+        held = self._held(settings)
         with side_transaction(session) as side:
             for c in self.counters:
                 side.execute(
@@ -95,7 +111,7 @@ class Reservation:
                     .where(LoginThrottle.key == c.key, LoginThrottle.failures > 0)
                     .values(
                         failures=LoginThrottle.failures - 1,
-                        not_before=None if c.kind == "account" else LoginThrottle.not_before,
+                        not_before=None if c == held else LoginThrottle.not_before,
                     )
                     .execution_options(synchronize_session=False)
                 )
@@ -151,7 +167,8 @@ def _claim(side: Session, settings: Settings, c: Counter, now: datetime) -> int 
 
 def _refusal(side: Session, settings: Settings, c: Counter, now: datetime) -> TooManyAttempts:
     row = side.get(LoginThrottle, c.key)
-    assert row is not None
+    if row is None:  # cannot happen once re-inserted; never a 500 if it does
+        return TooManyAttempts("Trop de tentatives de connexion. Réessayez dans une minute.")
     if c.kind == "account" and row.not_before is not None:
         wait_s = max(int((row.not_before - now).total_seconds()) + 1, 1)
         return TooManyAttempts(
@@ -176,8 +193,9 @@ def reserve(
 ) -> Reservation:
     """Count one attempt on every counter (and one try of ``flow_id``), all or nothing.
 
-    Raises :class:`TooManyAttempts` when a limit is reached; returns ``Reservation`` with an
-    empty ``counts[flow]`` entry missing when the flow refused its try (used, expired, spent).
+    Raises :class:`TooManyAttempts` when a limit is reached. When the flow refuses its try
+    (used, expired, out of tries) nothing is counted and the reservation has no ``"flow"``
+    entry in ``counts``.
     """
     now = utcnow()
     reservation = Reservation(list(counters))
@@ -186,6 +204,10 @@ def reserve(
             _insert_missing(side, [c.key for c in counters], now)
         for c in counters:
             count = _claim(side, settings, c, now)
+            if count is None and side.get(LoginThrottle, c.key) is None:
+                # forgiven (deleted) by a completed login since the insert: count afresh
+                _insert_missing(side, [c.key], now)
+                count = _claim(side, settings, c, now)
             if count is None:
                 raise _refusal(side, settings, c, now)  # rolls the other claims back
             reservation.counts[c.key] = count
@@ -207,8 +229,3 @@ def reserve(
                 return Reservation([])
             reservation.counts["flow"] = int(tries[0])
     return reservation
-
-
-def failures(session: Session, key: str) -> int:
-    """The current count of a counter (tests and diagnostics)."""
-    return int(session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == key)) or 0)
