@@ -268,3 +268,23 @@ def test_patient_search_by_name_and_the_keyboard(live_server, make_pro, make_pat
     # the directory search endpoint, with the page's cookie session
     r = page.request.get(f"{live_server.url}/web/annuaire?q=perrin")
     assert r.ok and r.json() == {"items": []}  # the caller is never their own recipient
+
+
+def test_a_too_large_file_is_refused_in_french(
+    live_server, make_pro, make_patient, web_as, tmp_path, db, settings
+):
+    """The upload is cut at the limit while it is received; the browser shows why."""
+    sender = make_pro("nina.roche", first_name="Nina", last_name="Roche")
+    make_pro("yves.martin", first_name="Yves", last_name="Martin")
+    patient_id = make_patient("LEFORT")
+    page = web_as(sender, f"/envoyer/{patient_id}")
+    _add_recipient_typing(page, "yves", "Yves MARTIN")
+    big = tmp_path / "scanner.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + b"0" * (3 * settings.max_document_bytes))
+    page.get_by_label("Fichier PDF").set_input_files(str(big))
+    page.get_by_label("Titre").fill("Scanner")
+    page.get_by_label("Type de document").select_option("cr_imagerie")
+    page.get_by_role("button", name="Partager").click()
+    expect(page.get_by_role("alert")).to_contain_text("taille maximale")
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 0
