@@ -292,3 +292,23 @@ def test_the_sent_page_offers_to_join_the_care_team(live_server, make_pro, make_
     expect(team.get_by_role("row").filter(has_text="Lou GARNIER")).to_contain_text(
         "déclaré par le professionnel"
     )
+
+
+def test_a_too_large_file_is_refused_in_french(
+    live_server, make_pro, make_patient, web_as, tmp_path, db, settings
+):
+    """The upload is cut at the limit while it is received; the browser shows why."""
+    sender = make_pro("nina.roche", first_name="Nina", last_name="Roche")
+    make_pro("yves.martin", first_name="Yves", last_name="Martin")
+    patient_id = make_patient("LEFORT")
+    page = web_as(sender, f"/envoyer/{patient_id}")
+    _add_recipient_typing(page, "yves", "Yves MARTIN")
+    big = tmp_path / "scanner.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + b"0" * (3 * settings.max_document_bytes))
+    page.get_by_label("Fichier PDF").set_input_files(str(big))
+    page.get_by_label("Titre").fill("Scanner")
+    page.get_by_label("Type de document").select_option("cr_imagerie")
+    page.get_by_role("button", name="Partager").click()
+    expect(page.get_by_role("alert")).to_contain_text("taille maximale")
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 0

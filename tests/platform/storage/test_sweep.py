@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
@@ -16,6 +17,14 @@ from sisra.platform.models import Document, ShareIdempotencyKey, utcnow
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore
 
 HOUR = 3600
+
+
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    """No background sweep in these tests: each pass is the test's own, so what it removed
+    is known (the start-up pass is tested on its own, below)."""
+    settings.blob_sweep_interval_minutes = 0
+    return settings
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -124,3 +133,38 @@ def test_sisra_admin_sweep_blobs(app_client, settings, monkeypatch) -> None:
     assert not _path(settings, orphan).exists() and _path(settings, young).exists()
     refused = CliRunner().invoke(cli, ["admin", "sweep-blobs", "--grace-minutes", "0"])
     assert refused.exit_code == 1 and "au moins 1 minute" in refused.output
+
+
+def test_an_incremental_pass_checks_only_the_blobs_written_since_the_last(
+    app_client, settings
+) -> None:
+    app = app_client.app
+    blobs: EncryptedBlobs = app.state.blobs  # type: ignore[attr-defined]
+    checked_before = _killed_mid_request(blobs, b"%PDF-1.7 a")
+    recent = _killed_mid_request(blobs, b"%PDF-1.7 b")
+    _age(_path(settings, checked_before), 5 * HOUR)
+    _age(_path(settings, recent), 2 * HOUR)
+    report = sweep(
+        app.state.session_factory,  # type: ignore[attr-defined]
+        blobs,
+        settings,
+        since=utcnow() - timedelta(hours=3),
+    )
+    assert report.orphans_removed == 1
+    assert _path(settings, checked_before).exists() and not _path(settings, recent).exists()
+
+
+def test_the_platform_sweeps_when_it_starts(app_client, settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from conftest import wait_until
+    from sisra.platform.app import create_app
+
+    blobs: EncryptedBlobs = app_client.app.state.blobs  # type: ignore[attr-defined]
+    orphan = _killed_mid_request(blobs, b"%PDF-1.7 orphan")
+    _age(_path(settings, orphan), 2 * HOUR)
+    settings.blob_sweep_interval_minutes = 60
+    app = create_app(settings)
+    with TestClient(app):  # start-up: the sweeper's first pass
+        wait_until(lambda: not _path(settings, orphan).exists())
+    app.state.engine.dispose()

@@ -84,7 +84,7 @@ class UploadGuard:
 
         idle = self.settings.upload_idle_timeout_s
         deadline = time.monotonic() + self.settings.upload_max_seconds
-        state = {"received": 0, "started": False, "answered": False}
+        state = {"received": 0, "started": False, "answered": False, "complete": False}
 
         async def refuse(status: int, code: str, message: str) -> None:
             if not state["started"]:
@@ -95,6 +95,8 @@ class UploadGuard:
         async def counting_receive() -> Message:
             if state["answered"]:
                 return {"type": "http.disconnect"}
+            if state["complete"]:  # the body is in: later reads only wait for a disconnect
+                return await receive()
             wait = min(idle, deadline - time.monotonic())
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(wait, 0.001))
@@ -105,6 +107,7 @@ class UploadGuard:
                 state["received"] += len(message.get("body", b""))
                 if state["received"] > limit:
                     await refuse(413, "file_too_large", _too_large_message(self.settings))
+                state["complete"] = not message.get("more_body", False)
             return message
 
         async def guarded_send(message: Message) -> None:

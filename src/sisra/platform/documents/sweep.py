@@ -37,6 +37,7 @@ class SweepReport:
     temporaries_removed: int
     expired_keys: int
     blobs_seen: int
+    cutoff: datetime  # blobs written before this were examined
 
 
 def sweep(
@@ -44,15 +45,20 @@ def sweep(
     blobs: EncryptedBlobs,
     settings: Settings,
     now: datetime | None = None,
+    since: datetime | None = None,
 ) -> SweepReport:
-    """One pass (see the module); blobs younger than the grace period are never touched."""
+    """One pass (see the module); blobs younger than the grace period are never touched.
+
+    With ``since`` (the previous pass's cutoff), only blobs written from then on are checked
+    against the database: older ones were checked already.
+    """
     now = now or utcnow()
     cutoff = now - timedelta(minutes=settings.blob_sweep_grace_minutes)
     seen = 0
     old: list[str] = []
     for info in blobs.store.iter_blobs():
         seen += 1
-        if info.modified < cutoff:
+        if info.modified < cutoff and (since is None or info.modified >= since):
             old.append(info.key)
     removed = 0
     for i in range(0, len(old), _BATCH):
@@ -69,11 +75,12 @@ def sweep(
     temporaries = blobs.store.remove_stale_temporaries(cutoff)
     with unit_of_work(factory) as session:
         expired = idempotency.sweep_expired(session, settings)
-    return SweepReport(removed, temporaries, expired, seen)
+    return SweepReport(removed, temporaries, expired, seen, cutoff)
 
 
 class PeriodicSweeper:
-    """Runs :func:`sweep` at once, then every ``blob_sweep_interval_minutes``, in a thread."""
+    """Runs :func:`sweep` at once (all blobs), then every ``blob_sweep_interval_minutes``
+    (the blobs written since the previous pass), in a thread."""
 
     def __init__(
         self, factory: sessionmaker[Session], blobs: EncryptedBlobs, settings: Settings
@@ -90,9 +97,12 @@ class PeriodicSweeper:
         self._thread.start()
 
     def _run(self) -> None:
+        since: datetime | None = None
         while not self._stop.is_set():
             try:
-                sweep(*self._args)
+                # a minute of overlap: file times and the clock may disagree slightly
+                report = sweep(*self._args, since=since)
+                since = report.cutoff - timedelta(minutes=1)
             except NotImplementedError as exc:
                 log.warning("blob sweep disabled: %s", exc)
                 return
