@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sisra import __version__
+from sisra.platform import apidocs
 from sisra.platform.audit.routes import router as audit_router
 from sisra.platform.auth.cps import TrustStore
 from sisra.platform.auth.routes import router as auth_router
@@ -21,6 +22,7 @@ from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import EventHub
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
+from sisra.platform.inputs import InputGuard
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
@@ -57,15 +59,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        # The interactive API docs load Swagger UI's script and style from its CDN.
-        docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    if not (docs and name == "Content-Security-Policy"):
-                        headers.setdefault(name, value)
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -80,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Échange de documents médicaux entre professionnels de santé",
         description='API v1. Errors are `{"code": ..., "message": ...}` with a stable code and '
         "a French message.",
+        docs_url=None,  # /docs is served by apidocs, from our own assets
+        redoc_url=None,
     )
     engine = make_engine(settings.effective_database_url, settings)
     app.state.settings = settings
@@ -114,6 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI could not even decode: invalid input
+            return JSONResponse(
+                {"code": "invalid_request", "message": "Le corps de la requête est illisible."},
+                status_code=422,
+            )
         return JSONResponse(
             {
                 "code": _HTTP_CODES.get(exc.status_code, "http_error"),
@@ -130,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    apidocs.install(app)
     web_routes.install(app)
     static = Path(web_routes.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
@@ -148,5 +154,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
+    app.add_middleware(InputGuard)
     app.add_middleware(SecurityHeaders)
     return app

@@ -10,7 +10,7 @@ from sisra.platform.errors import SisraError
 from sisra.platform.models import Document
 from sisra.platform.storage import EncryptedBlobs
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 
 
 def _ascii_filename(title: str) -> str:

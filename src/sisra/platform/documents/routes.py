@@ -9,6 +9,7 @@ from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, Pro
 from sisra.platform.documents import content, pdf, service
 from sisra.platform.documents.schemas import DocumentDetail, ShareMetadata, ShareResult
 from sisra.platform.errors import Invalid
+from sisra.platform.inputs import parse_uint
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -34,8 +35,8 @@ def share_document(
     file: UploadFile = File(..., description="The PDF"),
 ) -> ShareResult:
     """Share a PDF about a patient: the document and one notification per recipient."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_document_bytes + 64 * 1024:
+    declared = parse_uint(request.headers.get("content-length"))
+    if declared is not None and declared > settings.max_document_bytes + 64 * 1024:
         raise pdf.too_large(settings.max_document_bytes)
     try:
         meta = ShareMetadata.model_validate_json(metadata)

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from sisra.platform.audit import service as audit
 from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext
 from sisra.platform.inbox.service import items_for
+from sisra.platform.inputs import OptionalCursor, parse_uint
 from sisra.platform.models import Notification
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -43,12 +44,12 @@ async def events(
     ctx: ProContext,
     settings: AppSettings,
     hub: Hub,
-    after: int | None = Query(None, ge=0),
+    after: OptionalCursor = None,
 ) -> StreamingResponse:
     assert ctx.actor is not None
     pro_id = ctx.actor.id
-    header = request.headers.get("last-event-id", "")
-    start = int(header) if header.isdigit() else (after or 0)
+    resumed = parse_uint(request.headers.get("last-event-id"))
+    start = resumed if resumed is not None else (after or 0)
     factory = request.app.state.session_factory
     audit.record(session, ctx, "events.connect", details={"after": start})
     deadline = time.monotonic() + settings.access_token_minutes * 60
