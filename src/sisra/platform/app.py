@@ -23,6 +23,7 @@ from sisra.platform.events.hub import EventHub
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.inputs import InputGuard
+from sisra.platform.logs import install_log_redaction
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
@@ -72,6 +73,7 @@ class SecurityHeaders:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    install_log_redaction()  # one-time links never written to the access log
     app = FastAPI(
         title="sisra",
         version=__version__,
