@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
@@ -43,6 +43,7 @@ COMMON_ERRORS: dict[int, str] = {
 }
 
 DOCS_ASSETS = "/docs-assets"
+DOCS_SCHEMA = "/docs/openapi.json"
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
     page = get_swagger_ui_html(
-        openapi_url=app.openapi_url or "/openapi.json",
+        openapi_url=DOCS_SCHEMA,
         title=f"{app.title} — API",
         swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
         swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
@@ -110,5 +111,11 @@ def install(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+    @app.get(DOCS_SCHEMA, include_in_schema=False)
+    def docs_schema() -> JSONResponse:
+        # The packaged Swagger UI (4.x) only renders documents labelled OpenAPI 3.0; FastAPI's
+        # schema is 3.1 and renders well once labelled so. /openapi.json stays the reference.
+        return JSONResponse({**app.openapi(), "openapi": "3.0.3"})
 
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
