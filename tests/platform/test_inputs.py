@@ -203,3 +203,63 @@ def test_admin_persona_has_the_same_guards(app_client, make_pro):
     r = app_client.get(f"/api/v1/audit?before={HUGE}", headers=admin.headers)
     assert r.status_code == 422
     _refused(app_client.get("/api/v1/professionals?q=%00", headers=admin.headers))
+
+
+def _web_session(base_url: str, persona, target: str) -> tuple[httpx.Client, str]:
+    """An httpx client logged in to the web pages through a one-time ticket; the page's CSRF."""
+    client = httpx.Client(base_url=base_url, timeout=30)
+    link = client.post(
+        "/api/v1/auth/web-ticket", headers=persona.headers, json={"target": target}
+    ).json()["url"]
+    page = client.get("/web/ticket/" + link.split("/web/ticket/", 1)[1], follow_redirects=True)
+    assert page.status_code == 200, page.text
+    return client, _csrf(page.text)
+
+
+def test_a_too_long_name_in_the_identity_form_is_a_form_error(live_server, make_pro, db):
+    """The web form has no length limit: SQLite stored any length, PostgreSQL answered 500."""
+    from sqlalchemy import func, select
+
+    from sisra.platform.models import Patient
+
+    client, csrf = _web_session(live_server.url, make_pro(), "/patients/nouveau")
+    r = client.post(
+        "/patients/nouveau",
+        data={
+            "csrf": csrf,
+            "birth_name": "A" * 150,
+            "birth_given_names": "Jeanne",
+            "birth_date": "1970-01-01",
+            "sex": "F",
+        },
+    )
+    client.close()
+    assert r.status_code == 422
+    assert "dépasse 100 caractères" in r.text
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+@pytest.mark.postgres_only
+def test_a_value_too_long_for_its_column_is_a_422_not_a_500(live_server, make_pro, is_postgres):
+    """Backstop for forms that miss a length check: PostgreSQL's refusal is the user's 422."""
+    if not is_postgres:
+        pytest.skip("SQLite does not enforce column lengths")
+    admin = make_pro(role=Role.administrator)
+    client, csrf = _web_session(live_server.url, admin, "/admin/annuaire/nouveau")
+    r = client.post(
+        "/admin/annuaire/nouveau",
+        data={
+            "csrf": csrf,
+            "last_name": "Durand",
+            "first_name": "Alix",
+            "profession": "Administrateur",
+            "email": "alix@demo.sisra.test",
+            "login": "alix",
+            "role": "administrator",
+            "city": "x" * 150,
+        },
+    )
+    client.close()
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid_value"

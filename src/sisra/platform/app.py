@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,6 +111,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "code": "invalid_request",
                 "message": "La requête est incomplète ou mal formée.",
                 "errors": errors,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # PostgreSQL refusing a value (too long for its column, out of range): the input was
+        # wrong, and the transaction is already rolled back. Routes validate first; this is
+        # the backstop that keeps a missed check from being a 500.
+        return JSONResponse(
+            {
+                "code": "invalid_value",
+                "message": "Une valeur saisie est trop longue ou hors limites.",
             },
             status_code=422,
         )
