@@ -24,6 +24,23 @@ def identity(**over):
     return body
 
 
+def search(client, pro, **traits):
+    """Patient traits go in the body of a POST, never in the URL."""
+    return client.post("/api/v1/patients/search", headers=pro.headers, json=traits)
+
+
+def test_traits_never_travel_in_a_url(app_client, make_pro):
+    pro = make_pro()
+    r = app_client.get("/api/v1/patients?q=lefevre&birth_date=1969-04-12", headers=pro.headers)
+    assert r.status_code == 405  # the query-string search is gone
+    schema = app_client.get("/openapi.json").json()
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+            if "patient" in path:
+                assert not names & {"q", "birth_date", "ins"}, f"{method} {path}"
+
+
 def test_create_and_search_by_name_prefix_birth_date_and_ins(app_client, make_pro):
     pro = make_pro()
     r = app_client.post("/api/v1/patients", headers=pro.headers, json=identity())
@@ -32,18 +49,14 @@ def test_create_and_search_by_name_prefix_birth_date_and_ins(app_client, make_pr
     assert created["birth_name"] == "LEFÈVRE" and created["first_given_name"] == "Hélène"
     assert created["identity_status"] == "qualifiée"
     for query in ("lefev", "LEFÈ", "gauth"):
-        found = app_client.get(f"/api/v1/patients?q={query}", headers=pro.headers).json()
+        found = search(app_client, pro, q=query).json()
         assert [p["id"] for p in found] == [created["id"]], query
-    by_date = app_client.get(
-        "/api/v1/patients?q=lef&birth_date=1969-04-12", headers=pro.headers
-    ).json()
+    by_date = search(app_client, pro, q="lef", birth_date="1969-04-12").json()
     assert len(by_date) == 1
-    other_date = app_client.get(
-        "/api/v1/patients?q=lef&birth_date=1970-04-12", headers=pro.headers
-    ).json()
+    other_date = search(app_client, pro, q="lef", birth_date="1970-04-12").json()
     assert other_date == []
     spaced = f"{INS[:1]} {INS[1:5]} {INS[5:]}"
-    by_ins = app_client.get("/api/v1/patients", params={"ins": spaced}, headers=pro.headers)
+    by_ins = search(app_client, pro, ins=spaced)
     assert [p["id"] for p in by_ins.json()] == [created["id"]]
 
 
@@ -53,7 +66,7 @@ def test_malformed_ins_is_refused_with_its_reason(app_client, make_pro, db):
     r = app_client.post("/api/v1/patients", headers=pro.headers, json=identity(ins=bad_key))
     assert r.status_code == 422
     assert r.json()["code"] == "invalid_ins" and "clé" in r.json()["message"]
-    r = app_client.get("/api/v1/patients?ins=12345", headers=pro.headers)
+    r = search(app_client, pro, ins="12345")
     assert r.status_code == 422 and r.json()["code"] == "invalid_ins"
     with db() as s:
         assert s.scalar(select(func.count()).select_from(Patient)) == 0
@@ -98,7 +111,7 @@ def test_identity_traits_are_checked(app_client, make_pro):
         assert r.status_code == 422 and r.json()["code"] == code, r.text
     r = app_client.post("/api/v1/patients", headers=pro.headers, json=identity(sex="X"))
     assert r.status_code == 422 and r.json()["code"] == "invalid_request"
-    r = app_client.get("/api/v1/patients?q=a", headers=pro.headers)
+    r = search(app_client, pro, q="a")
     assert r.json()["code"] == "search_too_broad"
 
 

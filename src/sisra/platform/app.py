@@ -8,11 +8,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sisra import __version__
+from sisra.platform import apidocs
 from sisra.platform.audit.routes import router as audit_router
 from sisra.platform.audit.sealer import Sealer, SealerThread
 from sisra.platform.auth.cps import TrustStore
@@ -28,6 +30,8 @@ from sisra.platform.events.hub import EventHub
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.inbox.service import platform_summary
+from sisra.platform.inputs import InputGuard
+from sisra.platform.logs import install_log_redaction
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
@@ -64,15 +68,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        # The interactive API docs load Swagger UI's script and style from its CDN.
-        docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    if not (docs and name == "Content-Security-Policy"):
-                        headers.setdefault(name, value)
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -94,6 +94,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    install_log_redaction()  # one-time links never written to the access log
     app = FastAPI(
         lifespan=_lifespan,
         title="sisra",
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Échange de documents médicaux entre professionnels de santé",
         description='API v1. Errors are `{"code": ..., "message": ...}` with a stable code and '
         "a French message.",
+        docs_url=None,  # /docs is served by apidocs, from our own assets
+        redoc_url=None,
     )
     engine = make_engine(settings.effective_database_url, settings)
     app.state.settings = settings
@@ -139,8 +142,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=422,
         )
 
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # PostgreSQL refusing a value (too long for its column, out of range): the input was
+        # wrong, and the transaction is already rolled back. Routes validate first; this is
+        # the backstop that keeps a missed check from being a 500.
+        return JSONResponse(
+            {
+                "code": "invalid_value",
+                "message": "Une valeur saisie est trop longue ou hors limites.",
+            },
+            status_code=422,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI could not even decode: invalid input
+            return JSONResponse(
+                {"code": "invalid_request", "message": "Le corps de la requête est illisible."},
+                status_code=422,
+            )
         return JSONResponse(
             {
                 "code": _HTTP_CODES.get(exc.status_code, "http_error"),
@@ -157,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    apidocs.install(app)
     web_routes.install(app)
     static = Path(web_routes.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
@@ -177,5 +199,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.add_middleware(UploadGuard, settings=settings)
+    app.add_middleware(InputGuard)
     app.add_middleware(SecurityHeaders)
     return app

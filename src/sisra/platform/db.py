@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from sisra.platform.inputs import refuse_nul_parameters
 from sisra.settings import Settings
 
 AfterCommit = Callable[[], None]
@@ -34,8 +35,10 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
             cur.close()
 
-        return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", refuse_nul_parameters)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

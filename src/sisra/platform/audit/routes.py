@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from sisra.platform.audit import service
 from sisra.platform.deps import Context, DbSession
+from sisra.platform.inputs import MAX_INT64, limit_query
 from sisra.platform.models import AuditEvent
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -35,8 +36,8 @@ def list_audit(
     session: DbSession,
     ctx: Context,
     patient: uuid.UUID | None = None,
-    before: int | None = Query(None, ge=1),
-    limit: int = Query(100, ge=1, le=1000),
+    before: int | None = Query(None, ge=1, le=MAX_INT64),
+    limit: int = limit_query(100, 1000),
 ) -> list[AuditOut]:
     """Administrators read the whole trail; a professional reads their own actions.
 

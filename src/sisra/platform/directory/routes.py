@@ -3,6 +3,7 @@ from fastapi import APIRouter, Query
 from sisra.platform.deps import Context, DbSession
 from sisra.platform.directory import service
 from sisra.platform.directory.schemas import Me, ProfessionalOut
+from sisra.platform.inputs import limit_query
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -12,7 +13,7 @@ def search_professionals(
     session: DbSession,
     ctx: Context,
     q: str = Query("", max_length=100),
-    limit: int = Query(20, le=100),
+    limit: int = limit_query(20, 100),
 ) -> list[ProfessionalOut]:
     """Search the directory by name, city or specialty (accents and case ignored)."""
     return [ProfessionalOut.model_validate(p) for p in service.search(session, q, limit)]

@@ -118,7 +118,7 @@ def _audited_stream(
         raise
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 
 
 def _ascii_filename(title: str) -> str:

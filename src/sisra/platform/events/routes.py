@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext, bearer_token
 from sisra.platform.errors import NotAuthenticated
 from sisra.platform.inbox.service import items_for
+from sisra.platform.inputs import OptionalCursor, parse_uint
 from sisra.platform.models import Notification
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -49,12 +50,12 @@ async def events(
     ctx: ProContext,
     settings: AppSettings,
     hub: Hub,
-    after: int | None = Query(None, ge=0),
+    after: OptionalCursor = None,
 ) -> StreamingResponse:
     assert ctx.actor is not None
     pro_id = ctx.actor.id
-    header = request.headers.get("last-event-id", "")
-    start = int(header) if header.isdigit() else (after or 0)
+    resumed = parse_uint(request.headers.get("last-event-id"))
+    start = resumed if resumed is not None else (after or 0)
     factory = request.app.state.session_factory
     watch: RevocationWatch = request.app.state.revocations
     token = bearer_token(request)

@@ -1,6 +1,6 @@
 import uuid
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
 from sisra.platform.deps import Blobs, DbSession, ProContext
@@ -8,6 +8,7 @@ from sisra.platform.documents import content
 from sisra.platform.documents import service as documents
 from sisra.platform.inbox import service
 from sisra.platform.inbox.schemas import InboxItem, InboxPage, ReceiptIn
+from sisra.platform.inputs import Cursor, limit_query
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 def list_inbox(
     session: DbSession,
     ctx: ProContext,
-    after: int = Query(0, ge=0),
-    limit: int = Query(100, ge=1, le=service.MAX_PAGE),
+    after: Cursor = 0,
+    limit: int = limit_query(100, service.MAX_PAGE),
 ) -> InboxPage:
     """Received documents after the cursor, in server order (oldest first)."""
     return service.list_after(session, ctx, after, limit)

@@ -1,25 +1,20 @@
 import uuid
-from datetime import date
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from sisra.platform.deps import DbSession, ProContext
 from sisra.platform.patients import service
-from sisra.platform.patients.schemas import PatientIn, PatientOut
+from sisra.platform.patients.schemas import PatientIn, PatientOut, PatientSearchIn
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
 
-@router.get("/patients", response_model=list[PatientOut])
-def search_patients(
-    session: DbSession,
-    ctx: ProContext,
-    q: str | None = Query(None, max_length=100),
-    birth_date: date | None = None,
-    ins: str | None = Query(None, max_length=25),
-) -> list[PatientOut]:
+# A POST: names, birth dates and INS never appear in a URL, hence never in an access log,
+# a proxy's log or a browser history (the former ``GET /patients?q=`` is gone).
+@router.post("/patients/search", response_model=list[PatientOut])
+def search_patients(session: DbSession, ctx: ProContext, body: PatientSearchIn) -> list[PatientOut]:
     """Search by the start of the birth or used name (+ birth date), or by INS."""
-    found = service.search(session, ctx, q=q, birth_date=birth_date, ins=ins)
+    found = service.search(session, ctx, q=body.q, birth_date=body.birth_date, ins=body.ins)
     return [PatientOut.model_validate(p) for p in found]
 
 

@@ -33,5 +33,13 @@ class PatientOut(BaseModel):
     identity_status: str
 
 
+class PatientSearchIn(BaseModel):
+    """Patient traits travel in a request body, never in a URL (nor in an access log)."""
+
+    q: str | None = Field(None, max_length=100, description="Start of the birth or used name")
+    birth_date: date | None = None
+    ins: str | None = Field(None, max_length=25)
+
+
 class BreakGlassIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)

@@ -14,6 +14,8 @@ from sisra.platform.context import RequestContext
 from sisra.platform.errors import Conflict, Invalid, NotFound
 from sisra.platform.models import IdentityStatus, Patient, Sex, utcnow
 
+MAX_TRAIT = 100  # the length of the name columns
+
 
 def get(session: Session, patient_id: uuid.UUID) -> Patient:
     patient = session.get(Patient, patient_id)
@@ -95,6 +97,15 @@ def _validated(data: NewPatient) -> Patient:
             "Le nom de naissance et au moins un prénom de naissance sont obligatoires.",
             code="missing_traits",
         )
+    traits = [
+        ("nom de naissance", data.birth_name),
+        ("nom utilisé", data.used_name or ""),
+        ("premier prénom", data.first_given_name or ""),
+        *(("prénom", n) for n in names),
+    ]
+    for label, value in traits:
+        if len(value.strip()) > MAX_TRAIT:  # the web form has no length limit of its own
+            raise Invalid(f"Le {label} dépasse {MAX_TRAIT} caractères.", code="trait_too_long")
     if data.birth_date > utcnow().date() or data.birth_date.year < 1880:
         raise Invalid("La date de naissance n'est pas plausible.", code="invalid_birth_date")
     try:

@@ -50,6 +50,7 @@ _PATIENT_FIELDS = {
     "invalid_birth_date": "birth_date",
     "invalid_birth_place": "birth_place_code",
     "missing_traits": "birth_name",
+    "trait_too_long": "birth_name",
     "ins_required": "ins",
     "invalid_sex": "sex",
     "invalid_identity_status": "identity_status",

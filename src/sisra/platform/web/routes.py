@@ -5,7 +5,6 @@ field); logged-in forms carry the session's CSRF token. Cookies are HttpOnly, Sa
 (a ticket opened from MonSisra is a top-level navigation from outside), Secure over HTTPS.
 """
 
-import hmac
 import secrets
 import uuid
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import otp, web
+from sisra.platform.auth.tokens import same_secret
 from sisra.platform.context import Actor, RequestContext
 from sisra.platform.deps import Anonymous, AppSettings, DbSession, anonymous_context
 from sisra.platform.errors import NotAuthenticated, NotFound, SisraError
@@ -49,7 +49,7 @@ def _anon_csrf(request: Request) -> str:
 
 def _check_anon_csrf(request: Request, field: str) -> None:
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, field):
+    if not cookie or not same_secret(cookie, field):
         raise SisraError(
             "La page a expiré : rechargez-la et recommencez.", code="csrf_failed", status=403
         )
@@ -223,7 +223,7 @@ def current_web_user(request: Request, session: DbSession) -> tuple[Professional
 
 def check_csrf(expected: str, given: str) -> None:
     """Logged-in forms carry the session's CSRF token."""
-    if not given or not hmac.compare_digest(expected, given):
+    if not given or not same_secret(expected, given):
         raise SisraError(
             "La page a expiré : rechargez-la et recommencez.", code="csrf_failed", status=403
         )
@@ -250,7 +250,7 @@ def home(request: Request, session: DbSession, settings: AppSettings) -> HTMLRes
 @router.post("/deconnexion")
 def logout(request: Request, session: DbSession, csrf: str = Form("")) -> Response:
     _pro, expected = current_web_user(request, session)
-    if not hmac.compare_digest(expected, csrf):
+    if not same_secret(expected, csrf):
         raise SisraError("La page a expiré : rechargez-la.", code="csrf_failed", status=403)
     web.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/connexion", status_code=303)

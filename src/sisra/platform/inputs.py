@@ -1,0 +1,196 @@
+"""What the platform accepts as input, checked in one place before any route runs.
+
+- Integers: every integer a client sends (query cursor, page size, a header such as
+  ``Last-Event-ID``) is bounded, so it fits a 64-bit database column; see ``Cursor``,
+  ``limit_query`` and ``parse_uint``.
+- Text: a NUL character (PostgreSQL refuses it in text and JSON) or a lone surrogate (not
+  encodable in UTF-8) is refused with a 422 wherever it comes from — path, query string,
+  headers, JSON or form bodies — by the ``InputGuard`` middleware; ``refuse_nul_parameters``
+  is the backstop at the database driver for anything that slipped past (a JSON document
+  inside a multipart field).
+"""
+
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import Query
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sisra.platform.errors import Invalid
+
+# The largest value of a signed 64-bit column (BIGINT, SQLite INTEGER).
+MAX_INT64 = 2**63 - 1
+
+Cursor = Annotated[int, Query(ge=0, le=MAX_INT64, description="Curseur (entier ≥ 0)")]
+OptionalCursor = Annotated[int | None, Query(ge=0, le=MAX_INT64)]
+
+
+def limit_query(default: int, maximum: int) -> Any:
+    """A page size: 1 ≤ limit ≤ ``maximum`` (``limit=-1`` must never mean "everything")."""
+    return Query(default, ge=1, le=maximum)
+
+
+_ASCII_UINT = re.compile(r"[0-9]{1,19}")
+
+
+def parse_uint(value: str | None, maximum: int = MAX_INT64) -> int | None:
+    """A header's unsigned integer, or ``None`` when absent or not one.
+
+    ``str.isdigit()`` is not enough: it accepts « ² » or « ٣ » and any length."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not _ASCII_UINT.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+NUL_MESSAGE = (
+    "La requête contient un caractère interdit (caractère nul ou invalide) : "
+    "retirez-le et recommencez."
+)
+NUL_CODE = "invalid_characters"
+
+
+def bad_text(value: str) -> bool:
+    """True for text the platform cannot store: a NUL character or a lone surrogate."""
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _json_has_bad_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return bad_text(value)
+    if isinstance(value, dict):
+        return any(bad_text(k) or _json_has_bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_has_bad_text(v) for v in value)
+    return False
+
+
+# Bodies up to this size are read and checked; a larger JSON or form body is left to the
+# route's own limits, and the database backstop still refuses a NUL character.
+MAX_CHECKED_BODY = 2 * 1024 * 1024
+_PERCENT_NUL = re.compile(rb"%00")
+
+
+def _bad_urlencoded(raw: bytes) -> bool:
+    return b"\x00" in raw or _PERCENT_NUL.search(raw) is not None
+
+
+def _bad_json(raw: bytes) -> bool:
+    if b"\x00" in raw:
+        return True
+    if b"\\u" not in raw and b"\\U" not in raw:
+        return False  # no escape: nothing hidden (invalid UTF-8 is the route's 422)
+    try:
+        return _json_has_bad_text(json.loads(raw))
+    except (ValueError, RecursionError):
+        return False  # malformed JSON: the route answers its own 422
+
+
+class InputGuard:
+    """Pure ASGI middleware (it must not buffer the Server-Sent Events stream or uploads)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._bad_head(scope):
+            await _refuse(send)
+            return
+        kind = _body_kind(scope)
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            more = bool(message.get("more_body"))
+            if size > MAX_CHECKED_BODY:
+                break
+        if not more and size <= MAX_CHECKED_BODY:
+            raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+            if (_bad_json if kind == "json" else _bad_urlencoded)(raw):
+                await _refuse(send)
+                return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    def _bad_head(scope: Scope) -> bool:
+        if "\x00" in scope.get("path", ""):
+            return True
+        query: bytes = scope.get("query_string", b"")
+        if _bad_urlencoded(query) or b"%00" in scope.get("raw_path", b""):
+            return True
+        return any(b"\x00" in value for _name, value in scope.get("headers", []))
+
+
+def _body_kind(scope: Scope) -> str | None:
+    if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return None
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            mime = value.split(b";", 1)[0].strip().lower()
+            if mime == b"application/json" or mime.endswith(b"+json"):
+                return "json"
+            if mime == b"application/x-www-form-urlencoded":
+                return "form"
+            return None
+    return None
+
+
+async def _refuse(send: Send) -> None:
+    body = json.dumps({"code": NUL_CODE, "message": NUL_MESSAGE}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _params_have_nul(parameters: Any) -> bool:
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if isinstance(parameters, dict):
+        return any(_params_have_nul(v) for v in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_params_have_nul(v) for v in parameters)
+    return False
+
+
+def refuse_nul_parameters(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+) -> None:
+    """``before_cursor_execute`` hook: a NUL character never reaches the database.
+
+    PostgreSQL refuses it (a driver error, hence a 500); SQLite would store it. Both now
+    answer the same 422."""
+    if _params_have_nul(parameters):
+        raise Invalid(NUL_MESSAGE, code=NUL_CODE)

@@ -1,0 +1,82 @@
+"""No patient traits and no one-time links in URLs or in the access log."""
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from conftest import free_port
+from sisra.platform.app import create_app
+from sisra.platform.logs import MASK, redact
+from sisra.settings import Settings
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def logged_server(settings: Settings) -> Iterator[tuple[str, _Records]]:
+    """The app under uvicorn with its access log on, as ``sisra serve`` runs it."""
+    app = create_app(settings)
+    port = free_port()
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", access_log=True)
+    )
+    records = _Records()
+    access.addHandler(records)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/api/v1/health", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield url, records
+    server.should_exit = True
+    thread.join(10)
+    access.removeHandler(records)
+    access.setLevel(level)
+    app.state.engine.dispose()
+
+
+def test_one_time_links_are_not_written_to_the_access_log(logged_server, make_pro):
+    url, records = logged_server
+    pro = make_pro()
+    with httpx.Client(base_url=url, timeout=30) as client:
+        link = client.post(
+            "/api/v1/auth/web-ticket", headers=pro.headers, json={"target": "/accueil"}
+        ).json()["url"]
+        ticket = link.split("/web/ticket/", 1)[1]
+        opened = client.get(f"/web/ticket/{ticket}")
+        assert opened.status_code == 303  # the link worked: a real ticket opened a session
+        assert "sisra_session" in client.cookies
+        client.get("/connexion?next=/accueil&ticket=swt_secret1&token=sat_secret2")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(records.lines) < 3:
+        time.sleep(0.05)
+    log = "\n".join(records.lines)
+    assert f"/web/ticket/{MASK}" in log
+    assert "/api/v1/auth/web-ticket" in log  # ordinary paths are kept
+    assert ticket not in log
+    assert "swt_secret1" not in log and "sat_secret2" not in log
+    assert "next=/accueil" in log
+
+
+def test_redaction_keeps_the_rest_of_the_line():
+    line = '127.0.0.1:5000 - "GET /web/ticket/swt_abc-DEF_1?x=1 HTTP/1.1" 303'
+    assert redact(line) == f'127.0.0.1:5000 - "GET /web/ticket/{MASK}?x=1 HTTP/1.1" 303'
+    assert redact("/a?code=123456&b=2") == f"/a?code={MASK}&b=2"
