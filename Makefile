@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY := .venv/bin/python
 
-.PHONY: env demo serve test test-sqlite test-postgres lint typecheck check bench clean
+.PHONY: env demo serve test test-sqlite test-postgres lint typecheck check bench clean package
 
 env: .venv/.synced
 
@@ -40,4 +40,8 @@ bench: env
 	$(PY) bench/flow.py
 
 clean:
-	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv var build dist .pytest_cache .mypy_cache .ruff_cache
+
+# MonSisra for Linux: dist/monsisra_<version>_amd64.deb (docs/packaging.md)
+package: env
+	$(PY) packaging/linux/build_deb.py

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     platform_name: str = "Sisra, plateforme régionale d'échange de documents de santé"
     contact_email: str = "contact@sisra.local"
     demo_mode: bool = False
+    # the MonSisra installers offered on « Télécharger MonSisra » (default <data_dir>/downloads)
+    downloads_dir: Path | None = None
 
     sqlite_busy_timeout_s: float = Field(default=30.0)
 
@@ -114,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def effective_blob_dir(self) -> Path:
         return self.blob_dir or (self.data_dir / "blobs")
+
+    @property
+    def effective_downloads_dir(self) -> Path:
+        return self.downloads_dir or (self.data_dir / "downloads")
 
     @property
     def master_key_file(self) -> Path:

@@ -9,7 +9,7 @@ import uuid
 
 from conftest import share_request
 
-# the steps of authentication itself, and the health check
+# the steps of authentication itself, the health check and MonSisra's update check
 PUBLIC = {
     "/api/v1/auth/login",
     "/api/v1/auth/otp/verify",
@@ -18,6 +18,7 @@ PUBLIC = {
     "/api/v1/auth/cps/verify",
     "/api/v1/auth/refresh",
     "/api/v1/health",
+    "/api/v1/monsisra/latest",
 }
 
 

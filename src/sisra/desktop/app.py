@@ -7,6 +7,7 @@ keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sisra.client.accounts import AccountError, AccountStore, UnlockedAccount
-from sisra.desktop.config import APP_NAME, ORGANIZATION, ensure_shortcut
+from sisra.desktop.config import APP_NAME, ORGANIZATION, desktop_command, ensure_shortcut
 from sisra.desktop.icons import app_icon
 from sisra.desktop.instance import InstanceServer, ask_running_instance
 from sisra.desktop.login import LoginWindow
@@ -154,6 +155,11 @@ class Controller(QObject):
 def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
     """The desktop application's main loop."""
     started = time.perf_counter()
+    if "--launch-command" in (argv or sys.argv):
+        # what « Lancer MonSisra au démarrage » writes in the login entry (checked by the
+        # package's test: the installed program must start as /usr/bin/monsisra)
+        print(json.dumps(desktop_command()), flush=True)
+        return 0
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)

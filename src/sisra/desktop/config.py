@@ -14,8 +14,23 @@ DEFAULT_SERVER = os.environ.get("SISRA_SERVER_URL", "http://127.0.0.1:8000")
 SUPPORT = "www.sante-ra.fr/contact"
 
 
-def desktop_command() -> list[str]:
-    """What « Lancer MonSisra au démarrage » starts: this desktop application."""
+# the packaged MonSisra's launcher (packaging/linux/build_deb.py), a link to the bundle
+PACKAGE_LAUNCHER = "/usr/bin/monsisra"
+
+
+def desktop_command(launcher: str = PACKAGE_LAUNCHER) -> list[str]:
+    """What « Lancer MonSisra au démarrage » starts: this desktop application.
+
+    Installed from the package (a frozen bundle), the stable launcher ``/usr/bin/monsisra``
+    when it leads to this very program (the bundle's path is an implementation detail), else
+    the bundle's executable; from Python, ``python -m sisra.desktop``."""
+    if getattr(sys, "frozen", False):
+        try:
+            if os.path.realpath(launcher) == os.path.realpath(sys.executable):
+                return [launcher]
+        except OSError:
+            pass
+        return [sys.executable]
     return [sys.executable, "-m", "sisra.desktop"]
 
 
@@ -25,5 +40,8 @@ def apply_autostart(enabled: bool) -> str | None:
 
 
 def ensure_shortcut() -> None:
-    """MonSisra in the applications menu of a Linux desktop (pip installs no shortcut)."""
+    """MonSisra in the applications menu of a Linux desktop (pip installs no shortcut; the
+    package installs its own system-wide entry, so a frozen bundle writes none)."""
+    if getattr(sys, "frozen", False):
+        return
     ensure_menu_entry(desktop_command())

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from sisra import __version__
-from sisra.client import opener
+from sisra.client import opener, updates
 from sisra.client.accounts import AccountStore
 from sisra.client.api import ApiError
 from sisra.client.opener import OpenFailed
@@ -128,6 +128,7 @@ class DocumentsWindow(QMainWindow):
         self.renderer.failed.connect(self._preview_failed)
         self._status_changed(*session.status)
         self.reload()
+        self.check_for_update()
 
     # layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -173,7 +174,18 @@ class DocumentsWindow(QMainWindow):
         self.failures_banner.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.failures_banner.linkActivated.connect(lambda _link: self.show_failures())
         self.error_banner = self._banner("#fde7e9", "#8a0014")
-        for banner in (self.offline_banner, self.failures_banner, self.error_banner):
+        # discreet: a newer MonSisra is offered on the platform's download page
+        self.update_banner = self._banner("#e8f1fb", "#1f3f66")
+        self.update_banner.setObjectName("update")
+        self.update_banner.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.update_banner.linkActivated.connect(self._open_download_page)
+        self.offered_update: updates.Update | None = None
+        for banner in (
+            self.offline_banner,
+            self.failures_banner,
+            self.error_banner,
+            self.update_banner,
+        ):
             layout.addWidget(banner)
         layout.addWidget(self.reauth_row)
 
@@ -380,6 +392,33 @@ class DocumentsWindow(QMainWindow):
             run_task(lambda: self.session.mark_read(st), None, self._error)
 
         run_task(lambda: self.session.pdf_path(st), opened, self._error)
+
+    def check_for_update(self) -> None:
+        """Ask the platform (at most once a day) whether a newer MonSisra is offered."""
+        folder = self.session.account.folder
+        client = self.session.client
+        run_task(lambda: updates.check(client, folder), self._show_update, lambda _exc: None)
+
+    def _show_update(self, update: updates.Update | None) -> None:
+        self.offered_update = update
+        if update is None:
+            self.update_banner.hide()
+            return
+        self.update_banner.setText(
+            f"Une nouvelle version de MonSisra ({update.version}) est disponible. "
+            '<a href="download">Télécharger MonSisra</a>'
+        )
+        self.update_banner.show()
+
+    def _open_download_page(self, _link: str = "") -> None:
+        """The platform's « Télécharger MonSisra » page, in the system browser (public page:
+        no login ticket needed)."""
+        if self.offered_update is None:
+            return
+        try:
+            self.open_url(self.offered_update.download_page)
+        except (OpenFailed, OSError) as exc:
+            self._error(exc)
 
     def reply(self, st: ItemState) -> None:
         self.open_page(f"/repondre/{st.id}")

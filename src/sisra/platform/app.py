@@ -35,7 +35,13 @@ from sisra.platform.logs import install_log_redaction
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
-from sisra.platform.web import pages_admin, pages_care_team, pages_record, pages_send
+from sisra.platform.web import (
+    pages_admin,
+    pages_care_team,
+    pages_download,
+    pages_record,
+    pages_send,
+)
 from sisra.platform.web import routes as web_routes
 from sisra.settings import Settings, get_settings
 
@@ -188,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages_send.router,
         pages_admin.router,
         pages_care_team.router,
+        pages_download.router,
         auth_router,
         directory_router,
         patients_router,

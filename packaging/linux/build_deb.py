@@ -1,0 +1,203 @@
+"""``make package``: MonSisra as a Debian package (amd64) with its own Python and Qt.
+
+1. PyInstaller makes a one-folder bundle of the desktop application (``monsisra.spec``);
+2. the bundle goes to ``/opt/monsisra``, with ``/usr/bin/monsisra`` (a symbolic link), the
+   applications-menu entry and the icon (hicolor, SVG plus PNGs drawn by the app's own code);
+3. ``dpkg-deb --build`` writes ``dist/monsisra_<version>_amd64.deb``.
+
+The maintainer scripts only refresh the menu and icon caches: removing or purging the
+package never touches the users' home folders (accounts, documents, exports stay).
+
+Usage: ``python packaging/linux/build_deb.py [--out DIR] [--work DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+PREFIX = "/opt/monsisra"
+LAUNCHER = "/usr/bin/monsisra"
+# What the bundled Qt (xcb platform plugin) loads from the system; everything else is inside.
+DEPENDS = [
+    "libc6 (>= 2.31)",
+    "libgl1",
+    "libegl1",
+    "libfontconfig1",
+    "libfreetype6",
+    "libdbus-1-3",
+    "libxkbcommon0",
+    "libxkbcommon-x11-0",
+    "libxcb-cursor0",
+    "libxcb-icccm4",
+    "libxcb-image0",
+    "libxcb-keysyms1",
+    "libxcb-randr0",
+    "libxcb-render-util0",
+    "libxcb-shape0",
+    "libxcb-xinerama0",
+    "libxcb-xkb1",
+    "libx11-xcb1",
+]
+RECOMMENDS = ["xdg-utils", "fonts-dejavu-core"]
+MAINTAINER = "Équipe Sisra <contact@sisra.example>"
+DESCRIPTION = """\
+MonSisra : documents médicaux reçus de la plateforme Sisra
+ MonSisra reçoit sur le poste du professionnel de santé les documents que ses
+ correspondants lui adressent par la plateforme Sisra, les déchiffre, les
+ affiche et les range dans son dossier ou son logiciel métier.
+ .
+ Connexion par mot de passe avec code reçu par courriel ou par carte CPS
+ (nécessite alors le module « cryptolib CPS »).
+"""
+
+POSTINST = """\
+#!/bin/sh
+# Refresh the applications menu and the icon cache; nothing else.
+set -e
+if [ "$1" = "configure" ]; then
+    if command -v update-desktop-database >/dev/null 2>&1; then
+        update-desktop-database -q /usr/share/applications || true
+    fi
+    if command -v gtk-update-icon-cache >/dev/null 2>&1; then
+        gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
+    fi
+fi
+exit 0
+"""
+
+POSTRM = """\
+#!/bin/sh
+# Removing (or purging) MonSisra deletes only what the package installed (/opt/monsisra, the
+# launcher, the menu entry, the icon). The users' accounts, documents and settings live in
+# their home folders and are left untouched on purpose, purge included.
+set -e
+if [ "$1" = "remove" ] || [ "$1" = "purge" ]; then
+    if command -v update-desktop-database >/dev/null 2>&1; then
+        update-desktop-database -q /usr/share/applications || true
+    fi
+    if command -v gtk-update-icon-cache >/dev/null 2>&1; then
+        gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
+    fi
+fi
+exit 0
+"""
+
+
+def version() -> str:
+    sys.path.insert(0, str(ROOT / "src"))
+    from sisra import __version__
+
+    return __version__
+
+
+def bundle(work: Path) -> Path:
+    """The PyInstaller one-folder bundle (``<work>/dist/monsisra``)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level=WARN",
+            "--distpath",
+            str(work / "dist"),
+            "--workpath",
+            str(work / "build"),
+            str(HERE / "monsisra.spec"),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    return work / "dist" / "monsisra"
+
+
+def menu_file() -> bytes:
+    from sisra.client.autostart import menu_entry
+
+    return menu_entry([LAUNCHER]) + b"Icon=monsisra\n"
+
+
+def render_pngs(icons: Path) -> None:
+    """The PNG sizes of the hicolor theme, drawn by the application's own icon code."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from sisra.desktop.icons import app_pixmap
+
+    _app = QApplication.instance() or QApplication([])
+    for size in (32, 48, 128, 256):
+        target = icons / f"{size}x{size}" / "apps" / "monsisra.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not app_pixmap(size).save(str(target), "PNG"):
+            raise SystemExit(f"could not write {target}")
+
+
+def stage(app: Path, root: Path, ver: str) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(app, root / PREFIX.lstrip("/"), symlinks=True)
+    (root / "usr/bin").mkdir(parents=True)
+    os.symlink(f"{PREFIX}/monsisra", root / LAUNCHER.lstrip("/"))
+    applications = root / "usr/share/applications"
+    applications.mkdir(parents=True)
+    (applications / "monsisra.desktop").write_bytes(menu_file())
+    icons = root / "usr/share/icons/hicolor"
+    (icons / "scalable/apps").mkdir(parents=True)
+    shutil.copy(HERE / "monsisra.svg", icons / "scalable/apps/monsisra.svg")
+    render_pngs(icons)
+    size_kb = sum(p.lstat().st_size for p in root.rglob("*") if not p.is_dir()) // 1024
+    control = root / "DEBIAN"
+    control.mkdir()
+    (control / "control").write_text(
+        f"Package: monsisra\n"
+        f"Version: {ver}\n"
+        f"Section: misc\n"
+        f"Priority: optional\n"
+        f"Architecture: amd64\n"
+        f"Installed-Size: {size_kb}\n"
+        f"Depends: {', '.join(DEPENDS)}\n"
+        f"Recommends: {', '.join(RECOMMENDS)}\n"
+        f"Maintainer: {MAINTAINER}\n"
+        f"Homepage: https://www.monsisra.fr\n"
+        f"Description: {DESCRIPTION}",
+        encoding="utf-8",
+    )
+    for name, text in (("postinst", POSTINST), ("postrm", POSTRM)):
+        (control / name).write_text(text, encoding="utf-8")
+        (control / name).chmod(0o755)
+    for path in root.rglob("*"):  # dpkg wants 0755 directories, whatever the umask
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "package")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    ver = version()
+    app = bundle(args.work)
+    root = args.work / "root"
+    stage(app, root, ver)
+    args.out.mkdir(parents=True, exist_ok=True)
+    deb = args.out / f"monsisra_{ver}_amd64.deb"
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(deb)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"{deb} ({deb.stat().st_size // 1024} Kio, {time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
