@@ -28,6 +28,7 @@ from sisra.client.accounts import (
 )
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.lock import SyncLock, hold_sync
+from sisra.common.french import de
 
 if TYPE_CHECKING:
     from sisra.client.state import ItemState
@@ -67,7 +68,7 @@ def _store() -> AccountStore:
 def _account(store: AccountStore, name: str | None) -> Account:
     accounts = store.list()
     if not accounts:
-        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
+        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
     if name is None:
         if len(accounts) > 1:
             _fail("Plusieurs utilisateurs : précisez --account (identifiant ou nom de connexion).")
@@ -75,7 +76,7 @@ def _account(store: AccountStore, name: str | None) -> Account:
     for acc in accounts:
         if name in (acc.id, acc.settings.login):
             return acc
-    _fail(f"Utilisateur « {name} » inconnu sur cet ordinateur.")
+    _fail(f"Utilisateur « {name} » inconnu sur cet ordinateur.")
     raise AssertionError
 
 
@@ -119,7 +120,7 @@ def add_user(
         )
         profile = _line("Votre logiciel métier", "pdf")
     if profile not in profiles:
-        _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
+        _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
     if folder is None:
         folder = Path(
             _line(
@@ -148,8 +149,8 @@ def add_user(
     if autostart:
         _set_autostart(True)
     typer.echo(f"Utilisateur {settings.display_name} ajouté (compte {account.id}).")
-    # even with 0 days: what is already in the inbox is recorded as « not to fetch », or the
-    # first sync would export the whole history (« Sinon indiquez 0 »)
+    # even with 0 days: what is already in the inbox is recorded as « not to fetch », or the
+    # first sync would export the whole history (« Sinon indiquez 0 »)
     _backfill(store, account, password, days)
     typer.echo("C'est terminé ! MonSisra vous alertera lorsque vous recevrez un nouveau document.")
 
@@ -191,7 +192,7 @@ def _card_login(
         typer.echo("Insérez votre carte CPS dans le lecteur.")
         pin = _secret("Code PIN de la carte : ")
         with open_card(path, pin) as session:
-            typer.echo(f"Carte de {session.holder_name()} lue.")
+            typer.echo(f"Carte {de(session.holder_name())} lue.")
             return auth.enrol_with_card(client, session, device_id=device_id)
     except CardError as exc:
         _fail(exc.message)
@@ -308,7 +309,7 @@ def settings(
         bool | None,
         typer.Option(
             "--noms-ascii/--noms-accentues",
-            help="Noms de fichiers sans accents ni « Œ » (sinon : selon le logiciel métier)",
+            help="Noms de fichiers sans accents ni « Œ » (sinon : selon le logiciel métier)",
         ),
     ] = None,
 ) -> None:
@@ -350,13 +351,13 @@ def open_document(
         bool,
         typer.Option(
             "--accuse-lecture/--sans-accuse-lecture",
-            help="Envoyer « lu » à l'expéditeur une fois la visionneuse lancée",
+            help="Envoyer « lu » à l'expéditeur une fois la visionneuse lancée",
         ),
     ] = True,
 ) -> None:
     """Ouvrir un document reçu (déjà enregistré) avec la visionneuse PDF.
 
-    L'expéditeur reçoit « lu » seulement si une visionneuse a bien démarré (le mot de passe
+    L'expéditeur reçoit « lu » seulement si une visionneuse a bien démarré (le mot de passe
     MonSisra est alors demandé pour l'envoyer).
     """
     from sisra.client import opener
@@ -367,7 +368,7 @@ def open_document(
     match = [st for st in state.all() if st.id.startswith(document)]
     state.close()
     if len(match) != 1 or not match[0].files:
-        _fail("Document introuvable ou pas encore enregistré (voir « sisra client list »).")
+        _fail("Document introuvable ou pas encore enregistré (voir « sisra client list »).")
         return
     st = match[0]
     path = Path(next((f for f in st.files if f.lower().endswith(".pdf")), st.files[0]))
@@ -377,7 +378,7 @@ def open_document(
         try:
             data = read_xdm(path)["pdf"]
         except (XdmError, OSError) as exc:
-            _fail(f"L'archive « {path} » est illisible : {exc}")
+            _fail(f"L'archive « {path} » est illisible : {exc}")
         cache = acc.folder / "cache"
         cache.mkdir(mode=0o700, exist_ok=True)
         path = cache / f"{st.id}.pdf"
@@ -399,7 +400,7 @@ def open_document(
     state = LocalState(acc.state_path)
     state.mark_read(st.id)
     state.close()
-    typer.echo("Accusé de lecture « lu » envoyé à l'expéditeur.")
+    typer.echo("Accusé de lecture « lu » envoyé à l'expéditeur.")
 
 
 def _unlock(account: str | None) -> UnlockedAccount:
@@ -424,7 +425,7 @@ def _call(unlocked: UnlockedAccount, call: Callable[[PlatformClient, str], T]) -
         try:
             return tokens.call(lambda token: call(client, token))
         except auth.StrongAuthRequired as exc:
-            _fail(exc.message + " Lancez « sisra client reauth ».")
+            _fail(exc.message + " Lancez « sisra client reauth ».")
         except ApiError as exc:
             _fail(exc.message)
         raise AssertionError
@@ -438,7 +439,7 @@ def _item(unlocked: UnlockedAccount, prefix: str) -> ItemState:
     state.close()
     if len(found) != 1:
         _fail(
-            "Document introuvable (voir « sisra client list »)."
+            "Document introuvable (voir « sisra client list »)."
             if not found
             else "Plusieurs documents correspondent : donnez plus de caractères."
         )
@@ -525,7 +526,7 @@ def password(
     card: Annotated[bool, typer.Option("--card")] = False,
     module: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """« Nouveau mot de passe » : le changer, ou, oublié, le refaire après la carte ou le code."""
+    """« Nouveau mot de passe » : le changer, ou, oublié, le refaire après la carte ou le code."""
     store = _store()
     acc = _account(store, account)
     if not forgotten:
@@ -599,7 +600,7 @@ def _read_keyfile(path: Path) -> dict[str, str]:
 @app.command()
 def daemon(
     keyfile: Annotated[
-        Path | None, typer.Option(help="Fichier « identifiant: mot de passe » (chmod 600)")
+        Path | None, typer.Option(help="Fichier « identifiant: mot de passe » (chmod 600)")
     ] = None,
 ) -> None:
     """Synchroniser tous les utilisateurs de cet ordinateur (poste ou serveur de cabinet)."""
@@ -608,7 +609,7 @@ def daemon(
     store = _store()
     accounts = store.list()
     if not accounts:
-        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
+        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
     path = keyfile or (
         Path(os.environ["MONSISRA_KEYFILE"]) if "MONSISRA_KEYFILE" in os.environ else None
     )
@@ -619,7 +620,7 @@ def daemon(
     for acc in accounts:
         password = secrets.get(acc.settings.login)
         if password is None:
-            password = _secret(f"Mot de passe MonSisra de {acc.display_name} : ")
+            password = _secret(f"Mot de passe MonSisra {de(acc.display_name)} : ")
         try:
             lock = hold_sync(acc)  # held until this process ends
         except AccountError as exc:

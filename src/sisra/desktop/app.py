@@ -2,7 +2,7 @@
 
 First run (nobody on this computer) → the enrolment wizard; otherwise CONNEXION. A user
 logged in → DOCUMENTS REÇUS with the sync running and alerts in the tray. Closing the window
-keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
+keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ SUPPORT = "www.sante-ra.fr/contact"
 
 
 def desktop_command() -> list[str]:
-    """What « Lancer MonSisra au démarrage » starts: this desktop application."""
+    """What « Lancer MonSisra au démarrage » starts: this desktop application."""
     return [sys.executable, "-m", "sisra.desktop"]
 
 

@@ -1,7 +1,7 @@
 """DOCUMENTS REÇUS: the received documents of the logged-in user, and what to do with them.
 
 Open (click the title), preview (hover the title), reply, the patient's record (the folder
-button beside the name), « Envoyer un document », right-click → « Supprimer », the menu
+button beside the name), « Envoyer un document », right-click → « Supprimer », the menu
 (folder, settings, failures, logout, about, quit), search and filter; banners say when the
 server cannot be reached or strong authentication must be renewed.
 """
@@ -69,9 +69,9 @@ BANNER = "QLabel {{ background: {bg}; color: {fg}; padding: 8px; border-radius: 
 
 
 def open_with_system(path: Path) -> None:
-    """The user's PDF viewer (the guide's « visionneuse de document pdf »).
+    """The user's PDF viewer (the guide's « visionneuse de document pdf »).
 
-    Raises :class:`OpenFailed` unless a viewer started: on Linux, Qt's answer is « yes »
+    Raises :class:`OpenFailed` unless a viewer started: on Linux, Qt's answer is « yes »
     whatever xdg-open finds, so the opener is run and its exit status read
     (:mod:`sisra.client.opener`); elsewhere Qt's answer is the system's.
     """
@@ -112,7 +112,7 @@ class DocumentsWindow(QMainWindow):
         self._reauth: QWidget | None = None
 
         self.setObjectName("documents")
-        self.setWindowTitle(f"MonSisra — Documents reçus — {session.account.display_name}")
+        self.setWindowTitle(f"Documents reçus — {session.account.display_name}")
         self.resize(1180, 640)
         self.model = DocumentsModel(self)
         self.renderer = PreviewRenderer(self)
@@ -365,14 +365,14 @@ class DocumentsWindow(QMainWindow):
             self.open_document(st)
 
     def open_document(self, st: ItemState) -> None:
-        """Open the PDF with the system viewer; the sender gets the « lu » receipt."""
-        self.connection_label.setText(f"Ouverture de « {st.item['document']['title']} »…")
+        """Open the PDF with the system viewer; the sender gets the « lu » receipt."""
+        self.connection_label.setText(f"Ouverture de « {st.item['document']['title']} »…")
 
         def opened(path: Path) -> None:
             try:
                 self.open_file(path)
             except (OpenFailed, OSError) as exc:
-                self._error(exc)  # no viewer started: not read, no « lu » for the sender
+                self._error(exc)  # no viewer started: not read, no « lu » for the sender
                 return
             self.model.mark_read(st.id)
             self._counts()
@@ -424,7 +424,7 @@ class DocumentsWindow(QMainWindow):
         box.setObjectName("confirm-delete")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Supprimer la notification")
-        box.setText(f"Supprimer « {st.item['document']['title']} » de vos documents reçus ?")
+        box.setText(f"Supprimer « {st.item['document']['title']} » de vos documents reçus ?")
         box.setInformativeText(
             "La notification disparaîtra de MonSisra, mais le document restera consultable "
             "dans le dossier régional du patient. Les fichiers déjà enregistrés pour votre "
@@ -515,7 +515,7 @@ class DocumentsWindow(QMainWindow):
             and event.type() == QEvent.Type.KeyPress
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
-            # whichever cell of the row is current (the view's own « activated » would leave
+            # whichever cell of the row is current (the view's own « activated » would leave
             # the title cell out: a click there opens already)
             st = self._state_at(self.table.currentIndex())
             if st is not None:
@@ -605,7 +605,7 @@ class DocumentsWindow(QMainWindow):
 
     # window ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing keeps MonSisra receiving in the background; « Quitter » really quits."""
+        """Closing keeps MonSisra receiving in the background; « Quitter » really quits."""
         if self.quitting:
             self._hide_preview()
             event.accept()
@@ -616,7 +616,7 @@ class DocumentsWindow(QMainWindow):
             if not self.told_about_tray and self.alerts.tray is not None:
                 self.alerts.tray.showMessage(
                     "MonSisra continue en arrière-plan",
-                    "Vos documents continuent d'arriver. Pour quitter : menu « Quitter MonSisra ».",
+                    "Vos documents continuent d'arriver. Pour quitter : menu « Quitter MonSisra ».",
                 )
                 self.told_about_tray = True
         else:
@@ -624,5 +624,5 @@ class DocumentsWindow(QMainWindow):
 
 
 def _n(count: int, word: str) -> str:
-    """« 1 document », « 3 documents », « 2 non lus »."""
+    """« 1 document », « 3 documents », « 2 non lus »."""
     return f"{count} {word}{'s' if count > 1 else ''}"

@@ -1,4 +1,4 @@
-"""First run and « Ajouter un utilisateur »: the installation of the MonSisra user guide,
+"""First run and « Ajouter un utilisateur »: the installation of the MonSisra user guide,
 page by page — strong authentication, local password, practice software and folder, past
 documents, then the account is created and the last days' documents are fetched.
 
@@ -38,6 +38,7 @@ from sisra.client.auth import Credentials
 from sisra.client.engine import default_export_folder, open_engine
 from sisra.client.sync import Progress, since_days
 from sisra.client.vault import MIN_PASSWORD_LENGTH, VaultError, check_password_strength
+from sisra.common.french import de
 from sisra.desktop.config import DEFAULT_SERVER, apply_autostart
 from sisra.desktop.exportchoice import ExportChoice
 from sisra.desktop.strongauth import (
@@ -54,7 +55,7 @@ from sisra.desktop.strongauth import (
 from sisra.desktop.tasks import describe_error, run_task
 
 T = TypeVar("T")
-DOCTORS = ("médecin", "chirurgien-dentiste", "pharmacien")  # addressed as « Dr »
+DOCTORS = ("médecin", "chirurgien-dentiste", "pharmacien")  # addressed as « Dr »
 DEFAULT_DAYS = 30  # as AccountSettings.backfill_days: a month of mail is what most want back
 DONE_TEXT = (
     "Vous pouvez reprendre vos activités : MonSisra vous alertera lorsque vous recevrez "
@@ -190,7 +191,7 @@ class AuthPage(_Page):
             if duplicate is not None:
                 self.error.setText(
                     f"Un compte existe déjà pour ce professionnel sur cet ordinateur "
-                    f"(« {duplicate.display_name} ») : ouvrez-le depuis la fenêtre CONNEXION."
+                    f"(« {duplicate.display_name} ») : ouvrez-le depuis la fenêtre CONNEXION."
                 )
                 return
             self.me = me
@@ -290,7 +291,7 @@ class SoftwarePage(_Page):
         layout.addWidget(
             QLabel(
                 "Vous pourrez modifier ce répertoire à tout moment : menu de la fenêtre "
-                "DOCUMENTS REÇUS, rubrique « Répertoire d'enregistrement des documents ».",
+                "DOCUMENTS REÇUS, rubrique « Répertoire d'enregistrement des documents ».",
                 wordWrap=True,
             )
         )
@@ -456,7 +457,7 @@ class CreationPage(_Page):
         wiz.setOption(QWizard.WizardOption.NoCancelButton, True)
         if autostart_problem:
             self.error.setText(autostart_problem)
-        self.status.setText(f"Compte de {unlocked.account.display_name} créé.")
+        self.status.setText(f"Compte {de(unlocked.account.display_name)} créé.")
         self._backfill(unlocked, wiz.past.days.value())
 
     def _backfill(self, unlocked: UnlockedAccount, days: int) -> None:
@@ -555,7 +556,7 @@ class EnrolWizard(QWizard):
         self.unlocked: UnlockedAccount | None = None
         self.summary = ""
         self.setObjectName("enrol_wizard")
-        self.setWindowTitle("MonSisra — ajouter un utilisateur")
+        self.setWindowTitle("Ajouter un utilisateur")
         if sys.platform != "darwin":  # macOS has its own wizard look
             self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setMinimumSize(680, 500)

@@ -1,6 +1,6 @@
 """Strong authentication: the CPS card and its PIN, or identifiers plus a code sent by e-mail.
 
-The same panel serves the first-run wizard, « J'ai oublié mon mot de passe » and the renewal
+The same panel serves the first-run wizard, « J'ai oublié mon mot de passe » and the renewal
 the platform asks for now and then (``device_id`` given: the same computer is renewed, not
 enrolled again). Card and network calls run off the UI thread (:func:`run_task`); the
 command-line equivalent is ``sisra client add-user`` / ``reauth``.
@@ -412,7 +412,7 @@ class StrongAuthPanel(QWidget):
 
 
 class StrongAuthDialog(QDialog):
-    """« Authentification forte » on its own: renewal, or before a forgotten-password reset."""
+    """« Authentification forte » on its own: renewal, or before a forgotten-password reset."""
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from sisra.common.french import de
 from sisra.devtools.pki import TestCA, load_or_create_ca, make_crl
 from sisra.devtools.softhsm import SOFTHSM_MODULE, SOFTHSM_UTIL, make_card, make_softhsm_env
 
@@ -45,7 +46,7 @@ class DemoCard:
 
     def instructions(self) -> str:
         return (
-            f"Carte CPS de test de {self.holder} ({self.login}), code PIN {self.pin}.\n"
+            f"Carte CPS de test {de(self.holder)} ({self.login}), code PIN {self.pin}.\n"
             f"  MonSisra : SOFTHSM2_CONF={self.conf_path} SISRA_PKCS11_MODULE={SOFTHSM_MODULE} "
             ".venv/bin/sisra desktop\n"
             f"  en ligne de commande : SOFTHSM2_CONF={self.conf_path} .venv/bin/sisra client "
