@@ -7,6 +7,7 @@ of error to the user.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from sisra import __version__
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     import httpx
 
 USER_AGENT = f"MonSisra/{__version__}"
+# The platform MonSisra and ``sisra client`` talk to: one setting for both, the demo's by default
+# (``sisra demo --port`` prints the commands with the address it serves).
+SERVER_ENV = "SISRA_SERVER_URL"
+DEMO_SERVER = "http://127.0.0.1:8000"
+
+
+def default_server() -> str:
+    """The platform address offered when none is given: ``SISRA_SERVER_URL``, else the demo's."""
+    return os.environ.get(SERVER_ENV, "").strip() or DEMO_SERVER
 
 
 class ApiError(Exception):

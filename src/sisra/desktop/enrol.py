@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from sisra.client.accounts import Account, AccountSettings, AccountStore, UnlockedAccount
-from sisra.client.api import PlatformClient
+from sisra.client.api import PlatformClient, default_server
 from sisra.client.auth import Credentials
 from sisra.client.engine import default_export_folder, open_engine
 from sisra.client.sync import Progress, since_days
 from sisra.client.vault import MIN_PASSWORD_LENGTH, VaultError, check_password_strength
 from sisra.common.french import de
-from sisra.desktop.config import DEFAULT_SERVER, apply_autostart
+from sisra.desktop.config import apply_autostart
 from sisra.desktop.exportchoice import ExportChoice
 from sisra.desktop.strongauth import (
     CARD,
@@ -151,7 +151,7 @@ class AuthPage(_Page):
 
     def __init__(self) -> None:
         super().__init__("strong_auth_page", "Authentification forte")
-        self.panel = named(StrongAuthPanel(DEFAULT_SERVER), "strong_auth")
+        self.panel = named(StrongAuthPanel(default_server()), "strong_auth")
         self.panel.authenticated.connect(self._authenticated)
         self.hello = named(QLabel(wordWrap=True), "greeting")
         font = self.hello.font()
@@ -567,7 +567,7 @@ class EnrolWizard(QWizard):
             (QWizard.WizardButton.FinishButton, "&Terminer"),
         ):
             self.setButtonText(button, text)
-        self.welcome = WelcomePage(server_url or DEFAULT_SERVER)
+        self.welcome = WelcomePage(server_url or default_server())
         self.auth = AuthPage()
         self.passwords = PasswordPage()
         self.software = SoftwarePage()
