@@ -109,6 +109,8 @@ class AccountSettings:
     notifications: bool = True
     # plain-ASCII file names (no accent, ligature nor « Œ »): None follows the profile
     ascii_names: bool | None = None
+    # the DOCUMENTS REÇUS columns as the user left them (Qt header state, base64)
+    table_columns: str | None = None
 
     def validated(self) -> AccountSettings:
         """A normalised copy, or ``invalid_setting``."""
@@ -141,8 +143,10 @@ class AccountSettings:
             if not isinstance(export, str):
                 raise bad("Le dossier d'export est invalide.")
             export = Path(export) if export.strip() else None
+        columns = self.table_columns if isinstance(self.table_columns, str) else None
         return dataclasses.replace(
             self,
+            table_columns=columns,  # a layout that cannot be read is forgotten, not an error
             display_name=self.display_name.strip(),
             login=self.login.strip(),
             professional_id=self.professional_id.strip(),

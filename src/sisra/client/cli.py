@@ -54,7 +54,7 @@ def _fail(message: str) -> None:
 
 
 def _api_fail(exc: ApiError) -> None:
-    """A failed call in a one-shot command: the command stops, so no « réessaiera »."""
+    """A failed call in a one-shot command: the command stops, so no « réessaiera »."""
     if exc.code == "server_unreachable":
         _fail(
             f"{exc.message.split(' Vérifiez', 1)[0]} Vérifiez l'adresse de la plateforme "
@@ -140,7 +140,7 @@ def add_user(
         int | None, typer.Option(help="Jours de documents à récupérer (0 = aucun)")
     ] = None,
     autostart: Annotated[
-        bool, typer.Option(help="Lancer « sisra client daemon » à l'ouverture de session")
+        bool, typer.Option(help="Lancer « sisra client daemon » à l'ouverture de session")
     ] = False,
 ) -> None:
     """Ajouter un utilisateur : carte CPS, ou identifiants + code reçu par e-mail.
@@ -736,7 +736,7 @@ def daemon(
             code: str, message: str, prefix: str = prefix, last: list[tuple[str, str]] = last
         ) -> None:
             if last and last[-1] == (code, message):
-                return  # « Connecté » once, not after each minute of listening
+                return  # « Connecté » once, not after each minute of listening
             last[:] = [(code, message)]
             typer.echo(f"{prefix}{message}")
 
