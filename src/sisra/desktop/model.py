@@ -325,6 +325,8 @@ def _tooltip(row: Row, col: int) -> str | None:
         return "Répondre à l'expéditeur"
     if col == COL_TITLE:
         return None  # the first-page preview is shown instead
+    if col in (COL_PATIENT, COL_SENDER, COL_TYPE):
+        return _display(row, col)  # whole, when the column is narrower than the text
     if col == COL_STATUS:
         st = row.state
         if st.status == "failed":
