@@ -257,8 +257,11 @@ def create_professional(
 
 
 def _ask_password() -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin is None or not sys.stdin.isatty():  # a script: one line (closed → None)
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        if not line:
+            _fail("Mot de passe portail attendu sur l'entrée standard (aucune donnée reçue).")
+        return line.rstrip("\r\n")
     first = getpass.getpass("Mot de passe portail : ")
     if getpass.getpass("Confirmez : ") != first:
         _fail("Les deux saisies diffèrent.")

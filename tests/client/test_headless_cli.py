@@ -54,6 +54,25 @@ def test_missing_input_is_said_in_french_and_nothing_is_sent(tmp_path):
     assert not (tmp_path / "home").exists() or not list((tmp_path / "home").rglob("vault.bin"))
 
 
+def test_admin_set_password_says_when_standard_input_is_empty(tmp_path):
+    for closed in (False, True):
+        command = [sys.executable, "-m", "sisra.cli", "admin", "set-password", "quelquun"]
+        if closed:
+            command = ["sh", "-c", " ".join(f"'{a}'" for a in command) + " <&-"]
+        result = subprocess.run(
+            command,
+            input=None if closed else "",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ},
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Mot de passe portail attendu sur l'entrée standard (aucune donnée reçue)." in (
+            result.stderr
+        )
+
+
 def test_the_server_comes_from_sisra_server_url_and_an_unreachable_one_stops_clearly(tmp_path):
     env = {
         **os.environ,

@@ -87,12 +87,12 @@ def test_window_titles_name_monsisra_once(qtbot, account_store, live_server):
 
 def test_documents_title_preview_and_columns(
     qtbot,
-    desktop,
+    desktop,  # noqa: F811  (the fixture imported above)
     live_server,
     make_pro,
     make_patient,
     pdf,
-    account_store,  # noqa: F811
+    account_store,
 ):
     controller, window, recipient, _folder, account, _opened = desktop
     assert shown_title(window.windowTitle()) == f"Documents reçus — Claire ROUX — {APP_NAME}"

@@ -74,8 +74,9 @@ class PlatformClient:
         except httpx.TransportError as exc:
             raise ApiError(
                 "server_unreachable",
+                # no « MonSisra réessaiera » here: only the engines retry, and they say so
                 f"Le serveur Sisra ({self.base_url}) ne répond pas. Vérifiez votre connexion "
-                "à Internet ; MonSisra réessaiera automatiquement.",
+                "à Internet.",
             ) from exc
         if response.status_code >= 400:
             try:

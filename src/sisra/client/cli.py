@@ -738,7 +738,8 @@ def daemon(
             if last and last[-1] == (code, message):
                 return  # « Connecté » once, not after each minute of listening
             last[:] = [(code, message)]
-            typer.echo(f"{prefix}{message}")
+            retry = " Nouvel essai automatique." if code in ("offline", "error") else ""
+            typer.echo(f"{prefix}{message}{retry}")
 
         thread = threading.Thread(target=running.engine.run, args=(stop, status), daemon=True)
         thread.start()
