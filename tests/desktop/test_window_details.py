@@ -151,3 +151,16 @@ def test_the_resend_countdown_stops_once_the_code_is_accepted(
     assert not panel._resend_timer.isActive()
     assert not resend.isVisibleTo(panel) and not resend.isEnabled()
     assert wizard.auth.hello.text().startswith("Bonjour")
+
+
+def test_the_wizard_offers_sisra_server_url_else_the_demo(qtbot, account_store, monkeypatch):
+    from PySide6.QtWidgets import QLineEdit
+
+    monkeypatch.setenv("SISRA_SERVER_URL", "http://127.0.0.1:8101")
+    wizard = EnrolWizard(account_store)
+    qtbot.addWidget(wizard)
+    assert wizard.welcome.findChild(QLineEdit, "server").text() == "http://127.0.0.1:8101"
+    monkeypatch.delenv("SISRA_SERVER_URL")
+    other = EnrolWizard(account_store)
+    qtbot.addWidget(other)
+    assert other.welcome.findChild(QLineEdit, "server").text() == "http://127.0.0.1:8000"
