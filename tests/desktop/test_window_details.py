@@ -50,8 +50,11 @@ def _strings(path: Path) -> list[tuple[int, str]]:
 
 def test_no_normal_space_inside_guillemets_in_monsisra_strings():
     """A line break may fall on a normal space: « Quitter » would show « at the end of one
-    line and its word on the next. MonSisra's strings use no-break spaces inside « »."""
+    line and its word on the next. MonSisra's strings (its windows, and the engine's messages
+    they show) use no-break spaces inside « »."""
     files = sorted((SRC / "desktop").glob("*.py")) + sorted((SRC / "client").glob("*.py"))
+    # the command line's output is not word-wrapped, and scripts search it with plain spaces
+    files.remove(SRC / "client" / "cli.py")
     bad = [
         f"{path.relative_to(SRC)}:{line}: {text[:60]!r}"
         for path in files

@@ -54,7 +54,7 @@ def _fail(message: str) -> None:
 
 
 def _api_fail(exc: ApiError) -> None:
-    """A failed call in a one-shot command: the command stops, so no « réessaiera »."""
+    """A failed call in a one-shot command: the command stops, so no « réessaiera »."""
     if exc.code == "server_unreachable":
         _fail(
             f"{exc.message.split(' Vérifiez', 1)[0]} Vérifiez l'adresse de la plateforme "
@@ -111,7 +111,7 @@ def _store() -> AccountStore:
 def _account(store: AccountStore, name: str | None) -> Account:
     accounts = store.list()
     if not accounts:
-        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
+        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
     if name is None:
         if len(accounts) > 1:
             _fail("Plusieurs utilisateurs : précisez --account (identifiant ou nom de connexion).")
@@ -119,7 +119,7 @@ def _account(store: AccountStore, name: str | None) -> Account:
     for acc in accounts:
         if name in (acc.id, acc.settings.login):
             return acc
-    _fail(f"Utilisateur « {name} » inconnu sur cet ordinateur.")
+    _fail(f"Utilisateur « {name} » inconnu sur cet ordinateur.")
     raise AssertionError
 
 
@@ -140,7 +140,7 @@ def add_user(
         int | None, typer.Option(help="Jours de documents à récupérer (0 = aucun)")
     ] = None,
     autostart: Annotated[
-        bool, typer.Option(help="Lancer « sisra client daemon » à l'ouverture de session")
+        bool, typer.Option(help="Lancer « sisra client daemon » à l'ouverture de session")
     ] = False,
 ) -> None:
     """Ajouter un utilisateur : carte CPS, ou identifiants + code reçu par e-mail.
@@ -168,7 +168,7 @@ def add_user(
         )
         profile = _line("Votre logiciel métier", "pdf")
     if profile not in profiles:
-        _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
+        _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
     if folder is None:
         folder = Path(
             _line(
@@ -178,7 +178,7 @@ def add_user(
     if days is None:
         answer = _line("Nombre de jours de documents à récupérer (0 = aucun)", "0") or "0"
         if not answer.isdigit():
-            _fail(f"Nombre de jours attendu (0 = aucun), reçu «\u00a0{answer}\u00a0».")
+            _fail(f"Nombre de jours attendu (0 = aucun), reçu « {answer} ».")
         days = int(answer)
     settings = AccountSettings(
         display_name=f"{me['first_name']} {me['last_name']}",
@@ -200,8 +200,8 @@ def add_user(
     if autostart:
         _set_autostart(True)
     typer.echo(f"Utilisateur {settings.display_name} ajouté (compte {account.id}).")
-    # even with 0 days: what is already in the inbox is recorded as « not to fetch », or the
-    # first sync would export the whole history (« Sinon indiquez 0 »)
+    # even with 0 days: what is already in the inbox is recorded as « not to fetch », or the
+    # first sync would export the whole history (« Sinon indiquez 0 »)
     _backfill(store, account, password, days)
     typer.echo("C'est terminé ! MonSisra vous alertera lorsque vous recevrez un nouveau document.")
 
@@ -316,7 +316,7 @@ def _document_log(prefix: str) -> Callable[[str, ItemState | None], None]:
         if st is None or kind not in ("exported", "failed"):
             return
         doc, sender = st.item["document"], st.item["sender"]
-        what = f"{st.id[:8]} «\u00a0{doc['title']}\u00a0» {de(str(sender['name']))}"
+        what = f"{st.id[:8]} « {doc['title']} » {de(str(sender['name']))}"
         if kind == "exported":
             files = ", ".join(Path(f).name for f in st.files)
             typer.echo(f"{prefix}Document enregistré : {what} → {files}")
@@ -404,7 +404,7 @@ def settings(
         bool | None,
         typer.Option(
             "--noms-ascii/--noms-accentues",
-            help="Noms de fichiers sans accents ni « Œ » (sinon : selon le logiciel métier)",
+            help="Noms de fichiers sans accents ni « Œ » (sinon : selon le logiciel métier)",
         ),
     ] = None,
 ) -> None:
@@ -446,13 +446,13 @@ def open_document(
         bool,
         typer.Option(
             "--accuse-lecture/--sans-accuse-lecture",
-            help="Envoyer « lu » à l'expéditeur une fois la visionneuse lancée",
+            help="Envoyer « lu » à l'expéditeur une fois la visionneuse lancée",
         ),
     ] = True,
 ) -> None:
     """Ouvrir un document reçu (déjà enregistré) avec la visionneuse PDF.
 
-    L'expéditeur reçoit « lu » seulement si une visionneuse a bien démarré (le mot de passe
+    L'expéditeur reçoit « lu » seulement si une visionneuse a bien démarré (le mot de passe
     MonSisra est alors demandé pour l'envoyer).
     """
     from sisra.client import opener
@@ -463,7 +463,7 @@ def open_document(
     match = [st for st in state.all() if st.id.startswith(document)]
     state.close()
     if len(match) != 1 or not match[0].files:
-        _fail("Document introuvable ou pas encore enregistré (voir « sisra client list »).")
+        _fail("Document introuvable ou pas encore enregistré (voir « sisra client list »).")
         return
     st = match[0]
     path = Path(next((f for f in st.files if f.lower().endswith(".pdf")), st.files[0]))
@@ -473,7 +473,7 @@ def open_document(
         try:
             data = read_xdm(path)["pdf"]
         except (XdmError, OSError) as exc:
-            _fail(f"L'archive « {path} » est illisible : {exc}")
+            _fail(f"L'archive « {path} » est illisible : {exc}")
         cache = acc.folder / "cache"
         cache.mkdir(mode=0o700, exist_ok=True)
         path = cache / f"{st.id}.pdf"
@@ -495,7 +495,7 @@ def open_document(
     state = LocalState(acc.state_path)
     state.mark_read(st.id)
     state.close()
-    typer.echo("Accusé de lecture « lu » envoyé à l'expéditeur.")
+    typer.echo("Accusé de lecture « lu » envoyé à l'expéditeur.")
 
 
 def _unlock(account: str | None) -> UnlockedAccount:
@@ -520,7 +520,7 @@ def _call(unlocked: UnlockedAccount, call: Callable[[PlatformClient, str], T]) -
         try:
             return tokens.call(lambda token: call(client, token))
         except auth.StrongAuthRequired as exc:
-            _fail(exc.message + " Lancez « sisra client reauth ».")
+            _fail(exc.message + " Lancez « sisra client reauth ».")
         except ApiError as exc:
             _api_fail(exc)
         raise AssertionError
@@ -534,7 +534,7 @@ def _item(unlocked: UnlockedAccount, prefix: str) -> ItemState:
     state.close()
     if len(found) != 1:
         _fail(
-            "Document introuvable (voir « sisra client list »)."
+            "Document introuvable (voir « sisra client list »)."
             if not found
             else "Plusieurs documents correspondent : donnez plus de caractères."
         )
@@ -621,7 +621,7 @@ def password(
     card: Annotated[bool, typer.Option("--card")] = False,
     module: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """« Nouveau mot de passe » : le changer, ou, oublié, le refaire après la carte ou le code."""
+    """« Nouveau mot de passe » : le changer, ou, oublié, le refaire après la carte ou le code."""
     store = _store()
     acc = _account(store, account)
     if not forgotten:
@@ -695,7 +695,7 @@ def _read_keyfile(path: Path) -> dict[str, str]:
 @app.command()
 def daemon(
     keyfile: Annotated[
-        Path | None, typer.Option(help="Fichier « identifiant: mot de passe » (chmod 600)")
+        Path | None, typer.Option(help="Fichier « identifiant: mot de passe » (chmod 600)")
     ] = None,
 ) -> None:
     """Synchroniser tous les utilisateurs de cet ordinateur (poste ou serveur de cabinet)."""
@@ -704,7 +704,7 @@ def daemon(
     store = _store()
     accounts = store.list()
     if not accounts:
-        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
+        _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
     path = keyfile or (
         Path(os.environ["MONSISRA_KEYFILE"]) if "MONSISRA_KEYFILE" in os.environ else None
     )
@@ -736,7 +736,7 @@ def daemon(
             code: str, message: str, prefix: str = prefix, last: list[tuple[str, str]] = last
         ) -> None:
             if last and last[-1] == (code, message):
-                return  # « Connecté » once, not after each minute of listening
+                return  # « Connecté » once, not after each minute of listening
             last[:] = [(code, message)]
             retry = " Nouvel essai automatique." if code in ("offline", "error") else ""
             typer.echo(f"{prefix}{message}{retry}")
