@@ -12,8 +12,8 @@ env: .venv/.synced
 	$(UV) sync --frozen
 	@touch $@
 
-demo: env
-	$(PY) -m sisra.cli demo --serve
+demo: env  # another port: make demo PORT=8101
+	$(PY) -m sisra.cli demo --serve $(if $(PORT),--port $(PORT))
 
 serve: env
 	$(PY) -m sisra.cli serve

@@ -135,8 +135,9 @@ def demo(
         seed=seed,
         progress=lambda msg: typer.echo(msg),
     )
-    print_logins(summary, echo=typer.echo, url=f"http://127.0.0.1:{port}")
-    _demo_cards(settings, summary.card_holders)
+    url = f"http://127.0.0.1:{port}"
+    print_logins(summary, echo=typer.echo, url=url)
+    _demo_cards(settings, summary.card_holders, url)
     if serve_after:
         sink = _start_demo_mail_sink(settings, smtp_port, port)
         typer.echo(
@@ -149,7 +150,7 @@ def demo(
             sink.stop()
 
 
-def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]]) -> None:
+def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]], url: str) -> None:
     """Test CPS cards (SoftHSM2) for the demo's card holders, and the CA the demo trusts."""
     import os
 
@@ -166,11 +167,14 @@ def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]]) ->
     if holders:
         typer.echo(f"Création de {len(holders)} cartes CPS de test (SoftHSM2)…")
         lines = [
-            cards.make_demo_card(settings.data_dir, nid, first, last, login).instructions()
+            cards.make_demo_card(settings.data_dir, nid, first, last, login).instructions(url)
             for login, nid, first, last in holders
         ]
         notes.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    if notes.exists():
+    if notes.exists():  # written at the first load: the commands follow this run's --port
+        notes.write_text(
+            cards.with_server(notes.read_text(encoding="utf-8"), url), encoding="utf-8"
+        )
         first_lines = notes.read_text(encoding="utf-8").splitlines()[:6]  # two cards
         typer.echo("Cartes CPS de test (code PIN 1234), par exemple :")
         for line in first_lines:
@@ -253,8 +257,11 @@ def create_professional(
 
 
 def _ask_password() -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin is None or not sys.stdin.isatty():  # a script: one line (closed → None)
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        if not line:
+            _fail("Mot de passe portail attendu sur l'entrée standard (aucune donnée reçue).")
+        return line.rstrip("\r\n")
     first = getpass.getpass("Mot de passe portail : ")
     if getpass.getpass("Confirmez : ") != first:
         _fail("Les deux saisies diffèrent.")

@@ -61,7 +61,7 @@ def test_the_icon_shows_the_unread_count(qapp):
 
     assert red_pixels(0) == 0 and red_pixels(3) > 20  # the red badge
     assert app_pixmap(64, 3).toImage() != app_pixmap(64, 4).toImage()  # with its number
-    assert app_pixmap(64, 150).toImage() == app_pixmap(64, 120).toImage()  # « 99+ »
+    assert app_pixmap(64, 150).toImage() == app_pixmap(64, 120).toImage()  # « 99+ »
     alerts = Alerts()
     alerts.set_unread(2)
     assert alerts.tooltip == "MonSisra — 2 documents non lus"
@@ -77,8 +77,8 @@ def test_a_failed_export_is_said_once_without_the_patient(qtbot):
     assert got == [
         (
             "Document non enregistré",
-            "« Compte rendu 1 » de Dr Paul MARTIN n'a pas pu être enregistré dans votre "
-            "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
+            "« Compte rendu 1 » de Dr Paul MARTIN n'a pas pu être enregistré dans votre "
+            "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
         )
     ]
     alerts.enabled = False

@@ -107,8 +107,10 @@ class AccountSettings:
     backfill_days: int = 30  # how far back the first synchronisation goes
     launch_at_startup: bool = True
     notifications: bool = True
-    # plain-ASCII file names (no accent, ligature nor « Œ »): None follows the profile
+    # plain-ASCII file names (no accent, ligature nor « Œ »): None follows the profile
     ascii_names: bool | None = None
+    # the DOCUMENTS REÇUS columns as the user left them (Qt header state, base64)
+    table_columns: str | None = None
 
     def validated(self) -> AccountSettings:
         """A normalised copy, or ``invalid_setting``."""
@@ -119,7 +121,7 @@ class AccountSettings:
         for name in ("display_name", "login", "professional_id", "server_url"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise bad(f"Le champ « {name} » est obligatoire.")
+                raise bad(f"Le champ « {name} » est obligatoire.")
         if not self.server_url.strip().lower().startswith(("https://", "http://")):
             raise bad("L'adresse de la plateforme doit commencer par https://.")
         if self.software_profile_id is not None and not isinstance(self.software_profile_id, str):
@@ -133,16 +135,18 @@ class AccountSettings:
             )
         for name in ("launch_at_startup", "notifications"):
             if not isinstance(getattr(self, name), bool):
-                raise bad(f"Le réglage « {name} » doit valoir oui ou non.")
+                raise bad(f"Le réglage « {name} » doit valoir oui ou non.")
         if self.ascii_names is not None and not isinstance(self.ascii_names, bool):
-            raise bad("Le réglage « ascii_names » doit valoir oui, non ou rien.")
+            raise bad("Le réglage « ascii_names » doit valoir oui, non ou rien.")
         export = self.export_folder
         if export is not None and not isinstance(export, Path):
             if not isinstance(export, str):
                 raise bad("Le dossier d'export est invalide.")
             export = Path(export) if export.strip() else None
+        columns = self.table_columns if isinstance(self.table_columns, str) else None
         return dataclasses.replace(
             self,
+            table_columns=columns,  # a layout that cannot be read is forgotten, not an error
             display_name=self.display_name.strip(),
             login=self.login.strip(),
             professional_id=self.professional_id.strip(),
@@ -334,7 +338,7 @@ class AccountStore:
                 raise AccountError(
                     "account_exists",
                     f"Un compte existe déjà pour ce professionnel sur cette plateforme "
-                    f"(« {other.display_name} »).",
+                    f"(« {other.display_name} »).",
                 )
 
     def create(

@@ -7,6 +7,7 @@ of error to the user.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from sisra import __version__
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     import httpx
 
 USER_AGENT = f"MonSisra/{__version__}"
+# The platform MonSisra and ``sisra client`` talk to: one setting for both, the demo's by default
+# (``sisra demo --port`` prints the commands with the address it serves).
+SERVER_ENV = "SISRA_SERVER_URL"
+DEMO_SERVER = "http://127.0.0.1:8000"
+
+
+def default_server() -> str:
+    """The platform address offered when none is given: ``SISRA_SERVER_URL``, else the demo's."""
+    return os.environ.get(SERVER_ENV, "").strip() or DEMO_SERVER
 
 
 class ApiError(Exception):
@@ -64,8 +74,9 @@ class PlatformClient:
         except httpx.TransportError as exc:
             raise ApiError(
                 "server_unreachable",
+                # no « MonSisra réessaiera » here: only the engines retry, and they say so
                 f"Le serveur Sisra ({self.base_url}) ne répond pas. Vérifiez votre connexion "
-                "à Internet ; MonSisra réessaiera automatiquement.",
+                "à Internet.",
             ) from exc
         if response.status_code >= 400:
             try:

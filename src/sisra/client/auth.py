@@ -1,8 +1,8 @@
 """Client side of authentication: the two ways to enrol MonSisra and to renew it.
 
-- « J'ai obtenu mes identifiants de connexion »: :func:`start_two_step` (identifier + portal
+- « J'ai obtenu mes identifiants de connexion »: :func:`start_two_step` (identifier + portal
   password; the platform e-mails a code) then :func:`finish_two_step` (the code).
-- « J'ai une carte de la famille CPS »: :func:`enrol_with_card` (the card signs the platform's
+- « J'ai une carte de la famille CPS »: :func:`enrol_with_card` (the card signs the platform's
   challenge after the PIN).
 
 Both return :class:`Credentials` for one device. :func:`refresh` rotates them; when the

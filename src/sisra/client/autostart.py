@@ -1,4 +1,4 @@
-"""« Lancer MonSisra automatiquement au démarrage », for the current OS user.
+"""« Lancer MonSisra automatiquement au démarrage », for the current OS user.
 
 - Linux (and other XDG desktops): ``$XDG_CONFIG_HOME/autostart/monsisra.desktop``
   (``~/.config`` by default);
@@ -278,7 +278,7 @@ def backend_for(
 
 
 def set_launch_at_startup(enabled: bool, command: Sequence[str]) -> str | None:
-    """Apply « Lancer MonSisra au démarrage » for ``command``; ``None`` when done, else a
+    """Apply « Lancer MonSisra au démarrage » for ``command``; ``None`` when done, else a
     French message saying why this computer was left unchanged."""
     backend = backend_for()
     try:
@@ -327,7 +327,7 @@ def menu_entry(command: Sequence[str]) -> bytes:
 
 
 def ensure_menu_entry(command: Sequence[str], path: Path | None = None) -> Path | None:
-    """MonSisra in the applications menu (the guide's « raccourci »), written when missing
+    """MonSisra in the applications menu (the guide's « raccourci »), written when missing
     or when the command changed (a new Python, a moved install); the path when it exists.
     Never an error: a menu entry is a convenience, not a reason not to start."""
     path = path or menu_entry_path()

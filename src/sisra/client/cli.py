@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import sys
 import threading
 import webbrowser
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -26,8 +28,9 @@ from sisra.client.accounts import (
     AccountStore,
     UnlockedAccount,
 )
-from sisra.client.api import ApiError, PlatformClient
+from sisra.client.api import DEMO_SERVER, SERVER_ENV, ApiError, PlatformClient
 from sisra.client.lock import SyncLock, hold_sync
+from sisra.common.french import de
 
 if TYPE_CHECKING:
     from sisra.client.state import ItemState
@@ -36,7 +39,13 @@ T = TypeVar("T")
 
 app = typer.Typer(help="MonSisra en ligne de commande.", no_args_is_help=True)
 
-DEFAULT_SERVER = os.environ.get("SISRA_SERVER_URL", "http://127.0.0.1:8000")
+ServerOpt = Annotated[
+    str,
+    typer.Option(
+        envvar=SERVER_ENV,
+        help="Adresse de la plateforme Sisra (par défaut : celle de la démo)",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -44,20 +53,55 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _api_fail(exc: ApiError) -> None:
+    """A failed call in a one-shot command: the command stops, so no « réessaiera »."""
+    if exc.code == "server_unreachable":
+        _fail(
+            f"{exc.message.split(' Vérifiez', 1)[0]} Vérifiez l'adresse de la plateforme "
+            f"(--server ou {SERVER_ENV}) et votre connexion à Internet, puis relancez la "
+            "commande."
+        )
+    _fail(exc.message)
+
+
+def _terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _read_line(prompt: str, required: bool = True) -> str:
+    """One line of standard input (scripts, services). The prompt goes to the error output
+    so a script's log shows what was asked; a missing line is said in French, never sent
+    to the platform as an empty value."""
+    label = prompt.strip().rstrip(":").strip()
+    typer.echo(prompt.rstrip(), err=True)
+    raw = sys.stdin.readline() if sys.stdin is not None else ""
+    if not raw:
+        _fail(f"{label} attendu sur l'entrée standard (aucune donnée reçue).")
+    value = raw.rstrip("\r\n")
+    if required and not value.strip():
+        _fail(f"{label} attendu sur l'entrée standard (ligne vide reçue).")
+    return value
+
+
 def _secret(prompt: str, confirm: bool = False) -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+    if not _terminal():
+        return _read_line(prompt)
     value = getpass.getpass(prompt)
+    if not value:
+        _fail(f"{prompt.strip().rstrip(':').strip()} : aucune saisie.")
     if confirm and getpass.getpass("Confirmez : ") != value:
         _fail("Les deux saisies diffèrent.")
     return value
 
 
 def _line(prompt: str, default: str | None = None) -> str:
-    if sys.stdin.isatty():
+    if _terminal():
         return str(typer.prompt(prompt, default=default))
-    value = sys.stdin.readline().strip()
-    return value or (default or "")
+    if default is None:
+        return _read_line(f"{prompt} :").strip()
+    typer.echo(f"{prompt} [{default}] :", err=True)
+    raw = sys.stdin.readline() if sys.stdin is not None else ""
+    return raw.strip() or default
 
 
 def _store() -> AccountStore:
@@ -84,7 +128,7 @@ AccountOpt = Annotated[str | None, typer.Option("--account", help="Utilisateur (
 
 @app.command("add-user")
 def add_user(
-    server: Annotated[str, typer.Option(help="Adresse de la plateforme Sisra")] = DEFAULT_SERVER,
+    server: ServerOpt = DEMO_SERVER,
     card: Annotated[bool, typer.Option("--card", help="J'ai une carte de la famille CPS")] = False,
     identifier: Annotated[
         str | None, typer.Option(help="J'ai obtenu mes identifiants de connexion")
@@ -95,9 +139,14 @@ def add_user(
     days: Annotated[
         int | None, typer.Option(help="Jours de documents à récupérer (0 = aucun)")
     ] = None,
-    autostart: Annotated[bool, typer.Option(help="Lancer MonSisra au démarrage")] = True,
+    autostart: Annotated[
+        bool, typer.Option(help="Lancer « sisra client daemon » à l'ouverture de session")
+    ] = False,
 ) -> None:
-    """Ajouter un utilisateur : carte CPS, ou identifiants + code reçu par e-mail."""
+    """Ajouter un utilisateur : carte CPS, ou identifiants + code reçu par e-mail.
+
+    Adresse de la plateforme : --server, sinon SISRA_SERVER_URL, sinon celle de la démo.
+    """
     from sisra.client.export.profiles import load_profiles
 
     if card == bool(identifier):
@@ -107,7 +156,7 @@ def add_user(
             creds = _card_login(client, module) if card else _code_login(client, identifier or "")
             me = client.get_json("/api/v1/me", token=creds.access_token)
         except ApiError as exc:
-            _fail(exc.message)
+            _api_fail(exc)
             return
     password = _secret(
         "Choisissez votre mot de passe MonSisra (demandé à chaque lancement) : ", confirm=True
@@ -127,7 +176,10 @@ def add_user(
             )
         )
     if days is None:
-        days = int(_line("Nombre de jours de documents à récupérer (0 = aucun)", "0") or "0")
+        answer = _line("Nombre de jours de documents à récupérer (0 = aucun)", "0") or "0"
+        if not answer.isdigit():
+            _fail(f"Nombre de jours attendu (0 = aucun), reçu « {answer} ».")
+        days = int(answer)
     settings = AccountSettings(
         display_name=f"{me['first_name']} {me['last_name']}",
         login=me["login"],
@@ -191,7 +243,7 @@ def _card_login(
         typer.echo("Insérez votre carte CPS dans le lecteur.")
         pin = _secret("Code PIN de la carte : ")
         with open_card(path, pin) as session:
-            typer.echo(f"Carte de {session.holder_name()} lue.")
+            typer.echo(f"Carte {de(session.holder_name())} lue.")
             return auth.enrol_with_card(client, session, device_id=device_id)
     except CardError as exc:
         _fail(exc.message)
@@ -210,27 +262,71 @@ def _code_login(
 
 @app.command("list")
 def list_documents(account: AccountOpt = None) -> None:
-    """Les documents reçus : patient, expéditeur, titre, date, état."""
+    """Les documents reçus, les plus récents d'abord (réception, patient, expéditeur, état)."""
     from sisra.client.state import LocalState
 
     acc = _account(_store(), account)
     state = LocalState(acc.state_path)
+    items = [s for s in state.all() if s.status != "deleted"]
+    state.close()
+    if not items:
+        typer.echo("Aucun document reçu.")
+        return
     labels = {
         "pending": "à récupérer",
         "exported": "enregistré",
         "failed": "ÉCHEC",
         "skipped": "non récupéré",
     }
-    for st in reversed([s for s in state.all() if s.status != "deleted"]):
+    typer.echo(
+        f"{'Réf.':<8}  {'Reçu le':<16}  {'Date':<10}  {'Patient':<24} {'Expéditeur':<20} "
+        f"{'Titre':<40} État"
+    )
+    for st in sorted(items, key=lambda s: (_received(s), s.cursor), reverse=True):
         i = st.item
         p = i["patient"]
         name = f"{p.get('used_name') or p['birth_name']} {p['first_given_name']}"
         typer.echo(
-            f"{st.id[:8]}  {i['document']['clinical_date']}  {name[:24]:<24} "
+            f"{st.id[:8]}  {_received(st).strftime('%d/%m/%Y %H:%M')}  "
+            f"{_date_fr(i['document']['clinical_date'])}  {name[:24]:<24} "
             f"{i['sender']['name'][:20]:<20} {i['document']['title'][:40]:<40} "
             f"{labels.get(st.status, st.status)}"
         )
-    state.close()
+
+
+def _received(st: ItemState) -> datetime:
+    """When the platform received the document, in local time."""
+    return datetime.fromisoformat(str(st.item["created_at"]).replace("Z", "+00:00")).astimezone()
+
+
+def _date_fr(iso: object) -> str:
+    text = str(iso or "")
+    return f"{text[8:10]}/{text[5:7]}/{text[:4]}" if len(text) >= 10 else text
+
+
+def _document_log(prefix: str) -> Callable[[str, ItemState | None], None]:
+    """One line per document exported or failed, for a service's log (journal).
+
+    The patient's name is left out: the line gives the document's reference, title, sender
+    and file name(s) — a file name follows the practice software's naming template, so it may
+    hold the patient's name; the log then needs the care of the export folder itself.
+    """
+
+    def log(kind: str, st: ItemState | None) -> None:
+        if st is None or kind not in ("exported", "failed"):
+            return
+        doc, sender = st.item["document"], st.item["sender"]
+        what = f"{st.id[:8]} « {doc['title']} » {de(str(sender['name']))}"
+        if kind == "exported":
+            files = ", ".join(Path(f).name for f in st.files)
+            typer.echo(f"{prefix}Document enregistré : {what} → {files}")
+        else:
+            typer.echo(
+                f"{prefix}Document non enregistré : {what} — {st.error_message} "
+                f"(essai {st.attempts}, nouvel essai automatique)"
+            )
+
+    return log
 
 
 @app.command()
@@ -279,7 +375,7 @@ def sync(
         unlocked.lock()
         _fail(exc.message)
         return
-    running = open_engine(unlocked)
+    running = open_engine(unlocked, on_change=_document_log(""))
     try:
         if follow:
             stop = threading.Event()
@@ -291,7 +387,7 @@ def sync(
     except auth.StrongAuthRequired as exc:
         _fail(exc.message)
     except ApiError as exc:
-        _fail(exc.message)
+        _api_fail(exc)
     finally:
         running.close()
         lock.release()
@@ -426,7 +522,7 @@ def _call(unlocked: UnlockedAccount, call: Callable[[PlatformClient, str], T]) -
         except auth.StrongAuthRequired as exc:
             _fail(exc.message + " Lancez « sisra client reauth ».")
         except ApiError as exc:
-            _fail(exc.message)
+            _api_fail(exc)
         raise AssertionError
 
 
@@ -570,7 +666,7 @@ def _strong_auth(
                 return _card_login(client, module, device_id)
             return _code_login(client, login, device_id)
         except ApiError as exc:
-            _fail(exc.message)
+            _api_fail(exc)
             raise AssertionError from exc
 
 
@@ -619,28 +715,39 @@ def daemon(
     for acc in accounts:
         password = secrets.get(acc.settings.login)
         if password is None:
-            password = _secret(f"Mot de passe MonSisra de {acc.display_name} : ")
+            password = _secret(f"Mot de passe MonSisra {de(acc.display_name)} : ")
         try:
             lock = hold_sync(acc)  # held until this process ends
         except AccountError as exc:
             typer.echo(f"{acc.display_name} : {exc.message}")
             continue
+        prefix = f"[{acc.display_name}] "
         try:
-            running = open_engine(store.unlock(acc.id, password))
+            running = open_engine(store.unlock(acc.id, password), _document_log(prefix))
         except AccountError as exc:
             lock.release()
             typer.echo(f"{acc.display_name} : {exc.message}")
             continue
         locks.append(lock)
 
-        def status(code: str, message: str, name: str = acc.display_name) -> None:
-            typer.echo(f"[{name}] {message}")
+        last: list[tuple[str, str]] = []
+
+        def status(
+            code: str, message: str, prefix: str = prefix, last: list[tuple[str, str]] = last
+        ) -> None:
+            if last and last[-1] == (code, message):
+                return  # « Connecté » once, not after each minute of listening
+            last[:] = [(code, message)]
+            retry = " Nouvel essai automatique." if code in ("offline", "error") else ""
+            typer.echo(f"{prefix}{message}{retry}")
 
         thread = threading.Thread(target=running.engine.run, args=(stop, status), daemon=True)
         thread.start()
         threads.append(thread)
     if not threads:
         _fail("Aucun utilisateur n'a pu être déverrouillé.")
+    # a service manager stops with SIGTERM: end the engines cleanly, as Ctrl+C does
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
     try:
         while any(t.is_alive() for t in threads):
             for t in threads:

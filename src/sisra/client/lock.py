@@ -15,14 +15,15 @@ from pathlib import Path
 from types import TracebackType
 
 from sisra.client.accounts import Account, AccountError
+from sisra.common.french import de
 
 LOCK_FILE = "sync.lock"
 
 
 def in_use_message(account: Account) -> str:
     return (
-        f"MonSisra reçoit déjà les documents de {account.display_name} sur cet ordinateur "
-        "(une autre fenêtre MonSisra, ou la commande « sisra client sync »). Fermez-la, "
+        f"MonSisra reçoit déjà les documents {de(account.display_name)} sur cet ordinateur "
+        "(une autre fenêtre MonSisra, ou la commande « sisra client sync »). Fermez-la, "
         "puis réessayez."
     )
 

@@ -1,6 +1,6 @@
 """Handing a document or a web page to the user's own applications — and knowing it worked.
 
-A « lu » receipt tells the sender the document was opened, so it may only be sent once a
+A « lu » receipt tells the sender the document was opened, so it may only be sent once a
 viewer actually started. On Linux, Qt's ``QDesktopServices.openUrl`` runs ``xdg-open`` in
 the background and reports success whatever happens next; here the opener is run and its
 exit status read: ``xdg-open`` (else ``gio open``) exits with a non-zero status when no
@@ -41,7 +41,7 @@ def no_application(kind: Kind) -> str:
             "Le document n'a pas pu être ouvert : aucune visionneuse PDF n'est installée ou "
             "associée aux fichiers PDF sur cet ordinateur. Installez-en une (ou associez les "
             "fichiers .pdf à votre navigateur), puis cliquez de nouveau sur le titre. "
-            "Le document reste « non lu » pour l'expéditeur."
+            "Le document reste « non lu » pour l'expéditeur."
         )
     return (
         "La page n'a pas pu être ouverte : aucun navigateur web n'est configuré sur cet "
@@ -52,7 +52,7 @@ def no_application(kind: Kind) -> str:
 
 def _failure(kind: Kind, code: int, target: str) -> str:
     if code == 2 and kind == "pdf":
-        return f"Le document n'a pas pu être ouvert : le fichier « {target} » est introuvable."
+        return f"Le document n'a pas pu être ouvert : le fichier « {target} » est introuvable."
     if code in (3, 4) or kind == "page":
         return no_application(kind)
     return (

@@ -153,7 +153,7 @@ class LocalState:
         )
 
     def mark_deleted(self, item_id: str) -> None:
-        """« Supprimer »: hidden from the list; exported files stay where they are."""
+        """« Supprimer »: hidden from the list; exported files stay where they are."""
         self._db.execute(
             "UPDATE items SET status='deleted', updated_at=? WHERE id=?", (time.time(), item_id)
         )
@@ -167,7 +167,7 @@ class LocalState:
         return {row[0] for row in self._db.execute("SELECT id FROM reads")}
 
     def visible(self) -> list[ItemState]:
-        """What « Documents reçus » lists: everything but the deleted notifications."""
+        """What « Documents reçus » lists: everything but the deleted notifications."""
         rows = self._db.execute("SELECT * FROM items WHERE status != 'deleted' ORDER BY cursor")
         return [_row(r) for r in rows]
 
@@ -184,7 +184,7 @@ class LocalState:
         )
 
     def retry_now(self, item_id: str | None = None) -> int:
-        """« Réessayer »: failures become due at once (one, or all)."""
+        """« Réessayer »: failures become due at once (one, or all)."""
         if item_id:
             cur = self._db.execute(
                 "UPDATE items SET next_try=0 WHERE id=? AND status='failed'", (item_id,)

@@ -112,7 +112,7 @@ class SyncEngine:
         self.client, self.tokens, self.state, self.exporter = client, tokens, state, exporter
         self.work_dir = work_dir
         self.on_change = on_change or (lambda _kind, _item: None)
-        # set by another thread (« Réessayer », settings changed): the live stream returns at
+        # set by another thread (« Réessayer », settings changed): the live stream returns at
         # its next line (at most one keepalive) and the loop catches up and exports at once
         self.wake = threading.Event()
         self._live: httpx.Response | None = None  # the open event stream, for interrupt()
@@ -166,7 +166,7 @@ class SyncEngine:
         return report
 
     def process(self, st: ItemState) -> bool:
-        """Bring one item to « exported + receipt sent ». False when it failed (retried later)."""
+        """Bring one item to « exported + receipt sent ». False when it failed (retried later)."""
         try:
             if st.status != "exported":
                 pdf = self._download(st.item)
@@ -306,7 +306,7 @@ class SyncEngine:
         self._authorized(stream)
 
     def interrupt(self) -> None:
-        """Wake the engine now, from another thread (stop, « Réessayer », new settings).
+        """Wake the engine now, from another thread (stop, « Réessayer », new settings).
 
         The live stream would otherwise only notice at its next line (a keepalive, up to
         15 s): shutting its socket down ends the blocked read at once. Nothing is lost — the
@@ -391,7 +391,7 @@ class SyncEngine:
 
 
 def _progress(status: Callable[[str, str], None], p: Progress) -> None:
-    """« syncing » while a backlog is written (after a night off, a week away)."""
+    """« syncing » while a backlog is written (after a night off, a week away)."""
     if p.total > 1:
         status("syncing", f"Enregistrement des documents reçus : {p.done} / {p.total}")
 
@@ -421,7 +421,7 @@ def _created(item: dict[str, Any]) -> datetime:
 
 
 def since_days(days: int) -> datetime | None:
-    """The backfill limit for « remonter N jours » (0 = nothing from the past)."""
+    """The backfill limit for « remonter N jours » (0 = nothing from the past)."""
     return datetime.now(UTC) - timedelta(days=days)
 
 

@@ -62,7 +62,7 @@ WEAK_PASSWORD_MESSAGE = f"Le mot de passe doit contenir au moins {MIN_PASSWORD_L
 WRONG_PASSWORD_MESSAGE = "Mot de passe incorrect."  # noqa: S105 (a message)
 CORRUPTED_MESSAGE = (
     "Le coffre-fort de ce compte est endommagé et ne peut pas être ouvert. "
-    "Utilisez « Mot de passe oublié » pour le recréer."
+    "Utilisez « Mot de passe oublié » pour le recréer."
 )
 MISSING_MESSAGE = "Le coffre-fort de ce compte est introuvable."
 EXISTS_MESSAGE = "Un coffre-fort existe déjà à cet emplacement."

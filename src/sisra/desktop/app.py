@@ -2,7 +2,7 @@
 
 First run (nobody on this computer) → the enrolment wizard; otherwise CONNEXION. A user
 logged in → DOCUMENTS REÇUS with the sync running and alerts in the tray. Closing the window
-keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
+keeps MonSisra in the tray; « Quitter MonSisra » stops everything.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sisra.client.accounts import AccountError, AccountStore, UnlockedAccount
@@ -26,6 +26,8 @@ from sisra.desktop.tray import Alerts
 if TYPE_CHECKING:
     from sisra.desktop.documents import DocumentsWindow
     from sisra.desktop.session import AccountSession
+
+CLOSE_WAIT_MS = 5_000  # at logout, for background reads of the account to end
 
 
 class Controller(QObject):
@@ -129,6 +131,9 @@ class Controller(QObject):
             self.documents = None
             self.alerts.window = None
         if self.session is not None:
+            # a background read (the list's first load…) may still use the account's local
+            # database: closing it under that read crashes the process; let it end first
+            QThreadPool.globalInstance().waitForDone(CLOSE_WAIT_MS)
             self.session.close()
             self.session = None
         self.alerts.set_unread(0)

@@ -1,4 +1,5 @@
-"""Desktop-wide defaults: the platform address offered to new users, the launch command."""
+"""Desktop-wide defaults: names, the launch command (the platform address offered to new
+users is :func:`sisra.client.api.default_server`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from sisra.client.autostart import ensure_menu_entry, set_launch_at_startup
 
 APP_NAME = "MonSisra"
 ORGANIZATION = "Sisra"
-# Offered in the first-run wizard; an operator packaging MonSisra for a region sets it.
-DEFAULT_SERVER = os.environ.get("SISRA_SERVER_URL", "http://127.0.0.1:8000")
 SUPPORT = "www.sante-ra.fr/contact"
 
 

@@ -1,7 +1,7 @@
 """DOCUMENTS REÇUS: the received documents of the logged-in user, and what to do with them.
 
 Open (click the title), preview (hover the title), reply, the patient's record (the folder
-button beside the name), « Envoyer un document », right-click → « Supprimer », the menu
+button beside the name), « Envoyer un document », right-click → « Supprimer », the menu
 (folder, settings, failures, logout, about, quit), search and filter; banners say when the
 server cannot be reached or strong authentication must be renewed.
 """
@@ -12,7 +12,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -40,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from sisra import __version__
 from sisra.client import opener, updates
-from sisra.client.accounts import AccountStore
+from sisra.client.accounts import AccountError, AccountStore
 from sisra.client.api import ApiError
 from sisra.client.opener import OpenFailed
 from sisra.client.state import ItemState
@@ -64,14 +74,23 @@ from sisra.desktop.tasks import describe_error, run_task
 from sisra.desktop.tray import Alerts
 
 HOVER_MS = 350
+COLUMNS_SAVE_MS = 800  # after the user stops dragging a column edge
+# (column, least, most width in pixels) when fitted to the content: the rest goes to the title
+FITTED_COLUMNS = (
+    (COL_DATE, 110, 170),
+    (COL_PATIENT, 140, 260),
+    (COL_SENDER, 120, 240),
+    (COL_TYPE, 70, 180),  # a long type's full label is in its tooltip
+    (COL_STATUS, 70, 180),
+)
 
 BANNER = "QLabel {{ background: {bg}; color: {fg}; padding: 8px; border-radius: 4px; }}"
 
 
 def open_with_system(path: Path) -> None:
-    """The user's PDF viewer (the guide's « visionneuse de document pdf »).
+    """The user's PDF viewer (the guide's « visionneuse de document pdf »).
 
-    Raises :class:`OpenFailed` unless a viewer started: on Linux, Qt's answer is « yes »
+    Raises :class:`OpenFailed` unless a viewer started: on Linux, Qt's answer is « yes »
     whatever xdg-open finds, so the opener is run and its exit status read
     (:mod:`sisra.client.opener`); elsewhere Qt's answer is the system's.
     """
@@ -112,7 +131,7 @@ class DocumentsWindow(QMainWindow):
         self._reauth: QWidget | None = None
 
         self.setObjectName("documents")
-        self.setWindowTitle(f"MonSisra — Documents reçus — {session.account.display_name}")
+        self.setWindowTitle(f"Documents reçus — {session.account.display_name}")
         self.resize(1180, 640)
         self.model = DocumentsModel(self)
         self.renderer = PreviewRenderer(self)
@@ -120,8 +139,19 @@ class DocumentsWindow(QMainWindow):
         self._hover: tuple[str, QPoint] | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_MS)
         self._hover_timer.timeout.connect(self._show_preview)
+        self._fitting = False
 
         self._build()
+        # the preview belongs to a row where the mouse was: once rows move (a new document,
+        # a sort, a banner pushing the table down, a scroll) it would point at another one
+        for signal in (
+            self.model.rowsInserted,
+            self.model.rowsRemoved,
+            self.model.modelReset,
+            self.model.layoutChanged,
+        ):
+            signal.connect(lambda *_args: self._hide_preview())
+        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._hide_preview())
         session.item_changed.connect(self._item_changed)
         session.status_changed.connect(self._status_changed)
         self.renderer.ready.connect(self._preview_ready)
@@ -227,14 +257,19 @@ class DocumentsWindow(QMainWindow):
             (COL_PATIENT, 200),
             (COL_RECORD, 30),
             (COL_SENDER, 175),
-            (COL_TYPE, 215),
-            (COL_STATUS, 225),
+            (COL_TYPE, 120),
+            (COL_STATUS, 120),
             (COL_REPLY, 30),
         ):
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
         for col in (COL_RECORD, COL_REPLY):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+        # the user's widths, kept in the account's settings; else fitted to the first rows
+        self._columns_restored = self._restore_columns()
+        self._columns_timer = QTimer(self, singleShot=True, interval=COLUMNS_SAVE_MS)
+        self._columns_timer.timeout.connect(self.save_columns)
+        header.sectionResized.connect(self._column_resized)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.clicked.connect(self._clicked)
@@ -254,6 +289,50 @@ class DocumentsWindow(QMainWindow):
         delete.setShortcut(QKeySequence.StandardKey.Delete)
         delete.triggered.connect(self._delete_selected)
         self.table.addAction(delete)
+
+    # columns ------------------------------------------------------------------------------
+    def fit_columns(self) -> None:
+        """Short columns (date, type, state…) as wide as their content, within bounds; the
+        title takes the rest of the window (it is what a user reads)."""
+        self._fitting = True
+        try:
+            for col, low, high in FITTED_COLUMNS:
+                self.table.resizeColumnToContents(col)
+                width = self.table.columnWidth(col)
+                self.table.setColumnWidth(col, max(low, min(high, width)))
+        finally:
+            self._fitting = False
+
+    def _restore_columns(self) -> bool:
+        saved = self.session.account.settings.table_columns
+        if not saved:
+            return False
+        self._fitting = True
+        try:
+            header = self.table.horizontalHeader()
+            state = QByteArray.fromBase64(saved.encode("ascii", "replace"))
+            restored = bool(header.restoreState(state))
+        finally:
+            self._fitting = False
+        return restored
+
+    def _column_resized(self, col: int, _old: int, _new: int) -> None:
+        header = self.table.horizontalHeader()
+        if self._fitting or header.sectionResizeMode(col) != QHeaderView.ResizeMode.Interactive:
+            return  # the title stretching with the window is not a choice of the user
+        self._columns_timer.start()
+
+    def save_columns(self) -> None:
+        """Remember the column widths the user chose (account settings)."""
+        self._columns_timer.stop()
+        state = bytes(self.table.horizontalHeader().saveState().toBase64().data()).decode()
+        if state == self.session.account.settings.table_columns:
+            return
+        try:
+            account = self.store.update_settings(self.session.account.id, table_columns=state)
+        except AccountError:
+            return  # account removed meanwhile: nothing to remember it for
+        self.session.account = account
 
     def _banner(self, bg: str, fg: str) -> QLabel:
         label = QLabel()
@@ -295,6 +374,8 @@ class DocumentsWindow(QMainWindow):
 
         def loaded(rows: list[Row]) -> None:
             self.model.set_rows(rows)
+            if not self._columns_restored:
+                self.fit_columns()
             self._counts()
             self._status_changed(*self.session.status)
 
@@ -377,14 +458,14 @@ class DocumentsWindow(QMainWindow):
             self.open_document(st)
 
     def open_document(self, st: ItemState) -> None:
-        """Open the PDF with the system viewer; the sender gets the « lu » receipt."""
-        self.connection_label.setText(f"Ouverture de « {st.item['document']['title']} »…")
+        """Open the PDF with the system viewer; the sender gets the « lu » receipt."""
+        self.connection_label.setText(f"Ouverture de « {st.item['document']['title']} »…")
 
         def opened(path: Path) -> None:
             try:
                 self.open_file(path)
             except (OpenFailed, OSError) as exc:
-                self._error(exc)  # no viewer started: not read, no « lu » for the sender
+                self._error(exc)  # no viewer started: not read, no « lu » for the sender
                 return
             self.model.mark_read(st.id)
             self._counts()
@@ -463,7 +544,7 @@ class DocumentsWindow(QMainWindow):
         box.setObjectName("confirm-delete")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Supprimer la notification")
-        box.setText(f"Supprimer « {st.item['document']['title']} » de vos documents reçus ?")
+        box.setText(f"Supprimer « {st.item['document']['title']} » de vos documents reçus ?")
         box.setInformativeText(
             "La notification disparaîtra de MonSisra, mais le document restera consultable "
             "dans le dossier régional du patient. Les fichiers déjà enregistrés pour votre "
@@ -548,13 +629,15 @@ class DocumentsWindow(QMainWindow):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Leave:
             self._hide_preview()
+        elif watched is self.table and event.type() in (QEvent.Type.Move, QEvent.Type.Resize):
+            self._hide_preview()  # a banner shown or hidden moves the rows under the popup
         elif (
             watched is self.table
             and isinstance(event, QKeyEvent)
             and event.type() == QEvent.Type.KeyPress
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
-            # whichever cell of the row is current (the view's own « activated » would leave
+            # whichever cell of the row is current (the view's own « activated » would leave
             # the title cell out: a click there opens already)
             st = self._state_at(self.table.currentIndex())
             if st is not None:
@@ -644,7 +727,7 @@ class DocumentsWindow(QMainWindow):
 
     # window ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing keeps MonSisra receiving in the background; « Quitter » really quits."""
+        """Closing keeps MonSisra receiving in the background; « Quitter » really quits."""
         if self.quitting:
             self._hide_preview()
             event.accept()
@@ -655,7 +738,7 @@ class DocumentsWindow(QMainWindow):
             if not self.told_about_tray and self.alerts.tray is not None:
                 self.alerts.tray.showMessage(
                     "MonSisra continue en arrière-plan",
-                    "Vos documents continuent d'arriver. Pour quitter : menu « Quitter MonSisra ».",
+                    "Vos documents continuent d'arriver. Pour quitter : menu « Quitter MonSisra ».",
                 )
                 self.told_about_tray = True
         else:
@@ -663,5 +746,5 @@ class DocumentsWindow(QMainWindow):
 
 
 def _n(count: int, word: str) -> str:
-    """« 1 document », « 3 documents », « 2 non lus »."""
+    """« 1 document », « 3 documents », « 2 non lus »."""
     return f"{count} {word}{'s' if count > 1 else ''}"

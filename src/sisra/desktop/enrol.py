@@ -1,4 +1,4 @@
-"""First run and « Ajouter un utilisateur »: the installation of the MonSisra user guide,
+"""First run and « Ajouter un utilisateur »: the installation of the MonSisra user guide,
 page by page — strong authentication, local password, practice software and folder, past
 documents, then the account is created and the last days' documents are fetched.
 
@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from sisra.client.accounts import Account, AccountSettings, AccountStore, UnlockedAccount
-from sisra.client.api import PlatformClient
+from sisra.client.api import PlatformClient, default_server
 from sisra.client.auth import Credentials
 from sisra.client.engine import default_export_folder, open_engine
 from sisra.client.sync import Progress, since_days
 from sisra.client.vault import MIN_PASSWORD_LENGTH, VaultError, check_password_strength
-from sisra.desktop.config import DEFAULT_SERVER, apply_autostart
+from sisra.common.french import de
+from sisra.desktop.config import apply_autostart
 from sisra.desktop.exportchoice import ExportChoice
 from sisra.desktop.strongauth import (
     CARD,
@@ -54,7 +55,7 @@ from sisra.desktop.strongauth import (
 from sisra.desktop.tasks import describe_error, run_task
 
 T = TypeVar("T")
-DOCTORS = ("médecin", "chirurgien-dentiste", "pharmacien")  # addressed as « Dr »
+DOCTORS = ("médecin", "chirurgien-dentiste", "pharmacien")  # addressed as « Dr »
 DEFAULT_DAYS = 30  # as AccountSettings.backfill_days: a month of mail is what most want back
 DONE_TEXT = (
     "Vous pouvez reprendre vos activités : MonSisra vous alertera lorsque vous recevrez "
@@ -150,7 +151,7 @@ class AuthPage(_Page):
 
     def __init__(self) -> None:
         super().__init__("strong_auth_page", "Authentification forte")
-        self.panel = named(StrongAuthPanel(DEFAULT_SERVER), "strong_auth")
+        self.panel = named(StrongAuthPanel(default_server()), "strong_auth")
         self.panel.authenticated.connect(self._authenticated)
         self.hello = named(QLabel(wordWrap=True), "greeting")
         font = self.hello.font()
@@ -190,7 +191,7 @@ class AuthPage(_Page):
             if duplicate is not None:
                 self.error.setText(
                     f"Un compte existe déjà pour ce professionnel sur cet ordinateur "
-                    f"(« {duplicate.display_name} ») : ouvrez-le depuis la fenêtre CONNEXION."
+                    f"(« {duplicate.display_name} ») : ouvrez-le depuis la fenêtre CONNEXION."
                 )
                 return
             self.me = me
@@ -290,7 +291,7 @@ class SoftwarePage(_Page):
         layout.addWidget(
             QLabel(
                 "Vous pourrez modifier ce répertoire à tout moment : menu de la fenêtre "
-                "DOCUMENTS REÇUS, rubrique « Répertoire d'enregistrement des documents ».",
+                "DOCUMENTS REÇUS, rubrique « Répertoire d'enregistrement des documents ».",
                 wordWrap=True,
             )
         )
@@ -456,7 +457,7 @@ class CreationPage(_Page):
         wiz.setOption(QWizard.WizardOption.NoCancelButton, True)
         if autostart_problem:
             self.error.setText(autostart_problem)
-        self.status.setText(f"Compte de {unlocked.account.display_name} créé.")
+        self.status.setText(f"Compte {de(unlocked.account.display_name)} créé.")
         self._backfill(unlocked, wiz.past.days.value())
 
     def _backfill(self, unlocked: UnlockedAccount, days: int) -> None:
@@ -555,7 +556,7 @@ class EnrolWizard(QWizard):
         self.unlocked: UnlockedAccount | None = None
         self.summary = ""
         self.setObjectName("enrol_wizard")
-        self.setWindowTitle("MonSisra — ajouter un utilisateur")
+        self.setWindowTitle("Ajouter un utilisateur")
         if sys.platform != "darwin":  # macOS has its own wizard look
             self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setMinimumSize(680, 500)
@@ -566,7 +567,7 @@ class EnrolWizard(QWizard):
             (QWizard.WizardButton.FinishButton, "&Terminer"),
         ):
             self.setButtonText(button, text)
-        self.welcome = WelcomePage(server_url or DEFAULT_SERVER)
+        self.welcome = WelcomePage(server_url or default_server())
         self.auth = AuthPage()
         self.passwords = PasswordPage()
         self.software = SoftwarePage()

@@ -1,6 +1,6 @@
 """The practice software a user's documents go to, and the folder MonSisra writes them in.
 
-Used by the first-run wizard and by the « Répertoire d'enregistrement des documents »
+Used by the first-run wizard and by the « Répertoire d'enregistrement des documents »
 setting. The profiles are data (:mod:`sisra.client.export.profiles`); each suggests a folder
 for this computer, which the user may replace with their own.
 """
@@ -31,8 +31,8 @@ W = TypeVar("W", bound=QWidget)
 
 DEFAULT_PROFILE = "pdf"
 NOT_LISTED = (
-    "Votre logiciel ne figure pas dans la liste ? Choisissez « Dossier des documents "
-    "scannés » et indiquez le répertoire de dépôt de vos documents scannés."
+    "Votre logiciel ne figure pas dans la liste ? Choisissez « Dossier des documents "
+    "scannés » et indiquez le répertoire de dépôt de vos documents scannés."
 )
 
 

@@ -1,5 +1,5 @@
-"""« Documents non enregistrés »: what could not be written to the folder, why, and
-« Réessayer »."""
+"""« Documents non enregistrés »: what could not be written to the folder, why, and
+« Réessayer »."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class FailuresDialog(QDialog):
             if not failures
             else "Ces documents n'ont pas pu être enregistrés dans votre répertoire. MonSisra "
             "réessaie automatiquement ; corrigez la cause (répertoire, disque plein…) puis "
-            "cliquez sur « Réessayer »."
+            "cliquez sur « Réessayer »."
         )
 
     def retry(self) -> None:

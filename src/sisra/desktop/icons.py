@@ -38,7 +38,7 @@ def app_pixmap(size: int = 64, unread: int = 0) -> QPixmap:
 
 
 def glyph_icon(glyph: str, color: str, size: int = 20) -> QIcon:
-    """A one-character icon (« ↩ » for Répondre), drawn in ``color``."""
+    """A one-character icon (« ↩ » for Répondre), drawn in ``color``."""
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
     p = QPainter(pixmap)

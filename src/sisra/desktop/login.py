@@ -33,7 +33,7 @@ class LoginWindow(QWidget):
         super().__init__(parent)
         self.store = store
         self.setObjectName("login")
-        self.setWindowTitle("MonSisra — Connexion")
+        self.setWindowTitle("Connexion")
         self.setMinimumSize(460, 420)
         layout = QVBoxLayout(self)
         head = QHBoxLayout()

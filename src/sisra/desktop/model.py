@@ -85,7 +85,7 @@ def make_row(st: ItemState, read_here: bool) -> Row:
 
 
 def patient_name(patient: dict[str, Any]) -> str:
-    """« DUPONT Jeanne »: the used name (else the birth name) in capitals, first given name."""
+    """« DUPONT Jeanne »: the used name (else the birth name) in capitals, first given name."""
     last = str(patient.get("used_name") or patient["birth_name"]).upper()
     return f"{last} {patient['first_given_name']}"
 
@@ -325,11 +325,13 @@ def _tooltip(row: Row, col: int) -> str | None:
         return "Répondre à l'expéditeur"
     if col == COL_TITLE:
         return None  # the first-page preview is shown instead
+    if col in (COL_PATIENT, COL_SENDER, COL_TYPE):
+        return _display(row, col)  # whole, when the column is narrower than the text
     if col == COL_STATUS:
         st = row.state
         if st.status == "failed":
             return (
-                f"{st.error_message} ({st.attempts} essai(s)) — menu « Documents non enregistrés »"
+                f"{st.error_message} ({st.attempts} essai(s)) — menu « Documents non enregistrés »"
             )
         if st.files:
             return "\n".join(st.files)

@@ -1,4 +1,4 @@
-"""« Nouveau mot de passe » of the CONNEXION window: change the local password, or, forgotten,
+"""« Nouveau mot de passe » of the CONNEXION window: change the local password, or, forgotten,
 make a new one after a new strong authentication (card or e-mail code).
 
 A forgotten password cannot open the old vault: the account gets a new vault with fresh
@@ -248,6 +248,6 @@ class NewPasswordDialog(QDialog):
         if self.busy:
             return  # the vault is being rewritten: wait for it
         if self.stack.currentIndex() == DONE:
-            self.accept()  # saved already: closing the window is « Fermer »
+            self.accept()  # saved already: closing the window is « Fermer »
             return
         super().reject()

@@ -112,7 +112,7 @@ class AccountSession(QObject):
         self._running = None
 
     def wake(self) -> None:
-        """Retry now what is due (after « Réessayer » or a settings change)."""
+        """Retry now what is due (after « Réessayer » or a settings change)."""
         if self._running is not None:
             self._running.engine.interrupt()
 
@@ -169,7 +169,7 @@ class AccountSession(QObject):
         return self._fetcher.fetch(st.item, self.cache_dir / f"{st.id}.pdf")
 
     def mark_read(self, st: ItemState) -> None:
-        """Opened: remembered here, and the « lu » receipt goes to the sender."""
+        """Opened: remembered here, and the « lu » receipt goes to the sender."""
         self.state.mark_read(st.id)
         if st.item.get("read_at") is None:
             self.call(
@@ -179,7 +179,7 @@ class AccountSession(QObject):
             )
 
     def delete(self, st: ItemState) -> None:
-        """« Supprimer »: gone from the list here and on the platform; the document stays in
+        """« Supprimer »: gone from the list here and on the platform; the document stays in
         the patient's regional record, and files already exported stay where they are."""
         try:
             self.call(

@@ -1,4 +1,4 @@
-"""The menu's « Répertoire d'enregistrement des documents » and « Paramétrages » dialogs.
+"""The menu's « Répertoire d'enregistrement des documents » and « Paramétrages » dialogs.
 
 Saving writes account.json (through :class:`AccountStore`) and restarts the account's sync so
 the new folder, practice software or server apply to the next document.
@@ -116,7 +116,7 @@ class FolderDialog(_SaveDialog):
 
 
 class SettingsDialog(_SaveDialog):
-    """« Paramétrages »: launch at startup, platform address, notifications."""
+    """« Paramétrages »: launch at startup, platform address, notifications."""
 
     def __init__(
         self,
@@ -146,7 +146,7 @@ class SettingsDialog(_SaveDialog):
         self.layout_.addWidget(
             QLabel(
                 f"Répertoire d'enregistrement : {folder} — modifiable par le menu "
-                "« Répertoire d'enregistrement des documents ».",
+                "« Répertoire d'enregistrement des documents ».",
                 wordWrap=True,
             )
         )

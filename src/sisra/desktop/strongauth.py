@@ -1,6 +1,6 @@
 """Strong authentication: the CPS card and its PIN, or identifiers plus a code sent by e-mail.
 
-The same panel serves the first-run wizard, « J'ai oublié mon mot de passe » and the renewal
+The same panel serves the first-run wizard, « J'ai oublié mon mot de passe » and the renewal
 the platform asks for now and then (``device_id`` given: the same computer is renewed, not
 enrolled again). Card and network calls run off the UI thread (:func:`run_task`); the
 command-line equivalent is ``sisra client add-user`` / ``reauth``.
@@ -388,17 +388,19 @@ class StrongAuthPanel(QWidget):
 
     def _tick(self) -> None:
         left = math.ceil(self._resend_at - time.monotonic())
-        if left <= 0:
+        if left <= 0 or self.credentials is not None:
             self._resend_timer.stop()
         self._update_code_buttons(left)
 
     def _update_code_buttons(self, wait: int | None = None) -> None:
         sent = self._sent is not None
+        # once the code is accepted, nothing is left to resend: no countdown, no button
+        resendable = sent and self.credentials is None
         left = wait if wait is not None else math.ceil(self._resend_at - time.monotonic())
         self._send.setVisible(not sent)
-        self._resend.setVisible(sent)
+        self._resend.setVisible(resendable)
         self._code_ok.setVisible(sent)
-        self._resend.setEnabled(sent and left <= 0)
+        self._resend.setEnabled(resendable and left <= 0)
         self._resend.setText(
             "Renvoyer le code" if left <= 0 else f"Renvoyer le code (dans {left} s)"
         )
@@ -406,13 +408,14 @@ class StrongAuthPanel(QWidget):
     def _succeeded(self, creds: auth.Credentials) -> None:
         self.credentials = creds
         self._resend_timer.stop()
+        self._update_code_buttons()
         self._stack.setEnabled(False)  # no second enrolment by a second click
         self._status.setText("Authentification réussie.")
         self.authenticated.emit(creds)
 
 
 class StrongAuthDialog(QDialog):
-    """« Authentification forte » on its own: renewal, or before a forgotten-password reset."""
+    """« Authentification forte » on its own: renewal, or before a forgotten-password reset."""
 
     def __init__(
         self,

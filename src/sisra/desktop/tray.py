@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from sisra.client.state import ItemState
+from sisra.common.french import de
 from sisra.desktop.icons import app_icon
 
 BURST_MS = 800  # documents arriving together make one summary alert beyond BURST_MAX
@@ -26,7 +27,7 @@ class Alerts(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.enabled = True  # « Paramétrages » → notifications
+        self.enabled = True  # « Paramétrages » → notifications
         self.window: QWidget | None = None
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
@@ -92,19 +93,19 @@ class Alerts(QObject):
         for st in burst:
             # no patient name: notifications show on screens others may see
             doc, sender = st.item["document"], st.item["sender"]
-            self._notify("Nouveau document reçu", f"{doc['title']} — de {sender['name']}")
+            self._notify("Nouveau document reçu", f"{doc['title']} — {de(sender['name'])}")
 
     def export_failed(self, st: ItemState) -> None:
         """A document could not be written to the practice software's folder: said once (its
-        first failure; the automatic retries and « Réessayer » are silent), since a document
+        first failure; the automatic retries and « Réessayer » are silent), since a document
         missing from the patient's file in the practice software goes unnoticed otherwise."""
         if not self.enabled or st.attempts != 1:
             return
         doc, sender = st.item["document"], st.item["sender"]
         self._notify(
             "Document non enregistré",
-            f"« {doc['title']} » de {sender['name']} n'a pas pu être enregistré dans votre "
-            "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
+            f"« {doc['title']} » {de(sender['name'])} n'a pas pu être enregistré dans votre "
+            "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
         )
 
     def notify(self, title: str, message: str) -> None:

@@ -5,12 +5,15 @@
 """
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from sisra.client.api import DEMO_SERVER
+from sisra.common.french import de
 from sisra.devtools.pki import TestCA, load_or_create_ca, make_crl
 from sisra.devtools.softhsm import SOFTHSM_MODULE, SOFTHSM_UTIL, make_card, make_softhsm_env
 
@@ -43,14 +46,23 @@ class DemoCard:
     pin: str
     conf_path: Path
 
-    def instructions(self) -> str:
+    def instructions(self, server_url: str = DEMO_SERVER) -> str:
+        """How to enrol with this card, as commands that work as printed against
+        ``server_url`` (the address the demo serves)."""
         return (
-            f"Carte CPS de test de {self.holder} ({self.login}), code PIN {self.pin}.\n"
+            f"Carte CPS de test {de(self.holder)} ({self.login}), code PIN {self.pin}.\n"
             f"  MonSisra : SOFTHSM2_CONF={self.conf_path} SISRA_PKCS11_MODULE={SOFTHSM_MODULE} "
-            ".venv/bin/sisra desktop\n"
+            f"SISRA_SERVER_URL={server_url} .venv/bin/sisra desktop\n"
             f"  en ligne de commande : SOFTHSM2_CONF={self.conf_path} .venv/bin/sisra client "
-            f"add-user --card --module {SOFTHSM_MODULE}"
+            f"add-user --card --module {SOFTHSM_MODULE} --server {server_url}"
         )
+
+
+def with_server(instructions: str, server_url: str) -> str:
+    """Saved instructions (``cartes.txt``, written at the first load) for the address the
+    demo serves now: ``sisra demo --port`` may differ from one run to the next."""
+    text = re.sub(r"SISRA_SERVER_URL=\S+", f"SISRA_SERVER_URL={server_url}", instructions)
+    return re.sub(r"--server \S+", f"--server {server_url}", text)
 
 
 def make_demo_card(

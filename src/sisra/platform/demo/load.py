@@ -260,4 +260,12 @@ def print_logins(
     if len(summary.professionals) > 6:
         others = len(summary.professionals) - 6
         echo(f"  … et {others} autres (voir GET /api/v1/professionals)")
+    if summary.professionals:  # commands that work as printed, whatever the port
+        users = [login for login, _name, job in summary.professionals if job != "Administrateur"]
+        login = (users or [summary.professionals[0][0]])[0]
+        echo(f"MonSisra (application de bureau) : SISRA_SERVER_URL={url} .venv/bin/sisra desktop")
+        echo(
+            "MonSisra en ligne de commande : .venv/bin/sisra client add-user "
+            f"--identifier {login} --server {url}"
+        )
     echo("")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, TypeVar
 
+from sisra.common.french import de
 from sisra.common.identifiers import luhn_complete
 from sisra.common.ins import OID_NIR_TEST, with_key
 
@@ -972,7 +973,7 @@ def _structure(rng: random.Random, kind: str, city: _City) -> str:
 
 def _de(word: str) -> str:
     """'de cardiologie', "d'endocrinologie"."""
-    return f"d'{word}" if word[:1].lower() in "aeiouyéèêh" else f"de {word}"
+    return de(word)
 
 
 def _unique_rpps(rng: random.Random, used: set[str]) -> str:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from sisra.common.french import de
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import otp, web
 from sisra.platform.auth.tokens import same_secret
@@ -27,6 +28,7 @@ from sisra.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters["de"] = de  # « de Paul », « d'Élodie »
 
 SESSION_COOKIE = "sisra_session"
 CSRF_COOKIE = "sisra_csrf"
