@@ -192,3 +192,29 @@ def test_concurrent_shares_do_not_wait_on_the_inbox_counter(
     assert seqs == list(range(1, 73))
     for got in per_recipient.values():
         assert len(got) == 36 and None not in got
+
+
+def test_inbox_json_is_exactly_its_documented_model(app_client, make_pro, make_patient, pdf):
+    """Inbox answers are serialised once, without the model: they must still match it."""
+    from sisra.platform.documents.schemas import ShareResult
+    from sisra.platform.inbox.schemas import InboxItem, InboxPage
+
+    author, rec = make_pro(), make_pro()
+    r = share_request(app_client, author, make_patient(), [rec], pdf(), restricted=True)
+    assert r.status_code == 201, r.text
+    assert ShareResult.model_validate(r.json()).model_dump(mode="json") == r.json()
+    page = _inbox(app_client, rec)
+    assert InboxPage.model_validate(page).model_dump(mode="json") == page
+    item = page["items"][0]
+    assert item["document"]["restricted"] is True and item["platform"]["name"]
+    assert item["recipient"]["id"] == str(rec.id) and item["sender"]["id"] == str(author.id)
+    got = app_client.get(f"/api/v1/inbox/{item['id']}", headers=rec.headers).json()
+    assert got == item
+    receipt = app_client.post(
+        f"/api/v1/inbox/{item['id']}/receipts", json={"kind": "read"}, headers=rec.headers
+    ).json()
+    assert InboxItem.model_validate(receipt).model_dump(mode="json") == receipt
+    assert receipt["delivered_at"] and receipt["read_at"]
+    assert {k: v for k, v in receipt.items() if not k.endswith("_at")} == {
+        k: v for k, v in item.items() if not k.endswith("_at")
+    }

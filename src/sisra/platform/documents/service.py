@@ -143,9 +143,8 @@ def share(
         restricted=meta.restricted,
     )
     session.add(doc)
-    session.flush()
-    # No cursor yet: the inbox sequencer numbers the notifications once this transaction has
-    # committed, so concurrent shares never wait for each other (decision 66).
+    # No cursor yet: the inbox sequencer numbers them when this transaction commits, without
+    # a lock that concurrent shares would wait on (decision 66).
     notes = [
         Notification(document_id=doc.id, recipient_id=pro.id, sender_id=ctx.actor.id)
         for pro in recipients
@@ -165,7 +164,7 @@ def share(
             "in_reply_to": str(meta.in_reply_to or "") or None,
         },
     )
-    sequencer.publish_after_commit(session, hub)
+    sequencer.sequence_on_commit(session, hub)
     return doc, notes
 
 

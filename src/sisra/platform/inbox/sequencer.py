@@ -14,6 +14,9 @@ become visible in increasing order, 1, 2, 3… with no gap, and a row that commi
 simply still without a cursor: the next :func:`publish` (its own request's, or the periodic
 catch-up of :class:`SequencerThread` if that request died in between) numbers it after
 everything already visible. Listings and the event replay only return rows with a cursor.
+
+On SQLite the numbering is done inside the share's own transaction, just before its commit
+(:func:`sequence_on_commit`): SQLite has one writer, whose lock the share already holds.
 """
 
 import logging
@@ -25,7 +28,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform import counters
-from sisra.platform.db import after_commit
+from sisra.platform.db import after_commit, before_commit
 from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Notification
 
@@ -62,11 +65,30 @@ def publish(
             return total
 
 
-def publish_after_commit(session: Session, hub: EventHub | None) -> None:
-    """Have ``session``'s request publish its notifications once it has committed."""
+def sequence_on_commit(session: Session, hub: EventHub | None) -> None:
+    """Have ``session``'s request number its new notifications (and any left behind).
+
+    PostgreSQL: right after the request's commit, in the sequencer's own short transaction.
+    SQLite: in the request's own transaction, just before it commits — it already holds the
+    database's only write lock from its first write to its commit, so no other transaction
+    can commit in between and numbering there costs no extra wait and no extra transaction.
+    """
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     platform = session.info.get("platform")
+    if engine.dialect.name == "sqlite":
+        numbered: list[tuple[uuid.UUID, uuid.UUID]] = []
+
+        def _number(s: Session) -> None:
+            numbered.extend(_number_pending(s))
+
+        def _fan_out_after() -> None:
+            if hub is not None and numbered:
+                _fan_out(engine, hub, platform, numbered)
+
+        before_commit(session, _number)
+        after_commit(session, _fan_out_after)
+        return
 
     def _run() -> None:
         try:
@@ -85,21 +107,28 @@ def _publish_batch(bind: Engine, wait: bool) -> list[tuple[uuid.UUID, uuid.UUID]
         session.rollback()  # end the read before taking the write lock (SQLite)
         if not _lock(session, wait):
             return []
-        rows = session.execute(
-            select(Notification.id, Notification.recipient_id)
-            .where(Notification.seq.is_(None))
-            .order_by(Notification.created_at, Notification.id)
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return []
-        last, _ = counters.take(session, "inbox", len(rows))
-        first = last - len(rows) + 1
-        session.execute(
-            update(Notification),
-            [{"id": row.id, "seq": first + i} for i, row in enumerate(rows)],
-        )
+        done = _number_pending(session)
         session.commit()
+    return done
+
+
+def _number_pending(session: Session) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Number the rows without a cursor; the caller holds the sequencer's lock (or SQLite's)."""
+    session.flush()
+    rows = session.execute(
+        select(Notification.id, Notification.recipient_id)
+        .where(Notification.seq.is_(None))
+        .order_by(Notification.created_at, Notification.id)
+        .limit(BATCH)
+    ).all()
+    if not rows:
+        return []
+    last, _ = counters.take(session, "inbox", len(rows))
+    first = last - len(rows) + 1
+    session.execute(
+        update(Notification),
+        [{"id": row.id, "seq": first + i} for i, row in enumerate(rows)],
+    )
     return [(row.id, row.recipient_id) for row in rows]
 
 

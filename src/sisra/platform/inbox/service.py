@@ -1,6 +1,7 @@
 """A professional's inbox: their notifications, in server-sequence (cursor) order."""
 
 import uuid
+from functools import cache
 from typing import Any, Literal
 
 from pydantic_core import to_jsonable_python
@@ -18,8 +19,12 @@ from sisra.settings import Settings
 MAX_PAGE = 500
 
 
+@cache
 def _item_query() -> Select[Any]:
-    """Notifications joined with their document, patient, sender and recipient: one query."""
+    """Notifications joined with their document, patient, sender and recipient: one query.
+
+    Built once (building it costs more than running it); callers add ``where``/``order_by``.
+    """
     sender, recipient = aliased(Professional), aliased(Professional)
     return (
         select(
