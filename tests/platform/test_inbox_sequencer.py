@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from conftest import RunningServer, share_request, wait_until
+from sisra.platform import counters
 from sisra.platform.app import create_app
 from sisra.platform.inbox import sequencer
 from sisra.platform.models import Notification
@@ -218,3 +219,36 @@ def test_inbox_json_is_exactly_its_documented_model(app_client, make_pro, make_p
     assert {k: v for k, v in receipt.items() if not k.endswith("_at")} == {
         k: v for k, v in item.items() if not k.endswith("_at")
     }
+
+
+def test_a_stream_never_skips_an_item_whose_event_comes_late(
+    live_server, make_pro, make_patient, pdf
+):
+    """Two fan-outs arrive out of cursor order: the stream still sends both, in order."""
+    from test_events import Listener
+
+    author, rec = make_pro(), make_pro()
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        first = share_request(client, author, make_patient(), [rec], pdf())
+    assert first.status_code == 201, first.text
+    listener = Listener(live_server.url, rec.headers)
+    try:
+        assert listener.next()[2]["document"]["id"] == first.json()["document"]["id"]
+        engine = live_server.app.state.engine
+        with Session(engine) as s:  # two items numbered and committed (their fan-outs pending)
+            last, _ = counters.take(s, "inbox", 2)
+            doc_id = uuid.UUID(first.json()["document"]["id"])
+            for seq in (last - 1, last):
+                s.add(
+                    Notification(
+                        seq=seq, document_id=doc_id, recipient_id=rec.id, sender_id=author.id
+                    )
+                )
+            s.commit()
+        with httpx.Client(base_url=live_server.url) as client:
+            later = _inbox(client, rec, last - 2)["items"]
+        assert [i["cursor"] for i in later] == [last - 1, last]
+        live_server.app.state.hub.publish(rec.id, later[1])  # the later fan-out comes first
+        assert [listener.next()[0], listener.next()[0]] == [last - 1, last]
+    finally:
+        listener.close()
