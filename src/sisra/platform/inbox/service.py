@@ -5,7 +5,7 @@ from functools import cache
 from typing import Any, Literal
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from sisra.common import doctypes
@@ -135,19 +135,45 @@ def _row_person(m: Any, prefix: str) -> dict[str, Any]:
     return out
 
 
-def _raw_items(session: Session, stmt: Select[Any]) -> list[dict[str, Any]]:
+@cache
+def _page_stmt() -> Select[Any]:
+    """A recipient's page after a cursor (built once: its cache key is computed once too)."""
+    return (
+        _item_query()
+        .where(
+            Notification.recipient_id == bindparam("recipient"),
+            Notification.seq > bindparam("after"),
+            Notification.deleted_at.is_(None),
+        )
+        .order_by(Notification.seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@cache
+def _ids_stmt() -> Select[Any]:
+    return _item_query().where(Notification.id.in_(bindparam("ids", expanding=True)))
+
+
+def _raw_items(session: Session, stmt: Select[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows as plain values; run on the session's connection (Core rows, no ORM loading)."""
+    session.flush()
     platform = session.info.get("platform")
-    return [_row_item(row, platform) for row in session.execute(stmt)]
+    return [_row_item(row, platform) for row in session.connection().execute(stmt, params)]
 
 
 def items_for(session: Session, notes: list[Notification]) -> list[dict[str, Any]]:
     """JSON-ready inbox items for notifications (same order), loaded in one query."""
+    out: list[dict[str, Any]] = to_jsonable_python(_items_of(session, notes))
+    return out
+
+
+def _items_of(session: Session, notes: list[Notification]) -> list[dict[str, Any]]:
+    """Inbox items for notifications (same order) as plain Python values, in one query."""
     if not notes:
         return []
-    stmt = _item_query().where(Notification.id.in_([n.id for n in notes]))
-    by_id = {i["id"]: i for i in _raw_items(session, stmt)}
-    out: list[dict[str, Any]] = to_jsonable_python([by_id[n.id] for n in notes])
-    return out
+    by_id = {i["id"]: i for i in _raw_items(session, _ids_stmt(), {"ids": [n.id for n in notes]})}
+    return [by_id[n.id] for n in notes]
 
 
 def platform_summary(settings: Settings) -> dict[str, str]:
@@ -165,34 +191,23 @@ def list_after(session: Session, ctx: RequestContext, after: int, limit: int) ->
 def list_after_json(
     session: Session, ctx: RequestContext, after: int, limit: int
 ) -> dict[str, Any]:
-    """The page after the cursor as JSON-ready data (:class:`InboxPage`'s shape), one query.
+    """The page after the cursor as plain values (:class:`InboxPage`'s shape), in one query.
 
     Only notifications that have a cursor are listed: the sequencer
     (:mod:`sisra.platform.inbox.sequencer`) gives it once their share has committed.
     """
     assert ctx.actor is not None
     limit = max(1, min(limit, MAX_PAGE))
-    stmt = (
-        _item_query()
-        .where(
-            Notification.recipient_id == ctx.actor.id,
-            Notification.seq > after,
-            Notification.deleted_at.is_(None),
-        )
-        .order_by(Notification.seq)
-        .limit(limit + 1)
-    )
-    items = _raw_items(session, stmt)
+    params = {"recipient": ctx.actor.id, "after": after, "limit": limit + 1}
+    items = _raw_items(session, _page_stmt(), params)
     has_more = len(items) > limit
     items = items[:limit]
     audit.record(session, ctx, "inbox.list", details={"after": after, "count": len(items)})
-    page = {
+    return {
         "items": items,
         "next_cursor": items[-1]["cursor"] if items else after,
         "has_more": has_more,
     }
-    out: dict[str, Any] = to_jsonable_python(page)
-    return out
 
 
 def own(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> Notification:
@@ -231,12 +246,12 @@ def get_item_json(
     session: Session, ctx: RequestContext, notification_id: uuid.UUID
 ) -> dict[str, Any]:
     note = own(session, ctx, notification_id)
-    item = items_for(session, [note])[0]
+    item = _items_of(session, [note])[0]
     audit.record(
         session,
         ctx,
         "inbox.read",
-        patient_id=uuid.UUID(item["patient"]["id"]),
+        patient_id=item["patient"]["id"],
         document_id=note.document_id,
     )
     return item
@@ -265,12 +280,12 @@ def receipt_json(
     if kind == "read" and note.read_at is None:
         note.read_at = now
     session.flush()
-    item = items_for(session, [note])[0]
+    item = _items_of(session, [note])[0]
     audit.record(
         session,
         ctx,
         f"inbox.receipt.{kind}",
-        patient_id=uuid.UUID(item["patient"]["id"]),
+        patient_id=item["patient"]["id"],
         document_id=note.document_id,
     )
     return item
