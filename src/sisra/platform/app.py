@@ -29,6 +29,7 @@ from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import EventHub
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
+from sisra.platform.inbox.sequencer import SequencerThread
 from sisra.platform.inbox.service import platform_summary
 from sisra.platform.inputs import InputGuard
 from sisra.platform.logs import install_log_redaction
@@ -89,10 +90,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work of one server process: the audit sealer and the orphan-blob sweeper."""
     interval = app.state.settings.audit_seal_interval_s
     thread = SealerThread(app.state.audit_sealer, interval).start() if interval > 0 else None
+    # numbers notifications a request left without a cursor (it died after its commit)
+    inbox_seq = SequencerThread(app.state.session_factory, app.state.hub).start()
     try:
         async with sweep.lifespan(app):
             yield
     finally:
+        inbox_seq.stop()
         if thread is not None:
             thread.stop()
 

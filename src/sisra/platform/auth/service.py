@@ -195,13 +195,18 @@ def _reused(session: Session, actx: RequestContext, device_id: uuid.UUID) -> Not
 
 def authenticate(session: Session, token: str) -> tuple[Professional, Device]:
     """The professional and device behind a bearer access token."""
-    row = session.get(AccessToken, hash_token(token))
-    if row is None:
+    # one round trip: the token with its device and professional
+    found = session.execute(
+        select(AccessToken.expires_at, Device, Professional)
+        .outerjoin(Device, Device.id == AccessToken.device_id)
+        .outerjoin(Professional, Professional.id == AccessToken.professional_id)
+        .where(AccessToken.token_hash == hash_token(token))
+    ).first()
+    if found is None:
         raise NotAuthenticated("Connexion requise.", code="invalid_token")
-    if row.expires_at <= utcnow():
+    expires_at, device, pro = found
+    if expires_at <= utcnow():
         raise NotAuthenticated("Votre jeton d'accès a expiré.", code="token_expired")
-    device = session.get(Device, row.device_id)
-    pro = session.get(Professional, row.professional_id)
     if pro is None or not pro.active:
         raise NotAuthenticated("Ce compte est désactivé.", code="account_disabled")
     if device is None or device.revoked_at is not None:

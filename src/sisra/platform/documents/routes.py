@@ -46,7 +46,7 @@ def share_document(
         "share whose answer was lost: the first answer comes back (header "
         "`Idempotent-Replayed: true`), no second document is created. Kept 24 h.",
     ),
-) -> ShareResult | JSONResponse:
+) -> Response:
     """Share a PDF about a patient: the document and one notification per recipient.
 
     The body's size is enforced while it is received (``documents.intake.UploadGuard``).
@@ -78,7 +78,10 @@ def share_document(
         assert ctx.actor is not None
         body = result.model_dump(mode="json")
         idempotency.complete(session, ctx.actor.id, key, status.HTTP_201_CREATED, body, doc.id)
-    return result
+    # serialised once; the response model documents it
+    return Response(
+        result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json"
+    )
 
 
 @router.get("/documents/{document_id}", response_model=DocumentDetail)

@@ -7,10 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sisra.common import doctypes
-from sisra.platform import counters
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.db import after_commit, on_failure
+from sisra.platform.db import on_failure
 from sisra.platform.documents import pdf
 from sisra.platform.documents.schemas import (
     DocumentDetail,
@@ -20,6 +19,7 @@ from sisra.platform.documents.schemas import (
 )
 from sisra.platform.errors import Forbidden, Invalid, NotFound, SisraError
 from sisra.platform.events.hub import EventHub
+from sisra.platform.inbox import sequencer
 from sisra.platform.models import Document, Notification, Professional, Role, utcnow
 from sisra.platform.patients import service as patients
 from sisra.platform.record import service as record
@@ -143,18 +143,13 @@ def share(
         restricted=meta.restricted,
     )
     session.add(doc)
-    session.flush()
-    last, _ = counters.take(session, "inbox", len(recipients))
-    notes = []
-    for i, pro in enumerate(recipients):
-        note = Notification(
-            seq=last - len(recipients) + 1 + i,
-            document_id=doc.id,
-            recipient_id=pro.id,
-            sender_id=ctx.actor.id,
-        )
-        session.add(note)
-        notes.append(note)
+    # No cursor yet: the inbox sequencer numbers them when this transaction commits, without
+    # a lock that concurrent shares would wait on (decision 66).
+    notes = [
+        Notification(document_id=doc.id, recipient_id=pro.id, sender_id=ctx.actor.id)
+        for pro in recipients
+    ]
+    session.add_all(notes)
     session.flush()
     audit.record(
         session,
@@ -169,15 +164,7 @@ def share(
             "in_reply_to": str(meta.in_reply_to or "") or None,
         },
     )
-    from sisra.platform.inbox.service import items_for  # late import: inbox builds on documents
-
-    payloads = items_for(session, notes)
-
-    def _publish() -> None:
-        for note, item in zip(notes, payloads, strict=True):
-            hub.publish(note.recipient_id, item)
-
-    after_commit(session, _publish)
+    sequencer.sequence_on_commit(session, hub)
     return doc, notes
 
 
@@ -192,7 +179,7 @@ def detail(session: Session, ctx: RequestContext, document_id: uuid.UUID) -> Doc
             select(Notification, Professional)
             .join(Professional, Professional.id == Notification.recipient_id)
             .where(Notification.document_id == doc.id)
-            .order_by(Notification.seq)
+            .order_by(Notification.seq, Notification.created_at)
         ).all()
         out.shares = [
             ShareReceipt(

@@ -1,7 +1,9 @@
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
+from pydantic_core import to_json
 
 from sisra.platform.deps import Blobs, DbSession, ProContext
 from sisra.platform.documents import content
@@ -13,20 +15,25 @@ from sisra.platform.inputs import Cursor, limit_query
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 
 
+def _json(data: Any) -> Response:
+    """Data built once from typed columns, serialised once (the response model documents it)."""
+    return Response(to_json(data), media_type="application/json")
+
+
 @router.get("", response_model=InboxPage)
 def list_inbox(
     session: DbSession,
     ctx: ProContext,
     after: Cursor = 0,
     limit: int = limit_query(100, service.MAX_PAGE),
-) -> InboxPage:
+) -> Response:
     """Received documents after the cursor, in server order (oldest first)."""
-    return service.list_after(session, ctx, after, limit)
+    return _json(service.list_after_json(session, ctx, after, limit))
 
 
 @router.get("/{notification_id}", response_model=InboxItem)
-def get_item(session: DbSession, ctx: ProContext, notification_id: uuid.UUID) -> InboxItem:
-    return service.get_item(session, ctx, notification_id)
+def get_item(session: DbSession, ctx: ProContext, notification_id: uuid.UUID) -> Response:
+    return _json(service.get_item_json(session, ctx, notification_id))
 
 
 @router.get(
@@ -47,9 +54,9 @@ def item_content(
 @router.post("/{notification_id}/receipts", response_model=InboxItem)
 def post_receipt(
     session: DbSession, ctx: ProContext, notification_id: uuid.UUID, body: ReceiptIn
-) -> InboxItem:
+) -> Response:
     """Delivery ('downloaded') or read receipt, seen by the sender."""
-    return service.receipt(session, ctx, notification_id, body.kind)
+    return _json(service.receipt_json(session, ctx, notification_id, body.kind))
 
 
 @router.delete("/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,10 +1,12 @@
 """A professional's inbox: their notifications, in server-sequence (cursor) order."""
 
 import uuid
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from sisra.common import doctypes
 from sisra.platform.audit import service as audit
@@ -17,66 +19,161 @@ from sisra.settings import Settings
 MAX_PAGE = 500
 
 
+@cache
+def _item_query() -> Select[Any]:
+    """Notifications joined with their document, patient, sender and recipient: one query.
+
+    Built once (building it costs more than running it); callers add ``where``/``order_by``.
+    """
+    sender, recipient = aliased(Professional), aliased(Professional)
+    return (
+        select(
+            Notification.id,
+            Notification.seq,
+            Notification.created_at,
+            Notification.delivered_at,
+            Notification.read_at,
+            *[getattr(Document, c).label(f"d_{c}") for c in _DOC_COLS],
+            *[getattr(Patient, c).label(f"p_{c}") for c in _PATIENT_COLS],
+            *[getattr(sender, c).label(f"s_{c}") for c in _PERSON_COLS],
+            *[getattr(recipient, c).label(f"r_{c}") for c in _PERSON_COLS],
+        )
+        .join(Document, Document.id == Notification.document_id)
+        .join(Patient, Patient.id == Document.patient_id)
+        .join(sender, sender.id == Notification.sender_id)
+        .join(recipient, recipient.id == Notification.recipient_id)
+    )
+
+
+_DOC_COLS = (
+    "id",
+    "title",
+    "type_code",
+    "loinc",
+    "clinical_date",
+    "size",
+    "sha256",
+    "page_count",
+    "in_reply_to_id",
+    "restricted",
+)
+_PATIENT_COLS = (
+    "id",
+    "birth_name",
+    "used_name",
+    "first_given_name",
+    "birth_date",
+    "sex",
+    "ins",
+    "ins_oid",
+)
+_PERSON_COLS = (
+    "id",
+    "first_name",
+    "last_name",
+    "profession",
+    "specialty",
+    "structure",
+    "rpps",
+    "adeli",
+    "finess",
+    "siret",
+    "city",
+)
+
+
+def _row_item(row: Any, platform: Any) -> dict[str, Any]:
+    """One inbox item from a row of :func:`_item_query`, as plain Python values.
+
+    The shape is :class:`~sisra.platform.inbox.schemas.InboxItem`'s; it is built once and
+    serialised once (no model validation: every value comes from typed columns).
+    """
+    m = row._mapping
+    dtype = doctypes.get(m["d_type_code"])
+    return {
+        "id": m["id"],
+        "cursor": m["seq"],
+        "created_at": m["created_at"],
+        "document": {
+            "id": m["d_id"],
+            "title": m["d_title"],
+            "type_code": m["d_type_code"],
+            "type_label": dtype.label if dtype else m["d_type_code"],
+            "loinc": m["d_loinc"],
+            "clinical_date": m["d_clinical_date"],
+            "size": m["d_size"],
+            "sha256": m["d_sha256"],
+            "page_count": m["d_page_count"],
+            "in_reply_to": m["d_in_reply_to_id"],
+            "restricted": m["d_restricted"],
+        },
+        "patient": {
+            "id": m["p_id"],
+            "birth_name": m["p_birth_name"],
+            "used_name": m["p_used_name"],
+            "first_given_name": m["p_first_given_name"],
+            "birth_date": m["p_birth_date"],
+            "sex": m["p_sex"].value,
+            "ins": m["p_ins"],
+            "ins_oid": m["p_ins_oid"] if m["p_ins"] else None,
+        },
+        "sender": _row_person(m, "s_"),
+        "recipient": _row_person(m, "r_"),
+        "platform": platform,
+        "delivered_at": m["delivered_at"],
+        "read_at": m["read_at"],
+    }
+
+
+def _row_person(m: Any, prefix: str) -> dict[str, Any]:
+    # "name" is Professional.display_name
+    out = {
+        "id": m[prefix + "id"],
+        "name": f"{m[prefix + 'first_name']} {m[prefix + 'last_name'].upper()}",
+    }
+    out.update({c: m[prefix + c] for c in _PERSON_COLS[1:]})
+    return out
+
+
+@cache
+def _page_stmt() -> Select[Any]:
+    """A recipient's page after a cursor (built once: its cache key is computed once too)."""
+    return (
+        _item_query()
+        .where(
+            Notification.recipient_id == bindparam("recipient"),
+            Notification.seq > bindparam("after"),
+            Notification.deleted_at.is_(None),
+        )
+        .order_by(Notification.seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@cache
+def _ids_stmt() -> Select[Any]:
+    return _item_query().where(Notification.id.in_(bindparam("ids", expanding=True)))
+
+
+def _raw_items(session: Session, stmt: Select[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows as plain values; run on the session's connection (Core rows, no ORM loading)."""
+    session.flush()
+    platform = session.info.get("platform")
+    return [_row_item(row, platform) for row in session.connection().execute(stmt, params)]
+
+
 def items_for(session: Session, notes: list[Notification]) -> list[dict[str, Any]]:
-    """JSON-ready inbox items for notifications, loading related rows in three queries."""
+    """JSON-ready inbox items for notifications (same order), loaded in one query."""
+    out: list[dict[str, Any]] = to_jsonable_python(_items_of(session, notes))
+    return out
+
+
+def _items_of(session: Session, notes: list[Notification]) -> list[dict[str, Any]]:
+    """Inbox items for notifications (same order) as plain Python values, in one query."""
     if not notes:
         return []
-    doc_ids = {n.document_id for n in notes}
-    docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(doc_ids)))}
-    pats = {
-        p.id: p
-        for p in session.scalars(
-            select(Patient).where(Patient.id.in_({d.patient_id for d in docs.values()}))
-        )
-    }
-    pros = {
-        p.id: p
-        for p in session.scalars(
-            select(Professional).where(
-                Professional.id.in_({n.sender_id for n in notes} | {n.recipient_id for n in notes})
-            )
-        )
-    }
-    out = []
-    for n in notes:
-        d, s = docs[n.document_id], pros[n.sender_id]
-        p = pats[d.patient_id]
-        dtype = doctypes.get(d.type_code)
-        item = InboxItem(
-            id=n.id,
-            cursor=n.seq,
-            created_at=n.created_at,
-            delivered_at=n.delivered_at,
-            read_at=n.read_at,
-            document={
-                "id": d.id,
-                "title": d.title,
-                "type_code": d.type_code,
-                "type_label": dtype.label if dtype else d.type_code,
-                "loinc": d.loinc,
-                "clinical_date": d.clinical_date,
-                "size": d.size,
-                "sha256": d.sha256,
-                "page_count": d.page_count,
-                "in_reply_to": d.in_reply_to_id,
-                "restricted": d.restricted,
-            },
-            patient={
-                "id": p.id,
-                "birth_name": p.birth_name,
-                "used_name": p.used_name,
-                "first_given_name": p.first_given_name,
-                "birth_date": p.birth_date,
-                "sex": p.sex.value,
-                "ins": p.ins,
-                "ins_oid": p.ins_oid if p.ins else None,
-            },
-            sender=_person(s),
-            recipient=_person(pros[n.recipient_id]),
-            platform=session.info.get("platform"),
-        )
-        out.append(item.model_dump(mode="json"))
-    return out
+    by_id = {i["id"]: i for i in _raw_items(session, _ids_stmt(), {"ids": [n.id for n in notes]})}
+    return [by_id[n.id] for n in notes]
 
 
 def platform_summary(settings: Settings) -> dict[str, str]:
@@ -87,50 +184,42 @@ def platform_summary(settings: Settings) -> dict[str, str]:
     }
 
 
-def _person(pro: Professional) -> dict[str, Any]:
-    return {
-        "id": pro.id,
-        "name": pro.display_name,
-        "first_name": pro.first_name,
-        "last_name": pro.last_name,
-        "profession": pro.profession,
-        "specialty": pro.specialty,
-        "structure": pro.structure,
-        "rpps": pro.rpps,
-        "adeli": pro.adeli,
-        "finess": pro.finess,
-        "siret": pro.siret,
-        "city": pro.city,
-    }
-
-
 def list_after(session: Session, ctx: RequestContext, after: int, limit: int) -> InboxPage:
+    return InboxPage.model_validate(list_after_json(session, ctx, after, limit))
+
+
+def list_after_json(
+    session: Session, ctx: RequestContext, after: int, limit: int
+) -> dict[str, Any]:
+    """The page after the cursor as plain values (:class:`InboxPage`'s shape), in one query.
+
+    Only notifications that have a cursor are listed: the sequencer
+    (:mod:`sisra.platform.inbox.sequencer`) gives it once their share has committed.
+    """
     assert ctx.actor is not None
     limit = max(1, min(limit, MAX_PAGE))
-    notes = list(
-        session.scalars(
-            select(Notification)
-            .where(
-                Notification.recipient_id == ctx.actor.id,
-                Notification.seq > after,
-                Notification.deleted_at.is_(None),
-            )
-            .order_by(Notification.seq)
-            .limit(limit + 1)
-        )
-    )
-    has_more = len(notes) > limit
-    notes = notes[:limit]
-    items = [InboxItem.model_validate(i) for i in items_for(session, notes)]
+    params = {"recipient": ctx.actor.id, "after": after, "limit": limit + 1}
+    items = _raw_items(session, _page_stmt(), params)
+    has_more = len(items) > limit
+    items = items[:limit]
     audit.record(session, ctx, "inbox.list", details={"after": after, "count": len(items)})
-    return InboxPage(items=items, next_cursor=notes[-1].seq if notes else after, has_more=has_more)
+    return {
+        "items": items,
+        "next_cursor": items[-1]["cursor"] if items else after,
+        "has_more": has_more,
+    }
 
 
 def own(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> Notification:
     """The caller's own, not deleted, notification; anyone else's is 'not found'."""
     assert ctx.actor is not None
     note = session.get(Notification, notification_id)
-    if note is None or note.recipient_id != ctx.actor.id or note.deleted_at is not None:
+    if (
+        note is None
+        or note.recipient_id != ctx.actor.id
+        or note.deleted_at is not None
+        or note.seq is None  # not published by the sequencer yet: not in the inbox
+    ):
         if note is not None:
             doc = session.get(Document, note.document_id)
             audit.record(
@@ -150,10 +239,20 @@ def own(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> No
 
 
 def get_item(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> InboxItem:
+    return InboxItem.model_validate(get_item_json(session, ctx, notification_id))
+
+
+def get_item_json(
+    session: Session, ctx: RequestContext, notification_id: uuid.UUID
+) -> dict[str, Any]:
     note = own(session, ctx, notification_id)
-    item = InboxItem.model_validate(items_for(session, [note])[0])
+    item = _items_of(session, [note])[0]
     audit.record(
-        session, ctx, "inbox.read", patient_id=item.patient.id, document_id=item.document.id
+        session,
+        ctx,
+        "inbox.read",
+        patient_id=item["patient"]["id"],
+        document_id=note.document_id,
     )
     return item
 
@@ -164,6 +263,15 @@ def receipt(
     notification_id: uuid.UUID,
     kind: Literal["downloaded", "read"],
 ) -> InboxItem:
+    return InboxItem.model_validate(receipt_json(session, ctx, notification_id, kind))
+
+
+def receipt_json(
+    session: Session,
+    ctx: RequestContext,
+    notification_id: uuid.UUID,
+    kind: Literal["downloaded", "read"],
+) -> dict[str, Any]:
     """Record a delivery or read receipt; idempotent, and 'read' implies 'downloaded'."""
     note = own(session, ctx, notification_id)
     now = utcnow()
@@ -172,13 +280,13 @@ def receipt(
     if kind == "read" and note.read_at is None:
         note.read_at = now
     session.flush()
-    item = InboxItem.model_validate(items_for(session, [note])[0])
+    item = _items_of(session, [note])[0]
     audit.record(
         session,
         ctx,
         f"inbox.receipt.{kind}",
-        patient_id=item.patient.id,
-        document_id=item.document.id,
+        patient_id=item["patient"]["id"],
+        document_id=note.document_id,
     )
     return item
 

@@ -1,7 +1,7 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
@@ -32,10 +32,12 @@ class Notification(UUIDPk, Timestamped, Base):
     """One recipient's copy of a share: an item of their inbox."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_recipient_seq", "recipient_id", "seq"),)
 
-    # The inbox cursor: allocated under a lock held until commit, so commit order is seq order
-    # and a client listing ``after=cursor`` never skips an item committed late.
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The inbox cursor: empty when the share commits, then given by the inbox sequencer
+    # (:mod:`sisra.platform.inbox.sequencer`) under its own short lock, so cursors become
+    # visible in order and a client listing ``after=cursor`` never skips an item committed late.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
     recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
     sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))

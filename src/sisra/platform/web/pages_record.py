@@ -114,7 +114,11 @@ def _inbox_items(session: DbSession, ctx: RequestContext) -> list[dict[str, Any]
     notes = list(
         session.scalars(
             select(Notification)
-            .where(Notification.recipient_id == ctx.actor.id, Notification.deleted_at.is_(None))
+            .where(
+                Notification.recipient_id == ctx.actor.id,
+                Notification.deleted_at.is_(None),
+                Notification.seq.is_not(None),  # numbered by the inbox sequencer
+            )
             .order_by(Notification.seq.desc())
             .limit(INBOX_PAGE)
         )

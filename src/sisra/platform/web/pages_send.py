@@ -610,7 +610,6 @@ def _done(
     notes: list[Notification],
 ) -> HTMLResponse:
     """« Document partagé avec … »."""
-    notes = sorted(notes, key=lambda n: n.seq)
     names = {
         p.id: p.display_name
         for p in session.scalars(
