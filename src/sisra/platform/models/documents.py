@@ -1,7 +1,7 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
@@ -32,6 +32,8 @@ class Notification(UUIDPk, Timestamped, Base):
     """One recipient's copy of a share: an item of their inbox."""
 
     __tablename__ = "notifications"
+    # « Documents reçus »: one recipient's items in cursor order (pages, counts), at any volume.
+    __table_args__ = (Index("ix_notifications_recipient_id_seq", "recipient_id", "seq"),)
 
     # The inbox cursor: allocated under a lock held until commit, so commit order is seq order
     # and a client listing ``after=cursor`` never skips an item committed late.
