@@ -116,7 +116,11 @@ def page(
     if not notes:
         return InboxPage([], total, 0, None, None)
     top, bottom = notes[0].seq, notes[-1].seq
-    newer_count = int(session.scalar(counted.where(Notification.seq > top)) or 0)
+    newer_count = (
+        0  # the newest page: nothing above it
+        if before is None and after is None
+        else int(session.scalar(counted.where(Notification.seq > top)) or 0)
+    )
     older_exists = newer_count + len(notes) < total
     return InboxPage(
         notes=notes,
