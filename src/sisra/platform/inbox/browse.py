@@ -8,6 +8,7 @@ are keyset pages on the inbox cursor (``seq``), so page 200 costs what page 1 co
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -58,7 +59,7 @@ def _conditions(recipient_id: uuid.UUID, f: InboxFilters) -> list[ColumnElement[
     return conds
 
 
-def _statement(recipient_id: uuid.UUID, f: InboxFilters) -> Select[tuple[Notification]]:
+def _statement(recipient_id: uuid.UUID, f: InboxFilters) -> "Select[Any]":
     stmt = select(Notification).where(*_conditions(recipient_id, f))
     words = fold(f.q).split()
     if f.type_code or words:
@@ -97,7 +98,7 @@ def page(
     """The page of items older than ``before`` (or newer than ``after``; default: the newest)."""
     base = _statement(recipient_id, f)
     if after is not None:
-        notes = list(
+        notes: list[Notification] = list(
             session.scalars(
                 base.where(Notification.seq > after).order_by(Notification.seq).limit(size + 1)
             )

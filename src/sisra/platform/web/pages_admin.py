@@ -29,32 +29,24 @@ from sisra.common.text import fold
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import passwords
 from sisra.platform.auth import service as auth
+from sisra.platform.auth.mailer import MailError, send_mail
 from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
-from sisra.platform.deps import DbSession
+from sisra.platform.deps import AppSettings, DbSession
+from sisra.platform.directory import extract
 from sisra.platform.directory import service as directory
 from sisra.platform.errors import NotFound, SisraError
 from sisra.platform.models import AuditEvent, Patient, Professional, Role
 from sisra.platform.patients import merge as merging
 from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
+from sisra.settings import Settings
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 50
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_COLUMNS = (
-    "rpps",
-    "adeli",
-    "nom",
-    "prenom",
-    "profession",
-    "specialite",
-    "structure",
-    "ville",
-    "email",
-    "identifiant",
-)
+MAX_INSTRUCTIONS = 500
 EDITABLE = ("first_name", "last_name", "profession", "specialty", "structure", "city", "email")
 
 
@@ -110,7 +102,7 @@ def directory_page(
     stmt = select(Professional)
     for part in fold(q).split():
         stmt = stmt.where(Professional.search_text.contains(part, autoescape=True))
-    stmt = stmt.order_by(Professional.last_name, Professional.first_name).limit(200)
+    stmt = stmt.order_by(directory.sort_key(session), Professional.id).limit(200)
     people = list(session.scalars(stmt))
     return page(
         request,
@@ -343,6 +335,19 @@ class ImportLine:
     label: str
     status: str  # "créé" | "déjà présent" | "erreur"
     reason: str = ""
+    professional_id: str = ""
+    how: str = ""  # how the created professional will log in
+
+
+def login_help(rpps: str | None, login: str) -> str:
+    """How a professional of the directory logs in, in French (import report, first e-mail)."""
+    password = (
+        f"identifiant « {login} » et mot de passe (communiqué par l'administrateur), "
+        "puis code reçu par e-mail"
+    )
+    if rpps:
+        return f"Carte CPS dans MonSisra (RPPS {rpps}) ; sans carte : {password}"
+    return password[0].upper() + password[1:]
 
 
 def _already_present(session: Session, row: dict[str, str]) -> str | None:
@@ -351,11 +356,23 @@ def _already_present(session: Session, row: dict[str, str]) -> str | None:
         return f"RPPS {rpps} déjà dans l'annuaire"
     if adeli and session.scalar(select(Professional.id).where(Professional.adeli == adeli)):
         return f"ADELI {adeli} déjà dans l'annuaire"
-    if login and session.scalar(
-        select(Professional.id).where(func.lower(Professional.login) == login)
-    ):
+    if login and _login_taken(session, login):
         return f"identifiant « {login} » déjà utilisé"
     return None
+
+
+def _login_taken(session: Session, login: str) -> bool:
+    found = session.scalar(select(Professional.id).where(func.lower(Professional.login) == login))
+    return found is not None
+
+
+def _free_login(session: Session, login: str) -> str:
+    """``login``, or ``login2``, ``login3``… (generated logins of an RPPS extract)."""
+    candidate, n = login, 1
+    while _login_taken(session, candidate):
+        n += 1
+        candidate = f"{login}{n}"
+    return candidate
 
 
 def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, str]) -> ImportLine:
@@ -387,7 +404,7 @@ def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, st
     if not row["rpps"] and not row["adeli"]:
         return ImportLine(n, label, "erreur", "ni RPPS ni ADELI")
     try:
-        directory.create(
+        created = directory.create(
             session,
             ctx,
             directory.NewProfessional(
@@ -400,47 +417,40 @@ def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, st
                 adeli=row["adeli"] or None,
                 specialty=row["specialite"] or None,
                 structure=row["structure"] or None,
+                finess=row.get("finess") or None,
+                siret=row.get("siret") or None,
                 city=row["ville"] or None,
             ),
         )
     except SisraError as exc:
         # create() validates and checks clashes before writing: nothing is half-imported.
         return ImportLine(n, label, "erreur", exc.message)
-    return ImportLine(n, label, "créé")
+    return ImportLine(
+        n,
+        label,
+        "créé",
+        professional_id=str(created.id),
+        how=login_help(created.rpps, created.login),
+    )
 
 
 def import_csv(session: Session, ctx: RequestContext, raw: bytes) -> list[ImportLine]:
     """Import a directory extract; one report line per CSV line. Raises on a bad file."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SisraError("Le fichier doit être encodé en UTF-8.", code="bad_import") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    header = next(reader, None)
-    if header is None:
-        raise SisraError("Le fichier est vide.", code="bad_import")
-    columns = [h.strip().lower() for h in header]
-    missing = [c for c in IMPORT_COLUMNS if c not in columns]
-    if missing:
-        raise SisraError(
-            "Colonnes manquantes dans l'en-tête : " + ", ".join(missing) + ".", code="bad_import"
-        )
+        parsed = extract.read(raw)
+    except extract.ExtractError as exc:
+        raise SisraError(str(exc), code="bad_import") from exc
     report: list[ImportLine] = []
-    for values in reader:
-        n = reader.line_num
-        if not any(v.strip() for v in values):
+    for n, row in parsed.rows:
+        if isinstance(row, str):
+            report.append(ImportLine(n, "—", "erreur", row))
             continue
-        if len(values) != len(columns):
-            report.append(
-                ImportLine(
-                    n,
-                    "—",
-                    "erreur",
-                    f"{len(values)} colonnes au lieu de {len(columns)} (séparateur « ; »)",
-                )
+        if parsed.kind == "rpps" and row["identifiant"]:
+            present = row["rpps"] and session.scalar(
+                select(Professional.id).where(Professional.rpps == row["rpps"])
             )
-            continue
-        row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+            if not present:
+                row["identifiant"] = _free_login(session, row["identifiant"])
         report.append(_import_row(session, ctx, n, row))
     counts = {s: sum(1 for r in report if r.status == s) for s in ("créé", "déjà présent")}
     audit.record(
@@ -448,6 +458,8 @@ def import_csv(session: Session, ctx: RequestContext, raw: bytes) -> list[Import
         ctx,
         "directory.import",
         details={
+            "format": parsed.kind,
+            "encoding": parsed.encoding,
             "lines": len(report),
             "created": counts["créé"],
             "present": counts["déjà présent"],
@@ -485,6 +497,66 @@ async def import_submit(
         context["error"] = exc.message
         return page(request, "admin/import.html", context, status=422)
     return page(request, "admin/import.html", context)
+
+
+def _welcome_body(settings: Settings, target: Professional) -> str:
+    return (
+        f"Bonjour {target.first_name} {target.last_name},\n\n"
+        f"Votre compte a été créé sur {settings.platform_name}, la plateforme régionale "
+        "d'échange de documents médicaux.\n\n"
+        f"Pour vous connecter : {login_help(target.rpps, target.login)}.\n\n"
+        f"Installez MonSisra ou rendez-vous sur {settings.public_url}.\n"
+        f"Une question : {settings.contact_email}\n"
+    )
+
+
+@router.post("/annuaire-import/instructions", response_class=HTMLResponse)
+def send_instructions(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    ids: list[str] = Form(default_factory=list),
+    csrf: str = Form(""),
+) -> HTMLResponse:
+    """E-mail their first-login instructions to the professionals just imported."""
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    sent: list[str] = []
+    failed: list[str] = []
+    for raw_id in ids[:MAX_INSTRUCTIONS]:
+        try:
+            target = directory.get(session, uuid.UUID(raw_id))
+        except (ValueError, NotFound):
+            continue
+        try:
+            send_mail(
+                settings,
+                target.email,
+                f"Votre accès à {settings.platform_name}",
+                _welcome_body(settings, target),
+            )
+        except MailError:
+            failed.append(target.display_name)
+            continue
+        sent.append(target.display_name)
+        audit.record(
+            session, ctx, "directory.instructions_sent", details={"professional": str(target.id)}
+        )
+    message = f"Instructions de première connexion envoyées à {len(sent)} professionnel(s)."
+    if failed:
+        message += " Envoi impossible (serveur de messagerie) pour : " + ", ".join(failed) + "."
+    return page(
+        request,
+        "admin/instructions.html",
+        {
+            "pro": pro,
+            "csrf": expected,
+            "heading": "Instructions envoyées" if not failed else "Envoi incomplet",
+            "kind": "error" if failed else "notice",
+            "message": message,
+        },
+        status=502 if failed and not sent else 200,
+    )
 
 
 # --------------------------------------------------------------------------- devices
