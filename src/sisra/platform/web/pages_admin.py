@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from sisra.common.identifiers import (
@@ -26,6 +26,8 @@ from sisra.common.identifiers import (
     validate_siret,
 )
 from sisra.common.text import fold
+from sisra.platform.audit import labels
+from sisra.platform.audit import query as audit_query
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import passwords
 from sisra.platform.auth import service as auth
@@ -622,37 +624,27 @@ def revoke_device_submit(
 @dataclass
 class AuditFilters:
     actor: str = ""
-    patient: str = ""
+    patient: str = ""  # an id, an INS or a name: POSTed, never in a URL
     action: str = ""
     start: str = ""
     end: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    patient_ids: list[uuid.UUID] = field(default_factory=list)
 
-    def query_string(self) -> str:
-        from urllib.parse import urlencode
-
-        return urlencode(
-            {
-                "acteur": self.actor,
-                "patient": self.patient,
-                "action": self.action,
-                "du": self.start,
-                "au": self.end,
-            }
-        )
-
-    def as_details(self) -> dict[str, str]:
-        return {
+    def as_details(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             k: v
             for k, v in (
                 ("actor", self.actor),
-                ("patient", self.patient),
                 ("action", self.action),
                 ("from", self.start),
                 ("to", self.end),
             )
             if v
         }
+        if self.patient_ids:  # the resolved ids, never the traits typed
+            out["patients"] = [str(i) for i in self.patient_ids[:20]]
+        return out
 
 
 def _paris_day_start(day: date) -> datetime:
@@ -669,11 +661,15 @@ def _audit_conditions(session: Session, f: AuditFilters) -> list[ColumnElement[b
             f.errors["acteur"] = exc.message
     if f.patient.strip():
         try:
-            conds.append(AuditEvent.patient_id == uuid.UUID(f.patient.strip()))
-        except ValueError:
-            f.errors["patient"] = "L'identifiant patient n'est pas valide."
+            f.patient_ids = audit_query.patient_ids(session, f.patient)
+            conds.append(AuditEvent.patient_id.in_(f.patient_ids))
+        except audit_query.PatientNotFound as exc:
+            f.errors["patient"] = str(exc)
     if f.action.strip():
-        conds.append(AuditEvent.action.startswith(f.action.strip(), autoescape=True))
+        codes, prefix = labels.matching_codes(f.action)
+        conds.append(
+            or_(AuditEvent.action.in_(codes), AuditEvent.action.startswith(prefix, autoescape=True))
+        )
     for attr, key in (("start", "du"), ("end", "au")):
         value = getattr(f, attr).strip()
         if not value:
@@ -691,6 +687,7 @@ def _audit_conditions(session: Session, f: AuditFilters) -> list[ColumnElement[b
 
 
 def _audit_row(e: AuditEvent) -> dict[str, str]:
+    """The CSV export's columns."""
     return {
         "seq": str(e.seq),
         "at": _paris(e.at),
@@ -700,7 +697,69 @@ def _audit_row(e: AuditEvent) -> dict[str, str]:
         "patient": str(e.patient_id) if e.patient_id else "",
         "document": str(e.document_id) if e.document_id else "",
         "ip": e.ip or "",
+        "label": labels.action_label(e.action),
+        "details": " ; ".join(f"{k} : {v}" for k, v in labels.details(e.details or {})),
     }
+
+
+def _audit_page_row(e: AuditEvent, patients: dict[uuid.UUID, str]) -> dict[str, Any]:
+    return {
+        "at": _paris(e.at),
+        "actor": e.actor_label or "système",
+        "actor_id": e.actor_id,
+        "action": labels.action_label(e.action),
+        "code": e.action,
+        "outcome": e.outcome,
+        "outcome_label": labels.outcome_label(e.outcome),
+        "patient_id": e.patient_id,
+        "patient": patients.get(e.patient_id, str(e.patient_id)[:8]) if e.patient_id else "",
+        "document": str(e.document_id)[:8] if e.document_id else "",
+        "details": labels.details(e.details or {}),
+        "ip": e.ip or "",
+    }
+
+
+def _audit_view(
+    request: Request, session: Session, f: AuditFilters, page_number: int
+) -> HTMLResponse:
+    ctx, pro, csrf = _admin(request, session)
+    conds = _audit_conditions(session, f)
+    rows: list[dict[str, Any]] = []
+    total = 0
+    pages = 1
+    page_number = max(1, page_number)
+    if not f.errors:
+        total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0)
+        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+        page_number = min(page_number, pages)
+        events = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(*conds)
+                .order_by(AuditEvent.seq.desc())
+                .offset((page_number - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )
+        )
+        patients = audit_query.patient_labels(
+            session, {e.patient_id for e in events if e.patient_id}
+        )
+        rows = [_audit_page_row(e, patients) for e in events]
+        audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
+    return page(
+        request,
+        "admin/audit.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "f": f,
+            "rows": rows,
+            "total": total,
+            "page_number": page_number,
+            "pages": pages,
+        },
+        status=422 if f.errors else 200,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -714,44 +773,45 @@ def audit_page(
     au: str = "",
     page_number: int = Query(1, alias="page"),
 ) -> HTMLResponse:
-    ctx, pro, csrf = _admin(request, session)
-    f = AuditFilters(acteur, patient, action, du, au)
-    conds = _audit_conditions(session, f)
-    rows: list[dict[str, str]] = []
-    total = 0
-    pages = 1
-    page_number = max(1, page_number)
-    if not f.errors:
-        total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0)
-        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-        page_number = min(page_number, pages)
-        events = session.scalars(
-            select(AuditEvent)
-            .where(*conds)
-            .order_by(AuditEvent.seq.desc())
-            .offset((page_number - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-        rows = [_audit_row(e) for e in events]
-        audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
-    return page(
-        request,
-        "admin/audit.html",
-        {
-            "pro": pro,
-            "csrf": csrf,
-            "f": f,
-            "rows": rows,
-            "total": total,
-            "page_number": page_number,
-            "pages": pages,
-            "qs": f.query_string(),
-        },
-        status=422 if f.errors else 200,
-    )
+    """The trail, newest first; ``patient`` here is only an id (links from other pages)."""
+    if patient.strip():
+        try:
+            uuid.UUID(patient.strip())
+        except ValueError:
+            patient = ""  # traits never come through a URL: the form POSTs them
+    return _audit_view(request, session, AuditFilters(acteur, patient, action, du, au), page_number)
 
 
-CSV_HEADER = ("n°", "date", "acteur", "action", "résultat", "patient", "document", "adresse IP")
+@router.post("/audit", response_class=HTMLResponse)
+def audit_search(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    acteur: str = Form(""),
+    patient: str = Form(""),
+    action: str = Form(""),
+    du: str = Form(""),
+    au: str = Form(""),
+    page_number: int = Form(1, alias="page"),
+) -> HTMLResponse:
+    """The search form: a patient's INS or name stays in the request body."""
+    _ctx, _pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    return _audit_view(request, session, AuditFilters(acteur, patient, action, du, au), page_number)
+
+
+CSV_HEADER = (
+    "n°",
+    "date",
+    "acteur",
+    "action",
+    "résultat",
+    "patient",
+    "document",
+    "adresse IP",
+    "libellé",
+    "détails",
+)
 
 
 def _cell(value: str) -> str:
@@ -785,18 +845,8 @@ def _stream_audit(
             return
 
 
-@router.get("/audit/export.csv")
-def audit_export(
-    request: Request,
-    session: DbSession,
-    acteur: str = "",
-    patient: str = "",
-    action: str = "",
-    du: str = "",
-    au: str = "",
-) -> Response:
+def _export(request: Request, session: Session, f: AuditFilters) -> Response:
     ctx, pro, csrf = _admin(request, session)
-    f = AuditFilters(acteur, patient, action, du, au)
     conds = _audit_conditions(session, f)
     if f.errors:
         raise _FormError(
@@ -820,6 +870,34 @@ def audit_export(
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get("/audit/export.csv")
+def audit_export(
+    request: Request,
+    session: DbSession,
+    acteur: str = "",
+    action: str = "",
+    du: str = "",
+    au: str = "",
+) -> Response:
+    return _export(request, session, AuditFilters(acteur, "", action, du, au))
+
+
+@router.post("/audit/export.csv")
+def audit_export_search(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    acteur: str = Form(""),
+    patient: str = Form(""),
+    action: str = Form(""),
+    du: str = Form(""),
+    au: str = Form(""),
+) -> Response:
+    _ctx, _pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    return _export(request, session, AuditFilters(acteur, patient, action, du, au))
 
 
 # --------------------------------------------------------------------------- identities
@@ -849,6 +927,38 @@ def _identities_context(session: Session, pro: Professional, csrf: str) -> dict[
         for group in merging.duplicate_groups(session)
     ]
     return {"pro": pro, "csrf": csrf, "groups": groups, "error": None, "notice": ""}
+
+
+@router.get("/identites/{patient_id}", response_class=HTMLResponse)
+def identity_page(request: Request, session: DbSession, patient_id: uuid.UUID) -> Response:
+    """One identity (no clinical content), reached from an audit row."""
+    _ctx, pro, csrf = _admin(request, session)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return page(
+            request,
+            "message.html",
+            {
+                "pro": pro,
+                "csrf": csrf,
+                "heading": "Identité introuvable",
+                "kind": "error",
+                "message": "Cette identité n'existe plus (elle a peut-être été fusionnée).",
+            },
+            404,
+        )
+    return page(
+        request,
+        "admin/identity.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "patient_id": patient.id,
+            "label": _identity_label(patient, merging.document_count(session, patient.id)),
+            "status": str(patient.identity_status),
+            "created": _paris(patient.created_at),
+        },
+    )
 
 
 @router.get("/identites", response_class=HTMLResponse)
