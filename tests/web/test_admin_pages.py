@@ -156,7 +156,7 @@ def test_admin_searches_the_audit_and_exports_csv(admin, make_pro, web_as, live_
     expect(page.get_by_label("Identifiant de l'acteur")).to_have_value("dora.pro")
 
     with page.expect_download() as info:
-        page.get_by_role("link", name="Exporter en CSV").click()
+        page.get_by_role("button", name="Exporter en CSV").click()
     raw = info.value.path().read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))

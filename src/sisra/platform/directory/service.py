@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from sisra.common.identifiers import InvalidIdentifier, national_id, validate_adeli, validate_rpps
@@ -20,6 +20,17 @@ def search_text(p: Professional) -> str:
     return fold(" ".join(x for x in parts if x))[:600]
 
 
+def sort_key(session: Session) -> ColumnElement[str]:
+    """Directory order: by folded name (« BRÉCHET » before « BROSSARD », « Œ » as « OE »).
+
+    ``search_text`` starts with the folded last and first names; compared byte by byte on
+    both databases (PostgreSQL's locale collations would ignore the spaces between names).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return Professional.search_text.collate("C")
+    return Professional.search_text.collate("BINARY")
+
+
 def search(
     session: Session, q: str, limit: int = 20, include_inactive: bool = False
 ) -> list[Professional]:
@@ -29,7 +40,7 @@ def search(
         stmt = stmt.where(Professional.active.is_(True))
     for word in fold(q).split():
         stmt = stmt.where(Professional.search_text.contains(word, autoescape=True))
-    stmt = stmt.order_by(Professional.last_name, Professional.first_name).limit(limit)
+    stmt = stmt.order_by(sort_key(session), Professional.id).limit(limit)
     return list(session.scalars(stmt))
 
 

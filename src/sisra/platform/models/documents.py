@@ -32,6 +32,7 @@ class Notification(UUIDPk, Timestamped, Base):
     """One recipient's copy of a share: an item of their inbox."""
 
     __tablename__ = "notifications"
+    # « Documents reçus » and the API listing: one recipient's items in cursor order.
     __table_args__ = (Index("ix_notifications_recipient_seq", "recipient_id", "seq"),)
 
     # The inbox cursor: empty when the share commits, then given by the inbox sequencer

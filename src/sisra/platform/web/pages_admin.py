@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from sisra.common.identifiers import (
@@ -26,35 +26,29 @@ from sisra.common.identifiers import (
     validate_siret,
 )
 from sisra.common.text import fold
+from sisra.platform.audit import labels
+from sisra.platform.audit import query as audit_query
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import passwords
 from sisra.platform.auth import service as auth
+from sisra.platform.auth.mailer import MailError, send_mail
 from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
-from sisra.platform.deps import DbSession
+from sisra.platform.deps import AppSettings, DbSession
+from sisra.platform.directory import extract
 from sisra.platform.directory import service as directory
 from sisra.platform.errors import NotFound, SisraError
 from sisra.platform.models import AuditEvent, Patient, Professional, Role
 from sisra.platform.patients import merge as merging
 from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
+from sisra.settings import Settings
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 50
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_COLUMNS = (
-    "rpps",
-    "adeli",
-    "nom",
-    "prenom",
-    "profession",
-    "specialite",
-    "structure",
-    "ville",
-    "email",
-    "identifiant",
-)
+MAX_INSTRUCTIONS = 500
 EDITABLE = ("first_name", "last_name", "profession", "specialty", "structure", "city", "email")
 
 
@@ -110,7 +104,7 @@ def directory_page(
     stmt = select(Professional)
     for part in fold(q).split():
         stmt = stmt.where(Professional.search_text.contains(part, autoescape=True))
-    stmt = stmt.order_by(Professional.last_name, Professional.first_name).limit(200)
+    stmt = stmt.order_by(directory.sort_key(session), Professional.id).limit(200)
     people = list(session.scalars(stmt))
     return page(
         request,
@@ -343,6 +337,19 @@ class ImportLine:
     label: str
     status: str  # "créé" | "déjà présent" | "erreur"
     reason: str = ""
+    professional_id: str = ""
+    how: str = ""  # how the created professional will log in
+
+
+def login_help(rpps: str | None, login: str) -> str:
+    """How a professional of the directory logs in, in French (import report, first e-mail)."""
+    password = (
+        f"identifiant « {login} » et mot de passe (communiqué par l'administrateur), "
+        "puis code reçu par e-mail"
+    )
+    if rpps:
+        return f"Carte CPS dans MonSisra (RPPS {rpps}) ; sans carte : {password}"
+    return password[0].upper() + password[1:]
 
 
 def _already_present(session: Session, row: dict[str, str]) -> str | None:
@@ -351,11 +358,23 @@ def _already_present(session: Session, row: dict[str, str]) -> str | None:
         return f"RPPS {rpps} déjà dans l'annuaire"
     if adeli and session.scalar(select(Professional.id).where(Professional.adeli == adeli)):
         return f"ADELI {adeli} déjà dans l'annuaire"
-    if login and session.scalar(
-        select(Professional.id).where(func.lower(Professional.login) == login)
-    ):
+    if login and _login_taken(session, login):
         return f"identifiant « {login} » déjà utilisé"
     return None
+
+
+def _login_taken(session: Session, login: str) -> bool:
+    found = session.scalar(select(Professional.id).where(func.lower(Professional.login) == login))
+    return found is not None
+
+
+def _free_login(session: Session, login: str) -> str:
+    """``login``, or ``login2``, ``login3``… (generated logins of an RPPS extract)."""
+    candidate, n = login, 1
+    while _login_taken(session, candidate):
+        n += 1
+        candidate = f"{login}{n}"
+    return candidate
 
 
 def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, str]) -> ImportLine:
@@ -387,7 +406,7 @@ def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, st
     if not row["rpps"] and not row["adeli"]:
         return ImportLine(n, label, "erreur", "ni RPPS ni ADELI")
     try:
-        directory.create(
+        created = directory.create(
             session,
             ctx,
             directory.NewProfessional(
@@ -400,47 +419,40 @@ def _import_row(session: Session, ctx: RequestContext, n: int, row: dict[str, st
                 adeli=row["adeli"] or None,
                 specialty=row["specialite"] or None,
                 structure=row["structure"] or None,
+                finess=row.get("finess") or None,
+                siret=row.get("siret") or None,
                 city=row["ville"] or None,
             ),
         )
     except SisraError as exc:
         # create() validates and checks clashes before writing: nothing is half-imported.
         return ImportLine(n, label, "erreur", exc.message)
-    return ImportLine(n, label, "créé")
+    return ImportLine(
+        n,
+        label,
+        "créé",
+        professional_id=str(created.id),
+        how=login_help(created.rpps, created.login),
+    )
 
 
 def import_csv(session: Session, ctx: RequestContext, raw: bytes) -> list[ImportLine]:
     """Import a directory extract; one report line per CSV line. Raises on a bad file."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SisraError("Le fichier doit être encodé en UTF-8.", code="bad_import") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    header = next(reader, None)
-    if header is None:
-        raise SisraError("Le fichier est vide.", code="bad_import")
-    columns = [h.strip().lower() for h in header]
-    missing = [c for c in IMPORT_COLUMNS if c not in columns]
-    if missing:
-        raise SisraError(
-            "Colonnes manquantes dans l'en-tête : " + ", ".join(missing) + ".", code="bad_import"
-        )
+        parsed = extract.read(raw)
+    except extract.ExtractError as exc:
+        raise SisraError(str(exc), code="bad_import") from exc
     report: list[ImportLine] = []
-    for values in reader:
-        n = reader.line_num
-        if not any(v.strip() for v in values):
+    for n, row in parsed.rows:
+        if isinstance(row, str):
+            report.append(ImportLine(n, "—", "erreur", row))
             continue
-        if len(values) != len(columns):
-            report.append(
-                ImportLine(
-                    n,
-                    "—",
-                    "erreur",
-                    f"{len(values)} colonnes au lieu de {len(columns)} (séparateur « ; »)",
-                )
+        if parsed.kind == "rpps" and row["identifiant"]:
+            present = row["rpps"] and session.scalar(
+                select(Professional.id).where(Professional.rpps == row["rpps"])
             )
-            continue
-        row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+            if not present:
+                row["identifiant"] = _free_login(session, row["identifiant"])
         report.append(_import_row(session, ctx, n, row))
     counts = {s: sum(1 for r in report if r.status == s) for s in ("créé", "déjà présent")}
     audit.record(
@@ -448,6 +460,8 @@ def import_csv(session: Session, ctx: RequestContext, raw: bytes) -> list[Import
         ctx,
         "directory.import",
         details={
+            "format": parsed.kind,
+            "encoding": parsed.encoding,
             "lines": len(report),
             "created": counts["créé"],
             "present": counts["déjà présent"],
@@ -485,6 +499,66 @@ async def import_submit(
         context["error"] = exc.message
         return page(request, "admin/import.html", context, status=422)
     return page(request, "admin/import.html", context)
+
+
+def _welcome_body(settings: Settings, target: Professional) -> str:
+    return (
+        f"Bonjour {target.first_name} {target.last_name},\n\n"
+        f"Votre compte a été créé sur {settings.platform_name}, la plateforme régionale "
+        "d'échange de documents médicaux.\n\n"
+        f"Pour vous connecter : {login_help(target.rpps, target.login)}.\n\n"
+        f"Installez MonSisra ou rendez-vous sur {settings.public_url}.\n"
+        f"Une question : {settings.contact_email}\n"
+    )
+
+
+@router.post("/annuaire-import/instructions", response_class=HTMLResponse)
+def send_instructions(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    ids: list[str] = Form(default_factory=list),
+    csrf: str = Form(""),
+) -> HTMLResponse:
+    """E-mail their first-login instructions to the professionals just imported."""
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    sent: list[str] = []
+    failed: list[str] = []
+    for raw_id in ids[:MAX_INSTRUCTIONS]:
+        try:
+            target = directory.get(session, uuid.UUID(raw_id))
+        except (ValueError, NotFound):
+            continue
+        try:
+            send_mail(
+                settings,
+                target.email,
+                f"Votre accès à {settings.platform_name}",
+                _welcome_body(settings, target),
+            )
+        except MailError:
+            failed.append(target.display_name)
+            continue
+        sent.append(target.display_name)
+        audit.record(
+            session, ctx, "directory.instructions_sent", details={"professional": str(target.id)}
+        )
+    message = f"Instructions de première connexion envoyées à {len(sent)} professionnel(s)."
+    if failed:
+        message += " Envoi impossible (serveur de messagerie) pour : " + ", ".join(failed) + "."
+    return page(
+        request,
+        "admin/instructions.html",
+        {
+            "pro": pro,
+            "csrf": expected,
+            "heading": "Instructions envoyées" if not failed else "Envoi incomplet",
+            "kind": "error" if failed else "notice",
+            "message": message,
+        },
+        status=502 if failed and not sent else 200,
+    )
 
 
 # --------------------------------------------------------------------------- devices
@@ -550,37 +624,27 @@ def revoke_device_submit(
 @dataclass
 class AuditFilters:
     actor: str = ""
-    patient: str = ""
+    patient: str = ""  # an id, an INS or a name: POSTed, never in a URL
     action: str = ""
     start: str = ""
     end: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    patient_ids: list[uuid.UUID] = field(default_factory=list)
 
-    def query_string(self) -> str:
-        from urllib.parse import urlencode
-
-        return urlencode(
-            {
-                "acteur": self.actor,
-                "patient": self.patient,
-                "action": self.action,
-                "du": self.start,
-                "au": self.end,
-            }
-        )
-
-    def as_details(self) -> dict[str, str]:
-        return {
+    def as_details(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             k: v
             for k, v in (
                 ("actor", self.actor),
-                ("patient", self.patient),
                 ("action", self.action),
                 ("from", self.start),
                 ("to", self.end),
             )
             if v
         }
+        if self.patient_ids:  # the resolved ids, never the traits typed
+            out["patients"] = [str(i) for i in self.patient_ids[:20]]
+        return out
 
 
 def _paris_day_start(day: date) -> datetime:
@@ -597,11 +661,15 @@ def _audit_conditions(session: Session, f: AuditFilters) -> list[ColumnElement[b
             f.errors["acteur"] = exc.message
     if f.patient.strip():
         try:
-            conds.append(AuditEvent.patient_id == uuid.UUID(f.patient.strip()))
-        except ValueError:
-            f.errors["patient"] = "L'identifiant patient n'est pas valide."
+            f.patient_ids = audit_query.patient_ids(session, f.patient)
+            conds.append(AuditEvent.patient_id.in_(f.patient_ids))
+        except audit_query.PatientNotFound as exc:
+            f.errors["patient"] = str(exc)
     if f.action.strip():
-        conds.append(AuditEvent.action.startswith(f.action.strip(), autoescape=True))
+        codes, prefix = labels.matching_codes(f.action)
+        conds.append(
+            or_(AuditEvent.action.in_(codes), AuditEvent.action.startswith(prefix, autoescape=True))
+        )
     for attr, key in (("start", "du"), ("end", "au")):
         value = getattr(f, attr).strip()
         if not value:
@@ -619,6 +687,7 @@ def _audit_conditions(session: Session, f: AuditFilters) -> list[ColumnElement[b
 
 
 def _audit_row(e: AuditEvent) -> dict[str, str]:
+    """The CSV export's columns."""
     return {
         "seq": str(e.seq),
         "at": _paris(e.at),
@@ -628,7 +697,69 @@ def _audit_row(e: AuditEvent) -> dict[str, str]:
         "patient": str(e.patient_id) if e.patient_id else "",
         "document": str(e.document_id) if e.document_id else "",
         "ip": e.ip or "",
+        "label": labels.action_label(e.action),
+        "details": " ; ".join(f"{k} : {v}" for k, v in labels.details(e.details or {})),
     }
+
+
+def _audit_page_row(e: AuditEvent, patients: dict[uuid.UUID, str]) -> dict[str, Any]:
+    return {
+        "at": _paris(e.at),
+        "actor": e.actor_label or "système",
+        "actor_id": e.actor_id,
+        "action": labels.action_label(e.action),
+        "code": e.action,
+        "outcome": e.outcome,
+        "outcome_label": labels.outcome_label(e.outcome),
+        "patient_id": e.patient_id,
+        "patient": patients.get(e.patient_id, str(e.patient_id)[:8]) if e.patient_id else "",
+        "document": str(e.document_id)[:8] if e.document_id else "",
+        "details": labels.details(e.details or {}),
+        "ip": e.ip or "",
+    }
+
+
+def _audit_view(
+    request: Request, session: Session, f: AuditFilters, page_number: int
+) -> HTMLResponse:
+    ctx, pro, csrf = _admin(request, session)
+    conds = _audit_conditions(session, f)
+    rows: list[dict[str, Any]] = []
+    total = 0
+    pages = 1
+    page_number = max(1, page_number)
+    if not f.errors:
+        total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0)
+        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+        page_number = min(page_number, pages)
+        events = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(*conds)
+                .order_by(AuditEvent.seq.desc())
+                .offset((page_number - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )
+        )
+        patients = audit_query.patient_labels(
+            session, {e.patient_id for e in events if e.patient_id}
+        )
+        rows = [_audit_page_row(e, patients) for e in events]
+        audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
+    return page(
+        request,
+        "admin/audit.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "f": f,
+            "rows": rows,
+            "total": total,
+            "page_number": page_number,
+            "pages": pages,
+        },
+        status=422 if f.errors else 200,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -642,44 +773,45 @@ def audit_page(
     au: str = "",
     page_number: int = Query(1, alias="page"),
 ) -> HTMLResponse:
-    ctx, pro, csrf = _admin(request, session)
-    f = AuditFilters(acteur, patient, action, du, au)
-    conds = _audit_conditions(session, f)
-    rows: list[dict[str, str]] = []
-    total = 0
-    pages = 1
-    page_number = max(1, page_number)
-    if not f.errors:
-        total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0)
-        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-        page_number = min(page_number, pages)
-        events = session.scalars(
-            select(AuditEvent)
-            .where(*conds)
-            .order_by(AuditEvent.seq.desc())
-            .offset((page_number - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-        rows = [_audit_row(e) for e in events]
-        audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
-    return page(
-        request,
-        "admin/audit.html",
-        {
-            "pro": pro,
-            "csrf": csrf,
-            "f": f,
-            "rows": rows,
-            "total": total,
-            "page_number": page_number,
-            "pages": pages,
-            "qs": f.query_string(),
-        },
-        status=422 if f.errors else 200,
-    )
+    """The trail, newest first; ``patient`` here is only an id (links from other pages)."""
+    if patient.strip():
+        try:
+            uuid.UUID(patient.strip())
+        except ValueError:
+            patient = ""  # traits never come through a URL: the form POSTs them
+    return _audit_view(request, session, AuditFilters(acteur, patient, action, du, au), page_number)
 
 
-CSV_HEADER = ("n°", "date", "acteur", "action", "résultat", "patient", "document", "adresse IP")
+@router.post("/audit", response_class=HTMLResponse)
+def audit_search(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    acteur: str = Form(""),
+    patient: str = Form(""),
+    action: str = Form(""),
+    du: str = Form(""),
+    au: str = Form(""),
+    page_number: int = Form(1, alias="page"),
+) -> HTMLResponse:
+    """The search form: a patient's INS or name stays in the request body."""
+    _ctx, _pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    return _audit_view(request, session, AuditFilters(acteur, patient, action, du, au), page_number)
+
+
+CSV_HEADER = (
+    "n°",
+    "date",
+    "acteur",
+    "action",
+    "résultat",
+    "patient",
+    "document",
+    "adresse IP",
+    "libellé",
+    "détails",
+)
 
 
 def _cell(value: str) -> str:
@@ -713,18 +845,8 @@ def _stream_audit(
             return
 
 
-@router.get("/audit/export.csv")
-def audit_export(
-    request: Request,
-    session: DbSession,
-    acteur: str = "",
-    patient: str = "",
-    action: str = "",
-    du: str = "",
-    au: str = "",
-) -> Response:
+def _export(request: Request, session: Session, f: AuditFilters) -> Response:
     ctx, pro, csrf = _admin(request, session)
-    f = AuditFilters(acteur, patient, action, du, au)
     conds = _audit_conditions(session, f)
     if f.errors:
         raise _FormError(
@@ -748,6 +870,34 @@ def audit_export(
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get("/audit/export.csv")
+def audit_export(
+    request: Request,
+    session: DbSession,
+    acteur: str = "",
+    action: str = "",
+    du: str = "",
+    au: str = "",
+) -> Response:
+    return _export(request, session, AuditFilters(acteur, "", action, du, au))
+
+
+@router.post("/audit/export.csv")
+def audit_export_search(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    acteur: str = Form(""),
+    patient: str = Form(""),
+    action: str = Form(""),
+    du: str = Form(""),
+    au: str = Form(""),
+) -> Response:
+    _ctx, _pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    return _export(request, session, AuditFilters(acteur, patient, action, du, au))
 
 
 # --------------------------------------------------------------------------- identities
@@ -777,6 +927,38 @@ def _identities_context(session: Session, pro: Professional, csrf: str) -> dict[
         for group in merging.duplicate_groups(session)
     ]
     return {"pro": pro, "csrf": csrf, "groups": groups, "error": None, "notice": ""}
+
+
+@router.get("/identites/{patient_id}", response_class=HTMLResponse)
+def identity_page(request: Request, session: DbSession, patient_id: uuid.UUID) -> Response:
+    """One identity (no clinical content), reached from an audit row."""
+    _ctx, pro, csrf = _admin(request, session)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return page(
+            request,
+            "message.html",
+            {
+                "pro": pro,
+                "csrf": csrf,
+                "heading": "Identité introuvable",
+                "kind": "error",
+                "message": "Cette identité n'existe plus (elle a peut-être été fusionnée).",
+            },
+            404,
+        )
+    return page(
+        request,
+        "admin/identity.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "patient_id": patient.id,
+            "label": _identity_label(patient, merging.document_count(session, patient.id)),
+            "status": str(patient.identity_status),
+            "created": _paris(patient.created_at),
+        },
+    )
 
 
 @router.get("/identites", response_class=HTMLResponse)

@@ -21,6 +21,7 @@ from sisra.platform.deps import AppSettings, Blobs, DbSession
 from sisra.platform.documents import content
 from sisra.platform.documents import service as documents
 from sisra.platform.errors import SisraError
+from sisra.platform.inbox import browse
 from sisra.platform.inbox import service as inbox
 from sisra.platform.models import (
     CareTeamHow,
@@ -37,8 +38,6 @@ from sisra.platform.web import preview
 from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
 
 router = APIRouter(include_in_schema=False)
-
-INBOX_PAGE = 300
 
 try:
     _PARIS: ZoneInfo | None = ZoneInfo("Europe/Paris")
@@ -109,25 +108,11 @@ def _patient_name(p: dict[str, Any]) -> str:
 # --- Documents reçus --------------------------------------------------------------------------
 
 
-def _inbox_items(session: DbSession, ctx: RequestContext) -> list[dict[str, Any]]:
-    assert ctx.actor is not None
-    notes = list(
-        session.scalars(
-            select(Notification)
-            .where(
-                Notification.recipient_id == ctx.actor.id,
-                Notification.deleted_at.is_(None),
-                Notification.seq.is_not(None),  # numbered by the inbox sequencer
-            )
-            .order_by(Notification.seq.desc())
-            .limit(INBOX_PAGE)
-        )
-    )
-    items = inbox.items_for(session, notes)
-    audit.record(session, ctx, "inbox.list", details={"web": True, "count": len(items)})
+def _inbox_items(session: DbSession, notes: list[Notification]) -> list[dict[str, Any]]:
     return [
         {
             "id": i["id"],
+            "document_id": i["document"]["id"],
             "received": fr_datetime(i["created_at"]),
             "clinical_date": fr_date(i["document"]["clinical_date"]),
             "unread": i["read_at"] is None,
@@ -138,23 +123,146 @@ def _inbox_items(session: DbSession, ctx: RequestContext) -> list[dict[str, Any]
             "title": i["document"]["title"],
             "type": i["document"]["type_label"],
         }
-        for i in items
+        for i in inbox.items_for(session, notes)
     ]
 
 
-@router.get("/documents-recus", response_class=HTMLResponse)
-def received(request: Request, session: DbSession, supprime: int = 0) -> Response:
+def _parse_day(value: str, label: str, errors: list[str]) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.append(f"Date « {label} » invalide (format attendu : AAAA-MM-JJ).")
+        return None
+
+
+def _inbox_page(
+    request: Request,
+    session: DbSession,
+    *,
+    q: str = "",
+    etat: str = "",
+    type_code: str = "",
+    du: str = "",
+    au: str = "",
+    avant: int | None = None,
+    apres: int | None = None,
+    flash: str | None = None,
+) -> Response:
     ctx, pro, csrf = web_context(request, session)
+    errors: list[str] = []
+    f = browse.InboxFilters(
+        q=q.strip()[:200],
+        unread_only=etat == "non-lus",
+        type_code=type_code if doctypes.get(type_code) else "",
+        start=_parse_day(du, "du", errors),
+        end=_parse_day(au, "au", errors),
+    )
+    result = browse.page(session, pro.id, f, before=avant, after=apres)
+    items = _inbox_items(session, result.notes)
+    audit.record(
+        session,
+        ctx,
+        "inbox.list",
+        details={
+            "web": True,
+            "count": len(items),
+            "search": bool(f.q),  # never the words: they may be patient traits
+            "unread_only": f.unread_only,
+            "type": f.type_code or None,
+        },
+    )
+    return page(
+        request,
+        "record/inbox.html",
+        {
+            "pro": pro,
+            "csrf": csrf,
+            "items": items,
+            "flash": flash,
+            "errors": errors,
+            "f": {
+                "q": f.q,
+                "etat": "non-lus" if f.unread_only else "tous",
+                "type": f.type_code,
+                "du": du.strip(),
+                "au": au.strip(),
+            },
+            "filtered": bool(f.q or f.unread_only or f.type_code or f.start or f.end),
+            "types": doctypes.DOCUMENT_TYPES,
+            "total": result.total,
+            "first": result.first_index,
+            "last": result.first_index + len(items) - 1,
+            "newer": result.newer,
+            "older": result.older,
+        },
+        422 if errors else 200,
+    )
+
+
+@router.get("/documents-recus", response_class=HTMLResponse)
+def received(
+    request: Request,
+    session: DbSession,
+    supprime: int = 0,
+    etat: str = "",
+    type: str = "",
+    du: str = "",
+    au: str = "",
+    avant: int | None = None,
+    apres: int | None = None,
+) -> Response:
+    """The inbox, newest first, 50 a page; the search by name or title is POSTed (traits)."""
     flash = (
         "Le document a été retiré de vos documents reçus. Il reste consultable dans le dossier "
         "du patient."
         if supprime
         else None
     )
-    return page(
+    return _inbox_page(
         request,
-        "record/inbox.html",
-        {"pro": pro, "csrf": csrf, "items": _inbox_items(session, ctx), "flash": flash},
+        session,
+        etat=etat,
+        type_code=type,
+        du=du,
+        au=au,
+        avant=avant,
+        apres=apres,
+        flash=flash,
+    )
+
+
+def _cursor(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+@router.post("/documents-recus", response_class=HTMLResponse)
+def received_search(
+    request: Request,
+    session: DbSession,
+    csrf: str = Form(""),
+    q: str = Form(""),
+    etat: str = Form(""),
+    type: str = Form(""),
+    du: str = Form(""),
+    au: str = Form(""),
+    avant: str = Form(""),
+    apres: str = Form(""),
+) -> Response:
+    """The same page, searched: the words stay in the request body, never in a URL."""
+    _ctx, _pro, expected = web_context(request, session)
+    check_csrf(expected, csrf)
+    return _inbox_page(
+        request,
+        session,
+        q=q,
+        etat=etat,
+        type_code=type,
+        du=du,
+        au=au,
+        avant=_cursor(avant),
+        apres=_cursor(apres),
     )
 
 

@@ -1,0 +1,120 @@
+"""French labels of the audit actions and of their details, for the administration pages.
+
+Every action code written by ``audit.record`` has a label here (a test greps the sources to
+keep the table complete); a code missing from the table is shown as it is.
+"""
+
+from typing import Any
+
+from sisra.common.text import fold
+
+ACTIONS: dict[str, str] = {
+    "admin.refused": "Administration : accès refusé",
+    "audit.migration": "Journal : migration de la base",
+    "audit.read": "Journal : consultation",
+    "auth.cps": "Connexion par carte CPS",
+    "auth.device_enrolled": "Appareil enregistré",
+    "auth.device_renewed": "Appareil renouvelé",
+    "auth.device_revoked": "Appareil révoqué",
+    "auth.login": "Connexion : identifiant et mot de passe",
+    "auth.logout": "Déconnexion",
+    "auth.otp_sent": "Connexion : code envoyé par e-mail",
+    "auth.otp_verify": "Connexion : vérification du code",
+    "auth.refresh": "Connexion : renouvellement de session",
+    "auth.web_login": "Connexion au portail web",
+    "auth.web_ticket": "Lien vers le portail web créé",
+    "auth.web_ticket_use": "Lien vers le portail web utilisé",
+    "care_team.add": "Équipe de soins : ajout par l'administrateur",
+    "care_team.declare": "Équipe de soins : déclaration de prise en charge",
+    "care_team.leave": "Équipe de soins : départ",
+    "care_team.list": "Équipe de soins : consultation",
+    "care_team.remove": "Équipe de soins : retrait par l'administrateur",
+    "care_team.review": "Équipe de soins : revue des déclarations",
+    "directory.create": "Annuaire : création d'un professionnel",
+    "directory.disable": "Annuaire : compte désactivé",
+    "directory.enable": "Annuaire : compte réactivé",
+    "directory.import": "Annuaire : import d'une extraction",
+    "directory.instructions_sent": "Annuaire : instructions de connexion envoyées",
+    "directory.set_password": "Annuaire : mot de passe défini",
+    "directory.update": "Annuaire : modification d'un professionnel",
+    "document.download": "Document : téléchargement",
+    "document.integrity_failure": "Document : contenu endommagé",
+    "document.read_metadata": "Document : consultation des informations",
+    "document.share": "Document : envoi",
+    "events.connect": "Notifications en direct : connexion",
+    "inbox.delete": "Documents reçus : suppression",
+    "inbox.list": "Documents reçus : liste",
+    "inbox.read": "Documents reçus : consultation",
+    "inbox.receipt.downloaded": "Documents reçus : accusé de téléchargement",
+    "inbox.receipt.read": "Documents reçus : accusé de lecture",
+    "patient.create": "Patient : création d'une identité",
+    "patient.merge": "Patient : fusion d'identités",
+    "patient.search": "Patient : recherche",
+    "record.break_glass": "Dossier : accès en urgence (bris de glace)",
+    "record.read": "Dossier : consultation",
+}
+
+OUTCOMES = {"ok": "réussi", "refused": "refusé", "failed": "échec", "error": "erreur"}
+
+# Detail keys shown to the administrator, in this order; others are shown with their key.
+DETAILS: dict[str, str] = {
+    "reason": "Motif",
+    "grounds": "Fondement",
+    "break_glass": "Bris de glace",
+    "care_team": "Équipe de soins",
+    "attestation": "Attestation",
+    "how": "Comment",
+    "method": "Méthode",
+    "via": "Par",
+    "path": "Page",
+    "professional": "Professionnel",
+    "target": "Cible",
+    "login": "Identifiant",
+    "fields": "Champs",
+    "hours": "Durée (h)",
+    "count": "Nombre",
+    "results": "Résultats",
+    "rows": "Lignes",
+    "export": "Export",
+}
+
+_HIDDEN = {"web", "page"}
+
+
+def action_label(code: str) -> str:
+    return ACTIONS.get(code, code)
+
+
+def outcome_label(outcome: str) -> str:
+    return OUTCOMES.get(outcome, outcome)
+
+
+def matching_codes(text: str) -> tuple[list[str], str]:
+    """Codes whose French label contains every word of ``text`` (accent-blind), and the
+    raw-code prefix to match as well (``text`` as typed, for codes not in the table)."""
+    words = fold(text).split()
+    codes = [
+        code for code, label in ACTIONS.items() if all(w in fold(f"{label} {code}") for w in words)
+    ]
+    return codes, text.strip()
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} : {_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def details(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs, the reason and grounds first."""
+    known = [(DETAILS[k], _value(raw[k])) for k in DETAILS if k in raw and raw[k] not in ("", None)]
+    others = [
+        (k, _value(v))
+        for k, v in raw.items()
+        if k not in DETAILS and k not in _HIDDEN and v not in ("", None)
+    ]
+    return known + others
