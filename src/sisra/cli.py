@@ -375,7 +375,7 @@ def sweep_blobs(
     """Supprimer les fichiers de documents qu'aucun document ne référence (envoi interrompu)."""
     from sisra.platform.db import make_engine, make_session_factory
     from sisra.platform.documents.sweep import sweep
-    from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+    from sisra.platform.storage import blobs_from_settings, load_master_key
 
     settings = Settings()
     if grace_minutes is not None:
@@ -387,7 +387,7 @@ def sweep_blobs(
         settings.master_key.get_secret_value() if settings.master_key else None,
         settings.master_key_file,
     )
-    blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
+    blobs = blobs_from_settings(settings, master)
     try:
         report = sweep(make_session_factory(engine), blobs, settings)
     except NotImplementedError:

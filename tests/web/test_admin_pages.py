@@ -380,6 +380,7 @@ def test_a_professional_cannot_add_or_remove_members_on_the_web(
     assert _record_status(live_server, member, patient) == 200
     assert _record_status(live_server, pro, patient) == 403
 
+
 def test_admin_records_the_structure_identifiers(admin, make_pro, web_as, db):
     """FINESS and SIRET of a professional's structure: checked, then saved (exports use
     them as the author's institution identifier)."""

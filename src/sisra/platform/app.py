@@ -30,7 +30,7 @@ from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.inbox.service import platform_summary
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
-from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+from sisra.platform.storage import blobs_from_settings, load_master_key
 from sisra.platform.web import pages_admin, pages_care_team, pages_record, pages_send
 from sisra.platform.web import routes as web_routes
 from sisra.settings import Settings, get_settings
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.master_key.get_secret_value() if settings.master_key else None,
         settings.master_key_file,
     )
-    app.state.blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
+    app.state.blobs = blobs_from_settings(settings, master)
     app.state.hub = EventHub()
     app.state.revocations = RevocationWatch(
         app.state.session_factory, settings.events_revocation_check_s
