@@ -24,7 +24,7 @@ from sisra.platform.documents import sweep
 from sisra.platform.documents.intake import UploadGuard
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
-from sisra.platform.events.hub import EventHub
+from sisra.platform.events.hub import hub_for
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.inbox.service import platform_summary
@@ -80,13 +80,16 @@ class SecurityHeaders:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work of one server process: the audit sealer and the orphan-blob sweeper."""
+    """Background work of one server process: the audit sealer, the orphan-blob sweeper and
+    the events listener (PostgreSQL)."""
     interval = app.state.settings.audit_seal_interval_s
     thread = SealerThread(app.state.audit_sealer, interval).start() if interval > 0 else None
+    app.state.hub.start()
     try:
         async with sweep.lifespan(app):
             yield
     finally:
+        app.state.hub.stop()
         if thread is not None:
             thread.stop()
 
@@ -113,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.master_key_file,
     )
     app.state.blobs = blobs_from_settings(settings, master)
-    app.state.hub = EventHub()
+    app.state.hub = hub_for(engine)
     app.state.revocations = RevocationWatch(
         app.state.session_factory, settings.events_revocation_check_s
     )

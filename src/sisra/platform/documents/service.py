@@ -177,6 +177,7 @@ def share(
         for note, item in zip(notes, payloads, strict=True):
             hub.publish(note.recipient_id, item)
 
+    hub.announce(session, [(note.recipient_id, note.seq) for note in notes])
     after_commit(session, _publish)
     return doc, notes
 

@@ -7,6 +7,10 @@ arrive twice and is skipped by cursor. The stream closes when the access token w
 (the client reconnects with a new token), and within about ``events_revocation_check_s`` when
 its device is revoked or logged out or its professional disabled: it re-checks its token each
 time the database's revocation generation moves (:mod:`sisra.platform.auth.revocation`).
+
+On one process the hub hands over the new item itself; on PostgreSQL (several workers or
+machines) it only wakes the stream, which reads its new items by cursor
+(:mod:`sisra.platform.events.pg`).
 """
 
 import asyncio
@@ -118,6 +122,15 @@ async def events(
                     continue
                 if event is None:  # fell behind: let the client reconnect and catch up
                     return
+                if event.get("wake"):  # new items in the database (another worker's share)
+                    while True:
+                        batch = await run_in_threadpool(replay, cursor)
+                        for item in batch:
+                            cursor = item["cursor"]
+                            yield _sse(item)
+                        if len(batch) < REPLAY_BATCH:
+                            break
+                    continue
                 if event["cursor"] > cursor:
                     cursor = event["cursor"]
                     yield _sse(event)
