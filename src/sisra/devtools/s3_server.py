@@ -58,7 +58,19 @@ class S3Server:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> Self:
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> Self:
+        """Start, retrying on fresh ports when one was taken meanwhile."""
+        for attempt in range(attempts):
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                self.port = _free_port()
+                self.endpoint = f"http://127.0.0.1:{self.port}"
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> Self:
         data = self.directory / "data"
         data.mkdir(parents=True, exist_ok=True)
         config = self.directory / "s3.json"
@@ -68,24 +80,35 @@ class S3Server:
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }
         config.write_text(json.dumps({"identities": [identity]}), encoding="utf-8")
-        ports = {name: _free_port() for name in ("master", "volume", "filer")}
+        port = {
+            name: _free_port()
+            for name in ("master", "master.grpc", "volume", "filer", "filer.grpc", "s3.grpc")
+        }
         args = [
             weed_binary(),
             "server",
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
             f"-dir={data}",
-            f"-master.port={ports['master']}",
+            f"-master.port={port['master']}",
+            f"-master.port.grpc={port['master.grpc']}",
             "-master.volumeSizeLimitMB=64",
-            f"-volume.port={ports['volume']}",
+            f"-volume.port={port['volume']}",  # its gRPC port is this + 10000
             "-volume.max=8",
             "-filer",
-            f"-filer.port={ports['filer']}",
+            f"-filer.port={port['filer']}",
+            f"-filer.port.grpc={port['filer.grpc']}",
             "-s3",
             f"-s3.port={self.port}",
+            f"-s3.port.grpc={port['s3.grpc']}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             f"-s3.config={config}",
+            "-iam=false",
+            "-webdav=false",
+            "-sftp=false",
         ]
-        log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 - kept by the process
+        log = open(self.directory / "weed.log", "ab")  # noqa: SIM115 - kept by the process
         self._proc = subprocess.Popen(  # noqa: S603 - our own arguments
             args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GOMAXPROCS": "2"}
         )
@@ -93,6 +116,7 @@ class S3Server:
         client = self.client()
         while True:
             if self._proc.poll() is not None:
+                self._proc = None
                 raise RuntimeError(f"SeaweedFS s'est arrêté : voir {self.directory / 'weed.log'}")
             try:
                 client.create_bucket(Bucket=self.bucket)

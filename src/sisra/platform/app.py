@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -159,6 +161,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/healthz", tags=["health"], responses={503: {"description": "base injoignable"}})
+    def ready() -> JSONResponse:
+        """For the load balancer: this node can serve (its database answers)."""
+        try:
+            with app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return JSONResponse(
+                {
+                    "code": "not_ready",
+                    "message": "Ce serveur ne joint pas sa base de données.",
+                },
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "version": __version__})
 
     web_routes.install(app)
     static = Path(web_routes.__file__).parent / "static"
