@@ -113,3 +113,20 @@ def test_nothing_is_announced_for_a_rolled_back_share(two_servers, engine, make_
 
 def test_health_answers_on_every_server(live_server):
     assert httpx.get(f"{live_server.url}/api/v1/health", timeout=5).json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("workers", ["2", "0"])
+def test_serve_refuses_several_workers_on_sqlite(tmp_path, monkeypatch, workers):
+    from typer.testing import CliRunner
+
+    from sisra.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("SISRA_DATABASE_URL", "SISRA_DATABASE_URL_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SISRA_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["serve", "--workers", workers, "--no-upgrade"])
+    assert result.exit_code == 1
+    expected = "PostgreSQL" if workers == "2" else "au moins 1"
+    assert expected in result.output
+    assert not (tmp_path / "data" / "sisra.db").exists()  # refused before touching anything
