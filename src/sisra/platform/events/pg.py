@@ -14,6 +14,7 @@ that whatever was committed while it was deaf is read by cursor: nothing is lost
 import json
 import logging
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -27,6 +28,7 @@ log = logging.getLogger("sisra.events")
 
 CHANNEL = "sisra_events"
 _MAX_BACKOFF_S = 5.0
+_CHECK_S = 5.0  # a query on the listening connection at least this often
 
 
 def conninfo(engine: Engine) -> str:
@@ -79,6 +81,11 @@ class PostgresEventHub(EventHub):
                     autocommit=True,
                     connect_timeout=5,
                     application_name=self.application_name,
+                    # a peer gone silently (network cut) is noticed by TCP keepalives
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
                 ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.listening.set()
@@ -88,10 +95,13 @@ class PostgresEventHub(EventHub):
                     first = False
                     self.wake_all()  # read whatever was committed while not listening
                     backoff = 0.1
+                    checked = time.monotonic()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=self._poll_s):
                             self._dispatch(note.payload)
-                        conn.execute("SELECT 1")  # notice a dead connection between waits
+                        if time.monotonic() - checked >= _CHECK_S:
+                            conn.execute("SELECT 1")  # notice a dead connection
+                            checked = time.monotonic()
             except psycopg.Error as exc:
                 self.listening.clear()
                 first = False
