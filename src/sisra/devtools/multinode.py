@@ -247,9 +247,9 @@ def main() -> None:
         root = Path(tmp)
         with S3Server(root / "s3") as s3, Topology(root, url, s3) as region:
             for node in region.nodes:
-                print(f"{node.name} : {node.url} ({node.workers} processus)")
+                print(f"{node.name} : {node.url} ({node.workers} processus)", flush=True)
             print(f"Stockage S3 : {s3.endpoint} ; répartiteur HAProxy : {region.url}")
-            print("Ctrl-C pour tout arrêter.")
+            print("Ctrl-C pour tout arrêter.", flush=True)
             try:
                 while True:
                     time.sleep(3600)
