@@ -81,3 +81,33 @@ def test_the_sweep_removes_orphans_from_the_bucket(
         f"/api/v1/inbox/{r.json()['notifications'][0]}/content", headers=rec.headers
     )
     assert content.status_code == 200 and content.content.startswith(b"%PDF")
+
+
+def test_an_unreachable_store_is_a_clear_error_never_a_500(
+    app_client, make_pro, make_patient, pdf, settings
+):
+    from fastapi.testclient import TestClient
+
+    from conftest import free_port
+    from sisra.platform.app import create_app
+
+    author, rec = make_pro(), make_pro()
+    patient = make_patient()
+    r = share_request(app_client, author, patient, [rec], pdf("Avant la panne"))
+    assert r.status_code == 201
+    url = f"/api/v1/inbox/{r.json()['notifications'][0]}/content"
+    # the same platform, its object store gone (nothing listens there)
+    down = settings.model_copy(update={"s3_endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    app = create_app(down)
+    with TestClient(app) as client:
+        shared = share_request(client, author, patient, [rec], pdf("Pendant la panne"))
+        assert shared.status_code == 507, shared.text
+        assert shared.json()["code"] == "storage_unavailable"
+        assert "Rien n'a été envoyé" in shared.json()["message"]
+        read = client.get(url, headers=rec.headers)
+        assert read.status_code == 503 and read.json()["code"] == "document_damaged"
+    app.state.engine.dispose()
+    # nothing was half-sent: the recipient still has one document, readable again
+    items = app_client.get("/api/v1/inbox", headers=rec.headers).json()["items"]
+    assert [i["document"]["title"] for i in items] == ["Compte rendu de consultation"]
+    assert app_client.get(url, headers=rec.headers).status_code == 200

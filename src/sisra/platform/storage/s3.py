@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sisra.platform.storage.blobstore import BlobInfo, BlobStore, check_key
 
@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class StoreUnavailable(OSError):
+    """The object store cannot be reached or refuses us (an :class:`OSError`, as a full or
+    unmounted disk would be: callers already turn it into a clear error, never a 500)."""
+
+
+@contextlib.contextmanager
+def _unavailable(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise StoreUnavailable(f"Stockage S3 indisponible ({action}) : {exc}") from exc
 
 
 def _code(exc: ClientError) -> str:
@@ -60,7 +73,7 @@ class S3BlobStore(BlobStore):
             config=Config(
                 signature_version="s3v4",
                 s3={"addressing_style": settings.s3_addressing_style},
-                retries={"max_attempts": 5, "mode": "standard"},
+                retries={"max_attempts": 3, "mode": "standard"},
                 connect_timeout=10,
                 read_timeout=60,
                 # checksums only when the operation requires them (many S3-compatible
@@ -78,6 +91,10 @@ class S3BlobStore(BlobStore):
         return self.prefix + check_key(key)
 
     def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        with _unavailable("put"):
+            return self._put(key, chunks)
+
+    def _put(self, key: str, chunks: Iterable[bytes]) -> int:
         name = self._name(key)
         buffer = bytearray()
         written = 0
@@ -123,11 +140,15 @@ class S3BlobStore(BlobStore):
         return {"PartNumber": number, "ETag": done["ETag"]}
 
     def open_range(self, key: str, start: int, length: int) -> bytes:
+        with _unavailable("open_range"):
+            return self._open_range(key, start, length)
+
+    def _open_range(self, key: str, start: int, length: int) -> bytes:
         if start < 0 or length < 0:
             raise ValueError("Plage de lecture invalide.")
         name = self._name(key)
         if length == 0:
-            self.size(key)  # FileNotFoundError when missing
+            self._size(key)  # FileNotFoundError when missing
             return b""
         try:
             answer = self.client.get_object(
@@ -144,6 +165,10 @@ class S3BlobStore(BlobStore):
         return data[:length]
 
     def size(self, key: str) -> int:
+        with _unavailable("size"):
+            return self._size(key)
+
+    def _size(self, key: str) -> int:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as exc:
@@ -160,6 +185,10 @@ class S3BlobStore(BlobStore):
         return True
 
     def delete(self, key: str) -> None:
+        with _unavailable("delete"):
+            self._delete(key)
+
+    def _delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as exc:
@@ -167,6 +196,10 @@ class S3BlobStore(BlobStore):
                 raise
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
+        with _unavailable("list"):
+            yield from self._iter_blobs()
+
+    def _iter_blobs(self) -> Iterator[BlobInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
