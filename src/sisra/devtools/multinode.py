@@ -60,6 +60,10 @@ class Node:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Self:
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory / "serve.log", "ab")  # noqa: SIM115 - kept by the process
         self.proc = subprocess.Popen(  # noqa: S603 - our own arguments
@@ -79,7 +83,10 @@ class Node:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def wait_ready(self, timeout: float = 60.0) -> Self:
         proc = self.proc
+        assert proc is not None
         _wait_http(f"{self.url}/healthz", timeout, alive=lambda: proc.poll() is None)
         return self
 
@@ -89,12 +96,17 @@ class Node:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """SIGTERM (a clean shutdown), without waiting."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.terminate()
         try:
-            self.proc.wait(15)
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 
@@ -210,8 +222,10 @@ class Topology:
 
     def start(self) -> Self:
         try:
+            for node in self.nodes:  # side by side: start-up is mostly imports
+                node.launch()
             for node in self.nodes:
-                node.start()
+                node.wait_ready()
             self.balancer.start()
         except BaseException:
             self.stop()
@@ -220,6 +234,8 @@ class Topology:
 
     def stop(self) -> None:
         self.balancer.stop()
+        for node in self.nodes:
+            node.terminate()
         for node in self.nodes:
             node.stop()
 
