@@ -7,7 +7,6 @@ and every document is exported exactly once.
 """
 
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
-from sisra.devtools.multinode import Topology
+from sisra.devtools.multinode import Topology, haproxy_binary
 
 pytestmark = pytest.mark.postgres_only
 
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.postgres_only
 def region(settings, is_postgres, s3_server, tmp_path, smtp_sink):
     if not is_postgres:
         pytest.skip("several nodes need PostgreSQL")
-    if shutil.which("haproxy") is None and not os.environ.get("SISRA_REQUIRE_POSTGRES"):
+    if haproxy_binary() is None and not os.environ.get("SISRA_REQUIRE_POSTGRES"):
         pytest.skip("HAProxy is not installed (Debian package haproxy; CI installs it)")
     # "first": every connection goes to node-a while it is up, so the engine's stream is
     # known to be on the node the test kills (roundrobin is the production choice)

@@ -154,7 +154,9 @@ class LoadBalancer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> Self:
-        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        binary = haproxy_binary()
+        if binary is None:
+            raise RuntimeError("HAProxy introuvable (paquet Debian haproxy).")
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / "haproxy.cfg"
         path.write_text(self.config, encoding="utf-8")
@@ -174,6 +176,12 @@ class LoadBalancer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def haproxy_binary() -> str | None:
+    """HAProxy (Debian package ``haproxy``, installed in sbin), or None."""
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    return found
 
 
 def new_key() -> str:
