@@ -162,7 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/healthz", tags=["health"], responses={503: {"description": "base injoignable"}})
+    @app.get("/healthz", include_in_schema=False)  # for the load balancer, not the API
     def ready() -> JSONResponse:
         """For the load balancer: this node can serve (its database answers)."""
         try:
