@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY := .venv/bin/python
 
-.PHONY: env demo serve test test-sqlite test-postgres lint typecheck check bench clean package
+.PHONY: env demo serve test test-sqlite test-postgres multinode region lint typecheck check bench clean package
 
 env: .venv/.synced
 
@@ -26,6 +26,18 @@ test-sqlite: env
 
 test-postgres: env
 	SISRA_TEST_DATABASE_URL=$${SISRA_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/sisra_test} .venv/bin/pytest -q
+
+# Two platform nodes (2 workers each) behind HAProxy, one PostgreSQL, one S3 store (SeaweedFS):
+# the end-to-end test (a node is killed mid-run) and the cross-worker events tests.
+multinode: env
+	@command -v haproxy >/dev/null || { echo "HAProxy manque (paquet Debian haproxy)."; exit 1; }
+	SISRA_TEST_DATABASE_URL=$${SISRA_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/sisra_test_multinode} \
+		.venv/bin/pytest -q tests/platform/test_multinode.py tests/platform/test_events_multiworker.py
+
+# The same region, left running to explore by hand (Ctrl-C stops everything).
+region: env
+	SISRA_DATABASE_URL=$${SISRA_REGION_DB_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/sisra_region} \
+		$(PY) -m sisra.devtools.multinode
 
 lint: env
 	.venv/bin/ruff check src tests bench

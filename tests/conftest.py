@@ -103,6 +103,15 @@ def smtp_sink() -> Iterator[Any]:
     sink.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real S3-compatible server (SeaweedFS) on loopback, shared by the whole run."""
+    from sisra.devtools.s3_server import S3Server
+
+    with S3Server(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
 @pytest.fixture
 def settings(database_url: str, engine: Engine, tmp_path: Path, smtp_sink: Any) -> Settings:
     _empty(engine)

@@ -60,25 +60,44 @@ def _fail(message: str) -> None:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: int = 1,
-    upgrade: Annotated[bool, typer.Option(help="Migrer la base avant de démarrer")] = True,
+    workers: Annotated[
+        int, typer.Option(help="Nombre de processus (plusieurs : PostgreSQL obligatoire)")
+    ] = 1,
+    upgrade: Annotated[
+        bool,
+        typer.Option(
+            help="Migrer la base avant de démarrer (plusieurs nœuds : --no-upgrade, et "
+            "`sisra db upgrade` une seule fois avant)"
+        ),
+    ] = True,
 ) -> None:
-    """Démarrer la plateforme."""
+    """Démarrer la plateforme (réglages : variables SISRA_*, voir docs/deploy.md)."""
     import uvicorn
 
     settings = Settings()
+    if workers < 1:
+        _fail("Le nombre de processus (--workers) doit être d'au moins 1.")
+    if workers > 1 and not settings.effective_database_url.startswith("postgresql"):
+        _fail(
+            "Plusieurs processus (--workers) demandent PostgreSQL : SQLite ne sert qu'un seul "
+            "processus. Indiquez SISRA_DATABASE_URL=postgresql+psycopg://… ou lancez la "
+            "plateforme avec --workers 1."
+        )
+    if settings.blob_store == "s3" and settings.master_key is None:
+        typer.secho(
+            "Attention : stockage S3 sans SISRA_MASTER_KEY(_FILE) — chaque nœud doit utiliser "
+            "la même clé maîtresse, sinon il ne pourra pas lire les documents des autres.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if upgrade:
         from sisra.platform.migrate import upgrade as do_upgrade
 
         do_upgrade(settings.effective_database_url)
-    if workers > 1:
-        typer.secho(
-            "Attention : avec plusieurs processus, les événements en direct (SSE) ne sont "
-            "diffusés qu'aux clients du même processus ; ils rattrapent le reste par curseur.",
-            fg=typer.colors.YELLOW,
-            err=True,
-        )
-    typer.echo(f"Plateforme sisra sur http://{host}:{port} (API : /docs)")
+    typer.echo(
+        f"Plateforme sisra sur http://{host}:{port} (API : /docs), "
+        f"{workers} processus, documents : {settings.blob_store}"
+    )
     uvicorn.run(
         "sisra.platform.app:create_app",
         factory=True,
@@ -382,7 +401,7 @@ def sweep_blobs(
     """Supprimer les fichiers de documents qu'aucun document ne référence (envoi interrompu)."""
     from sisra.platform.db import make_engine, make_session_factory
     from sisra.platform.documents.sweep import sweep
-    from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+    from sisra.platform.storage import blobs_from_settings, load_master_key
 
     settings = Settings()
     if grace_minutes is not None:
@@ -394,7 +413,7 @@ def sweep_blobs(
         settings.master_key.get_secret_value() if settings.master_key else None,
         settings.master_key_file,
     )
-    blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
+    blobs = blobs_from_settings(settings, master)
     try:
         report = sweep(make_session_factory(engine), blobs, settings)
     except NotImplementedError:

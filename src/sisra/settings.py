@@ -21,6 +21,17 @@ class Settings(BaseSettings):
     database_url: str = ""
     master_key: SecretStr | None = None
     blob_dir: Path | None = None
+    # where blobs live: "fs" (blob_dir, one machine) or "s3" (an S3-compatible object store
+    # shared by every node; docs/deploy.md)
+    blob_store: Literal["fs", "s3"] = "fs"
+    s3_endpoint_url: str | None = None  # None: Amazon S3 itself
+    s3_bucket: str = "sisra"
+    s3_prefix: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+    s3_part_size_mb: int = Field(default=8, ge=5)
 
     max_document_bytes: int = 25 * 1024 * 1024
     # an upload with no data for this long, or longer than the maximum, is answered 408
@@ -93,7 +104,14 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: dict[str, object]) -> dict[str, object]:
-        for name in ("master_key", "database_url", "smtp_password", "audit_key"):
+        for name in (
+            "master_key",
+            "database_url",
+            "smtp_password",
+            "audit_key",
+            "s3_access_key_id",
+            "s3_secret_access_key",
+        ):
             path = os.environ.get(f"SISRA_{name.upper()}_FILE")
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()

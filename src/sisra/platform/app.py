@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +27,7 @@ from sisra.platform.documents import sweep
 from sisra.platform.documents.intake import UploadGuard
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
-from sisra.platform.events.hub import EventHub
+from sisra.platform.events.hub import hub_for
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.inbox.sequencer import SequencerThread
@@ -35,7 +36,7 @@ from sisra.platform.inputs import InputGuard
 from sisra.platform.logs import install_log_redaction
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
-from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+from sisra.platform.storage import blobs_from_settings, load_master_key
 from sisra.platform.web import (
     pages_admin,
     pages_care_team,
@@ -87,9 +88,11 @@ class SecurityHeaders:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work of one server process: the audit sealer and the orphan-blob sweeper."""
+    """Background work of one server process: the audit sealer, the orphan-blob sweeper and
+    the events listener (PostgreSQL)."""
     interval = app.state.settings.audit_seal_interval_s
     thread = SealerThread(app.state.audit_sealer, interval).start() if interval > 0 else None
+    app.state.hub.start()
     # numbers notifications a request left without a cursor (it died after its commit)
     inbox_seq = SequencerThread(app.state.session_factory, app.state.hub).start()
     try:
@@ -97,6 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         inbox_seq.stop()
+        app.state.hub.stop()
         if thread is not None:
             thread.stop()
 
@@ -125,8 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.master_key.get_secret_value() if settings.master_key else None,
         settings.master_key_file,
     )
-    app.state.blobs = EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
-    app.state.hub = EventHub()
+    app.state.blobs = blobs_from_settings(settings, master)
+    app.state.hub = hub_for(engine)
     app.state.revocations = RevocationWatch(
         app.state.session_factory, settings.events_revocation_check_s
     )
@@ -187,6 +191,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/healthz", include_in_schema=False)  # for the load balancer, not the API
+    def ready() -> JSONResponse:
+        """For the load balancer: this node can serve (its database answers)."""
+        try:
+            with app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return JSONResponse(
+                {
+                    "code": "not_ready",
+                    "message": "Ce serveur ne joint pas sa base de données.",
+                },
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "version": __version__})
 
     apidocs.install(app)
     web_routes.install(app)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +22,7 @@ from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Document, Notification, Patient, Professional, Role, utcnow
 from sisra.platform.patients import service as patients
 from sisra.platform.record import care_team
-from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore, load_master_key
+from sisra.platform.storage import EncryptedBlobs, blobs_from_settings, load_master_key
 from sisra.settings import Settings
 
 # Printed by `make demo`; the demo database is for trying the product, never for real data.
@@ -46,7 +45,7 @@ class DemoSummary:
 def _blobs(settings: Settings) -> EncryptedBlobs:
     key = settings.master_key.get_secret_value() if settings.master_key else None
     master = load_master_key(key, settings.master_key_file)
-    return EncryptedBlobs(FilesystemBlobStore(Path(settings.effective_blob_dir)), master)
+    return blobs_from_settings(settings, master)
 
 
 def load_demo(

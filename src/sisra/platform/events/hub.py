@@ -2,7 +2,8 @@
 
 Publishing happens from worker threads (sync routes) after commit; subscribers are asyncio
 queues on the server's event loop, so publish hops onto the loop thread-safely. Across several
-workers the same interface would be fed by PostgreSQL LISTEN/NOTIFY (not needed on one node).
+workers and machines, :class:`sisra.platform.events.pg.PostgresEventHub` feeds the same
+subscribers from PostgreSQL ``LISTEN/NOTIFY`` (:func:`hub_for` picks it on PostgreSQL).
 """
 
 import asyncio
@@ -13,11 +14,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 Event = dict[str, Any]
 QUEUE_LIMIT = 1000
+# "new items may be in the database for you": the stream reads them by its cursor
+WAKE: Event = {"wake": True}
 
 
 class EventHub:
+    # whether :meth:`publish` hands items to this process's streams (the PostgreSQL hub
+    # delivers through LISTEN/NOTIFY instead, so nobody needs to build the items for it)
+    fans_out_locally = True
+
     def __init__(self) -> None:
         self._subs: dict[uuid.UUID, set[asyncio.Queue[Event | None]]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -43,7 +53,31 @@ class EventHub:
         with self._lock:
             return len(self._subs.get(professional_id, ()))
 
+    def announce(self, session: Session, items: list[tuple[uuid.UUID, int]]) -> None:
+        """Inside the transaction that creates inbox items ``(recipient, cursor)``.
+
+        Nothing to do in one process (:meth:`publish` follows the commit); the PostgreSQL hub
+        sends its notifications here, so that they leave exactly when the transaction commits.
+        """
+
+    def start(self) -> None:
+        """Begin receiving events from elsewhere (the server's start-up)."""
+
+    def stop(self) -> None:
+        """Stop receiving events from elsewhere (the server's shutdown)."""
+
+    def wake_all(self) -> None:
+        """Tell every open stream of this process to re-read its items from the database."""
+        with self._lock:
+            pros = list(self._subs)
+        for pro in pros:
+            self.deliver(pro, WAKE)
+
     def publish(self, professional_id: uuid.UUID, event: Event) -> None:
+        """After commit: the new item ``event`` for the professional's open streams."""
+        self.deliver(professional_id, event)
+
+    def deliver(self, professional_id: uuid.UUID, event: Event) -> None:
         """Deliver to every open stream of the professional (safe from any thread)."""
         with self._lock:
             queues = list(self._subs.get(professional_id, ()))
@@ -63,3 +97,12 @@ def _offer(queue: asyncio.Queue[Event | None], event: Event) -> None:
         while not queue.empty():
             queue.get_nowait()
         queue.put_nowait(None)
+
+
+def hub_for(engine: Engine) -> EventHub:
+    """The in-process hub for SQLite (one process), the ``LISTEN/NOTIFY`` one for PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        from sisra.platform.events.pg import PostgresEventHub
+
+        return PostgresEventHub(engine)
+    return EventHub()

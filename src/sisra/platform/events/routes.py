@@ -3,12 +3,17 @@
 Each event's ``id`` is the inbox cursor. On connect the stream first replays what the client
 missed (after ``Last-Event-ID`` or ``?after=``) from the database, then goes live. The
 subscription is opened before the replay, so an item committed in between is not lost; it may
-arrive twice and is skipped by cursor. A live event only wakes the stream up: it sends what
-the database has numbered after its cursor, so events fanned out of order lose nothing. The
-stream closes when the access token would expire (the client reconnects with a new token),
-and within about ``events_revocation_check_s`` when its device is revoked or logged out or
-its professional disabled: it re-checks its token each time the database's revocation
-generation moves (:mod:`sisra.platform.auth.revocation`).
+arrive twice and is skipped by cursor. The stream closes when the access token would expire
+(the client reconnects with a new token), and within about ``events_revocation_check_s`` when
+its device is revoked or logged out or its professional disabled: it re-checks its token each
+time the database's revocation generation moves (:mod:`sisra.platform.auth.revocation`).
+
+On one process the hub hands over the new item itself; on PostgreSQL (several workers or
+machines) it only wakes the stream, which reads its new items by cursor
+(:mod:`sisra.platform.events.pg`).
+
+A live event only wakes the stream up: it sends what the database has numbered after its
+cursor, so events fanned out of order lose nothing.
 """
 
 import asyncio
@@ -121,10 +126,11 @@ async def events(
                     continue
                 if event is None:  # fell behind: let the client reconnect and catch up
                     return
-                if event["cursor"] > cursor:
-                    # A wake-up: send what is numbered after our cursor, in order, from the
-                    # database. Fan-outs from two threads can arrive out of cursor order;
-                    # sending the event alone would make the earlier one look already seen.
+                if event.get("wake") or event["cursor"] > cursor:
+                    # A wake-up (another worker's share, or this one's): send what the database
+                    # has numbered after our cursor, in order. Fan-outs from two threads can
+                    # arrive out of cursor order; sending the event alone would make the
+                    # earlier one look already seen.
                     while True:
                         batch = await run_in_threadpool(replay, cursor)
                         for item in batch:

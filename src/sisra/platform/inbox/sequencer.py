@@ -57,7 +57,7 @@ def publish(
     """
     total = 0
     while True:
-        done = _publish_batch(bind, wait)
+        done = _publish_batch(bind, wait, hub)
         total += len(done)
         if done and hub is not None:
             _fan_out(bind, hub, platform, done)
@@ -80,7 +80,7 @@ def sequence_on_commit(session: Session, hub: EventHub | None) -> None:
         numbered: list[tuple[uuid.UUID, uuid.UUID]] = []
 
         def _number(s: Session) -> None:
-            numbered.extend(_number_pending(s))
+            numbered.extend(_number_pending(s, hub))
 
         def _fan_out_after() -> None:
             if hub is not None and numbered:
@@ -99,7 +99,9 @@ def sequence_on_commit(session: Session, hub: EventHub | None) -> None:
     after_commit(session, _run)
 
 
-def _publish_batch(bind: Engine, wait: bool) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def _publish_batch(
+    bind: Engine, wait: bool, hub: EventHub | None = None
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     with Session(bind=bind) as session:
         pending = select(Notification.id).where(Notification.seq.is_(None)).limit(1)
         if session.scalar(pending) is None:
@@ -107,13 +109,18 @@ def _publish_batch(bind: Engine, wait: bool) -> list[tuple[uuid.UUID, uuid.UUID]
         session.rollback()  # end the read before taking the write lock (SQLite)
         if not _lock(session, wait):
             return []
-        done = _number_pending(session)
+        done = _number_pending(session, hub)
         session.commit()
     return done
 
 
-def _number_pending(session: Session) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Number the rows without a cursor; the caller holds the sequencer's lock (or SQLite's)."""
+def _number_pending(
+    session: Session, hub: EventHub | None = None
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Number the rows without a cursor; the caller holds the sequencer's lock (or SQLite's).
+
+    The hub announces the new cursors inside this transaction: PostgreSQL's ``NOTIFY`` leaves
+    when (and only if) the numbering commits and reaches the streams of every worker."""
     session.flush()
     rows = session.execute(
         select(Notification.id, Notification.recipient_id)
@@ -129,6 +136,8 @@ def _number_pending(session: Session) -> list[tuple[uuid.UUID, uuid.UUID]]:
         update(Notification),
         [{"id": row.id, "seq": first + i} for i, row in enumerate(rows)],
     )
+    if hub is not None:
+        hub.announce(session, [(row.recipient_id, first + i) for i, row in enumerate(rows)])
     return [(row.id, row.recipient_id) for row in rows]
 
 
@@ -141,6 +150,8 @@ def _fan_out(
     """Publish the new items to the open event streams of this process (if any listens)."""
     from sisra.platform.inbox.service import items_for  # late import: the service uses us
 
+    if not hub.fans_out_locally:
+        return
     wanted = [nid for nid, rid in done if hub.subscribers(rid)]
     if not wanted:
         return

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from sisra.platform.storage.blobstore import BlobStore, FilesystemBlobStore
 from sisra.platform.storage.crypto import (
@@ -22,14 +23,31 @@ from sisra.platform.storage.crypto import (
 )
 from sisra.platform.storage.keys import load_master_key
 
+if TYPE_CHECKING:
+    from sisra.settings import Settings
+
 __all__ = [
     "BlobStore",
     "EncryptedBlobs",
     "FilesystemBlobStore",
     "IntegrityError",
     "StoredBlob",
+    "blob_store_from_settings",
     "load_master_key",
 ]
+
+
+def blob_store_from_settings(settings: "Settings") -> BlobStore:
+    """The store ``blob_store`` names: the local directory, or the S3-compatible bucket."""
+    if settings.blob_store == "s3":
+        from sisra.platform.storage.s3 import S3BlobStore  # boto3 loads only when used
+
+        return S3BlobStore.from_settings(settings)
+    return FilesystemBlobStore(settings.effective_blob_dir)
+
+
+def blobs_from_settings(settings: "Settings", master_key: bytes) -> "EncryptedBlobs":
+    return EncryptedBlobs(blob_store_from_settings(settings), master_key)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,17 @@ _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)
 _MAX_KEY_LENGTH = 200
 
 
+def check_key(key: str) -> str:
+    """``key`` when it is a valid blob key (see :class:`BlobStore`); :class:`ValueError` if not."""
+    if not isinstance(key, str) or not key:
+        raise ValueError("Clé de stockage vide ou invalide.")
+    if key.startswith(("/", "\\")) or os.path.isabs(key) or ".." in key.split("/"):
+        raise ValueError(f"Clé de stockage refusée (chemin absolu ou '..') : {key!r}")
+    if len(key) > _MAX_KEY_LENGTH or not _KEY_RE.fullmatch(key):
+        raise ValueError(f"Clé de stockage invalide : {key!r}")
+    return key
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     """A stored blob as listed by :meth:`BlobStore.iter_blobs`."""
@@ -89,13 +100,7 @@ class FilesystemBlobStore(BlobStore):
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not isinstance(key, str) or not key:
-            raise ValueError("Clé de stockage vide ou invalide.")
-        if key.startswith(("/", "\\")) or os.path.isabs(key) or ".." in key.split("/"):
-            raise ValueError(f"Clé de stockage refusée (chemin absolu ou '..') : {key!r}")
-        if len(key) > _MAX_KEY_LENGTH or not _KEY_RE.fullmatch(key):
-            raise ValueError(f"Clé de stockage invalide : {key!r}")
-        return self.root.joinpath(*key.split("/"))
+        return self.root.joinpath(*check_key(key).split("/"))
 
     def _make_dirs(self, directory: Path) -> None:
         """Create ``directory`` and its missing parents (up to and including the root) 0700."""
