@@ -20,11 +20,27 @@ AfterCommit = Callable[[], None]
 OnFailure = Callable[[Session], None]
 
 
+# A request may hold two connections at once: its own transaction and a side transaction
+# (:func:`side_transaction`, for claims that must outlive a rollback). With at most 40 requests
+# in the server's thread pool, a pool that cannot give 2 x 40 would let 40 requests each hold
+# one connection and wait for a second until they time out. Beyond POOL_SIZE, connections are
+# closed when returned, so an idle worker keeps POOL_SIZE open (docs/deploy.md: PostgreSQL's
+# max_connections).
+THREADPOOL_LIMIT = 40
+POOL_SIZE = 10
+POOL_OVERFLOW = 2 * THREADPOOL_LIMIT - POOL_SIZE
+
+
 def make_engine(url: str, settings: Settings | None = None) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and foreign keys."""
     busy = settings.sqlite_busy_timeout_s if settings else 30.0
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": busy, "check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -36,7 +52,9 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
             cur.close()
 
     else:
-        engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+        )
     event.listen(engine, "before_cursor_execute", refuse_nul_parameters)
     return engine
 
