@@ -248,7 +248,7 @@ def test_a_stream_never_skips_an_item_whose_event_comes_late(
         with httpx.Client(base_url=live_server.url) as client:
             later = _inbox(client, rec, last - 2)["items"]
         assert [i["cursor"] for i in later] == [last - 1, last]
-        live_server.app.state.hub.publish(rec.id, later[1])  # the later fan-out comes first
+        live_server.app.state.hub.deliver(rec.id, later[1])  # the later fan-out comes first
         assert [listener.next()[0], listener.next()[0]] == [last - 1, last]
     finally:
         listener.close()
