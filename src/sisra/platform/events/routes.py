@@ -96,16 +96,24 @@ async def events(
 
     async def stream() -> AsyncIterator[str]:
         cursor = start
-        seen = await watch.generation()
-        async with hub.subscribe(pro_id) as queue:
-            yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
+
+        async def catch_up() -> AsyncIterator[str]:
+            """Everything the database has numbered after the cursor, in order (the replay on
+            connect, and each wake-up)."""
+            nonlocal cursor
             while True:
                 batch = await run_in_threadpool(replay, cursor)
                 for item in batch:
                     cursor = item["cursor"]
                     yield _sse(item)
                 if len(batch) < REPLAY_BATCH:
-                    break
+                    return
+
+        seen = await watch.generation()
+        async with hub.subscribe(pro_id) as queue:
+            yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
+            async for chunk in catch_up():
+                yield chunk
             keepalive_at = time.monotonic() + settings.events_keepalive_seconds
             while time.monotonic() < deadline:
                 if await request.is_disconnected():
@@ -131,13 +139,8 @@ async def events(
                     # has numbered after our cursor, in order. Fan-outs from two threads can
                     # arrive out of cursor order; sending the event alone would make the
                     # earlier one look already seen.
-                    while True:
-                        batch = await run_in_threadpool(replay, cursor)
-                        for item in batch:
-                            cursor = item["cursor"]
-                            yield _sse(item)
-                        if len(batch) < REPLAY_BATCH:
-                            break
+                    async for chunk in catch_up():
+                        yield chunk
 
     return StreamingResponse(
         stream(),
