@@ -16,19 +16,24 @@ slot only while the limit allows it, in a short transaction of its own committed
 check made before any of them is recorded. A successful attempt gives its slot back.
 """
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from sisra.platform.db import side_transaction
 from sisra.platform.errors import TooManyAttempts
 from sisra.platform.models import LoginFlow, LoginThrottle, utcnow
 from sisra.settings import Settings
+
+T = TypeVar("T")
 
 Kind = Literal["pair", "ip", "account"]
 
@@ -80,12 +85,16 @@ class Reservation:
             return
         over = self.counts[account.key] - settings.login_account_delay_after
         delay = min(2 ** min(over - 1, 16), settings.login_account_max_delay_s)
-        with side_transaction(session) as side:
-            side.execute(
-                update(LoginThrottle)
-                .where(LoginThrottle.key == account.key)
-                .values(not_before=utcnow() + timedelta(seconds=delay))
-            )
+
+        def _hold() -> None:
+            with side_transaction(session) as side:
+                side.execute(
+                    update(LoginThrottle)
+                    .where(LoginThrottle.key == account.key)
+                    .values(not_before=utcnow() + timedelta(seconds=delay))
+                )
+
+        _retrying(_hold)
 
     def succeeded(
         self,
@@ -104,22 +113,28 @@ class Reservation:
         if not self.counters and forgive is None:
             return
         held = self._held(settings)
-        with side_transaction(session) as side:
-            for c in self.counters:
-                side.execute(
-                    update(LoginThrottle)
-                    .where(LoginThrottle.key == c.key, LoginThrottle.failures > 0)
-                    .values(
-                        failures=LoginThrottle.failures - 1,
-                        not_before=None if c == held else LoginThrottle.not_before,
+
+        def _give_back() -> None:
+            with side_transaction(session) as side:
+                for c in self.counters:
+                    side.execute(
+                        update(LoginThrottle)
+                        .where(LoginThrottle.key == c.key, LoginThrottle.failures > 0)
+                        .values(
+                            failures=LoginThrottle.failures - 1,
+                            not_before=None if c == held else LoginThrottle.not_before,
+                        )
+                        .execution_options(synchronize_session=False)
                     )
-                    .execution_options(synchronize_session=False)
-                )
-            if forgive is not None and forgive[1]:
-                login, ip = forgive
-                side.execute(
-                    delete(LoginThrottle).where(LoginThrottle.key == f"pair:{_login(login)}|{ip}")
-                )
+                if forgive is not None and forgive[1]:
+                    login, ip = forgive
+                    side.execute(
+                        delete(LoginThrottle).where(
+                            LoginThrottle.key == f"pair:{_login(login)}|{ip}"
+                        )
+                    )
+
+        _retrying(_give_back)
 
 
 def _insert_missing(side: Session, keys: list[str], now: datetime) -> None:
@@ -184,6 +199,26 @@ def _refusal(side: Session, settings: Settings, c: Counter, now: datetime) -> To
     )
 
 
+# PostgreSQL may pick one of two claims racing for the same rows as a deadlock victim (or, at
+# a stricter isolation level, refuse it with a serialization failure). The claim is a short
+# transaction of its own and rolled back whole: running it again is safe, and right.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+_RETRIES = 5
+
+
+def _retrying(claim: Callable[[], T]) -> T:
+    for attempt in range(_RETRIES):
+        try:
+            return claim()
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
+                raise
+            if attempt == _RETRIES - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def reserve(
     session: Session,
     settings: Settings,
@@ -197,6 +232,16 @@ def reserve(
     (used, expired, out of tries) nothing is counted and the reservation has no ``"flow"``
     entry in ``counts``.
     """
+    return _retrying(lambda: _reserve_once(session, settings, counters, flow_id, max_tries))
+
+
+def _reserve_once(
+    session: Session,
+    settings: Settings,
+    counters: list[Counter],
+    flow_id: uuid.UUID | None,
+    max_tries: int,
+) -> Reservation:
     now = utcnow()
     reservation = Reservation(list(counters))
     with side_transaction(session) as side:
