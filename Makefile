@@ -40,8 +40,8 @@ region: env
 		$(PY) -m sisra.devtools.multinode
 
 lint: env
-	.venv/bin/ruff check src tests bench
-	.venv/bin/ruff format --check src tests bench
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 typecheck: env
 	.venv/bin/mypy

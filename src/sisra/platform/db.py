@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform.inputs import refuse_nul_parameters
@@ -122,3 +122,17 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
             acb()
     finally:
         session.close()
+
+
+def exclusive_lock(session: Session, lock_id: int, *, wait: bool = True) -> bool:
+    """Take a lock only one transaction at a time holds, until it ends; ``False`` when busy
+    and not waiting. PostgreSQL: a transaction-scoped advisory lock ``lock_id``. SQLite: the
+    database's write lock, taken now (``BEGIN IMMEDIATE``), so what the holder reads next stays
+    the latest (a deferred transaction could fail to upgrade if another writer came in)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        got = conn.execute(text(f"SELECT {fn}(:id)"), {"id": lock_id}).scalar()
+        return got is not False
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return True

@@ -17,13 +17,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform.audit import checkpoints
 from sisra.platform.audit.chain import GENESIS, link
 from sisra.platform.audit.checkpoints import Checkpoint
 from sisra.platform.audit.keys import AuditKey, load_audit_key
+from sisra.platform.db import exclusive_lock
 from sisra.platform.models import AuditEvent
 from sisra.settings import Settings
 
@@ -106,7 +107,7 @@ class Sealer:
             if session.scalar(unsealed) is None:
                 return 0, None
             session.rollback()  # end the read before taking the write lock (SQLite)
-            if not _lock(session, wait):
+            if not exclusive_lock(session, ADVISORY_LOCK_ID, wait=wait):
                 return 0, None
             position, prev = self._head(session)
             rows = session.scalars(
@@ -148,19 +149,6 @@ class Sealer:
                 "« sisra admin verify-audit --no-seal »."
             )
         return position, head.chain_hash or GENESIS
-
-
-def _lock(session: Session, wait: bool) -> bool:
-    """Take the sealer's lock for the current transaction; ``False`` if busy and not waiting."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        got = conn.execute(text(f"SELECT {fn}(:id)"), {"id": ADVISORY_LOCK_ID}).scalar()
-        return got is not False
-    # SQLite: take the database's write lock now, so that the head read below stays the head
-    # (a deferred transaction would fail to upgrade if another writer came in between).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-    return True
 
 
 class SealerThread:

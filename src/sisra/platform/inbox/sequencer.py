@@ -24,11 +24,11 @@ import threading
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform import counters
-from sisra.platform.db import after_commit, before_commit
+from sisra.platform.db import after_commit, before_commit, exclusive_lock
 from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Notification
 
@@ -107,7 +107,7 @@ def _publish_batch(
         if session.scalar(pending) is None:
             return []
         session.rollback()  # end the read before taking the write lock (SQLite)
-        if not _lock(session, wait):
+        if not exclusive_lock(session, ADVISORY_LOCK_ID, wait=wait):
             return []
         done = _number_pending(session, hub)
         session.commit()
@@ -170,18 +170,6 @@ def _fan_out(
         return
     for note, item in zip(notes, items, strict=True):
         hub.publish(note.recipient_id, item)
-
-
-def _lock(session: Session, wait: bool) -> bool:
-    """Take the sequencer's lock for the current transaction; ``False`` if busy and not waiting."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        got = conn.execute(text(f"SELECT {fn}(:id)"), {"id": ADVISORY_LOCK_ID}).scalar()
-        return got is not False
-    # SQLite: take the database's write lock now, so that the counter read stays the last one.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-    return True
 
 
 class SequencerThread:
