@@ -1,6 +1,6 @@
 import enum
 
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, Enum, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sisra.platform.models.base import Base, Timestamped, UUIDPk
@@ -15,6 +15,8 @@ class Professional(UUIDPk, Timestamped, Base):
     """A health professional of the regional directory (or an administrator)."""
 
     __tablename__ = "professionals"
+    # MSSanté addresses are matched whatever their case (mail in, recipients typed by hand)
+    __table_args__ = (Index("ix_professionals_mssante_lower", text("lower(mssante)")),)
 
     rpps: Mapped[str | None] = mapped_column(String(11), unique=True)
     adeli: Mapped[str | None] = mapped_column(String(9), unique=True)
@@ -37,6 +39,10 @@ class Professional(UUIDPk, Timestamped, Base):
         default=Role.professional,
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An MSSanté correspondent on another operator (a hospital, a colleague elsewhere): listed
+    # so documents can be sent to their ``mssante`` address and mail from them attributed;
+    # never logs in here and has no inbox of its own (docs/interop.md).
+    external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Folded "last first city specialty profession" for accent- and case-insensitive search.
     search_text: Mapped[str] = mapped_column(String(600), index=True)
 
