@@ -26,6 +26,7 @@ from sisra.platform.audit.checkpoints import Checkpoint
 from sisra.platform.audit.keys import AuditKey, load_audit_key
 from sisra.platform.db import exclusive_lock
 from sisra.platform.models import AuditEvent
+from sisra.platform.periodic import Periodic
 from sisra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,22 +152,16 @@ class Sealer:
         return position, head.chain_hash or GENESIS
 
 
-class SealerThread:
-    """Runs :meth:`Sealer.seal` every ``interval`` seconds until :meth:`stop`."""
+class SealerThread(Periodic):
+    """Runs :meth:`Sealer.seal` every ``interval`` seconds; seals what is left at :meth:`stop`."""
 
     def __init__(self, sealer: Sealer, interval: float) -> None:
+        super().__init__("audit-sealer", interval, self._seal, immediately=False)
         self.sealer = sealer
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sisra-audit-sealer", daemon=True)
-
-    def start(self) -> "SealerThread":
-        self._thread.start()
-        return self
+        self._refused: str | None = None
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
+        super().stop()
         try:
             self.sealer.seal(wait=True)  # what the last requests wrote
         except SealRefused:
@@ -174,15 +169,11 @@ class SealerThread:
         except Exception:
             log.exception("audit sealing failed at shutdown")
 
-    def _run(self) -> None:
-        refused: str | None = None
-        while not self._stop.wait(self.interval):
-            try:
-                self.sealer.seal(wait=False)
-                refused = None
-            except SealRefused as exc:  # said once, not every second
-                if exc.message != refused:
-                    log.error("%s", exc.message)
-                refused = exc.message
-            except Exception:  # the next tick retries; rows stay unsealed, never lost
-                log.exception("audit sealing failed; retrying in %.1f s", self.interval)
+    def _seal(self) -> None:
+        try:
+            self.sealer.seal(wait=False)
+            self._refused = None
+        except SealRefused as exc:  # said once, not every second
+            if exc.message != self._refused:
+                log.error("%s", exc.message)
+            self._refused = exc.message

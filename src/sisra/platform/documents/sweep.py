@@ -10,11 +10,11 @@ harmless), and on demand with ``sisra admin sweep-blobs``.
 """
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Self
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sisra.platform.db import unit_of_work
 from sisra.platform.documents import idempotency
 from sisra.platform.models import Document, utcnow
+from sisra.platform.periodic import Periodic, StopLoop
 from sisra.platform.storage import EncryptedBlobs
 from sisra.settings import Settings
 
@@ -78,43 +79,29 @@ def sweep(
     return SweepReport(removed, temporaries, expired, seen, cutoff)
 
 
-class PeriodicSweeper:
+class PeriodicSweeper(Periodic):
     """Runs :func:`sweep` at once (all blobs), then every ``blob_sweep_interval_minutes``
     (the blobs written since the previous pass), in a thread."""
 
     def __init__(
         self, factory: sessionmaker[Session], blobs: EncryptedBlobs, settings: Settings
     ) -> None:
+        super().__init__(
+            "sweeper", settings.blob_sweep_interval_minutes * 60.0, self._sweep, join_timeout=10
+        )
         self._args = (factory, blobs, settings)
-        self._interval = settings.blob_sweep_interval_minutes * 60.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._since: datetime | None = None
 
-    def start(self) -> None:
-        if self._interval <= 0:
-            return
-        self._thread = threading.Thread(target=self._run, name="sisra-sweeper", daemon=True)
-        self._thread.start()
+    def start(self) -> Self:
+        return super().start() if self.interval > 0 else self
 
-    def _run(self) -> None:
-        since: datetime | None = None
-        while not self._stop.is_set():
-            try:
-                # a minute of overlap: file times and the clock may disagree slightly
-                report = sweep(*self._args, since=since)
-                since = report.cutoff - timedelta(minutes=1)
-            except NotImplementedError as exc:
-                log.warning("blob sweep disabled: %s", exc)
-                return
-            except Exception:  # a failed sweep is retried at the next interval
-                log.exception("blob sweep failed")
-            if self._stop.wait(self._interval):
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+    def _sweep(self) -> None:
+        try:
+            report = sweep(*self._args, since=self._since)
+        except NotImplementedError as exc:
+            raise StopLoop(f"blob sweep disabled: {exc}") from exc
+        # a minute of overlap: file times and the clock may disagree slightly
+        self._since = report.cutoff - timedelta(minutes=1)
 
 
 @asynccontextmanager

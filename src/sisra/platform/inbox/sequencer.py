@@ -20,7 +20,6 @@ On SQLite the numbering is done inside the share's own transaction, just before 
 """
 
 import logging
-import threading
 import uuid
 from typing import Any
 
@@ -31,6 +30,7 @@ from sisra.platform import counters
 from sisra.platform.db import after_commit, before_commit, exclusive_lock
 from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Notification
+from sisra.platform.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def _fan_out(
         hub.publish(note.recipient_id, item)
 
 
-class SequencerThread:
+class SequencerThread(Periodic):
     """Publishes what a request left without a cursor (it died between commit and publish)."""
 
     def __init__(
@@ -181,27 +181,11 @@ class SequencerThread:
         hub: EventHub,
         interval: float = CATCH_UP_INTERVAL_S,
     ) -> None:
+        super().__init__("inbox-seq", interval, self._catch_up)
         self.factory = factory
         self.hub = hub
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sisra-inbox-seq", daemon=True)
 
-    def start(self) -> "SequencerThread":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                bind = self.factory.kw["bind"]
-                platform = (self.factory.kw.get("info") or {}).get("platform")
-                publish(bind, self.hub, platform, wait=False)
-            except Exception:  # the next tick retries; rows stay unnumbered, never lost
-                log.exception("inbox sequencing failed; retrying in %.1f s", self.interval)
-            if self._stop.wait(self.interval):
-                return
+    def _catch_up(self) -> None:
+        bind = self.factory.kw["bind"]
+        platform = (self.factory.kw.get("info") or {}).get("platform")
+        publish(bind, self.hub, platform, wait=False)
