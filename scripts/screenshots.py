@@ -73,8 +73,9 @@ def open_logged_in(page: Page, base: str, headers: dict[str, str], target: str) 
     page.wait_for_load_state("networkidle")
 
 
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+def shot(page: Page, name: str, full_page: bool = True) -> None:
+    """The whole page, or only the first screen of a long list (``full_page=False``)."""
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
     print(f"  docs/screenshots/{name}.png")
 
 
@@ -124,6 +125,8 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="fr-FR")
             page.goto(f"{base}/connexion")
             shot(page, "connexion")
+            page.goto(f"{base}/telecharger")
+            shot(page, "telecharger-monsisra")
             open_logged_in(page, base, gp, "/documents-recus")
             shot(page, "documents-recus")
             if inbox:
@@ -139,6 +142,8 @@ def main() -> int:
             shot(page, "admin-annuaire")
             open_logged_in(page, base, admin, "/admin/audit")
             shot(page, "admin-audit")
+            open_logged_in(page, base, admin, "/admin/equipes-de-soins")
+            shot(page, "admin-equipes-de-soins", full_page=False)
             page.goto(f"{base}/demo/courriels")
             shot(page, "demo-courriels")
             browser.close()
