@@ -57,6 +57,23 @@ def _prepare_postgres(url: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture
+def scratch_url(tmp_path: Path, is_postgres: bool, database_url: str) -> Iterator[str]:
+    """An empty database of the test's own (a migration tested on data of its own)."""
+    if is_postgres:
+        url = database_url + "_scratch"
+        _prepare_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'scratch.db'}"
+    yield url
+    if is_postgres:
+        base, _, name = url.rpartition("/")
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("SISRA_TEST_DATABASE_URL", "")

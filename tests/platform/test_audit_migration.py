@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from conftest import _prepare_postgres
 from sisra.platform.audit.keys import AuditKey
 from sisra.platform.audit.sealer import Sealer
 from sisra.platform.audit.verify import verify
@@ -57,21 +56,10 @@ def _old_hash(row: dict, prev: str) -> str:
 
 
 @pytest.fixture
-def old_url(tmp_path, is_postgres, database_url):
+def old_url(scratch_url):
     """A database of its own, migrated up to 0005 (before the sealed trail)."""
-    if is_postgres:
-        url = database_url + "_mig"
-        _prepare_postgres(url)
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, "0005")
-    yield url
-    if is_postgres:
-        base, _, name = url.rpartition("/")
-        admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    upgrade(scratch_url, "0005")
+    return scratch_url
 
 
 def _fill_old_trail(url: str, n: int = 5) -> list[dict]:

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from sisra.common import doctypes
+from sisra.common.text import fold
 from sisra.platform import counters
 from sisra.platform.models import Document, Notification
 
@@ -48,13 +49,15 @@ def seed_inbox(
             doc_id = uuid.uuid4()
             at = start + timedelta(minutes=i)
             dtype = types[i % len(types)]
+            title = f"{dtype.label} n° {i + 1}"
             docs.append(
                 {
                     "id": doc_id,
                     "created_at": at,
                     "patient_id": patient_ids[i % len(patient_ids)],
                     "author_id": sender_ids[i % len(sender_ids)],
-                    "title": f"{dtype.label} n° {i + 1}",
+                    "title": title,
+                    "title_fold": fold(title),  # a Core insert: no ORM hook folds it
                     "type_code": dtype.code,
                     "loinc": dtype.loinc,
                     "clinical_date": date(2026, 1, 1) + timedelta(days=i % 300),

@@ -2,8 +2,9 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from sisra.common.text import fold
 from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
 
 
@@ -15,6 +16,9 @@ class Document(UUIDPk, Timestamped, Base):
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    # accent- and case-free title for searching (« echographie » finds « Échographie »); kept in
+    # step with ``title`` by :meth:`_fold_title`, whoever creates the row
+    title_fold: Mapped[str] = mapped_column(String(250), default="")
     type_code: Mapped[str] = mapped_column(String(40))
     loinc: Mapped[str] = mapped_column(String(20))
     clinical_date: Mapped[date] = mapped_column(Date)
@@ -26,6 +30,11 @@ class Document(UUIDPk, Timestamped, Base):
     in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     # When set, only the author and the recipients may see it, not the rest of the care team.
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @validates("title")
+    def _fold_title(self, _key: str, value: str) -> str:
+        self.title_fold = fold(value)[:250]
+        return value
 
 
 class Notification(UUIDPk, Timestamped, Base):
