@@ -99,6 +99,8 @@ class Settings(BaseSettings):
 
     # web pages
     web_ticket_ttl_s: int = 60
+    # first-login links e-mailed by administrators (choose one's portal password)
+    password_link_ttl_hours: int = 72
     web_session_hours: int = 8
 
     @model_validator(mode="before")

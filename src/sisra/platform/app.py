@@ -41,6 +41,7 @@ from sisra.platform.web import (
     pages_admin,
     pages_care_team,
     pages_download,
+    pages_first_login,
     pages_record,
     pages_send,
 )
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages_admin.router,
         pages_care_team.router,
         pages_download.router,
+        pages_first_login.router,
         auth_router,
         directory_router,
         patients_router,

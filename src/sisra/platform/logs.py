@@ -1,6 +1,7 @@
 """What the platform's logs must never hold: one-time login links and tokens.
 
-The access log line of ``GET /web/ticket/<ticket>`` would otherwise hold a link that opens a
+The access log line of ``GET /web/ticket/<ticket>`` (or of a first-login link,
+``/premiere-connexion/<token>``) would otherwise hold a link that opens a
 session (for 60 seconds, once): anyone reading the log before the professional clicked could
 use it. The ticket and any ``ticket``/``token``-like query value are masked before the line is
 written. Patient traits never reach a URL (searches are POST bodies), so need no masking.
@@ -11,7 +12,8 @@ import re
 
 MASK = "[masqué]"
 
-_TICKET_PATH = re.compile(r"(/web/ticket/)[^/?#\s\"]+")
+# one-time links that carry their secret in the path: web tickets, first-login links
+_TICKET_PATH = re.compile(r"(/web/ticket/|/premiere-connexion/)[^/?#\s\"]+")
 _SECRET_QUERY = re.compile(
     r"([?&](?:ticket|token|access_token|refresh_token|code|csrf|session)=)[^&#\s\"]*",
     re.IGNORECASE,

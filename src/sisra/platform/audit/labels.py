@@ -19,6 +19,8 @@ ACTIONS: dict[str, str] = {
     "auth.login": "Connexion : identifiant et mot de passe",
     "auth.logout": "Déconnexion",
     "auth.otp_sent": "Connexion : code envoyé par e-mail",
+    "auth.password_chosen": "Mot de passe choisi (lien de première connexion)",
+    "auth.password_link_issued": "Lien de première connexion envoyé",
     "auth.otp_verify": "Connexion : vérification du code",
     "auth.refresh": "Connexion : renouvellement de session",
     "auth.web_login": "Connexion au portail web",

@@ -16,6 +16,7 @@ from sisra.platform.models.care_team import CareTeamHow, CareTeamMember
 from sisra.platform.models.counters import Counter
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
+from sisra.platform.models.first_login import PasswordLink
 from sisra.platform.models.intake import ShareIdempotencyKey
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
@@ -34,6 +35,7 @@ __all__ = [
     "LoginFlow",
     "LoginThrottle",
     "Notification",
+    "PasswordLink",
     "Patient",
     "Professional",
     "RefreshToken",

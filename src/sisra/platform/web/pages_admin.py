@@ -29,7 +29,7 @@ from sisra.common.text import fold
 from sisra.platform.audit import labels
 from sisra.platform.audit import query as audit_query
 from sisra.platform.audit import service as audit
-from sisra.platform.auth import passwords
+from sisra.platform.auth import first_login, passwords
 from sisra.platform.auth import service as auth
 from sisra.platform.auth.mailer import MailError, send_mail
 from sisra.platform.context import RequestContext
@@ -263,6 +263,8 @@ def edit_professional_page(
         "modifie": "Les modifications ont été enregistrées.",
         "active": "Le compte est activé.",
         "desactive": "Le compte est désactivé : ses connexions sont refusées.",
+        "lien": "Un lien pour choisir son mot de passe a été envoyé à son adresse e-mail ; "
+        "les liens envoyés avant ne fonctionnent plus.",
     }.get(notice, "")
     return page(request, "admin/pro_edit.html", context)
 
@@ -328,6 +330,34 @@ def set_active_submit(
     return _redirect(f"/admin/annuaire/{target.id}?notice={'active' if enable else 'desactive'}")
 
 
+@router.post("/annuaire/{professional_id}/lien-mot-de-passe")
+def password_link_submit(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    professional_id: uuid.UUID,
+    csrf: str = Form(""),
+) -> Response:
+    """E-mail the professional a new link to choose their password (first login, forgotten)."""
+    ctx, pro, expected = _admin(request, session)
+    check_csrf(expected, csrf)
+    target = directory.get(session, professional_id)
+    context = _edit_context(pro, expected, target)
+    if not target.active or target.external:
+        context["error"] = "Ce compte ne peut pas recevoir de lien : il est désactivé ou externe."
+        return page(request, "admin/pro_edit.html", context, status=422)
+    try:
+        with session.begin_nested():
+            _send_welcome(session, settings, ctx, target)
+    except MailError:
+        context["error"] = (
+            "Le courriel n'a pas pu être envoyé (serveur de messagerie indisponible) : "
+            "réessayez plus tard."
+        )
+        return page(request, "admin/pro_edit.html", context, status=502)
+    return _redirect(f"/admin/annuaire/{target.id}?notice=lien")
+
+
 # --------------------------------------------------------------------------- CSV import
 
 
@@ -344,8 +374,8 @@ class ImportLine:
 def login_help(rpps: str | None, login: str) -> str:
     """How a professional of the directory logs in, in French (import report, first e-mail)."""
     password = (
-        f"identifiant « {login} » et mot de passe (communiqué par l'administrateur), "
-        "puis code reçu par e-mail"
+        f"identifiant « {login} » et mot de passe (à choisir avec le lien de première connexion "
+        "reçu par e-mail), puis code reçu par e-mail"
     )
     if rpps:
         return f"Carte CPS dans MonSisra (RPPS {rpps}) ; sans carte : {password}"
@@ -501,14 +531,33 @@ async def import_submit(
     return page(request, "admin/import.html", context)
 
 
-def _welcome_body(settings: Settings, target: Professional) -> str:
+def _welcome_body(settings: Settings, target: Professional, link: first_login.IssuedLink) -> str:
+    expires = link.expires_at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
     return (
         f"Bonjour {target.first_name} {target.last_name},\n\n"
         f"Votre compte a été créé sur {settings.platform_name}, la plateforme régionale "
         "d'échange de documents médicaux.\n\n"
         f"Pour vous connecter : {login_help(target.rpps, target.login)}.\n\n"
+        "Choisissez votre mot de passe en ouvrant ce lien (il ne sert qu'une fois, jusqu'au "
+        f"{expires}) :\n{link.url}\n\n"
         f"Installez MonSisra ou rendez-vous sur {settings.public_url}.\n"
         f"Une question : {settings.contact_email}\n"
+    )
+
+
+def _send_welcome(
+    session: Session, settings: Settings, ctx: RequestContext, target: Professional
+) -> None:
+    """The first-login e-mail, with a new link to choose the password; raises MailError."""
+    link = first_login.issue(session, settings, ctx, target)
+    send_mail(
+        settings,
+        target.email,
+        f"Votre accès à {settings.platform_name}",
+        _welcome_body(settings, target, link),
+    )
+    audit.record(
+        session, ctx, "directory.instructions_sent", details={"professional": str(target.id)}
     )
 
 
@@ -530,20 +579,15 @@ def send_instructions(
             target = directory.get(session, uuid.UUID(raw_id))
         except (ValueError, NotFound):
             continue
+        if not target.active or target.external:
+            continue
         try:
-            send_mail(
-                settings,
-                target.email,
-                f"Votre accès à {settings.platform_name}",
-                _welcome_body(settings, target),
-            )
+            with session.begin_nested():  # a mail that failed leaves no link behind
+                _send_welcome(session, settings, ctx, target)
         except MailError:
             failed.append(target.display_name)
             continue
         sent.append(target.display_name)
-        audit.record(
-            session, ctx, "directory.instructions_sent", details={"professional": str(target.id)}
-        )
     message = f"Instructions de première connexion envoyées à {len(sent)} professionnel(s)."
     if failed:
         message += " Envoi impossible (serveur de messagerie) pour : " + ", ".join(failed) + "."

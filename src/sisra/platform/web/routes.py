@@ -81,6 +81,12 @@ def _page(
     return response
 
 
+# for the other anonymous pages (pages_first_login.py)
+anon_csrf = _anon_csrf
+check_anon_csrf = _check_anon_csrf
+anonymous_page = _page
+
+
 def _logged_in(response: Response, settings: Settings, token: str) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
