@@ -8,7 +8,7 @@ Layout of the archive (IHE ITI TF-1 §16, ITI-32)::
     IHE_XDM/SUBSET01/DOC0001.PDF        the document
 
 The metadata (IHE ITI TF-3 §4.2.3, with the French CI-SIS value sets of
-:mod:`sisra.client.export.codes`) hold one submission set (RegistryPackage: author,
+:mod:`sisra.common.xdm.codes`) hold one submission set (RegistryPackage: author,
 intendedRecipient, contentTypeCode) and one document entry (ExtrinsicObject: author with
 RPPS and structure identifiers, classCode, confidentialityCode, formatCode,
 healthcareFacilityTypeCode, practiceSettingCode, typeCode) linked by a HasMember
@@ -36,14 +36,15 @@ from typing import IO, Any
 import xmlschema
 
 from sisra import __version__
-from sisra.client.export import _item, codes
 from sisra.common import doctypes
 from sisra.common.ins import KNOWN_OIDS, OID_NIR
+from sisra.common.xdm import codes
+from sisra.common.xdm import item as _item
 
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
-_PACKAGE = "sisra.client.export"
+_PACKAGE = "sisra.common.xdm"
 SCHEMA_DIR = "schemas"
 XSD_FILES = ("lcm.xsd", "rim.xsd", "rs.xsd", "query.xsd", "xml.xsd")
 
@@ -729,8 +730,8 @@ def validate_archive(zip_path: Path) -> None:
 def build_xdm(item: dict[str, Any], pdf_path: Path, out_path: Path, oid: str | None = None) -> None:
     """Write ``out_path`` (conventionally ``IHE_XDM.ZIP``): the XDM archive of the PDF.
 
-    For an atomic, validated write into a watched folder, use
-    :func:`sisra.client.export.write_export`.
+    For an atomic, validated write into a watched folder, MonSisra uses
+    ``sisra.client.export.write_export``.
     """
     with Path(out_path).open("wb") as target:
         write_xdm(target, item, Path(pdf_path), oid)
