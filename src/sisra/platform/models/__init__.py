@@ -17,6 +17,9 @@ from sisra.platform.models.counters import Counter
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.intake import ShareIdempotencyKey
+
+# MSSanté gateway, outgoing mail
+from sisra.platform.models.mssante import MssanteOutbox, OutboxStatus
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
 __all__ = [
@@ -33,7 +36,9 @@ __all__ = [
     "IdentityStatus",
     "LoginFlow",
     "LoginThrottle",
+    "MssanteOutbox",
     "Notification",
+    "OutboxStatus",
     "Patient",
     "Professional",
     "RefreshToken",
