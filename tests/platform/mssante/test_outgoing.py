@@ -5,7 +5,6 @@ IMAP), the DSN and the MDN come back and become the receipts the author sees."""
 import io
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from email.message import EmailMessage
 from typing import Any
@@ -31,18 +30,7 @@ from .conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
 INS = with_key("2690469123045")
 
 
-@pytest.fixture(autouse=True)
-def relay(settings: Settings, mail_servers: MailServers) -> Iterator[Settings]:
-    """The platform's operator relay is the test Postfix (set before the app starts)."""
-    settings.mssante_relay_host = "127.0.0.1"
-    settings.mssante_relay_port = mail_servers.relay_port
-    settings.mssante_client_cert = mail_servers.client_cert
-    settings.mssante_client_key = mail_servers.client_key
-    settings.mssante_ca_file = mail_servers.ca_cert
-    settings.mssante_poll_s = 0.2
-    settings.mssante_retry_base_s = 0.2
-    settings.mssante_max_attempts = 3
-    yield settings
+pytestmark = pytest.mark.usefixtures("mssante_relay")
 
 
 def _patient(db: Any) -> uuid.UUID:
@@ -300,3 +288,32 @@ def test_reports_about_other_mail_are_ignored(db: Any) -> None:
     plain.set_content("rien")
     with db() as session:
         assert receipts.apply_report(session, plain) is False
+
+
+def test_a_row_is_claimed_by_one_sender_only(
+    settings: Settings, app_client: Any, make_pro: Any, db: Any
+) -> None:
+    """Two nodes' senders racing for a due row: one claim wins, the other is refused until
+    the lease runs out; the attempt is counted at the claim."""
+    from datetime import timedelta
+
+    from conftest import free_port
+    from sisra.platform.mssante import outbox
+
+    settings.mssante_relay_port = free_port()  # the first attempt fails...
+    settings.mssante_retry_base_s = 3600.0  # ...and the retry is due in an hour
+    sender = make_pro()
+    _with_mailbox(db, sender)
+    document_id = _share_outside(app_client, db, sender).json()["document"]["id"]
+    deadline = time.monotonic() + 60
+    while (row := _row(db, document_id)).attempts < 1 or row.claimed_until is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    later = row.next_attempt_at + timedelta(seconds=1)  # when the retry is due
+    with db() as first:
+        assert outbox.claim(first, row.id, later) is True
+    with db() as second:
+        assert outbox.claim(second, row.id, later) is False
+    with db() as third:  # the lease has run out: a sender that died lets the row go
+        assert outbox.claim(third, row.id, later + outbox.CLAIM_LEASE * 2) is True
+    assert _row(db, document_id).attempts == 3

@@ -20,7 +20,8 @@ class MssanteOutbox(UUIDPk, Timestamped, Base):
     """One mail to a correspondent of another MSSanté operator: the copy of a share that
     leaves by mail. Written in the share's transaction; the sender sends it after the commit
     and retries it; the reports that come back (DSN, MDN) move it on. The id is the envelope
-    id (``ENVID``) the DSNs quote; ``message_id`` is the ``Message-ID`` MDNs quote."""
+    id (``ENVID``) the DSNs quote; ``message_id`` (another random value: the recipient sees
+    it) is the ``Message-ID`` MDNs quote."""
 
     __tablename__ = "mssante_outbox"
     # the sender's scan: due rows in order

@@ -77,7 +77,9 @@ def enqueue(
                 document_id=doc.id,
                 sender_address=sender_address,
                 recipient_address=pro.mssante.lower(),
-                message_id=f"<{row_id}@{domain}>",
+                # not the envelope id: the recipient sees the Message-ID, and must not be able
+                # to forge a DSN about this row (DSNs are matched by ENVID)
+                message_id=f"<{uuid.uuid4()}@{domain}>",
                 status=OutboxStatus.queued,
                 attempts=0,
                 next_attempt_at=utcnow(),
