@@ -108,7 +108,7 @@ def test_the_package_metadata_and_files(deb: Path) -> None:
         "./usr/share/icons/hicolor/scalable/apps/monsisra.svg",
         "./usr/share/icons/hicolor/48x48/apps/monsisra.png",
         "sisra/client/export/profiles.json",
-        "sisra/client/export/schemas/lcm.xsd",
+        "sisra/common/xdm/schemas/lcm.xsd",
         "PySide6/Qt/plugins/platforms/libqxcb.so",
         "PySide6/Qt/plugins/platforms/libqoffscreen.so",
         "pypdfium2_raw/libpdfium.so",

@@ -33,11 +33,11 @@ from sisra.client.export import (
     unique_path,
     write_export,
 )
-from sisra.client.export import xdm as xdm_module
 from sisra.client.export.filenames import MAX_NAME_LEN
 from sisra.client.export.hprim import hprim_bytes
 from sisra.client.export.profiles import expand_folder
 from sisra.common.ins import OID_NIA, OID_NIA_TEST, OID_NIR, OID_NIR_TEST
+from sisra.common.xdm import archive as xdm_module
 
 # ------------------------------------------------------------------ helpers and fixtures
 
@@ -758,7 +758,7 @@ def test_an_archive_failing_validation_is_never_renamed_into_place(
     """The archive is checked as written (entries, XHTML, hash) before it gets its name."""
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(xdm_module, "index_html", lambda _item: "<html><p>non fermé</html>")
+    monkeypatch.setattr(xdm_module, "index_html", lambda *_a: "<html><p>non fermé</html>")
     with pytest.raises(ExportError) as caught:
         write_export(get_profile("xdm"), out, item, pdf)
     assert caught.value.code == "export_failed" and "INDEX.HTM" in caught.value.message
@@ -801,7 +801,7 @@ def test_metadata_checks_reject_broken_metadata(item: dict[str, Any]) -> None:
 
 def test_the_schemas_ship_in_the_package() -> None:
     """The validator reads the .xsd files from the installed package, nothing else."""
-    folder = resources.files("sisra.client.export").joinpath("schemas")
+    folder = resources.files("sisra.common.xdm").joinpath("schemas")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".xsd"))
     assert names == ["lcm.xsd", "query.xsd", "rim.xsd", "rs.xsd", "xml.xsd"]
     schema = xdm_module.metadata_schema()
@@ -918,11 +918,20 @@ def test_item_is_not_modified(tmp_path: Path, pdf: Path, item: dict[str, Any]) -
     assert item == before
 
 
-def test_export_package_stays_headless() -> None:
-    """MonSisra's engine must not pull the platform (server) nor Qt."""
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        # MonSisra's engine must not pull the platform (server) nor Qt
+        ("sisra.client.export", ("sisra.platform", "PySide", "PyQt")),
+        # the platform attaches the same archives to MSSanté mail: the writer must not pull
+        # MonSisra's engine (imports go platform → common, client → common)
+        ("sisra.common.xdm", ("sisra.client", "sisra.platform", "PySide")),
+    ],
+)
+def test_export_modules_import_only_their_side(module: str, forbidden: tuple[str, ...]) -> None:
     code = (
-        "import sys, sisra.client.export; "
-        "bad = [m for m in sys.modules if m.startswith(('sisra.platform', 'PySide', 'PyQt'))]; "
+        f"import sys, {module}; "
+        f"bad = [m for m in sys.modules if m.startswith({forbidden!r})]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

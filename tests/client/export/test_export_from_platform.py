@@ -20,8 +20,8 @@ from conftest import make_pdf, share_request
 from sisra.client.accounts import Account, AccountSettings
 from sisra.client.engine import exporter_for
 from sisra.client.export import get_profile, parse_hprim, read_xdm, write_export
-from sisra.client.export import xdm as xdm_module
 from sisra.common.ins import OID_NIA, OID_NIA_TEST, OID_NIR, OID_NIR_TEST, with_key
+from sisra.common.xdm import archive as xdm_module
 from sisra.platform.context import SYSTEM
 from sisra.platform.models import Professional
 from sisra.platform.patients import service as patients

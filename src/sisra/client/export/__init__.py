@@ -35,7 +35,8 @@ from sisra.client.export.filenames import (
 )
 from sisra.client.export.hprim import hprim_bytes, hprim_header, parse_hprim
 from sisra.client.export.profiles import Profile, get_profile, load_profiles
-from sisra.client.export.xdm import (
+from sisra.client.vault import fsync_dir
+from sisra.common.xdm import (
     XdmError,
     build_xdm,
     read_xdm,
@@ -43,7 +44,6 @@ from sisra.client.export.xdm import (
     validator_name,
     write_xdm,
 )
-from sisra.client.vault import fsync_dir
 
 __all__ = [
     "ExportError",

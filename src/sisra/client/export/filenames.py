@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sisra.client.export import _item
+from sisra.common.xdm import item as _item
 
 if TYPE_CHECKING:
     from sisra.client.export.profiles import Profile

@@ -30,9 +30,9 @@ import re
 from datetime import date
 from typing import Any
 
-from sisra.client.export import _item
 from sisra.client.export.filenames import to_charset
 from sisra.common.ins import OID_NIA, OID_NIA_TEST
+from sisra.common.xdm import item as _item
 
 HEADER_LINES = 12
 END_OF_MESSAGE = "****FIN****"

@@ -49,6 +49,14 @@ ACTIONS: dict[str, str] = {
     "inbox.read": "Documents reçus : consultation",
     "inbox.receipt.downloaded": "Documents reçus : accusé de téléchargement",
     "inbox.receipt.read": "Documents reçus : accusé de lecture",
+    # MSSanté gateway, outgoing mail
+    "mssante.delivered": "MSSanté : accusé de réception d'un autre opérateur",
+    "mssante.failed": "MSSanté : envoi en échec",
+    "mssante.queued": "MSSanté : message à envoyer à un autre opérateur",
+    "mssante.read": "MSSanté : accusé de lecture d'un autre opérateur",
+    "mssante.report": "MSSanté : rapport reçu sans suite",
+    "mssante.retry": "MSSanté : envoi reporté, nouvelle tentative prévue",
+    "mssante.sent": "MSSanté : message remis au relais de l'opérateur",
     "patient.create": "Patient : création d'une identité",
     "patient.merge": "Patient : fusion d'identités",
     "patient.search": "Patient : recherche",
@@ -78,6 +86,8 @@ DETAILS: dict[str, str] = {
     "results": "Résultats",
     "rows": "Lignes",
     "export": "Export",
+    "address": "Adresse MSSanté",
+    "attempt": "Tentative",
 }
 
 _HIDDEN = {"web", "page"}

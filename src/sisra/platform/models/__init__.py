@@ -18,6 +18,9 @@ from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.first_login import PasswordLink
 from sisra.platform.models.intake import ShareIdempotencyKey
+
+# MSSanté gateway, outgoing mail
+from sisra.platform.models.mssante import MssanteOutbox, OutboxStatus
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
 __all__ = [
@@ -34,8 +37,10 @@ __all__ = [
     "IdentityStatus",
     "LoginFlow",
     "LoginThrottle",
+    "MssanteOutbox",
     "Notification",
     "PasswordLink",
+    "OutboxStatus",
     "Patient",
     "Professional",
     "RefreshToken",

@@ -1,4 +1,8 @@
-"""Reading the fields of an inbox item (the platform API's JSON) for the export formats."""
+"""Reading the fields of an inbox item (the platform API's JSON) for the export formats.
+
+The item is the shape both halves share: MonSisra gets it from the platform's inbox API, the
+platform builds the same dictionary for the mail it sends to other MSSanté operators.
+"""
 
 from __future__ import annotations
 
