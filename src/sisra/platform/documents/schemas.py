@@ -1,7 +1,9 @@
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sisra.platform.errors import Invalid
 
 
 class ShareMetadata(BaseModel):
@@ -53,3 +55,16 @@ class DocumentDetail(DocumentOut):
 class ShareResult(BaseModel):
     document: DocumentOut
     notifications: list[uuid.UUID]
+
+
+def invalid_metadata(exc: ValidationError) -> Invalid:
+    """The share's metadata failed its schema: the French refusal, with each field's error."""
+    return Invalid(
+        "Les informations du document sont incomplètes ou invalides.",
+        code="invalid_metadata",
+        extra={
+            "errors": [
+                {"field": ".".join(map(str, e["loc"])), "error": e["msg"]} for e in exc.errors()
+            ]
+        },
+    )
