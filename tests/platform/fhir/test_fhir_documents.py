@@ -14,12 +14,15 @@ from fhir_helpers import (
     fhir_get,
     outcome,
     post_document,
+    qualified_patient,
     validate,
 )
 from sqlalchemy import func, select
 
 from conftest import share_request
 from sisra.platform.models import AuditEvent, Document, Notification, Professional
+
+__all__ = ["qualified_patient"]  # the fixture, used by name
 
 DECLARE = {"attestation": True, "context": "suivi de médecine générale"}
 
@@ -97,6 +100,8 @@ def test_recipients_by_rpps_and_idempotent_retry(app_client, make_pro, make_pati
     other = document_reference(patient, [by_rpps], pdf("Autre bilan"))
     reused = post_document(app_client, author, other, **{"Idempotency-Key": "fhir-7f3a"})
     outcome(reused, 422, "idempotency_key_reused")
+    too_long = post_document(app_client, author, other, **{"Idempotency-Key": "x" * 256})
+    outcome(too_long, 422, "invalid_idempotency_key")
     assert _counts(db) == (1, 1)
     unknown = {"identifier": {"system": "https://rpps.esante.gouv.fr", "value": "10000000009"}}
     bad = post_document(app_client, author, document_reference(patient, [unknown], pdf()))
@@ -314,3 +319,24 @@ def test_care_team_restricted_and_break_glass_hold_through_fhir(
     assert {e["resource"]["id"] for e in found.json()["entry"]} == {open_doc, secret}
     binary = app_client.get(f"{BASE}/Binary/{secret}", headers=stranger.headers)
     assert binary.status_code == 200 and binary.content.startswith(b"%PDF-")
+
+
+def test_documents_of_a_patient_found_by_ins(app_client, make_pro, pdf, qualified_patient):
+    author, recipient, outsider = make_pro(), make_pro(), make_pro()
+    pid, ins = qualified_patient()
+    doc = _share_api(app_client, author, pid, [recipient], pdf())
+    chained = {"patient.identifier": f"urn:oid:1.2.250.1.213.1.4.8|{ins}"}
+    found = fhir_get(app_client, "DocumentReference", recipient.headers, **chained).json()
+    assert found["total"] == 1 and found["entry"][0]["resource"]["id"] == doc
+    assert "patient.identifier=" in found["link"][0]["url"]
+    api = app_client.get(f"/api/v1/patients/{pid}/documents", headers=outsider.headers)
+    refused = fhir_get(app_client, "DocumentReference", outsider.headers, **chained)
+    outcome(refused, api.status_code, api.json()["code"])
+    both = fhir_get(app_client, "DocumentReference", recipient.headers, patient=str(pid), **chained)
+    outcome(both, 422, "invalid_search_parameter")
+    # the INS of an identity that is not qualified finds nothing (decision 109)
+    other, other_ins = qualified_patient(birth_name="MOREAU", status="validée")
+    _share_api(app_client, author, other, [recipient], pdf())
+    unqualified = {"patient.identifier": other_ins}
+    none = fhir_get(app_client, "DocumentReference", recipient.headers, **unqualified).json()
+    assert none["total"] == 0 and "entry" not in none

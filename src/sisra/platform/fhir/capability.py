@@ -61,7 +61,8 @@ RESOURCES: list[dict[str, Any]] = [
             _param(
                 "patient",
                 "reference",
-                "Obligatoire : Patient/<id>. Seuls les documents "
+                "Patient/<id>, ou chaînée par INS d'une identité qualifiée : "
+                "patient.identifier=urn:oid:1.2.250.1.213.1.4.8|<NIR>. Seuls les documents "
                 "que l'appelant peut voir sont rendus.",
             ),
             _param(

@@ -22,7 +22,7 @@ from sisra.platform.documents import service as documents
 from sisra.platform.errors import NotFound, SisraError, TooLarge
 from sisra.platform.fhir import capability, codes, openapi, params, resources, share
 from sisra.platform.fhir.params import DEFAULT_COUNT, MAX_COUNT, MAX_OFFSET, Page
-from sisra.platform.models import IdentityStatus, Professional, Role
+from sisra.platform.models import IdentityStatus, Patient, Professional, Role
 from sisra.platform.patients import service as patients
 from sisra.platform.record import service as record
 from sisra.settings import Settings
@@ -170,21 +170,25 @@ def _sex(gender: str | None) -> Any:
     return sex
 
 
-def _patients_by_ins(
-    session: DbSession, ctx: ProContext, value: str, page: Page
-) -> tuple[list[dict[str, Any]], int]:
+def _qualified_by_ins(session: DbSession, ctx: ProContext, value: str) -> list[Patient]:
     """Only qualified identities carry their INS in FHIR, so only they are found by it."""
     tok = params.token("identifier", value)
     oids = {codes.urn_oid(oid): oid for oid in codes.INS_TYPES}
     if tok.system is not None and tok.system not in oids:
-        return [], 0  # another identifier system: nothing of ours matches
+        return []  # another identifier system: nothing of ours matches
     rows, _total = patients.search_page(session, ctx, patients.Criteria(ins=tok.code), 0, MAX_COUNT)
     wanted = oids.get(tok.system or "")
-    matches = [
+    return [
         p
         for p in rows
         if p.identity_status == IdentityStatus.qualifiee and (wanted is None or p.ins_oid == wanted)
     ]
+
+
+def _patients_by_ins(
+    session: DbSession, ctx: ProContext, value: str, page: Page
+) -> tuple[list[dict[str, Any]], int]:
+    matches = _qualified_by_ins(session, ctx, value)
     return [resources.patient(p) for p in matches[page.offset :][: page.count]], len(matches)
 
 
@@ -267,7 +271,8 @@ def search_document_references(
     session: DbSession,
     ctx: ProContext,
     settings: AppSettings,
-    patient: Annotated[str, Query(max_length=200)],
+    patient: Text = None,
+    patient_ins: Annotated[str | None, Query(alias="patient.identifier", max_length=200)] = None,
     date: Dates = None,
     period: Dates = None,
     type: Text = None,
@@ -276,8 +281,25 @@ def search_document_references(
     _: None = Negotiated,
 ) -> Response:
     """A patient's documents the caller may see (the regional record, same refusal and audit
-    as ``GET /api/v1/patients/{id}/documents``), filtered by dates and LOINC type."""
-    patient_id = params.reference_id("patient", patient, "Patient")
+    as ``GET /api/v1/patients/{id}/documents``), filtered by dates and LOINC type. The
+    patient is ``patient=Patient/<id>`` or, by INS, ``patient.identifier=<system>|<INS>``."""
+    page = _page(count, offset)
+    used = [("patient", patient)] if patient is not None else []
+    if patient_ins is not None:
+        used.append(("patient.identifier", patient_ins))
+    used += [("date", d) for d in date or []] + [("period", d) for d in period or []]
+    used += [("type", type)] if type is not None else []
+    if (patient is None) == (patient_ins is None):
+        raise params.bad_parameter(
+            "patient", "indiquez le patient : patient=Patient/<id> ou patient.identifier=<INS>."
+        )
+    if patient is not None:
+        patient_id = params.reference_id("patient", patient, "Patient")
+    else:
+        found = _qualified_by_ins(session, ctx, patient_ins or "")
+        if not found:  # no qualified identity with this INS: nothing to show
+            return _bundle(settings, "DocumentReference", [], 0, page, used)
+        patient_id = found[0].id
     tests = [params.date_filter("date", d) for d in date or []]
     periods = [params.date_filter("period", d) for d in period or []]
     loincs = _loincs(type)
@@ -289,14 +311,10 @@ def search_document_references(
         and all(t(d.clinical_date) for t in periods)
         and (loincs is None or d.loinc in loincs)
     ]
-    page = _page(count, offset)
     shown = docs[page.offset :][: page.count]
     names = _names(session, {d.author_id for d in shown})
     base = base_url(settings)
     entries = [resources.document_reference(d, base, author=names.get(d.author_id)) for d in shown]
-    used = [("patient", patient)]
-    used += [("date", d) for d in date or []] + [("period", d) for d in period or []]
-    used += [("type", type)] if type is not None else []
     return _bundle(settings, "DocumentReference", entries, len(docs), page, used)
 
 
@@ -355,7 +373,7 @@ def create_document_reference(
     blobs: Blobs,
     hub: Hub,
     raw: Annotated[bytes, Depends(request_body)],
-    idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER, max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
     _: None = Negotiated,
 ) -> Response:
     """Create = share (``POST /api/v1/documents``): the same checks, notifications and audit."""
