@@ -340,3 +340,30 @@ def test_documents_of_a_patient_found_by_ins(app_client, make_pro, pdf, qualifie
     unqualified = {"patient.identifier": other_ins}
     none = fhir_get(app_client, "DocumentReference", recipient.headers, **unqualified).json()
     assert none["total"] == 0 and "entry" not in none
+
+
+def test_a_document_one_may_read_is_shared_again_by_its_binary(
+    app_client, make_pro, make_patient, pdf, db
+):
+    author, recipient, colleague = make_pro(), make_pro(), make_pro()
+    patient = make_patient()
+    data = pdf("Compte rendu à transmettre")
+    doc = _share_api(app_client, author, patient, [recipient], data)
+    body = document_reference(patient, [colleague], b"")
+    body["content"] = [{"attachment": {"contentType": "application/pdf", "url": f"Binary/{doc}"}}]
+    r = post_document(app_client, recipient, validate(body))
+    assert r.status_code == 201, r.text
+    again = r.json()["id"]
+    assert again != doc
+    items = app_client.get("/api/v1/inbox", headers=colleague.headers).json()["items"]
+    assert [i["document"]["id"] for i in items] == [again]
+    assert items[0]["document"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert items[0]["sender"]["id"] == str(recipient.id)
+    # reading the source was audited as a download by the one who shared it again
+    with db() as s:
+        reads = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "document.download", AuditEvent.document_id == uuid.UUID(doc)
+            )
+        ).all()
+    assert [(r.actor_id, r.details["via"]) for r in reads] == [(recipient.id, "fhir")]
