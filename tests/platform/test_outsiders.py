@@ -19,6 +19,7 @@ PUBLIC = {
     "/api/v1/auth/refresh",
     "/api/v1/health",
     "/api/v1/monsisra/latest",
+    "/fhir/r4/metadata",  # the FHIR CapabilityStatement
 }
 
 

@@ -29,6 +29,8 @@ from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import hub_for
 from sisra.platform.events.routes import router as events_router
+from sisra.platform.fhir.outcome import FhirErrors  # FHIR R4 API
+from sisra.platform.fhir.routes import router as fhir_router  # FHIR R4 API
 from sisra.platform.inbox.routes import router as inbox_router
 from sisra.platform.inbox.sequencer import SequencerThread
 from sisra.platform.inbox.service import platform_summary
@@ -240,9 +242,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         record_router,
         events_router,
         audit_router,
+        fhir_router,  # FHIR R4 API
     ):
         app.include_router(router)
     app.add_middleware(UploadGuard, settings=settings)
     app.add_middleware(InputGuard)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(FhirErrors)  # FHIR R4 API: errors under /fhir/ as OperationOutcome
     return app

@@ -152,3 +152,12 @@ def set_password(session: Session, ctx: RequestContext, pro: Professional, passw
         raise Invalid(reason, code="weak_password")
     pro.password_hash = passwords.hash_password(password)
     audit.record(session, ctx, "directory.set_password", details={"professional": str(pro.id)})
+
+
+def by_national_id(session: Session, national_id: str) -> Professional | None:
+    """The directory's professional whose national id (« 8 » + RPPS, « 0 » + ADELI) it is."""
+    return session.scalar(
+        select(Professional).where(
+            Professional.national_id == national_id, Professional.role == Role.professional
+        )
+    )

@@ -7,8 +7,12 @@ from pydantic import ValidationError
 from sisra.common.doctypes import DOCUMENT_TYPES
 from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, ProContext
 from sisra.platform.documents import content, idempotency, service
-from sisra.platform.documents.schemas import DocumentDetail, ShareMetadata, ShareResult
-from sisra.platform.errors import Invalid
+from sisra.platform.documents.schemas import (
+    DocumentDetail,
+    ShareMetadata,
+    ShareResult,
+    invalid_metadata,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -55,15 +59,7 @@ def share_document(
     try:
         meta = ShareMetadata.model_validate_json(metadata)
     except ValidationError as exc:
-        raise Invalid(
-            "Les informations du document sont incomplètes ou invalides.",
-            code="invalid_metadata",
-            extra={
-                "errors": [
-                    {"field": ".".join(map(str, e["loc"])), "error": e["msg"]} for e in exc.errors()
-                ]
-            },
-        ) from exc
+        raise invalid_metadata(exc) from exc
     if key is not None:
         assert ctx.actor is not None
         fp = idempotency.fingerprint(meta, idempotency.digest(file.file))

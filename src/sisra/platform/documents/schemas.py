@@ -2,7 +2,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sisra.platform.errors import Invalid
 
 
 class ShareMetadata(BaseModel):
@@ -71,3 +73,16 @@ class DocumentDetail(DocumentOut):
 class ShareResult(BaseModel):
     document: DocumentOut
     notifications: list[uuid.UUID]
+
+
+def invalid_metadata(exc: ValidationError) -> Invalid:
+    """The share's metadata failed its schema: the French refusal, with each field's error."""
+    return Invalid(
+        "Les informations du document sont incomplètes ou invalides.",
+        code="invalid_metadata",
+        extra={
+            "errors": [
+                {"field": ".".join(map(str, e["loc"])), "error": e["msg"]} for e in exc.errors()
+            ]
+        },
+    )

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from sisra.common.ins import KNOWN_OIDS, OID_NIR, InvalidINS, validate_ins
@@ -24,6 +24,53 @@ def get(session: Session, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
+@dataclass(frozen=True)
+class Criteria:
+    """What a patient search asks for: an INS, or traits (name start, birth date, given, sex)."""
+
+    q: str | None = None
+    birth_date: date | None = None
+    ins: str | None = None
+    given: str | None = None  # start of the first given name (FHIR ``given``)
+    sex: Sex | None = None  # FHIR ``gender``
+
+
+def _statement(c: Criteria) -> Select[Patient]:
+    """The search's ``select``: by INS, or by the start of the birth or used name (accents
+    ignored) + birth date, narrowed by the first given name and the sex when asked."""
+    stmt = select(Patient)
+    if c.ins:
+        try:
+            return stmt.where(Patient.ins == validate_ins(c.ins))
+        except InvalidINS as exc:
+            raise Invalid(str(exc), code="invalid_ins") from exc
+    prefix = fold(c.q or "")
+    if len(prefix) < 2 and c.birth_date is None:
+        raise Invalid(
+            "Saisissez au moins deux lettres du nom, ou la date de naissance, ou l'INS.",
+            code="search_too_broad",
+        )
+    if prefix:
+        stmt = stmt.where(
+            or_(
+                Patient.birth_name_fold.startswith(prefix, autoescape=True),
+                Patient.used_name_fold.startswith(prefix, autoescape=True),
+            )
+        )
+    if c.birth_date:
+        stmt = stmt.where(Patient.birth_date == c.birth_date)
+    if given := fold(c.given or ""):
+        stmt = stmt.where(Patient.first_given_name_fold.startswith(given, autoescape=True))
+    if c.sex is not None:
+        stmt = stmt.where(Patient.sex == c.sex)
+    return stmt
+
+
+def _audit_search(session: Session, ctx: RequestContext, c: Criteria, results: int) -> None:
+    details = {"by": "ins" if c.ins else "traits", "results": results}
+    audit.record(session, ctx, "patient.search", details=details)
+
+
 def search(
     session: Session,
     ctx: RequestContext,
@@ -34,37 +81,23 @@ def search(
     limit: int = 30,
 ) -> list[Patient]:
     """By INS, or by the start of the birth or used name (accents ignored) + birth date."""
-    stmt = select(Patient)
-    if ins:
-        try:
-            stmt = stmt.where(Patient.ins == validate_ins(ins))
-        except InvalidINS as exc:
-            raise Invalid(str(exc), code="invalid_ins") from exc
-    else:
-        prefix = fold(q or "")
-        if len(prefix) < 2 and birth_date is None:
-            raise Invalid(
-                "Saisissez au moins deux lettres du nom, ou la date de naissance, ou l'INS.",
-                code="search_too_broad",
-            )
-        if prefix:
-            stmt = stmt.where(
-                or_(
-                    Patient.birth_name_fold.startswith(prefix, autoescape=True),
-                    Patient.used_name_fold.startswith(prefix, autoescape=True),
-                )
-            )
-        if birth_date:
-            stmt = stmt.where(Patient.birth_date == birth_date)
-    stmt = stmt.order_by(Patient.birth_name, Patient.first_given_name).limit(limit)
-    found = list(session.scalars(stmt))
-    audit.record(
-        session,
-        ctx,
-        "patient.search",
-        details={"by": "ins" if ins else "traits", "results": len(found)},
-    )
+    criteria = Criteria(q=q, birth_date=birth_date, ins=ins)
+    stmt = _statement(criteria).order_by(Patient.birth_name, Patient.first_given_name)
+    found = list(session.scalars(stmt.limit(limit)))
+    _audit_search(session, ctx, criteria, len(found))
     return found
+
+
+def search_page(
+    session: Session, ctx: RequestContext, criteria: Criteria, offset: int, limit: int
+) -> tuple[list[Patient], int]:
+    """One page of a search and the number of matches over all pages (FHIR searchsets)."""
+    stmt = _statement(criteria)
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    page = stmt.order_by(Patient.birth_name, Patient.first_given_name, Patient.id)
+    found = list(session.scalars(page.offset(offset).limit(limit)))
+    _audit_search(session, ctx, criteria, total)
+    return found, total
 
 
 @dataclass

@@ -1,0 +1,134 @@
+"""The CapabilityStatement: exactly the interactions and searches the routes implement."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sisra import __version__
+from sisra.platform.fhir import codes
+
+_COMMON_SEARCH = [
+    {
+        "name": "_count",
+        "type": "number",
+        "documentation": "Taille de page (0 à 100, 20 par défaut).",
+    },
+]
+
+
+def _param(name: str, kind: str, doc: str) -> dict[str, str]:
+    return {"name": name, "type": kind, "documentation": doc}
+
+
+RESOURCES: list[dict[str, Any]] = [
+    {
+        "type": "Patient",
+        "profile": codes.PROFILE_PATIENT,
+        "supportedProfile": [codes.PROFILE_PATIENT_INS],
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            _param(
+                "identifier",
+                "token",
+                "INS d'une identité qualifiée : urn:oid:1.2.250.1.213.1.4.8|<NIR> (NIA : "
+                "1.2.250.1.213.1.4.9 ; test : .10 et .11). Ne se combine pas aux traits.",
+            ),
+            _param(
+                "family", "string", "Début du nom de naissance ou d'usage (2 lettres au moins)."
+            ),
+            _param("given", "string", "Début du premier prénom."),
+            _param("birthdate", "date", "Date de naissance exacte (AAAA-MM-JJ)."),
+            _param("gender", "token", "male | female | unknown."),
+            *_COMMON_SEARCH,
+        ],
+    },
+    {
+        "type": "Practitioner",
+        "profile": codes.PROFILE_PRACTITIONER,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            _param(
+                "identifier",
+                "token",
+                f"{codes.SYSTEM_IDNPS}|<8+RPPS ou 0+ADELI> ou {codes.SYSTEM_RPPS}|<RPPS>.",
+            ),
+            *_COMMON_SEARCH,
+        ],
+    },
+    {
+        "type": "DocumentReference",
+        "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}],
+        "searchParam": [
+            _param(
+                "patient",
+                "reference",
+                "Patient/<id>, ou chaînée par INS d'une identité qualifiée : "
+                "patient.identifier=urn:oid:1.2.250.1.213.1.4.8|<NIR>. Seuls les documents "
+                "que l'appelant peut voir sont rendus.",
+            ),
+            _param(
+                "date",
+                "date",
+                "Date de partage (DocumentReference.date), préfixes eq, ge, gt, le, lt.",
+            ),
+            _param("period", "date", "Date du document (context.period), mêmes préfixes."),
+            _param(
+                "type",
+                "token",
+                "Code LOINC (http://loinc.org|<code>), plusieurs séparés par des virgules.",
+            ),
+            *_COMMON_SEARCH,
+        ],
+        "documentation": (
+            "create = partage : le PDF (content.attachment.data en base64, ou url Binary/<id> "
+            "d'un document visible), le patient (subject), les destinataires (context.related, "
+            "Practitioner/<id> ou identifiant RPPS / IdNat_PS), le type (LOINC), la date "
+            "(context.period.start), securityLabel R pour un document restreint. En-tête "
+            "Idempotency-Key accepté."
+        ),
+    },
+    {
+        "type": "Binary",
+        "interaction": [{"code": "read"}],
+        "documentation": "Le PDF (Accept: application/pdf) ou la ressource Binary "
+        "(Accept: application/fhir+json).",
+    },
+]
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": datetime.now(UTC).date().isoformat(),
+        "publisher": "sisra",
+        "kind": "instance",
+        "software": {"name": "sisra", "version": __version__},
+        "implementation": {"description": "API FHIR R4 de la plateforme Sisra", "url": base},
+        "fhirVersion": codes.FHIR_VERSION,
+        "format": ["json"],
+        "implementationGuide": [
+            f"{codes.FR_CORE}/ImplementationGuide/hl7.fhir.fr.core|{codes.FR_CORE_VERSION}"
+        ],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ],
+                            "text": "Jeton d'accès de l'API v1 (Authorization: Bearer).",
+                        }
+                    ],
+                    "description": "Mêmes jetons, même politique d'accès et même traçabilité "
+                    "que l'API v1.",
+                },
+                "resource": RESOURCES,
+            }
+        ],
+    }

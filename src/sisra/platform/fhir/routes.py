@@ -1,0 +1,447 @@
+"""``/fhir/r4``: FHIR R4 reads, searches and the share as DocumentReference create.
+
+Thin routes over API v1's services: the same bearer tokens (``deps``), the same access
+policy (``record`` and ``documents``) and the same audit rows; errors become OperationOutcome
+at the edge (:mod:`sisra.platform.fhir.outcome`). Bodies are JSON built in
+:mod:`sisra.platform.fhir.resources`.
+"""
+
+import hashlib
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, ProContext
+from sisra.platform.directory import service as directory
+from sisra.platform.documents import content, idempotency
+from sisra.platform.documents import service as documents
+from sisra.platform.errors import NotFound, SisraError, TooLarge
+from sisra.platform.fhir import capability, codes, openapi, params, resources, share
+from sisra.platform.fhir.params import DEFAULT_COUNT, MAX_COUNT, MAX_OFFSET, Page
+from sisra.platform.models import IdentityStatus, Patient, Professional, Role
+from sisra.platform.patients import service as patients
+from sisra.platform.record import service as record
+from sisra.settings import Settings
+
+PREFIX = "/fhir/r4"
+router = APIRouter(prefix=PREFIX, tags=["fhir"])
+
+_JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+_ANY = {"*/*", "application/*"}
+
+
+def base_url(settings: Settings) -> str:
+    """The FHIR base from the configured public address (not from the request's Host)."""
+    return f"{settings.public_url.rstrip('/')}{PREFIX}/"
+
+
+def _accepted(request: Request) -> set[str]:
+    header = request.headers.get("accept", "")
+    return {part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()}
+
+
+def _not_acceptable(what: str) -> SisraError:
+    return SisraError(
+        f"Format de réponse non disponible : ce serveur répond en {what}.",
+        code="format_not_supported",
+        status=406,
+    )
+
+
+def json_format(request: Request, _format: str | None = Query(None, max_length=50)) -> None:
+    """Content negotiation: FHIR JSON only (``_format`` or ``Accept``), else 406."""
+    if _format is not None and _format.strip().lower() not in _JSON_FORMATS:
+        raise _not_acceptable("JSON FHIR (_format=json)")
+    accepted = _accepted(request)
+    if accepted and not accepted & (_JSON_FORMATS | _ANY):
+        raise _not_acceptable("JSON FHIR (application/fhir+json)")
+
+
+Negotiated = Depends(json_format)
+
+
+def fhir_json(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        media_type=f"{codes.MEDIA_TYPE}; charset=utf-8",
+        headers=headers or None,
+    )
+
+
+def _page(count: int, offset: int) -> Page:
+    return Page(count, offset)
+
+
+Count = Annotated[int, Query(alias="_count", ge=0, le=MAX_COUNT)]
+Offset = Annotated[int, Query(alias="_offset", ge=0, le=MAX_OFFSET)]
+Text = Annotated[str | None, Query(max_length=200)]
+Dates = Annotated[list[str] | None, Query(max_length=10)]
+
+
+def _bundle(
+    settings: Settings,
+    kind: str,
+    entries: list[dict[str, Any]],
+    total: int,
+    page: Page,
+    used: list[tuple[str, str]],
+) -> Response:
+    base = base_url(settings)
+    self_url, next_url = page.links(f"{base}{kind}", used, total)
+    return fhir_json(resources.searchset(base, kind, entries, total, self_url, next_url))
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+
+@router.get("/metadata", responses=openapi.responses("CapabilityStatement", auth=False))
+def metadata(settings: AppSettings, _: None = Negotiated) -> Response:
+    """The CapabilityStatement (no authentication, as FHIR clients expect)."""
+    return fhir_json(capability.capability_statement(base_url(settings)))
+
+
+# --- Patient ------------------------------------------------------------------------------
+
+
+@router.get("/Patient/{patient_id}", responses=openapi.responses("Patient"))
+def read_patient(
+    session: DbSession, ctx: ProContext, patient_id: uuid.UUID, _: None = Negotiated
+) -> Response:
+    """A patient identity (as ``GET /api/v1/patients/{id}``)."""
+    return fhir_json(resources.patient(patients.get(session, patient_id)))
+
+
+@router.get("/Patient", responses=openapi.responses("Bundle"))
+def search_patients(
+    session: DbSession,
+    ctx: ProContext,
+    settings: AppSettings,
+    identifier: Text = None,
+    family: Text = None,
+    given: Text = None,
+    birthdate: Text = None,
+    gender: Text = None,
+    count: Count = DEFAULT_COUNT,
+    offset: Offset = 0,
+    _: None = Negotiated,
+) -> Response:
+    """By INS (``identifier``), or by traits; audited ``patient.search`` as API v1."""
+    page = _page(count, offset)
+    used = [
+        (k, v)
+        for k, v in (
+            ("identifier", identifier),
+            ("family", family),
+            ("given", given),
+            ("birthdate", birthdate),
+            ("gender", gender),
+        )
+        if v is not None
+    ]
+    if identifier is not None:
+        if len(used) > 1:
+            raise params.bad_parameter(
+                "identifier", "la recherche par INS ne se combine pas avec les traits."
+            )
+        found, total = _patients_by_ins(session, ctx, identifier, page)
+    else:
+        criteria = patients.Criteria(
+            q=family,
+            given=given,
+            birth_date=params.exact_date("birthdate", birthdate) if birthdate else None,
+            sex=_sex(gender),
+        )
+        rows, total = patients.search_page(session, ctx, criteria, page.offset, page.count)
+        found = [resources.patient(p) for p in rows]
+    return _bundle(settings, "Patient", found, total, page, used)
+
+
+def _sex(gender: str | None) -> Any:
+    if gender is None:
+        return None
+    sex = codes.SEX_OF_GENDER.get(gender.strip().lower())
+    if sex is None:
+        raise params.bad_parameter("gender", "valeurs possibles : male, female, unknown.")
+    return sex
+
+
+def _qualified_by_ins(session: DbSession, ctx: ProContext, value: str) -> list[Patient]:
+    """Only qualified identities carry their INS in FHIR, so only they are found by it."""
+    tok = params.token("identifier", value)
+    oids = {codes.urn_oid(oid): oid for oid in codes.INS_TYPES}
+    if tok.system is not None and tok.system not in oids:
+        return []  # another identifier system: nothing of ours matches
+    rows, _total = patients.search_page(session, ctx, patients.Criteria(ins=tok.code), 0, MAX_COUNT)
+    wanted = oids.get(tok.system or "")
+    return [
+        p
+        for p in rows
+        if p.identity_status == IdentityStatus.qualifiee and (wanted is None or p.ins_oid == wanted)
+    ]
+
+
+def _patients_by_ins(
+    session: DbSession, ctx: ProContext, value: str, page: Page
+) -> tuple[list[dict[str, Any]], int]:
+    matches = _qualified_by_ins(session, ctx, value)
+    return [resources.patient(p) for p in matches[page.offset :][: page.count]], len(matches)
+
+
+# --- Practitioner -------------------------------------------------------------------------
+
+
+def _listed(pro: Professional | None) -> Professional:
+    if pro is None or pro.role != Role.professional:
+        raise NotFound("Professionnel introuvable.", code="professional_not_found")
+    return pro
+
+
+@router.get("/Practitioner/{professional_id}", responses=openapi.responses("Practitioner"))
+def read_practitioner(
+    session: DbSession, ctx: Context, professional_id: uuid.UUID, _: None = Negotiated
+) -> Response:
+    """A professional of the directory (administrators are not practitioners)."""
+    return fhir_json(resources.practitioner(_listed(session.get(Professional, professional_id))))
+
+
+@router.get("/Practitioner", responses=openapi.responses("Bundle"))
+def search_practitioners(
+    session: DbSession,
+    ctx: Context,
+    settings: AppSettings,
+    identifier: Annotated[str, Query(max_length=200)],
+    count: Count = DEFAULT_COUNT,
+    offset: Offset = 0,
+    _: None = Negotiated,
+) -> Response:
+    """By national id (IdNat_PS) or RPPS, as FR Core's practitioner identifiers."""
+    tok = params.token("identifier", identifier)
+    candidates = {
+        codes.SYSTEM_IDNPS: [tok.code],
+        codes.SYSTEM_RPPS: ["8" + tok.code],
+        None: [tok.code, "8" + tok.code],
+    }.get(tok.system, [])
+    found: list[dict[str, Any]] = []
+    for national_id in candidates:
+        pro = directory.by_national_id(session, national_id)
+        if pro is not None:
+            found.append(resources.practitioner(pro))
+            break
+    page = _page(count, offset)
+    entries = found[page.offset :][: page.count]
+    return _bundle(
+        settings, "Practitioner", entries, len(found), page, [("identifier", identifier)]
+    )
+
+
+# --- DocumentReference --------------------------------------------------------------------
+
+
+def _names(session: DbSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = session.scalars(select(Professional).where(Professional.id.in_(ids)))
+    return {p.id: p.display_name for p in rows}
+
+
+@router.get("/DocumentReference/{document_id}", responses=openapi.responses("DocumentReference"))
+def read_document_reference(
+    session: DbSession,
+    ctx: ProContext,
+    settings: AppSettings,
+    document_id: uuid.UUID,
+    _: None = Negotiated,
+) -> Response:
+    """Metadata, by the record policy (as ``GET /api/v1/documents/{id}``, same audit)."""
+    detail = documents.detail(session, ctx, document_id)
+    doc = documents.get(session, document_id)
+    names = _names(session, {doc.author_id})
+    recipients = [(s.recipient_id, s.recipient_name) for s in detail.shares]
+    body = resources.document_reference(
+        doc, base_url(settings), author=names.get(doc.author_id), recipients=recipients
+    )
+    return fhir_json(body)
+
+
+@router.get("/DocumentReference", responses=openapi.responses("Bundle"))
+def search_document_references(
+    session: DbSession,
+    ctx: ProContext,
+    settings: AppSettings,
+    patient: Text = None,
+    patient_ins: Annotated[str | None, Query(alias="patient.identifier", max_length=200)] = None,
+    date: Dates = None,
+    period: Dates = None,
+    type: Text = None,
+    count: Count = DEFAULT_COUNT,
+    offset: Offset = 0,
+    _: None = Negotiated,
+) -> Response:
+    """A patient's documents the caller may see (the regional record, same refusal and audit
+    as ``GET /api/v1/patients/{id}/documents``), filtered by dates and LOINC type. The
+    patient is ``patient=Patient/<id>`` or, by INS, ``patient.identifier=<system>|<INS>``."""
+    page = _page(count, offset)
+    used = [("patient", patient)] if patient is not None else []
+    if patient_ins is not None:
+        used.append(("patient.identifier", patient_ins))
+    used += [("date", d) for d in date or []] + [("period", d) for d in period or []]
+    used += [("type", type)] if type is not None else []
+    if (patient is None) == (patient_ins is None):
+        raise params.bad_parameter(
+            "patient", "indiquez le patient : patient=Patient/<id> ou patient.identifier=<INS>."
+        )
+    if patient is not None:
+        patient_id = params.reference_id("patient", patient, "Patient")
+    else:
+        found = _qualified_by_ins(session, ctx, patient_ins or "")
+        if not found:  # no qualified identity with this INS: nothing to show
+            return _bundle(settings, "DocumentReference", [], 0, page, used)
+        patient_id = found[0].id
+    tests = [params.date_filter("date", d) for d in date or []]
+    periods = [params.date_filter("period", d) for d in period or []]
+    loincs = _loincs(type)
+    access = record.open_record(session, ctx, patient_id)
+    docs = [
+        d
+        for d in access.documents
+        if all(t(d.created_at.date()) for t in tests)
+        and all(t(d.clinical_date) for t in periods)
+        and (loincs is None or d.loinc in loincs)
+    ]
+    shown = docs[page.offset :][: page.count]
+    names = _names(session, {d.author_id for d in shown})
+    base = base_url(settings)
+    entries = [resources.document_reference(d, base, author=names.get(d.author_id)) for d in shown]
+    return _bundle(settings, "DocumentReference", entries, len(docs), page, used)
+
+
+def _loincs(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    wanted = set()
+    for part in value.split(","):
+        tok = params.token("type", part)
+        if tok.system in (None, codes.LOINC):
+            wanted.add(tok.code)
+    return wanted
+
+
+async def request_body(request: Request) -> bytes:
+    """The JSON body, counted while received: a base64 PDF up to the document size limit."""
+    settings: Settings = request.app.state.settings
+    limit = (settings.max_document_bytes // 3 + 1) * 4 + 256 * 1024
+    mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if mime not in ("application/fhir+json", "application/json", "application/json+fhir"):
+        raise SisraError(
+            "Envoyez la ressource en JSON FHIR (Content-Type: application/fhir+json).",
+            code="unsupported_media_type",
+            status=415,
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise _too_large(settings)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(settings)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(settings: Settings) -> TooLarge:
+    mb = settings.max_document_bytes // (1024 * 1024)
+    return TooLarge(
+        f"Le document dépasse la taille maximale autorisée ({mb} Mo). Rien n'a été envoyé.",
+        code="file_too_large",
+    )
+
+
+@router.post(
+    "/DocumentReference",
+    status_code=201,
+    responses=openapi.responses("DocumentReference", created=True),
+    openapi_extra=openapi.DOCUMENT_REFERENCE_BODY,
+)
+def create_document_reference(
+    session: DbSession,
+    ctx: ProContext,
+    settings: AppSettings,
+    blobs: Blobs,
+    hub: Hub,
+    raw: Annotated[bytes, Depends(request_body)],
+    idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
+    _: None = Negotiated,
+) -> Response:
+    """Create = share (``POST /api/v1/documents``): the same checks, notifications and audit."""
+    assert ctx.actor is not None
+    key = idempotency.parse_key(idempotency_key)
+    wanted = share.read(session, share.parse_json(raw), settings.max_document_bytes)
+    pdf = wanted.pdf
+    if wanted.binary_id is not None:  # an existing document's PDF, if the caller may read it
+        source = documents.get(session, wanted.binary_id)
+        documents.open_content(session, ctx, source, via="fhir")
+        pdf = share.spooled(content.read_all(session, ctx, blobs, source))
+    assert pdf is not None
+    base = base_url(settings)
+    if key is not None:
+        # marked as FHIR: a key already used on API v1 is "reused", not replayed as FHIR
+        digest = hashlib.sha256(b"fhir\n" + idempotency.digest(pdf).encode()).hexdigest()
+        replay = idempotency.claim(
+            session, settings, ctx.actor.id, key, idempotency.fingerprint(wanted.meta, digest)
+        )
+        if replay is not None:
+            location = f"{base}DocumentReference/{replay.document_id}"
+            return fhir_json(replay.body, 201, Location=location, **{"Idempotent-Replayed": "true"})
+    doc, notes = documents.share(session, settings, ctx, blobs, hub, wanted.meta, pdf)
+    names = _names(session, {doc.author_id, *(n.recipient_id for n in notes)})
+    body = resources.document_reference(
+        doc,
+        base,
+        author=names.get(doc.author_id),
+        recipients=[(n.recipient_id, names.get(n.recipient_id, "")) for n in notes],
+    )
+    if key is not None:
+        idempotency.complete(session, ctx.actor.id, key, 201, body, doc.id)
+    return fhir_json(body, 201, Location=f"{base}DocumentReference/{doc.id}")
+
+
+# --- Binary -------------------------------------------------------------------------------
+
+
+def _wants_fhir(request: Request, fmt: str | None) -> bool:
+    """FHIR JSON when asked for (``_format`` or Accept), the PDF itself otherwise."""
+    if fmt is not None:
+        if fmt.strip().lower() in _JSON_FORMATS:
+            return True
+        if fmt.strip().lower() != "application/pdf":
+            raise _not_acceptable("JSON FHIR ou PDF")
+        return False
+    accepted = _accepted(request)
+    if accepted & _JSON_FORMATS:
+        return True
+    if accepted and not accepted & (_ANY | {"application/pdf"}):
+        raise _not_acceptable("JSON FHIR (application/fhir+json) ou PDF (application/pdf)")
+    return False
+
+
+@router.get("/Binary/{document_id}", responses=openapi.binary_responses())
+def read_binary(
+    request: Request,
+    session: DbSession,
+    ctx: ProContext,
+    blobs: Blobs,
+    document_id: uuid.UUID,
+    _format: Annotated[str | None, Query(max_length=50)] = None,
+) -> Response:
+    """The PDF (ETag, Range, as API v1's content), or a Binary resource with it in base64;
+    by the record policy, audited ``document.download``."""
+    as_fhir = _wants_fhir(request, _format)
+    doc = documents.get(session, document_id)
+    documents.open_content(session, ctx, doc, via="fhir")
+    if as_fhir:
+        return fhir_json(resources.binary(doc, content.read_all(session, ctx, blobs, doc)))
+    return content.respond(request, session, ctx, blobs, doc)
