@@ -19,6 +19,9 @@ from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.intake import ShareIdempotencyKey
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
+# Pro Santé Connect (e-CPS) logins
+from sisra.platform.models.psc import PscFlow
+
 __all__ = [
     "AccessToken",
     "AuditEvent",
@@ -36,6 +39,7 @@ __all__ = [
     "Notification",
     "Patient",
     "Professional",
+    "PscFlow",
     "RefreshToken",
     "Role",
     "Sex",
