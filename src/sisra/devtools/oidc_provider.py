@@ -104,6 +104,7 @@ class OidcProvider:
             [node, "--no-deprecation", "server.mjs"],
             cwd=directory,
             env=env,
+            stdin=subprocess.PIPE,  # closed when this process ends: the provider ends too
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -126,6 +127,8 @@ class OidcProvider:
 
     def stop(self) -> None:
         if self._proc is not None:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
             self._proc.terminate()
             try:
                 self._proc.wait(10)
@@ -143,3 +146,30 @@ class OidcProvider:
         _tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main() -> None:
+    """``python -m sisra.devtools.oidc_provider [port]``: a provider for the demo; prints the
+    settings to give the platform (whose public URL must be a loopback address)."""
+    import signal
+    import sys
+    import time
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the provider on the way out
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 9090
+    client = TestClientRegistration("sisra-demo")
+    with OidcProvider([client], port=port) as op:
+        print(f"SISRA_PSC_ISSUER={op.issuer}", flush=True)
+        print(f"SISRA_PSC_CLIENT_ID={client.client_id}")
+        print(f"SISRA_PSC_CLIENT_SECRET={client.client_secret}")
+        print("# log in on its page with a demo professional national id (8 + RPPS)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -158,3 +158,6 @@ server.on('request', (req, res) => {
 
 process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+// the Python side holds our standard input: when it goes away (even killed), so do we
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
