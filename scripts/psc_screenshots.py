@@ -21,8 +21,6 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 
@@ -105,12 +103,9 @@ def main() -> int:
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         url = settings.public_url
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:  # uvicorn's own flag
+            time.sleep(0.05)
         try:
             web_shot(url)
             wizard_shot(url)

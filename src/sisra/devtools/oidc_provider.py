@@ -153,22 +153,18 @@ def main() -> None:
     settings to give the platform (whose public URL must be a loopback address)."""
     import signal
     import sys
-    import time
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the provider on the way out
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 9090
     client = TestClientRegistration("sisra-demo")
+    stops = {signal.SIGINT, signal.SIGTERM}
     with OidcProvider([client], port=port) as op:
-        print(f"SISRA_PSC_ISSUER={op.issuer}", flush=True)
+        # blocked once node runs (it keeps its own), then taken by sigwait: a clean exit
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        print(f"SISRA_PSC_ISSUER={op.issuer}")
         print(f"SISRA_PSC_CLIENT_ID={client.client_id}")
         print(f"SISRA_PSC_CLIENT_SECRET={client.client_secret}")
-        print("# log in on its page with a demo professional national id (8 + RPPS)", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        print("# log in on its page with a demo professional's national id (8 + RPPS)", flush=True)
+        signal.sigwait(stops)
 
 
 if __name__ == "__main__":
