@@ -246,3 +246,21 @@ def test_an_unsigned_token_is_refused(trusted_key, settings):
     with pytest.raises(PscRefused) as refused:
         psc_provider.id_token_claims(settings, unsigned, "the-nonce")
     assert refused.value.code == "psc_signature_invalid"
+
+
+def test_an_expired_code_is_refused(psc_server, settings, make_pro, db, page: Page):
+    pro = make_pro("psc.late", log_in=False)
+    settings.psc_app_code_ttl_s = 0
+    flow_id, code, verifier = _app_code(psc_server.url, page, national_id_of(db, pro))
+    late = _redeem(psc_server.url, flow_id, code, verifier)
+    assert late.status_code == 401 and late.json()["code"] == "psc_code_expired"
+
+
+def test_wrong_codes_from_one_source_are_throttled(psc_server, settings):
+    settings.login_max_failures_per_ip = 3
+    answers = [
+        _redeem(psc_server.url, str(uuid.uuid4()), secrets.token_urlsafe(16), "v" * 43)
+        for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert "Trop de tentatives" in answers[-1].json()["message"]

@@ -101,3 +101,21 @@ def test_button_hidden_and_routes_closed_when_not_configured(live_server, page: 
     response = page.goto(f"{live_server.url}/connexion/psc")
     assert response is not None and response.status == 404
     expect(page.get_by_role("alert")).to_contain_text("n'est pas activée sur cette plateforme")
+
+
+def test_cancelled_at_the_provider_and_expired_flows_are_refused(psc_server, settings, db):
+    from urllib.parse import parse_qs, urlsplit
+
+    with httpx.Client(base_url=psc_server.url) as browser:
+        started = browser.get("/connexion/psc")
+        state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+        back = browser.get(f"/connexion/psc/retour?state={state}&error=access_denied")
+        assert back.status_code == 401
+        assert "(annulée ou refusée par Pro Santé Connect)" in back.text
+        settings.psc_flow_ttl_s = 0  # a trip that took longer than allowed
+        started = browser.get("/connexion/psc")
+        state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+        late = browser.get(f"/connexion/psc/retour?state={state}&code=anything")
+        assert late.status_code == 401 and "Le délai de connexion est dépassé" in late.text
+    reasons = [e.details["reason"] for e in _audit(db, "auth.psc.login")]
+    assert reasons == ["psc_cancelled", "psc_flow_expired"]
