@@ -264,3 +264,30 @@ def test_wrong_codes_from_one_source_are_throttled(psc_server, settings):
     ]
     assert [a.status_code for a in answers] == [401, 401, 401, 429]
     assert "Trop de tentatives" in answers[-1].json()["message"]
+
+
+def test_old_flows_are_purged_when_new_ones_start(psc_server, db):
+    from datetime import timedelta
+
+    from sisra.platform.models import PscFlow, utcnow
+
+    _, challenge = _pkce()
+
+    def start() -> None:
+        r = httpx.post(
+            f"{psc_server.url}/api/v1/auth/psc/start",
+            json={
+                "redirect_uri": "http://127.0.0.1:8765/psc",
+                "code_challenge": challenge,
+                "state": "s" * 20,
+            },
+        )
+        assert r.status_code == 200, r.text
+
+    start()
+    with db() as s:
+        for flow in s.scalars(select(PscFlow)):
+            flow.expires_at = utcnow() - timedelta(days=2)
+    start()
+    with db() as s:
+        assert len(s.scalars(select(PscFlow)).all()) == 1

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.audit import service as audit
@@ -95,6 +95,9 @@ class Started:
 
 def _new_flow(session: Session, settings: Settings, purpose: str, **fields: object) -> Started:
     require_enabled(settings)
+    now = utcnow()
+    # flows long finished or abandoned go: anonymous starts must not pile up rows forever
+    session.execute(delete(PscFlow).where(PscFlow.expires_at < now - timedelta(days=1)))
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43..128
@@ -105,7 +108,7 @@ def _new_flow(session: Session, settings: Settings, purpose: str, **fields: obje
         purpose=purpose,
         nonce=nonce,
         code_verifier=verifier,
-        expires_at=utcnow() + timedelta(seconds=settings.psc_flow_ttl_s),
+        expires_at=now + timedelta(seconds=settings.psc_flow_ttl_s),
         **fields,
     )
     session.add(flow)
