@@ -291,3 +291,17 @@ def test_old_flows_are_purged_when_new_ones_start(psc_server, db):
     start()
     with db() as s:
         assert len(s.scalars(select(PscFlow)).all()) == 1
+
+
+def test_keys_rotated_by_the_provider_are_fetched_again(
+    psc_server, settings, make_pro, db, page: Page, monkeypatch
+):
+    """The platform's cached key set is stale (none of the provider's keys): the unknown key
+    id makes it fetch the provider's JWKS again, once, and the login goes through."""
+    meta, _keys = psc_provider.provider(settings)
+    stale = KeySet([RSAKey.generate_key(2048, parameters={"kid": "retired"})])
+    monkeypatch.setitem(psc_provider._cache, settings.psc_issuer, (time.monotonic(), meta, stale))
+    pro = make_pro("psc.rotation", log_in=False)
+    flow_id, code, verifier = _app_code(psc_server.url, page, national_id_of(db, pro))
+    assert _redeem(psc_server.url, flow_id, code, verifier).status_code == 200
+    assert psc_provider._cache[settings.psc_issuer][2] is not stale

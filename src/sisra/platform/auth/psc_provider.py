@@ -15,7 +15,7 @@ import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
@@ -192,7 +192,7 @@ def _decode(settings: Settings, value: str) -> dict[str, Any]:
         try:
             return dict(jwt.decode(value, keys, algorithms=ALGORITHMS).claims)
         except (JoseError, ValueError) as exc:
-            if refresh or "key" not in type(exc).__name__.lower():
+            if refresh or not isinstance(exc, InvalidKeyIdError):
                 raise bad_identity("signature_invalid") from exc
     raise AssertionError("unreachable")
 
