@@ -47,7 +47,8 @@ def _page(title: str, message: str) -> bytes:
     ).encode()
 
 
-def _default_opener(url: str) -> None:
+def default_opener(url: str) -> None:
+    """The desktop's default browser (xdg-open, open, os.startfile)."""
     from sisra.client.opener import OpenFailed, open_url
 
     try:
@@ -122,7 +123,7 @@ class PscLogin:
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.client = client
-        self.open_browser = open_browser or _default_opener
+        self.open_browser = open_browser or default_opener
         self.timeout_s = timeout_s
         self._cancelled = threading.Event()
         self._listener: _Listener | None = None
