@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY := .venv/bin/python
 
-.PHONY: env demo serve test test-sqlite test-postgres multinode region lint typecheck check bench clean package
+.PHONY: env demo psc-provider serve test test-sqlite test-postgres multinode region lint typecheck check bench clean package
 
 env: .venv/.synced
 
@@ -14,6 +14,11 @@ env: .venv/.synced
 
 demo: env  # another port: make demo PORT=8101
 	$(PY) -m sisra.cli demo --serve $(if $(PORT),--port $(PORT))
+
+# Pro Santé Connect stand-in for the demo (a real OpenID Connect provider, Node.js): prints
+# the SISRA_PSC_* settings to give `make demo`
+psc-provider: env
+	$(PY) -m sisra.devtools.oidc_provider $(or $(PSC_PORT),9090)
 
 serve: env
 	$(PY) -m sisra.cli serve

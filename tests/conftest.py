@@ -524,3 +524,52 @@ def insert_card(
 
     yield _insert
     os.environ.pop("SISRA_PKCS11_MODULE", None)
+
+
+# --- Pro Santé Connect (e-CPS): a real OpenID Connect provider (npm oidc-provider) ----------
+
+PSC_CLIENT = "sisra-test"
+PSC_CLIENT_JWT = "sisra-test-jwt"  # the same, with a signed (JWT) userinfo
+
+
+@pytest.fixture(scope="session")
+def psc_op() -> Iterator[Any]:
+    """The provider on a free loopback port, shared by the run; ``npm ci`` once, cached."""
+    from sisra.devtools.oidc_provider import OidcProvider, TestClientRegistration
+
+    clients = [
+        TestClientRegistration(PSC_CLIENT),
+        TestClientRegistration(PSC_CLIENT_JWT, signed_userinfo=True),
+    ]
+    with OidcProvider(clients) as op:
+        yield op
+
+
+@pytest.fixture
+def psc_server(settings: Settings, psc_op: Any) -> Iterator[LiveServer]:
+    """The platform on loopback, registered with the provider (its public URL is its own)."""
+    from pydantic import SecretStr
+
+    port = free_port()
+    settings.public_url = f"http://127.0.0.1:{port}"
+    settings.psc_issuer = psc_op.issuer
+    settings.psc_client_id = PSC_CLIENT
+    settings.psc_client_secret = SecretStr(psc_op.clients[PSC_CLIENT].client_secret)
+    running = RunningServer(settings, port)
+    yield LiveServer(running.url, running.app)
+    running.stop()
+
+
+def national_id_of(db: Callable[[], Any], persona: Any) -> str:
+    from sisra.platform.models import Professional
+
+    with db() as session:
+        nid = session.get(Professional, persona.id).national_id
+    assert nid
+    return str(nid)
+
+
+def psc_provider_login(page: Any, national_id: str) -> None:
+    """On the provider's page (it stands for the e-CPS app): type the national id, confirm."""
+    page.get_by_label("Identifiant national").fill(national_id)
+    page.get_by_role("button", name="Valider avec e-CPS").click()

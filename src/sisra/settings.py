@@ -115,6 +115,21 @@ class Settings(BaseSettings):
     mssante_retry_base_s: float = 30.0  # first retry after this, then doubled (max 1 h)
     mssante_poll_s: float = 5.0  # the sender also wakes right after each share's commit
 
+    # Pro Santé Connect (e-CPS), the national OpenID Connect provider for health professionals:
+    # enabled once the issuer, client id and client secret are set (docs/interop.md)
+    psc_issuer: str = ""  # discovery at <issuer>/.well-known/openid-configuration
+    psc_client_id: str = ""
+    psc_client_secret: SecretStr | None = None
+    psc_scopes: str = "openid scope_all"
+    psc_acr_values: str = "eidas1"  # empty: no acr asked, none checked
+    psc_timeout_s: float = 15.0
+    psc_flow_ttl_s: int = 600  # the whole trip to the provider and back
+    psc_app_code_ttl_s: int = 120  # the one-time code MonSisra redeems
+
+    @property
+    def psc_enabled(self) -> bool:
+        return bool(self.psc_issuer and self.psc_client_id and self.psc_client_secret)
+
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: dict[str, object]) -> dict[str, object]:
@@ -125,6 +140,7 @@ class Settings(BaseSettings):
             "audit_key",
             "s3_access_key_id",
             "s3_secret_access_key",
+            "psc_client_secret",
         ):
             path = os.environ.get(f"SISRA_{name.upper()}_FILE")
             if path and not data.get(name):

@@ -16,6 +16,9 @@ PUBLIC = {
     "/api/v1/auth/otp/resend",
     "/api/v1/auth/cps/challenge",
     "/api/v1/auth/cps/verify",
+    # Pro Santé Connect (e-CPS): login steps, refused without their one-time code
+    "/api/v1/auth/psc/start",
+    "/api/v1/auth/psc/token",
     "/api/v1/auth/refresh",
     "/api/v1/health",
     "/api/v1/monsisra/latest",

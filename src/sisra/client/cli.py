@@ -7,6 +7,7 @@ line, in the order they are asked.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import signal
@@ -124,6 +125,8 @@ def _account(store: AccountStore, name: str | None) -> Account:
 
 
 AccountOpt = Annotated[str | None, typer.Option("--account", help="Utilisateur (identifiant)")]
+PSC_HELP = "Je me connecte avec e-CPS (Pro Santé Connect)"
+BROWSER_HELP = "e-CPS : ouvrir le navigateur (sinon, l'adresse est seulement affichée)"
 
 
 @app.command("add-user")
@@ -134,6 +137,8 @@ def add_user(
         str | None, typer.Option(help="J'ai obtenu mes identifiants de connexion")
     ] = None,
     module: Annotated[str | None, typer.Option(help="Bibliothèque PKCS#11 (cryptolib CPS)")] = None,
+    psc: Annotated[bool, typer.Option("--psc", help=PSC_HELP)] = False,
+    browser: Annotated[bool, typer.Option(help=BROWSER_HELP)] = True,
     profile: Annotated[str | None, typer.Option(help="Logiciel métier (profil d'import)")] = None,
     folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
     days: Annotated[
@@ -149,11 +154,16 @@ def add_user(
     """
     from sisra.client.export.profiles import load_profiles
 
-    if card == bool(identifier):
-        _fail("Choisissez --card (carte CPS) ou --identifier IDENTIFIANT.")
+    if [card, bool(identifier), psc].count(True) != 1:
+        _fail("Choisissez --card (carte CPS), --identifier IDENTIFIANT ou --psc (e-CPS).")
     with PlatformClient(server) as client:
         try:
-            creds = _card_login(client, module) if card else _code_login(client, identifier or "")
+            if psc:
+                creds = _psc_login(client, browser)
+            elif card:
+                creds = _card_login(client, module)
+            else:
+                creds = _code_login(client, identifier or "")
             me = client.get_json("/api/v1/me", token=creds.access_token)
         except ApiError as exc:
             _api_fail(exc)
@@ -248,6 +258,26 @@ def _card_login(
     except CardError as exc:
         _fail(exc.message)
         raise AssertionError from exc
+
+
+# --- « Je me connecte avec e-CPS (Pro Santé Connect) » (sisra.client.psc) ----------------
+
+
+def _psc_login(
+    client: PlatformClient, browser: bool, device_id: str | None = None
+) -> auth.Credentials:
+    from sisra.client.psc import default_opener, enrol_with_psc
+
+    def show(url: str) -> None:
+        # the answer comes back to this computer's loopback: a browser on this computer
+        typer.echo("Connectez-vous avec e-CPS dans un navigateur de cet ordinateur :")
+        typer.echo(url)
+        if browser:
+            with contextlib.suppress(ApiError):  # no browser to open: the address is enough
+                default_opener(url)
+
+    typer.echo("En attente de la connexion Pro Santé Connect (5 minutes au plus)…")
+    return enrol_with_psc(client, show, device_id=device_id)
 
 
 def _code_login(
@@ -620,6 +650,8 @@ def password(
     ] = False,
     card: Annotated[bool, typer.Option("--card")] = False,
     module: Annotated[str | None, typer.Option()] = None,
+    psc: Annotated[bool, typer.Option("--psc", help=PSC_HELP)] = False,
+    browser: Annotated[bool, typer.Option(help=BROWSER_HELP)] = True,
 ) -> None:
     """« Nouveau mot de passe » : le changer, ou, oublié, le refaire après la carte ou le code."""
     store = _store()
@@ -633,7 +665,9 @@ def password(
             _fail(exc.message)
         typer.echo("Mot de passe changé.")
         return
-    creds = _strong_auth(acc.settings.server_url, card, module, acc.settings.login, None)
+    creds = _strong_auth(
+        acc.settings.server_url, card, module, acc.settings.login, None, psc=psc, browser=browser
+    )
     new = _secret("Nouveau mot de passe MonSisra : ", confirm=True)
     try:
         store.reset_password(acc.id, new, creds.to_dict())
@@ -647,21 +681,34 @@ def reauth(
     account: AccountOpt = None,
     card: Annotated[bool, typer.Option("--card")] = False,
     module: Annotated[str | None, typer.Option()] = None,
+    psc: Annotated[bool, typer.Option("--psc", help=PSC_HELP)] = False,
+    browser: Annotated[bool, typer.Option(help=BROWSER_HELP)] = True,
 ) -> None:
-    """Authentification forte redemandée : carte CPS ou code, pour le même ordinateur."""
+    """Authentification forte redemandée : carte CPS, e-CPS ou code, pour le même ordinateur."""
     unlocked = _unlock(account)
     acc = unlocked.account
     device = auth.Credentials.from_dict(unlocked.credentials).device_id
-    creds = _strong_auth(acc.settings.server_url, card, module, acc.settings.login, device)
+    creds = _strong_auth(
+        acc.settings.server_url, card, module, acc.settings.login, device, psc=psc, browser=browser
+    )
     unlocked.save_credentials(creds.to_dict())
     typer.echo("Authentification renouvelée : la synchronisation reprend.")
 
 
 def _strong_auth(
-    server: str, card: bool, module: str | None, login: str, device_id: str | None
+    server: str,
+    card: bool,
+    module: str | None,
+    login: str,
+    device_id: str | None,
+    *,
+    psc: bool = False,
+    browser: bool = True,
 ) -> auth.Credentials:
     with PlatformClient(server) as client:
         try:
+            if psc:
+                return _psc_login(client, browser, device_id)
             if card:
                 return _card_login(client, module, device_id)
             return _code_login(client, login, device_id)

@@ -697,7 +697,8 @@ class DocumentsWindow(QMainWindow):
         dialog = StrongAuthDialog(
             account.server_url,
             "Votre authentification forte doit être renouvelée pour continuer à recevoir vos "
-            "documents. Utilisez votre carte CPS ou le code reçu par e-mail.",
+            "documents. Utilisez votre carte CPS, e-CPS (Pro Santé Connect) ou le code reçu "
+            "par e-mail.",
             login=account.login,
             device_id=self.session.device_id(),
             parent=self,

@@ -47,10 +47,13 @@ from sisra.desktop.strongauth import (
     CODE,
     CODE_CHOICE,
     ERROR_STYLE,
+    PSC,
+    PSC_CHOICE,
     StrongAuthPanel,
     card_choice_button,
     code_choice_button,
     named,
+    psc_choice_button,
 )
 from sisra.desktop.tasks import describe_error, run_task
 
@@ -119,7 +122,11 @@ class WelcomePage(_Page):
         self.choices = QButtonGroup(self)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        for mode, button in ((CARD, card_choice_button()), (CODE, code_choice_button())):
+        for mode, button in (
+            (CARD, card_choice_button()),
+            (CODE, code_choice_button()),
+            (PSC, psc_choice_button()),
+        ):
             button.setCheckable(True)
             self.choices.addButton(button)
             button.clicked.connect(lambda _=False, m=mode: self._chosen(m))
@@ -169,7 +176,7 @@ class AuthPage(_Page):
     def initializePage(self) -> None:
         welcome = self.wiz.welcome
         server, mode = welcome.server.text().strip().rstrip("/"), welcome.mode or CARD
-        self.setSubTitle(CARD_CHOICE if mode == CARD else CODE_CHOICE)
+        self.setSubTitle({CARD: CARD_CHOICE, CODE: CODE_CHOICE, PSC: PSC_CHOICE}[mode])
         if self._for != (server, mode):  # another platform or mode: start again
             self._for = (server, mode)
             self.me = None
@@ -586,6 +593,7 @@ class EnrolWizard(QWizard):
             self.addPage(page)
 
     def reject(self) -> None:
+        self.auth.panel.cancel_psc()  # no browser login left waiting behind a closed window
         if self.creation.busy:
             return  # the account is being written: Cancel is disabled, Escape waits too
         if self.account is not None:

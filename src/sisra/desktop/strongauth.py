@@ -1,4 +1,5 @@
-"""Strong authentication: the CPS card and its PIN, or identifiers plus a code sent by e-mail.
+"""Strong authentication: the CPS card and its PIN, identifiers plus a code sent by e-mail, or
+e-CPS through Pro Santé Connect in the system browser (:mod:`sisra.client.psc`).
 
 The same panel serves the first-run wizard, « J'ai oublié mon mot de passe » and the renewal
 the platform asks for now and then (``device_id`` given: the same computer is renewed, not
@@ -34,14 +35,17 @@ from shiboken6 import isValid
 from sisra.client import auth
 from sisra.client.api import PlatformClient
 from sisra.client.cps import CardError, locate_module, open_card
+from sisra.client.psc import BrowserOpener, PscLogin
 from sisra.desktop.tasks import describe_error, run_task
 
 W = TypeVar("W", bound=QWidget)
 T = TypeVar("T")
 
-CARD, CODE = "card", "code"
+CARD, CODE, PSC = "card", "code", "psc"
 CARD_CHOICE = "J'ai une carte de la famille CPS"
 CODE_CHOICE = "J'ai obtenu mes identifiants de connexion"
+PSC_CHOICE = "Je me connecte avec e-CPS (Pro Santé Connect)"
+_PAGES = {CARD: 1, CODE: 2, PSC: 3}
 ERROR_STYLE = "color: #b3261e;"
 
 
@@ -71,6 +75,17 @@ def code_choice_button() -> QCommandLinkButton:
     )
 
 
+def psc_choice_button() -> QCommandLinkButton:
+    return named(
+        QCommandLinkButton(
+            PSC_CHOICE,
+            "MonSisra ouvre votre navigateur sur Pro Santé Connect : validez avec votre "
+            "application e-CPS (ou votre carte CPS).",
+        ),
+        "choose_psc",
+    )
+
+
 def _default_module() -> str:
     """The cryptolib CPS found on this computer, if any (only file checks: no card access)."""
     try:
@@ -93,9 +108,13 @@ class StrongAuthPanel(QWidget):
         device_id: str | None = None,
         mode: str | None = None,
         parent: QWidget | None = None,
+        open_browser: BrowserOpener | None = None,
     ) -> None:
         super().__init__(parent)
         self.server_url, self.login, self.device_id = server_url, login, device_id
+        # the system browser by default; tests give their own Chromium
+        self.open_browser = open_browser
+        self._psc: PscLogin | None = None
         self.credentials: auth.Credentials | None = None
         self._sent: auth.CodeSent | None = None
         self._busy = False
@@ -108,6 +127,7 @@ class StrongAuthPanel(QWidget):
         self._stack.addWidget(self._choice_page())
         self._stack.addWidget(self._card_page())
         self._stack.addWidget(self._code_page())
+        self._stack.addWidget(self._psc_page())
         self._status = named(QLabel(wordWrap=True), "status")
         self._error = named(QLabel(wordWrap=True), "error")
         self._error.setStyleSheet(ERROR_STYLE)
@@ -124,13 +144,15 @@ class StrongAuthPanel(QWidget):
 
     def _choice_page(self) -> QWidget:
         page = QWidget()
-        card, code = card_choice_button(), code_choice_button()
-        card.clicked.connect(lambda: self.set_mode(CARD, fixed=False))
-        code.clicked.connect(lambda: self.set_mode(CODE, fixed=False))
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(card)
-        layout.addWidget(code)
+        for mode, button in (
+            (CARD, card_choice_button()),
+            (CODE, code_choice_button()),
+            (PSC, psc_choice_button()),
+        ):
+            button.clicked.connect(lambda _=False, m=mode: self.set_mode(m, fixed=False))
+            layout.addWidget(button)
         return page
 
     def _other_mode_button(self) -> QPushButton:
@@ -234,26 +256,54 @@ class StrongAuthPanel(QWidget):
         layout.addLayout(buttons)
         return page
 
+    def _psc_page(self) -> QWidget:
+        page = named(QWidget(), "psc_page")
+        self._psc_ok = named(QPushButton("Ouvrir Pro Santé Connect"), "psc_submit")
+        self._psc_ok.setAutoDefault(False)
+        self._psc_ok.clicked.connect(self._psc_submit)
+        buttons = QHBoxLayout()
+        self._psc_other = self._other_mode_button()
+        buttons.addWidget(self._psc_other)
+        buttons.addStretch(1)
+        buttons.addWidget(self._psc_ok)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(
+            QLabel(
+                "MonSisra va ouvrir Pro Santé Connect dans votre navigateur. Identifiez-vous "
+                "avec votre application e-CPS (ou votre carte CPS), puis revenez ici : la "
+                "connexion se termine toute seule.",
+                wordWrap=True,
+            )
+        )
+        layout.addLayout(buttons)
+        return page
+
     # --- public ---------------------------------------------------------------------------
 
     def mode(self) -> str | None:
-        return {1: CARD, 2: CODE}.get(self._stack.currentIndex())
+        return {index: mode for mode, index in _PAGES.items()}.get(self._stack.currentIndex())
 
     def set_mode(self, mode: str | None, fixed: bool = True) -> None:
         """Show the card or code form (``None``: the two choices). ``fixed`` hides the way
         back to the choices (the wizard asked for them on its first page)."""
         self._fixed_mode = fixed and mode is not None
-        self._stack.setCurrentIndex({CARD: 1, CODE: 2}.get(mode or "", 0))
-        self._card_other.setVisible(not self._fixed_mode)
-        self._code_other.setVisible(not self._fixed_mode)
+        self._stack.setCurrentIndex(_PAGES.get(mode or "", 0))
+        for other in (self._card_other, self._code_other, self._psc_other):
+            other.setVisible(not self._fixed_mode)
         self._error.clear()
         self._update_code_buttons()
-        focus = {CARD: self._pin, CODE: self._portal if self.login else self._identifier}
+        focus = {
+            CARD: self._pin,
+            CODE: self._portal if self.login else self._identifier,
+            PSC: self._psc_ok,
+        }
         if mode in focus:
             focus[mode].setFocus()
 
     def reset(self) -> None:
         """Forget a finished or started authentication (the wizard went back)."""
+        self.cancel_psc()
         self.credentials, self._sent = None, None
         for field in (self._pin, self._portal, self._code):
             field.clear()
@@ -264,6 +314,11 @@ class StrongAuthPanel(QWidget):
         self._stack.setEnabled(True)
         self._resend_timer.stop()
         self._update_code_buttons()
+
+    def cancel_psc(self) -> None:
+        """Stop waiting for the browser (window closed, other mode chosen)."""
+        if self._psc is not None:
+            self._psc.cancel()
 
     def is_busy(self) -> bool:
         return self._busy
@@ -332,6 +387,25 @@ class StrongAuthPanel(QWidget):
         self._code.clear()
         self._run("Vérification du code…", work, self._succeeded)
 
+    def _psc_submit(self) -> None:
+        if self._busy or self.credentials is not None:
+            return
+        server, device, opener = self.server_url, self.device_id, self.open_browser
+        login = self._psc = PscLogin(PlatformClient(server), opener)
+
+        def work() -> auth.Credentials:
+            try:
+                return login.run(device_id=device)
+            finally:
+                login.client.close()
+
+        self._run(
+            "Pro Santé Connect est ouvert dans votre navigateur : validez la connexion avec "
+            "votre application e-CPS…",
+            work,
+            self._succeeded,
+        )
+
     def _browse_module(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(
             self, "Bibliothèque de la carte (cryptolib CPS)", self._module.text()
@@ -372,6 +446,8 @@ class StrongAuthPanel(QWidget):
             self._pin.setFocus()
         elif self.mode() == CODE:
             (self._code if self._sent else self._portal).setFocus()
+        elif self.mode() == PSC:
+            self._psc_ok.setFocus()
 
     def _show_error(self, message: str) -> None:
         self._error.setText(message)
@@ -426,13 +502,18 @@ class StrongAuthDialog(QDialog):
         device_id: str | None = None,
         mode: str | None = None,
         parent: QWidget | None = None,
+        open_browser: BrowserOpener | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Authentification forte")
         self.setMinimumWidth(520)
         self.credentials: auth.Credentials | None = None
-        self.panel = named(StrongAuthPanel(server_url, login, device_id, mode), "strong_auth")
+        self.panel = named(
+            StrongAuthPanel(server_url, login, device_id, mode, open_browser=open_browser),
+            "strong_auth",
+        )
         self.panel.authenticated.connect(self._authenticated)
+        self.finished.connect(lambda _result: self.panel.cancel_psc())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         cancel = buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setText("Annuler")

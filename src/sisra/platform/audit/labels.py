@@ -23,6 +23,10 @@ ACTIONS: dict[str, str] = {
     "auth.password_link_issued": "Lien de première connexion envoyé",
     "auth.otp_verify": "Connexion : vérification du code",
     "auth.refresh": "Connexion : renouvellement de session",
+    # Pro Santé Connect (e-CPS)
+    "auth.psc.start": "Connexion Pro Santé Connect (e-CPS) : demande",
+    "auth.psc.login": "Connexion Pro Santé Connect (e-CPS) : identité reçue",
+    "auth.psc.redeem": "Connexion Pro Santé Connect (e-CPS) : code de MonSisra utilisé",
     "auth.web_login": "Connexion au portail web",
     "auth.web_ticket": "Lien vers le portail web créé",
     "auth.web_ticket_use": "Lien vers le portail web utilisé",

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
-from sisra.platform.auth import cps, otp, service, web
+from sisra.platform.auth import cps, otp, psc, service, web
 from sisra.platform.auth.schemas import (
     CpsChallengeOut,
     CpsVerifyIn,
@@ -14,6 +14,9 @@ from sisra.platform.auth.schemas import (
     OtpFlowOut,
     OtpResendIn,
     OtpVerifyIn,
+    PscStartIn,
+    PscStartOut,
+    PscTokenIn,
     RefreshIn,
     TokensOut,
     WebTicketIn,
@@ -79,6 +82,31 @@ def cps_verify(
         body.signature,
     )
     pair = service.enrol(session, settings, ctx, pro, "cps", body.device_name, body.device_id)
+    return TokensOut(**asdict(pair))
+
+
+@router.post("/psc/start", response_model=PscStartOut)
+def psc_start(
+    session: DbSession, ctx: Anonymous, settings: AppSettings, body: PscStartIn
+) -> PscStartOut:
+    """MonSisra starts a Pro Santé Connect (e-CPS) login: the address to open in the system
+    browser. The platform's callback then sends the browser to ``redirect_uri`` (loopback
+    only) with a one-time ``code`` and the given ``state``. 409 ``psc_disabled`` when the
+    platform has no Pro Santé Connect client."""
+    started = psc.start_app(
+        session, settings, ctx, body.redirect_uri, body.code_challenge, body.state
+    )
+    return PscStartOut(**asdict(started))
+
+
+@router.post("/psc/token", response_model=TokensOut)
+def psc_token(
+    session: DbSession, ctx: Anonymous, settings: AppSettings, body: PscTokenIn
+) -> TokensOut:
+    """The one-time code and MonSisra's PKCE verifier → a device enrolled (or renewed) and its
+    tokens. Single use; a code redeemed twice, or with another verifier, is refused."""
+    pro = psc.redeem(session, settings, ctx, body.flow_id, body.code, body.code_verifier)
+    pair = service.enrol(session, settings, ctx, pro, "psc", body.device_name, body.device_id)
     return TokensOut(**asdict(pair))
 
 

@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,3 +78,25 @@ class DeviceOut(BaseModel):
     strong_auth_at: datetime | None
     last_seen_at: datetime | None
     revoked_at: datetime | None
+
+
+# --- Pro Santé Connect (e-CPS), MonSisra's flow (RFC 8252: system browser + loopback) ---
+
+
+class PscStartIn(BaseModel):
+    redirect_uri: str = Field(max_length=200, examples=["http://127.0.0.1:53123/psc"])
+    code_challenge: str = Field(max_length=43, description="base64url(SHA-256(verifier))")
+    code_challenge_method: Literal["S256"] = "S256"
+    state: str = Field(min_length=16, max_length=128)
+
+
+class PscStartOut(BaseModel):
+    flow_id: uuid.UUID
+    authorization_url: str
+    expires_at: datetime
+
+
+class PscTokenIn(DeviceIn):
+    flow_id: uuid.UUID
+    code: str = Field(min_length=1, max_length=100)
+    code_verifier: str = Field(min_length=43, max_length=128)

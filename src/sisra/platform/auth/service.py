@@ -1,9 +1,10 @@
 """Login, token issuance and rotation, and bearer-token authentication.
 
 Tokens hang off a :class:`Device`, enrolled by a strong authentication (CPS card or e-mail
-code: :mod:`cps`, :mod:`otp`). A portal password alone never yields tokens. Refresh is refused
-with ``strong_auth_required`` once the device's last strong authentication is older than
-``strong_auth_max_age_days``; strong authentication again renews the same device.
+code: :mod:`cps`, :mod:`otp`; or Pro Santé Connect: :mod:`psc`). A portal password alone
+never yields tokens. Refresh is refused with ``strong_auth_required`` once the device's last
+strong authentication is older than ``strong_auth_max_age_days``; strong authentication again
+renews the same device.
 """
 
 import uuid
@@ -22,7 +23,7 @@ from sisra.platform.errors import NotAuthenticated, NotFound
 from sisra.platform.models import AccessToken, Device, Professional, RefreshToken, utcnow
 from sisra.settings import Settings
 
-STRONG_METHODS = frozenset({"cps", "otp"})
+STRONG_METHODS = frozenset({"cps", "otp", "psc"})
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,8 @@ def refresh(session: Session, settings: Settings, ctx: RequestContext, token: st
             keep_on_failure=True,
         )
         raise NotAuthenticated(
-            "Pour votre sécurité, authentifiez-vous à nouveau avec votre carte CPS ou votre "
-            "code reçu par e-mail.",
+            "Pour votre sécurité, authentifiez-vous à nouveau avec votre carte CPS, e-CPS "
+            "(Pro Santé Connect) ou votre code reçu par e-mail.",
             code="strong_auth_required",
             extra={"device_id": str(device.id)},
         )

@@ -23,6 +23,9 @@ from sisra.platform.models.intake import ShareIdempotencyKey
 from sisra.platform.models.mssante import MssanteOutbox, OutboxStatus
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
+# Pro Santé Connect (e-CPS) logins
+from sisra.platform.models.psc import PscFlow
+
 __all__ = [
     "AccessToken",
     "AuditEvent",
@@ -43,6 +46,7 @@ __all__ = [
     "OutboxStatus",
     "Patient",
     "Professional",
+    "PscFlow",
     "RefreshToken",
     "Role",
     "Sex",

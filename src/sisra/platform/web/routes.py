@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from sisra.common.french import de
 from sisra.platform.audit import service as audit
-from sisra.platform.auth import otp, web
+from sisra.platform.auth import otp, psc, web
 from sisra.platform.auth.tokens import same_secret
 from sisra.platform.context import Actor, RequestContext
 from sisra.platform.deps import Anonymous, AppSettings, DbSession, anonymous_context
@@ -66,7 +66,7 @@ def _page(
     csrf_cookie: str | None = None,
 ) -> HTMLResponse:
     response = templates.TemplateResponse(
-        request, name, {"pro": None, **context}, status_code=status
+        request, name, {"pro": None, "psc": settings.psc_enabled, **context}, status_code=status
     )
     if csrf_cookie:
         response.set_cookie(
@@ -205,6 +205,105 @@ def code_resend(
     )
 
 
+# --- Pro Santé Connect (e-CPS): the provider's login, then back here (auth/psc.py) -------
+
+PSC_COOKIE = "sisra_psc"
+
+
+@router.get("/connexion/psc")
+def psc_login(
+    request: Request, session: DbSession, ctx: Anonymous, settings: AppSettings, next: str = ""
+) -> Response:
+    """« Se connecter avec Pro Santé Connect »: off to the provider, this browser bound."""
+    if not settings.psc_enabled:
+        raise _FormError(
+            "message.html",
+            {
+                "heading": "Connexion indisponible",
+                "kind": "error",
+                "message": psc.disabled().message,
+            },
+            404,
+        )
+    try:
+        started, browser = psc.start_web(session, settings, ctx, _safe_next(next))
+    except SisraError as exc:
+        raise _FormError(
+            "message.html",
+            {"heading": "Connexion impossible", "kind": "error", "message": exc.message},
+            exc.status,
+        ) from exc
+    response = RedirectResponse(started.authorization_url, status_code=303)
+    # Lax: the provider's redirect back is a top-level navigation, which carries it
+    response.set_cookie(
+        PSC_COOKIE,
+        browser,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(settings),
+        path="/connexion/psc",
+        max_age=settings.psc_flow_ttl_s,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/connexion/psc/retour")
+def psc_return(
+    request: Request,
+    session: DbSession,
+    ctx: Anonymous,
+    settings: AppSettings,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
+    """The provider's redirect: a web session, or MonSisra's loopback with its one-time code."""
+    if not settings.psc_enabled:
+        raise _FormError(
+            "message.html",
+            {
+                "heading": "Connexion indisponible",
+                "kind": "error",
+                "message": psc.disabled().message,
+            },
+            404,
+        )
+    try:
+        done = psc.callback(
+            session,
+            settings,
+            ctx,
+            state=state[:200],
+            code=code[:500],
+            error=error[:100],
+            browser=request.cookies.get(PSC_COOKIE),
+        )
+    except psc.CallbackRefused as refused:
+        if refused.app_redirect:
+            raise _Redirect(refused.app_redirect) from None
+        raise _FormError(
+            "message.html",
+            {"heading": "Connexion refusée", "kind": "error", "message": refused.error.message},
+            refused.error.status,
+        ) from None
+    if done.purpose == "app":
+        response: Response = RedirectResponse(done.redirect, status_code=303)
+    else:
+        assert done.pro is not None
+        token, _ = web.open_session(session, settings, done.pro)
+        audit.record(
+            session,
+            ctx.with_actor(Actor.of(done.pro)),
+            "auth.web_login",
+            details={"method": "psc"},
+        )
+        response = _logged_in(RedirectResponse(done.redirect, status_code=303), settings, token)
+    response.delete_cookie(PSC_COOKIE, path="/connexion/psc")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @router.get("/web/ticket/{ticket}")
 def open_ticket(
     request: Request, session: DbSession, ctx: Anonymous, settings: AppSettings, ticket: str
@@ -292,6 +391,14 @@ class _FormError(Exception):
         self.template, self.context, self.status = template, context, status
 
 
+class _Redirect(Exception):
+    """Leave for ``url`` after the transaction's failure hooks ran (a refusal MonSisra shows)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
 class _LoginRedirect(Exception):
     def __init__(self, path: str) -> None:
         super().__init__(path)
@@ -306,6 +413,10 @@ def install(app: FastAPI) -> None:
     async def _form_error(request: Request, exc: _FormError) -> HTMLResponse:
         settings: Settings = request.app.state.settings
         return _page(request, settings, exc.template, exc.context, exc.status)
+
+    @app.exception_handler(_Redirect)
+    async def _redirect(_request: Request, exc: _Redirect) -> RedirectResponse:
+        return RedirectResponse(exc.url, status_code=303, headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(_LoginRedirect)
     async def _login_redirect(_request: Request, exc: _LoginRedirect) -> RedirectResponse:
