@@ -21,6 +21,7 @@ class Periodic:
     """Runs ``tick`` every ``interval`` seconds until :meth:`stop`.
 
     ``immediately``: the first tick runs at start rather than one interval later.
+    ``wake``: an event that starts the next tick at once when set (work was just committed).
     """
 
     def __init__(
@@ -31,12 +32,14 @@ class Periodic:
         *,
         immediately: bool = True,
         join_timeout: float = 30.0,
+        wake: threading.Event | None = None,
     ) -> None:
         self.name = name
         self.interval = interval
         self._tick = tick
         self._immediately = immediately
         self._join_timeout = join_timeout
+        self._wake = wake
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sisra-{name}", daemon=True)
 
@@ -46,11 +49,13 @@ class Periodic:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._wake is not None:
+            self._wake.set()
         if self._thread.is_alive():
             self._thread.join(self._join_timeout)
 
     def _run(self) -> None:
-        if not self._immediately and self._stop.wait(self.interval):
+        if not self._immediately and self._pause():
             return
         while True:
             try:
@@ -60,5 +65,13 @@ class Periodic:
                 return
             except Exception:  # the next tick retries; the work stays in the database
                 log.exception("%s failed; retrying in %.1f s", self.name, self.interval)
-            if self._stop.wait(self.interval):
+            if self._pause():
                 return
+
+    def _pause(self) -> bool:
+        """Wait for the next tick; True when stopping."""
+        if self._wake is None:
+            return self._stop.wait(self.interval)
+        self._wake.wait(self.interval)
+        self._wake.clear()
+        return self._stop.is_set()

@@ -68,6 +68,10 @@ def test_create_is_a_share_the_recipient_sees_in_its_inbox(
         "code": "11488-4",
         "display": "Compte rendu de consultation",
     }
+    # the CI-SIS class, as in the XDM archives (TRE_A03 « Compte rendu »)
+    [klass] = created["category"][0]["coding"]
+    assert (klass["code"], klass["display"]) == ("10", "Compte rendu")
+    assert "TRE_A03-ClasseDocument-CISIS" in klass["system"]
     assert created["subject"]["reference"] == f"Patient/{patient}"
     assert created["author"][0]["reference"] == f"Practitioner/{author.id}"
     assert created["context"]["related"][0]["reference"] == f"Practitioner/{recipient.id}"

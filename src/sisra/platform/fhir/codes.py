@@ -29,6 +29,10 @@ CS_IDENTIFIER_TYPE = f"{FR_CORE}/CodeSystem/fr-core-cs-v2-0203"
 CS_IDENTITY_STATUS = f"{FR_CORE}/CodeSystem/fr-core-cs-identity-status"
 CS_COMMUNE = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM"
 LOINC = "http://loinc.org"
+# the CI-SIS document class (XDS classCode), the same value set the XDM archives use
+CS_DOCUMENT_CLASS = (
+    "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument-CISIS/FHIR/TRE-A03-ClasseDocument-CISIS"
+)
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 # The platform's stable error codes (the API v1 ``code``) in OperationOutcome.issue.details.
 CS_ERROR = "urn:sisra:fhir:error-code"

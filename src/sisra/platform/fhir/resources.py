@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sisra.common import doctypes
+from sisra.common.xdm import codes as xdm_codes
 from sisra.platform.fhir import codes
 from sisra.platform.models import Document, IdentityStatus, Patient, Professional
 
@@ -165,6 +166,7 @@ def document_reference(
     dtype = doctypes.get(doc.type_code)
     label = dtype.label if dtype else doc.type_code
     confidentiality = ("R", "restricted") if doc.restricted else ("N", "normal")
+    klass = xdm_codes.class_code(doc.type_code)
     resource: Json = {
         "resourceType": "DocumentReference",
         "id": str(doc.id),
@@ -173,6 +175,7 @@ def document_reference(
         "status": "current",
         "docStatus": "final",
         "type": {"coding": [_coding(codes.LOINC, doc.loinc, label)], "text": label},
+        "category": [{"coding": [_coding(codes.CS_DOCUMENT_CLASS, klass.code, klass.label)]}],
         "subject": reference("Patient", doc.patient_id),
         "date": instant(doc.created_at),
         "author": [reference("Practitioner", doc.author_id, author)],

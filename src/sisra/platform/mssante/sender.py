@@ -14,7 +14,6 @@ The relay is reached with SMTP + STARTTLS, the platform's client certificate and
 import logging
 import smtplib
 import ssl
-import threading
 import uuid
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
 from sisra.platform.models import MssanteOutbox, OutboxStatus, utcnow
 from sisra.platform.mssante import message, outbox
+from sisra.platform.periodic import Periodic
 from sisra.platform.storage import EncryptedBlobs, IntegrityError
 from sisra.settings import Settings
 
@@ -189,29 +189,17 @@ class OutboxSender:
             )
 
 
-class SenderThread:
+class SenderThread(Periodic):
     """The sender of one server process: wakes on a commit or every ``mssante_poll_s``."""
 
     def __init__(self, sender: OutboxSender) -> None:
+        super().__init__(
+            "mssante-out",
+            sender.settings.mssante_poll_s,
+            self._pass,
+            wake=outbox.wake_event(),
+        )
         self.sender = sender
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sisra-mssante-out", daemon=True)
 
-    def start(self) -> "SenderThread":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        outbox.wake_event().set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        wake = outbox.wake_event()
-        while not self._stop.is_set():
-            try:
-                self.sender.run_once()
-            except Exception:  # the database may be away; the next pass retries
-                log.exception("MSSanté sender pass failed")
-            wake.wait(self.sender.settings.mssante_poll_s)
-            wake.clear()
+    def _pass(self) -> None:
+        self.sender.run_once()
