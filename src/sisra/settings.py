@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -101,6 +101,20 @@ class Settings(BaseSettings):
     web_ticket_ttl_s: int = 60
     web_session_hours: int = 8
 
+    # MSSanté reception (`sisra mssante-gateway`, docs/interop.md): the LMTP server the
+    # operator's relay delivers to, the relays it accepts, the biggest message, this
+    # platform's mail domains and the MSSanté trust space senders must belong to
+    mssante_lmtp_host: str = "127.0.0.1"
+    mssante_lmtp_port: int = 2424
+    mssante_relays: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"]
+    )
+    mssante_max_message_bytes: int = 40 * 1024 * 1024
+    mssante_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mssante_trust_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["mssante.fr"]
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: dict[str, object]) -> dict[str, object]:
@@ -125,6 +139,18 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             for item in value:
                 ipaddress.ip_network(str(item), strict=False)  # a clear error at start-up
+        return value
+
+    @field_validator("mssante_relays", "mssante_domains", "mssante_trust_domains", mode="before")
+    @classmethod
+    def _split_mssante(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and info.field_name == "mssante_relays":
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # a clear error at start-up
+        elif isinstance(value, list):
+            value = [str(v).strip().lower().lstrip(".") for v in value]
         return value
 
     @property

@@ -34,6 +34,7 @@ from sisra.platform.inbox.sequencer import SequencerThread
 from sisra.platform.inbox.service import platform_summary
 from sisra.platform.inputs import InputGuard
 from sisra.platform.logs import install_log_redaction
+from sisra.platform.mssante import pages as mssante_pages  # « Identités à rapprocher »
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import blobs_from_settings, load_master_key
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages_admin.router,
         pages_care_team.router,
         pages_download.router,
+        mssante_pages.router,
         auth_router,
         directory_router,
         patients_router,

@@ -17,6 +17,9 @@ from sisra.platform.models.counters import Counter
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.intake import ShareIdempotencyKey
+
+# MSSanté reception: documents whose patient is still to be found
+from sisra.platform.models.mssante import MailPending, MailPendingRecipient, PendingReason
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
 __all__ = [
@@ -33,8 +36,11 @@ __all__ = [
     "IdentityStatus",
     "LoginFlow",
     "LoginThrottle",
+    "MailPending",
+    "MailPendingRecipient",
     "Notification",
     "Patient",
+    "PendingReason",
     "Professional",
     "RefreshToken",
     "Role",

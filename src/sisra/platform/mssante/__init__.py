@@ -1,0 +1,1 @@
+"""MSSanté: the mail gateway between this platform and the other operators."""

@@ -1,0 +1,162 @@
+"""Messages from another operator, delivered over LMTP: filed about the right patient, or
+waiting for their recipient (« identité à rapprocher »), never a guess."""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from sisra.common.ins import OID_NIR, with_key
+from sisra.platform.context import SYSTEM
+from sisra.platform.models import (
+    AuditEvent,
+    Document,
+    MailPending,
+    Notification,
+    PendingReason,
+    Professional,
+)
+from sisra.platform.patients import service as patients
+
+from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip
+
+INS = with_key("2690469123045")
+
+
+def _patient(db: Any, **traits: Any) -> Any:
+    data = {
+        "birth_name": "LEFÈVRE",
+        "birth_given_names": ["Hélène", "Marie"],
+        "birth_date": date(1969, 4, 12),
+        "sex": "F",
+        **traits,
+    }
+    with db() as session:
+        return patients.create(session, SYSTEM, patients.NewPatient(**data)).id
+
+
+XDM_TRAITS = {
+    "birth_name": "LEFEVRE",
+    "first_given_name": "Helene",
+    "birth_date": "1969-04-12",
+    "sex": "F",
+}
+
+
+def test_an_xdm_with_a_known_ins_is_filed_about_that_patient(
+    gateway, mailbox, db, app_client, pdf, tmp_path
+):
+    claire = mailbox("claire.martin")
+    patient_id = _patient(db, ins=INS, ins_oid=OID_NIR)
+    _patient(db, birth_name="DURAND", birth_given_names=["Paul"], sex="M")
+    data = pdf("Compte rendu d'hospitalisation")
+    archive = xdm_zip(tmp_path, {**XDM_TRAITS, "ins": INS}, data)
+    replies = lmtp(gateway.port, SENDER, [claire.address], with_xdm(claire.address, archive))
+    assert replies[claire.address][0] == 250, replies
+
+    inbox = app_client.get("/api/v1/inbox", headers=claire.headers).json()["items"]
+    assert len(inbox) == 1
+    item = inbox[0]
+    assert item["patient"]["id"] == str(patient_id)
+    assert item["document"]["title"] == "Compte rendu d'hospitalisation"
+    assert item["document"]["type_code"] == "cr_hospitalisation"
+    content = app_client.get(f"/api/v1/inbox/{item['id']}/content", headers=claire.headers)
+    assert content.content == data
+    with db() as session:
+        doc = session.scalars(select(Document)).one()
+        author = session.get(Professional, doc.author_id)
+        # the author is the sender's directory row: an external correspondent
+        assert author.external and author.mssante == SENDER
+        assert (author.first_name, author.last_name) == ("Jean", "Martin")
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "mssante.receive")
+        ).one()
+        assert event.patient_id == patient_id and event.details["matched_by"] == "ins"
+
+
+def test_the_strict_traits_file_it_when_there_is_no_ins(
+    gateway, mailbox, db, app_client, pdf, tmp_path
+):
+    claire = mailbox("claire.martin")
+    patient_id = _patient(db, birth_place_code="69123")
+    _patient(db, birth_given_names=["Hélène"], birth_date=date(1970, 1, 1))  # not her
+    archive = xdm_zip(tmp_path, XDM_TRAITS, pdf())
+    assert (
+        lmtp(gateway.port, SENDER, [claire.address], with_xdm(claire.address, archive))[
+            claire.address
+        ][0]
+        == 250
+    )
+    inbox = app_client.get("/api/v1/inbox", headers=claire.headers).json()["items"]
+    assert [i["patient"]["id"] for i in inbox] == [str(patient_id)]
+
+
+def test_two_patients_with_the_same_traits_mean_a_human_decides(
+    gateway, mailbox, db, app_client, pdf, tmp_path
+):
+    claire = mailbox("claire.martin")
+    first = _patient(db)
+    # the platform refuses a second identity with these traits; one imported before it did
+    with db() as session:
+        twin = patients._validated(
+            patients.NewPatient(
+                birth_name="LEFEVRE",
+                birth_given_names=["Hélène", "Louise"],
+                birth_date=date(1969, 4, 12),
+                sex="F",
+            )
+        )
+        session.add(twin)
+        session.flush()
+        assert twin.id != first
+    archive = xdm_zip(tmp_path, XDM_TRAITS, pdf())
+    assert (
+        lmtp(gateway.port, SENDER, [claire.address], with_xdm(claire.address, archive))[
+            claire.address
+        ][0]
+        == 250
+    )
+    assert app_client.get("/api/v1/inbox", headers=claire.headers).json()["items"] == []
+    with db() as session:
+        pending = session.scalars(select(MailPending)).one()
+        assert pending.reason == PendingReason.several
+        assert pending.birth_name == "LEFEVRE" and pending.birth_date == date(1969, 4, 12)
+        assert session.scalars(select(Document)).all() == []
+
+
+def test_an_ins_whose_traits_disagree_is_not_trusted(gateway, mailbox, db, pdf, tmp_path):
+    claire = mailbox("claire.martin")
+    _patient(db, ins=INS, ins_oid=OID_NIR)
+    archive = xdm_zip(tmp_path, {**XDM_TRAITS, "ins": INS, "birth_date": "1980-01-01"}, pdf())
+    lmtp(gateway.port, SENDER, [claire.address], with_xdm(claire.address, archive))
+    with db() as session:
+        assert session.scalars(select(MailPending)).one().reason == PendingReason.several
+        assert session.scalars(select(Document)).all() == []
+
+
+def test_a_plain_mail_with_a_pdf_waits_for_its_recipients(gateway, mailbox, db, pdf):
+    claire = mailbox("claire.martin")
+    paul = mailbox("paul.durand")
+    msg = with_pdf([claire.address, paul.address], pdf(), subject="Résultats de biologie")
+    replies = lmtp(gateway.port, SENDER, [claire.address, paul.address], msg)
+    # LMTP: one reply per recipient, both accepted
+    assert [replies[a][0] for a in (claire.address, paul.address)] == [250, 250]
+    with db() as session:
+        pending = session.scalars(select(MailPending)).one()
+        assert pending.reason == PendingReason.unstructured
+        assert pending.title == "Résultats de biologie"
+        assert pending.birth_name is None
+        assert session.scalars(select(Notification)).all() == []
+
+
+def test_the_same_mailbox_twice_in_the_envelope_gets_one_notification(
+    gateway, mailbox, db, app_client, pdf, tmp_path
+):
+    claire = mailbox("claire.martin")
+    _patient(db, ins=INS, ins_oid=OID_NIR)
+    archive = xdm_zip(tmp_path, {**XDM_TRAITS, "ins": INS}, pdf())
+    upper = claire.address.upper()
+    replies = lmtp(gateway.port, SENDER, [claire.address, upper], with_xdm(claire.address, archive))
+    assert replies[claire.address][0] == 250
+    assert replies[upper][0] == 550
+    assert len(app_client.get("/api/v1/inbox", headers=claire.headers).json()["items"]) == 1
