@@ -54,6 +54,11 @@ def in_trust_space(settings: Settings, address: str) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in settings.mssante_trust_domains)
 
 
+def is_null(address: str) -> bool:
+    """The null reverse path ``<>`` of bounces and reports (aiosmtpd hands it over as is)."""
+    return address.strip() in ("", "<>")
+
+
 def _domain(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
@@ -105,7 +110,7 @@ class Gateway:
                 "550 5.7.1 Relais non autorise : cette passerelle ne recoit que du relais "
                 "MSSante de l'operateur"
             )
-        if address == "":  # null sender: delivery and read reports only (checked at DATA)
+        if is_null(address):  # null sender: delivery and read reports only (checked at DATA)
             return None
         if not in_trust_space(self.settings, address):
             self.audit_refusal(peer, "sender_outside_trust_space", {"sender": address})
@@ -156,7 +161,7 @@ class Gateway:
         meta["message_id"] = str(msg.get("Message-ID", ""))[:300]
         if inbound.is_report(msg):
             return self._report(peer, msg, len(rcpt_tos), meta)
-        if mail_from == "":
+        if is_null(mail_from):
             raise Rejected(
                 "null_sender",
                 "550 5.7.1 Expediteur vide : reserve aux avis de remise et de lecture",
