@@ -6,7 +6,9 @@ and (for :func:`save_ca`) written unencrypted to disk with mode 0600.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,7 @@ _KEY_SIZE = 2048
 _PUBLIC_EXPONENT = 65537
 _CA_ORGANIZATION = "IGC-Santé TEST"
 _PRO_ORGANIZATION = "CPS TEST"
+_SERVER_ORGANIZATION = "SISRA TEST"
 
 
 @dataclass
@@ -67,17 +70,25 @@ def _authority_key_id(ca: TestCA) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
-_CA_KEY_USAGE = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=True,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
-)
+def _key_usage(
+    *, signature: bool = False, encipherment: bool = False, ca: bool = False
+) -> x509.KeyUsage:
+    """A KeyUsage: digital signature, key encipherment (TLS with RSA), or certificate and
+    CRL signing (CAs); everything else off."""
+    return x509.KeyUsage(
+        digital_signature=signature,
+        content_commitment=False,
+        key_encipherment=encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+_CA_KEY_USAGE = _key_usage(ca=True)
 
 
 def make_ca(common_name: str = "IGC-Santé TEST AC Racine", days: int = 3650) -> TestCA:
@@ -193,25 +204,79 @@ def issue_professional_cert(
         .not_valid_before(not_before if not_before is not None else now - timedelta(hours=1))
         .not_valid_after(not_after if not_after is not None else now + timedelta(days=3 * 365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(_authority_key_id(ca), critical=False)
         .sign(ca.key, hashes.SHA256())
     )
+
+
+_TLS_KEY_USAGE = _key_usage(signature=True, encipherment=True)
+
+
+def issue_tls_cert(
+    ca: TestCA,
+    public_key: CertificatePublicKeyTypes,
+    *,
+    common_name: str,
+    server: bool,
+    hostnames: tuple[str, ...] = (),
+    addresses: tuple[str, ...] = (),
+    days: int = 365,
+) -> x509.Certificate:
+    """A TLS certificate of an application server (IGC-Santé « serveur applicatif » style):
+    ``server=True`` for a server (names and IP addresses in the SAN, serverAuth), else for a
+    client authenticating to a server (clientAuth), such as the platform at its MSSanté
+    operator's relay."""
+    now = _now()
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _SERVER_ORGANIZATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+    names: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca.cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(min(now + timedelta(days=days), ca.cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_TLS_KEY_USAGE, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(_authority_key_id(ca), critical=False)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(ca.key, hashes.SHA256())
+
+
+def save_tls_identity(
+    directory: Path, stem: str, issue: Callable[[rsa.RSAPublicKey], x509.Certificate]
+) -> tuple[Path, Path]:
+    """Make a new key, have ``issue`` certify it (e.g. ``lambda k: issue_tls_cert(ca, k,
+    ...)``), and write ``<stem>.pem`` (the certificate) and ``<stem>.key`` (unencrypted,
+    0600) in ``directory``; return both paths."""
+    key = _new_key()
+    cert = issue(key.public_key())
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    _write(key_path, key_pem, 0o600)
+    return cert_path, key_path
 
 
 def make_crl(
