@@ -1,0 +1,177 @@
+"""End to end through the real Postfix of the MSSanté space: another operator's mail for a
+platform address reaches the gateway by LMTP, lands in the right inbox and in MonSisra's
+folder; a refused one comes back to its sender as a bounce, in the sender's own mailbox."""
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from conftest import otp_login, wait_until
+from sisra.client.api import PlatformClient
+from sisra.client.auth import Credentials
+from sisra.client.state import LocalState
+from sisra.client.sync import CredentialTokens, SyncEngine
+from sisra.common.ins import OID_NIR, with_key
+from sisra.devtools.mailservers import MailServers, new_mailbox
+from sisra.platform.context import SYSTEM
+from sisra.platform.models import AuditEvent, Document, Professional
+from sisra.platform.patients import service as patients
+
+from ..conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
+from .conftest import running_gateway
+from .mails import message, with_xdm, xdm_zip
+
+INS = with_key("1850775056123")
+
+
+@pytest.fixture
+def routed(mail_servers: MailServers, live_server: Any, settings: Any) -> Iterator[MailServers]:
+    """Postfix delivers the platform's domain to a gateway over this test's platform."""
+    with running_gateway(
+        live_server.app,
+        settings,
+        mssante_domains=[PLATFORM_DOMAIN],
+        mssante_trust_domains=["mssante.test"],
+    ) as gateway:
+        mail_servers.set_gateway(("127.0.0.1", gateway.port))
+        try:
+            yield mail_servers
+        finally:
+            mail_servers.set_gateway(None)
+
+
+def delivered(servers: MailServers, condition: Any, seconds: float = 60.0) -> None:
+    """Wait for ``condition``, asking Postfix to retry its deferred mail every few seconds:
+    its reload after a routing change is asynchronous, so a message queued just before may
+    have met the previous route (deferred, never lost)."""
+    deadline = time.monotonic() + seconds
+    next_flush = time.monotonic() + 2
+    while not condition():
+        assert time.monotonic() < deadline, "not delivered in time"
+        if time.monotonic() > next_flush:
+            servers.flush()
+            next_flush = time.monotonic() + 2
+        time.sleep(0.1)
+
+
+def _recipient(live_server: Any, make_pro: Any, db: Any, smtp_sink: Any) -> tuple[str, Any]:
+    pro = make_pro("yves.roux", first_name="Yves", last_name="Roux", log_in=False)
+    address = f"yves.roux@{PLATFORM_DOMAIN}"
+    with db() as session:
+        session.get(Professional, pro.id).mssante = address
+    tokens = otp_login(
+        PlatformClient(live_server.url)._http, smtp_sink, "yves.roux", "yves.roux@demo.sisra.test"
+    )
+    return address, Credentials.from_tokens(live_server.url, tokens)
+
+
+def _exporter(folder: Path) -> Any:
+    """« PDF seul »: the PDF, written atomically under the notification's id."""
+
+    def export(item: dict[str, Any], pdf: Path) -> list[Path]:
+        final = folder / f"{item['id']}.pdf"
+        tmp = folder / f".{final.name}.part"
+        with tmp.open("wb") as out:
+            out.write(pdf.read_bytes())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+        return [final]
+
+    return export
+
+
+def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
+    routed, live_server, make_pro, db, smtp_sink, pdf, tmp_path
+):
+    address, creds = _recipient(live_server, make_pro, db, smtp_sink)
+    with db() as session:
+        patients.create(
+            session,
+            SYSTEM,
+            patients.NewPatient(
+                birth_name="GARNIER",
+                birth_given_names=["Luc"],
+                birth_date=date(1985, 7, 3),
+                sex="M",
+                ins=INS,
+                ins_oid=OID_NIR,
+            ),
+        )
+    folder = tmp_path / "export"
+    folder.mkdir()
+    client = PlatformClient(live_server.url)
+    engine = SyncEngine(
+        client,
+        CredentialTokens(client, creds),
+        LocalState(tmp_path / "state.db"),
+        _exporter(folder),
+        tmp_path / "work",
+    )
+    stop = threading.Event()
+    statuses: list[str] = []
+    runner = threading.Thread(target=engine.run, args=(stop, lambda c, _m: statuses.append(c)))
+    runner.start()
+    try:
+        wait_until(lambda: "online" in statuses)
+        data = pdf("Compte rendu opératoire de M. GARNIER")
+        traits = {
+            "birth_name": "GARNIER",
+            "first_given_name": "Luc",
+            "birth_date": "1985-07-03",
+            "sex": "M",
+            "ins": INS,
+        }
+        sender = new_mailbox(EXTERNAL_DOMAIN)
+        routed.send(with_xdm(address, xdm_zip(tmp_path, traits, data), sender=sender))
+        delivered(routed, lambda: any(p.suffix == ".pdf" for p in folder.iterdir()))
+        files = [p for p in folder.iterdir() if p.suffix == ".pdf"]
+        assert len(files) == 1 and files[0].read_bytes() == data
+    finally:
+        stop.set()
+        runner.join(15)
+    items = client.get_json("/api/v1/inbox", token=creds.access_token)["items"]
+    assert [i["patient"]["ins"] for i in items] == [INS]
+    # the author is the sender's row in the directory, added as an external correspondent
+    with db() as session:
+        author = session.scalars(select(Professional).where(Professional.mssante == sender)).one()
+        assert author.external
+    assert items[0]["sender"]["id"] == str(author.id)
+    # the receipt of the export went back to the platform
+    assert items[0]["delivered_at"] is not None
+
+
+def test_a_refused_mail_bounces_back_to_its_sender(routed, live_server, make_pro, db, pdf):
+    pro = make_pro("yves.roux", log_in=False)
+    address = f"yves.roux@{PLATFORM_DOMAIN}"
+    with db() as session:
+        session.get(Professional, pro.id).mssante = address
+    sender = new_mailbox(EXTERNAL_DOMAIN)
+    msg = message(
+        address,
+        sender=sender,
+        subject="Logiciel de prescription",
+        attachments=[("installeur.exe", "application/octet-stream", b"MZ" + b"\0" * 64)],
+    )
+    routed.send(msg)
+    delivered(routed, lambda: routed.fetch(sender))
+    text = routed.fetch(sender)[0].as_string()
+    assert "Piece jointe refusee" in text
+    assert address in text
+    # nothing was filed; the refusal is audited
+    with db() as session:
+        assert session.scalars(select(Document)).all() == []
+        reasons = [
+            e.details["reason"]
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "mssante.refused")
+            )
+        ]
+        assert reasons == ["executable"]
