@@ -72,6 +72,9 @@ def _patient_row(p: Patient) -> dict[str, Any]:
         "id": p.id,
         "name": f"{p.used_name or p.birth_name} {p.first_given_name}",
         "birth_name": p.birth_name,
+        # homonyms differ by these: the choice must be possible on the page itself
+        "given_names": " ".join(p.birth_given_names),
+        "birth_place": p.birth_place_code or "",
         "birth_date": fr_date(p.birth_date),
         "sex": _SEX.get(p.sex.value, p.sex.value),
         "ins": p.ins or "",
