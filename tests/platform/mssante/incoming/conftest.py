@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import free_port
+from sisra.platform.context import SYSTEM
 from sisra.platform.models import Document, MailPending, Professional
 from sisra.platform.mssante.gateway import Gateway, LmtpGateway
+from sisra.platform.patients import service as patients
 from sisra.settings import Settings
 
 from .mails import PLATFORM_DOMAIN
@@ -64,3 +66,16 @@ def counts(db: Any) -> Callable[[], tuple[int, int]]:
             )
 
     return _counts
+
+
+def new_patient(db: Any, *, homonym: bool = False, **traits: Any) -> Any:
+    """A patient identity (id) with these traits. ``homonym``: stored although another has
+    the same strict traits, as identities imported before the platform refused duplicates."""
+    data = patients.NewPatient(**traits)
+    with db() as session:
+        if not homonym:
+            return patients.create(session, SYSTEM, data).id
+        row = patients._validated(data)
+        session.add(row)
+        session.flush()
+        return row.id

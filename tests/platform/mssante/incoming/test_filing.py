@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import select
 
 from sisra.common.ins import OID_NIR, with_key
-from sisra.platform.context import SYSTEM
 from sisra.platform.models import (
     AuditEvent,
     Document,
@@ -16,8 +15,8 @@ from sisra.platform.models import (
     PendingReason,
     Professional,
 )
-from sisra.platform.patients import service as patients
 
+from .conftest import new_patient
 from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip
 
 INS = with_key("2690469123045")
@@ -31,8 +30,7 @@ def _patient(db: Any, **traits: Any) -> Any:
         "sex": "F",
         **traits,
     }
-    with db() as session:
-        return patients.create(session, SYSTEM, patients.NewPatient(**data)).id
+    return new_patient(db, **data)
 
 
 XDM_TRAITS = {
@@ -96,19 +94,8 @@ def test_two_patients_with_the_same_traits_mean_a_human_decides(
 ):
     claire = mailbox("claire.martin")
     first = _patient(db)
-    # the platform refuses a second identity with these traits; one imported before it did
-    with db() as session:
-        twin = patients._validated(
-            patients.NewPatient(
-                birth_name="LEFEVRE",
-                birth_given_names=["Hélène", "Louise"],
-                birth_date=date(1969, 4, 12),
-                sex="F",
-            )
-        )
-        session.add(twin)
-        session.flush()
-        assert twin.id != first
+    twin = _patient(db, birth_given_names=["Hélène", "Louise"], homonym=True)
+    assert twin != first
     archive = xdm_zip(tmp_path, XDM_TRAITS, pdf())
     assert (
         lmtp(gateway.port, SENDER, [claire.address], with_xdm(claire.address, archive))[

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sisra.platform.context import SYSTEM
 from sisra.platform.models import AuditEvent, Document, MailPending, Notification, Patient
-from sisra.platform.patients import service as patients
 
+from .conftest import new_patient
 from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip
 
 TRAITS = {
@@ -49,17 +48,13 @@ def received(gateway: Any, mailbox: Any, db: Any, pdf: Any) -> dict[str, Any]:
 
 
 def _patient(db: Any) -> Any:
-    with db() as session:
-        return patients.create(
-            session,
-            SYSTEM,
-            patients.NewPatient(
-                birth_name="BERNARD",
-                birth_given_names=["Louise"],
-                birth_date=date(1988, 2, 29),
-                sex="F",
-            ),
-        ).id
+    return new_patient(
+        db,
+        birth_name="BERNARD",
+        birth_given_names=["Louise"],
+        birth_date=date(1988, 2, 29),
+        sex="F",
+    )
 
 
 def test_the_recipient_picks_the_patient_and_both_recipients_get_it(app_client, received, db):

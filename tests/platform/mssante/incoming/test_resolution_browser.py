@@ -7,11 +7,9 @@ from pathlib import Path
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from sisra.platform.context import SYSTEM
 from sisra.platform.models import Document, MailPending
-from sisra.platform.patients import service as patients
 
-from .conftest import running_gateway
+from .conftest import new_patient, running_gateway
 from .mails import SENDER, lmtp, with_xdm, xdm_zip
 
 TRAITS = {
@@ -26,31 +24,13 @@ def test_the_recipient_chooses_among_the_candidates(
     live_server, settings, web_as, mailbox, db, pdf, tmp_path
 ):
     claire = mailbox("claire.martin", first_name="Claire", last_name="Martin")
-    with db() as session:
-        right = patients.create(
-            session,
-            SYSTEM,
-            patients.NewPatient(
-                birth_name="FONTAINE",
-                birth_given_names=["Rose", "Anne"],
-                birth_date=date(1942, 11, 5),
-                sex="F",
-                birth_place_code="69123",
-            ),
-        )
-        # a homonym the platform received before it refused duplicates
-        twin = patients._validated(
-            patients.NewPatient(
-                birth_name="FONTAINE",
-                birth_given_names=["Rose", "Marie"],
-                birth_date=date(1942, 11, 5),
-                sex="F",
-                birth_place_code="13055",
-            )
-        )
-        session.add(twin)
-        session.flush()
-        right_id = right.id
+    fontaine = {"birth_name": "FONTAINE", "birth_date": date(1942, 11, 5), "sex": "F"}
+    right_id = new_patient(
+        db, birth_given_names=["Rose", "Anne"], birth_place_code="69123", **fontaine
+    )
+    new_patient(  # a homonym the platform received before it refused duplicates
+        db, birth_given_names=["Rose", "Marie"], birth_place_code="13055", homonym=True, **fontaine
+    )
     archive = xdm_zip(tmp_path, TRAITS, pdf("Lettre de liaison"))
     with running_gateway(live_server.app, settings) as gateway:
         msg = with_xdm(claire.address, archive)

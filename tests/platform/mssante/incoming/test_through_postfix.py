@@ -20,12 +20,10 @@ from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
 from sisra.common.ins import OID_NIR, with_key
 from sisra.devtools.mailservers import MailServers, new_mailbox
-from sisra.platform.context import SYSTEM
 from sisra.platform.models import AuditEvent, Document, Professional
-from sisra.platform.patients import service as patients
 
 from ..conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
-from .conftest import running_gateway
+from .conftest import new_patient, running_gateway
 from .mails import message, with_xdm, xdm_zip
 
 INS = with_key("1850775056123")
@@ -92,19 +90,15 @@ def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
     routed, live_server, make_pro, db, smtp_sink, pdf, tmp_path
 ):
     address, creds = _recipient(live_server, make_pro, db, smtp_sink)
-    with db() as session:
-        patients.create(
-            session,
-            SYSTEM,
-            patients.NewPatient(
-                birth_name="GARNIER",
-                birth_given_names=["Luc"],
-                birth_date=date(1985, 7, 3),
-                sex="M",
-                ins=INS,
-                ins_oid=OID_NIR,
-            ),
-        )
+    new_patient(
+        db,
+        birth_name="GARNIER",
+        birth_given_names=["Luc"],
+        birth_date=date(1985, 7, 3),
+        sex="M",
+        ins=INS,
+        ins_oid=OID_NIR,
+    )
     folder = tmp_path / "export"
     folder.mkdir()
     client = PlatformClient(live_server.url)
