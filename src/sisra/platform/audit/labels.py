@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "inbox.receipt.downloaded": "Documents reçus : accusé de téléchargement",
     "inbox.receipt.read": "Documents reçus : accusé de lecture",
     # MSSanté reception (the gateway and « Identités à rapprocher »)
+    "mssante.duplicate": "MSSanté : message déjà reçu, non classé une seconde fois",
     "mssante.pending": "MSSanté : document reçu, identité à rapprocher",
     "mssante.pending_list": "MSSanté : liste des identités à rapprocher",
     "mssante.pending_pdf": "MSSanté : document à rapprocher ouvert",

@@ -19,7 +19,12 @@ from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.intake import ShareIdempotencyKey
 
 # MSSanté reception: documents whose patient is still to be found
-from sisra.platform.models.mssante import MailPending, MailPendingRecipient, PendingReason
+from sisra.platform.models.mssante import (
+    MailDelivery,
+    MailPending,
+    MailPendingRecipient,
+    PendingReason,
+)
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "IdentityStatus",
     "LoginFlow",
     "LoginThrottle",
+    "MailDelivery",
     "MailPending",
     "MailPendingRecipient",
     "Notification",

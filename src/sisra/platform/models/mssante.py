@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
+from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk, utcnow
 
 
 class PendingReason(enum.StrEnum):
@@ -69,3 +69,18 @@ class MailPendingRecipient(Base):
     professional_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("professionals.id"), primary_key=True, index=True
     )
+
+
+class MailDelivery(Base):
+    """One received message delivered to one recipient, so that a message the relay hands
+    over again (it did not get the reply to an earlier delivery) is not filed twice.
+
+    ``key`` is the SHA-256 of the sender, the ``Message-ID`` and the recipient; messages
+    without a ``Message-ID`` are not remembered (nothing tells a repeat from a new message).
+    """
+
+    __tablename__ = "mssante_deliveries"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[uuid.UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

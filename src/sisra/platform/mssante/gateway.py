@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -178,13 +179,16 @@ class Gateway:
         replies: list[str] = []
         with unit_of_work(self.factory) as session:
             recipients: list[Professional] = []
+            owners: list[uuid.UUID | None] = []  # whose reply each line is
             for address in rcpt_tos:
                 pro = correspondents.local_by_address(session, address)
                 if pro is None or pro.id in {p.id for p in recipients}:
                     replies.append(f"550 5.1.1 <{address}> : destinataire inconnu")
+                    owners.append(None)
                     continue
                 recipients.append(pro)
                 replies.append("")
+                owners.append(pro.id)
             if not recipients:
                 return Outcome(replies)
             delivered = service.receive(
@@ -192,7 +196,13 @@ class Gateway:
             )
         state = "a rapprocher" if delivered.pending_id else "classe"
         ok = f"250 2.0.0 Document recu ({state}) {delivered.document_id}"
-        return Outcome([r or ok for r in replies])
+        again = "250 2.0.0 Message deja recu, non classe une seconde fois"
+        return Outcome(
+            [
+                r or (again if owner in delivered.already else ok)
+                for r, owner in zip(replies, owners, strict=True)
+            ]
+        )
 
     def _report(self, peer: str, msg: EmailMessage, count: int, meta: dict[str, object]) -> Outcome:
         """A DSN or MDN about a message this platform sent: its receipt, never a bounce back."""

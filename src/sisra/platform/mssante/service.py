@@ -8,6 +8,7 @@ no patient or several, a :class:`MailPending` row (« identité à rapprocher »
 recipients resolves in the web pages (:func:`resolve`).
 """
 
+import hashlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sisra.platform.events.hub import EventHub
 from sisra.platform.inbox import sequencer
 from sisra.platform.models import (
     Document,
+    MailDelivery,
     MailPending,
     MailPendingRecipient,
     Notification,
@@ -43,9 +45,31 @@ from sisra.settings import Settings
 
 @dataclass(frozen=True)
 class Delivered:
-    document_id: uuid.UUID
+    document_id: uuid.UUID | None  # None: every recipient had it already
     pending_id: uuid.UUID | None  # set when it waits for « identité à rapprocher »
     matched_by: str
+    already: frozenset[uuid.UUID] = frozenset()  # recipients it had reached before
+
+
+def delivery_key(sender: str, message_id: str, recipient_id: uuid.UUID) -> str | None:
+    """The identity of one message for one recipient (no ``Message-ID``: none)."""
+    if not message_id.strip():
+        return None
+    return hashlib.sha256(f"{sender}\n{message_id.strip()}\n{recipient_id}".encode()).hexdigest()
+
+
+def _already_delivered(
+    session: Session, received: Received, recipients: list[Professional]
+) -> frozenset[uuid.UUID]:
+    keys = {
+        k: p.id
+        for p in recipients
+        if (k := delivery_key(received.sender, received.message_id, p.id)) is not None
+    }
+    if not keys:
+        return frozenset()
+    found = session.scalars(select(MailDelivery.key).where(MailDelivery.key.in_(keys)))
+    return frozenset(keys[k] for k in found)
 
 
 @dataclass(frozen=True)
@@ -144,12 +168,30 @@ def receive(
     recipients: list[Professional],
     received: Received,
 ) -> Delivered:
-    """File one received message for its (already checked, local) recipients."""
+    """File one received message for its (already checked, local) recipients.
+
+    A recipient the same message reached before (the relay handing it over again) is not
+    given it twice; when that is every recipient, nothing is stored."""
+    already = _already_delivered(session, received, recipients)
+    recipients = [p for p in recipients if p.id not in already]
+    if not recipients:
+        audit.record(
+            session,
+            ctx,
+            "mssante.duplicate",
+            details={"sender": received.sender, "message_id": received.message_id},
+        )
+        return Delivered(None, None, "duplicate", already)
     first, last = received.sender_name
     sender = correspondents.correspondent_for(session, received.sender, first, last)
     content = _store(session, settings, blobs, received)
     match = matching.find(session, received.identity)
     ids = [p.id for p in recipients]
+    session.add_all(
+        MailDelivery(key=key, document_id=content.doc_id)
+        for i in ids
+        if (key := delivery_key(received.sender, received.message_id, i)) is not None
+    )
     details = {
         "sender": received.sender,
         "recipients": [str(i) for i in ids],
@@ -175,7 +217,7 @@ def receive(
             document_id=doc.id,
             details=details,
         )
-        return Delivered(doc.id, None, match.by)
+        return Delivered(doc.id, None, match.by, already)
     identity = received.identity
     pending = MailPending(
         document_id=content.doc_id,
@@ -217,7 +259,7 @@ def receive(
         "mssante.pending",
         details={**details, "pending": str(pending.id), "candidates": len(match.candidates)},
     )
-    return Delivered(content.doc_id, pending.id, match.by)
+    return Delivered(content.doc_id, pending.id, match.by, already)
 
 
 def refuse(session: Session, ctx: RequestContext, code: str, details: dict[str, object]) -> None:

@@ -147,3 +147,30 @@ def test_the_same_mailbox_twice_in_the_envelope_gets_one_notification(
     assert replies[claire.address][0] == 250
     assert replies[upper][0] == 550
     assert len(app_client.get("/api/v1/inbox", headers=claire.headers).json()["items"]) == 1
+
+
+def test_a_message_handed_over_again_is_not_filed_twice(
+    gateway, mailbox, db, app_client, pdf, tmp_path
+):
+    claire, paul = mailbox("claire.martin"), mailbox("paul.durand")
+    _patient(db, ins=INS, ins_oid=OID_NIR)
+    msg = with_xdm(claire.address, xdm_zip(tmp_path, {**XDM_TRAITS, "ins": INS}, pdf()))
+    assert lmtp(gateway.port, SENDER, [claire.address], msg)[claire.address][0] == 250
+    # the relay did not get the reply, and hands the same message over again, now with Paul
+    replies = lmtp(gateway.port, SENDER, [claire.address, paul.address], msg)
+    assert replies[claire.address] == (
+        250,
+        "2.0.0 Message deja recu, non classe une seconde fois",
+    )
+    assert replies[paul.address][0] == 250 and "classe" in replies[paul.address][1]
+    for persona in (claire, paul):
+        items = app_client.get("/api/v1/inbox", headers=persona.headers).json()["items"]
+        assert len(items) == 1
+    # and once more for Claire alone: nothing stored, audited
+    assert lmtp(gateway.port, SENDER, [claire.address], msg)[claire.address][0] == 250
+    with db() as session:
+        assert len(session.scalars(select(Document)).all()) == 2
+        assert len(session.scalars(select(Notification)).all()) == 2
+        assert session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "mssante.duplicate")
+        ).one()

@@ -6,7 +6,9 @@ Create Date: 2026-11-30 04:40:00
 
 A document received by MSSanté whose identity matches no patient, or several, waits in
 ``mssante_pending`` (« identité à rapprocher ») for one of its recipients to pick the patient
-or create the identity; ``mssante_pending_recipients`` lists whom it was addressed to.
+or create the identity; ``mssante_pending_recipients`` lists whom it was addressed to;
+``mssante_deliveries`` remembers each message delivered to each recipient (no double filing
+when the relay hands a message over again).
 """
 
 from collections.abc import Sequence
@@ -113,7 +115,26 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "mssante_deliveries",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("document_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "created_at", sisra.platform.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_mssante_deliveries")),
+    )
+    op.create_index(
+        op.f("ix_mssante_deliveries_created_at"),
+        "mssante_deliveries",
+        ["created_at"],
+        unique=False,
+    )
+
+
 def downgrade() -> None:
+    op.drop_index(op.f("ix_mssante_deliveries_created_at"), table_name="mssante_deliveries")
+    op.drop_table("mssante_deliveries")
     op.drop_index(
         op.f("ix_mssante_pending_recipients_professional_id"),
         table_name="mssante_pending_recipients",
