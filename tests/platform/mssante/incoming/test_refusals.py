@@ -187,3 +187,39 @@ def test_a_failure_after_the_blob_was_stored_removes_it(
     assert status == 451 and text.startswith("4.3.0")
     assert counts() == (0, 0)
     assert _blobs(settings) == []
+
+
+def test_a_line_too_long_is_refused_once_per_recipient(gateway, mailbox, counts, db):
+    claire, paul = mailbox("claire.martin"), mailbox("paul.durand")
+    rcpts = [claire.address, paul.address]
+    raw = f"From: <{SENDER}>\r\nSubject: x\r\n\r\n{'a' * 5000}\r\n".encode()
+    replies = lmtp(gateway.port, SENDER, rcpts, raw)
+    assert [replies[r][0] for r in rcpts] == [554, 554]
+    assert counts() == (0, 0)
+    assert [d["reason"] for d in _refusals(db)] == ["malformed"]
+
+
+def test_a_delivery_report_is_accepted_never_bounced(gateway, claire, counts, db):
+    from email.message import EmailMessage
+
+    report = EmailMessage()
+    report["From"] = "MAILER-DAEMON@chu-exemple.mssante.fr"
+    report["To"] = claire.address
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report.set_content("Le message n'a pas pu être remis.")
+    report.make_mixed()
+    report.replace_header("Content-Type", 'multipart/report; report-type="delivery-status"')
+    status = EmailMessage()
+    status.set_content(
+        "Reporting-MTA: dns; relais.chu-exemple.mssante.fr\n\n"
+        "Final-Recipient: rfc822; x@chu-exemple.mssante.fr\nAction: failed\nStatus: 5.1.1\n"
+    )
+    report.attach(status)
+    status_code, text = lmtp(gateway.port, "<>", [claire.address], report)[claire.address]
+    assert status_code == 250, text
+    assert counts() == (0, 0)
+    with db() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "mssante.report")
+        ).one()
+        assert "applied" in event.details
