@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     web_ticket_ttl_s: int = 60
     web_session_hours: int = 8
 
+    # MSSanté, outgoing mail to other operators (docs/interop.md): the platform's operator
+    # relay (SMTP + STARTTLS, the platform's client certificate); no relay host = no sending
+    mssante_relay_host: str | None = None
+    mssante_relay_port: int = 587
+    mssante_client_cert: Path | None = None
+    mssante_client_key: Path | None = None
+    mssante_ca_file: Path | None = None  # the CAs the relay's certificate is checked against
+    mssante_timeout_s: float = 30.0
+    mssante_max_attempts: int = Field(default=8, ge=1)
+    mssante_retry_base_s: float = 30.0  # first retry after this, then doubled (max 1 h)
+    mssante_poll_s: float = 5.0  # the sender also wakes right after each share's commit
+
     # MSSanté reception (`sisra mssante-gateway`, docs/interop.md): the LMTP server the
     # operator's relay delivers to, the relays it accepts, the biggest message, this
     # platform's mail domains and the MSSanté trust space senders must belong to

@@ -369,7 +369,9 @@ smtpd_tls_received_header = yes
             "\n  -o smtpd_tls_ask_ccert=yes"
             "\n  -o smtpd_tls_req_ccert=yes"
             "\n  -o smtpd_client_restrictions=permit_tls_all_clientcerts,reject"
-            "\n  -o smtpd_relay_restrictions=permit_tls_all_clientcerts,reject",
+            "\n  -o smtpd_relay_restrictions=permit_tls_all_clientcerts,reject"
+            # accepted, then bounced with a DSN, as mail refused by a distant operator is
+            "\n  -o smtpd_reject_unlisted_recipient=no",
             "pickup unix n - n 60 1 pickup",
             "cleanup unix n - n - 0 cleanup",
             "qmgr unix n - n 300 1 qmgr",

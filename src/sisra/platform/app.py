@@ -35,6 +35,7 @@ from sisra.platform.inbox.service import platform_summary
 from sisra.platform.inputs import InputGuard
 from sisra.platform.logs import install_log_redaction
 from sisra.platform.mssante import pages as mssante_pages  # « Identités à rapprocher »
+from sisra.platform.mssante.sender import OutboxSender, SenderThread
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import blobs_from_settings, load_master_key
@@ -96,10 +97,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.hub.start()
     # numbers notifications a request left without a cursor (it died after its commit)
     inbox_seq = SequencerThread(app.state.session_factory, app.state.hub).start()
+    # MSSanté: mail to other operators, when a relay is configured
+    mss_out = (
+        SenderThread(app.state.mssante_sender).start()
+        if app.state.settings.mssante_relay_host
+        else None
+    )
     try:
         async with sweep.lifespan(app):
             yield
     finally:
+        if mss_out is not None:
+            mss_out.stop()
         inbox_seq.stop()
         app.state.hub.stop()
         if thread is not None:
@@ -137,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.audit_sealer = Sealer.from_settings(settings, app.state.session_factory)
     app.state.trust_store = TrustStore.from_settings(settings)
+    # MSSanté gateway, outgoing mail
+    app.state.mssante_sender = OutboxSender(settings, app.state.session_factory, app.state.blobs)
 
     @app.exception_handler(SisraError)
     async def _sisra_error(_request: Request, exc: SisraError) -> JSONResponse:

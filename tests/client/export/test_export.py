@@ -758,7 +758,7 @@ def test_an_archive_failing_validation_is_never_renamed_into_place(
     """The archive is checked as written (entries, XHTML, hash) before it gets its name."""
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(xdm_module, "index_html", lambda _item: "<html><p>non fermé</html>")
+    monkeypatch.setattr(xdm_module, "index_html", lambda *_a: "<html><p>non fermé</html>")
     with pytest.raises(ExportError) as caught:
         write_export(get_profile("xdm"), out, item, pdf)
     assert caught.value.code == "export_failed" and "INDEX.HTM" in caught.value.message

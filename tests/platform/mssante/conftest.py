@@ -1,10 +1,12 @@
 """Real Postfix and Dovecot for the MSSanté gateway's tests, shared by the whole run."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from sisra.devtools.mailservers import MailServers
+from sisra.settings import Settings
 
 PLATFORM_DOMAIN = "sisra.mssante.test"  # the platform's own MSSanté domain
 EXTERNAL_DOMAIN = "chu-exemple.mssante.test"  # another operator's, read through IMAP
@@ -25,3 +27,17 @@ def mail_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServe
     )
     with servers:
         yield servers
+
+
+@pytest.fixture
+def mssante_relay(settings: Settings, mail_servers: MailServers) -> Any:
+    """The platform's operator relay is the test Postfix (set before the app starts)."""
+    settings.mssante_relay_host = "127.0.0.1"
+    settings.mssante_relay_port = mail_servers.relay_port
+    settings.mssante_client_cert = mail_servers.client_cert
+    settings.mssante_client_key = mail_servers.client_key
+    settings.mssante_ca_file = mail_servers.ca_cert
+    settings.mssante_poll_s = 0.2
+    settings.mssante_retry_base_s = 0.2
+    settings.mssante_max_attempts = 3
+    return settings

@@ -8,12 +8,15 @@ value sets in :mod:`sisra.common.xdm.codes`, the fields of a document descriptio
 """
 
 from sisra.common.xdm.archive import (
+    CDA_PDF,
     DOCUMENT_ENTRY,
     ENTRIES,
     INDEX_ENTRY,
     METADATA_ENTRY,
+    PDF,
     README_ENTRY,
     ZIP_NAME,
+    Content,
     XdmError,
     build_xdm,
     metadata_schema,
@@ -28,12 +31,15 @@ from sisra.common.xdm.archive import (
 )
 
 __all__ = [
+    "CDA_PDF",
     "DOCUMENT_ENTRY",
     "ENTRIES",
     "INDEX_ENTRY",
     "METADATA_ENTRY",
+    "PDF",
     "README_ENTRY",
     "ZIP_NAME",
+    "Content",
     "XdmError",
     "build_xdm",
     "metadata_schema",

@@ -27,6 +27,7 @@ import shutil
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -86,6 +87,8 @@ UNIQUE_ID_TYPE = "urn:ihe:iti:xds:2013:uniqueId"
 LOINC_OID = "2.16.840.1.113883.6.1"
 FORMAT_OID = "1.3.6.1.4.1.19376.1.2.3"
 MIME_SUFFICIENT = "urn:ihe:iti:xds:2017:mimeTypeSufficient"
+# CI-SIS JDV_J10-XdsFormatCode-CISIS: a CDA R2 document whose body is a PDF (XDS-SD, N1)
+FORMAT_CDA_PDF = "urn:ihe:iti:xds-sd:pdf:2008"
 FALLBACK_LOINC = "34109-9"
 # the coded classifications every document entry carries (scheme -> metadata name)
 CODED_ENTRY = {
@@ -117,6 +120,42 @@ _OID_RE = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 
 class XdmError(ValueError):
     """An archive or its metadata is not a valid XDM export (message in French)."""
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the archive's document is: its file, MIME type, XDS formatCode and description."""
+
+    file_name: str
+    mime_type: str
+    format_code: str
+    format_label: str
+    description: str
+    link_label: str
+
+    @property
+    def entry(self) -> str:
+        return f"{SUBSET}/{self.file_name}"
+
+
+# the PDF itself (MonSisra's exports beside the PDF)
+PDF = Content(
+    DOCUMENT_FILE,
+    "application/pdf",
+    MIME_SUFFICIENT,
+    "Format décrit par le type MIME",
+    "le document au format PDF",
+    "Ouvrir le document (PDF)",
+)
+# a CDA R2 « structuration minimale » document carrying the PDF (MSSanté messages)
+CDA_PDF = Content(
+    "DOC0001.XML",
+    "text/xml",
+    FORMAT_CDA_PDF,
+    "Document à corps non structuré en Pdf/A-1",
+    "le document de santé CDA R2 (le PDF dans son corps)",
+    "Ouvrir le document (CDA R2)",
+)
 
 
 def hl7_escape(value: str) -> str:
@@ -305,7 +344,9 @@ def intended_recipient(item: dict[str, Any]) -> str:
     return f"{xon(recipient)}|{xcn(recipient)}"
 
 
-def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str | None = None) -> bytes:
+def metadata_xml(
+    item: dict[str, Any], sha1: str, size: int, oid: str | None = None, content: Content = PDF
+) -> bytes:
     """METADATA.XML for one document whose content has this SHA-1 (hex) and size."""
     notification = _item.text(item.get("id")) or _item.document_id(item)
     b = _Builder(_uuid_of(notification))
@@ -358,7 +399,7 @@ def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str | None = N
         _rim("ExtrinsicObject"),
         {
             "id": doc_id,
-            "mimeType": "application/pdf",
+            "mimeType": content.mime_type,
             "objectType": DOC_ENTRY_STABLE,
             "status": APPROVED,
         },
@@ -380,7 +421,7 @@ def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str | None = N
         f"PID-7|{_item.compact_date(_item.birth_date(item))}",
         f"PID-8|{_hl7_sex(_item.text(patient.get('sex')))}",
     )
-    b.slot(entry, "URI", DOCUMENT_FILE)
+    b.slot(entry, "URI", content.file_name)
     replied = _item.text(document.get("in_reply_to"))
     if replied:  # a reply names the document it answers (ITI TF-3 §4.2.3.2.23)
         b.slot(entry, REFERENCE_ID_LIST, f"{uuid_oid(replied)}^^^^{UNIQUE_ID_TYPE}")
@@ -389,8 +430,8 @@ def metadata_xml(item: dict[str, Any], sha1: str, size: int, oid: str | None = N
     b.coded(entry, DE_CLASS_CODE, doc_id,
             codes.class_code(_item.text(document.get("type_code"))))  # fmt: skip
     b.coded(entry, DE_CONFIDENTIALITY, doc_id, confidentiality)
-    b.classification(entry, DE_FORMAT_CODE, doc_id, MIME_SUFFICIENT, coding_scheme=FORMAT_OID,
-                     display="Format décrit par le type MIME")  # fmt: skip
+    b.classification(entry, DE_FORMAT_CODE, doc_id, content.format_code,
+                     coding_scheme=FORMAT_OID, display=content.format_label)  # fmt: skip
     b.coded(entry, DE_FACILITY_TYPE, doc_id, facility)
     b.coded(entry, DE_PRACTICE_SETTING, doc_id, setting)
     b.classification(entry, DE_TYPE_CODE, doc_id, loinc, coding_scheme=LOINC_OID,
@@ -582,7 +623,7 @@ def _platform(item: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def readme_text(item: dict[str, Any]) -> str:
+def readme_text(item: dict[str, Any], content: Content = PDF) -> str:
     sender = _item.section(item, "sender")
     who = ", ".join(
         p
@@ -618,7 +659,7 @@ def readme_text(item: dict[str, Any]) -> str:
         "Contenu de l'archive :",
         f"  {INDEX_ENTRY} : page d'accueil avec le lien vers le document",
         f"  {METADATA_ENTRY} : métadonnées XDS (patient, auteur, type de document)",
-        f"  {DOCUMENT_ENTRY} : le document au format PDF",
+        f"  {content.entry} : {content.description}",
         "",
         f"Archive produite par MonSisra {__version__}, logiciel de la plateforme {name}.",
         "Ce document contient des données de santé à caractère personnel : il relève du",
@@ -628,7 +669,7 @@ def readme_text(item: dict[str, Any]) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def index_html(item: dict[str, Any]) -> str:
+def index_html(item: dict[str, Any], content: Content = PDF) -> str:
     """INDEX.HTM: a well-formed XHTML 1.0 page (an XML document) linking to the files."""
 
     def esc(value: str) -> str:
@@ -649,7 +690,7 @@ def index_html(item: dict[str, Any]) -> str:
         f"<title>{title}</title>\n</head>\n<body>\n"
         f"<h1>{title}</h1>\n"
         f"<p>Patient : {patient}<br />\nExpéditeur : {sender}<br />\nDate : {date}</p>\n"
-        f'<ul>\n<li><a href="{DOCUMENT_ENTRY}">Ouvrir le document (PDF)</a></li>\n'
+        f'<ul>\n<li><a href="{content.entry}">{esc(content.link_label)}</a></li>\n'
         f'<li><a href="{README_ENTRY}">Informations sur l&#39;envoi</a></li>\n'
         f'<li><a href="{METADATA_ENTRY}">Métadonnées XDS</a></li>\n</ul>\n'
         f"<p>Transmis par {esc(name)}{contact_line}</p>\n"
@@ -675,46 +716,56 @@ def _digests(handle: IO[bytes]) -> tuple[str, int]:
 
 
 def write_xdm(
-    target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str | None = None
+    target: IO[bytes],
+    item: dict[str, Any],
+    pdf_path: Path,
+    oid: str | None = None,
+    content: Content = PDF,
 ) -> None:
     """Write the XDM archive to an open binary file (metadata validated before anything
-    is written). ``oid`` overrides the INS OID the platform sent with the patient."""
+    is written). ``oid`` overrides the INS OID the platform sent with the patient;
+    ``content`` says what the file at ``pdf_path`` is (the PDF, or a CDA R2 carrying it)."""
     with Path(pdf_path).open("rb") as handle:
         sha1, size = _digests(handle)
-    metadata = metadata_xml(item, sha1, size, oid)
+    metadata = metadata_xml(item, sha1, size, oid, content)
     validate_metadata(metadata)
     moment = _item.sent_at(item) or datetime(1980, 1, 1, tzinfo=UTC)
     with zipfile.ZipFile(target, "w") as archive:
-        archive.writestr(_zip_info(README_ENTRY, moment), readme_text(item).encode("utf-8"))
-        archive.writestr(_zip_info(INDEX_ENTRY, moment), index_html(item).encode("utf-8"))
+        readme = readme_text(item, content).encode("utf-8")
+        archive.writestr(_zip_info(README_ENTRY, moment), readme)
+        archive.writestr(_zip_info(INDEX_ENTRY, moment), index_html(item, content).encode("utf-8"))
         archive.writestr(_zip_info(METADATA_ENTRY, moment), metadata)
         with (
             Path(pdf_path).open("rb") as source,
             archive.open(
-                _zip_info(DOCUMENT_ENTRY, moment), "w", force_zip64=size > 0x7FFF0000
+                _zip_info(content.entry, moment), "w", force_zip64=size > 0x7FFF0000
             ) as dest,
         ):
             shutil.copyfileobj(source, dest, 1 << 20)
 
 
-def validate_archive(zip_path: Path) -> None:
+def validate_archive(zip_path: Path | IO[bytes]) -> None:
     """Check a written archive as a reader would find it: every entry there, METADATA.XML
     valid (schema and XDS rules), INDEX.HTM well-formed XHTML, the document's hash and size
     those the metadata declare. Raises :class:`XdmError` with the reason."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            missing = [e for e in ENTRIES if e not in archive.namelist()]
+            fixed = (README_ENTRY, INDEX_ENTRY, METADATA_ENTRY)
+            missing = [e for e in fixed if e not in archive.namelist()]
             if missing:
                 raise XdmError(f"Archive XDM incomplète : {', '.join(missing)} absent(s).")
             metadata = archive.read(METADATA_ENTRY)
             validate_metadata(metadata)
+            document = f"{SUBSET}/{_document_uri(metadata)}"
+            if document not in archive.namelist():
+                raise XdmError(f"Archive XDM incomplète : {document} absent.")
             try:
                 page = ET.fromstring(archive.read(INDEX_ENTRY))  # noqa: S314 - expat
             except ET.ParseError as exc:
                 raise XdmError(f"INDEX.HTM n'est pas du XHTML bien formé : {exc}") from exc
             if page.tag != f"{{{XHTML}}}html":
                 raise XdmError("INDEX.HTM n'est pas une page XHTML.")
-            with archive.open(DOCUMENT_ENTRY) as handle:
+            with archive.open(document) as handle:
                 sha1, size = _digests(handle)
     except (zipfile.BadZipFile, OSError) as exc:
         raise XdmError(f"Archive XDM illisible : {exc}") from exc
@@ -725,6 +776,17 @@ def validate_archive(zip_path: Path) -> None:
     slots = _slots(entry)
     if slots.get("hash") != [sha1] or slots.get("size") != [str(size)]:
         raise XdmError("Archive XDM : le document ne correspond pas à son empreinte déclarée.")
+
+
+def _document_uri(metadata: bytes) -> str:
+    """The document's file name (URI slot) of valid metadata, refused when not a plain name."""
+    entry = ET.fromstring(metadata).find(  # noqa: S314 - validated by the caller
+        f"{_rim('RegistryObjectList')}/{_rim('ExtrinsicObject')}"
+    )
+    uri = (_slots(entry).get("URI") or [""])[0] if entry is not None else ""
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", uri) or uri.startswith("."):
+        raise XdmError(f"Archive XDM : URI du document invalide ({uri!r}).")
+    return uri
 
 
 def build_xdm(item: dict[str, Any], pdf_path: Path, out_path: Path, oid: str | None = None) -> None:
@@ -787,9 +849,7 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
             if entry is None or package is None:
                 raise XdmError("Archive XDM sans document (ExtrinsicObject absent).")
             slots = _slots(entry)
-            uri = (slots.get("URI") or [""])[0]
-            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", uri) or uri.startswith("."):
-                raise XdmError(f"Archive XDM : URI du document invalide ({uri!r}).")
+            uri = _document_uri(metadata)
             pdf = archive.read(f"{SUBSET}/{uri}")
     except (zipfile.BadZipFile, KeyError) as exc:
         raise XdmError(f"Archive XDM illisible ou incomplète : {exc}") from exc

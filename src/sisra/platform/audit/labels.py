@@ -47,6 +47,13 @@ ACTIONS: dict[str, str] = {
     "inbox.read": "Documents reçus : consultation",
     "inbox.receipt.downloaded": "Documents reçus : accusé de téléchargement",
     "inbox.receipt.read": "Documents reçus : accusé de lecture",
+    # MSSanté gateway, outgoing mail
+    "mssante.delivered": "MSSanté : accusé de réception d'un autre opérateur",
+    "mssante.failed": "MSSanté : envoi en échec",
+    "mssante.queued": "MSSanté : message à envoyer à un autre opérateur",
+    "mssante.read": "MSSanté : accusé de lecture d'un autre opérateur",
+    "mssante.retry": "MSSanté : envoi reporté, nouvelle tentative prévue",
+    "mssante.sent": "MSSanté : message remis au relais de l'opérateur",
     # MSSanté reception (the gateway and « Identités à rapprocher »)
     "mssante.duplicate": "MSSanté : message déjà reçu, non classé une seconde fois",
     "mssante.pending": "MSSanté : document reçu, identité à rapprocher",
@@ -55,7 +62,7 @@ ACTIONS: dict[str, str] = {
     "mssante.pending_read": "MSSanté : identité à rapprocher consultée",
     "mssante.receive": "MSSanté : document reçu et classé",
     "mssante.refused": "MSSanté : message refusé",
-    "mssante.report": "MSSanté : avis de remise ou de lecture reçu",
+    "mssante.report": "MSSanté : rapport reçu sans suite",
     "mssante.resolve": "MSSanté : identité rapprochée",
     "patient.create": "Patient : création d'une identité",
     "patient.merge": "Patient : fusion d'identités",
@@ -86,6 +93,8 @@ DETAILS: dict[str, str] = {
     "results": "Résultats",
     "rows": "Lignes",
     "export": "Export",
+    "address": "Adresse MSSanté",
+    "attempt": "Tentative",
 }
 
 _HIDDEN = {"web", "page"}

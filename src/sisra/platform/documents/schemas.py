@@ -1,7 +1,8 @@
 import uuid
 from datetime import date, datetime
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ShareMetadata(BaseModel):
@@ -11,9 +12,22 @@ class ShareMetadata(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     type_code: str
     clinical_date: date
-    recipients: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    recipients: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    # MSSanté addresses of correspondents of other operators, typed by the sender (those
+    # already in the directory may be named in ``recipients`` instead)
+    external_recipients: list[Annotated[str, Field(max_length=254)]] = Field(
+        default_factory=list, max_length=50
+    )
     in_reply_to: uuid.UUID | None = None
     restricted: bool = False
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if not self.recipients and not self.external_recipients:
+            raise ValueError("at least one recipient")
+        if len(self.recipients) + len(self.external_recipients) > 50:
+            raise ValueError("at most 50 recipients")
+        return self
 
 
 class DocumentOut(BaseModel):
@@ -44,6 +58,10 @@ class ShareReceipt(BaseModel):
     delivered_at: datetime | None
     read_at: datetime | None
     deleted: bool
+    # a correspondent of another MSSanté operator: the mail's address, state and last error
+    mssante_address: str | None = None
+    mssante_status: str | None = None
+    mssante_error: str | None = None
 
 
 class DocumentDetail(DocumentOut):

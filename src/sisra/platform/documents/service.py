@@ -10,6 +10,7 @@ from sisra.common import doctypes
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.db import on_failure
+from sisra.platform.directory import correspondents
 from sisra.platform.documents import pdf
 from sisra.platform.documents.schemas import (
     DocumentDetail,
@@ -20,7 +21,15 @@ from sisra.platform.documents.schemas import (
 from sisra.platform.errors import Forbidden, Invalid, NotFound, SisraError
 from sisra.platform.events.hub import EventHub
 from sisra.platform.inbox import sequencer
-from sisra.platform.models import Document, Notification, Professional, Role, utcnow
+from sisra.platform.models import (
+    Document,
+    MssanteOutbox,
+    Notification,
+    Professional,
+    Role,
+    utcnow,
+)
+from sisra.platform.mssante import outbox
 from sisra.platform.patients import service as patients
 from sisra.platform.record import service as record
 from sisra.platform.storage import EncryptedBlobs
@@ -62,7 +71,10 @@ def _check_metadata(
         )
     if meta.clinical_date > utcnow().date():
         raise Invalid("La date du document ne peut pas être dans le futur.", code="invalid_date")
-    wanted = list(dict.fromkeys(meta.recipients))
+    # typed MSSanté addresses: a professional of the directory, or a correspondent of another
+    # operator (added to the directory on first use)
+    typed = [correspondents.correspondent_for(session, a).id for a in meta.external_recipients]
+    wanted = list(dict.fromkeys([*meta.recipients, *typed]))
     if ctx.actor.id in wanted:
         raise Invalid(
             "Vous ne pouvez pas vous envoyer un document à vous-même.", code="self_recipient"
@@ -109,6 +121,11 @@ def share(
     """Validate, encrypt and store the PDF, then create the document and its notifications."""
     assert ctx.actor is not None
     recipients = _check_metadata(session, ctx, meta)
+    sender_address = None
+    if any(p.external for p in recipients):  # leaves by mail: the sender needs an address
+        sender = session.get(Professional, ctx.actor.id)
+        assert sender is not None
+        sender_address = outbox.check_sender(settings, sender)
     info = pdf.inspect(upload, settings.max_document_bytes)
     doc_id = uuid.uuid4()
     try:
@@ -151,6 +168,9 @@ def share(
     ]
     session.add_all(notes)
     session.flush()
+    external = [(n, p) for n, p in zip(notes, recipients, strict=True) if p.external]
+    if sender_address is not None:
+        outbox.enqueue(session, ctx, doc, sender_address, external)
     audit.record(
         session,
         ctx,
@@ -162,6 +182,7 @@ def share(
             "sha256": info.sha256,
             "size": info.size,
             "in_reply_to": str(meta.in_reply_to or "") or None,
+            "mssante": [p.mssante for _n, p in external] or None,
         },
     )
     sequencer.sequence_on_commit(session, hub)
@@ -181,21 +202,26 @@ def detail(session: Session, ctx: RequestContext, document_id: uuid.UUID) -> Doc
             .where(Notification.document_id == doc.id)
             .order_by(Notification.seq, Notification.created_at)
         ).all()
-        out.shares = [
-            ShareReceipt(
-                notification_id=n.id,
-                recipient_id=p.id,
-                recipient_name=p.display_name,
-                delivered_at=n.delivered_at,
-                read_at=n.read_at,
-                deleted=n.deleted_at is not None,
-            )
-            for n, p in rows
-        ]
+        mails = outbox.for_document(session, doc.id)
+        out.shares = [_receipt(n, p, mails.get(n.id)) for n, p in rows]
     audit.record(
         session, ctx, "document.read_metadata", patient_id=doc.patient_id, document_id=doc.id
     )
     return out
+
+
+def _receipt(n: Notification, p: Professional, mail: MssanteOutbox | None) -> ShareReceipt:
+    return ShareReceipt(
+        notification_id=n.id,
+        recipient_id=p.id,
+        recipient_name=p.display_name,
+        delivered_at=n.delivered_at,
+        read_at=n.read_at,
+        deleted=n.deleted_at is not None,
+        mssante_address=mail.recipient_address if mail else None,
+        mssante_status=mail.status.value if mail else None,
+        mssante_error=mail.last_error if mail else None,
+    )
 
 
 def open_content(session: Session, ctx: RequestContext, doc: Document, via: str) -> None:

@@ -18,11 +18,14 @@ from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.intake import ShareIdempotencyKey
 
-# MSSanté reception: documents whose patient is still to be found
+# MSSanté gateway: outgoing mail (outbox), reception (documents whose patient is still to be
+# found, deliveries remembered)
 from sisra.platform.models.mssante import (
     MailDelivery,
     MailPending,
     MailPendingRecipient,
+    MssanteOutbox,
+    OutboxStatus,
     PendingReason,
 )
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
@@ -44,7 +47,9 @@ __all__ = [
     "MailDelivery",
     "MailPending",
     "MailPendingRecipient",
+    "MssanteOutbox",
     "Notification",
+    "OutboxStatus",
     "Patient",
     "PendingReason",
     "Professional",

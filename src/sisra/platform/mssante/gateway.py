@@ -38,7 +38,7 @@ from sisra.platform.directory import correspondents
 from sisra.platform.errors import Invalid
 from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Professional
-from sisra.platform.mssante import inbound, service
+from sisra.platform.mssante import inbound, receipts, service
 from sisra.platform.mssante.inbound import Rejected
 from sisra.settings import Settings
 
@@ -90,7 +90,8 @@ class Gateway:
         self.blobs = blobs
         self.hub = hub
         self.relays = [ipaddress.ip_network(r, strict=False) for r in settings.mssante_relays]
-        self.apply_report = apply_report if apply_report is not None else _report_handler()
+        # DSN/MDN -> the receipts of the outgoing half (the tests may hand another in)
+        self.apply_report = apply_report or receipts.apply_report
 
     # --- envelope ---------------------------------------------------------------------
 
@@ -207,16 +208,10 @@ class Gateway:
     def _report(self, peer: str, msg: EmailMessage, count: int, meta: dict[str, object]) -> Outcome:
         """A DSN or MDN about a message this platform sent: its receipt, never a bounce back."""
         with unit_of_work(self.factory) as session:
+            # the receipts audit what they apply; a report about nothing we sent is noted here
             applied = self.apply_report(session, msg)
-            from sisra.platform.audit import service as audit
-
-            audit.record(
-                session,
-                self._ctx(peer),
-                "mssante.report",
-                outcome="ok" if applied else "failed",
-                details={**meta, "applied": applied},
-            )
+            if not applied:
+                service.report_ignored(session, self._ctx(peer), meta)
         return Outcome(["250 2.0.0 Avis pris en compte"] * count)
 
     def _ctx(self, peer: str) -> RequestContext:
@@ -233,22 +228,6 @@ class Gateway:
 def too_large(settings: Settings) -> Rejected:
     mb = settings.mssante_max_message_bytes // (1024 * 1024)
     return Rejected("too_large", f"552 5.3.4 Message trop volumineux (limite {mb} Mo)")
-
-
-def _report_handler() -> Callable[[Session, EmailMessage], bool]:
-    """Delivery and read reports go to the receipts of the outgoing half.
-
-    ONE CALL SITE: ``sisra.platform.mssante.receipts.apply_report`` (DSN/MDN -> receipts),
-    looked up at start-up; until it exists, reports are accepted and audited as not applied.
-    """
-    import importlib
-
-    try:
-        module = importlib.import_module("sisra.platform.mssante.receipts")
-    except ImportError:
-        return lambda _session, _msg: False
-    handler: Callable[[Session, EmailMessage], bool] = module.apply_report
-    return handler
 
 
 # --- the LMTP server --------------------------------------------------------------------

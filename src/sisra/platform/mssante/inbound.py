@@ -7,7 +7,8 @@ gateway gives (the relay then bounces the message to its sender with that reason
 What is accepted (docs/interop.md « MSSanté — receiving from other operators »):
 
 * a message carrying an ``IHE_XDM.ZIP`` (IHE ITI XDM, the MSSanté structured exchange): the
-  archive is validated (schema and XDS rules) and read; its document must be a PDF;
+  archive is validated (schema and XDS rules) and read; its document must be a PDF, or a
+  CDA R2 N1 document whose body is a PDF;
 * a plain message with one PDF attachment: accepted as *unstructured* (no identity);
 * a PDF attached beside the XDM archive is accepted only when it is that archive's document
   (senders often attach both).
@@ -35,6 +36,7 @@ from typing import Any
 from sisra.common import doctypes
 from sisra.common.ins import KNOWN_OIDS, InvalidINS, validate_ins
 from sisra.common.xdm import XdmError, read_xdm, validate_archive
+from sisra.common.xdm.cda import read_cda_n1
 
 XDM_NAME = "IHE_XDM.ZIP"
 _INSEE = re.compile(r"[0-9][0-9AB][0-9]{3}")
@@ -397,6 +399,25 @@ def _read_archive(data: bytes) -> dict[str, Any]:
             ) from exc
 
 
+def _archive_pdf(xdm: dict[str, Any]) -> bytes:
+    """The PDF of the archive: its document itself, or the body of a CDA R2 N1 document
+    (CI-SIS « structuration minimale », IHE XDS-SD: the PDF in base 64 in ``nonXMLBody``),
+    as the MSSanté client integration guide has senders write it."""
+    mime = str(xdm.get("mime_type") or "")
+    content: bytes = xdm["pdf"]
+    if mime in ("text/xml", "application/xml"):
+        try:
+            cda = read_cda_n1(content)
+        except (XdmError, ValueError) as exc:
+            raise Rejected(
+                "malformed_xdm", f"554 5.6.0 Document CDA illisible : {_ascii(str(exc))[:200]}"
+            ) from exc
+        mime, content = str(cda.get("media_type") or ""), cda["pdf"]
+    if mime != "application/pdf" or not content.startswith(b"%PDF-"):
+        raise not_pdf(f"le document de l'archive ({_ascii(mime) or 'type inconnu'})")
+    return content
+
+
 def not_pdf(what: str) -> Rejected:
     return Rejected(
         "not_pdf",
@@ -435,9 +456,8 @@ def parse(msg: EmailMessage) -> Received:
     names = _split_name(display)
     if archives:
         xdm = _read_archive(archives[0].data)
-        if xdm.get("mime_type") != "application/pdf" or not xdm["pdf"].startswith(b"%PDF-"):
-            raise not_pdf(f"le document de l'archive ({_ascii(str(xdm.get('mime_type')))})")
-        if any(p.data != xdm["pdf"] for p in pdfs):
+        document = _archive_pdf(xdm)
+        if any(p.data != document for p in pdfs):
             raise Rejected(
                 "several_documents",
                 "554 5.6.0 Un seul document par message : le PDF joint n'est pas celui de "
@@ -446,7 +466,7 @@ def parse(msg: EmailMessage) -> Received:
         return Received(
             **base,
             sender_name=names,
-            pdf=xdm["pdf"],
+            pdf=document,
             title=(xdm.get("title") or subject or "Document reçu par MSSanté")[:200],
             type_code=_type_code(xdm.get("type_code")),
             clinical_date=_date_of(xdm.get("creation_time"), sent_on),

@@ -269,6 +269,17 @@ def refuse(session: Session, ctx: RequestContext, code: str, details: dict[str, 
     )
 
 
+def report_ignored(session: Session, ctx: RequestContext, details: dict[str, object]) -> None:
+    """A delivery or read report that matches nothing this platform sent: noted, not bounced."""
+    audit.record(
+        session,
+        ctx,
+        "mssante.report",
+        outcome="failed",
+        details={"reason": "rapport sans message correspondant", "applied": False, **details},
+    )
+
+
 # --- « Identités à rapprocher »: the recipient's side ------------------------------------
 
 

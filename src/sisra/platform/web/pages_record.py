@@ -363,12 +363,26 @@ def _record_docs(
                         "delivered": fr_datetime(s.delivered_at),
                         "read": fr_datetime(s.read_at),
                         "deleted": s.deleted,
+                        # a correspondent of another MSSanté operator: the mail's state
+                        "mssante": s.mssante_address,
+                        "mail": MAIL_STATUS.get(s.mssante_status or "", ""),
+                        "mail_error": s.mssante_error,
                     }
                     for s in shares or []
                 ],
             }
         )
     return out
+
+
+# what the author reads of a mail to another MSSanté operator (outbox status)
+MAIL_STATUS = {
+    "queued": "envoi par MSSanté en cours",
+    "sent": "remis à la messagerie MSSanté, en attente de l'accusé de réception",
+    "delivered": "reçu par la messagerie du destinataire",
+    "read": "lu par le destinataire",
+    "failed": "échec de l'envoi par MSSanté",
+}
 
 
 def _refusal(

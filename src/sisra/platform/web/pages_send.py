@@ -6,6 +6,7 @@ already-chosen recipients); ``/static/send.js`` only adds search-as-you-type.
 
 import hashlib
 import io
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -63,6 +64,10 @@ _SHARE_FIELDS = {
     "invalid_date": "clinical_date",
     "self_recipient": "recipients",
     "unknown_recipient": "recipients",
+    # MSSanté: addresses of other operators
+    "invalid_mssante_address": "external",
+    "sender_without_mssante": "external",
+    "mssante_not_configured": "external",
 }
 
 
@@ -382,6 +387,7 @@ def _default_values(title: str = "", in_reply_to: str = "") -> dict[str, str]:
         "restricted": "",
         "in_reply_to": in_reply_to,
         "reply_note": "",
+        "external": "",
         "idempotency_key": _new_idempotency_key(),
     }
 
@@ -476,6 +482,7 @@ def share_submit(
     body: str = Form(""),
     restricted: str = Form(""),
     recipients: list[str] = Form(default=[]),
+    external: str = Form(""),
     in_reply_to: str = Form(""),
     reply_note: str = Form(""),
     idempotency_key: str = Form(""),
@@ -500,6 +507,7 @@ def share_submit(
         "restricted": "1" if restricted else "",
         "in_reply_to": str(reply_id[0]) if reply_id else "",
         "reply_note": str(note_id[0]) if note_id else "",
+        "external": external.strip(),
         # kept when the form comes back with an error: nothing was shared under it
         "idempotency_key": idempotency_key or _new_idempotency_key(),
     }
@@ -526,8 +534,13 @@ def share_submit(
 
     errors: dict[str, str] = {}
     when = _parse_date(clinical_date)
-    if not chosen:
+    addresses = [a for a in re.split(r"[\s,;]+", external) if a]
+    if not chosen and not addresses:
         errors["recipients"] = "Ajoutez au moins un destinataire."
+    if len(chosen) + len(addresses) > MAX_RECIPIENTS:
+        errors["external"] = f"Au plus {MAX_RECIPIENTS} destinataires par envoi."
+    elif any(len(a) > 254 for a in addresses):
+        errors["external"] = "Une adresse MSSanté ne dépasse pas 254 caractères."
     if not title.strip():
         errors["title"] = "Le titre est obligatoire."
     elif len(title.strip()) > 200:
@@ -549,6 +562,7 @@ def share_submit(
         type_code=type_code,
         clinical_date=when,
         recipients=chosen,
+        external_recipients=addresses,
         in_reply_to=reply_id[0] if reply_id else None,
         restricted=bool(restricted),
     )

@@ -17,7 +17,7 @@ from sisra.platform.models import (
 )
 
 from .conftest import new_patient
-from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip
+from .mails import SENDER, lmtp, message, with_pdf, with_xdm, xdm_zip
 
 INS = with_key("2690469123045")
 
@@ -174,3 +174,32 @@ def test_a_message_handed_over_again_is_not_filed_twice(
         assert session.scalars(
             select(AuditEvent).where(AuditEvent.action == "mssante.duplicate")
         ).one()
+
+
+def test_a_cda_n1_mail_as_the_outgoing_half_writes_it_is_filed(
+    gateway, mailbox, db, app_client, pdf
+):
+    """The MSSanté guide's shape: the PDF attached, and the IHE_XDM.ZIP holding a CDA R2 N1
+    document with the same PDF in its body (what this platform sends other operators)."""
+    from sisra.platform.mssante.message import xdm_archive
+
+    from .mails import xdm_item
+
+    claire = mailbox("claire.martin")
+    patient_id = _patient(db, ins=INS, ins_oid=OID_NIR)
+    data = pdf("Lettre de liaison")
+    item = xdm_item({**XDM_TRAITS, "ins": INS}, title="Lettre de liaison")
+    archive, cda = xdm_archive(item, data)
+    assert b"nonXMLBody" in cda
+    msg = message(
+        claire.address,
+        attachments=[
+            ("lettre.pdf", "application/pdf", data),
+            ("IHE_XDM.ZIP", "application/zip", archive),
+        ],
+    )
+    assert lmtp(gateway.port, SENDER, [claire.address], msg)[claire.address][0] == 250
+    items = app_client.get("/api/v1/inbox", headers=claire.headers).json()["items"]
+    assert [i["patient"]["id"] for i in items] == [str(patient_id)]
+    content = app_client.get(f"/api/v1/inbox/{items[0]['id']}/content", headers=claire.headers)
+    assert content.content == data

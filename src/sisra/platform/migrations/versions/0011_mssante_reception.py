@@ -1,7 +1,7 @@
 """MSSanté reception: documents received by mail whose patient is still to be found
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 04:40:00
 
 A document received by MSSanté whose identity matches no patient, or several, waits in
@@ -19,7 +19,7 @@ from alembic import op
 import sisra.platform.models.base
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
