@@ -169,3 +169,44 @@ def test_a_refused_mail_bounces_back_to_its_sender(routed, live_server, make_pro
             )
         ]
         assert reasons == ["executable"]
+
+
+def test_reports_come_back_through_the_gateway_as_receipts(
+    mssante_relay, routed, app_client, make_pro, db, pdf
+):
+    """The whole loop: a share to another operator leaves by the relay; its DSN, then the
+    reader's MDN, come back by Postfix to the gateway, which hands them to the receipts."""
+    from conftest import share_request
+
+    from ..test_outgoing import _mdn
+
+    author = make_pro("marc.gauthier", first_name="Marc", last_name="Gauthier")
+    author_address = f"marc.gauthier@{PLATFORM_DOMAIN}"
+    with db() as session:
+        session.get(Professional, author.id).mssante = author_address
+    patient = new_patient(
+        db, birth_name="BLANC", birth_given_names=["Eva"], birth_date=date(1990, 5, 6), sex="F"
+    )
+    outside = new_mailbox(EXTERNAL_DOMAIN)
+    shared = share_request(app_client, author, patient, [], pdf(), external_recipients=[outside])
+    assert shared.status_code == 201, shared.text
+    document_id = shared.json()["document"]["id"]
+
+    def receipt() -> dict[str, Any]:
+        detail = app_client.get(f"/api/v1/documents/{document_id}", headers=author.headers)
+        (share,) = detail.json()["shares"]
+        return dict(share)
+
+    delivered(routed, lambda: receipt()["delivered_at"] is not None)
+    assert receipt()["read_at"] is None
+    (mail,) = routed.fetch(outside)
+    routed.send(_mdn(mail, outside))
+    delivered(routed, lambda: receipt()["read_at"] is not None)
+    assert receipt()["mssante_status"] == "read"
+    with db() as session:
+        # applied by the receipts, so not noted as a report without effect
+        assert not session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "mssante.report", AuditEvent.outcome == "failed"
+            )
+        ).all()
