@@ -18,14 +18,16 @@ from .mails import PLATFORM_DOMAIN
 
 
 @contextmanager
-def running_gateway(app: Any, settings: Settings, **overrides: Any) -> Iterator[LmtpGateway]:
+def running_gateway(
+    app: Any, settings: Settings, gateway_class: type[Gateway] = Gateway, **overrides: Any
+) -> Iterator[LmtpGateway]:
     values = {
         "mssante_domains": [PLATFORM_DOMAIN],
         "mssante_max_message_bytes": 3 * 1024 * 1024,
         **overrides,
     }
     gw_settings = settings.model_copy(update=values)
-    gateway = Gateway(gw_settings, app.state.session_factory, app.state.blobs, app.state.hub)
+    gateway = gateway_class(gw_settings, app.state.session_factory, app.state.blobs, app.state.hub)
     server = LmtpGateway(gateway, "127.0.0.1", free_port())
     server.start()
     try:

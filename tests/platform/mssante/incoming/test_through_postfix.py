@@ -3,6 +3,7 @@ platform address reaches the gateway by LMTP, lands in the right inbox and in Mo
 folder; a refused one comes back to its sender as a bounce, in the sender's own mailbox."""
 
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from sisra.client.sync import CredentialTokens, SyncEngine
 from sisra.common.ins import OID_NIR, with_key
 from sisra.devtools.mailservers import MailServers, new_mailbox
 from sisra.platform.models import AuditEvent, Document, Professional
+from sisra.platform.mssante.gateway import Gateway
 
 from ..conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
 from .conftest import new_patient, running_gateway
@@ -29,20 +31,60 @@ from .mails import message, with_xdm, xdm_zip
 INS = with_key("1850775056123")
 
 
+class ProbedGateway(Gateway):
+    """The real gateway, which also notes the probes the tests send to learn that Postfix
+    routes to it (refused, unaudited: they are not mail)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.probes: set[str] = set()
+
+    def check_recipient(self, peer: str, address: str) -> str | None:
+        if address.startswith("sonde-"):
+            self.probes.add(address.lower())
+            return "550 5.1.1 sonde de routage"
+        return super().check_recipient(peer, address)
+
+
+def _probe_until(servers: MailServers, arrived: Any) -> None:
+    """Send probes to the platform's domain until ``arrived(address)``: Postfix applies a
+    routing change when its daemons restart, asynchronously; mail sent before then would take
+    the previous route."""
+    deadline = time.monotonic() + 60
+    while True:
+        probe = f"sonde-{secrets.token_hex(4)}@{PLATFORM_DOMAIN}"
+        msg = message(probe, sender=new_mailbox(EXTERNAL_DOMAIN), subject="sonde")
+        servers.send(msg)
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            if arrived(probe):
+                return
+            time.sleep(0.1)
+        assert time.monotonic() < deadline, "Postfix never took the new route"
+        servers.flush()
+
+
 @pytest.fixture
 def routed(mail_servers: MailServers, live_server: Any, settings: Any) -> Iterator[MailServers]:
-    """Postfix delivers the platform's domain to a gateway over this test's platform."""
+    """Postfix delivers the platform's domain to a gateway over this test's platform (and,
+    afterwards, to the test mailbox again, as the other tests of the run expect)."""
     with running_gateway(
         live_server.app,
         settings,
+        gateway_class=ProbedGateway,
         mssante_domains=[PLATFORM_DOMAIN],
         mssante_trust_domains=["mssante.test"],
-    ) as gateway:
-        mail_servers.set_gateway(("127.0.0.1", gateway.port))
+    ) as server:
+        gateway = server.gateway
+        assert isinstance(gateway, ProbedGateway)
+        mail_servers.set_gateway(("127.0.0.1", server.port))
+        _probe_until(mail_servers, lambda probe: probe in gateway.probes)
         try:
             yield mail_servers
         finally:
             mail_servers.set_gateway(None)
+            _probe_until(mail_servers, lambda probe: bool(mail_servers.fetch(probe)))
+            mail_servers.flush()  # anything deferred meanwhile goes to the mailbox now
 
 
 def delivered(servers: MailServers, condition: Any, seconds: float = 60.0) -> None:
