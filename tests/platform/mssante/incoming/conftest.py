@@ -2,12 +2,14 @@
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from conftest import free_port
+from sisra.common.ins import OID_NIR, with_key
 from sisra.platform.context import SYSTEM
 from sisra.platform.models import Document, MailPending, Professional
 from sisra.platform.mssante.gateway import Gateway, LmtpGateway
@@ -81,3 +83,27 @@ def new_patient(db: Any, *, homonym: bool = False, **traits: Any) -> Any:
         session.add(row)
         session.flush()
         return row.id
+
+
+# M. GARNIER, with his INS: the patient of the end-to-end tests, as the platform knows him and
+# as another operator's XDM names him
+GARNIER_INS = with_key("1850775056123")
+GARNIER_XDM = {
+    "birth_name": "GARNIER",
+    "first_given_name": "Luc",
+    "birth_date": "1985-07-03",
+    "sex": "M",
+    "ins": GARNIER_INS,
+}
+
+
+def garnier(db: Any) -> Any:
+    return new_patient(
+        db,
+        birth_name="GARNIER",
+        birth_given_names=["Luc"],
+        birth_date=date(1985, 7, 3),
+        sex="M",
+        ins=GARNIER_INS,
+        ins_oid=OID_NIR,
+    )

@@ -8,18 +8,16 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from conftest import RunningServer, free_port, wait_until
-from sisra.common.ins import OID_NIR, with_key
 from sisra.platform.models import MailPending
 from sisra.settings import Settings
 
-from .conftest import new_patient
+from .conftest import GARNIER_INS, GARNIER_XDM, garnier
 from .mails import PLATFORM_DOMAIN, SENDER, lmtp, with_pdf, with_xdm, xdm_zip
 
 
@@ -85,29 +83,19 @@ def test_a_stream_on_a_web_server_gets_what_the_gateway_process_filed(
     from test_events import Listener
 
     claire = mailbox("claire.martin")
-    ins = with_key("1850775056123")
-    new_patient(
-        db,
-        birth_name="GARNIER",
-        birth_given_names=["Luc"],
-        birth_date=date(1985, 7, 3),
-        sex="M",
-        ins=ins,
-        ins_oid=OID_NIR,
-    )
+    garnier(db)
     web = RunningServer(settings)
     try:
         wait_until(web.app.state.hub.listening.is_set)
         listener = Listener(web.url, claire.headers)
-        traits = {"birth_name": "GARNIER", "first_given_name": "Luc", "sex": "M", "ins": ins}
-        archive = xdm_zip(tmp_path, {**traits, "birth_date": "1985-07-03"}, pdf())
+        archive = xdm_zip(tmp_path, GARNIER_XDM, pdf())
         with gateway_process(settings) as port:
             assert (
                 deliver(port, claire.address, with_xdm(claire.address, archive))[claire.address][0]
                 == 250
             )
             _cursor, kind, data = listener.next()
-        assert kind == "notification" and data["patient"]["ins"] == ins
+        assert kind == "notification" and data["patient"]["ins"] == GARNIER_INS
         listener.close()
     finally:
         web.stop()

@@ -19,16 +19,13 @@ from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
-from sisra.common.ins import OID_NIR, with_key
 from sisra.devtools.mailservers import MailServers, new_mailbox
 from sisra.platform.models import AuditEvent, Document, Professional
 from sisra.platform.mssante.gateway import Gateway
 
 from ..conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
-from .conftest import new_patient, running_gateway
+from .conftest import GARNIER_INS, GARNIER_XDM, garnier, new_patient, running_gateway
 from .mails import message, with_xdm, xdm_zip
-
-INS = with_key("1850775056123")
 
 
 class ProbedGateway(Gateway):
@@ -132,15 +129,7 @@ def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
     routed, live_server, make_pro, db, smtp_sink, pdf, tmp_path
 ):
     address, creds = _recipient(live_server, make_pro, db, smtp_sink)
-    new_patient(
-        db,
-        birth_name="GARNIER",
-        birth_given_names=["Luc"],
-        birth_date=date(1985, 7, 3),
-        sex="M",
-        ins=INS,
-        ins_oid=OID_NIR,
-    )
+    garnier(db)
     folder = tmp_path / "export"
     folder.mkdir()
     client = PlatformClient(live_server.url)
@@ -158,13 +147,7 @@ def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
     try:
         wait_until(lambda: "online" in statuses)
         data = pdf("Compte rendu opératoire de M. GARNIER")
-        traits = {
-            "birth_name": "GARNIER",
-            "first_given_name": "Luc",
-            "birth_date": "1985-07-03",
-            "sex": "M",
-            "ins": INS,
-        }
+        traits = GARNIER_XDM
         sender = new_mailbox(EXTERNAL_DOMAIN)
         routed.send(with_xdm(address, xdm_zip(tmp_path, traits, data), sender=sender))
         delivered(routed, lambda: any(p.suffix == ".pdf" for p in folder.iterdir()))
@@ -174,7 +157,7 @@ def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
         stop.set()
         runner.join(15)
     items = client.get_json("/api/v1/inbox", token=creds.access_token)["items"]
-    assert [i["patient"]["ins"] for i in items] == [INS]
+    assert [i["patient"]["ins"] for i in items] == [GARNIER_INS]
     # the author is the sender's row in the directory, added as an external correspondent
     with db() as session:
         author = session.scalars(select(Professional).where(Professional.mssante == sender)).one()
