@@ -15,6 +15,7 @@ What is accepted (docs/interop.md « MSSanté — receiving from other operators
 
 Refused: malformed MIME, a malformed XDM archive, executables (by name and by content, inside
 archives too), any other attachment, a document that is not a PDF, no document or several.
+Images of an HTML body (``multipart/related``: a signature's logo) are checked, then left out.
 SMTP replies are ASCII (no SMTPUTF8 on the LMTP hop), so the French reasons carry no accents.
 """
 
@@ -292,10 +293,25 @@ class _Attachment:
     name: str
     content_type: str
     data: bytes
+    # an image of the HTML body (a signature's logo, ``multipart/related``): not a document
+    body_image: bool = False
+
+
+def _body_images(msg: EmailMessage) -> set[int]:
+    """The parts that are images of an HTML body (after the first part of a
+    ``multipart/related``), as mail clients add them to signatures."""
+    found: set[int] = set()
+    for part in msg.walk():
+        if part.get_content_type() == "multipart/related":
+            children = part.get_payload()
+            if isinstance(children, list):
+                found.update(id(c) for c in children[1:] if c.get_content_maintype() == "image")
+    return found
 
 
 def _attachments(msg: EmailMessage) -> Iterator[_Attachment]:
     """Every leaf part that is not the message's text (body, alternative HTML)."""
+    images = _body_images(msg)
     for part in msg.walk():
         if part.is_multipart() or part.get_content_maintype() == "message":
             continue
@@ -309,7 +325,7 @@ def _attachments(msg: EmailMessage) -> Iterator[_Attachment]:
             raise malformed("piece jointe illisible") from exc
         if not isinstance(payload, bytes):
             raise malformed("piece jointe illisible")
-        yield _Attachment(name, part.get_content_type(), payload)
+        yield _Attachment(name, part.get_content_type(), payload, id(part) in images)
 
 
 def _clip(text: str | None, size: int) -> str | None:
@@ -442,6 +458,8 @@ def parse(msg: EmailMessage) -> Received:
     pdfs: list[_Attachment] = []
     for part in _attachments(msg):
         check_executable(part.name, part.data)
+        if part.body_image:
+            continue  # checked above; not a document
         if part.name.upper() == XDM_NAME:
             archives.append(part)
         elif part.data.startswith(b"%PDF-"):

@@ -203,3 +203,15 @@ def test_a_cda_n1_mail_as_the_outgoing_half_writes_it_is_filed(
     assert [i["patient"]["id"] for i in items] == [str(patient_id)]
     content = app_client.get(f"/api/v1/inbox/{items[0]['id']}/content", headers=claire.headers)
     assert content.content == data
+
+
+def test_the_logo_of_an_html_signature_is_not_a_second_document(gateway, mailbox, db, pdf):
+    claire = mailbox("claire.martin")
+    msg = message(claire.address, subject="Résultats")
+    msg.add_alternative('<p>Bonjour</p><img src="cid:logo">', subtype="html")
+    html = msg.get_payload()[1]
+    html.add_related(b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image", "png", cid="<logo>")
+    msg.add_attachment(pdf(), maintype="application", subtype="pdf", filename="cr.pdf")
+    assert lmtp(gateway.port, SENDER, [claire.address], msg)[claire.address][0] == 250
+    with db() as session:
+        assert session.scalars(select(MailPending)).one().title == "Résultats"
