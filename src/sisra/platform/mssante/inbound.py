@@ -305,7 +305,11 @@ def _body_images(msg: EmailMessage) -> set[int]:
         if part.get_content_type() == "multipart/related":
             children = part.get_payload()
             if isinstance(children, list):
-                found.update(id(c) for c in children[1:] if c.get_content_maintype() == "image")
+                found.update(
+                    id(c)
+                    for c in children[1:]
+                    if isinstance(c, Message) and c.get_content_maintype() == "image"
+                )
     return found
 
 
