@@ -264,6 +264,7 @@ def test_bad_addresses_and_empty_recipients_are_refused(
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_mssante_address"
     empty = share_request(app_client, sender, patient, [], make_pdf())
     assert empty.status_code == 422 and empty.json()["code"] == "invalid_metadata"
+    assert "au moins un destinataire" in empty.text
 
 
 def test_an_outsider_sees_no_mssante_status(

@@ -24,9 +24,9 @@ class ShareMetadata(BaseModel):
     @model_validator(mode="after")
     def _someone(self) -> Self:
         if not self.recipients and not self.external_recipients:
-            raise ValueError("at least one recipient")
+            raise ValueError("ajoutez au moins un destinataire")
         if len(self.recipients) + len(self.external_recipients) > 50:
-            raise ValueError("at most 50 recipients")
+            raise ValueError("au plus 50 destinataires par envoi")
         return self
 
 
