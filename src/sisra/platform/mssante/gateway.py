@@ -40,6 +40,7 @@ from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Professional
 from sisra.platform.mssante import inbound, receipts, service
 from sisra.platform.mssante.inbound import Rejected
+from sisra.platform.storage import EncryptedBlobs
 from sisra.settings import Settings
 
 log = logging.getLogger("sisra.mssante")
@@ -81,7 +82,7 @@ class Gateway:
         self,
         settings: Settings,
         factory: sessionmaker[Session],
-        blobs: Any,
+        blobs: EncryptedBlobs,
         hub: EventHub,
         apply_report: Callable[[Session, EmailMessage], bool] | None = None,
     ) -> None:
