@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sisra.common import doctypes
@@ -299,6 +299,20 @@ def pending_for(session: Session, ctx: RequestContext) -> list[tuple[MailPending
     ).all()
     audit.record(session, ctx, "mssante.pending_list", details={"count": len(rows)})
     return [(p, s) for p, s in rows]
+
+
+def pending_count(session: Session, professional_id: uuid.UUID) -> int:
+    """How many received documents wait for this professional to name their patient."""
+    stmt = (
+        select(func.count())
+        .select_from(MailPendingRecipient)
+        .join(MailPending, MailPending.id == MailPendingRecipient.pending_id)
+        .where(
+            MailPendingRecipient.professional_id == professional_id,
+            MailPending.resolved_at.is_(None),
+        )
+    )
+    return session.scalar(stmt) or 0
 
 
 def recipients_of(session: Session, pending_id: uuid.UUID) -> list[uuid.UUID]:

@@ -60,7 +60,10 @@ def _patient(db: Any) -> Any:
 def test_the_recipient_picks_the_patient_and_both_recipients_get_it(app_client, received, db):
     patient_id = _patient(db)
     claire, paul, pending = received["claire"], received["paul"], received["pending"]
-    page = web_session(app_client, claire, "/identites-a-rapprocher")
+    inbox = web_session(app_client, claire, "/documents-recus")
+    assert "Un document reçu par MSSanté attend que vous indiquiez" in inbox.text
+    assert 'href="/identites-a-rapprocher"' in inbox.text
+    page = app_client.get("/identites-a-rapprocher")
     assert page.status_code == 200
     assert "Identités à rapprocher" in page.text and "Biologie" in page.text
     item = app_client.get(f"/identites-a-rapprocher/{pending}?q=bernard")
@@ -76,6 +79,7 @@ def test_the_recipient_picks_the_patient_and_both_recipients_get_it(app_client, 
     listing = app_client.get(done.headers["location"])
     assert "Le document a été rattaché au patient" in listing.text
     assert "Aucun document n'attend de rapprochement" in listing.text
+    assert "attend que vous indiquiez" not in app_client.get("/documents-recus").text
     for persona in (claire, paul):
         items = app_client.get("/api/v1/inbox", headers=persona.headers).json()["items"]
         assert [(i["patient"]["id"], i["document"]["title"]) for i in items] == [
