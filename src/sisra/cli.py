@@ -109,6 +109,32 @@ def serve(
     )
 
 
+# --- MSSanté: the incoming mail gateway (docs/interop.md) --------------------------------
+@app.command("mssante-gateway")
+def mssante_gateway(
+    host: Annotated[str | None, typer.Option(help="Adresse d'écoute LMTP")] = None,
+    port: Annotated[int | None, typer.Option(help="Port d'écoute LMTP")] = None,
+) -> None:
+    """Recevoir les messages MSSanté des autres opérateurs (LMTP, depuis le relais)."""
+    import logging
+    import signal
+    import threading
+
+    from sisra.platform.mssante.gateway import serve_forever
+
+    overrides = {k: v for k, v in (("mssante_lmtp_host", host), ("mssante_lmtp_port", port)) if v}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(
+        f"Passerelle MSSanté : LMTP sur {settings.mssante_lmtp_host}:{settings.mssante_lmtp_port}, "
+        f"relais acceptés : {', '.join(settings.mssante_relays)}"
+    )
+    serve_forever(settings, stop)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Appliquer les migrations."""

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -115,6 +115,20 @@ class Settings(BaseSettings):
     mssante_retry_base_s: float = 30.0  # first retry after this, then doubled (max 1 h)
     mssante_poll_s: float = 5.0  # the sender also wakes right after each share's commit
 
+    # MSSanté reception (`sisra mssante-gateway`, docs/interop.md): the LMTP server the
+    # operator's relay delivers to, the relays it accepts, the biggest message, this
+    # platform's mail domains and the MSSanté trust space senders must belong to
+    mssante_lmtp_host: str = "127.0.0.1"
+    mssante_lmtp_port: int = 2424
+    mssante_relays: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"]
+    )
+    mssante_max_message_bytes: int = 40 * 1024 * 1024
+    mssante_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mssante_trust_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["mssante.fr"]
+    )
+
     # Pro Santé Connect (e-CPS), the national OpenID Connect provider for health professionals:
     # enabled once the issuer, client id and client secret are set (docs/interop.md)
     psc_issuer: str = ""  # discovery at <issuer>/.well-known/openid-configuration
@@ -155,6 +169,18 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             for item in value:
                 ipaddress.ip_network(str(item), strict=False)  # a clear error at start-up
+        return value
+
+    @field_validator("mssante_relays", "mssante_domains", "mssante_trust_domains", mode="before")
+    @classmethod
+    def _split_mssante(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and info.field_name == "mssante_relays":
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # a clear error at start-up
+        elif isinstance(value, list):
+            value = [str(v).strip().lower().lstrip(".") for v in value]
         return value
 
     @property

@@ -36,6 +36,7 @@ from sisra.platform.inbox.sequencer import SequencerThread
 from sisra.platform.inbox.service import platform_summary
 from sisra.platform.inputs import InputGuard
 from sisra.platform.logs import install_log_redaction
+from sisra.platform.mssante import pages as mssante_pages  # « Identités à rapprocher »
 from sisra.platform.mssante.sender import OutboxSender, SenderThread
 from sisra.platform.patients.routes import router as patients_router
 from sisra.platform.record.routes import router as record_router
@@ -234,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages_care_team.router,
         pages_download.router,
         pages_first_login.router,
+        mssante_pages.router,
         auth_router,
         directory_router,
         patients_router,

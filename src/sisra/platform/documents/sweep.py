@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform.db import unit_of_work
 from sisra.platform.documents import idempotency
-from sisra.platform.models import Document, utcnow
+from sisra.platform.models import Document, MailPending, utcnow
 from sisra.platform.periodic import Periodic, StopLoop
 from sisra.platform.storage import EncryptedBlobs
 from sisra.settings import Settings
@@ -67,6 +67,10 @@ def sweep(
         with unit_of_work(factory) as session:
             known = set(
                 session.scalars(select(Document.blob_key).where(Document.blob_key.in_(batch)))
+            )
+            # a document received by MSSanté waiting for its patient has no document row yet
+            known.update(
+                session.scalars(select(MailPending.blob_key).where(MailPending.blob_key.in_(batch)))
             )
         for key in batch:
             if key not in known:

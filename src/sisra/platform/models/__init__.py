@@ -19,8 +19,16 @@ from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.first_login import PasswordLink
 from sisra.platform.models.intake import ShareIdempotencyKey
 
-# MSSanté gateway, outgoing mail
-from sisra.platform.models.mssante import MssanteOutbox, OutboxStatus
+# MSSanté gateway: outgoing mail (outbox), reception (documents whose patient is still to be
+# found, deliveries remembered)
+from sisra.platform.models.mssante import (
+    MailDelivery,
+    MailPending,
+    MailPendingRecipient,
+    MssanteOutbox,
+    OutboxStatus,
+    PendingReason,
+)
 from sisra.platform.models.patients import IdentityStatus, Patient, Sex
 
 # Pro Santé Connect (e-CPS) logins
@@ -40,11 +48,15 @@ __all__ = [
     "IdentityStatus",
     "LoginFlow",
     "LoginThrottle",
+    "MailDelivery",
+    "MailPending",
+    "MailPendingRecipient",
     "MssanteOutbox",
     "Notification",
     "OutboxStatus",
     "PasswordLink",
     "Patient",
+    "PendingReason",
     "Professional",
     "PscFlow",
     "RefreshToken",

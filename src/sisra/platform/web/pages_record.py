@@ -31,6 +31,7 @@ from sisra.platform.models import (
     Professional,
     Role,
 )
+from sisra.platform.mssante import service as mssante
 from sisra.platform.record import care_team
 from sisra.platform.record import service as record
 from sisra.platform.storage import EncryptedBlobs
@@ -182,6 +183,8 @@ def _inbox_page(
             "items": items,
             "flash": flash,
             "errors": errors,
+            # documents received by MSSanté still waiting for their patient (a link to them)
+            "pending_mssante": mssante.pending_count(session, pro.id),
             "f": {
                 "q": f.q,
                 "etat": "non-lus" if f.unread_only else "tous",
