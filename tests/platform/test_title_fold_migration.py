@@ -1,4 +1,4 @@
-"""Migration 0014 folds the titles of the documents already stored."""
+"""Migration 0013 folds the titles of the documents already stored."""
 
 from datetime import date
 
@@ -59,7 +59,7 @@ def test_existing_titles_are_folded_by_the_upgrade(own_url):
                 )
             )
     engine.dispose()
-    downgrade(own_url, "-1")  # the column goes away, as before 0014
+    downgrade(own_url, "0012")  # the column goes away, as before 0013
     upgrade(own_url, "head")  # and comes back filled from the titles
     engine = sa.create_engine(own_url)
     with engine.connect() as conn:

@@ -114,7 +114,6 @@ def upgrade() -> None:
         unique=False,
     )
 
-
     op.create_table(
         "mssante_deliveries",
         sa.Column("key", sa.String(length=64), nullable=False),

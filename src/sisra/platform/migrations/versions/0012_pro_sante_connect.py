@@ -1,7 +1,7 @@
 """Pro Santé Connect (e-CPS) logins in progress
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30 04:30:00
 
 One row per trip to Pro Santé Connect (OpenID Connect authorization code flow), for a browser
@@ -16,7 +16,7 @@ from alembic import op
 import sisra.platform.models.base
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Documents: a folded title for accent-insensitive search
 
-Revision ID: 0014
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 05:00:00
 
 « echographie » must find « Échographie cardiaque » in the web inbox search: the title is
@@ -16,8 +16,8 @@ from alembic import op
 
 from sisra.common.text import fold
 
-revision: str = "0014"
-down_revision: str | None = "0009"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Auth: one-time links to choose one's portal password
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 05:30:00
 
 Professionals without a card, imported or created by an administrator, choose their first
@@ -15,8 +15,8 @@ from alembic import op
 
 from sisra.platform.models.base import UTCDateTime
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
