@@ -2,7 +2,7 @@
 
 The key is 97 - (first 13 characters as a number mod 97). Corsican birth departments
 2A and 2B are replaced by 19 and 18 for the computation. The matricule's OID tells
-whether it is a NIR, a NIA, or one of their test ranges.
+whether it is a NIR, a NIA, or a NIR of the test or demonstration environments.
 """
 
 import re
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 OID_NIR = "1.2.250.1.213.1.4.8"
 OID_NIA = "1.2.250.1.213.1.4.9"
 OID_NIR_TEST = "1.2.250.1.213.1.4.10"
-OID_NIA_TEST = "1.2.250.1.213.1.4.11"
-KNOWN_OIDS = frozenset({OID_NIR, OID_NIA, OID_NIR_TEST, OID_NIA_TEST})
+# the ANS's INS authorities: production NIR and NIA, then the NIRs of its test and
+# demonstration environments (there is no test NIA: …4.11 is a NIR)
+OID_NIR_DEMO = "1.2.250.1.213.1.4.11"
+KNOWN_OIDS = frozenset({OID_NIR, OID_NIA, OID_NIR_TEST, OID_NIR_DEMO})
 
 # sex digit (1 man, 2 woman, 3/4 provisional, 7/8 temporary NIA), year, month, department
 # (2 digits, 2A/2B), commune or country (3), order (3), key (2)

@@ -36,7 +36,7 @@ from sisra.client.export import (
 from sisra.client.export.filenames import MAX_NAME_LEN
 from sisra.client.export.hprim import hprim_bytes
 from sisra.client.export.profiles import expand_folder
-from sisra.common.ins import OID_NIA, OID_NIA_TEST, OID_NIR, OID_NIR_TEST
+from sisra.common.ins import OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST
 from sisra.common.xdm import archive as xdm_module
 
 # ------------------------------------------------------------------ helpers and fixtures
@@ -568,9 +568,12 @@ def test_hprim_without_ins_with_nia_and_hostile_text(pdf: Path) -> None:
     assert len(parsed["body"]) == 5 and parsed["markers"]  # title on one line, no forgery
     assert parse_hprim(hprim_bytes(item, "x.pdf", "ascii"), "ascii")["last_name"] == "LEFEVRE"
     # a NIA is not a social security number: line 8 stays empty, the INS is the code
-    nia = make_item(pdf, patient__ins="769046912304512", patient__ins_oid=OID_NIA_TEST)
+    nia = make_item(pdf, patient__ins="769046912304512", patient__ins_oid=OID_NIA)
     parsed = parse_hprim(hprim_bytes(nia, "x.pdf"))
     assert parsed["nss"] is None and parsed["patient_code"] == "769046912304512"
+    # the demonstration environment's INS (…4.11) is a NIR: it is the NSS
+    demo = make_item(pdf, patient__ins="269046912304567", patient__ins_oid=OID_NIR_DEMO)
+    assert parse_hprim(hprim_bytes(demo, "x.pdf"))["nss"] == "269046912304567"
     no_recipient = make_item(pdf)
     del no_recipient["recipient"]
     assert parse_hprim(hprim_bytes(no_recipient, "x.pdf"))["recipient"] == ""
@@ -582,7 +585,7 @@ INS_KINDS = {
     OID_NIR: "269046912304567",
     OID_NIA: "769046912304512",
     OID_NIR_TEST: "269046912304567",
-    OID_NIA_TEST: "769046912304512",
+    OID_NIR_DEMO: "269046912304567",
 }
 
 

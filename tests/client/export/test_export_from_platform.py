@@ -20,7 +20,7 @@ from conftest import make_pdf, share_request
 from sisra.client.accounts import Account, AccountSettings
 from sisra.client.engine import exporter_for
 from sisra.client.export import get_profile, parse_hprim, read_xdm, write_export
-from sisra.common.ins import OID_NIA, OID_NIA_TEST, OID_NIR, OID_NIR_TEST, with_key
+from sisra.common.ins import OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST, with_key
 from sisra.common.xdm import archive as xdm_module
 from sisra.platform.context import SYSTEM
 from sisra.platform.models import Professional
@@ -30,7 +30,7 @@ INS_BY_OID = {
     OID_NIR: with_key("1800175123456"),
     OID_NIA: with_key("7800175123457"),
     OID_NIR_TEST: with_key("2690469123045"),
-    OID_NIA_TEST: with_key("8690469123046"),
+    OID_NIR_DEMO: with_key("2690469123046"),
 }
 
 
@@ -126,7 +126,7 @@ def test_each_ins_kind_reaches_the_xdm_archive_and_hprim_file(
     parsed = parse_hprim(hprim.read_bytes())
     assert parsed["last_name"] == "GAUTHIER" and parsed["birth_date"] == "1969-04-12"
     assert parsed["recipient"] == "Dr Claire MARTIN"
-    nir = oid in (OID_NIR, OID_NIR_TEST)
+    nir = oid in (OID_NIR, OID_NIR_TEST, OID_NIR_DEMO)  # every INS but the NIA
     assert parsed["nss"] == (INS_BY_OID[oid] if nir else None)
 
 
@@ -135,7 +135,7 @@ def test_reply_and_restricted_document_through_the_engine_exporter(
 ) -> None:
     """The engine's own exporter (profile and folder from the account) writes the codes."""
     sender, recipient = world["sender"], world["recipient"]
-    patient = _patient(db, OID_NIA_TEST)
+    patient = _patient(db, OID_NIR_DEMO)
     first = share_request(app_client, recipient, patient, [sender], make_pdf("Question"))
     assert first.status_code == 201, first.text
     original = first.json()["document"]["id"]
@@ -159,7 +159,7 @@ def test_reply_and_restricted_document_through_the_engine_exporter(
     (archive,) = exporter_for(account)(item, pdf)
     back = read_xdm(archive)
     assert xdm_module.xds_errors(back["metadata"]) == []
-    assert back["patient_oid"] == OID_NIA_TEST
+    assert back["patient_oid"] == OID_NIR_DEMO
     assert back["codes"]["confidentialityCode"]["code"] == "R"
     assert back["reference_ids"] == [
         f"{xdm_module.uuid_oid(original)}^^^^urn:ihe:iti:xds:2013:uniqueId"

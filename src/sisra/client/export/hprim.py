@@ -31,7 +31,7 @@ from datetime import date
 from typing import Any
 
 from sisra.client.export.filenames import to_charset
-from sisra.common.ins import OID_NIA, OID_NIA_TEST
+from sisra.common.ins import OID_NIA
 from sisra.common.xdm import item as _item
 
 HEADER_LINES = 12
@@ -55,7 +55,7 @@ def nss(item: dict[str, Any]) -> str:
     A NIA (INSEE's waiting number) is not a social security number: the line stays empty.
     """
     ins = _item.ins(item)
-    if len(ins) != 15 or _item.ins_oid(item) in (OID_NIA, OID_NIA_TEST):
+    if len(ins) != 15 or _item.ins_oid(item) == OID_NIA:
         return ""
     return f"{ins[:13]} {ins[13:]}"
 

@@ -8,7 +8,7 @@ with FR Core's RNIV code system ``fr-core-cs-identity-status`` (PROV, RECUP, VAL
 (docs/interop.md, decision 108).
 """
 
-from sisra.common.ins import OID_NIA, OID_NIA_TEST, OID_NIR, OID_NIR_TEST
+from sisra.common.ins import OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST
 from sisra.platform.models import IdentityStatus, Sex
 
 FHIR_VERSION = "4.0.1"
@@ -43,12 +43,12 @@ SYSTEM_RPPS = "https://rpps.esante.gouv.fr"
 
 # INS: the OID of the matricule's kind -> (identifier type code, identifier use), as the
 # slices of fr-core-patient-ins. The ANS names 1.2.250.1.213.1.4.11 the NIR of
-# demonstration (INS-NIR-DEMO); sisra.common.ins calls its constant OID_NIA_TEST.
+# demonstration (INS-NIR-DEMO).
 INS_TYPES: dict[str, tuple[str, str]] = {
     OID_NIR: ("INS-NIR", "official"),
     OID_NIA: ("INS-NIA", "temp"),
     OID_NIR_TEST: ("INS-NIR-TEST", "official"),
-    OID_NIA_TEST: ("INS-NIR-DEMO", "official"),
+    OID_NIR_DEMO: ("INS-NIR-DEMO", "official"),
 }
 
 IDENTITY_STATUS: dict[IdentityStatus, tuple[str, str]] = {
