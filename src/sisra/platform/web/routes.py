@@ -210,11 +210,8 @@ def code_resend(
 PSC_COOKIE = "sisra_psc"
 
 
-@router.get("/connexion/psc")
-def psc_login(
-    request: Request, session: DbSession, ctx: Anonymous, settings: AppSettings, next: str = ""
-) -> Response:
-    """« Se connecter avec Pro Santé Connect »: off to the provider, this browser bound."""
+def _require_psc(settings: Settings) -> None:
+    """The French « not offered here » page when the platform has no Pro Santé Connect."""
     if not settings.psc_enabled:
         raise _FormError(
             "message.html",
@@ -225,6 +222,14 @@ def psc_login(
             },
             404,
         )
+
+
+@router.get("/connexion/psc")
+def psc_login(
+    request: Request, session: DbSession, ctx: Anonymous, settings: AppSettings, next: str = ""
+) -> Response:
+    """« Se connecter avec Pro Santé Connect »: off to the provider, this browser bound."""
+    _require_psc(settings)
     try:
         started, browser = psc.start_web(session, settings, ctx, _safe_next(next))
     except SisraError as exc:
@@ -259,16 +264,7 @@ def psc_return(
     error: str = "",
 ) -> Response:
     """The provider's redirect: a web session, or MonSisra's loopback with its one-time code."""
-    if not settings.psc_enabled:
-        raise _FormError(
-            "message.html",
-            {
-                "heading": "Connexion indisponible",
-                "kind": "error",
-                "message": psc.disabled().message,
-            },
-            404,
-        )
+    _require_psc(settings)
     try:
         done = psc.callback(
             session,
