@@ -8,7 +8,21 @@ from sisra.common.text import fold
 from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
 
 
-class Document(UUIDPk, Timestamped, Base):
+class StoredPdf:
+    """A PDF as stored: its type, date, digest, size and encrypted blob (a document, or a
+    document received by MSSanté that still waits for its patient)."""
+
+    type_code: Mapped[str] = mapped_column(String(40))
+    loinc: Mapped[str] = mapped_column(String(20))
+    clinical_date: Mapped[date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    page_count: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(100), unique=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(200))
+
+
+class Document(StoredPdf, UUIDPk, Timestamped, Base):
     """A PDF about a patient. Its bytes live encrypted in the blob store."""
 
     __tablename__ = "documents"
@@ -19,14 +33,6 @@ class Document(UUIDPk, Timestamped, Base):
     # accent- and case-free title for searching (« echographie » finds « Échographie »); kept in
     # step with ``title`` by :meth:`_fold_title`, whoever creates the row
     title_fold: Mapped[str] = mapped_column(String(250), default="")
-    type_code: Mapped[str] = mapped_column(String(40))
-    loinc: Mapped[str] = mapped_column(String(20))
-    clinical_date: Mapped[date] = mapped_column(Date)
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
-    page_count: Mapped[int] = mapped_column(Integer)
-    blob_key: Mapped[str] = mapped_column(String(100), unique=True)
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(200))
     in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     # When set, only the author and the recipients may see it, not the rest of the care team.
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -2,10 +2,11 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk, utcnow
+from sisra.platform.models.documents import StoredPdf
 
 
 class OutboxStatus(enum.StrEnum):
@@ -54,7 +55,7 @@ class PendingReason(enum.StrEnum):
     unstructured = "unstructured"  # a plain mail with a PDF: no identity was sent at all
 
 
-class MailPending(UUIDPk, Timestamped, Base):
+class MailPending(StoredPdf, UUIDPk, Timestamped, Base):
     """A document received by MSSanté whose patient is still to be found: « identité à
     rapprocher ».
 
@@ -84,14 +85,6 @@ class MailPending(UUIDPk, Timestamped, Base):
     birth_place_code: Mapped[str | None] = mapped_column(String(5))
     # the document to create
     title: Mapped[str] = mapped_column(String(200))
-    type_code: Mapped[str] = mapped_column(String(40))
-    loinc: Mapped[str] = mapped_column(String(20))
-    clinical_date: Mapped[date] = mapped_column(Date)
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
-    page_count: Mapped[int] = mapped_column(Integer)
-    blob_key: Mapped[str] = mapped_column(String(100), unique=True)
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(200))
     # set once resolved (the document then exists with id ``document_id``)
     patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"))
     resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("professionals.id"))
