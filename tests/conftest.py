@@ -5,6 +5,7 @@ import base64
 import os
 import secrets
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from sisra.devtools.ports import free_port, listening_socket
 from sisra.platform.app import create_app
 from sisra.platform.context import SYSTEM
 from sisra.platform.db import make_engine, make_session_factory, unit_of_work
@@ -283,14 +285,6 @@ def make_patient(db: Callable[[], "object"]) -> Callable[..., uuid.UUID]:
     return _make
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -299,40 +293,48 @@ class LiveServer:
 
 class RunningServer:
     """The real app served by uvicorn on a loopback port, in a thread; ``stop()`` and a new
-    ``RunningServer`` on the same port make a platform that goes down and comes back."""
+    ``RunningServer`` on the same port make a platform that goes down and comes back.
 
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    ``listen``: the port to serve on, or a socket already listening (see
+    ``sisra.devtools.ports``: uvicorn serves on a socket bound beforehand, so no other
+    process can take the port between its choice and the bind)."""
+
+    def __init__(self, settings: Settings, listen: "int | socket.socket | None" = None) -> None:
         import threading
-        import time
 
         import uvicorn
 
-        self.app = create_app(settings)
-        self.port = port or free_port()
+        sock = listen if isinstance(listen, socket.socket) else listening_socket(listen or 0)
+        self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
         self.server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                host="127.0.0.1",
-                port=self.port,
                 log_level="warning",
                 timeout_graceful_shutdown=1,
                 # as `sisra serve`: the app alone decides whom to believe (SISRA_TRUSTED_PROXIES)
                 proxy_headers=False,
             )
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._sock = sock
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self.thread.start()
-        for _ in range(200):
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        # started = the app's startup ran and the socket is served; never a silent fall
+        # through to tests that would then fail far from the cause
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the platform did not start on {self.url}")
+            time.sleep(0.01)
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self._sock.close()
         self.app.state.engine.dispose()
 
 
@@ -550,12 +552,12 @@ def psc_server(settings: Settings, psc_op: Any) -> Iterator[LiveServer]:
     """The platform on loopback, registered with the provider (its public URL is its own)."""
     from pydantic import SecretStr
 
-    port = free_port()
-    settings.public_url = f"http://127.0.0.1:{port}"
+    sock = listening_socket()
+    settings.public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings.psc_issuer = psc_op.issuer
     settings.psc_client_id = PSC_CLIENT
     settings.psc_client_secret = SecretStr(psc_op.clients[PSC_CLIENT].client_secret)
-    running = RunningServer(settings, port)
+    running = RunningServer(settings, sock)
     yield LiveServer(running.url, running.app)
     running.stop()
 

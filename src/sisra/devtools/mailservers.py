@@ -51,6 +51,7 @@ from sisra.devtools.pki import (
     save_ca,
     save_tls_identity,
 )
+from sisra.devtools.ports import free_port, start_on_fresh_ports
 
 PASSWORD = "mssante-test"  # noqa: S105 - the IMAP password of every test mailbox
 POSTFIX_DAEMONS = Path("/usr/lib/postfix/sbin")
@@ -73,12 +74,6 @@ _LOG_TAIL = 4000
 
 class MailServerError(RuntimeError):
     """A server did not start; the message carries the end of its log."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:
@@ -113,10 +108,7 @@ class MailServers:
         self.gateway_lmtp = gateway_lmtp
         self.platform_mailbox = platform_mailbox
         self.hostname = "relais.operateur.test"
-        self.smtp_port = _free_port()
-        self.relay_port = _free_port()
-        self.imap_port = _free_port()
-        self.lmtp_port = _free_port()  # Dovecot's LMTP, where Postfix delivers
+        self._choose_ports()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         if ca is not None:
             save_ca(ca, self.base_dir / "ca")
@@ -150,7 +142,19 @@ class MailServers:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, timeout: float = 30.0) -> Self:
+    def _choose_ports(self) -> None:
+        self.smtp_port = free_port()
+        self.relay_port = free_port()
+        self.imap_port = free_port()
+        self.lmtp_port = free_port()  # Dovecot's LMTP, where Postfix delivers
+
+    def start(self, timeout: float = 30.0, attempts: int = 3) -> Self:
+        """Dovecot, then Postfix; again on fresh ports when one was taken meanwhile."""
+        return start_on_fresh_ports(
+            lambda: self._start_once(timeout), self._choose_ports, MailServerError, attempts
+        )
+
+    def _start_once(self, timeout: float) -> Self:
         if os.geteuid() != 0:
             raise MailServerError("Postfix ne démarre qu'en root (son processus maître l'exige).")
         self.runtime = Path(tempfile.mkdtemp(prefix="sisra-mail-"))
@@ -203,7 +207,9 @@ class MailServers:
         self, proc: subprocess.Popen[bytes], ports: Sequence[int], log: Path, timeout: float
     ) -> None:
         deadline = time.monotonic() + timeout
-        while not all(_port_open(p) for p in ports):
+        # a daemon that could not bind (another socket took its port) exits: the port may
+        # still answer, but not from it
+        while proc.poll() is not None or not all(_port_open(p) for p in ports):
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                 if proc.poll() is None:

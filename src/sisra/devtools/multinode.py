@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,13 +22,8 @@ from typing import Any, Self
 
 import httpx
 
+from sisra.devtools.ports import free_port
 from sisra.devtools.s3_server import S3Server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_http(url: str, timeout: float, alive: Any = None) -> None:

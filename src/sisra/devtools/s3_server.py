@@ -20,13 +20,13 @@ from typing import Any, Self
 import boto3
 from botocore.config import Config
 
+from sisra.devtools.ports import free_port, start_on_fresh_ports
+
 
 def _free_port() -> int:
     """A free port whose gRPC twin (port + 10000, SeaweedFS's convention) is free as well."""
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = free_port()
         if port + 10000 >= 65536:
             continue
         with socket.socket() as s:
@@ -54,21 +54,18 @@ class S3Server:
         self.bucket = bucket
         self.access_key = "sisra" + secrets.token_hex(4)
         self.secret_key = secrets.token_urlsafe(24)
-        self.port = _free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._choose_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0, attempts: int = 3) -> Self:
         """Start, retrying on fresh ports when one was taken meanwhile."""
-        for attempt in range(attempts):
-            try:
-                return self._start(timeout)
-            except RuntimeError:
-                if attempt == attempts - 1:
-                    raise
-                self.port = _free_port()
-                self.endpoint = f"http://127.0.0.1:{self.port}"
-        raise AssertionError("unreachable")
+        return start_on_fresh_ports(
+            lambda: self._start(timeout), self._choose_port, RuntimeError, attempts
+        )
+
+    def _choose_port(self) -> None:
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
 
     def _start(self, timeout: float) -> Self:
         data = self.directory / "data"

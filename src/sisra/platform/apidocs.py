@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -113,9 +113,10 @@ def install(app: FastAPI) -> None:
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
     @app.get(DOCS_SCHEMA, include_in_schema=False)
-    def docs_schema() -> JSONResponse:
+    def docs_schema(request: Request) -> JSONResponse:
         # The packaged Swagger UI (4.x) only renders documents labelled OpenAPI 3.0; FastAPI's
         # schema is 3.1 and renders well once labelled so. /openapi.json stays the reference.
-        return JSONResponse({**app.openapi(), "openapi": "3.0.3"})
+        # (request.app, not a closure over app: see app.ready)
+        return JSONResponse({**request.app.openapi(), "openapi": "3.0.3"})
 
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")

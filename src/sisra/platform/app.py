@@ -208,10 +208,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.get("/healthz", include_in_schema=False)  # for the load balancer, not the API
-    def ready() -> JSONResponse:
+    def ready(request: Request) -> JSONResponse:
         """For the load balancer: this node can serve (its database answers)."""
+        # the app from the request, not from this closure: FastAPI caches facts about
+        # endpoint callables process-wide, and a closure over ``app`` would keep every app
+        # built in one process (the tests build hundreds) alive in that cache
         try:
-            with app.state.engine.connect() as conn:
+            with request.app.state.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError:
             return JSONResponse(
