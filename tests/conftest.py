@@ -30,6 +30,17 @@ from sisra.settings import Settings
 
 PASSWORD = "Motdepasse-2026!"
 
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What exists once the tests are collected (modules, classes, the app's code) lives for
+    the whole run: out of the collector's sight, a full collection only walks what the tests
+    make since, and stays short (a long pause makes a live server miss a client's timeout)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 # Qt runs offscreen in tests (real Qt, no screen); set before any QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -132,3 +132,30 @@ def _wait_log(servers: MailServers, needle: str) -> str:
             return log
         time.sleep(0.2)
     raise AssertionError(f"{needle!r} absent du journal de Postfix")
+
+
+@pytest.mark.parametrize("taken", ["relay_port", "imap_port"])
+def test_a_port_taken_before_the_start_means_other_ports(tmp_path: Path, taken: str) -> None:
+    """Another socket of the machine holds a chosen port (an outgoing connection got it as
+    its local port): the daemon that needed it exits without a word, and the servers start
+    again on fresh ports rather than failing the run."""
+    import socket
+
+    servers = MailServers(tmp_path, PLATFORM_DOMAIN, EXTERNAL_DOMAIN, None)
+    port = getattr(servers, taken)
+    listener = socket.create_server(("127.0.0.1", 0))
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", port))
+    holder.connect(listener.getsockname())
+    try:
+        with servers:
+            assert getattr(servers, taken) != port
+            to = new_mailbox(EXTERNAL_DOMAIN)
+            servers.send(_message(new_mailbox(PLATFORM_DOMAIN), to))
+            deadline = time.monotonic() + 30
+            while not servers.fetch(to) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert servers.fetch(to), "no mail through the servers started on other ports"
+    finally:
+        holder.close()
+        listener.close()
