@@ -7,14 +7,15 @@ import uuid
 
 import pytest
 from playwright.sync_api import Page
-from PySide6.QtWidgets import QCommandLinkButton, QLabel, QPushButton, QWizard
+from PySide6.QtWidgets import QCommandLinkButton, QLabel, QLineEdit, QPushButton, QWizard
 from sqlalchemy import select
 from test_enrol import LOCAL, WAIT, click, finish_creation, next_button, start
 
-from conftest import national_id_of, psc_provider_login
+from conftest import RunningServer, national_id_of, psc_provider_login
 from sisra.client.api import PlatformClient
 from sisra.client.psc import enrol_with_psc
-from sisra.desktop.strongauth import PSC_CHOICE, StrongAuthDialog
+from sisra.desktop.enrol import EnrolWizard
+from sisra.desktop.strongauth import PSC_CHOICE, PSC_NOT_OFFERED, PSC_OFFERED, StrongAuthDialog
 from sisra.platform.models import AuditEvent, Device
 
 # the opener runs in MonSisra's worker thread; Playwright belongs to the test's thread: the
@@ -127,3 +128,53 @@ def test_closing_the_dialog_stops_waiting_for_the_browser(qtbot, psc_server):
     dialog.reject()
     qtbot.waitUntil(lambda: not dialog.panel.is_busy(), timeout=WAIT)
     assert "annulée" in dialog.panel.error_text()
+
+
+def _psc_choice(widget) -> QCommandLinkButton:
+    return widget.findChild(QCommandLinkButton, "choose_psc")
+
+
+def test_e_cps_is_greyed_out_where_the_platform_does_not_offer_it(
+    qtbot, settings, psc_server, account_store
+):
+    """The wizard asks the platform typed on its first page; another address, another answer;
+    the re-authentication's choices ask too."""
+    without = RunningServer(settings.model_copy(update={"psc_issuer": ""}))  # no e-CPS there
+    try:
+        wizard = EnrolWizard(account_store, without.url)
+        qtbot.addWidget(wizard)
+        wizard.show()
+        choice = _psc_choice(wizard.welcome)
+        qtbot.waitUntil(lambda: not choice.isEnabled(), timeout=WAIT)
+        assert choice.description() == PSC_NOT_OFFERED
+        assert choice.isVisible()  # still said, with the reason
+        server = wizard.welcome.findChild(QLineEdit, "server")
+        server.setText(psc_server.url)
+        server.editingFinished.emit()
+        qtbot.waitUntil(choice.isEnabled, timeout=WAIT)
+        assert choice.description() == PSC_OFFERED
+
+        dialog = StrongAuthDialog(without.url, "Votre authentification forte doit être renouvelée.")
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: not _psc_choice(dialog.panel).isEnabled(), timeout=WAIT)
+        assert _psc_choice(dialog.panel).description() == PSC_NOT_OFFERED
+    finally:
+        without.stop()
+
+
+def test_e_cps_stays_offered_when_the_platform_cannot_say(qtbot, account_store):
+    """Platform down (or older than the question): nothing is hidden, the attempt will tell."""
+    from conftest import free_port
+    from sisra.client import auth
+    from sisra.client.api import PlatformClient
+
+    down = f"http://127.0.0.1:{free_port()}"
+    with PlatformClient(down) as client:
+        assert auth.offered_methods(client) is None  # asked, and no answer
+    wizard = EnrolWizard(account_store, down)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.wait(500)
+    assert _psc_choice(wizard.welcome).isEnabled()
+    assert _psc_choice(wizard.welcome).description() == PSC_OFFERED

@@ -20,6 +20,7 @@ PUBLIC = {
     "/api/v1/auth/psc/start",
     "/api/v1/auth/psc/token",
     "/api/v1/auth/refresh",
+    "/api/v1/auth/methods",  # which of these steps the platform offers (no personal data)
     "/api/v1/health",
     "/api/v1/monsisra/latest",
     "/fhir/r4/metadata",  # the FHIR CapabilityStatement

@@ -11,6 +11,7 @@ import uuid
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from playwright.sync_api import Page
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from conftest import PSC_CLIENT_JWT, national_id_of, psc_provider_login
 from sisra.client.psc import _Listener
+from sisra.platform.app import create_app
 from sisra.platform.auth import psc_provider
 from sisra.platform.auth.psc_provider import PscRefused
 from sisra.platform.models import AuditEvent
@@ -305,3 +307,15 @@ def test_keys_rotated_by_the_provider_are_fetched_again(
     flow_id, code, verifier = _app_code(psc_server.url, page, national_id_of(db, pro))
     assert _redeem(psc_server.url, flow_id, code, verifier).status_code == 200
     assert psc_provider._cache[settings.psc_issuer][2] is not stale
+
+
+def test_the_platform_says_which_strong_authentications_it_offers(settings, psc_server):
+    """Public (MonSisra asks before anyone has logged in); e-CPS only with a PSC client."""
+    with_psc = httpx.get(f"{psc_server.url}/api/v1/auth/methods")
+    assert with_psc.status_code == 200
+    assert with_psc.json() == {"cps": True, "code": True, "psc": True}
+    app = create_app(settings.model_copy(update={"psc_client_id": ""}))
+    with TestClient(app) as without:
+        answer = without.get("/api/v1/auth/methods").json()
+    app.state.engine.dispose()
+    assert answer == {"cps": True, "code": True, "psc": False}

@@ -81,6 +81,19 @@ class CodeSent:
     resend_after_s: int
 
 
+def offered_methods(client: PlatformClient) -> frozenset[str] | None:
+    """The strong authentications the platform offers (``cps``, ``code``, ``psc``), or None
+    when it cannot say (down, unknown address, a platform older than the question): then
+    every method stays offered, and the platform's answer to the attempt says what fails."""
+    try:
+        body = client.get_json("/api/v1/auth/methods", timeout=10)
+    except (ApiError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    return frozenset(name for name, offered in body.items() if offered is True)
+
+
 def default_device_name() -> str:
     return f"MonSisra - {platform.node() or 'poste'}"[:100]
 

@@ -53,6 +53,7 @@ from sisra.desktop.strongauth import (
     card_choice_button,
     code_choice_button,
     named,
+    offer_psc_if_available,
     psc_choice_button,
 )
 from sisra.desktop.tasks import describe_error, run_task
@@ -131,11 +132,23 @@ class WelcomePage(_Page):
             self.choices.addButton(button)
             button.clicked.connect(lambda _=False, m=mode: self._chosen(m))
             layout.addWidget(button)
-        layout.addStretch(1)
+            if mode == PSC:
+                self.psc_choice = button
         form = QFormLayout()
         form.addRow("&Adresse de la plateforme :", self.server)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        # e-CPS only where the platform offers it: asked now, and again for another address
+        self.server.editingFinished.connect(self._ask_methods)
+        self._ask_methods()
+
+    def _platform(self) -> str:
+        return self.server.text().strip().rstrip("/")
+
+    def _ask_methods(self) -> None:
+        server = self._platform()
+        if server.lower().startswith(("https://", "http://")):
+            offer_psc_if_available(self.psc_choice, server, lambda: self._platform() == server)
 
     def _chosen(self, mode: str) -> None:
         self.mode = mode

@@ -75,15 +75,42 @@ def code_choice_button() -> QCommandLinkButton:
     )
 
 
+PSC_OFFERED = (
+    "MonSisra ouvre votre navigateur sur Pro Santé Connect : validez avec votre "
+    "application e-CPS (ou votre carte CPS)."
+)
+PSC_NOT_OFFERED = (
+    "Votre plateforme ne propose pas la connexion avec e-CPS : choisissez votre carte CPS ou "
+    "vos identifiants de connexion."
+)
+
+
 def psc_choice_button() -> QCommandLinkButton:
-    return named(
-        QCommandLinkButton(
-            PSC_CHOICE,
-            "MonSisra ouvre votre navigateur sur Pro Santé Connect : validez avec votre "
-            "application e-CPS (ou votre carte CPS).",
-        ),
-        "choose_psc",
-    )
+    return named(QCommandLinkButton(PSC_CHOICE, PSC_OFFERED), "choose_psc")
+
+
+def offer_psc_if_available(
+    button: QCommandLinkButton,
+    server_url: str,
+    still_current: Callable[[], bool] = lambda: True,
+) -> None:
+    """Ask the platform, off the UI thread, whether it offers e-CPS; when it says no, the
+    choice is greyed out with the reason rather than failing once chosen. When it cannot say
+    (down, an older platform), the choice stays: the attempt will tell. ``still_current``:
+    False when the address changed meanwhile (the answer is then for another platform)."""
+
+    def ask() -> frozenset[str] | None:
+        with PlatformClient(server_url) as client:
+            return auth.offered_methods(client)
+
+    def answered(methods: frozenset[str] | None) -> None:
+        if not isValid(button) or not still_current():
+            return
+        offered = methods is None or PSC in methods
+        button.setEnabled(offered)
+        button.setDescription(PSC_OFFERED if offered else PSC_NOT_OFFERED)
+
+    run_task(ask, answered, lambda _exc: None)
 
 
 def _default_module() -> str:
@@ -146,13 +173,15 @@ class StrongAuthPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
+        self._psc_choice = psc_choice_button()
         for mode, button in (
             (CARD, card_choice_button()),
             (CODE, code_choice_button()),
-            (PSC, psc_choice_button()),
+            (PSC, self._psc_choice),
         ):
             button.clicked.connect(lambda _=False, m=mode: self.set_mode(m, fixed=False))
             layout.addWidget(button)
+        self._psc_asked: str | None = None  # the platform asked whether it offers e-CPS
         return page
 
     def _other_mode_button(self) -> QPushButton:
@@ -289,6 +318,11 @@ class StrongAuthPanel(QWidget):
         back to the choices (the wizard asked for them on its first page)."""
         self._fixed_mode = fixed and mode is not None
         self._stack.setCurrentIndex(_PAGES.get(mode or "", 0))
+        if mode is None and self._psc_asked != self.server_url:
+            asked = self._psc_asked = self.server_url
+            offer_psc_if_available(
+                self._psc_choice, asked, still_current=lambda: self.server_url == asked
+            )
         for other in (self._card_other, self._code_other, self._psc_other):
             other.setVisible(not self._fixed_mode)
         self._error.clear()

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from sisra.platform.auth import cps, otp, psc, service, web
 from sisra.platform.auth.schemas import (
+    AuthMethodsOut,
     CpsChallengeOut,
     CpsVerifyIn,
     DeviceOut,
@@ -26,6 +27,14 @@ from sisra.platform.deps import Anonymous, AppSettings, Context, DbSession
 from sisra.platform.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.get("/methods", response_model=AuthMethodsOut)
+def methods(settings: AppSettings) -> AuthMethodsOut:
+    """The strong authentications offered here: the CPS card and the code by e-mail always,
+    Pro Santé Connect (e-CPS) when the platform has its client. Public: MonSisra asks before
+    anyone has logged in, to offer only what will work."""
+    return AuthMethodsOut(cps=True, code=True, psc=settings.psc_enabled)
 
 
 @router.post("/login", response_model=OtpFlowOut)

@@ -90,6 +90,14 @@ class PscStartIn(BaseModel):
     state: str = Field(min_length=16, max_length=128)
 
 
+class AuthMethodsOut(BaseModel):
+    """The strong authentications this platform offers (MonSisra shows only those)."""
+
+    cps: bool
+    code: bool
+    psc: bool
+
+
 class PscStartOut(BaseModel):
     flow_id: uuid.UUID
     authorization_url: str
