@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     psc_client_secret: SecretStr | None = None
     psc_scopes: str = "openid scope_all"
     psc_acr_values: str = "eidas1"  # empty: no acr asked, none checked
+    # "login": PSC authenticates again at every login, never by its single sign-on (a shared
+    # computer: the next person must not come in on the previous one's PSC session); empty:
+    # no prompt sent, none checked
+    psc_prompt: str = "login"
     psc_timeout_s: float = 15.0
     psc_flow_ttl_s: int = 600  # the whole trip to the provider and back
     psc_app_code_ttl_s: int = 120  # the one-time code MonSisra redeems

@@ -319,3 +319,23 @@ def test_the_platform_says_which_strong_authentications_it_offers(settings, psc_
         answer = without.get("/api/v1/auth/methods").json()
     app.state.engine.dispose()
     assert answer == {"cps": True, "code": True, "psc": False}
+
+
+def test_an_authentication_older_than_the_login_is_refused(trusted_key, settings):
+    """Asked to authenticate again (prompt=login), a provider that answers with an earlier
+    session (its auth_time before this login started) is not believed."""
+    from datetime import UTC, datetime, timedelta
+
+    meta, key = trusted_key
+    started = datetime.now(UTC) - timedelta(seconds=30)
+    before = int((started - timedelta(minutes=10)).timestamp())
+    stale = _token(key, _claims(meta, settings, auth_time=before))
+    with pytest.raises(PscRefused) as refused:
+        psc_provider.id_token_claims(settings, stale, "the-nonce", started)
+    assert refused.value.code == "psc_authentication_reused"
+    fresh = _token(key, _claims(meta, settings, auth_time=int(time.time())))
+    assert psc_provider.id_token_claims(settings, fresh, "the-nonce", started)
+    silent = _token(key, _claims(meta, settings))  # no auth_time given: nothing to compare
+    assert psc_provider.id_token_claims(settings, silent, "the-nonce", started)
+    settings.psc_prompt = ""  # the operator turned prompt=login off: its check goes too
+    assert psc_provider.id_token_claims(settings, stale, "the-nonce", started)

@@ -119,3 +119,26 @@ def test_cancelled_at_the_provider_and_expired_flows_are_refused(psc_server, set
         assert late.status_code == 401 and "Le délai de connexion est dépassé" in late.text
     reasons = [e.details["reason"] for e in _audit(db, "auth.psc.login")]
     assert reasons == ["psc_cancelled", "psc_flow_expired"]
+
+
+def test_after_logging_out_the_next_person_authenticates_again(
+    psc_server, make_pro, db, page: Page
+):
+    """A shared computer at the practice: once Dr Roy has logged out of Sisra, « Se connecter
+    avec Pro Santé Connect » never reuses her session at the provider (still open in this
+    browser): the provider asks again, and Dr Petit gets his own account."""
+    roy = make_pro("psc.roy", first_name="Lise", last_name="Roy", log_in=False)
+    petit = make_pro("psc.petit", first_name="Noé", last_name="Petit", log_in=False)
+    page.goto(f"{psc_server.url}/connexion")
+    page.get_by_role("link", name="Se connecter avec Pro Santé Connect").click()
+    psc_provider_login(page, national_id_of(db, roy))
+    expect(page.get_by_role("heading", name="Bonjour Lise Roy")).to_be_visible()
+    page.get_by_role("button", name="Déconnexion").click()
+    expect(page).to_have_url(re.compile(r"/connexion"))
+
+    page.get_by_role("link", name="Se connecter avec Pro Santé Connect").click()
+    expect(page.get_by_label("Identifiant national")).to_be_visible()
+    psc_provider_login(page, national_id_of(db, petit))
+    expect(page.get_by_role("heading", name="Bonjour Noé Petit")).to_be_visible()
+    logins = _audit(db, "auth.web_login")
+    assert [e.actor_id for e in logins] == [roy.id, petit.id]

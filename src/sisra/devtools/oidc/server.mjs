@@ -106,6 +106,10 @@ const provider = new Provider(issuer, {
   },
 });
 
+for (const event of ['server_error', 'authorization.error', 'grant.error']) {
+  provider.on(event, (_ctx, err) => process.stderr.write(`${event}: ${err && err.stack}\n`));
+}
+
 async function readForm(req) {
   let data = '';
   for await (const chunk of req) data += chunk;
@@ -114,7 +118,20 @@ async function readForm(req) {
 
 async function interaction(req, res) {
   const details = await provider.interactionDetails(req, res);
-  const { uid, prompt, params } = details;
+  const { uid, prompt, params, session } = details;
+  if (prompt.name === 'consent') {
+    // as Pro Santé Connect: no consent screen. A browser with an open session at the
+    // provider comes back logged in without a word (single sign-on), unless the client
+    // asked for prompt=login
+    const grant = prompt.details.grantId
+      ? await provider.Grant.find(prompt.details.grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    if (prompt.details.missingOIDCScope) grant.addOIDCScope(prompt.details.missingOIDCScope.join(' '));
+    if (prompt.details.missingOIDCClaims) grant.addOIDCClaims(prompt.details.missingOIDCClaims);
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return;
+  }
   if (req.method === 'GET') {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(page('Pro Santé Connect (test)', `
@@ -140,7 +157,6 @@ async function interaction(req, res) {
     login: { accountId: login, acr: 'eidas1', amr: ['mfa'], remember: false },
     consent: { grantId },
   };
-  if (prompt.name === 'consent') delete result.login;
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
 }
 

@@ -265,7 +265,9 @@ def callback(
         )
     try:
         tokens = psc_provider.exchange(settings, code, flow.code_verifier)
-        id_claims = psc_provider.id_token_claims(settings, tokens["id_token"], flow.nonce)
+        # the flow keeps its end, not its start: the start is that end less the trip's time
+        started = flow.expires_at - timedelta(seconds=settings.psc_flow_ttl_s)
+        id_claims = psc_provider.id_token_claims(settings, tokens["id_token"], flow.nonce, started)
         info = psc_provider.userinfo(settings, tokens["access_token"])
     except SisraError as exc:
         raise refuse(exc) from None

@@ -9,6 +9,7 @@ import base64
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -117,6 +118,8 @@ def authorization_url(settings: Settings, state: str, nonce: str, verifier: str)
     }
     if settings.psc_acr_values:
         extra["acr_values"] = settings.psc_acr_values
+    if settings.psc_prompt:
+        extra["prompt"] = settings.psc_prompt
     return str(
         prepare_grant_uri(
             meta.authorization_endpoint,
@@ -214,8 +217,12 @@ def _claims_check(settings: Settings, claims: dict[str, Any], **options: Any) ->
         raise bad_identity("claim_azp")
 
 
-def id_token_claims(settings: Settings, id_token: str, nonce: str) -> dict[str, Any]:
-    """OpenID Connect Core 1.0, 3.1.3.7: signature, iss, aud (and azp), exp, iat, nonce, acr."""
+def id_token_claims(
+    settings: Settings, id_token: str, nonce: str, started: datetime | None = None
+) -> dict[str, Any]:
+    """OpenID Connect Core 1.0, 3.1.3.7: signature, iss, aud (and azp), exp, iat, nonce, acr;
+    and, when the provider was asked to authenticate again (``prompt=login``) for a login
+    ``started`` then, an ``auth_time`` it gives must not be older."""
     claims = _decode(settings, id_token)
     _claims_check(
         settings,
@@ -231,6 +238,21 @@ def id_token_claims(settings: Settings, id_token: str, nonce: str) -> dict[str, 
             "acr_insufficient",
             "Pro Santé Connect n'a pas confirmé une authentification forte (carte CPS ou "
             "application e-CPS). Recommencez la connexion.",
+        )
+    auth_time = claims.get("auth_time")
+    if (
+        settings.psc_prompt == "login"
+        and started is not None
+        and isinstance(auth_time, int | float)
+        and auth_time < started.timestamp() - LEEWAY_S
+    ):
+        # the provider let an earlier session stand for this login (its single sign-on):
+        # perhaps the previous user of this computer
+        raise PscRefused(
+            "authentication_reused",
+            "Pro Santé Connect n'a pas demandé votre authentification et a repris une "
+            "connexion précédente, peut-être celle d'une autre personne sur cet ordinateur : "
+            "la connexion est refusée par sécurité. Fermez votre navigateur puis recommencez.",
         )
     return claims
 
