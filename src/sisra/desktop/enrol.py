@@ -134,6 +134,7 @@ class WelcomePage(_Page):
             layout.addWidget(button)
             if mode == PSC:
                 self.psc_choice = button
+        layout.addStretch(1)
         form = QFormLayout()
         form.addRow("&Adresse de la plateforme :", self.server)
         layout.addLayout(form)
