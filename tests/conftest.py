@@ -6,6 +6,8 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from sisra.devtools.ports import free_port, listening_socket
+from sisra.devtools.ports import free_port, listening_socket, start_on_fresh_ports
 from sisra.platform.app import create_app
 from sisra.platform.context import SYSTEM
 from sisra.platform.db import make_engine, make_session_factory, unit_of_work
@@ -390,15 +392,9 @@ def share() -> Callable[..., Any]:
     return share_request
 
 
-@pytest.fixture
-def platform_process(settings: Settings) -> Iterator[LiveServer]:
-    """The platform as users run it: a `sisra serve` subprocess on this test's database."""
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
+def _serve_process(settings: Settings) -> tuple["subprocess.Popen[bytes]", str]:
+    """`sisra serve` on a fresh port, answering; RuntimeError (and nothing left running)
+    when it exits first, its port taken meanwhile, or does not answer."""
     port = free_port()
     env = {
         **os.environ,
@@ -419,22 +415,35 @@ def platform_process(settings: Settings) -> Iterator[LiveServer]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    _end(proc)
+    raise RuntimeError(f"`sisra serve` did not answer on {url}")
+
+
+def _end(proc: "subprocess.Popen[bytes]") -> None:
+    proc.terminate()
     try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def platform_process(settings: Settings) -> Iterator[LiveServer]:
+    """The platform as users run it: a `sisra serve` subprocess on this test's database."""
+    proc, url = start_on_fresh_ports(lambda: _serve_process(settings), lambda: None, RuntimeError)
+    try:
         yield LiveServer(url, None)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _end(proc)
 
 
 # --- browser tests: Playwright in Debian's Chromium (no browser download) -----------------

@@ -144,3 +144,35 @@ def test_two_nodes_behind_a_load_balancer_lose_nothing_when_one_dies(
         )
     assert inbox.status_code == 200, inbox.text
     assert {i["id"] for i in inbox.json()["items"]} == set(sent)
+
+
+def test_a_port_taken_before_the_start_moves_the_node_and_the_balancer(
+    settings, is_postgres, s3_server, tmp_path
+):
+    """Between the choice of a port and the process binding it, another socket of the machine
+    may take it (an outgoing connection's local port): the node, or HAProxy, starts again on
+    a fresh port, and HAProxy is configured with the ports the nodes really have."""
+    import socket
+
+    if not is_postgres:
+        pytest.skip("several nodes need PostgreSQL")
+    if haproxy_binary() is None and not os.environ.get("SISRA_REQUIRE_POSTGRES"):
+        pytest.skip("HAProxy is not installed (Debian package haproxy; CI installs it)")
+    topology = Topology(tmp_path / "region", settings.database_url, s3_server, nodes=1, workers=1)
+    node, balancer = topology.nodes[0], topology.balancer
+    taken = {"node": node.port, "balancer": balancer.port}
+    listener = socket.create_server(("127.0.0.1", 0))
+    holders = []
+    for port in taken.values():
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", port))
+        holder.connect(listener.getsockname())
+        holders.append(holder)
+    try:
+        with topology as region:
+            assert node.port != taken["node"] and balancer.port != taken["balancer"]
+            assert httpx.get(f"{region.url}/healthz", timeout=30).status_code == 200
+    finally:
+        for holder in holders:
+            holder.close()
+        listener.close()

@@ -22,7 +22,7 @@ from typing import Any, Self
 
 import httpx
 
-from sisra.devtools.ports import free_port
+from sisra.devtools.ports import free_port, start_on_fresh_ports
 from sisra.devtools.s3_server import S3Server
 
 
@@ -47,15 +47,24 @@ class Node:
     def __init__(self, name: str, directory: Path, env: dict[str, str], workers: int) -> None:
         self.name = name
         self.directory = directory
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.choose_port()
         self.workers = workers
         self.env = {**env, "SISRA_DATA_DIR": str(directory / "data")}
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def choose_port(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 60.0) -> Self:
         self.launch()
         return self.wait_ready(timeout)
+
+    def launch_elsewhere(self) -> None:
+        """After a start that failed (its port taken meanwhile): again, on a fresh port."""
+        self.stop()
+        self.choose_port()
+        self.launch()
 
     def launch(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -139,15 +148,33 @@ class LoadBalancer:
         self, directory: Path, nodes: list[Node], balance: str = "roundrobin", maxconn: int = 200
     ) -> None:
         self.directory = directory
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        servers = "\n".join(f"    server {n.name} 127.0.0.1:{n.port} check" for n in nodes)
-        self.config = HAPROXY_CONFIG.format(
-            port=self.port, balance=balance, maxconn=maxconn, servers=servers
-        )
+        self.nodes, self.balance, self.maxconn = nodes, balance, maxconn
+        self.choose_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def choose_port(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def config(self) -> str:
+        """HAProxy's configuration for the nodes' ports as they are now."""
+        servers = "\n".join(f"    server {n.name} 127.0.0.1:{n.port} check" for n in self.nodes)
+        return HAPROXY_CONFIG.format(
+            port=self.port, balance=self.balance, maxconn=self.maxconn, servers=servers
+        )
+
     def start(self, timeout: float = 30.0) -> Self:
+        """HAProxy; again on a fresh port when its own was taken meanwhile."""
+        return start_on_fresh_ports(
+            lambda: self._start(timeout), self._restart_elsewhere, RuntimeError
+        )
+
+    def _restart_elsewhere(self) -> None:
+        self.stop()
+        self.choose_port()
+
+    def _start(self, timeout: float) -> Self:
         binary = haproxy_binary()
         if binary is None:
             raise RuntimeError("HAProxy introuvable (paquet Debian haproxy).")
@@ -220,14 +247,18 @@ class Topology:
             for i in range(nodes)
         ]
         self.balancer = LoadBalancer(directory / "haproxy", self.nodes, balance)
-        self.url = self.balancer.url
+
+    @property
+    def url(self) -> str:
+        """The load balancer's address (known for sure once started)."""
+        return self.balancer.url
 
     def start(self) -> Self:
         try:
             for node in self.nodes:  # side by side: start-up is mostly imports
                 node.launch()
-            for node in self.nodes:
-                node.wait_ready()
+            for node in self.nodes:  # a node whose port was taken meanwhile moves
+                start_on_fresh_ports(node.wait_ready, node.launch_elsewhere, RuntimeError)
             self.balancer.start()
         except BaseException:
             self.stop()
