@@ -259,16 +259,14 @@ def test_crl_fetched_from_a_url_revokes_the_card(pki, settings, make_pro, db, tm
     import http.server
     import threading
 
-    from conftest import free_port
-
     pro = make_pro("url", log_in=False)
     info = _card(pki, _national_id(db, pro))
     published = tmp_path / "published"
     published.mkdir()
     _write_crl(published / "issuing.crl", pki["ca"], [info.certificate.serial_number])
-    port = free_port()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(published))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # the kernel's port
+    port = server.server_port
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         settings.cps_crls = [settings.cps_crls[0], f"http://127.0.0.1:{port}/issuing.crl"]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import uvicorn
 
-from conftest import free_port
+from conftest import listening_socket
 from sisra.platform.app import create_app
 from sisra.platform.logs import MASK, redact
 from sisra.settings import Settings
@@ -28,26 +28,23 @@ class _Records(logging.Handler):
 def logged_server(settings: Settings) -> Iterator[tuple[str, _Records]]:
     """The app under uvicorn with its access log on, as ``sisra serve`` runs it."""
     app = create_app(settings)
-    port = free_port()
+    sock = listening_socket()
     access = logging.getLogger("uvicorn.access")
     level = access.level
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", access_log=True)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True))
     records = _Records()
     access.addHandler(records)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/api/v1/health", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
     yield url, records
     server.should_exit = True
     thread.join(10)
+    sock.close()
     access.removeHandler(records)
     access.setLevel(level)
     app.state.engine.dispose()
