@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from sisra.devtools.children import die_with_parent
 from sisra.devtools.ports import free_port, listening_socket, start_on_fresh_ports
 from sisra.platform.app import create_app
 from sisra.platform.context import SYSTEM
@@ -413,6 +414,7 @@ def _serve_process(settings: Settings) -> tuple["subprocess.Popen[bytes]", str]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import httpx
 
+from sisra.devtools.children import die_with_parent
 from sisra.devtools.ports import free_port, start_on_fresh_ports
 from sisra.devtools.s3_server import S3Server
 
@@ -85,6 +86,7 @@ class Node:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> Self:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import RunningServer, free_port, wait_until
+from sisra.devtools.children import die_with_parent
 from sisra.platform.models import MailPending
 from sisra.settings import Settings
 
@@ -36,6 +37,7 @@ def gateway_process(settings: Settings) -> Iterator[int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "sisra.cli", "mssante-gateway", "--port", str(port)],
         env=env,
+        preexec_fn=die_with_parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
