@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -40,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, Self, TextIO
 
 import httpx
 import psutil
@@ -53,7 +54,7 @@ PDF_TARGET_BYTES = 100 * 1024
 N_PATIENTS = 50
 MIN_PROFESSIONALS = 20
 HEALTH_TIMEOUT_S = 60.0
-RSS_POLL_S = 0.05
+POLL_S = 0.05  # RSS and PostgreSQL CPU sampling
 MAX_ERRORS = 25  # a run stops early once this many cycles have failed
 
 
@@ -344,24 +345,13 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU time of all local ``postgres`` processes (approximate: processes
-    that exit during a run take their time with them)."""
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
-        if p.info["name"] != "postgres":
-            continue
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return total
+def _cpu(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return float(t.user + t.system)
 
 
 def own_cpu_seconds() -> float:
-    t = psutil.Process().cpu_times()
-    return t.user + t.system
+    return _cpu(psutil.Process())
 
 
 def machine_busy_seconds() -> float:
@@ -371,21 +361,48 @@ def machine_busy_seconds() -> float:
     return t.user + t.system + sum(float(getattr(t, name, 0.0)) for name in extra)
 
 
-def cpu_snapshot(server_pid: int, postgres: bool) -> tuple[float, float, float, float]:
-    """CPU seconds so far of the server, of PostgreSQL (0 if not used), of this script and of
-    the whole machine."""
-    pg = postgres_cpu_seconds() if postgres else 0.0
-    return cpu_seconds(server_pid), pg, own_cpu_seconds(), machine_busy_seconds()
+def cpu_snapshot(server_pid: int) -> tuple[float, float, float]:
+    """CPU seconds so far of the server, of this script and of the whole machine."""
+    return cpu_seconds(server_pid), own_cpu_seconds(), machine_busy_seconds()
 
 
-class RssMonitor:
-    """Polls the server's RSS (children included) every 50 ms and keeps the maximum."""
+class _Poller:
+    """Samples something every 50 ms in a thread while a run lasts (``with``)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-poller", daemon=True)
+
+    def _sample(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._sample()
+            except psutil.NoSuchProcess:
+                return
+            self._stop.wait(POLL_S)
+
+    def __enter__(self) -> Self:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            self._sample()
+
+
+class RssMonitor(_Poller):
+    """The server's peak RSS (children included)."""
 
     def __init__(self, pid: int) -> None:
+        super().__init__()
         self.pid = pid
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-monitor", daemon=True)
 
     def _sample(self) -> None:
         rss = 0
@@ -396,22 +413,36 @@ class RssMonitor:
                 continue
         self.peak = max(self.peak, rss)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+
+class PostgresCpu(_Poller):
+    """CPU seconds of the local ``postgres`` processes during a run, those that start and end
+    meanwhile included: the server's pool opens connections beyond its size under load and
+    closes them when returned, and a backend that exits takes its CPU time with it, so two
+    snapshots would miss it (and could even go negative). Polled: an exiting backend loses
+    at most its last 50 ms."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._base: dict[int, float] | None = None
+        self._last: dict[int, float] = {}
+
+    def _sample(self) -> None:
+        seen: dict[int, float] = {}
+        for p in psutil.process_iter(["name"]):
+            if p.info["name"] != "postgres":
+                continue
             try:
-                self._sample()
-            except psutil.NoSuchProcess:
-                return
-            self._stop.wait(RSS_POLL_S)
+                seen[p.pid] = _cpu(p)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        if self._base is None:
+            self._base = dict(seen)
+        self._last.update(seen)
 
-    def __enter__(self) -> RssMonitor:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
+    @property
+    def seconds(self) -> float:
+        base = self._base or {}
+        return sum(cpu - base.get(pid, 0.0) for pid, cpu in self._last.items())
 
 
 # --------------------------------------------------------------------------------------------
@@ -714,10 +745,11 @@ def run_concurrency(
                 samples = [s for w in warm for s in w.error_samples][:3]
                 raise BenchError(f"{failed} warm-up cycles failed: {samples}")
         pg = database == "postgres"
-        cpu0, pg0, me0, all0 = cpu_snapshot(server.pid, pg)
-        with RssMonitor(server.pid) as rss:
+        cpu0, me0, all0 = cpu_snapshot(server.pid)
+        with RssMonitor(server.pid) as rss, PostgresCpu() as pg_cpu:
             stats, wall = run_phase(clients, pairs, patients, pdf, cycles, max_seconds)
-        cpu1, pg1, me1, all1 = cpu_snapshot(server.pid, pg)
+        cpu1, me1, all1 = cpu_snapshot(server.pid)
+        pg_s = pg_cpu.seconds if pg else 0.0
     finally:
         for c in clients:
             c.close()
@@ -730,9 +762,9 @@ def run_concurrency(
         operations=sum(s.operations for s in stats),
         latencies={step: [x for s in stats for x in s.latencies[step]] for step in STEPS},
         server_cpu_s=cpu1 - cpu0,
-        postgres_cpu_s=(pg1 - pg0) if pg else None,
+        postgres_cpu_s=pg_s if pg else None,
         client_cpu_s=me1 - me0,
-        other_cpu_s=max(0.0, (all1 - all0) - (cpu1 - cpu0) - (pg1 - pg0) - (me1 - me0)),
+        other_cpu_s=max(0.0, (all1 - all0) - (cpu1 - cpu0) - pg_s - (me1 - me0)),
         peak_rss=rss.peak,
         error_samples=[e for s in stats for e in s.error_samples][:5],
     )

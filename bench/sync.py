@@ -269,17 +269,20 @@ class CpuMeter:
         self.result = Cpu()
 
     def __enter__(self) -> CpuMeter:
-        self._t0 = flow.cpu_snapshot(self.pid, self.postgres)
+        self._pg = flow.PostgresCpu().__enter__()
+        self._t0 = flow.cpu_snapshot(self.pid)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        s1, p1, m1, a1 = flow.cpu_snapshot(self.pid, self.postgres)
-        s0, p0, m0, a0 = self._t0
+        s1, m1, a1 = flow.cpu_snapshot(self.pid)
+        self._pg.__exit__()
+        s0, m0, a0 = self._t0
+        p = self._pg.seconds if self.postgres else 0.0
         self.result = Cpu(
             server_s=s1 - s0,
-            postgres_s=(p1 - p0) if self.postgres else None,
+            postgres_s=p if self.postgres else None,
             own_s=m1 - m0,
-            other_s=max(0.0, (a1 - a0) - (s1 - s0) - (p1 - p0) - (m1 - m0)),
+            other_s=max(0.0, (a1 - a0) - (s1 - s0) - p - (m1 - m0)),
         )
 
 
