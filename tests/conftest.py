@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from sisra.devtools.children import die_with_parent
+from sisra.devtools.children import die_with_parent, end, wait_http
 from sisra.devtools.ports import free_port, listening_socket, start_on_fresh_ports
 from sisra.platform.app import create_app
 from sisra.platform.context import SYSTEM
@@ -311,26 +311,28 @@ class RunningServer:
 
     ``listen``: the port to serve on, or a socket already listening (see
     ``sisra.devtools.ports``: uvicorn serves on a socket bound beforehand, so no other
-    process can take the port between its choice and the bind)."""
+    process can take the port between its choice and the bind); ``uvicorn``: options of
+    ``uvicorn.Config`` over the defaults below."""
 
-    def __init__(self, settings: Settings, listen: "int | socket.socket | None" = None) -> None:
+    def __init__(
+        self, settings: Settings, listen: "int | socket.socket | None" = None, **uvicorn: Any
+    ) -> None:
         import threading
 
-        import uvicorn
+        from uvicorn import Config, Server
 
         sock = listen if isinstance(listen, socket.socket) else listening_socket(listen or 0)
         self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                log_level="warning",
-                timeout_graceful_shutdown=1,
-                # as `sisra serve`: the app alone decides whom to believe (SISRA_TRUSTED_PROXIES)
-                proxy_headers=False,
-            )
-        )
+        options = {
+            "log_level": "warning",
+            "timeout_graceful_shutdown": 1,
+            # as `sisra serve`: the app alone decides whom to believe (SISRA_TRUSTED_PROXIES)
+            "proxy_headers": False,
+            **uvicorn,  # e.g. a test of the access log turns it on
+        }
+        self.server = Server(Config(self.app, **options))
         self._sock = sock
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
@@ -417,25 +419,12 @@ def _serve_process(settings: Settings) -> tuple["subprocess.Popen[bytes]", str]:
         preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    _end(proc)
-    raise RuntimeError(f"`sisra serve` did not answer on {url}")
-
-
-def _end(proc: "subprocess.Popen[bytes]") -> None:
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        wait_http(f"{url}/api/v1/health", 60, alive=lambda: proc.poll() is None)
+    except RuntimeError as exc:
+        end(proc)
+        raise RuntimeError(proc.stderr.read().decode() if proc.stderr else str(exc)) from exc
+    return proc, url
 
 
 @pytest.fixture
@@ -445,7 +434,7 @@ def platform_process(settings: Settings) -> Iterator[LiveServer]:
     try:
         yield LiveServer(url, None)
     finally:
-        _end(proc)
+        end(proc)
 
 
 # --- browser tests: Playwright in Debian's Chromium (no browser download) -----------------

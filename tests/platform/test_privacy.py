@@ -1,16 +1,13 @@
 """No patient traits and no one-time links in URLs or in the access log."""
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
-from conftest import listening_socket
-from sisra.platform.app import create_app
+from conftest import RunningServer
 from sisra.platform.logs import MASK, redact
 from sisra.settings import Settings
 
@@ -27,27 +24,15 @@ class _Records(logging.Handler):
 @pytest.fixture
 def logged_server(settings: Settings) -> Iterator[tuple[str, _Records]]:
     """The app under uvicorn with its access log on, as ``sisra serve`` runs it."""
-    app = create_app(settings)
-    sock = listening_socket()
     access = logging.getLogger("uvicorn.access")
     level = access.level
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True))
-    records = _Records()
+    running = RunningServer(settings, log_level="info", access_log=True)
+    records = _Records()  # after the server: its logging configuration replaces handlers
     access.addHandler(records)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    yield url, records
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    yield running.url, records
+    running.stop()
     access.removeHandler(records)
     access.setLevel(level)
-    app.state.engine.dispose()
 
 
 def test_one_time_links_are_not_written_to_the_access_log(logged_server, make_pro):

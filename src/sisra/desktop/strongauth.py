@@ -142,6 +142,7 @@ class StrongAuthPanel(QWidget):
         # the system browser by default; tests give their own Chromium
         self.open_browser = open_browser
         self._psc: PscLogin | None = None
+        self._psc_asked: str | None = None  # the platform asked whether it offers e-CPS
         self.credentials: auth.Credentials | None = None
         self._sent: auth.CodeSent | None = None
         self._busy = False
@@ -181,7 +182,6 @@ class StrongAuthPanel(QWidget):
         ):
             button.clicked.connect(lambda _=False, m=mode: self.set_mode(m, fixed=False))
             layout.addWidget(button)
-        self._psc_asked: str | None = None  # the platform asked whether it offers e-CPS
         return page
 
     def _other_mode_button(self) -> QPushButton:

@@ -18,28 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-import httpx
-
-from sisra.devtools.children import die_with_parent
+from sisra.devtools.children import die_with_parent, end, wait_http
 from sisra.devtools.ports import free_port, start_on_fresh_ports
 from sisra.devtools.s3_server import S3Server
-
-
-def _wait_http(url: str, timeout: float, alive: Any = None) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if alive is not None and not alive():
-            raise RuntimeError(f"{url} : le processus s'est arrêté")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} ne répond pas")
-        time.sleep(0.1)
 
 
 class Node:
@@ -92,7 +75,7 @@ class Node:
     def wait_ready(self, timeout: float = 60.0) -> Self:
         proc = self.proc
         assert proc is not None
-        _wait_http(f"{self.url}/healthz", timeout, alive=lambda: proc.poll() is None)
+        wait_http(f"{self.url}/healthz", timeout, alive=lambda: proc.poll() is None)
         return self
 
     def kill(self) -> None:
@@ -188,17 +171,12 @@ class LoadBalancer:
             [binary, "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT
         )
         proc = self.proc
-        _wait_http(f"{self.url}/healthz", timeout, alive=lambda: proc.poll() is None)
+        wait_http(f"{self.url}/healthz", timeout, alive=lambda: proc.poll() is None)
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            end(self.proc)
 
 
 def haproxy_binary() -> str | None:
