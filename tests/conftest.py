@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from needs import PROGRAMS, need, present, required, summary_lines
 from sisra.devtools.children import die_with_parent, end, wait_http
 from sisra.devtools.ports import free_port, listening_socket, start_on_fresh_ports
 from sisra.platform.app import create_app
@@ -42,6 +43,39 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs(*programs): system programs the test needs (tests/needs.py)"
+    )
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Without Qt's system libraries the desktop tests cannot even be imported: leave them out
+    with the summary line (a failure under SISRA_REQUIRE_SYSTEM=1, where they are collected)."""
+    is_desktop = collection_path.name == "desktop" and collection_path.parent.name == "tests"
+    if is_desktop and not present("qt") and not required():
+        from needs import missing_seen
+
+        missing_seen["qt"] = missing_seen.get("qt", 0) + 1
+        return True
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        unknown = [name for name in mark.args if name not in PROGRAMS]
+        assert not unknown, f"unknown program(s) in @pytest.mark.needs: {unknown}"
+        need(*mark.args)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section("programmes système manquants")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 # Qt runs offscreen in tests (real Qt, no screen); set before any QApplication exists.
@@ -444,6 +478,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    need("chromium")
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
@@ -516,8 +551,7 @@ def insert_card(
     from sisra.devtools.softhsm import SOFTHSM_MODULE
     from sisra.platform.models import Professional
 
-    if not cards.softhsm_available():
-        pytest.skip("SoftHSM2 n'est pas installé")
+    need("softhsm")
 
     def _insert(persona: Any) -> Any:
         with db() as session:
@@ -550,6 +584,7 @@ def psc_op() -> Iterator[Any]:
     """The provider on a free loopback port, shared by the run; ``npm ci`` once, cached."""
     from sisra.devtools.oidc_provider import OidcProvider, TestClientRegistration
 
+    need("node")
     clients = [
         TestClientRegistration(PSC_CLIENT),
         TestClientRegistration(PSC_CLIENT_JWT, signed_userinfo=True),

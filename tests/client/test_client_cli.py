@@ -3,8 +3,6 @@ against a running platform that trusts the demo CA."""
 
 import os
 import re
-import shutil
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,10 +13,7 @@ from sisra.cli import app as cli
 from sisra.devtools import cards
 from sisra.devtools.softhsm import SOFTHSM_MODULE
 
-pytestmark = pytest.mark.skipif(
-    not Path(SOFTHSM_MODULE).exists() or shutil.which("softhsm2-util") is None,
-    reason="SoftHSM2 n'est pas installé",
-)
+pytestmark = pytest.mark.needs("softhsm")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,10 +43,7 @@ MODULE = Path(SOFTHSM_MODULE)
 NATIONAL_ID = "8" + luhn_complete("1000054321")
 PIN = "4321"
 
-pytestmark = pytest.mark.skipif(
-    not MODULE.exists() or shutil.which("softhsm2-util") is None,
-    reason="SoftHSM2 n'est pas installé",
-)
+pytestmark = pytest.mark.needs("softhsm")
 
 
 @pytest.fixture(scope="module")

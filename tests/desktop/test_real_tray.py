@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -36,10 +35,7 @@ from sisra.devtools import xdesktop
 
 PROBE = Path(__file__).with_name("tray_probe.py")
 
-pytestmark = pytest.mark.skipif(
-    not (xdesktop.xvfb_available() and xdesktop.tray_available() and shutil.which("xdotool")),
-    reason="Xvfb, trayer and xdotool are needed (installed by .ci/run)",
-)
+pytestmark = pytest.mark.needs("xvfb")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The test PKI and the SoftHSM2 "CPS cards" (real SoftHSM2, no mocks)."""
 
-import shutil
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,10 +38,7 @@ from sisra.devtools.softhsm import (
 RPPS = luhn_complete("1000012345")
 NATIONAL_ID = "8" + RPPS
 
-needs_softhsm = pytest.mark.skipif(
-    not Path(SOFTHSM_MODULE).exists() or shutil.which("softhsm2-util") is None,
-    reason="SoftHSM2 n'est pas installé",
-)
+needs_softhsm = pytest.mark.needs("softhsm")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ in the SQLite pass of ``make test`` (the package does not touch the platform's d
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -24,21 +23,10 @@ from sisra import __version__
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "packaging" / "linux" / "build_deb.py"
 
-_missing = [
-    what
-    for what, ok in (
-        ("pyinstaller", importlib.util.find_spec("PyInstaller") is not None),
-        ("dpkg-deb", shutil.which("dpkg-deb") is not None),
-        ("dpkg", shutil.which("dpkg") is not None),
-        ("xvfb-run", shutil.which("xvfb-run") is not None),
-        ("xdotool", shutil.which("xdotool") is not None),
-        ("root (dpkg -i)", hasattr(os, "geteuid") and os.geteuid() == 0),
-    )
-    if not ok
-]
 pytestmark = [
+    pytest.mark.needs("deb"),
     pytest.mark.skipif(
-        bool(_missing), reason=f"building and installing the .deb needs: {', '.join(_missing)}"
+        not (hasattr(os, "geteuid") and os.geteuid() == 0), reason="dpkg -i needs root"
     ),
     pytest.mark.skipif(
         bool(os.environ.get("SISRA_TEST_DATABASE_URL")),

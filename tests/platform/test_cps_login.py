@@ -2,7 +2,6 @@
 and the MonSisra client library on the other side."""
 
 import base64
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,10 +22,7 @@ from sisra.platform.models import AuditEvent, CpsChallenge, Device, utcnow
 MODULE = Path(SOFTHSM_MODULE)
 PIN = "1234"
 
-pytestmark = pytest.mark.skipif(
-    not MODULE.exists() or shutil.which("softhsm2-util") is None,
-    reason="SoftHSM2 n'est pas installé",
-)
+pytestmark = pytest.mark.needs("softhsm")
 
 
 @pytest.fixture(scope="module")

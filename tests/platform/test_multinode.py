@@ -15,11 +15,12 @@ import httpx
 import pytest
 
 from conftest import otp_login, share_request, wait_until
+from needs import need
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
-from sisra.devtools.multinode import Topology, haproxy_binary
+from sisra.devtools.multinode import Topology
 
 pytestmark = pytest.mark.postgres_only
 
@@ -28,8 +29,7 @@ pytestmark = pytest.mark.postgres_only
 def region(settings, is_postgres, s3_server, tmp_path, smtp_sink):
     if not is_postgres:
         pytest.skip("several nodes need PostgreSQL")
-    if haproxy_binary() is None and not os.environ.get("SISRA_REQUIRE_POSTGRES"):
-        pytest.skip("HAProxy is not installed (Debian package haproxy; CI installs it)")
+    need("haproxy")
     # "first": every connection goes to node-a while it is up, so the engine's stream is
     # known to be on the node the test kills (roundrobin is the production choice)
     topology = Topology(
@@ -156,8 +156,7 @@ def test_a_port_taken_before_the_start_moves_the_node_and_the_balancer(
 
     if not is_postgres:
         pytest.skip("several nodes need PostgreSQL")
-    if haproxy_binary() is None and not os.environ.get("SISRA_REQUIRE_POSTGRES"):
-        pytest.skip("HAProxy is not installed (Debian package haproxy; CI installs it)")
+    need("haproxy")
     topology = Topology(tmp_path / "region", settings.database_url, s3_server, nodes=1, workers=1)
     node, balancer = topology.nodes[0], topology.balancer
     taken = {"node": node.port, "balancer": balancer.port}

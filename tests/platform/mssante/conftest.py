@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from needs import need
 from sisra.devtools.mailservers import MailServers
 from sisra.settings import Settings
 
@@ -18,6 +19,7 @@ def mail_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServe
     on ``relay_port``) and Dovecot (IMAP on ``imap_port``). Until the platform's own gateway
     receives by LMTP, mail for the platform's domain (DSNs, MDNs) lands in Dovecot too, where
     the tests read it."""
+    need("postfix")
     servers = MailServers(
         tmp_path_factory.mktemp("mail"),
         PLATFORM_DOMAIN,
