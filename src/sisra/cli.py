@@ -106,6 +106,9 @@ def serve(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        # event streams stay open until the client leaves: without a bound, SIGTERM waited for
+        # them (25–60 s); beyond it they are ended, and the lifespan shutdown still runs
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     break_glass_hours: int = 4
     events_keepalive_seconds: float = 15.0
     events_revocation_check_s: float = 1.0
+    # on SIGTERM, how long open requests may finish before they are ended: event streams never
+    # finish by themselves, and MonSisra reconnects (to another node, behind a balancer)
+    shutdown_grace_seconds: float = 2.0
     public_url: str = "http://127.0.0.1:8000"
     # who runs the platform, as exported documents name it (XDM README.TXT)
     platform_name: str = "Sisra, plateforme régionale d'échange de documents de santé"

@@ -1,0 +1,62 @@
+"""`sisra serve` stops within 5 s of SIGTERM with MonSisra event streams open: the streams are
+ended (MonSisra reconnects, to another node behind a balancer) instead of being waited for."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from conftest import _serve_process
+from sisra.devtools.children import end
+from sisra.devtools.ports import start_on_fresh_ports
+
+STREAMS = 5
+
+
+def test_sigterm_with_event_streams_open_stops_the_platform_within_5_s(
+    settings: Any, make_pro: Any
+) -> None:
+    pro = make_pro()
+    proc, url = start_on_fresh_ports(lambda: _serve_process(settings), lambda: None, RuntimeError)
+    connected = threading.Semaphore(0)
+    ended: list[str] = []
+
+    def listen() -> None:
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(60, connect=10)) as client,
+                client.stream("GET", f"{url}/api/v1/events", headers=pro.headers) as resp,
+            ):
+                assert resp.status_code == 200
+                for line in resp.iter_lines():
+                    if line.startswith(": connected"):
+                        connected.release()
+            ended.append("closed")
+        except httpx.HTTPError as exc:  # a stream cut short is what a client sees too
+            ended.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=listen, daemon=True) for _ in range(STREAMS)]
+    try:
+        for thread in threads:
+            thread.start()
+        for _ in range(STREAMS):
+            assert connected.acquire(timeout=30), "a stream did not open"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            end(proc)
+        took = time.monotonic() - started
+        log = proc.stderr.read().decode() if proc.stderr else ""
+        assert took < 5, f"{took:.1f} s to stop with {STREAMS} streams open:\n{log}"
+        for thread in threads:
+            thread.join(timeout=10)
+        assert len(ended) == STREAMS  # every client learnt that its stream ended
+    finally:
+        end(proc)
