@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     events_revocation_check_s: float = 1.0
     # on SIGTERM, how long open requests may finish before they are ended: event streams never
     # finish by themselves, and MonSisra reconnects (to another node, behind a balancer)
-    shutdown_grace_seconds: float = 2.0
+    shutdown_grace_seconds: int = 2
     public_url: str = "http://127.0.0.1:8000"
     # who runs the platform, as exported documents name it (XDM README.TXT)
     platform_name: str = "Sisra, plateforme régionale d'échange de documents de santé"
