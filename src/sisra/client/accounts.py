@@ -207,6 +207,12 @@ class UnlockedAccount:
         value = self._vault.payload.get(CREDENTIALS_KEY)
         return value if isinstance(value, dict) else {}
 
+    def reload(self) -> None:
+        """What another process saved in the vault meanwhile (``AccountError`` when the
+        password itself changed)."""
+        with _vault_errors():
+            self._vault.reload()
+
     def save_credentials(self, credentials: dict[str, Any]) -> None:
         """After a token refresh: the same professional on the same platform only."""
         _check_credentials(self.account.settings, credentials)

@@ -30,7 +30,7 @@ from sisra.client.accounts import (
     UnlockedAccount,
 )
 from sisra.client.api import DEMO_SERVER, SERVER_ENV, ApiError, PlatformClient
-from sisra.client.lock import SyncLock, hold_sync
+from sisra.client.lock import hold_sync
 from sisra.common.french import de
 
 if TYPE_CHECKING:
@@ -727,77 +727,54 @@ def open_page(
     _ticket(account, target, browser)
 
 
-def _read_keyfile(path: Path) -> dict[str, str]:
-    """``login: password`` lines; refused unless only its owner can read it."""
-    if path.stat().st_mode & 0o077:
-        _fail(f"{path} doit être lisible par son seul propriétaire (chmod 600).")
-    secrets: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            login, _, password = line.partition(":")
-            secrets[login.strip()] = password.strip()
-    return secrets
-
-
 @app.command()
 def daemon(
     keyfile: Annotated[
         Path | None, typer.Option(help="Fichier « identifiant: mot de passe » (chmod 600)")
     ] = None,
 ) -> None:
-    """Synchroniser tous les utilisateurs de cet ordinateur (poste ou serveur de cabinet)."""
-    from sisra.client.engine import open_engine
+    """Synchroniser tous les utilisateurs de cet ordinateur (poste ou serveur de cabinet).
+
+    Tourne sans fin : reprend seul après « sisra client reauth », suit les utilisateurs
+    ajoutés ou retirés ; « sisra client status » dit où en est chacun."""
+    from sisra.client.daemon import Daemon, ask_password_on_terminal, read_keyfile
 
     store = _store()
-    accounts = store.list()
-    if not accounts:
+    if not store.list():
         _fail("Aucun utilisateur sur cet ordinateur : lancez « sisra client add-user ».")
     path = keyfile or (
         Path(os.environ["MONSISRA_KEYFILE"]) if "MONSISRA_KEYFILE" in os.environ else None
     )
-    secrets = _read_keyfile(path) if path else {}
-    stop = threading.Event()
-    threads = []
-    locks: list[SyncLock] = []
-    for acc in accounts:
-        password = secrets.get(acc.settings.login)
-        if password is None:
-            password = _secret(f"Mot de passe MonSisra {de(acc.display_name)} : ")
+    if path is not None:
         try:
-            lock = hold_sync(acc)  # held until this process ends
+            read_keyfile(path)
         except AccountError as exc:
-            typer.echo(f"{acc.display_name} : {exc.message}")
-            continue
-        prefix = f"[{acc.display_name}] "
-        try:
-            running = open_engine(store.unlock(acc.id, password), _document_log(prefix))
-        except AccountError as exc:
-            lock.release()
-            typer.echo(f"{acc.display_name} : {exc.message}")
-            continue
-        locks.append(lock)
-
-        last: list[tuple[str, str]] = []
-
-        def status(
-            code: str, message: str, prefix: str = prefix, last: list[tuple[str, str]] = last
-        ) -> None:
-            if last and last[-1] == (code, message):
-                return  # « Connecté » once, not after each minute of listening
-            last[:] = [(code, message)]
-            retry = " Nouvel essai automatique." if code in ("offline", "error") else ""
-            typer.echo(f"{prefix}{message}{retry}")
-
-        thread = threading.Thread(target=running.engine.run, args=(stop, status), daemon=True)
-        thread.start()
-        threads.append(thread)
-    if not threads:
+            _fail(exc.message)
+        except OSError as exc:
+            _fail(f"Fichier de clés illisible ({path}) : {exc.strerror}.")
+    service = Daemon(
+        store,
+        typer.echo,
+        _document_log,
+        keyfile=path,
+        ask_password=ask_password_on_terminal(_secret) if path is None else None,
+    )
+    if not service.start():
+        service.shutdown()
         _fail("Aucun utilisateur n'a pu être déverrouillé.")
+    stop = threading.Event()
     # a service manager stops with SIGTERM: end the engines cleanly, as Ctrl+C does
     signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
     try:
-        while any(t.is_alive() for t in threads):
-            for t in threads:
-                t.join(1)
+        service.run(stop)
     except KeyboardInterrupt:
         stop.set()
+
+
+@app.command()
+def status() -> None:
+    """Où en est le service MonSisra de cet ordinateur, utilisateur par utilisateur."""
+    from sisra.client.daemon import describe, read_status
+
+    for line in describe(read_status(_store())):
+        typer.echo(line)

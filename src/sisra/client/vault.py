@@ -326,6 +326,17 @@ class UnlockedVault:
         atomic_write(self.path, data)
         self._payload = json.loads(json.dumps(payload))
 
+    def reload(self) -> None:
+        """Read the file again with the cached key: what another process saved meanwhile
+        (``sisra client reauth`` renewing the credentials a running daemon holds). Raises
+        ``vault_changed`` when the file was re-keyed: the password itself changed."""
+        if self._key is None:
+            raise VaultError("vault_locked", LOCKED_MESSAGE)
+        current = _read(self.path)
+        if current.salt != self._salt or current.kdf != self.kdf or current.check != self._check:
+            raise VaultError("vault_changed", CHANGED_MESSAGE)
+        self._payload = _decrypt(current, self._key)
+
     def change_password(self, new_password: str, kdf: KdfParams | None = None) -> None:
         """Re-key with a new password (new salt; ``kdf`` defaults to the current costs)."""
         if self._key is None:
