@@ -104,3 +104,17 @@ def test_home_and_login_pages_link_to_the_download_page(app_client, make_pro) ->
     app_client.get(r.json()["url"].split("127.0.0.1:8000", 1)[1])
     home = app_client.get("/accueil")
     assert "Bonjour" in home.text and 'href="/telecharger"' in home.text
+
+
+def test_the_home_page_tells_the_truth(app_client, make_pro) -> None:
+    """The main pages are in the menu: the home page leads to them, promises nothing more,
+    and its title is its title (no paragraph in <title>)."""
+    pro = make_pro("accueil")
+    r = app_client.post("/api/v1/auth/web-ticket", headers=pro.headers, json={"target": "/accueil"})
+    app_client.get(r.json()["url"].split("127.0.0.1:8000", 1)[1])
+    home = app_client.get("/accueil").text
+    assert "prochaine version" not in home
+    for path in ("/documents-recus", "/envoyer", "/identites-a-rapprocher"):
+        assert f'href="{path}"' in home.split("<main", 1)[1], path
+    title = home.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Accueil" in title

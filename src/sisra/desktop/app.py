@@ -157,9 +157,60 @@ class Controller(QObject):
         QApplication.quit()
 
 
+HELP = """Usage : monsisra [OPTIONS]
+
+MonSisra reçoit sur cet ordinateur les documents de santé que vous adressent vos
+correspondants, vous alerte et les dépose dans le dossier de votre logiciel métier.
+Sans option, ouvre la fenêtre (CONNEXION, ou l'assistant de première utilisation).
+
+Options :
+  --server=ADRESSE  adresse de la plateforme proposée aux nouveaux utilisateurs
+  --version, -V     afficher la version et quitter
+  --help, -h        afficher cette aide et quitter
+
+Sur un serveur de cabinet, sans écran : « sisra client daemon » (voir « sisra client --help »).
+"""
+
+
+def command_line(argv: list[str]) -> int | None:
+    """``--help`` and ``--version`` answer on the terminal, without opening a window; None
+    when the window is to open."""
+    from sisra import __version__
+
+    args = argv[1:]
+    if "--help" in args or "-h" in args:
+        print(HELP, end="", flush=True)
+        return 0
+    if "--version" in args or "-V" in args:
+        print(f"MonSisra {__version__}", flush=True)
+        return 0
+    unknown = [a for a in args if a.startswith("-") and not _known_option(a)]
+    if unknown:
+        print(
+            f"Option inconnue : {unknown[0]}. « monsisra --help » liste les options.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
+    return None
+
+
+def _known_option(arg: str) -> bool:
+    return (
+        arg.startswith("--server=")
+        or arg in ("--launch-command", "--startup-time")
+        or (
+            arg.startswith("-platform") or arg.startswith("-style")  # Qt's own
+        )
+    )
+
+
 def run(argv: list[str] | None = None, server_url: str | None = None) -> int:
     """The desktop application's main loop."""
     started = time.perf_counter()
+    answered = command_line(argv if argv is not None else sys.argv)
+    if answered is not None:
+        return answered
     if "--launch-command" in (argv or sys.argv):
         # what « Lancer MonSisra au démarrage » writes in the login entry (checked by the
         # package's test: the installed program must start as /usr/bin/monsisra)
