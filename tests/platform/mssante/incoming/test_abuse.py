@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sisra.platform.models import Document, Professional
+from sisra.platform.models import Document, Professional, Role
 
 from .conftest import running_gateway
 from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip, zip_of
@@ -266,3 +266,10 @@ def test_an_external_namesake_is_labelled_and_listed_after_the_professional(
     assert html.index(str(real.id)) < html.index(str(row.id))
     assert html.count("correspondant externe") == 1
     assert f"&lt;{fake}&gt;" in html
+
+    # the administrators' directory page
+    admin = make_pro("admin.annuaire", role=Role.administrator)
+    web_session(app_client, admin, "/admin/annuaire")
+    html = app_client.get("/admin/annuaire?q=gauthier").text
+    assert html.index(str(real.id)) < html.index(str(row.id))
+    assert html.count("correspondant externe") == 1 and f"&lt;{fake}&gt;" in html
