@@ -239,6 +239,10 @@ def _inspect_zip(source: IO[bytes], budget: _Budget, depth: int) -> str | None:
     """Read every entry of the zip (and of the zips inside it) within ``budget``: the first
     executable found, or ``None``; :class:`Rejected` when a bound or an entry name is broken."""
     limits = budget.limits
+    # counted before the zip module reads its directory: a directory of a million tiny
+    # entries would take hundreds of MB as Python objects
+    if _directory_records(source) > limits.max_entries:
+        raise archive_refused(f"plus de {limits.max_entries} fichiers")
     with zipfile.ZipFile(source) as archive:
         infos = archive.infolist()
         if len(infos) > limits.max_entries:
@@ -267,7 +271,8 @@ def _inspect_zip(source: IO[bytes], budget: _Budget, depth: int) -> str | None:
                     raise archive_refused(
                         f"archives imbriquees sur plus de {limits.max_depth + 1} niveau(x)"
                     )
-                nested.write(head)
+                if inner:
+                    nested.write(head)
                 while chunk := handle.read(_CHUNK):
                     budget.spend(len(chunk))
                     if inner:
@@ -278,6 +283,22 @@ def _inspect_zip(source: IO[bytes], budget: _Budget, depth: int) -> str | None:
                     if reason:
                         return reason
     return None
+
+
+_DIRECTORY_RECORD = b"PK\x01\x02"
+
+
+def _directory_records(source: IO[bytes]) -> int:
+    """An upper bound of the entries of the zip in ``source``: its central directory records'
+    signatures, counted in chunks (compressed data may hold one by chance, rarely)."""
+    source.seek(0)
+    count, tail = 0, b""
+    while chunk := source.read(_CHUNK):
+        window = tail + chunk
+        count += window.count(_DIRECTORY_RECORD)
+        tail = window[-(len(_DIRECTORY_RECORD) - 1) :]
+    source.seek(0)
+    return count
 
 
 def _spool() -> "tempfile.SpooledTemporaryFile[bytes]":

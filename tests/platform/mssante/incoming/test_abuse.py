@@ -113,7 +113,7 @@ def test_a_zip_bomb_is_bounced_quickly_in_bounded_memory(
             tracemalloc.stop()
     assert status == 554 and text.startswith("5.7.1 Archive refusee"), text
     assert peak < 80 * 1024 * 1024, f"the gateway held {peak >> 20} MB"
-    assert elapsed < 30, elapsed
+    assert elapsed < 60, elapsed  # generous: the old code held 2 GiB in memory
     assert counts() == (0, 0)
     assert [d["reason"] for d in _refusals(db)] == ["archive_limits"]
 
