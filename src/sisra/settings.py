@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     mssante_trust_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["mssante.fr"]
     )
+    # zip archives received (IHE_XDM.ZIP and any zip attachment), counted while they are read:
+    # the bytes they expand to (every entry, every level), that total over the archive's size
+    # (beyond 1 MiB), the entries of one archive and the zips nested inside it
+    mssante_archive_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024 * 1024)
+    mssante_archive_max_ratio: int = Field(default=100, ge=2)
+    mssante_archive_max_entries: int = Field(default=100, ge=4)
+    mssante_archive_max_depth: int = Field(default=1, ge=0)
 
     # Pro Santé Connect (e-CPS), the national OpenID Connect provider for health professionals:
     # enabled once the issuer, client id and client secret are set (docs/interop.md)

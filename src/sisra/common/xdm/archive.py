@@ -744,12 +744,43 @@ def write_xdm(
             shutil.copyfileobj(source, dest, 1 << 20)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe_entry_name(name: str) -> str | None:
+    """Why a zip entry name could reach outside the folder it is extracted to (``..``, an
+    absolute path, a backslash, a drive letter, a control character), or ``None``."""
+    if not name:
+        return "nom vide"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "caractère de contrôle"
+    if "\\" in name:
+        return "barre oblique inverse"
+    if name.startswith("/"):
+        return "chemin absolu"
+    if _DRIVE.match(name):
+        return "lettre de lecteur"
+    if ".." in name.split("/"):
+        return "remontée de dossier (..)"
+    return None
+
+
+def check_entry_names(archive: zipfile.ZipFile) -> None:
+    """Refuse an archive with an entry :func:`unsafe_entry_name` refuses."""
+    for info in archive.infolist():
+        for name in (info.orig_filename, info.filename):
+            reason = unsafe_entry_name(name)
+            if reason:
+                raise XdmError(f"Archive XDM : nom d'entrée refusé ({reason}) : {name[:80]!r}.")
+
+
 def validate_archive(zip_path: Path | IO[bytes]) -> None:
     """Check a written archive as a reader would find it: every entry there, METADATA.XML
     valid (schema and XDS rules), INDEX.HTM well-formed XHTML, the document's hash and size
     those the metadata declare. Raises :class:`XdmError` with the reason."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
+            check_entry_names(archive)
             fixed = (README_ENTRY, INDEX_ENTRY, METADATA_ENTRY)
             missing = [e for e in fixed if e not in archive.namelist()]
             if missing:
@@ -838,6 +869,7 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
     source: Path | IO[bytes] = Path(zip_path) if isinstance(zip_path, str | Path) else zip_path
     try:
         with zipfile.ZipFile(source) as archive:
+            check_entry_names(archive)
             entries = archive.namelist()
             metadata = archive.read(METADATA_ENTRY)
             readme = archive.read(README_ENTRY).decode("utf-8")

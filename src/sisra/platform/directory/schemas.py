@@ -19,6 +19,9 @@ class ProfessionalOut(BaseModel):
     rpps: str | None
     adeli: str | None
     mssante: str | None
+    # a correspondent of another MSSanté operator (added from an address or a received mail,
+    # never checked): shown as « correspondant externe » with its address
+    external: bool = False
 
 
 class Me(ProfessionalOut):

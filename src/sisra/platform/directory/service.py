@@ -34,13 +34,17 @@ def sort_key(session: Session) -> ColumnElement[str]:
 def search(
     session: Session, q: str, limit: int = 20, include_inactive: bool = False
 ) -> list[Professional]:
-    """Every word of ``q`` must appear (accent- and case-insensitive) in name, city, specialty."""
+    """Every word of ``q`` must appear (accent- and case-insensitive) in name, city, specialty.
+
+    The platform's professionals come first, the external correspondents (MSSanté senders and
+    addresses of other operators, never checked by anyone) after them: a correspondent who
+    took a professional's name is never listed ahead of that professional (decision 126)."""
     stmt = select(Professional).where(Professional.role == Role.professional)
     if not include_inactive:
         stmt = stmt.where(Professional.active.is_(True))
     for word in fold(q).split():
         stmt = stmt.where(Professional.search_text.contains(word, autoescape=True))
-    stmt = stmt.order_by(sort_key(session), Professional.id).limit(limit)
+    stmt = stmt.order_by(Professional.external, sort_key(session), Professional.id).limit(limit)
     return list(session.scalars(stmt))
 
 

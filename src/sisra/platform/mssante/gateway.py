@@ -7,7 +7,9 @@ operators over SMTP with TLS and hands the messages for this platform's domains 
 
 * connection: only from the accepted relays (``SISRA_MSSANTE_RELAYS``);
 * ``MAIL FROM``: a sender of the MSSanté trust space (``SISRA_MSSANTE_TRUST_DOMAINS``), or the
-  null sender for delivery and read reports;
+  null sender for delivery and read reports; never an address of this platform's own domains
+  (``SISRA_MSSANTE_DOMAINS``): the relay hands over mail from outside only, and the
+  platform's professionals send through the platform itself (decision 125);
 * ``RCPT TO``: an address of one of this platform's professionals, else ``550 5.1.1``;
 * ``DATA``: at most ``SISRA_MSSANTE_MAX_MESSAGE_BYTES`` (``552``), then one transaction per
   message (:mod:`sisra.platform.mssante.service`) and, as LMTP wants, one reply per recipient.
@@ -54,6 +56,12 @@ def in_trust_space(settings: Settings, address: str) -> bool:
     domains or a subdomain of one (every MSSanté mailbox domain is under ``mssante.fr``)."""
     domain = address.rpartition("@")[2].lower().rstrip(".")
     return any(domain == d or domain.endswith("." + d) for d in settings.mssante_trust_domains)
+
+
+def is_local(settings: Settings, address: str) -> bool:
+    """Whether ``address`` is in one of this platform's own MSSanté domains (or under one)."""
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    return any(domain == d or domain.endswith("." + d) for d in settings.mssante_domains)
 
 
 def is_null(address: str) -> bool:
@@ -121,6 +129,9 @@ class Gateway:
                 "550 5.7.1 Expediteur refuse : seules les adresses de l'espace de confiance "
                 "MSSante peuvent ecrire a cette plateforme"
             )
+        if is_local(self.settings, address):  # decision 125: the relay is the outside
+            self.audit_refusal(peer, "local_sender_from_outside", {"sender": address})
+            return inbound.local_sender().reply
         return None
 
     def find_recipient(self, address: str) -> Professional | None:
@@ -177,7 +188,9 @@ class Gateway:
                 "550 5.7.1 Expediteur non authentifie : l'adresse From doit etre une adresse "
                 "MSSante du meme domaine que l'expediteur de l'enveloppe",
             )
-        received = inbound.parse(msg)
+        if is_local(self.settings, sender):
+            raise inbound.local_sender()
+        received = inbound.parse(msg, inbound.ArchiveLimits.of(self.settings))
         replies: list[str] = []
         with unit_of_work(self.factory) as session:
             recipients: list[Professional] = []

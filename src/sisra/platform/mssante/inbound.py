@@ -14,7 +14,11 @@ What is accepted (docs/interop.md « MSSanté — receiving from other operators
   (senders often attach both).
 
 Refused: malformed MIME, a malformed XDM archive, executables (by name and by content, inside
-archives too), any other attachment, a document that is not a PDF, no document or several.
+archives too, at every level), any other attachment, a document that is not a PDF, no document
+or several. A zip attachment is read whole before anything else, counting the bytes it actually
+expands to (every entry, every nested level) against :class:`ArchiveLimits`: the total, its
+ratio to the attachment's size, the entries of an archive and the depth of nesting; an entry
+name that could leave its folder (``..``, absolute, backslash, drive letter) is refused.
 Images of an HTML body (``multipart/related``: a signature's logo) are checked, then left out.
 SMTP replies are ASCII (no SMTPUTF8 on the LMTP hop), so the French reasons carry no accents.
 """
@@ -25,6 +29,7 @@ import io
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,12 +37,15 @@ from email import errors as mail_errors
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sisra.common import doctypes
 from sisra.common.ins import KNOWN_OIDS, InvalidINS, validate_ins
-from sisra.common.xdm import XdmError, read_xdm, validate_archive
+from sisra.common.xdm import XdmError, read_xdm, unsafe_entry_name, validate_archive
 from sisra.common.xdm.cda import read_cda_n1
+
+if TYPE_CHECKING:
+    from sisra.settings import Settings
 
 XDM_NAME = "IHE_XDM.ZIP"
 _INSEE = re.compile(r"[0-9][0-9AB][0-9]{3}")
@@ -55,6 +63,15 @@ class Rejected(Exception):
 
 def malformed(reason: str) -> Rejected:
     return Rejected("malformed", f"554 5.6.0 Message MSSante mal forme : {reason}")
+
+
+def local_sender() -> Rejected:
+    """Mail claiming an address of this platform, handed over by the relay (from outside)."""
+    return Rejected(
+        "local_sender_from_outside",
+        "550 5.7.1 Expediteur refuse : une adresse de cette plateforme ne peut pas arriver de "
+        "l'exterieur (usurpation d'adresse)",
+    )
 
 
 # Structural defects the parser recovers from by guessing: a guess is not what the sender sent.
@@ -148,7 +165,7 @@ _MAGIC = (
 )
 _ZIP_MAGIC = b"PK\x03\x04"
 _MACRO_ENTRY = re.compile(r"(^|/)vbaProject\.bin$", re.IGNORECASE)
-# zip entries read to look for executables inside archives (a bomb is not expanded past this)
+# the first bytes of a zip entry, for its magic number
 _MAX_ENTRY_PEEK = 8
 
 
@@ -163,33 +180,146 @@ def executable_reason(name: str, head: bytes) -> str | None:
     return None
 
 
-def _zip_executable_reason(data: bytes, depth: int = 0) -> str | None:
-    """The first executable inside a zip archive (Office Open XML macros included)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                if _MACRO_ENTRY.search(info.filename):
-                    return f"document a macros ({_ascii(info.filename)})"
-                if info.is_dir():
-                    continue
-                with archive.open(info) as handle:
-                    head = handle.read(_MAX_ENTRY_PEEK)
+# --- zip archives: bounded while they are read ----------------------------------------------
+
+_RATIO_FLOOR = 1024 * 1024  # below this many expanded bytes, the ratio is not looked at
+_CHUNK = 64 * 1024
+_SPOOL_IN_MEMORY = 1024 * 1024  # a nested zip bigger than this waits on disk
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """How far a received zip may expand (``SISRA_MSSANTE_ARCHIVE_*``)."""
+
+    max_bytes: int
+    max_ratio: int
+    max_entries: int
+    max_depth: int  # zips inside the attachment's zip, level by level
+
+    @classmethod
+    def of(cls, settings: "Settings") -> "ArchiveLimits":
+        return cls(
+            max_bytes=settings.mssante_archive_max_bytes,
+            max_ratio=settings.mssante_archive_max_ratio,
+            max_entries=settings.mssante_archive_max_entries,
+            max_depth=settings.mssante_archive_max_depth,
+        )
+
+
+def archive_refused(reason: str) -> Rejected:
+    return Rejected(
+        "archive_limits",
+        f"554 5.7.1 Archive refusee : {reason}. Envoyez le document sans archive imbriquee "
+        "ni compression anormale",
+    )
+
+
+class _Budget:
+    """The bytes one attachment expanded to so far, every entry of every level counted as it
+    is read (the sizes an archive declares are never believed)."""
+
+    def __init__(self, limits: ArchiveLimits, received: int) -> None:
+        self.limits = limits
+        self.received = max(received, 1)
+        self.expanded = 0
+
+    def spend(self, count: int) -> None:
+        self.expanded += count
+        limits = self.limits
+        if self.expanded > limits.max_bytes:
+            mb = limits.max_bytes // (1024 * 1024)
+            raise archive_refused(f"decompressee, elle depasse {mb} Mo")
+        if self.expanded > _RATIO_FLOOR and self.expanded > limits.max_ratio * self.received:
+            raise archive_refused(
+                f"taux de compression anormal (plus de {limits.max_ratio} fois sa taille)"
+            )
+
+
+def _inspect_zip(source: IO[bytes], budget: _Budget, depth: int) -> str | None:
+    """Read every entry of the zip (and of the zips inside it) within ``budget``: the first
+    executable found, or ``None``; :class:`Rejected` when a bound or an entry name is broken."""
+    limits = budget.limits
+    # counted before the zip module reads its directory: a directory of a million tiny
+    # entries would take hundreds of MB as Python objects
+    if _directory_records(source) > limits.max_entries:
+        raise archive_refused(f"plus de {limits.max_entries} fichiers")
+    with zipfile.ZipFile(source) as archive:
+        infos = archive.infolist()
+        if len(infos) > limits.max_entries:
+            raise archive_refused(f"plus de {limits.max_entries} fichiers")
+        for info in infos:
+            for name in (info.orig_filename, info.filename):
+                if why := unsafe_entry_name(name):
+                    raise Rejected(
+                        "unsafe_entry_name",
+                        f"554 5.7.1 Archive refusee : nom de fichier dangereux ({_ascii(why)}) : "
+                        f"{_ascii(name)[:80]}",
+                    )
+        for info in infos:
+            if _MACRO_ENTRY.search(info.filename):
+                return f"document a macros ({_ascii(info.filename)})"
+            if info.is_dir():
+                continue
+            with archive.open(info) as handle, _spool() as nested:
+                head = handle.read(_MAX_ENTRY_PEEK)
+                budget.spend(len(head))
                 reason = executable_reason(info.filename, head)
                 if reason:
                     return reason
-                if head.startswith(_ZIP_MAGIC) and depth < 2:
-                    reason = _zip_executable_reason(archive.read(info), depth + 1)
+                inner = head.startswith(_ZIP_MAGIC)
+                if inner and depth >= limits.max_depth:
+                    raise archive_refused(
+                        f"archives imbriquees sur plus de {limits.max_depth + 1} niveau(x)"
+                    )
+                if inner:
+                    nested.write(head)
+                while chunk := handle.read(_CHUNK):
+                    budget.spend(len(chunk))
+                    if inner:
+                        nested.write(chunk)
+                if inner:
+                    nested.seek(0)
+                    reason = _inspect_zip(nested, budget, depth + 1)
                     if reason:
                         return reason
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
-        raise malformed(f"archive illisible ({_ascii(str(exc))[:80]})") from exc
     return None
 
 
-def check_executable(name: str, data: bytes) -> None:
+_DIRECTORY_RECORD = b"PK\x01\x02"
+
+
+def _directory_records(source: IO[bytes]) -> int:
+    """An upper bound of the entries of the zip in ``source``: its central directory records'
+    signatures, counted in chunks (compressed data may hold one by chance, rarely)."""
+    source.seek(0)
+    count, tail = 0, b""
+    while chunk := source.read(_CHUNK):
+        window = tail + chunk
+        count += window.count(_DIRECTORY_RECORD)
+        tail = window[-(len(_DIRECTORY_RECORD) - 1) :]
+    source.seek(0)
+    return count
+
+
+def _spool() -> "tempfile.SpooledTemporaryFile[bytes]":
+    return tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, prefix="sisra-zip-")
+
+
+def check_executable(name: str, data: bytes, limits: ArchiveLimits) -> None:
+    """Refuse an executable attachment; a zip is read whole, every level, within ``limits``."""
     reason = executable_reason(name, data[:8])
     if reason is None and data.startswith(_ZIP_MAGIC):
-        reason = _zip_executable_reason(data)
+        try:
+            reason = _inspect_zip(io.BytesIO(data), _Budget(limits, len(data)), 0)
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            RuntimeError,
+            NotImplementedError,
+            EOFError,
+            zlib.error,
+        ) as exc:
+            raise malformed(f"archive illisible ({_ascii(str(exc))[:80]})") from exc
     if reason:
         raise Rejected(
             "executable",
@@ -454,14 +584,14 @@ def _message_date(msg: EmailMessage) -> date:
         return datetime.now(UTC).date()
 
 
-def parse(msg: EmailMessage) -> Received:
+def parse(msg: EmailMessage, limits: ArchiveLimits) -> Received:
     """The document and identity of a (non-report) message, or :class:`Rejected`."""
     sender, display = sender_of(msg)
     subject = _ascii_safe_subject(msg)
     archives: list[_Attachment] = []
     pdfs: list[_Attachment] = []
     for part in _attachments(msg):
-        check_executable(part.name, part.data)
+        check_executable(part.name, part.data, limits)
         if part.body_image:
             continue  # checked above; not a document
         if part.name.upper() == XDM_NAME:

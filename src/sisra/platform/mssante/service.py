@@ -37,7 +37,7 @@ from sisra.platform.models import (
     utcnow,
 )
 from sisra.platform.mssante import matching
-from sisra.platform.mssante.inbound import Received, Rejected, not_pdf
+from sisra.platform.mssante.inbound import Received, Rejected, local_sender, not_pdf
 from sisra.platform.patients import service as patients
 from sisra.platform.storage import EncryptedBlobs, StoredBlob
 from sisra.settings import Settings
@@ -184,6 +184,8 @@ def receive(
         return Delivered(None, None, "duplicate", already)
     first, last = received.sender_name
     sender = correspondents.correspondent_for(session, received.sender, first, last)
+    if not sender.external:  # a local professional's own address, coming from outside
+        raise local_sender()
     content = _store(session, settings, blobs, received)
     match = matching.find(session, received.identity)
     ids = [p.id for p in recipients]

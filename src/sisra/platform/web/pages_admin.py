@@ -104,8 +104,9 @@ def directory_page(
     stmt = select(Professional)
     for part in fold(q).split():
         stmt = stmt.where(Professional.search_text.contains(part, autoescape=True))
-    stmt = stmt.order_by(directory.sort_key(session), Professional.id).limit(200)
-    people = list(session.scalars(stmt))
+    # the platform's professionals first, external correspondents after (decision 126)
+    stmt = stmt.order_by(Professional.external, directory.sort_key(session), Professional.id)
+    people = list(session.scalars(stmt.limit(200)))
     return page(
         request,
         "admin/directory.html",

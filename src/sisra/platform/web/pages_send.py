@@ -130,6 +130,9 @@ def _pro_view(p: Professional) -> dict[str, Any]:
         "specialty": p.specialty,
         "structure": p.structure,
         "city": p.city,
+        # « correspondant externe »: another operator's address, never one of the directory's
+        "external": p.external,
+        "address": p.mssante if p.external else None,
     }
 
 

@@ -23,6 +23,9 @@
   }
 
   function describe(item) {
+    if (item.external) {  // another operator's address: never mistaken for the directory's
+      return item.name + " — correspondant externe <" + item.address + ">";
+    }
     var text = item.name + " — " + item.profession;
     if (item.specialty) { text += " (" + item.specialty + ")"; }
     if (item.city) { text += ", " + item.city; }
@@ -65,6 +68,7 @@
     }
     shown.forEach(function (item) {
       var li = document.createElement("li");
+      if (item.external) { li.className = "external"; }
       var span = document.createElement("span");
       span.textContent = describe(item);
       var button = document.createElement("button");
