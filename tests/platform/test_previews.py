@@ -245,3 +245,38 @@ def _sha256(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def test_the_render_process_gets_none_of_the_servers_secrets(monkeypatch) -> None:
+    """The child that draws an untrusted page sees no SISRA_* setting (the master key may be
+    one): were PDFium exploited, it would find no key in its environment."""
+    import threading
+    import time
+
+    import psutil
+    import pytest
+
+    from conftest import slow_to_draw_pdf
+    from sisra.common import pdfrender
+
+    monkeypatch.setenv("SISRA_MASTER_KEY", "c2VjcmV0LWRlLXRlc3Q=")
+    seen: list[dict[str, str]] = []
+
+    def spy() -> None:
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            for child in psutil.Process().children():
+                try:
+                    if "sisra.common.pdfrender" in " ".join(child.cmdline()):
+                        seen.append(child.environ())
+                except psutil.Error:
+                    pass
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=spy)
+    watcher.start()
+    with pytest.raises(pdfrender.RenderFailed):
+        pdfrender.render_first_page(slow_to_draw_pdf(), 360, 1080, pdfrender.RenderLimits(3))
+    watcher.join()
+    assert seen, "the render process was not seen"
+    assert not [name for name in seen[0] if name.startswith("SISRA_")]

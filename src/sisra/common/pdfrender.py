@@ -22,13 +22,17 @@ Pillow (the platform's PNG) and Qt (MonSisra's ``QImage``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import selectors
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 
-from sisra.common.pagefit import PageSizeError, preview_scale
+from sisra.common.pagefit import MAX_PIXELS, MAX_SIDE_PX, PageSizeError, preview_scale
 
 # The frozen MonSisra executable runs the worker when given this first argument
 # (packaging/linux/entry.py); a Python interpreter runs ``-m sisra.common.pdfrender``.
@@ -41,6 +45,10 @@ _NO_MEMORY = 4
 UNREADABLE_MESSAGE = (
     "ce document ne peut pas être affiché en aperçu ; ouvrez le PDF pour le consulter."
 )
+RETRY_MESSAGE = "l'aperçu n'a pas pu être préparé ; réessayez dans un instant."
+# the largest answer a child may give: a PPM of the largest preview pagefit allows (its sides
+# rounded up)
+MAX_OUTPUT = 3 * (MAX_PIXELS + 4 * MAX_SIDE_PX) + 64
 TOO_LONG_MESSAGE = (
     "ce document est trop long à dessiner pour un aperçu ; ouvrez le PDF pour le consulter."
 )
@@ -60,12 +68,14 @@ class RenderLimits:
 
 
 class RenderFailed(Exception):
-    """No preview: ``message`` says why, in French; ``timed_out``: too long to draw."""
+    """No preview: ``message`` says why, in French; ``timed_out``: too long to draw;
+    ``transient``: not the document's fault (worth trying again, not worth remembering)."""
 
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+    def __init__(self, message: str, *, timed_out: bool = False, transient: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.timed_out = timed_out
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -99,28 +109,85 @@ def render_first_page(
         str(limits.cpu_s),
         str(limits.memory_mb),
     ]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
-        done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
-            cmd,
-            input=data,
-            capture_output=True,
-            timeout=limits.timeout_s,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:  # run() has killed the child
+        status, out = _run(cmd, data, limits.timeout_s, MAX_OUTPUT)
+    except _TimedOut as exc:
         raise RenderFailed(TOO_LONG_MESSAGE, timed_out=True) from exc
-    if done.returncode == 0:
+    except OSError as exc:  # no process could be started (the machine is short of memory)
+        raise RenderFailed(RETRY_MESSAGE, transient=True) from exc
+    if status == 0:
         try:
-            return _parse_ppm(done.stdout)
+            return _parse_ppm(out)
         except ValueError as exc:
             raise RenderFailed(UNREADABLE_MESSAGE) from exc
-    if done.returncode == _UNREADABLE:
+    if status == _UNREADABLE:
         raise RenderFailed(UNREADABLE_MESSAGE)
     # killed by the CPU limit (SIGXCPU / SIGKILL), out of memory, or any other crash: the
     # document asked for more than a preview may take
     raise RenderFailed(TOO_LONG_MESSAGE, timed_out=True)
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _environment() -> dict[str, str]:
+    """What the child needs: none of the server's settings (its secrets may be among them)."""
+    keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _run(cmd: list[str], data: bytes, timeout_s: float, max_out: int) -> tuple[int, bytes]:
+    """Run ``cmd`` with ``data`` on its input; its exit status and output. The child is killed
+    when it runs past ``timeout_s`` or writes more than ``max_out`` bytes (:class:`_TimedOut`)."""
+    deadline = time.monotonic() + timeout_s
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_environment(),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def feed() -> None:  # in a thread: a child that stops reading must not block us
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.write(data)
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+
+    writer = threading.Thread(target=feed, name="pdfrender-input", daemon=True)
+    writer.start()
+    out = bytearray()
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _TimedOut
+                if not selector.select(left):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > max_out:  # not a preview: something is wrong with the child
+                    raise _TimedOut
+        try:
+            status = proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as exc:
+            raise _TimedOut from exc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        writer.join()
+        proc.stdout.close()
+    return status, bytes(out)
 
 
 def _parse_ppm(out: bytes) -> Bitmap:

@@ -92,9 +92,10 @@ class PreviewRenderer(QObject):
             self._pending.discard(key)
             if isinstance(exc, pdfrender.RenderFailed):
                 message = exc.message
-                self._failures[key] = message  # the same file would fail the same way
-                while len(self._failures) > CACHE_SIZE:
-                    self._failures.popitem(last=False)
+                if not exc.transient:  # the same file would fail the same way
+                    self._failures[key] = message
+                    while len(self._failures) > CACHE_SIZE:
+                        self._failures.popitem(last=False)
             else:  # e.g. the download failed: worth trying again on the next hover
                 message = describe_error(exc)
             self.failed.emit(key, message)

@@ -42,14 +42,16 @@ UNAVAILABLE = "Aperçu indisponible : "
 
 
 class PreviewUnavailable(SisraError):
-    """No preview for this document; ``too_long``: it takes too long to draw."""
+    """No preview for this document; ``too_long``: it takes too long to draw; ``transient``:
+    not the document's fault (not remembered)."""
 
     status = 422
     code = "preview_unavailable"
 
-    def __init__(self, message: str, *, too_long: bool = False) -> None:
+    def __init__(self, message: str, *, too_long: bool = False, transient: bool = False) -> None:
         super().__init__(message)
         self.too_long = too_long
+        self.transient = transient
 
 
 class PreviewBusy(SisraError):
@@ -65,7 +67,9 @@ def first_page_png(
     try:
         bitmap = pdfrender.render_first_page(data, width, MAX_HEIGHT_PX, limits)
     except pdfrender.RenderFailed as exc:
-        raise PreviewUnavailable(UNAVAILABLE + exc.message, too_long=exc.timed_out) from exc
+        raise PreviewUnavailable(
+            UNAVAILABLE + exc.message, too_long=exc.timed_out, transient=exc.transient
+        ) from exc
     image = Image.frombytes("RGB", (bitmap.width, bitmap.height), bitmap.rgb)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
@@ -143,6 +147,8 @@ class Previews:
             png = first_page_png(data, key[2], self.limits)
             entry = Remembered(png, "", False, time.monotonic() + self.cache_s)
         except PreviewUnavailable as exc:
+            if exc.transient:
+                raise
             expires = time.monotonic() + self.failure_cache_s
             entry = Remembered(None, exc.message, exc.too_long, expires)
         finally:
