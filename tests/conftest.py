@@ -301,6 +301,41 @@ def make_pdf(text_line: str = "Compte rendu", pages: int = 1, padding: int = 0) 
     return buf.getvalue()
 
 
+def slow_to_draw_pdf(shapes: int = 200_000) -> bytes:
+    """A valid one-page PDF of about 100 KB whose page takes minutes to draw: ``shapes``
+    filled page-sized triangles (a million path operators), in one compressed content
+    stream. Each triangle makes PDFium rasterize the whole page again (136 s on a 2-core test
+    machine with the default 200,000). The corners vary a little (a fixed seed) so that the
+    stream compresses to tens of kilobytes rather than a few."""
+    import random
+    import zlib
+
+    pick = random.Random(18).choice
+    content = b"".join(
+        b"0 0 m 595 842 l %d 842 l h f\n" % pick((0, 1, 2, 3)) for _ in range(shapes)
+    )
+    stream = zlib.compress(content, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
 @pytest.fixture
 def pdf() -> Callable[..., bytes]:
     return make_pdf

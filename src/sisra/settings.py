@@ -102,6 +102,16 @@ class Settings(BaseSettings):
 
     # web pages
     web_ticket_ttl_s: int = 60
+    # first-page previews (docs/security.md « previews are drawn in a bounded process »): each
+    # render runs in a child process with this wall-clock timeout (its CPU time is bounded
+    # alike) and address space, at most this many at once per server process; the PNG is
+    # remembered in memory, a document too long to draw (or unreadable) for its own while
+    preview_timeout_s: float = Field(default=5.0, gt=0)
+    preview_memory_mb: int = Field(default=512, ge=128)
+    preview_concurrency: int = Field(default=2, ge=1)
+    preview_cache_s: int = Field(default=3600, ge=0)
+    preview_failure_cache_s: int = Field(default=600, ge=0)
+    preview_cache_mb: int = Field(default=32, ge=0)
     # first-login links e-mailed by administrators (choose one's portal password)
     password_link_ttl_hours: int = 72
     web_session_hours: int = 8

@@ -223,6 +223,66 @@ def test_hovering_the_title_previews_the_first_page(
     assert window.popup.isVisible() and not window.popup.pixmap().isNull()
 
 
+def test_a_page_slow_to_draw_is_unavailable_in_seconds_and_freezes_nothing(
+    qtbot, desktop, live_server, make_pro, make_patient, pdf
+):
+    """A received page of a million path operators (minutes for PDFium): its hover preview
+    says « Aperçu indisponible » within 15 s, the window keeps answering meanwhile, and
+    another document's preview is not held behind it."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from conftest import slow_to_draw_pdf
+
+    _controller, window, recipient, _folder, _account, _opened = desktop
+    with PlatformClient(live_server.url) as c:
+        for title, data in (("Plan", slow_to_draw_pdf()), ("Lettre", pdf("Lettre"))):
+            r = share_request(c._http, make_pro(), make_patient(), [recipient], data, title=title)
+            assert r.status_code == 201, r.text
+    qtbot.waitUntil(
+        lambda: (
+            window.model.rowCount() == 2
+            and all(row.state.status == "exported" for row in window.model.rows)
+        ),
+        timeout=WAIT,
+    )
+    rows = {row.title: row.state for row in window.model.rows}
+
+    # the UI thread's heartbeat: the longest gap between two ticks of a 50 ms timer
+    beats = [time.monotonic()]
+    gaps = [0.0]
+
+    def beat() -> None:
+        now = time.monotonic()
+        gaps.append(now - beats[-1])
+        beats.append(now)
+
+    heart = QTimer()
+    heart.timeout.connect(beat)
+    heart.start(50)
+    started = time.monotonic()
+    window.preview(rows["Plan"])
+    assert window.popup.text() == "Aperçu en préparation…"
+    # the other document's preview comes while the slow one is still being drawn
+    qtbot.wait(500)
+    window.preview(rows["Lettre"])
+    qtbot.waitUntil(lambda: not window.popup.pixmap().isNull(), timeout=10_000)
+    assert time.monotonic() - started < 10
+    # back on the slow one: unavailable, within the bound
+    window.preview(rows["Plan"])
+    qtbot.waitUntil(lambda: window.popup.text().startswith("Aperçu indisponible"), timeout=15_000)
+    took = time.monotonic() - started
+    heart.stop()
+    assert took < 15, f"the preview took {took:.1f} s"
+    assert "trop long" in window.popup.text()
+    assert max(gaps) < 2, f"the window did not answer for {max(gaps):.1f} s"
+    # remembered: hovering it again answers at once, without drawing it again
+    window._hide_preview()
+    window.preview(rows["Plan"])
+    assert window.popup.text().startswith("Aperçu indisponible")
+
+
 def test_a_document_older_than_the_backfill_is_fetched_to_open_and_preview(
     qtbot, live_server, smtp_sink, account_store, make_pro, make_patient, pdf, db, tmp_path
 ):

@@ -145,6 +145,19 @@ def test_install_start_to_the_wizard_then_remove_keeps_the_users_files(
     assert "alive" in run.stdout, run.stdout + run.stderr
     assert "Ajouter un utilisateur" in run.stdout, run.stdout + run.stderr
 
+    # the hover preview's bounded render process is the installed program itself
+    from conftest import make_pdf
+    from sisra.common.pdfrender import WORKER_FLAG
+
+    render = subprocess.run(
+        [str(installed), WORKER_FLAG, "340", "1020", "5", "512"],
+        input=make_pdf("Aperçu"),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert render.returncode == 0 and render.stdout.startswith(b"P6\n340 "), render.stderr
+
     # « Lancer MonSisra au démarrage » from the package starts /usr/bin/monsisra
     command = subprocess.run(
         [str(installed), "--launch-command"], env=env, capture_output=True, text=True, timeout=60

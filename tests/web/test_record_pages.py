@@ -248,6 +248,28 @@ def test_record_preview_shows_the_first_page_to_allowed_viewers_only(
     assert refused.status == 403
 
 
+def test_record_preview_of_a_page_too_long_to_draw_says_so(
+    live_server, make_pro, make_patient, share, web_as
+):
+    """A page that takes PDFium minutes to draw: the record's « Aperçu » says it is
+    unavailable (within seconds) rather than showing a broken image."""
+    import httpx
+
+    from conftest import slow_to_draw_pdf
+
+    author, recipient = make_pro(), make_pro()
+    patient = make_patient()
+    with httpx.Client(base_url=live_server.url) as client:
+        r = share(client, author, patient, [recipient], slow_to_draw_pdf())
+        assert r.status_code == 201, r.text
+    page = web_as(author, f"/patients/{patient}")
+    page.get_by_text("Aperçu").first.click()
+    expect(
+        page.get_by_text("Aperçu indisponible : ouvrez le PDF pour le consulter.")
+    ).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("img", name="Première page")).to_have_count(0)
+
+
 # --- care team -------------------------------------------------------------------------------
 
 

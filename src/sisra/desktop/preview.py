@@ -1,8 +1,12 @@
 """First-page previews shown when hovering a document's title.
 
-Rendering (pypdfium2) happens in a pool of ONE thread: PDFium is not thread-safe, and one
-worker keeps the UI thread free. Images are cached (most recently used first), so hovering
-back over a row is instant.
+PDFium never runs in MonSisra's process: each render is a short-lived child process with
+CPU-time, memory and wall-clock limits (:mod:`sisra.common.pdfrender`), started from a pool of
+:data:`CONCURRENT_RENDERS` threads, never from the UI thread. A page too long to draw (a
+received PDF may be a page of a million shapes) gives « Aperçu indisponible » after at most
+:data:`LIMITS` ``.timeout_s`` and leaves the other previews free. Images are cached (most
+recently used first), so hovering back over a row is instant; a failure is remembered too,
+so hovering the same document again does not draw it again.
 """
 
 from __future__ import annotations
@@ -11,39 +15,37 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-import pypdfium2 as pdfium
 from PySide6.QtCore import QObject, QPoint, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QWidget
 
-from sisra.common.pagefit import preview_scale
+from sisra.common import pdfrender
 from sisra.desktop.tasks import describe_error, run_task
 
 WIDTH_PX = 340
 MAX_HEIGHT_PX = 3 * WIDTH_PX
 CACHE_SIZE = 64
+# the platform's defaults (SISRA_PREVIEW_TIMEOUT_S, _MEMORY_MB, _CONCURRENCY)
+LIMITS = pdfrender.RenderLimits(timeout_s=5.0, memory_mb=512)
+CONCURRENT_RENDERS = 2
 
 
-def render_first_page(path: Path, width: int = WIDTH_PX) -> QImage:
-    """The first page of the PDF at ``path``, ``width`` pixels wide (any thread).
+def render_first_page(
+    path: Path, width: int = WIDTH_PX, limits: pdfrender.RenderLimits = LIMITS
+) -> QImage:
+    """The first page of the PDF at ``path``, ``width`` pixels wide (any thread but the UI's:
+    it waits for the render process).
 
     Fitted into ``width`` × :data:`MAX_HEIGHT_PX` and capped in pixels before rendering: a
     received PDF may declare an absurd page size (a 3.6 × 2000 pt page would otherwise make a
-    340 × 190,000 px bitmap). A page without a usable size raises ``ValueError``.
+    340 × 190,000 px bitmap). A file that cannot be drawn, or not within ``limits``, raises
+    :class:`sisra.common.pdfrender.RenderFailed`.
     """
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        page = pdf[0]
-        w, h = page.get_size()
-        scale = preview_scale(w, h, width, max_height_px=MAX_HEIGHT_PX)
-        bitmap = page.render(scale=scale, rev_byteorder=True)
-        fmt = (
-            QImage.Format.Format_RGBA8888 if bitmap.n_channels == 4 else QImage.Format.Format_RGB888
-        )
-        image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, fmt)
-        return image.copy()  # own the pixels: PDFium frees its bitmap when we close
-    finally:
-        pdf.close()
+    bitmap = pdfrender.render_first_page(path.read_bytes(), width, MAX_HEIGHT_PX, limits)
+    image = QImage(
+        bitmap.rgb, bitmap.width, bitmap.height, bitmap.width * 3, QImage.Format.Format_RGB888
+    )
+    return image.copy()  # own the pixels
 
 
 class PreviewRenderer(QObject):
@@ -55,8 +57,9 @@ class PreviewRenderer(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool.setMaxThreadCount(CONCURRENT_RENDERS)
         self._cache: OrderedDict[str, QImage] = OrderedDict()
+        self._failures: OrderedDict[str, str] = OrderedDict()
         self._pending: set[str] = set()
 
     def cached(self, key: str) -> QImage | None:
@@ -71,6 +74,9 @@ class PreviewRenderer(QObject):
         if key in self._cache:
             self.ready.emit(key, self._cache[key])
             return
+        if key in self._failures:
+            self.failed.emit(key, self._failures[key])
+            return
         if key in self._pending:
             return
         self._pending.add(key)
@@ -84,7 +90,15 @@ class PreviewRenderer(QObject):
 
         def error(exc: Exception) -> None:
             self._pending.discard(key)
-            self.failed.emit(key, describe_error(exc))
+            if isinstance(exc, pdfrender.RenderFailed):
+                message = exc.message
+                if not exc.transient:  # the same file would fail the same way
+                    self._failures[key] = message
+                    while len(self._failures) > CACHE_SIZE:
+                        self._failures.popitem(last=False)
+            else:  # e.g. the download failed: worth trying again on the next hover
+                message = describe_error(exc)
+            self.failed.emit(key, message)
 
         run_task(lambda: render_first_page(locate()), done, error, pool=self._pool)
 

@@ -50,6 +50,7 @@ from sisra.platform.web import (
     pages_send,
 )
 from sisra.platform.web import routes as web_routes
+from sisra.platform.web.preview import Previews
 from sisra.settings import Settings, get_settings
 
 SECURITY_HEADERS = {
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.master_key_file,
     )
     app.state.blobs = blobs_from_settings(settings, master)
+    # first-page previews: bounded renders, remembered in this process's memory
+    app.state.previews = Previews(settings)
     app.state.hub = hub_for(engine)
     app.state.revocations = RevocationWatch(
         app.state.session_factory, settings.events_revocation_check_s

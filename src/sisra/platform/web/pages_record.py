@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sisra.common import doctypes
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
+from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, Blobs, DbSession
 from sisra.platform.documents import content
 from sisra.platform.documents import service as documents
@@ -558,19 +559,25 @@ def record_pdf(
 
 
 @router.get("/web/documents/{document_id}/apercu.png")
-def record_preview(
-    request: Request, session: DbSession, blobs: Blobs, document_id: uuid.UUID
-) -> Response:
-    """The first page as a small PNG, for the record's preview (same access rule as the PDF)."""
-    ctx, pro, csrf = web_context(request, session)
-    try:
-        doc = documents.get(session, document_id)
-        documents.open_content(session, ctx, doc, via="web_preview")
-    except SisraError as exc:
-        return _error_page(request, pro, csrf, exc, "Document indisponible")
-    data = content.read_all(session, ctx, blobs, doc)  # 503 document_damaged if it is
-    return Response(
-        preview.first_page_png(data),
-        media_type="image/png",
-        headers={"Cache-Control": "private, no-store"},
-    )
+def record_preview(request: Request, blobs: Blobs, document_id: uuid.UUID) -> Response:
+    """The first page as a small PNG, for the record's preview (same access rule as the PDF).
+
+    Access is checked and audited, and the PDF read, in a transaction that ends *before* the
+    page is drawn: drawing may take seconds (bounded, in another process) and must hold no
+    database lock meanwhile (on SQLite the session's ``last_seen_at`` takes the write lock).
+    """
+    previews: preview.Previews = request.app.state.previews
+    with unit_of_work(request.app.state.session_factory) as session:
+        ctx, pro, csrf = web_context(request, session)
+        try:
+            doc = documents.get(session, document_id)
+            documents.open_content(session, ctx, doc, via="web_preview")
+        except SisraError as exc:
+            return _error_page(request, pro, csrf, exc, "Document indisponible")
+        key = previews.key(doc.id, doc.sha256)
+        remembered, data = previews.remembered(key), b""
+        if remembered is None:
+            data = content.read_all(session, ctx, blobs, doc)  # 503 document_damaged if it is
+    # the transaction has ended: drawing holds no lock
+    png = previews.png(key, data) if remembered is None else previews.answer(remembered)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})

@@ -1,7 +1,17 @@
 // « Documents reçus »: the Tous / Non lus switch submits the search form, and hovering (or
 // focusing) a title shows the first page of the document, loaded only then (MonSisra's tooltip).
+// The patient's record: a first page that cannot be drawn says so, as in the tooltip.
 (function () {
   "use strict";
+  var UNAVAILABLE = "Aperçu indisponible : ouvrez le PDF pour le consulter.";
+
+  document.querySelectorAll("details.preview img").forEach(function (img) {
+    img.addEventListener("error", function () {
+      var p = document.createElement("p");
+      p.textContent = UNAVAILABLE;
+      img.replaceWith(p);
+    });
+  });
   var form = document.getElementById("inbox-form");
   if (form) {
     form.querySelectorAll("input[name=etat]").forEach(function (radio) {
@@ -30,7 +40,7 @@
     img.width = 360;
     img.addEventListener("error", function () {
       var p = document.createElement("p");
-      p.textContent = "Aperçu indisponible : ouvrez le PDF pour le consulter.";
+      p.textContent = UNAVAILABLE;
       img.replaceWith(p);
     });
     img.src = cache[url] || url;
