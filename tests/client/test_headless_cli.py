@@ -54,6 +54,17 @@ def test_missing_input_is_said_in_french_and_nothing_is_sent(tmp_path):
     assert not (tmp_path / "home").exists() or not list((tmp_path / "home").rglob("vault.bin"))
 
 
+def test_an_unknown_profile_is_refused_before_any_password_is_asked(tmp_path):
+    env = {**os.environ, "MONSISRA_HOME": str(tmp_path / "home")}
+    args = ("add-user", "--identifier", "helene.roux", "--server", "http://127.0.0.1:9")
+    result = run(env, *args, "--profile", "medistori", stdin="secret\n")
+    assert result.returncode == 1
+    assert "Profil « medistori » inconnu" in result.stderr and "medistory" in result.stderr
+    assert "Mot de passe" not in result.stdout + result.stderr  # nothing asked, nothing sent
+    helped = run({**env, "COLUMNS": "300"}, "add-user", "--help").stdout
+    assert "hprim (HPRIM Net" in helped and "mlm_eo" in helped  # the choices are listed
+
+
 def test_admin_set_password_says_when_standard_input_is_empty(tmp_path):
     for closed in (False, True):
         command = [sys.executable, "-m", "sisra.cli", "admin", "set-password", "quelquun"]

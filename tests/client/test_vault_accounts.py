@@ -411,7 +411,12 @@ def test_settings_update_persists(store, tmp_path):
     assert reread.created_at == account.created_at.replace(microsecond=0)
     assert store.unlock(account.id, PW).credentials == original  # the vault is untouched
 
-    for bad in ({"colour": "blue"}, {"backfill_days": -1}, {"professional_id": "pro-2"}):
+    for bad in (
+        {"colour": "blue"},
+        {"backfill_days": -1},
+        {"professional_id": "pro-2"},
+        {"software_profile_id": "foo"},  # `sisra client settings --profile foo`
+    ):
         with pytest.raises(AccountError) as err:
             store.update_settings(account.id, **bad)
         assert err.value.code == "invalid_setting"

@@ -237,6 +237,19 @@ class UnlockedAccount:
             self._vault.save(payload)
 
 
+def _check_profile(profile_id: str | None) -> None:
+    """A new or changed practice software profile must be one MonSisra knows (an account read
+    from disk keeps its own, should a later version drop it)."""
+    from sisra.client.export.profiles import get_profile
+
+    if profile_id is None:
+        return
+    try:
+        get_profile(profile_id)
+    except ValueError as exc:
+        raise AccountError("invalid_setting", str(exc)) from None
+
+
 def _check_credentials(settings: AccountSettings, credentials: dict[str, Any]) -> None:
     """The credentials must be readable and belong to this account's professional and
     platform: a forgotten-password reset with someone else's login must not hand over
@@ -352,6 +365,7 @@ class AccountStore:
     ) -> Account:
         """A new account: settings in account.json, ``credentials`` in a new vault."""
         settings = settings.validated()
+        _check_profile(settings.software_profile_id)
         with _vault_errors():
             check_password_strength(password)
         _check_credentials(settings, credentials)
@@ -390,6 +404,8 @@ class AccountStore:
         if unknown:
             raise AccountError("invalid_setting", f"Réglage inconnu : {', '.join(unknown)}.")
         settings = dataclasses.replace(account.settings, **changes).validated()
+        if "software_profile_id" in changes:
+            _check_profile(settings.software_profile_id)
         if settings.professional_id != account.settings.professional_id:
             raise AccountError(
                 "invalid_setting",

@@ -125,6 +125,17 @@ def _account(store: AccountStore, name: str | None) -> Account:
 
 
 AccountOpt = Annotated[str | None, typer.Option("--account", help="Utilisateur (identifiant)")]
+
+
+def _profile_help() -> str:
+    from sisra.client.export.profiles import load_profiles
+
+    return "Logiciel métier (profil d'import) : " + ", ".join(
+        f"{p.id} ({p.label})" for p in load_profiles()
+    )
+
+
+PROFILE_HELP = _profile_help()
 PSC_HELP = "Je me connecte avec e-CPS (Pro Santé Connect)"
 BROWSER_HELP = "e-CPS : ouvrir le navigateur (sinon, l'adresse est seulement affichée)"
 
@@ -139,7 +150,7 @@ def add_user(
     module: Annotated[str | None, typer.Option(help="Bibliothèque PKCS#11 (cryptolib CPS)")] = None,
     psc: Annotated[bool, typer.Option("--psc", help=PSC_HELP)] = False,
     browser: Annotated[bool, typer.Option(help=BROWSER_HELP)] = True,
-    profile: Annotated[str | None, typer.Option(help="Logiciel métier (profil d'import)")] = None,
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP)] = None,
     folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
     days: Annotated[
         int | None, typer.Option(help="Jours de documents à récupérer (0 = aucun)")
@@ -156,6 +167,9 @@ def add_user(
 
     if [card, bool(identifier), psc].count(True) != 1:
         _fail("Choisissez --card (carte CPS), --identifier IDENTIFIANT ou --psc (e-CPS).")
+    profiles = {p.id: p for p in load_profiles()}
+    if profile is not None and profile not in profiles:  # before any password or code
+        _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
     with PlatformClient(server) as client:
         try:
             if psc:
@@ -171,7 +185,6 @@ def add_user(
     password = _secret(
         "Choisissez votre mot de passe MonSisra (demandé à chaque lancement) : ", confirm=True
     )
-    profiles = {p.id: p for p in load_profiles()}
     if profile is None:
         typer.echo(
             "Logiciels métier : " + ", ".join(f"{k} ({p.label})" for k, p in profiles.items())
@@ -427,7 +440,7 @@ def sync(
 def settings(
     account: AccountOpt = None,
     folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
-    profile: Annotated[str | None, typer.Option(help="Logiciel métier")] = None,
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP)] = None,
     server: Annotated[str | None, typer.Option(help="Adresse de la plateforme")] = None,
     autostart: Annotated[bool | None, typer.Option(help="Lancer au démarrage")] = None,
     ascii_names: Annotated[
