@@ -427,35 +427,48 @@ class Attack:
 def test_the_owner_on_known_devices_gets_in_every_time_while_attacked(
     soft_card, live_server, make_pro, smtp_sink, settings, db
 ):
+    from sisra.client import auth as client_auth
+    from sisra.client.api import ApiError, PlatformClient
     from sisra.platform.models import Professional
 
     pro = make_pro("assiegee.proprietaire", log_in=False)
-    login_ = "assiegee.proprietaire"
+    login_, email = "assiegee.proprietaire", "assiegee.proprietaire@demo.sisra.test"
     with db() as s:
         nid = s.get(Professional, pro.id).national_id
-    # before the attack: the owner's browser and MonSisra have each completed a login
-    browser = from_address(live_server.url, "127.0.0.1")
+    # before the attack: the owner's browser and MonSisra have each completed a login; the
+    # browser shares its address with one of the attackers (a hospital's one address)
+    browser = from_address(live_server.url, ATTACKERS[0])
     assert web_login(browser, smtp_sink, login_, PASSWORD).status_code == 303
-    assert browser.cookies.get("sisra_appareil")
-    monsisra = from_address(live_server.url, "127.0.0.1")
-    first = app_login(monsisra, smtp_sink, login_, None)
-    assert first.status_code == 200, first.text
-    tokens = first.json()
+    local = httpx.HTTPTransport(local_address="127.0.0.1")
+    monsisra = PlatformClient(live_server.url, transport=local)
+    sent = client_auth.start_two_step(monsisra, login_, PASSWORD)
+    creds = client_auth.finish_two_step(monsisra, sent, smtp_sink.last_to(email).code())
+
+    def renewal() -> str:
+        """What MonSisra does after strong_auth_required: the two-step login, giving the
+        refresh token and device it holds."""
+        nonlocal creds
+        try:
+            sent = client_auth.start_two_step(monsisra, login_, PASSWORD, creds.refresh_token)
+            code = smtp_sink.last_to(email).code()
+            renewed = client_auth.finish_two_step(monsisra, sent, code, device_id=creds.device_id)
+        except ApiError as exc:
+            return exc.code
+        assert renewed.device_id == creds.device_id  # the same computer, renewed
+        creds = renewed
+        return "ok"
+
     with Attack(live_server.url, login_) as attack:
         web, app = [], []
         for _ in range(12):
             web.append(web_login(browser, smtp_sink, login_, PASSWORD).status_code)
-            answer = app_login(monsisra, smtp_sink, login_, tokens)
-            app.append(answer.status_code)
-            if answer.status_code == 200:
-                assert answer.json()["device_id"] == tokens["device_id"]  # the same device
-                tokens = answer.json()
+            app.append(renewal())
         # the way in of an unknown device stays as protected as before: slowed
         stranger = [login(live_server.url, login_, PASSWORD).status_code for _ in range(3)]
         # the CPS card is never throttled by password failures
         card = _card_login(soft_card, live_server.url, nid)
     assert web == [303] * 12, web
-    assert app == [200] * 12, app
+    assert app == ["ok"] * 12, app
     assert 429 in stranger, stranger
     assert card.status_code == 200, card.text
     # the attacker is throttled as before: at most the per-address limit judged per address
