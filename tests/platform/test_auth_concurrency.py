@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD
+from conftest import PASSWORD, otp_login
 from sisra.platform.models import AuditEvent, Device, LoginFlow
 
 
@@ -135,8 +135,6 @@ def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db, se
 
 
 def test_parallel_refreshes_rotate_exactly_once(live_server, make_pro, smtp_sink, db):
-    from conftest import otp_login
-
     make_pro("rafale", log_in=False)
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
         tokens = otp_login(client, smtp_sink, "rafale", "rafale@demo.sisra.test")
@@ -556,3 +554,29 @@ def test_a_stolen_or_forged_device_marker_gives_no_bypass(
         assert last.status_code == 429
     owner.close()
     other.close()
+
+
+def test_parallel_wrong_passwords_from_a_known_device_are_judged_at_most_its_limit(
+    live_server, make_pro, smtp_sink, db, settings
+):
+    """The device's counter is claimed like the others: a copied refresh token fired in
+    parallel with wrong passwords gets at most its limit judged."""
+    make_pro("rafale.connue", log_in=False)
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        tokens = otp_login(client, smtp_sink, "rafale.connue", "rafale.connue@demo.sisra.test")
+    body = {
+        "identifier": "rafale.connue",
+        "password": "mauvais-mdp-1",
+        "refresh_token": tokens["refresh_token"],
+    }
+    answers = burst(f"{live_server.url}/api/v1/auth/login", [body] * 15)
+    statuses = Counter(r.status_code for r in answers)
+    assert set(statuses) <= {401, 429}, statuses
+    assert audit_count(db, "auth.login", outcome="refused") == statuses[401]
+    assert statuses[401] <= settings.login_max_failures_per_device
+    with db() as s:  # counted on the device, not on the account
+        from sisra.platform.models import LoginThrottle
+
+        failures = {row.key: row.failures for row in s.scalars(select(LoginThrottle))}
+    assert failures[f"device:{tokens['device_id']}"] == statuses[401]
+    assert failures.get("account:rafale.connue", 0) == 0

@@ -1,6 +1,7 @@
 """Login throttling: counters in the database, claimed atomically before a secret is checked.
 
-Three kinds of counter (docs/security.md « Login throttling »):
+Three kinds of counter for attempts from unknown devices (docs/security.md « Login
+throttling »):
 
 - ``pair:<login>|<source>``: failures of one account from one source address; a low hard
   limit (``login_max_failures_per_account_source``). Only that source is refused.
