@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     login_account_delay_after: int = 10
     login_account_max_delay_s: int = 60
     login_failure_window_minutes: int = 15
+    # a known device (MonSisra presenting its refresh token, a browser its known-device
+    # cookie) has a counter of its own, untouched by strangers' failures: this many failures
+    # per window from that device; the browser's cookie lasts known_device_days
+    login_max_failures_per_device: int = 5
+    known_device_days: int = 180
     # reverse proxies whose X-Forwarded-For is believed (CIDR list, comma-separated)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from conftest import PASSWORD, otp_login, share_request
 from sisra.client.accounts import AccountSettings
@@ -530,7 +530,7 @@ def test_strong_authentication_expiry_asks_again_and_sync_resumes(
     qtbot, live_server, smtp_sink, account_store, make_pro, make_patient, pdf, db, tmp_path
 ):
     from sisra.desktop.strongauth import StrongAuthDialog
-    from sisra.platform.models import AccessToken, Device, utcnow
+    from sisra.platform.models import AccessToken, Device, LoginFlow, utcnow
 
     recipient = make_pro("dr.expire", log_in=False)
     folder = tmp_path / "export"
@@ -564,6 +564,9 @@ def test_strong_authentication_expiry_asks_again_and_sync_resumes(
     _complete_code(qtbot, dialog.panel, smtp_sink, recipient.login)
     qtbot.waitUntil(lambda: len(renewed) == 1, timeout=WAIT)
     assert renewed[0] is not None and renewed[0].device_id == device  # the same computer
+    with db() as s:  # it gave its refresh token: a known device, not slowed by strangers
+        flows = s.scalars(select(LoginFlow).order_by(LoginFlow.created_at)).all()
+        assert flows[-1].known_device == f"device:{device}"
     qtbot.waitUntil(lambda: len(_exported(folder)) == 1, timeout=WAIT)
     assert not window.reauth_row.isVisible()
     controller.close_session()

@@ -4,7 +4,9 @@ uvicorn server: every limit must be one atomic claim, not a check followed by a 
 Each burst starts its requests together (a barrier) from separate threads and connections.
 """
 
+import re
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -12,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD
+from conftest import PASSWORD, otp_login
 from sisra.platform.models import AuditEvent, Device, LoginFlow
 
 
@@ -133,8 +135,6 @@ def test_parallel_resends_send_one_code(live_server, make_pro, smtp_sink, db, se
 
 
 def test_parallel_refreshes_rotate_exactly_once(live_server, make_pro, smtp_sink, db):
-    from conftest import otp_login
-
     make_pro("rafale", log_in=False)
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
         tokens = otp_login(client, smtp_sink, "rafale", "rafale@demo.sisra.test")
@@ -340,3 +340,243 @@ def test_a_web_link_opened_many_times_at_once_opens_one_session(live_server, mak
     assert Counter(results) == {303: 1, 401: 7}
     with db() as s:
         assert s.scalar(select(func.count()).select_from(WebSession)) == 1
+
+
+# --- the owner's known device is not kept out by strangers' failures ------------------------
+# The attacker and the owner are told apart by their real source address: each client binds
+# its socket to its own loopback address (127.0.0.x), no proxy header involved.
+
+ATTACKERS = [f"127.0.0.{i}" for i in range(2, 8)]
+
+
+def from_address(base: str, address: str, **kwargs) -> httpx.Client:
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=base, transport=transport, timeout=60, **kwargs)
+
+
+def web_login(client: httpx.Client, smtp_sink, login: str, password: str) -> httpx.Response:
+    """The two-step web login in ``client`` (its cookies: the known-device cookie, if any);
+    the last answer (303 once logged in)."""
+    page = client.get("/connexion")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    step1 = client.post(
+        "/connexion", data={"identifier": login, "password": password, "csrf": csrf}
+    )
+    if step1.status_code != 200:
+        return step1
+    flow_id = re.search(r'name="flow_id" value="([^"]+)"', step1.text).group(1)
+    code = smtp_sink.last_to(f"{login}@demo.sisra.test").code()
+    return client.post(
+        "/connexion/code",
+        data={"flow_id": flow_id, "code": code, "csrf": csrf},
+        follow_redirects=False,
+    )
+
+
+def app_login(client: httpx.Client, smtp_sink, login: str, tokens: dict | None) -> httpx.Response:
+    """MonSisra's two-step login, giving the refresh token and device it holds (a renewal)."""
+    held = {"refresh_token": tokens["refresh_token"]} if tokens else {}
+    step1 = client.post(
+        "/api/v1/auth/login", json={"identifier": login, "password": PASSWORD, **held}
+    )
+    if step1.status_code != 200:
+        return step1
+    code = smtp_sink.last_to(f"{login}@demo.sisra.test").code()
+    device = {"device_id": tokens["device_id"]} if tokens else {}
+    return client.post(
+        "/api/v1/auth/otp/verify",
+        json={"flow_id": step1.json()["flow_id"], "code": code, **device},
+    )
+
+
+class Attack:
+    """Wrong passwords for ``login`` at a steady rate from every attacker address, until
+    stopped; the answers' status codes."""
+
+    def __init__(self, base: str, login: str, cookies: dict | None = None) -> None:
+        self.statuses: list[int] = []
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._poll, args=(base, login, a, cookies)) for a in ATTACKERS
+        ]
+
+    def _poll(self, base: str, login: str, address: str, cookies: dict | None) -> None:
+        with from_address(base, address, cookies=cookies) as client:
+            i = 0
+            while not self._stop.is_set():
+                i += 1
+                body = {"identifier": login, "password": f"devine-{address}-{i}"}
+                self.statuses.append(client.post("/api/v1/auth/login", json=body).status_code)
+                self._stop.wait(0.1)
+
+    def __enter__(self) -> "Attack":
+        for t in self._threads:
+            t.start()
+        while len(self.statuses) < 20:  # the account is under attack before the owner comes
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+
+
+def test_the_owner_on_known_devices_gets_in_every_time_while_attacked(
+    soft_card, live_server, make_pro, smtp_sink, settings, db
+):
+    from sisra.client import auth as client_auth
+    from sisra.client.api import ApiError, PlatformClient
+    from sisra.platform.models import Professional
+
+    pro = make_pro("assiegee.proprietaire", log_in=False)
+    login_, email = "assiegee.proprietaire", "assiegee.proprietaire@demo.sisra.test"
+    with db() as s:
+        nid = s.get(Professional, pro.id).national_id
+    # before the attack: the owner's browser and MonSisra have each completed a login; the
+    # browser shares its address with one of the attackers (a hospital's one address)
+    browser = from_address(live_server.url, ATTACKERS[0])
+    assert web_login(browser, smtp_sink, login_, PASSWORD).status_code == 303
+    local = httpx.HTTPTransport(local_address="127.0.0.1")
+    monsisra = PlatformClient(live_server.url, transport=local)
+    sent = client_auth.start_two_step(monsisra, login_, PASSWORD)
+    creds = client_auth.finish_two_step(monsisra, sent, smtp_sink.last_to(email).code())
+
+    def renewal() -> str:
+        """What MonSisra does after strong_auth_required: the two-step login, giving the
+        refresh token and device it holds."""
+        nonlocal creds
+        try:
+            sent = client_auth.start_two_step(monsisra, login_, PASSWORD, creds.refresh_token)
+            code = smtp_sink.last_to(email).code()
+            renewed = client_auth.finish_two_step(monsisra, sent, code, device_id=creds.device_id)
+        except ApiError as exc:
+            return exc.code
+        assert renewed.device_id == creds.device_id  # the same computer, renewed
+        creds = renewed
+        return "ok"
+
+    with Attack(live_server.url, login_) as attack:
+        web, app = [], []
+        for _ in range(12):
+            web.append(web_login(browser, smtp_sink, login_, PASSWORD).status_code)
+            app.append(renewal())
+        # the way in of an unknown device stays as protected as before: slowed
+        stranger = [login(live_server.url, login_, PASSWORD).status_code for _ in range(3)]
+        # the CPS card is never throttled by password failures
+        card = _card_login(soft_card, live_server.url, nid)
+    assert web == [303] * 12, web
+    assert app == ["ok"] * 12, app
+    assert 429 in stranger, stranger
+    assert card.status_code == 200, card.text
+    # the attacker is throttled as before: at most the per-address limit judged per address
+    seen = Counter(attack.statuses)
+    assert set(seen) <= {401, 429}, seen
+    assert seen[401] <= len(ATTACKERS) * settings.login_max_failures_per_account_source
+    assert seen[429] > 0
+    browser.close()
+    monsisra.close()
+
+
+def _card_login(ca, base: str, national_id: str) -> httpx.Response:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from sisra.devtools.pki import issue_professional_cert
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = issue_professional_cert(
+        ca, key.public_key(), national_id=national_id, first_name="Léa", last_name="Carte"
+    )
+    challenge = httpx.post(f"{base}/api/v1/auth/cps/challenge").json()
+    signature = key.sign(
+        base64.b64decode(challenge["challenge"]), padding.PKCS1v15(), hashes.SHA256()
+    )
+    body = {
+        "challenge_id": challenge["challenge_id"],
+        "certificate": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+    return httpx.post(f"{base}/api/v1/auth/cps/verify", json=body, timeout=30)
+
+
+def test_a_stolen_or_forged_device_marker_gives_no_bypass(
+    live_server, make_pro, smtp_sink, settings
+):
+    make_pro("marquee", log_in=False)
+    make_pro("autre.compte", log_in=False)
+    owner = from_address(live_server.url, "127.0.0.1")
+    assert web_login(owner, smtp_sink, "marquee", PASSWORD).status_code == 303
+    stolen = owner.cookies.get("sisra_appareil")
+    limit = settings.login_max_failures_per_device
+    # the marker alone logs no one in: a wrong password is refused, a right one only starts
+    # the two-step login (no session)
+    with from_address(live_server.url, "127.0.0.2", cookies={"sisra_appareil": stolen}) as c:
+        assert web_login(c, smtp_sink, "marquee", "devine-0").status_code == 401
+        c.get("/connexion")
+        csrf = c.cookies.get("sisra_csrf")
+        step1 = c.post(
+            "/connexion", data={"identifier": "marquee", "password": PASSWORD, "csrf": csrf}
+        )
+        assert step1.status_code == 200 and "Saisissez votre code" in step1.text
+        assert "sisra_session" not in c.cookies
+    # a stolen cookie, from fresh addresses: the device's own limit, whatever the address
+    answers = []
+    for i in range(2 * limit):
+        address = ATTACKERS[i % len(ATTACKERS)]
+        with from_address(live_server.url, address, cookies={"sisra_appareil": stolen}) as c:
+            answers.append(web_login(c, smtp_sink, "marquee", f"devine-{i}").status_code)
+    assert answers.count(401) == limit - 1 and answers.count(429) == limit + 1, answers
+    # a forged cookie, or another account's, is no known device: the usual per-address limit
+    forged = {"sisra_appareil": "skd_" + "A" * 43}
+    other = from_address(live_server.url, "127.0.0.1")
+    assert web_login(other, smtp_sink, "autre.compte", PASSWORD).status_code == 303
+    per_address = settings.login_max_failures_per_account_source
+    theirs = {"sisra_appareil": other.cookies.get("sisra_appareil")}
+    for address, cookies in (("127.0.0.9", forged), ("127.0.0.10", theirs)):
+        with from_address(live_server.url, address, cookies=cookies) as c:
+            tries = [
+                web_login(c, smtp_sink, "marquee", f"faux-{i}").status_code
+                for i in range(per_address + 1)
+            ]
+        assert tries == [401] * per_address + [429], tries
+    # a refresh token that is spent, or another professional's, is no known device either
+    with from_address(live_server.url, "127.0.0.11") as c:
+        spent = app_login(c, smtp_sink, "autre.compte", None).json()
+        assert c.post("/api/v1/auth/refresh", json=spent).status_code == 200
+        for i in range(per_address + 1):
+            last = c.post(
+                "/api/v1/auth/login",
+                json={"identifier": "marquee", "password": f"x-{i}", **spent},
+            )
+        assert last.status_code == 429
+    owner.close()
+    other.close()
+
+
+def test_parallel_wrong_passwords_from_a_known_device_are_judged_at_most_its_limit(
+    live_server, make_pro, smtp_sink, db, settings
+):
+    """The device's counter is claimed like the others: a copied refresh token fired in
+    parallel with wrong passwords gets at most its limit judged."""
+    make_pro("rafale.connue", log_in=False)
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        tokens = otp_login(client, smtp_sink, "rafale.connue", "rafale.connue@demo.sisra.test")
+    body = {
+        "identifier": "rafale.connue",
+        "password": "mauvais-mdp-1",
+        "refresh_token": tokens["refresh_token"],
+    }
+    answers = burst(f"{live_server.url}/api/v1/auth/login", [body] * 15)
+    statuses = Counter(r.status_code for r in answers)
+    assert set(statuses) <= {401, 429}, statuses
+    assert audit_count(db, "auth.login", outcome="refused") == statuses[401]
+    assert statuses[401] <= settings.login_max_failures_per_device
+    with db() as s:  # counted on the device, not on the account
+        from sisra.platform.models import LoginThrottle
+
+        failures = {row.key: row.failures for row in s.scalars(select(LoginThrottle))}
+    assert failures[f"device:{tokens['device_id']}"] == statuses[401]
+    assert failures.get("account:rafale.connue", 0) == 0

@@ -268,6 +268,21 @@ def test_wrong_codes_from_one_source_are_throttled(psc_server, settings):
     assert "Trop de tentatives" in answers[-1].json()["message"]
 
 
+def test_wrong_passwords_from_one_source_do_not_refuse_e_cps(psc_server, settings):
+    """e-CPS has its own per-source counter: wrong passwords from an address (a shared
+    hospital address, an attacker next door) never refuse Pro Santé Connect there."""
+    settings.login_max_failures_per_ip = 3
+
+    def password() -> httpx.Response:
+        body = {"identifier": "quelquun", "password": "mauvais-mdp"}
+        return httpx.post(f"{psc_server.url}/api/v1/auth/login", json=body)
+
+    assert [password().status_code for _ in range(4)] == [401, 401, 401, 429]
+    judged = _redeem(psc_server.url, str(uuid.uuid4()), secrets.token_urlsafe(16), "v" * 43)
+    assert judged.status_code == 401, judged.text  # judged, not throttled
+    assert password().status_code == 429  # and the password limit stays
+
+
 def test_old_flows_are_purged_when_new_ones_start(psc_server, db):
     from datetime import timedelta
 

@@ -111,3 +111,45 @@ def test_logout_closes_the_session(app_client, make_pro):
     r = app_client.post("/deconnexion", data={"csrf": _csrf(home.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert app_client.get("/accueil", follow_redirects=False).status_code == 303
+
+
+def test_a_two_step_web_login_makes_the_browser_known(
+    app_client, make_pro, password, smtp_sink, db
+):
+    """The known-device cookie: HttpOnly, strict, only sent to the login pages, long-lived,
+    stored hashed; the same browser keeps its cookie; disabling the account revokes it."""
+    from sisra.platform.auth.tokens import hash_token
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.directory import service as directory
+    from sisra.platform.models import KnownDevice, Professional
+
+    pro = make_pro("connu", log_in=False)
+
+    def log_in() -> str:
+        csrf = _csrf(app_client.get("/connexion").text)
+        step2 = app_client.post(
+            "/connexion", data={"identifier": "connu", "password": password, "csrf": csrf}
+        )
+        flow_id = re.search(r'name="flow_id" value="([^"]+)"', step2.text).group(1)
+        code = smtp_sink.last_to("connu@demo.sisra.test").code()
+        done = app_client.post(
+            "/connexion/code",
+            data={"flow_id": flow_id, "code": code, "csrf": csrf},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        cookie = next(
+            c for c in done.headers.get_list("set-cookie") if c.startswith("sisra_appareil=")
+        )
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert "Path=/connexion" in cookie and "Max-Age=15552000" in cookie  # 180 days
+        return cookie.split(";", 1)[0].split("=", 1)[1]
+
+    first = log_in()
+    assert log_in() == first  # the same browser stays the same known device
+    with db() as s:
+        rows = s.scalars(select(KnownDevice)).all()
+        assert [r.token_hash for r in rows] == [hash_token(first)]  # only its hash is kept
+        directory.set_active(s, SYSTEM, s.get(Professional, pro.id), False)
+    with db() as s:
+        assert s.scalars(select(KnownDevice)).one().revoked_at is not None

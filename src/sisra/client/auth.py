@@ -107,11 +107,18 @@ def _code_sent(body: dict[str, Any]) -> CodeSent:
     )
 
 
-def start_two_step(client: PlatformClient, identifier: str, password: str) -> CodeSent:
-    """Step 1: identifier + portal password. The platform e-mails a 6-digit code."""
-    return _code_sent(
-        client.post_json("/api/v1/auth/login", {"identifier": identifier, "password": password})
-    )
+def start_two_step(
+    client: PlatformClient, identifier: str, password: str, refresh_token: str | None = None
+) -> CodeSent:
+    """Step 1: identifier + portal password. The platform e-mails a 6-digit code.
+
+    ``refresh_token``: the one this computer holds, when it logs in again (renewal): the
+    platform then counts this attempt in the device's own counter, so that strangers' wrong
+    passwords on the account do not keep this computer out. It logs no one in by itself."""
+    body = {"identifier": identifier, "password": password}
+    if refresh_token:
+        body["refresh_token"] = refresh_token
+    return _code_sent(client.post_json("/api/v1/auth/login", body))
 
 
 def resend_code(client: PlatformClient, sent: CodeSent) -> CodeSent:

@@ -294,10 +294,13 @@ def _psc_login(
 
 
 def _code_login(
-    client: PlatformClient, identifier: str, device_id: str | None = None
+    client: PlatformClient,
+    identifier: str,
+    device_id: str | None = None,
+    refresh_token: str | None = None,
 ) -> auth.Credentials:
     password = _secret("Mot de passe du portail : ")
-    sent = auth.start_two_step(client, identifier, password)
+    sent = auth.start_two_step(client, identifier, password, refresh_token)
     typer.echo(f"Un code à usage unique a été envoyé à {sent.email_hint}.")
     code = _line("Code reçu par e-mail")
     return auth.finish_two_step(client, sent, code, device_id=device_id)
@@ -700,9 +703,16 @@ def reauth(
     """Authentification forte redemandée : carte CPS, e-CPS ou code, pour le même ordinateur."""
     unlocked = _unlock(account)
     acc = unlocked.account
-    device = auth.Credentials.from_dict(unlocked.credentials).device_id
+    held = auth.Credentials.from_dict(unlocked.credentials)
     creds = _strong_auth(
-        acc.settings.server_url, card, module, acc.settings.login, device, psc=psc, browser=browser
+        acc.settings.server_url,
+        card,
+        module,
+        acc.settings.login,
+        held.device_id,
+        psc=psc,
+        browser=browser,
+        refresh_token=held.refresh_token,
     )
     unlocked.save_credentials(creds.to_dict())
     typer.echo("Authentification renouvelée : la synchronisation reprend.")
@@ -717,6 +727,7 @@ def _strong_auth(
     *,
     psc: bool = False,
     browser: bool = True,
+    refresh_token: str | None = None,
 ) -> auth.Credentials:
     with PlatformClient(server) as client:
         try:
@@ -724,7 +735,7 @@ def _strong_auth(
                 return _psc_login(client, browser, device_id)
             if card:
                 return _card_login(client, module, device_id)
-            return _code_login(client, login, device_id)
+            return _code_login(client, login, device_id, refresh_token)
         except ApiError as exc:
             _api_fail(exc)
             raise AssertionError from exc

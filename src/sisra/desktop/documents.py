@@ -701,6 +701,7 @@ class DocumentsWindow(QMainWindow):
             "par e-mail.",
             login=account.login,
             device_id=self.session.device_id(),
+            refresh_token=self.session.refresh_token(),
             parent=self,
         )
 

@@ -206,6 +206,11 @@ class AccountSession(QObject):
     def device_id(self) -> str | None:
         return auth.Credentials.from_dict(self.unlocked.credentials).device_id
 
+    def refresh_token(self) -> str | None:
+        """The refresh token this computer holds: at a renewal login it shows the platform a
+        known device, whose attempts strangers' failures on the account do not slow."""
+        return auth.Credentials.from_dict(self.unlocked.credentials).refresh_token
+
     def use_account(self, account: Account) -> None:
         """The account's settings were saved: sync again with the new folder, software or
         server."""

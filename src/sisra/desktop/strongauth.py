@@ -136,9 +136,12 @@ class StrongAuthPanel(QWidget):
         mode: str | None = None,
         parent: QWidget | None = None,
         open_browser: BrowserOpener | None = None,
+        refresh_token: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.server_url, self.login, self.device_id = server_url, login, device_id
+        # a renewal: the refresh token this computer holds makes it a known device at login
+        self.refresh_token = refresh_token
         # the system browser by default; tests give their own Chromium
         self.open_browser = open_browser
         self._psc: PscLogin | None = None
@@ -386,11 +389,11 @@ class StrongAuthPanel(QWidget):
         if not identifier or not password:
             self._show_error("Saisissez votre identifiant et votre mot de passe.")
             return
-        server = self.server_url
+        server, held = self.server_url, self.refresh_token
 
         def work() -> auth.CodeSent:
             with PlatformClient(server) as client:
-                return auth.start_two_step(client, identifier, password)
+                return auth.start_two_step(client, identifier, password, held)
 
         self._run("Envoi du code par e-mail…", work, self._code_sent)
 
@@ -537,13 +540,21 @@ class StrongAuthDialog(QDialog):
         mode: str | None = None,
         parent: QWidget | None = None,
         open_browser: BrowserOpener | None = None,
+        refresh_token: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Authentification forte")
         self.setMinimumWidth(520)
         self.credentials: auth.Credentials | None = None
         self.panel = named(
-            StrongAuthPanel(server_url, login, device_id, mode, open_browser=open_browser),
+            StrongAuthPanel(
+                server_url,
+                login,
+                device_id,
+                mode,
+                open_browser=open_browser,
+                refresh_token=refresh_token,
+            ),
             "strong_auth",
         )
         self.panel.authenticated.connect(self._authenticated)

@@ -3,7 +3,8 @@
 The code is 6 digits, single use, valid ``otp_ttl_minutes``, with ``otp_max_attempts`` tries;
 it can be sent again after ``otp_resend_cooldown_s``. Only its HMAC is stored, keyed by the
 flow id, so a database reader learns nothing usable. Wrong codes also count in the login
-throttle (per account and source, per source). Every try, send and use is claimed by one
+throttle (per account and source, per source; or the known device's own counter when a known
+device started the flow). Every try, send and use is claimed by one
 conditional ``UPDATE`` (never read-then-write), so parallel requests cannot exceed a limit.
 """
 
@@ -82,20 +83,25 @@ def start(
     login: str,
     password: str,
     purpose: str = "device",
+    known_device: str | None = None,
 ) -> FlowStarted:
     """Check identifier + portal password, then e-mail a code. Never returns tokens.
 
-    The attempt is counted before the password is checked (:mod:`throttle`)."""
+    The attempt is counted before the password is checked (:mod:`throttle`): in the known
+    device's own counter when ``known_device`` is given (:mod:`known_devices`), else in the
+    per account and per source counters. The flow remembers it for the code's tries."""
     login = login.strip().lower()
+    counters = throttle.password_counters(login, ctx.ip, known_device)
+    known = {"known_device": True} if known_device else {}
     try:
-        slot = throttle.reserve(session, settings, throttle.password_counters(login, ctx.ip))
+        slot = throttle.reserve(session, settings, counters)
     except TooManyAttempts:
         audit.record(
             session,
             ctx,
             "auth.login",
             outcome="throttled",
-            details={"login": login},
+            details={"login": login, **known},
             keep_on_failure=True,
         )
         raise
@@ -112,6 +118,7 @@ def start(
                 "login": login,
                 "step": "password",
                 "reason": "inactive" if pro and ok else "bad_credentials",
+                **known,
             },
             keep_on_failure=True,
         )
@@ -127,6 +134,7 @@ def start(
         attempts=0,
         sends=1,
         last_sent_at=now,
+        known_device=known_device,
     )
     code = f"{secrets.randbelow(1_000_000):06d}"
     flow.code_hash = _code_hash(flow.id, code)
@@ -257,7 +265,7 @@ def verify(
         slot = throttle.reserve(
             session,
             settings,
-            throttle.code_counters(pro.login, ctx.ip),
+            throttle.code_counters(pro.login, ctx.ip, flow.known_device),
             flow_id=flow_id,
             max_tries=settings.otp_max_attempts,
         )
@@ -285,7 +293,9 @@ def verify(
             NotAuthenticated(msg, code="otp_invalid", extra={"tries_left": max(left, 0)}),
         )
     # right code: slots back and this source forgiven first (lock order: counters, then flow)
-    slot.succeeded(session, settings, forgive=(pro.login, ctx.ip))
+    slot.succeeded(
+        session, settings, forgive=throttle.own_counter(pro.login, ctx.ip, flow.known_device)
+    )
     consumed = session.execute(
         update(LoginFlow)
         .where(LoginFlow.id == flow_id, LoginFlow.used_at.is_(None))

@@ -58,8 +58,9 @@ def require_enabled(settings: Settings) -> None:
 
 def _counters(ctx: RequestContext) -> list[throttle.Counter]:
     # per source, like every other login step: an identity from the provider cannot be guessed,
-    # but refused identities, spent states and wrong app codes from one source add up
-    return [throttle.Counter(f"ip:{ctx.ip}", "ip")] if ctx.ip else []
+    # but refused identities, spent states and wrong app codes from one source add up. A
+    # counter of its own: wrong passwords from the same address never refuse an e-CPS login
+    return [throttle.Counter(f"psc:{ctx.ip}", "ip")] if ctx.ip else []
 
 
 def check_loopback(uri: str) -> str:

@@ -20,6 +20,7 @@ from sisra.platform.models import (
     AccessToken,
     Counter,
     Device,
+    KnownDevice,
     RefreshToken,
     WebSession,
     WebTicket,
@@ -59,6 +60,13 @@ def end_professional(session: Session, professional_id: uuid.UUID, reason: str) 
         delete(WebTicket).where(
             WebTicket.professional_id == professional_id, WebTicket.used_at.is_(None)
         )
+    )
+    # their known browsers stop being known (auth/known_devices.py)
+    session.execute(
+        update(KnownDevice)
+        .where(KnownDevice.professional_id == professional_id, KnownDevice.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
 
 

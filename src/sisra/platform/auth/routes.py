@@ -5,7 +5,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
-from sisra.platform.auth import cps, otp, psc, service, web
+from sisra.platform.auth import cps, known_devices, otp, psc, service, web
 from sisra.platform.auth.schemas import (
     AuthMethodsOut,
     CpsChallengeOut,
@@ -41,8 +41,12 @@ def methods(settings: AppSettings) -> AuthMethodsOut:
 def login(session: DbSession, ctx: Anonymous, settings: AppSettings, body: LoginIn) -> OtpFlowOut:
     """Step 1 of the two-step login: identifier + portal password → a code sent by e-mail.
 
-    Never returns tokens. Throttled per account and per IP."""
-    return OtpFlowOut(**asdict(otp.start(session, settings, ctx, body.identifier, body.password)))
+    Never returns tokens. Throttled per account and per IP; a MonSisra device giving its
+    current ``refresh_token`` is throttled in its own counter instead, which strangers'
+    failures on the account do not touch."""
+    device = known_devices.counter(session, body.identifier, refresh_token=body.refresh_token)
+    flow = otp.start(session, settings, ctx, body.identifier, body.password, known_device=device)
+    return OtpFlowOut(**asdict(flow))
 
 
 @router.post("/otp/resend", response_model=OtpFlowOut)

@@ -8,6 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 class LoginIn(BaseModel):
     identifier: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
+    refresh_token: str | None = Field(
+        None,
+        max_length=200,
+        description="The refresh token this MonSisra device holds, when it logs in again "
+        "(after strong_auth_required): looked up, never spent, it puts the attempt in the "
+        "device's own throttle counter, out of reach of strangers' failures on the account. "
+        "It logs no one in by itself.",
+    )
 
 
 class OtpFlowOut(BaseModel):

@@ -1,6 +1,7 @@
 """Login throttling: counters in the database, claimed atomically before a secret is checked.
 
-Three kinds of counter (docs/security.md « Login throttling »):
+Three kinds of counter for attempts from unknown devices (docs/security.md « Login
+throttling »):
 
 - ``pair:<login>|<source>``: failures of one account from one source address; a low hard
   limit (``login_max_failures_per_account_source``). Only that source is refused.
@@ -9,6 +10,12 @@ Three kinds of counter (docs/security.md « Login throttling »):
 - ``account:<login>``: failures from everywhere. Never a hard lock (anybody could lock anybody
   out): past ``login_account_delay_after`` failures, attempts are spaced out by a delay that
   doubles up to ``login_account_max_delay_s``.
+
+A login from a *known device* (MonSisra presenting its refresh token, a browser its
+known-device cookie, :mod:`sisra.platform.auth.known_devices`) takes none of those: it takes
+``device:<id>``, the device's own counter, a hard limit (``login_max_failures_per_device``)
+that only that device's failures fill. Strangers' failures therefore never slow or refuse the
+owner's known device, and a stolen device marker gives no more guesses than one address.
 
 An attempt is *counted before it is evaluated*: one conditional ``UPDATE`` per counter takes the
 slot only while the limit allows it, in a short transaction of its own committed at once
@@ -35,7 +42,7 @@ from sisra.settings import Settings
 
 T = TypeVar("T")
 
-Kind = Literal["pair", "ip", "account"]
+Kind = Literal["pair", "ip", "account", "device"]
 
 
 @dataclass(frozen=True, order=True)
@@ -48,18 +55,35 @@ def _login(login: str) -> str:
     return login.strip().lower()
 
 
-def password_counters(login: str, ip: str | None) -> list[Counter]:
-    """Counters a password attempt takes: per (account, source), per source, per account."""
+def device_key(device_id: uuid.UUID) -> str:
+    """The counter of one known device (a MonSisra device or a known browser)."""
+    return f"device:{device_id}"
+
+
+def password_counters(login: str, ip: str | None, device: str | None = None) -> list[Counter]:
+    """Counters a password attempt takes: per (account, source), per source, per account; or,
+    from a known device (``device``: its :func:`device_key`), that device's counter alone."""
+    if device is not None:
+        return [Counter(device, "device")]
     counters = [Counter(f"account:{_login(login)}", "account")]
     if ip:
         counters += [Counter(f"pair:{_login(login)}|{ip}", "pair"), Counter(f"ip:{ip}", "ip")]
     return sorted(counters)  # one locking order for every request: no deadlock
 
 
-def code_counters(login: str, ip: str | None) -> list[Counter]:
-    """A code attempt: per (account, source) and per source. The account-wide delay is left
-    out: a flow exists only after the right password, and has its own few tries."""
-    return [c for c in password_counters(login, ip) if c.kind != "account"]
+def code_counters(login: str, ip: str | None, device: str | None = None) -> list[Counter]:
+    """A code attempt: per (account, source) and per source, or the known device's counter.
+    The account-wide delay is left out: a flow exists only after the right password, and has
+    its own few tries."""
+    return [c for c in password_counters(login, ip, device) if c.kind != "account"]
+
+
+def own_counter(login: str, ip: str | None, device: str | None = None) -> str | None:
+    """The counter a complete login clears: its known device's, else its source's for the
+    account."""
+    if device is not None:
+        return device
+    return f"pair:{_login(login)}|{ip}" if ip else None
 
 
 @dataclass
@@ -101,14 +125,16 @@ class Reservation:
         session: Session,
         settings: Settings,
         *,
-        forgive: tuple[str, str | None] | None = None,
+        forgive: str | None = None,
     ) -> None:
         """The secret was right: give the slots back (and lift the hold on the account).
 
-        ``forgive=(login, ip)``: a complete login (password and code) also clears its own
-        source's counter for the account. Runs in a transaction of its own, before the request
-        writes: the request's later locks (the login flow) are then never taken before these,
-        the order every claim follows (counters, then flow), so two requests cannot deadlock.
+        ``forgive``: a counter key (:func:`own_counter`) a complete login (password and code)
+        also clears: its own source's counter for the account, or its known device's.
+
+        Runs in a transaction of its own, before the request writes: the request's later locks
+        (the login flow) are then never taken before these, the order every claim follows
+        (counters, then flow), so two requests cannot deadlock.
         """
         if not self.counters and forgive is None:
             return
@@ -126,13 +152,8 @@ class Reservation:
                         )
                         .execution_options(synchronize_session=False)
                     )
-                if forgive is not None and forgive[1]:
-                    login, ip = forgive
-                    side.execute(
-                        delete(LoginThrottle).where(
-                            LoginThrottle.key == f"pair:{_login(login)}|{ip}"
-                        )
-                    )
+                if forgive is not None:
+                    side.execute(delete(LoginThrottle).where(LoginThrottle.key == forgive))
 
         _retrying(_give_back)
 
@@ -164,11 +185,11 @@ def _claim(side: Session, settings: Settings, c: Counter, now: datetime) -> int 
         values["not_before"] = case((busy, literal(hold, when)), else_=None)
         allowed = stale | LoginThrottle.not_before.is_(None) | (LoginThrottle.not_before <= now)
     else:
-        limit = (
-            settings.login_max_failures_per_account_source
-            if c.kind == "pair"
-            else settings.login_max_failures_per_ip
-        )
+        limit = {
+            "pair": settings.login_max_failures_per_account_source,
+            "ip": settings.login_max_failures_per_ip,
+            "device": settings.login_max_failures_per_device,
+        }[c.kind]
         allowed = stale | (LoginThrottle.failures < limit)
     row = side.execute(
         update(LoginThrottle)

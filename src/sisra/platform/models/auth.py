@@ -78,6 +78,26 @@ class LoginFlow(UUIDPk, Timestamped, Base):
     sends: Mapped[int] = mapped_column(Integer, default=1)
     last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the login throttle counter of the known device that started the flow (none: an unknown
+    # device); its code tries count there too (docs/security.md « Login throttling »)
+    known_device: Mapped[str | None] = mapped_column(String(80))
+
+
+class KnownDevice(UUIDPk, Timestamped, Base):
+    """A browser that completed a two-step login: its long-lived cookie, stored hashed.
+
+    Presented again at the next login of the same professional, it puts the password and code
+    attempts in the browser's own throttle counter, out of reach of strangers' failures. It
+    never logs anyone in by itself. Ended when revoked or expired.
+    """
+
+    __tablename__ = "known_devices"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CpsChallenge(UUIDPk, Timestamped, Base):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from sisra.common.french import de
 from sisra.platform.audit import service as audit
-from sisra.platform.auth import otp, psc, web
+from sisra.platform.auth import known_devices, otp, psc, web
 from sisra.platform.auth.tokens import same_secret
 from sisra.platform.context import Actor, RequestContext
 from sisra.platform.deps import Anonymous, AppSettings, DbSession, anonymous_context
@@ -125,8 +125,12 @@ def login_submit(
 ) -> HTMLResponse:
     _check_anon_csrf(request, csrf)
     target = _safe_next(next)
+    cookie = request.cookies.get(known_devices.COOKIE)
+    device = known_devices.counter(session, identifier, cookie=cookie)
     try:
-        flow = otp.start(session, settings, ctx, identifier, password, purpose="web")
+        flow = otp.start(
+            session, settings, ctx, identifier, password, purpose="web", known_device=device
+        )
     except SisraError as exc:
         raise _FormError(
             "login.html",
@@ -175,11 +179,24 @@ def code_submit(
             exc.status,
         ) from exc
     token, _ = web.open_session(session, settings, pro)
+    known = known_devices.remember_browser(
+        session, settings, pro, request.cookies.get(known_devices.COOKIE)
+    )
     audit.record(
         session, ctx.with_actor(Actor.of(pro)), "auth.web_login", details={"method": "otp"}
     )
     response = _logged_in(RedirectResponse(target, status_code=303), settings, token)
     response.delete_cookie(CSRF_COOKIE, path="/")
+    # this browser is now known: its next logins are not slowed by strangers' failures
+    response.set_cookie(
+        known_devices.COOKIE,
+        known,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(settings),
+        path=known_devices.COOKIE_PATH,
+        max_age=settings.known_device_days * 86400,
+    )
     return response
 
 
