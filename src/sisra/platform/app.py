@@ -48,6 +48,7 @@ from sisra.platform.web import (
     pages_first_login,
     pages_record,
     pages_send,
+    pages_sent,
 )
 from sisra.platform.web import routes as web_routes
 from sisra.platform.web.preview import Previews
@@ -237,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         web_routes.router,
         pages_record.router,
         pages_send.router,
+        pages_sent.router,
         pages_admin.router,
         pages_care_team.router,
         pages_download.router,

@@ -50,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "events.connect": "Notifications en direct : connexion",
     "inbox.delete": "Documents reçus : suppression",
     "inbox.list": "Documents reçus : liste",
+    "documents.sent_list": "Documents envoyés : liste",
     "inbox.read": "Documents reçus : consultation",
     "inbox.receipt.downloaded": "Documents reçus : accusé de téléchargement",
     "inbox.receipt.read": "Documents reçus : accusé de lecture",
