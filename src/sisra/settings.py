@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     # an upload with no data for this long, or longer than the maximum, is answered 408
     upload_idle_timeout_s: float = 30.0
     upload_max_seconds: float = 900.0
+    # every other request body (docs/security.md « Request bodies »): JSON and forms take at
+    # most this many bytes; the directory import's CSV file its own; a body with no data for
+    # the idle timeout, or longer than the maximum, is answered 408
+    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_directory_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    body_idle_timeout_s: float = Field(default=15.0, gt=0)
+    body_max_seconds: float = Field(default=60.0, gt=0)
     # a share's Idempotency-Key is remembered this long
     idempotency_ttl_hours: int = 24
     # blobs with no document row older than this are removed (a request killed mid-way);

@@ -1,4 +1,5 @@
-"""Upload size and pace are enforced while the body is read, against a live uvicorn server.
+"""Request bodies are bounded in size and pace while they are read, against a live uvicorn
+server: the document uploads with their own limit, every other route with a small one.
 
 Raw sockets, so that the test controls exactly what is sent and sees when the server answers:
 a 60 MB chunked upload must be answered 413 long before the client has sent it all.
@@ -7,6 +8,7 @@ a 60 MB chunked upload must be answered 413 long before the client has sent it a
 import json
 import select
 import socket
+import tracemalloc
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -229,3 +231,186 @@ def test_an_upload_within_the_limit_still_works_chunked(live_server, make_pro, m
         status, _headers, answer = _read_response(sock)
     assert status == 201, answer
     assert uuid.UUID(json.loads(answer)["document"]["id"])
+
+
+# --- every other route: small JSON and form bodies (bodies.BodyGuard) ----------------------
+
+MB = 1024 * 1024
+
+
+def test_a_200_mb_json_login_is_cut_at_the_limit_and_memory_stays_flat(live_server):
+    """Anonymous, chunked (no Content-Length): counted as it arrives, cut at 64 KiB."""
+    head = _head(
+        "/api/v1/auth/login",
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        with _connect(live_server.url) as sock:
+            sent, response = _send_until_answered(
+                sock, head + _chunked(b'{"identifier": "'), _pdf_chunks(200 * MB, _chunked)
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the server stopped reading at the limit: the client could push only what the kernel's
+    # socket buffers absorb, and the process (server and client) never held the body
+    assert sent < 20 * MB, sent
+    assert peak - before < 16 * MB, peak - before
+    assert response is not None, f"no answer after {sent} bytes"
+    status, headers, body = response
+    assert status == 413 and headers["content-type"] == "application/json"
+    answer = json.loads(body)
+    assert answer["code"] == "body_too_large"
+    assert "trop volumineuse (64 Ko au plus)" in answer["message"]
+
+
+def test_a_200_mb_content_length_is_refused_before_the_body(live_server):
+    head = _head(
+        "/api/v1/auth/login",
+        {"Content-Type": "application/json", "Content-Length": str(200 * MB)},
+    )
+    with _connect(live_server.url) as sock:
+        sock.settimeout(10)  # unanswered, it would wait for 200 MB that never come
+        sock.sendall(head)
+        status, headers, body = _read_response(sock)
+    assert status == 413 and json.loads(body)["code"] == "body_too_large"
+    assert headers["connection"] == "close"
+
+
+def _web_form_cut(live_server: Any, path: str) -> tuple[int, dict[str, str], str]:
+    head = _head(
+        path,
+        {
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Transfer-Encoding": "chunked",
+        },
+    )
+    start = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\nx\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fichier"; filename="a.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+    with _connect(live_server.url) as sock:
+        sent, response = _send_until_answered(
+            sock, head + _chunked(start), _pdf_chunks(300 * MB, _chunked)
+        )
+    assert sent < 20 * MB, sent  # never spooled: the parser did not see past the limit
+    assert response is not None, f"no answer after {sent} bytes"
+    status, headers, body = response
+    return status, headers, body.decode()
+
+
+def test_an_oversized_login_form_is_cut_at_the_limit(live_server):
+    status, headers, page = _web_form_cut(live_server, "/connexion")
+    assert status == 413 and headers["content-type"].startswith("text/html")
+    assert "trop volumineuse (64 Ko au plus)" in page and 'href="/connexion"' in page
+
+
+def test_an_oversized_directory_import_is_cut_at_its_own_limit(live_server):
+    status, headers, page = _web_form_cut(live_server, "/admin/annuaire-import")
+    assert status == 413 and headers["content-type"].startswith("text/html")
+    assert "Fichier non importé" in page and "Le fichier dépasse 2 Mo" in page
+    assert 'href="/admin/annuaire-import"' in page
+
+
+def test_a_directory_import_over_the_small_limit_but_within_its_own_is_read(live_server):
+    """200 KB of CSV: past the JSON and forms limit, within the import's; the route runs (no
+    session: it sends the visitor to the login page)."""
+    body = (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fichier"; filename="a.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + b"x" * 200_000
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+    head = _head(
+        "/admin/annuaire-import",
+        {
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Content-Length": str(len(body)),
+        },
+    )
+    with _connect(live_server.url) as sock:
+        sock.sendall(head + body)
+        status, headers, _body = _read_response(sock)
+    assert status == 303 and headers["location"].startswith("/connexion")
+
+
+def test_a_stalled_json_body_times_out(live_server, settings):
+    settings.body_idle_timeout_s = 0.5
+    start = b'{"identifier": "dr'
+    head = _head(
+        "/api/v1/auth/login",
+        {"Content-Type": "application/json", "Content-Length": str(len(start) + 100)},
+    )
+    with _connect(live_server.url) as sock:
+        sock.settimeout(10)  # far beyond the idle timeout: without one, this fails
+        sock.sendall(head + start)  # ... and then nothing more
+        status, _headers, body = _read_response(sock)
+    assert status == 408
+    answer = json.loads(body)
+    assert answer["code"] == "body_timeout" and "Rien n'a été enregistré" in answer["message"]
+
+
+def test_a_stalled_fhir_create_times_out(live_server, make_pro, settings):
+    settings.upload_idle_timeout_s = 0.5
+    author = make_pro()
+    start = b'{"resourceType": "DocumentReference", "content": [{"attachment": {"data": "JVBE'
+    head = _head(
+        "/fhir/r4/DocumentReference",
+        {
+            **author.headers,
+            "Content-Type": "application/fhir+json",
+            "Content-Length": str(len(start) + 100_000),
+        },
+    )
+    with _connect(live_server.url) as sock:
+        sock.settimeout(10)
+        sock.sendall(head + start)
+        status, headers, body = _read_response(sock)
+    assert status == 408 and headers["content-type"].startswith("application/fhir+json")
+    outcome = json.loads(body)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "ne recevait plus de données" in json.dumps(outcome, ensure_ascii=False)
+
+
+def test_a_chunked_fhir_create_over_the_document_limit_is_cut(live_server, make_pro):
+    author = make_pro()
+    head = _head(
+        "/fhir/r4/DocumentReference",
+        {
+            **author.headers,
+            "Content-Type": "application/fhir+json",
+            "Transfer-Encoding": "chunked",
+        },
+    )
+    with _connect(live_server.url) as sock:
+        sent, response = _send_until_answered(
+            sock, head + _chunked(b'{"resourceType": "'), _pdf_chunks(60 * MB, _chunked)
+        )
+    assert sent < 20 * MB and response is not None
+    status, _headers, body = response
+    assert status == 413
+    outcome = json.loads(body)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "taille maximale" in json.dumps(outcome, ensure_ascii=False)
+
+
+def test_small_bodies_within_the_limit_are_unaffected(live_server, make_pro):
+    """Chunked or not, a body under 64 KiB reaches its route (a wrong password here)."""
+    pro = make_pro()
+    for padding in (10, 60_000):
+        body = json.dumps({"identifier": pro.login, "password": "x" * padding}).encode()
+        framed = b"".join(_chunked(body[i : i + 4096]) for i in range(0, len(body), 4096))
+        head = _head(
+            "/api/v1/auth/login",
+            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        )
+        with _connect(live_server.url) as sock:
+            sock.sendall(head + framed + b"0\r\n\r\n")
+            status, _headers, answer = _read_response(sock)
+        assert status not in (408, 413), answer
+        assert json.loads(answer)["code"] != "body_too_large"

@@ -31,11 +31,13 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 # The answers any API route may give besides its own: authentication, permission, unknown
-# resource, conflict, size limit, invalid input, throttling.
+# resource, request body stalled or too large (bodies.BodyGuard), conflict, invalid input,
+# throttling.
 COMMON_ERRORS: dict[int, str] = {
     401: "Authentification requise ou refusée",
     403: "Accès refusé",
     404: "Ressource introuvable",
+    408: "Corps de la requête interrompu (plus de données reçues)",
     409: "Conflit avec l'état actuel",
     413: "Contenu trop volumineux",
     422: "Requête invalide",

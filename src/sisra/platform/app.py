@@ -21,10 +21,10 @@ from sisra.platform.audit.sealer import Sealer, SealerThread
 from sisra.platform.auth.cps import TrustStore
 from sisra.platform.auth.revocation import RevocationWatch
 from sisra.platform.auth.routes import router as auth_router
+from sisra.platform.bodies import BodyGuard
 from sisra.platform.db import make_engine, make_session_factory
 from sisra.platform.directory.routes import router as directory_router
 from sisra.platform.documents import sweep
-from sisra.platform.documents.intake import UploadGuard
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError
 from sisra.platform.events.hub import hub_for
@@ -255,8 +255,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fhir_router,  # FHIR R4 API
     ):
         app.include_router(router)
-    app.add_middleware(UploadGuard, settings=settings)
-    app.add_middleware(InputGuard)
+    app.add_middleware(InputGuard)  # reads JSON and form bodies: inside the body bounds
+    app.add_middleware(BodyGuard, settings=settings)  # every body bounded while received
     app.add_middleware(SecurityHeaders)
     app.add_middleware(FhirErrors)  # FHIR R4 API: errors under /fhir/ as OperationOutcome
     return app

@@ -75,8 +75,9 @@ def _json_has_bad_text(value: Any) -> bool:
     return False
 
 
-# Bodies up to this size are read and checked; a larger JSON or form body is left to the
-# route's own limits, and the database backstop still refuses a NUL character.
+# Bodies up to this size are read and checked. ``bodies.BodyGuard`` (outside this guard) has
+# already cut every JSON or form body at its route's limit (64 KiB but for FHIR create's base64
+# PDF); a larger one is left to its route, and the database backstop still refuses a NUL.
 MAX_CHECKED_BODY = 2 * 1024 * 1024
 _PERCENT_NUL = re.compile(rb"%00")
 

@@ -53,7 +53,7 @@ def share_document(
 ) -> Response:
     """Share a PDF about a patient: the document and one notification per recipient.
 
-    The body's size is enforced while it is received (``documents.intake.UploadGuard``).
+    The body's size is enforced while it is received (``bodies.BodyGuard``).
     """
     key = idempotency.parse_key(idempotency_key)
     try:

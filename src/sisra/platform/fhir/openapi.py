@@ -23,6 +23,7 @@ _ERRORS = {
     403: "Accès refusé (même politique que l'API v1)",
     404: "Ressource introuvable",
     406: "Format demandé non disponible (_format, Accept)",
+    408: "Corps de la requête interrompu (plus de données reçues)",
     409: "Conflit avec l'état actuel",
     413: "Document trop volumineux",
     415: "Type de contenu non pris en charge",

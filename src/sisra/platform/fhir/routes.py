@@ -19,7 +19,7 @@ from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, Pro
 from sisra.platform.directory import service as directory
 from sisra.platform.documents import content, idempotency
 from sisra.platform.documents import service as documents
-from sisra.platform.errors import NotFound, SisraError, TooLarge
+from sisra.platform.errors import NotFound, SisraError
 from sisra.platform.fhir import capability, codes, openapi, params, resources, share
 from sisra.platform.fhir.params import DEFAULT_COUNT, MAX_COUNT, MAX_OFFSET, Page
 from sisra.platform.models import IdentityStatus, Patient, Professional, Role
@@ -330,9 +330,8 @@ def _loincs(value: str | None) -> set[str] | None:
 
 
 async def request_body(request: Request) -> bytes:
-    """The JSON body, counted while received: a base64 PDF up to the document size limit."""
-    settings: Settings = request.app.state.settings
-    limit = (settings.max_document_bytes // 3 + 1) * 4 + 256 * 1024
+    """The JSON body: a base64 PDF, bounded in size and pace while it is received
+    (``bodies.BodyGuard``, the document upload limit)."""
     mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if mime not in ("application/fhir+json", "application/json", "application/json+fhir"):
         raise SisraError(
@@ -340,24 +339,7 @@ async def request_body(request: Request) -> bytes:
             code="unsupported_media_type",
             status=415,
         )
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise _too_large(settings)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(settings)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(settings: Settings) -> TooLarge:
-    mb = settings.max_document_bytes // (1024 * 1024)
-    return TooLarge(
-        f"Le document dépasse la taille maximale autorisée ({mb} Mo). Rien n'a été envoyé.",
-        code="file_too_large",
-    )
+    return await request.body()
 
 
 @router.post(

@@ -32,6 +32,7 @@ from sisra.platform.audit import service as audit
 from sisra.platform.auth import first_login, passwords
 from sisra.platform.auth import service as auth
 from sisra.platform.auth.mailer import MailError, send_mail
+from sisra.platform.bodies import import_too_large_message
 from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, DbSession
@@ -47,7 +48,6 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 50
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_INSTRUCTIONS = 500
 EDITABLE = ("first_name", "last_name", "profession", "specialty", "structure", "city", "email")
 
@@ -514,15 +514,18 @@ def import_page(request: Request, session: DbSession) -> HTMLResponse:
 async def import_submit(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     fichier: UploadFile = File(...),
     csrf: str = Form(""),
 ) -> HTMLResponse:
     ctx, pro, expected = _admin(request, session)
     check_csrf(expected, csrf)
     context: dict[str, Any] = {"pro": pro, "csrf": expected, "report": None, "error": None}
-    raw = await fichier.read(MAX_IMPORT_BYTES + 1)
-    if len(raw) > MAX_IMPORT_BYTES:
-        context["error"] = "Le fichier dépasse 2 Mo : découpez l'extraction."
+    # the whole request is bounded while received (bodies.BodyGuard); the file exactly here
+    limit = settings.max_directory_import_bytes
+    raw = await fichier.read(limit + 1)
+    if len(raw) > limit:
+        context["error"] = import_too_large_message(settings)
         return page(request, "admin/import.html", context, status=413)
     try:
         context["report"] = import_csv(session, ctx, raw)
