@@ -111,6 +111,11 @@ def test_logout_closes_the_session(app_client, make_pro):
     r = app_client.post("/deconnexion", data={"csrf": _csrf(home.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert app_client.get("/accueil", follow_redirects=False).status_code == 303
+    # the person is told it worked, on the login page, and whom to ask for a forgotten password
+    landing = app_client.get(r.headers["location"])
+    assert "Vous êtes déconnecté(e)." in landing.text
+    assert "Mot de passe oublié ?" in landing.text and "contact@" in landing.text
+    assert "Vous êtes déconnecté(e)." not in app_client.get("/connexion").text
 
 
 def test_a_two_step_web_login_makes_the_browser_known(

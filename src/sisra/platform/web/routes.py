@@ -66,7 +66,16 @@ def _page(
     csrf_cookie: str | None = None,
 ) -> HTMLResponse:
     response = templates.TemplateResponse(
-        request, name, {"pro": None, "psc": settings.psc_enabled, **context}, status_code=status
+        request,
+        name,
+        {
+            "pro": None,
+            "psc": settings.psc_enabled,
+            "contact_email": settings.contact_email,
+            "flash": None,
+            **context,
+        },
+        status_code=status,
     )
     if csrf_cookie:
         response.set_cookie(
@@ -101,13 +110,21 @@ def _logged_in(response: Response, settings: Settings, token: str) -> Response:
 
 
 @router.get("/connexion", response_class=HTMLResponse)
-def login_page(request: Request, settings: AppSettings, next: str = "/accueil") -> HTMLResponse:
+def login_page(
+    request: Request, settings: AppSettings, next: str = "/accueil", deconnecte: int = 0
+) -> HTMLResponse:
     csrf = _anon_csrf(request)
     return _page(
         request,
         settings,
         "login.html",
-        {"csrf": csrf, "next": _safe_next(next), "identifier": "", "error": None},
+        {
+            "csrf": csrf,
+            "next": _safe_next(next),
+            "identifier": "",
+            "error": None,
+            "flash": "Vous êtes déconnecté(e)." if deconnecte else None,
+        },
         csrf_cookie=csrf,
     )
 
@@ -373,7 +390,7 @@ def logout(request: Request, session: DbSession, csrf: str = Form("")) -> Respon
     if not same_secret(expected, csrf):
         raise SisraError("La page a expiré : rechargez-la.", code="csrf_failed", status=403)
     web.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
-    response = RedirectResponse("/connexion", status_code=303)
+    response = RedirectResponse("/connexion?deconnecte=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
