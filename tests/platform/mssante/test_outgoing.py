@@ -49,6 +49,7 @@ def _patient(db: Any) -> uuid.UUID:
                 sex="F",
                 ins=INS,
                 ins_oid=OID_NIR_TEST,
+                identity_status="qualifiée",  # the INS travels: see test_export_from_platform
             ),
         ).id
 
