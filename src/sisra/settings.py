@@ -6,12 +6,15 @@ appear in a process listing or a shell history.
 
 import ipaddress
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sisra.common.ins import DEFAULT_PATIENT_ID_OID, KNOWN_OIDS
 
 
 class Settings(BaseSettings):
@@ -79,6 +82,10 @@ class Settings(BaseSettings):
     # who runs the platform, as exported documents name it (XDM README.TXT)
     platform_name: str = "Sisra, plateforme régionale d'échange de documents de santé"
     contact_email: str = "contact@sisra.local"
+    # the OID under which the platform's own patient ids leave it when the INS may not (an
+    # identity that is not « qualifiée »: docs/interop.md). The default is a UUID-derived OID
+    # (2.25…), unique without registration; an operator with its own OID arc sets it here.
+    patient_id_oid: str = DEFAULT_PATIENT_ID_OID
     demo_mode: bool = False
     # the MonSisra installers offered on « Télécharger MonSisra » (default <data_dir>/downloads)
     downloads_dir: Path | None = None
@@ -196,6 +203,18 @@ class Settings(BaseSettings):
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
         return data
+
+    @field_validator("patient_id_oid")
+    @classmethod
+    def _patient_oid(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", value) or len(value) > 64:
+            raise ValueError(
+                "SISRA_PATIENT_ID_OID doit être un OID (chiffres et points, 64 au plus)"
+            )
+        if value in KNOWN_OIDS:
+            raise ValueError("SISRA_PATIENT_ID_OID ne peut pas être un OID de l'INS")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -63,3 +63,37 @@ def test_national_id_prefixes():
 def test_fold_ignores_accents_case_and_separators():
     assert fold("Élodie  D'Aubigné-Lévêque") == "elodie d aubigne leveque"
     assert fold("CŒUR") == "coeur"
+
+
+def test_only_a_qualified_identity_gives_its_ins_out() -> None:
+    from sisra.common.ins import (
+        DEFAULT_PATIENT_ID_OID,
+        IDENTITY_STATUSES,
+        OID_NIR_TEST,
+        outgoing_patient_id,
+        shareable_ins,
+    )
+
+    ins = "269046912304567"
+    for status in IDENTITY_STATUSES:
+        ident = outgoing_patient_id(
+            ins=ins, ins_oid=OID_NIR_TEST, identity_status=status, local_id="p-1"
+        )
+        if status == "qualifiée":
+            assert (ident.value, ident.oid, ident.is_ins) == (ins, OID_NIR_TEST, True)
+        else:
+            assert (ident.value, ident.oid, ident.is_ins) == ("p-1", DEFAULT_PATIENT_ID_OID, False)
+            assert shareable_ins(ins, status) is None
+    assert shareable_ins(ins, None) is None  # a status not given is not « qualifiée »
+
+
+def test_the_platform_patient_oid_setting_is_checked() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from sisra.settings import Settings
+
+    assert Settings(patient_id_oid=" 1.2.250.1.999.1.1 ").patient_id_oid == "1.2.250.1.999.1.1"
+    for bad in ("1.2.250.1.213.1.4.8", "pas un oid", "1." + "2" * 70):
+        with pytest.raises(ValidationError, match="SISRA_PATIENT_ID_OID"):
+            Settings(patient_id_oid=bad)

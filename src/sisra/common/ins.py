@@ -6,6 +6,7 @@ whether it is a NIR, a NIA, or a NIR of the test or demonstration environments.
 """
 
 import re
+import uuid
 from dataclasses import dataclass
 
 OID_NIR = "1.2.250.1.213.1.4.8"
@@ -70,3 +71,55 @@ class INS:
         if oid not in KNOWN_OIDS:
             raise InvalidINS("L'OID de l'INS n'est pas reconnu.")
         return cls(validate_ins(value), oid)
+
+
+# --------------------------------------------------------------------- what leaves the platform
+
+# The identity statuses of the INS référentiel (RNIV), as the platform stores them.
+QUALIFIED = "qualifiée"
+IDENTITY_STATUSES = ("provisoire", "récupérée", "validée", QUALIFIED)
+# The platform's own patient identifiers when the INS may not be given: the default OID of
+# the ``SISRA_PATIENT_ID_OID`` setting, derived from a UUID (ITU-T X.667, arc 2.25) so that it
+# is unique without registration; an operator with an OID of its own sets it instead.
+DEFAULT_PATIENT_ID_OID = (
+    f"2.25.{uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, 'urn:sisra:monsisra'), 'patients').int}"
+)
+
+
+@dataclass(frozen=True)
+class PatientIdentifier:
+    """The identifier under which a patient leaves the platform: the INS with its OID, or
+    the platform's own patient id under the platform's OID (``is_ins`` False)."""
+
+    value: str
+    oid: str
+    is_ins: bool
+
+
+def shareable_ins(ins: str | None, identity_status: str | None) -> str | None:
+    """The INS if it may leave the platform, else None.
+
+    The INS référentiel (ANS) allows the INS (matricule and OID) to be exchanged only for an
+    identity whose status is « qualifiée »; for a provisional, recovered or validated one,
+    the documents carry the local identifier and the traits. This is the one rule every
+    writer follows: exports, MSSanté mail, FHIR, the inbox API, printed letters.
+    """
+    value = (ins or "").replace(" ", "")
+    return value if value and identity_status == QUALIFIED else None
+
+
+def outgoing_patient_id(
+    *,
+    ins: str | None,
+    ins_oid: str | None,
+    identity_status: str | None,
+    local_id: str,
+    local_oid: str | None = None,
+) -> PatientIdentifier:
+    """The patient identifier a document, a message or an export carries (see
+    :func:`shareable_ins`): the INS under its OID (the NIR's when none is known) for a
+    qualified identity, otherwise ``local_id`` under ``local_oid`` (the platform's)."""
+    shared = shareable_ins(ins, identity_status)
+    if shared:
+        return PatientIdentifier(shared, ins_oid or OID_NIR, True)
+    return PatientIdentifier(local_id, local_oid or DEFAULT_PATIENT_ID_OID, False)

@@ -27,6 +27,7 @@ import grp
 import imaplib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -39,6 +40,7 @@ import time
 from collections.abc import Sequence
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -363,6 +365,11 @@ smtpd_tls_key_file = {server_key}
 smtpd_tls_CAfile = {self.ca_cert}
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
+# strict line ends, as operators' relays are (Postfix's SMTP smuggling defence): a line that
+# ends in a bare LF is refused with 550 ("reject"; "yes" only normalizes it since Postfix
+# 3.7.11), from loopback clients too (the exclusions default to $mynetworks)
+smtpd_forbid_bare_newline = reject
+smtpd_forbid_bare_newline_exclusions =
 """
 
     def _master_cf(self) -> str:
@@ -495,10 +502,26 @@ smtpd_tls_received_header = yes
         """Hand ``msg`` over by SMTP: to the trust space's entrance by default, or to the
         relay (``port=relay_port``: STARTTLS with the platform's certificate)."""
         port = port or self.smtp_port
+        # CRLF on the wire (the relay refuses bare LF): send_message copies message/* parts
+        # given as text verbatim, so serialise and normalise here
+        data = re.sub(rb"\r(?!\n)|(?<!\r)\n", b"\r\n", msg.as_bytes(policy=policy.SMTP))
+        sender = getaddresses([str(msg.get("Sender") or msg.get("From") or "")])
+        recipients = [
+            address
+            for _name, address in getaddresses(
+                [str(v) for h in ("To", "Cc") for v in msg.get_all(h, [])]
+            )
+        ]
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
             if port == self.relay_port:
                 smtp.starttls(context=self.client_context())
-            smtp.send_message(msg, mail_options=mail_options, rcpt_options=rcpt_options)
+            smtp.sendmail(
+                sender[0][1] if sender else "",
+                recipients,
+                data,
+                mail_options=mail_options,
+                rcpt_options=rcpt_options,
+            )
 
     def fetch(self, address: str) -> list[EmailMessage]:
         """Every message of ``address``'s mailbox (IMAP INBOX), oldest first."""

@@ -114,6 +114,7 @@ def make_item(pdf_path: Path, **changes: Any) -> dict[str, Any]:
             "sex": "F",
             "ins": "269046912304567",
             "ins_oid": OID_NIR,
+            "identity_status": "qualifiée",
         },
         "sender": {
             "id": "5d9e4c1a-2222-4333-8444-955566667777",
@@ -342,10 +343,11 @@ def test_plain_ascii_names_are_an_option_on_by_default_where_the_profile_says(
 ) -> None:
     item = make_item(pdf, patient__used_name="CŒUR", patient__first_given_name="Anaïs Zoé")
     ascii_by_default = {p.id for p in load_profiles() if p.ascii_names}
-    assert {"scan", "xdm", "mlm_eo"} <= ascii_by_default and "hprim" not in ascii_by_default
+    assert {"scan", "xdm", "mlm_eo", "hprim"} <= ascii_by_default
     hprim, scan = get_profile("hprim"), get_profile("scan")
-    assert render_name(hprim, item) == "CŒUR_Anaïs Zoé_20261119_0b3f5a2e"
-    assert render_name(hprim, item, ascii_names=True) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
+    assert render_name(hprim, item) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
+    # HPRIM keeps ASCII names even when the user lifts them (the body names the PDF)
+    assert render_name(hprim, item, ascii_names=False) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
     assert render_name(scan, item).startswith("COEUR_Anais_Zoe_19690412_20261119_")
     assert render_name(scan, item, ascii_names=False).startswith("CŒUR_Anaïs Zoé_19690412")
     out = tmp_path / "out"
@@ -571,9 +573,12 @@ def test_hprim_without_ins_with_nia_and_hostile_text(pdf: Path) -> None:
     nia = make_item(pdf, patient__ins="769046912304512", patient__ins_oid=OID_NIA)
     parsed = parse_hprim(hprim_bytes(nia, "x.pdf"))
     assert parsed["nss"] is None and parsed["patient_code"] == "769046912304512"
-    # the demonstration environment's INS (…4.11) is a NIR: it is the NSS
-    demo = make_item(pdf, patient__ins="269046912304567", patient__ins_oid=OID_NIR_DEMO)
-    assert parse_hprim(hprim_bytes(demo, "x.pdf"))["nss"] == "269046912304567"
+    # a NIR of the test (…4.10) or demonstration (…4.11) ranges is nobody's social security
+    # number: line 8 stays empty (the INS is still the patient code)
+    for oid in (OID_NIR_TEST, OID_NIR_DEMO):
+        test_nir = make_item(pdf, patient__ins="269046912304567", patient__ins_oid=oid)
+        parsed = parse_hprim(hprim_bytes(test_nir, "x.pdf"))
+        assert parsed["nss"] is None and parsed["patient_code"] == "269046912304567"
     no_recipient = make_item(pdf)
     del no_recipient["recipient"]
     assert parse_hprim(hprim_bytes(no_recipient, "x.pdf"))["recipient"] == ""
@@ -939,3 +944,19 @@ def test_export_modules_import_only_their_side(module: str, forbidden: tuple[str
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("ascii_names", [None, False])
+def test_the_hprim_body_names_the_pdf_that_is_on_disk(
+    tmp_path: Path, pdf: Path, ascii_names: bool | None
+) -> None:
+    """« BŒUF » has no ISO-8859-1 form: the body said « BOEUF_….pdf » while the PDF on disk
+    was « BŒUF_….pdf ». One name for both, the ASCII-safe one, whatever the user's choice."""
+    item = make_item(pdf, patient__used_name="BŒUF", patient__first_given_name="Zoë")
+    out = tmp_path / "out"
+    out.mkdir()
+    written, hpr = write_export(get_profile("hprim"), out, item, pdf, ascii_names=ascii_names)
+    named = parse_hprim(hpr.read_bytes())["pdf_name"]
+    assert named == written.name and (out / named).is_file()
+    assert written.name.isascii() and written.name.startswith("BOEUF_Zoe_")
+    assert hpr.stem == written.stem

@@ -159,3 +159,17 @@ def test_a_port_taken_before_the_start_means_other_ports(tmp_path: Path, taken: 
     finally:
         holder.close()
         listener.close()
+
+
+def test_the_relay_refuses_bare_line_feeds(mail_servers: MailServers) -> None:
+    """The test relay is as strict as operators' relays (``smtpd_forbid_bare_newline =
+    reject``): a message whose lines end in a bare LF is refused, so a sender that puts
+    one on the wire fails the suite."""
+    msg = _message(new_mailbox(PLATFORM_DOMAIN), new_mailbox(EXTERNAL_DOMAIN))
+    with (
+        smtplib.SMTP("127.0.0.1", mail_servers.smtp_port, timeout=30) as smtp,
+        pytest.raises(smtplib.SMTPDataError) as refused,
+    ):
+        smtp.sendmail(msg["From"], [msg["To"]], msg.as_bytes())  # default policy: LF
+    assert refused.value.smtp_code == 550
+    assert b"bare <LF>" in refused.value.smtp_error

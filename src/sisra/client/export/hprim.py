@@ -5,14 +5,15 @@ The layout is the HPRIM Net convention's 12-line header (HPRIM Santé, « HPRIM 
 free-text results; the same layout FreeMedForms' HPRIM parser reads and MedShakeEHR's
 Apicrypt writer produces; see docs/exports.md)::
 
-    1  patient code (INS, else the platform's patient id)
+    1  patient code (INS of a qualified identity, else the platform's patient id)
     2  NAME (used name, else birth name)
     3  first name
     4  address line 1            (empty: the platform does not hold addresses)
     5  address line 2            (empty)
     6  postcode and town         (empty)
     7  date of birth JJ/MM/AAAA
-    8  social security number    « 1690469123045 67 » (13 digits, space, key); NIR only
+    8  social security number    « 1690469123045 67 » (13 digits, space, key); only the
+                                 production NIR (…1.4.8) of a qualified identity
     9  file / request number     (the document id)
     10 date of the document JJ/MM/AAAA
     11 sender                    (« Dr Marc GAUTHIER »)
@@ -31,7 +32,7 @@ from datetime import date
 from typing import Any
 
 from sisra.client.export.filenames import to_charset
-from sisra.common.ins import OID_NIA
+from sisra.common.ins import OID_NIR
 from sisra.common.xdm import item as _item
 
 HEADER_LINES = 12
@@ -52,10 +53,13 @@ def _field(value: str) -> str:
 def nss(item: dict[str, Any]) -> str:
     """The social security number as HPRIM writes it (« 1690469123045 67 »), from a NIR.
 
-    A NIA (INSEE's waiting number) is not a social security number: the line stays empty.
+    Only the production NIR (OID 1.2.250.1.213.1.4.8) of a qualified identity: a NIA
+    (INSEE's waiting number) is not a social security number, a NIR of the ANS's test or
+    demonstration ranges (…4.10, …4.11) is nobody's, and the INS of an identity that is not
+    qualified does not leave the platform. Otherwise the line stays empty.
     """
-    ins = _item.ins(item)
-    if len(ins) != 15 or _item.ins_oid(item) == OID_NIA:
+    ins = _item.ins(item)  # empty unless the identity is qualified
+    if len(ins) != 15 or _item.ins_oid(item) != OID_NIR:
         return ""
     return f"{ins[:13]} {ins[13:]}"
 

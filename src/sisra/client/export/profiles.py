@@ -92,7 +92,13 @@ class Profile:
 
     def names_charset(self, ascii_names: bool | None = None) -> Charset:
         """The charset of file names: plain ASCII when asked (the user's choice, else the
-        profile's ``ascii_names``), otherwise the profile's ``charset``."""
+        profile's ``ascii_names``), otherwise the profile's ``charset``.
+
+        An HPRIM profile always has plain-ASCII names: the HPRIM file names its PDF in its
+        body, in the content's charset (ISO-8859-1 lacks « Œ »), and a reader must find the
+        file it names; an ASCII name is the same in every charset, on disk and in the body."""
+        if self.sidecar == "hprim":
+            return "ascii"
         wanted = self.ascii_names if ascii_names is None else ascii_names
         if wanted:
             return "ascii"

@@ -38,7 +38,7 @@ import xmlschema
 
 from sisra import __version__
 from sisra.common import doctypes
-from sisra.common.ins import KNOWN_OIDS, OID_NIR
+from sisra.common.ins import DEFAULT_PATIENT_ID_OID, KNOWN_OIDS, OID_NIR, PatientIdentifier
 from sisra.common.xdm import codes
 from sisra.common.xdm import item as _item
 
@@ -101,10 +101,11 @@ CODED_ENTRY = {
 }
 
 # UUID-derived OIDs (ITU-T X.667, arc 2.25) for what has no registered OID: the application
-# sending the submission sets, and the platform's patient ids when a patient has no INS.
+# sending the submission sets, and (by default) the platform's patient ids when the INS may
+# not be given (settings.patient_id_oid, sent to MonSisra with each item).
 _SISRA_UUID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:sisra:monsisra")
 SOURCE_OID = f"2.25.{_SISRA_UUID.int}"
-SISRA_PATIENT_OID = f"2.25.{uuid.uuid5(_SISRA_UUID, 'patients').int}"
+SISRA_PATIENT_OID = DEFAULT_PATIENT_ID_OID
 
 ET.register_namespace("lcm", LCM)
 ET.register_namespace("rim", RIM)
@@ -195,12 +196,12 @@ def ins_oid_for(item: dict[str, Any], oid: str | None = None) -> str:
 
 
 def patient_cx(item: dict[str, Any], oid: str | None = None) -> str:
-    """``INS^^^&<OID>&ISO``; without INS, the platform id under Sisra's patient OID."""
-    ins = _item.ins(item)
-    if ins:
-        return f"{hl7_escape(ins)}^^^&{ins_oid_for(item, oid)}&ISO"
-    patient = _item.text(_item.section(item, "patient").get("id"))
-    return f"{hl7_escape(patient)}^^^&{SISRA_PATIENT_OID}&ISO"
+    """``INS^^^&<OID>&ISO`` for a qualified identity; otherwise the platform's patient id
+    under the platform's OID (:func:`sisra.common.xdm.item.patient_identifier`)."""
+    ident = _item.patient_identifier(item)
+    if ident.is_ins:
+        return f"{hl7_escape(ident.value)}^^^&{ins_oid_for(item, oid)}&ISO"
+    return f"{hl7_escape(ident.value)}^^^&{ident.oid}&ISO"
 
 
 def _clip(value: str, size: int) -> str:
@@ -567,8 +568,10 @@ def xds_errors(xml: bytes) -> list[str]:
     match = _CX_RE.match(patient or "")
     if match is None:
         problems.append("XDSDocumentEntry.patientId absent ou mal formé")
-    elif match.group("oid") not in KNOWN_OIDS | {SISRA_PATIENT_OID}:
-        problems.append(f"patientId : OID {match.group('oid')} inconnu (NIR, NIA ou test)")
+    elif len(match.group("oid")) > 64:
+        # an INS OID, or the sending platform's own patient OID (an identity that is not
+        # qualified travels under its local identifier: docs/interop.md)
+        problems.append(f"patientId : OID {match.group('oid')} de plus de 64 caractères")
     if _external(package, SS_PATIENT_ID) != patient:
         problems.append("patientId différent entre le lot et le document")
     if _first(slots, "sourcePatientId") != patient:
@@ -640,7 +643,7 @@ def readme_text(item: dict[str, Any], content: Content = PDF) -> str:
     if _item.used_name(item) and _item.used_name(item) != _item.birth_name(item):
         patient += f", né(e) {_item.birth_name(item)}"
     birth = _item.fr_date(_item.birth_date(item))
-    ins = _item.ins(item)
+    ident = _item.patient_identifier(item)
     name, url, contact = _platform(item)
     recipient = _item.recipient_label(item)
     lines = [
@@ -649,7 +652,7 @@ def readme_text(item: dict[str, Any], content: Content = PDF) -> str:
         f"Expéditeur : {who}",
         *([f"Destinataire : {recipient}"] if recipient else []),
         f"Patient : {patient}" + (f", né(e) le {birth}" if birth else ""),
-        f"INS : {ins}" if ins else "INS : non renseigné",
+        patient_line(ident),
         f"Document : {_item.title(item)} ({_item.type_label(item)})",
         f"Date du document : {_item.fr_date(_item.document_date(item))}",
         f"Transmis par : {name}, le {when}",
@@ -695,6 +698,16 @@ def index_html(item: dict[str, Any], content: Content = PDF) -> str:
         f'<li><a href="{METADATA_ENTRY}">Métadonnées XDS</a></li>\n</ul>\n'
         f"<p>Transmis par {esc(name)}{contact_line}</p>\n"
         "</body>\n</html>\n"
+    )
+
+
+def patient_line(ident: PatientIdentifier) -> str:
+    """The patient identifier as a mail or README names it: the INS only when qualified."""
+    if ident.is_ins:
+        return f"INS : {ident.value}"
+    return (
+        f"Identifiant patient : {ident.value} (OID {ident.oid}) ; INS non transmis "
+        "(seule une identité qualifiée porte son INS)"
     )
 
 

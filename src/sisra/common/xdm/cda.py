@@ -24,7 +24,6 @@ from sisra.common.xdm import item as _item
 from sisra.common.xdm.archive import (
     FALLBACK_LOINC,
     LOINC_OID,
-    SISRA_PATIENT_OID,
     SOURCE_OID,
     XdmError,
     ins_oid_for,
@@ -102,11 +101,11 @@ def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
     _sub(root, "versionNumber", value="1")
 
     role = _sub(_sub(root, "recordTarget"), "patientRole")
-    ins = _item.ins(item)
-    if ins:
-        _sub(role, "id", root=ins_oid_for(item, oid), extension=ins)
+    patient_ident = _item.patient_identifier(item)  # the INS only for a qualified identity
+    if patient_ident.is_ins:
+        _sub(role, "id", root=ins_oid_for(item, oid), extension=patient_ident.value)
     else:
-        _sub(role, "id", root=SISRA_PATIENT_OID, extension=_item.text(patient.get("id")))
+        _sub(role, "id", root=patient_ident.oid, extension=patient_ident.value)
     person = _sub(role, "patient")
     _name(person, _item.birth_name(item), _item.first_name(item), "BR")
     if _item.used_name(item) and _item.used_name(item) != _item.birth_name(item):

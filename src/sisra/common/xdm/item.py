@@ -11,6 +11,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sisra.common.ins import PatientIdentifier, outgoing_patient_id
 from sisra.common.text import fold
 
 _SPACES = re.compile(r"\s+")
@@ -94,8 +95,30 @@ def sent_at(item: dict[str, Any]) -> datetime | None:
     return parse_datetime(item.get("created_at"))
 
 
+def identity_status(item: dict[str, Any]) -> str:
+    """provisoire, récupérée, validée or qualifiée; empty when the item does not say."""
+    return text(section(item, "patient").get("identity_status"))
+
+
+def patient_identifier(item: dict[str, Any]) -> PatientIdentifier:
+    """The identifier the patient leaves under (:func:`sisra.common.ins.outgoing_patient_id`):
+    the INS and its OID for a qualified identity, else the platform's patient id under the
+    platform's OID (``platform.patient_id_oid``, the default one from older platforms).
+    An item that does not give the identity status carries no INS out."""
+    patient = section(item, "patient")
+    return outgoing_patient_id(
+        ins=text(patient.get("ins")),
+        ins_oid=text(patient.get("ins_oid")) or None,
+        identity_status=identity_status(item),
+        local_id=text(patient.get("id")),
+        local_oid=text(section(item, "platform").get("patient_id_oid")) or None,
+    )
+
+
 def ins(item: dict[str, Any]) -> str:
-    return text(section(item, "patient").get("ins")).replace(" ", "")
+    """The INS as it may leave the platform: only a qualified identity's, else empty."""
+    ident = patient_identifier(item)
+    return ident.value if ident.is_ins else ""
 
 
 def ins_oid(item: dict[str, Any]) -> str | None:
@@ -106,8 +129,8 @@ def ins_oid(item: dict[str, Any]) -> str | None:
 
 
 def patient_id(item: dict[str, Any]) -> str:
-    """The INS when the patient has one, else the platform's patient id."""
-    return ins(item) or text(section(item, "patient").get("id"))
+    """The INS of a qualified identity, else the platform's patient id."""
+    return patient_identifier(item).value
 
 
 def document_id(item: dict[str, Any]) -> str:

@@ -173,6 +173,7 @@ def _share_all(
             patient_name=f"{patient.used_name or patient.birth_name} {patient.first_given_name}",
             patient_birth_date=patient.birth_date,
             patient_ins=patient.ins,
+            patient_identity_status=patient.identity_status,
             clinical_date=d.clinical_date,
             rng=rng,
         )

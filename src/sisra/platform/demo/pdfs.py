@@ -40,6 +40,7 @@ from reportlab.platypus import (
 
 from sisra.common.dates import french_date
 from sisra.common.doctypes import DOCUMENT_TYPES
+from sisra.common.ins import shareable_ins
 
 __all__ = ["render_pdf"]
 
@@ -3803,14 +3804,17 @@ def render_pdf(
     clinical_date: date,
     rng: random.Random,
     min_pages: int = 2,
+    patient_identity_status: str | None = None,
 ) -> bytes:
     """A multi-page French medical PDF fitting ``type_label`` and the author's profession.
 
     ``type_label`` is a document type label or code of :mod:`sisra.common.doctypes`;
     ``author_profession`` may be a profession ("Cardiologue", "Infirmière") or an RPPS
     specialty ("Cardiologie et maladies vasculaires"). The sex, when needed for French
-    agreement, is read from the INS. The result has between ``max(2, min_pages)`` and
-    ``max(4, min_pages)`` pages, its metadata title and author set.
+    agreement, is read from the INS. The INS is printed only when ``patient_identity_status``
+    is « qualifiée » (INS référentiel: :func:`sisra.common.ins.shareable_ins`). The result
+    has between ``max(2, min_pages)`` and ``max(4, min_pages)`` pages, its metadata title and
+    author set.
     """
     low = max(2, min_pages)
     high = max(4, min_pages)
@@ -3836,6 +3840,7 @@ def render_pdf(
             patient_name=patient_name,
             patient_birth_date=patient_birth_date,
             patient_ins=patient_ins,
+            patient_identity_status=patient_identity_status,
             clinical_date=clinical_date,
             rng=rng,
             blocks=blocks,
@@ -3867,6 +3872,7 @@ def _compose(
     patient_name: str,
     patient_birth_date: date,
     patient_ins: str | None,
+    patient_identity_status: str | None,
     clinical_date: date,
     rng: random.Random,
     blocks: int,
@@ -3890,7 +3896,7 @@ def _compose(
         author_city=author_city,
         patient_name=patient_name,
         birth_date=patient_birth_date,
-        ins=patient_ins,
+        ins=shareable_ins(patient_ins, patient_identity_status),
         day=clinical_date,
         sex=sex,
         age=age,

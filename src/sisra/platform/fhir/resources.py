@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sisra.common import doctypes
+from sisra.common.ins import shareable_ins
 from sisra.common.xdm import codes as xdm_codes
 from sisra.platform.fhir import codes
-from sisra.platform.models import Document, IdentityStatus, Patient, Professional
+from sisra.platform.models import Document, Patient, Professional
 
 Json = dict[str, Any]
 
@@ -42,8 +43,10 @@ def _coding(system: str, code: str, display: str | None = None) -> Json:
 
 def _ins_identifier(p: Patient) -> Json | None:
     """The INS, only for a qualified identity: the INS référentiel forbids exchanging the
-    matricule of an identity that is not qualified (FR Core: fr-core-patient-ins)."""
-    if not p.ins or not p.ins_oid or p.identity_status != IdentityStatus.qualifiee:
+    matricule of an identity that is not qualified (FR Core: fr-core-patient-ins); the rule
+    every writer follows is :func:`sisra.common.ins.shareable_ins`."""
+    ins = shareable_ins(p.ins, p.identity_status.value)
+    if not ins or not p.ins_oid:
         return None
     kind = codes.INS_TYPES.get(p.ins_oid)
     if kind is None:
@@ -53,7 +56,7 @@ def _ins_identifier(p: Patient) -> Json | None:
         "use": use,
         "type": {"coding": [_coding(codes.CS_IDENTIFIER_TYPE, type_code)]},
         "system": codes.urn_oid(p.ins_oid),
-        "value": p.ins,
+        "value": ins,
     }
 
 

@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from sisra.common.ins import DEFAULT_PATIENT_ID_OID
+
 
 class PatientSummary(BaseModel):
     id: uuid.UUID
@@ -12,9 +14,12 @@ class PatientSummary(BaseModel):
     first_given_name: str
     birth_date: date
     sex: str
+    # the INS and its assigning authority (NIR, NIA, or their test ranges 1.2.250.1.213.1.4.8
+    # to 11), given only for a « qualifiée » identity (INS référentiel); None otherwise
     ins: str | None
-    # the INS's assigning authority: NIR, NIA, or their test ranges (1.2.250.1.213.1.4.8-11)
     ins_oid: str | None = None
+    # provisoire, récupérée, validée or qualifiée; None from platforms that did not send it
+    identity_status: str | None = None
 
 
 class SenderSummary(BaseModel):
@@ -54,6 +59,8 @@ class PlatformSummary(BaseModel):
     name: str
     url: str
     contact_email: str
+    # the OID of the platform's own patient ids (the XDM patientId of an unqualified identity)
+    patient_id_oid: str = DEFAULT_PATIENT_ID_OID
 
 
 class InboxItem(BaseModel):

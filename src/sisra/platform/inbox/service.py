@@ -9,6 +9,7 @@ from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from sisra.common import doctypes
+from sisra.common.ins import shareable_ins
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import NotFound
@@ -66,6 +67,7 @@ _PATIENT_COLS = (
     "sex",
     "ins",
     "ins_oid",
+    "identity_status",
 )
 _PERSON_COLS = (
     "id",
@@ -90,6 +92,8 @@ def _row_item(row: Any, platform: Any) -> dict[str, Any]:
     """
     m = row._mapping
     dtype = doctypes.get(m["d_type_code"])
+    status = m["p_identity_status"].value
+    shared_ins = shareable_ins(m["p_ins"], status)
     return {
         "id": m["id"],
         "cursor": m["seq"],
@@ -114,8 +118,11 @@ def _row_item(row: Any, platform: Any) -> dict[str, Any]:
             "first_given_name": m["p_first_given_name"],
             "birth_date": m["p_birth_date"],
             "sex": m["p_sex"].value,
-            "ins": m["p_ins"],
-            "ins_oid": m["p_ins_oid"] if m["p_ins"] else None,
+            # the INS only for a qualified identity (INS référentiel): MonSisra writes what it
+            # gets to disk and into exports, and the platform mails these items
+            "ins": shared_ins,
+            "ins_oid": m["p_ins_oid"] if shared_ins else None,
+            "identity_status": status,
         },
         "sender": _row_person(m, "s_"),
         "recipient": _row_person(m, "r_"),
@@ -181,6 +188,7 @@ def platform_summary(settings: Settings) -> dict[str, str]:
         "name": settings.platform_name,
         "url": settings.public_url,
         "contact_email": settings.contact_email,
+        "patient_id_oid": settings.patient_id_oid,
     }
 
 

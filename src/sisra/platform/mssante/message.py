@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sisra.common.xdm import CDA_PDF, ZIP_NAME, validate_archive, write_xdm
 from sisra.common.xdm import item as _item
+from sisra.common.xdm.archive import patient_line
 from sisra.common.xdm.cda import cda_n1
 from sisra.platform.documents.content import _ascii_filename as pdf_filename
 from sisra.platform.inbox.service import items_for
@@ -57,7 +58,6 @@ def xdm_archive(item: dict[str, Any], pdf: bytes) -> tuple[bytes, bytes]:
 def _body(item: dict[str, Any]) -> str:
     patient = f"{_item.last_name(item)} {_item.first_name(item)}".strip()
     birth = _item.fr_date(_item.birth_date(item))
-    ins = _item.ins(item)
     platform = _item.section(item, "platform")
     name = _item.text(platform.get("name")) or "Sisra"
     lines = [
@@ -68,7 +68,7 @@ def _body(item: dict[str, Any]) -> str:
         f"  {_item.title(item)} ({_item.type_label(item)})",
         f"  Date du document : {_item.fr_date(_item.document_date(item))}",
         f"  Patient : {patient}" + (f", né(e) le {birth}" if birth else ""),
-        f"  INS : {ins}" if ins else "  INS : non renseigné",
+        f"  {patient_line(_item.patient_identifier(item))}",
         "",
         "Le document est joint au format PDF. L'archive IHE_XDM.ZIP contient le même document "
         "au format CDA R2 avec ses métadonnées, pour l'intégrer dans votre logiciel métier.",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform.audit import service as audit
+from sisra.platform.auth.mailer import MailError, wire_bytes
 from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
 from sisra.platform.models import MssanteOutbox, OutboxStatus, utcnow
@@ -140,7 +141,18 @@ class OutboxSender:
                 )
             else:
                 session.expunge(row)
-                outcome = deliver(self.settings, row, msg.as_bytes())
+                try:
+                    wire = wire_bytes(msg)  # CRLF, lines of at most 998 characters
+                except MailError as exc:
+                    log.error("outbox %s: the mail could not be serialised (%s)", row_id, exc)
+                    outcome = Outcome(
+                        False,
+                        permanent=True,
+                        reason="Le message n'a pas pu être mis en forme pour l'envoi : "
+                        "prévenez l'assistance.",
+                    )
+                else:
+                    outcome = deliver(self.settings, row, wire)
         self._record(row_id, outcome)
 
     def _record(self, row_id: uuid.UUID, outcome: Outcome) -> None:

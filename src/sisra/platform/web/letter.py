@@ -26,6 +26,7 @@ from reportlab.platypus import (
 )
 
 from sisra.common.dates import french_date
+from sisra.common.ins import shareable_ins
 from sisra.platform.models import Patient, Professional
 
 
@@ -52,8 +53,9 @@ def _patient_lines(patient: Patient) -> list[str]:
         f"<b>{escape(names)} {escape(patient.first_given_name)}</b>",
         f"Né·e le {patient.birth_date.strftime('%d/%m/%Y')} — {sex}",
     ]
-    if patient.ins:
-        lines.append(f"INS : {escape(patient.ins)}")
+    ins = shareable_ins(patient.ins, patient.identity_status.value)  # qualified identity only
+    if ins:
+        lines.append(f"INS : {escape(ins)}")
     return lines
 
 

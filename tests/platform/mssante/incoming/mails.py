@@ -34,7 +34,13 @@ def xdm_item(
             "clinical_date": date.today().isoformat(),
             "in_reply_to": None,
         },
-        "patient": {"id": str(uuid.uuid4()), "ins_oid": OID_NIR, **patient},
+        # a qualified identity: the sender's writer carries its INS (docs/interop.md)
+        "patient": {
+            "id": str(uuid.uuid4()),
+            "ins_oid": OID_NIR,
+            "identity_status": "qualifiée",
+            **patient,
+        },
         "sender": {
             "name": "Jean MARTIN",
             "first_name": "Jean",

@@ -24,7 +24,7 @@ from sisra.platform.models import AuditEvent, Document, Professional
 from sisra.platform.mssante.gateway import Gateway
 
 from ..conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
-from .conftest import GARNIER_INS, GARNIER_XDM, garnier, new_patient, running_gateway
+from .conftest import GARNIER_XDM, garnier, new_patient, running_gateway
 from .mails import message, with_xdm, xdm_zip
 
 
@@ -129,7 +129,7 @@ def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
     routed, live_server, make_pro, db, smtp_sink, pdf, tmp_path
 ):
     address, creds = _recipient(live_server, make_pro, db, smtp_sink)
-    garnier(db)
+    garnier_id = garnier(db)
     folder = tmp_path / "export"
     folder.mkdir()
     client = PlatformClient(live_server.url)
@@ -157,7 +157,9 @@ def test_a_mail_from_another_operator_reaches_monsisra_s_folder(
         stop.set()
         runner.join(15)
     items = client.get_json("/api/v1/inbox", token=creds.access_token)["items"]
-    assert [i["patient"]["ins"] for i in items] == [GARNIER_INS]
+    # filed to M. GARNIER, whose identity is not qualified: the INS stays on the platform
+    assert [i["patient"]["id"] for i in items] == [str(garnier_id)]
+    assert [i["patient"]["ins"] for i in items] == [None]
     # the author is the sender's row in the directory, added as an external correspondent
     with db() as session:
         author = session.scalars(select(Professional).where(Professional.mssante == sender)).one()
