@@ -111,6 +111,9 @@ class AccountSettings:
     ascii_names: bool | None = None
     # the DOCUMENTS REÇUS columns as the user left them (Qt header state, base64)
     table_columns: str | None = None
+    # the practice software's group when it reads the exports under another account (a
+    # practice server): files 0640 and created folders 2750 of that group, else 0600/0700
+    export_group: str | None = None
 
     def validated(self) -> AccountSettings:
         """A normalised copy, or ``invalid_setting``."""
@@ -136,6 +139,10 @@ class AccountSettings:
         for name in ("launch_at_startup", "notifications"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(f"Le réglage « {name} » doit valoir oui ou non.")
+        if self.export_group is not None and (
+            not isinstance(self.export_group, str) or not self.export_group.strip()
+        ):
+            raise bad("Le groupe du logiciel métier est invalide.")
         if self.ascii_names is not None and not isinstance(self.ascii_names, bool):
             raise bad("Le réglage « ascii_names » doit valoir oui, non ou rien.")
         export = self.export_folder

@@ -34,6 +34,7 @@ from sisra.client.lock import hold_sync
 from sisra.common.french import de
 
 if TYPE_CHECKING:
+    from sisra.client.export.permissions import FileAccess
     from sisra.client.state import ItemState
 
 T = TypeVar("T")
@@ -136,6 +137,22 @@ def _profile_help() -> str:
 
 
 PROFILE_HELP = _profile_help()
+GROUP_HELP = (
+    "Groupe du logiciel métier, s'il lit les documents sous un autre compte (serveur de "
+    "cabinet) : fichiers 0640 de ce groupe ; sinon 0600, lisibles par ce seul compte"
+)
+
+
+def _access(group: str | None) -> FileAccess:
+    from sisra.client.export.permissions import FileAccess, GroupError
+
+    try:
+        return FileAccess.for_group(group)
+    except GroupError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc
+
+
 PSC_HELP = "Je me connecte avec e-CPS (Pro Santé Connect)"
 BROWSER_HELP = "e-CPS : ouvrir le navigateur (sinon, l'adresse est seulement affichée)"
 
@@ -152,6 +169,7 @@ def add_user(
     browser: Annotated[bool, typer.Option(help=BROWSER_HELP)] = True,
     profile: Annotated[str | None, typer.Option(help=PROFILE_HELP)] = None,
     folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
+    group: Annotated[str | None, typer.Option(help=GROUP_HELP)] = None,
     days: Annotated[
         int | None, typer.Option(help="Jours de documents à récupérer (0 = aucun)")
     ] = None,
@@ -170,6 +188,7 @@ def add_user(
     profiles = {p.id: p for p in load_profiles()}
     if profile is not None and profile not in profiles:  # before any password or code
         _fail(f"Profil « {profile} » inconnu. Choix : {', '.join(profiles)}.")
+    access = _access(group)
     with PlatformClient(server) as client:
         try:
             if psc:
@@ -212,6 +231,7 @@ def add_user(
         export_folder=folder.expanduser(),
         backfill_days=days,
         launch_at_startup=autostart,
+        export_group=group or None,
     )
     store = _store()
     try:
@@ -219,7 +239,7 @@ def add_user(
     except AccountError as exc:
         _fail(exc.message)
         return
-    folder.expanduser().mkdir(parents=True, exist_ok=True)
+    access.make_folder(folder.expanduser())  # 0700, or 2750 of the practice's group
     if autostart:
         _set_autostart(True)
     typer.echo(f"Utilisateur {settings.display_name} ajouté (compte {account.id}).")
@@ -445,6 +465,7 @@ def settings(
     folder: Annotated[Path | None, typer.Option(help="Répertoire d'enregistrement")] = None,
     profile: Annotated[str | None, typer.Option(help=PROFILE_HELP)] = None,
     server: Annotated[str | None, typer.Option(help="Adresse de la plateforme")] = None,
+    group: Annotated[str | None, typer.Option(help=GROUP_HELP + " ; « » pour l'enlever")] = None,
     autostart: Annotated[bool | None, typer.Option(help="Lancer au démarrage")] = None,
     ascii_names: Annotated[
         bool | None,
@@ -464,6 +485,9 @@ def settings(
         changes["software_profile_id"] = profile
     if server is not None:
         changes["server_url"] = server
+    if group is not None:
+        _access(group or None)
+        changes["export_group"] = group or None
     if autostart is not None:
         changes["launch_at_startup"] = autostart
         _set_autostart(autostart)
@@ -479,6 +503,8 @@ def settings(
     typer.echo(f"Plateforme : {s.server_url}")
     typer.echo(f"Logiciel métier : {s.software_profile_id}")
     typer.echo(f"Répertoire d'enregistrement des documents : {s.export_folder}")
+    readers = f"ce compte et le groupe « {s.export_group} »" if s.export_group else "ce compte"
+    typer.echo(f"Documents enregistrés lisibles par : {readers}")
     names = {None: "selon le logiciel métier", True: "sans accents", False: "avec accents"}
     typer.echo(f"Noms de fichiers : {names[s.ascii_names]}")
     typer.echo(f"Lancement au démarrage : {'oui' if s.launch_at_startup else 'non'}")

@@ -23,15 +23,27 @@ def default_export_folder() -> Path:
 def exporter_for(account: Account) -> Exporter:
     """The account's practice software profile and folder, as the engine's exporter."""
     from sisra.client.export import ExportError, get_profile, write_export
+    from sisra.client.export.permissions import FileAccess, GroupError
 
     profile = get_profile(account.settings.software_profile_id or DEFAULT_PROFILE)
+    try:
+        access = FileAccess.for_group(account.settings.export_group)
+    except GroupError as exc:  # the group was removed since: say so at each export
+        message = f"{exc} Corrigez le réglage « groupe du logiciel métier »."
+
+        def refuse(_item: dict[str, Any], _pdf: Path) -> list[Path]:
+            raise ExportFailure("export_group", message)
+
+        return refuse
     folder = Path(account.settings.export_folder or default_export_folder())
     ascii_names = account.settings.ascii_names
 
     def export(item: dict[str, Any], pdf: Path) -> list[Path]:
         # the INS OID, the recipient and the structure ids come with the item
         try:
-            return list(write_export(profile, folder, item, pdf, ascii_names=ascii_names))
+            return list(
+                write_export(profile, folder, item, pdf, ascii_names=ascii_names, access=access)
+            )
         except ExportError as exc:
             raise ExportFailure(exc.code, exc.message) from exc
 

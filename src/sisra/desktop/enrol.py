@@ -36,6 +36,7 @@ from sisra.client.accounts import Account, AccountSettings, AccountStore, Unlock
 from sisra.client.api import PlatformClient, default_server
 from sisra.client.auth import Credentials
 from sisra.client.engine import default_export_folder, open_engine
+from sisra.client.export.permissions import PRIVATE
 from sisra.client.sync import Progress, since_days
 from sisra.client.vault import MIN_PASSWORD_LENGTH, VaultError, check_password_strength
 from sisra.common.french import de
@@ -332,7 +333,7 @@ class SoftwarePage(_Page):
     def validatePage(self) -> bool:
         # created now so that a folder MonSisra cannot write to is fixed on this page
         try:
-            self.folder().mkdir(parents=True, exist_ok=True)
+            PRIVATE.make_folder(self.folder())  # 0700: patient documents go there
         except OSError as exc:
             self.error.setText(describe_error(exc))
             return False
@@ -455,7 +456,7 @@ class CreationPage(_Page):
         def work() -> tuple[UnlockedAccount, str | None]:
             account = store.create(settings, password, creds.to_dict())
             unlocked = store.unlock(account.id, password)
-            folder.mkdir(parents=True, exist_ok=True)
+            PRIVATE.make_folder(folder)  # 0700: patient documents go there
             # Unticked leaves the entry alone: it is shared by every account of this computer.
             return unlocked, apply_autostart(True) if autostart else None
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from sisra.client.accounts import Account, AccountError, AccountStore
 from sisra.client.engine import DEFAULT_PROFILE, default_export_folder
+from sisra.client.export.permissions import PRIVATE
 from sisra.desktop.config import apply_autostart
 from sisra.desktop.exportchoice import ExportChoice
 from sisra.desktop.session import AccountSession
@@ -92,7 +93,7 @@ class FolderDialog(_SaveDialog):
 
         def apply() -> Account:
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                PRIVATE.make_folder(folder)  # 0700: patient documents go there
             except OSError as exc:
                 raise AccountError(
                     "folder_unavailable",

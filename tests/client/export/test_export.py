@@ -960,3 +960,48 @@ def test_the_hprim_body_names_the_pdf_that_is_on_disk(
     assert named == written.name and (out / named).is_file()
     assert written.name.isascii() and written.name.startswith("BOEUF_Zoe_")
     assert hpr.stem == written.stem
+
+
+# ------------------------------------------------------------------ who may read the files
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+@pytest.mark.parametrize("name", ["pdf", "hprim", "xdm"])
+def test_exports_are_readable_by_this_account_only(
+    tmp_path: Path, pdf: Path, item: dict[str, Any], name: str
+) -> None:
+    """On a shared practice server, a world-readable export is readable by every account:
+    files are 0600 and the folders MonSisra creates 0700, whatever the umask."""
+    from sisra.client.export.permissions import PRIVATE
+
+    previous = os.umask(0o022)
+    try:
+        out = tmp_path / "cabinet" / "documents"
+        PRIVATE.make_folder(out)
+        written = write_export(get_profile(name), out, item, pdf)
+    finally:
+        os.umask(previous)
+    assert (out.stat().st_mode & 0o7777, out.parent.stat().st_mode & 0o7777) == (0o700, 0o700)
+    assert written and all(p.stat().st_mode & 0o777 == 0o600 for p in written), [
+        oct(p.stat().st_mode) for p in written
+    ]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes and groups")
+def test_with_the_practice_softwares_group_files_are_0640_of_that_group(
+    tmp_path: Path, pdf: Path, item: dict[str, Any]
+) -> None:
+    import grp
+
+    from sisra.client.export.permissions import FileAccess, GroupError
+
+    group = grp.getgrgid(os.getgroups()[-1] if os.getgroups() else os.getgid()).gr_name
+    access = FileAccess.for_group(group)
+    out = tmp_path / "hprim"
+    access.make_folder(out)
+    written = write_export(get_profile("hprim"), out, item, pdf, access=access)
+    assert out.stat().st_mode & 0o7777 == 0o2750 and out.stat().st_gid == access.gid
+    for path in written:
+        assert path.stat().st_mode & 0o777 == 0o640 and path.stat().st_gid == access.gid
+    with pytest.raises(GroupError, match="n'existe pas"):
+        FileAccess.for_group("logiciel-inexistant")

@@ -34,6 +34,7 @@ from sisra.client.export.filenames import (
     unique_stem,
 )
 from sisra.client.export.hprim import hprim_bytes, hprim_header, parse_hprim
+from sisra.client.export.permissions import PRIVATE, FileAccess
 from sisra.client.export.profiles import Profile, get_profile, load_profiles
 from sisra.client.vault import fsync_dir
 from sisra.common.xdm import (
@@ -128,12 +129,16 @@ def _remove_stale_parts(folder: Path, tag: str) -> None:
             stale.unlink()
 
 
-def _stage(folder: Path, write: Callable[[IO[bytes]], None], tag: str) -> Path:
-    """Write a new temporary ``.sisra-<tag>-….part`` file in ``folder``, flushed to disk."""
+def _stage(
+    folder: Path, write: Callable[[IO[bytes]], None], tag: str, access: FileAccess = PRIVATE
+) -> Path:
+    """Write a new temporary ``.sisra-<tag>-….part`` file in ``folder``, flushed to disk,
+    readable by the practice only (``access``: 0600, or 0640 of the practice's group)."""
     path = folder / f"{PART_PREFIX}{tag}-{secrets.token_hex(6)}{PART_SUFFIX}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o666)
+    fd = os.open(path, flags, access.file_mode)
     try:
+        access.apply_to_fd(fd)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -168,6 +173,7 @@ def write_export(
     *,
     oid: str | None = None,
     ascii_names: bool | None = None,
+    access: FileAccess = PRIVATE,
 ) -> list[Path]:
     """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
     says; return the final paths, the PDF first (when written on its own).
@@ -175,6 +181,7 @@ def write_export(
     ``oid`` overrides the INS assigning authority of XDM archives; by default it is the
     one the platform sent with the patient (``patient.ins_oid``: NIR, NIA or a test range).
     ``ascii_names`` forces or lifts plain-ASCII file names (None: the profile's choice).
+    ``access``: the files are 0600, or 0640 of the practice software's group.
     Archives are validated against the ebRIM schemas before they are renamed into place.
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
     ``export_failed``); on error no new file, temporary or final, is left in ``folder``.
@@ -210,7 +217,7 @@ def write_export(
             def xdm_writer(target: IO[bytes]) -> None:
                 write_xdm(target, item, pdf_path, oid)
 
-            archive = _stage(folder, xdm_writer, tag)
+            archive = _stage(folder, xdm_writer, tag, access)
             staged.append(archive)
             validate_archive(archive)  # as a reader will find it, before it gets its name
             plan.append(_Planned(profile.sidecar_extension, sha256_file(archive), staged=archive))
@@ -230,7 +237,7 @@ def write_export(
                 continue
             if planned.staged is None:
                 assert planned.write is not None
-                planned.staged = _stage(folder, planned.write, tag)
+                planned.staged = _stage(folder, planned.write, tag, access)
                 staged.append(planned.staged)
             results.append((final, planned.staged))
         for final, part in results:
