@@ -2,6 +2,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from sisra.platform.apidocs import error_response
 from sisra.platform.deps import AppSettings, DbSession, ProContext
 from sisra.platform.patients import service
 from sisra.platform.patients.schemas import PatientIn, PatientOut, PatientSearchIn
@@ -15,8 +16,8 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
     "/patients/search",
     response_model=list[PatientOut],
     responses={
-        400: {"description": "search_too_broad: not enough traits to point at one patient"},
-        429: {"description": "search_rate_limited: too many searches this hour"},
+        400: error_response("search_too_broad : pas assez de traits pour désigner un patient"),
+        429: error_response("search_rate_limited : trop de recherches dans l'heure"),
     },
 )
 def search_patients(
