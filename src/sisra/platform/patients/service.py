@@ -180,12 +180,12 @@ def search(
             keep_on_failure=True,
         )
         raise
+    stmt = _statement(criteria).order_by(  # a malformed INS is refused here, uncounted
+        Patient.birth_name, Patient.first_given_name, Patient.birth_date, Patient.id
+    )
     if counted:
         _claim_search(session, ctx, settings, details)
     cap = settings.patient_search_max_results
-    stmt = _statement(criteria).order_by(
-        Patient.birth_name, Patient.first_given_name, Patient.birth_date, Patient.id
-    )
     rows = list(session.scalars(stmt.limit(cap + 1)))
     found = Found(rows[:cap], len(rows) > cap)
     details |= {"results": len(found.patients), "truncated": found.truncated}
