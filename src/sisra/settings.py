@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     break_glass_hours: int = 4
+    # patient search (docs/security.md « Patient search »): at most this many patients per
+    # search, and at most this many searches per professional and per hour
+    patient_search_max_results: int = Field(default=20, ge=1, le=100)
+    patient_search_per_hour: int = Field(default=60, ge=1)
     events_keepalive_seconds: float = 15.0
     events_revocation_check_s: float = 1.0
     # on SIGTERM, how long open requests may finish before they are ended: event streams never

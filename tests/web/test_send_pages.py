@@ -63,6 +63,9 @@ def test_send_with_a_new_identity(live_server, make_pro, web_as):
     expect(page.get_by_role("heading", name="Envoyer un document")).to_be_visible()
     page.get_by_label("Nom du patient").fill("Lemaire")
     page.get_by_label("Nom du patient").press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Recherche trop large")  # one patient
+    page.get_by_label("Prénom", exact=True).fill("Rose")
+    page.get_by_label("Prénom", exact=True).press("Enter")
     expect(page.get_by_role("heading", name="Aucun patient trouvé")).to_be_visible()
     _open_identity_form(page)
 
@@ -258,6 +261,7 @@ def test_patient_search_by_name_and_the_keyboard(live_server, make_pro, make_pat
     make_patient("DURAND")
     page = web_as(sender, "/envoyer")
     page.get_by_label("Nom du patient").fill("fontai")
+    page.get_by_label("Prénom", exact=True).fill("jea")
     page.keyboard.press("Enter")
     results = page.get_by_role("heading", name="1 patient trouvé")
     expect(results).to_be_visible()

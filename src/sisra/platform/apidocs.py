@@ -48,7 +48,8 @@ DOCS_ASSETS = "/docs-assets"
 DOCS_SCHEMA = "/docs/openapi.json"
 
 
-def _error_response(description: str) -> dict[str, Any]:
+def error_response(description: str) -> dict[str, Any]:
+    """An error answer in the shared ``{code, message}`` shape (for a route's own errors)."""
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -66,7 +67,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             for status, description in COMMON_ERRORS.items():
                 # FastAPI's own 422 (HTTPValidationError) is replaced: ours is {code, message}
                 if str(status) not in responses or status == 422:
-                    responses[str(status)] = _error_response(description)
+                    responses[str(status)] = error_response(description)
     return schema
 
 

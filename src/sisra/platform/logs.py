@@ -1,10 +1,15 @@
-"""What the platform's logs must never hold: one-time login links and tokens.
+"""What the platform's logs must never hold: one-time login links, tokens, patient traits.
 
 The access log line of ``GET /web/ticket/<ticket>`` (or of a first-login link,
 ``/premiere-connexion/<token>``) would otherwise hold a link that opens a
 session (for 60 seconds, once): anyone reading the log before the professional clicked could
 use it. The ticket and any ``ticket``/``token``-like query value are masked before the line is
-written. Patient traits never reach a URL (searches are POST bodies), so need no masking.
+written.
+
+Patient traits belong in request bodies (every search of the platform has a POST form), but
+FHIR clients may still search with ``GET /fhir/r4/Patient?family=…&birthdate=…``: the whole
+query of a patient search address is masked, and so are trait-like query values anywhere
+(``family``, ``given``, ``birthdate``, ``identifier``, ``patient.identifier``, ``ins``…).
 """
 
 import logging
@@ -20,9 +25,27 @@ _SECRET_QUERY = re.compile(
 )
 
 
+# addresses whose whole query string is patient traits (searches): kept as ``path?[masqué]``
+_PATIENT_SEARCH = re.compile(
+    r"((?:/fhir/r4/Patient(?:/_search)?/?|/api/v1/patients(?:/search)?/?|/envoyer/?"
+    r"|/identites-a-rapprocher/[^/?#\s\"]+/?)\?)[^#\s\"]*",
+    re.IGNORECASE,
+)
+# query values that are patient traits on any address
+_TRAIT_QUERY = re.compile(
+    r"([?&](?:family|given|name|birthdate|birth_date|naissance|gender|ins|identifier"
+    r"|patient\.identifier|patient\.family|patient\.given|patient\.birthdate)"
+    r"(?::[a-z-]+)?=)[^&#\s\"]*",
+    re.IGNORECASE,
+)
+
+
 def redact(text: str) -> str:
-    """``text`` with one-time links and token values masked."""
-    return _SECRET_QUERY.sub(rf"\g<1>{MASK}", _TICKET_PATH.sub(rf"\g<1>{MASK}", text))
+    """``text`` with one-time links, token values and patient traits masked."""
+    text = _TICKET_PATH.sub(rf"\g<1>{MASK}", text)
+    text = _PATIENT_SEARCH.sub(rf"\g<1>{MASK}", text)
+    text = _TRAIT_QUERY.sub(rf"\g<1>{MASK}", text)
+    return _SECRET_QUERY.sub(rf"\g<1>{MASK}", text)
 
 
 class RedactSecrets(logging.Filter):

@@ -98,6 +98,8 @@ DETAILS: dict[str, str] = {
     "hours": "Durée (h)",
     "count": "Nombre",
     "results": "Résultats",
+    "criteria": "Critères",
+    "truncated": "Résultats tronqués",
     "rows": "Lignes",
     "export": "Export",
     "address": "Adresse MSSanté",

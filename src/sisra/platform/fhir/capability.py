@@ -33,13 +33,23 @@ RESOURCES: list[dict[str, Any]] = [
                 "1.2.250.1.213.1.4.9 ; test : .10 et .11). Ne se combine pas aux traits.",
             ),
             _param(
-                "family", "string", "Début du nom de naissance ou d'usage (2 lettres au moins)."
+                "family",
+                "string",
+                "Début du nom de naissance ou d'usage : 2 lettres au moins avec birthdate, "
+                "3 lettres au moins avec given.",
             ),
-            _param("given", "string", "Début du premier prénom."),
+            _param("given", "string", "Début du premier prénom (3 lettres au moins)."),
             _param("birthdate", "date", "Date de naissance exacte (AAAA-MM-JJ)."),
-            _param("gender", "token", "male | female | unknown."),
+            _param("gender", "token", "male | female | unknown (ne suffit jamais seul)."),
             *_COMMON_SEARCH,
         ],
+        "documentation": (
+            "La recherche retrouve un patient, elle ne liste pas la région : identifier ; ou "
+            "family et birthdate ; ou family et given. 20 patients au plus par recherche "
+            "(précisez-la au-delà), un nombre limité de recherches par heure. Préférez "
+            "POST Patient/_search (paramètres dans le corps, "
+            "application/x-www-form-urlencoded) : les traits ne paraissent dans aucune URL."
+        ),
     },
     {
         "type": "Practitioner",

@@ -19,6 +19,7 @@ OUTCOME_SCHEMA: dict[str, Any] = {
 }
 
 _ERRORS = {
+    400: "Recherche trop large : pas assez de traits pour désigner un patient",
     401: "Authentification requise (WWW-Authenticate: Bearer)",
     403: "Accès refusé (même politique que l'API v1)",
     404: "Ressource introuvable",

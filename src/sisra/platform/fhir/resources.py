@@ -219,8 +219,16 @@ def binary(doc: Document, data: bytes) -> Json:
 
 
 def searchset(
-    base: str, kind: str, resources: list[Json], total: int, self_url: str, next_url: str | None
+    base: str,
+    kind: str,
+    resources: list[Json],
+    total: int,
+    self_url: str,
+    next_url: str | None,
+    warning: str | None = None,
 ) -> Json:
+    """A searchset Bundle; ``warning`` (French) becomes an OperationOutcome entry of search
+    mode ``outcome``, as FHIR tells a client that its search was cut short."""
     links = [{"relation": "self", "url": self_url}]
     if next_url:
         links.append({"relation": "next", "url": next_url})
@@ -231,11 +239,16 @@ def searchset(
         "total": total,
         "link": links,
     }
-    if resources:  # FHIR JSON has no empty arrays
-        bundle["entry"] = [
-            {"fullUrl": f"{base}{kind}/{r['id']}", "resource": r, "search": {"mode": "match"}}
-            for r in resources
-        ]
+    entries: list[Json] = [
+        {"fullUrl": f"{base}{kind}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    if warning:
+        issue = {"severity": "warning", "code": "too-costly", "diagnostics": warning}
+        outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
+        entries.append({"resource": outcome, "search": {"mode": "outcome"}})
+    if entries:  # FHIR JSON has no empty arrays
+        bundle["entry"] = entries
     return bundle
 
 

@@ -9,9 +9,10 @@ at the edge (:mod:`sisra.platform.fhir.outcome`). Bodies are JSON built in
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -90,10 +91,11 @@ def _bundle(
     total: int,
     page: Page,
     used: list[tuple[str, str]],
+    warning: str | None = None,
 ) -> Response:
     base = base_url(settings)
     self_url, next_url = page.links(f"{base}{kind}", used, total)
-    return fhir_json(resources.searchset(base, kind, entries, total, self_url, next_url))
+    return fhir_json(resources.searchset(base, kind, entries, total, self_url, next_url, warning))
 
 
 # --- metadata -----------------------------------------------------------------------------
@@ -116,6 +118,64 @@ def read_patient(
     return fhir_json(resources.patient(patients.get(session, patient_id)))
 
 
+@dataclass(frozen=True)
+class PatientQuery:
+    """The parameters of a Patient search, from the URL (GET) or the form body (POST)."""
+
+    identifier: str | None = None
+    family: str | None = None
+    given: str | None = None
+    birthdate: str | None = None
+    gender: str | None = None
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+
+    def used(self) -> list[tuple[str, str]]:
+        named = (
+            ("identifier", self.identifier),
+            ("family", self.family),
+            ("given", self.given),
+            ("birthdate", self.birthdate),
+            ("gender", self.gender),
+        )
+        return [(k, v) for k, v in named if v is not None]
+
+
+def _search_patients(
+    session: DbSession, ctx: ProContext, settings: Settings, query: PatientQuery
+) -> Response:
+    """By INS, or by traits (patients.check_criteria); at most a small page, no paging past
+    it: beyond, the Bundle says to narrow the search."""
+    page = _page(min(query.count, settings.patient_search_max_results), query.offset)
+    used = query.used()
+    truncated = False
+    if query.identifier is not None:
+        if len(used) > 1:
+            raise params.bad_parameter(
+                "identifier", "la recherche par INS ne se combine pas avec les traits."
+            )
+        rows = _qualified_by_ins(session, ctx, settings, query.identifier)
+    else:
+        criteria = patients.Criteria(
+            q=query.family,
+            given=query.given,
+            birth_date=(
+                params.exact_date("birthdate", query.birthdate) if query.birthdate else None
+            ),
+            sex=_sex(query.gender),
+        )
+        found = patients.search(session, ctx, settings, criteria)
+        rows, truncated = found.patients, found.truncated
+    entries = [resources.patient(p) for p in rows[page.offset :][: page.count]]
+    warning = None
+    if truncated:
+        warning = (
+            f"Plus de {settings.patient_search_max_results} patients correspondent : seuls les "
+            "premiers sont rendus. Précisez la recherche (date de naissance, prénom, INS)."
+        )
+    return _bundle(settings, "Patient", entries, len(rows), page, used, warning)
+
+
 @router.get("/Patient", responses=openapi.responses("Bundle"))
 def search_patients(
     session: DbSession,
@@ -130,35 +190,47 @@ def search_patients(
     offset: Offset = 0,
     _: None = Negotiated,
 ) -> Response:
-    """By INS (``identifier``), or by traits; audited ``patient.search`` as API v1."""
-    page = _page(count, offset)
-    used = [
-        (k, v)
-        for k, v in (
-            ("identifier", identifier),
-            ("family", family),
-            ("given", given),
-            ("birthdate", birthdate),
-            ("gender", gender),
+    """By INS (``identifier``), or by traits; audited ``patient.search`` as API v1. Prefer
+    ``POST Patient/_search``: the traits then stay out of URLs (the access log masks them)."""
+    query = PatientQuery(identifier, family, given, birthdate, gender, count, offset)
+    return _search_patients(session, ctx, settings, query)
+
+
+def form_body(request: Request) -> None:
+    """FHIR's POST search takes a form body: anything else is refused (415), not read as an
+    empty (too broad) search."""
+    mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if mime != "application/x-www-form-urlencoded":
+        raise SisraError(
+            "Envoyez les paramètres de recherche en formulaire "
+            "(Content-Type: application/x-www-form-urlencoded).",
+            code="unsupported_media_type",
+            status=415,
         )
-        if v is not None
-    ]
-    if identifier is not None:
-        if len(used) > 1:
-            raise params.bad_parameter(
-                "identifier", "la recherche par INS ne se combine pas avec les traits."
-            )
-        found, total = _patients_by_ins(session, ctx, identifier, page)
-    else:
-        criteria = patients.Criteria(
-            q=family,
-            given=given,
-            birth_date=params.exact_date("birthdate", birthdate) if birthdate else None,
-            sex=_sex(gender),
-        )
-        rows, total = patients.search_page(session, ctx, criteria, page.offset, page.count)
-        found = [resources.patient(p) for p in rows]
-    return _bundle(settings, "Patient", found, total, page, used)
+
+
+FormText = Annotated[str | None, Form(max_length=200)]
+
+
+@router.post("/Patient/_search", responses=openapi.responses("Bundle"))
+def search_patients_by_post(
+    session: DbSession,
+    ctx: ProContext,
+    settings: AppSettings,
+    _form: Annotated[None, Depends(form_body)],
+    identifier: FormText = None,
+    family: FormText = None,
+    given: FormText = None,
+    birthdate: FormText = None,
+    gender: FormText = None,
+    count: Annotated[int, Form(alias="_count", ge=0, le=MAX_COUNT)] = DEFAULT_COUNT,
+    offset: Annotated[int, Form(alias="_offset", ge=0, le=MAX_OFFSET)] = 0,
+    _: None = Negotiated,
+) -> Response:
+    """The same search, its parameters in an ``application/x-www-form-urlencoded`` body (FHIR's
+    search by POST): names, birth dates and INS appear in no URL."""
+    query = PatientQuery(identifier, family, given, birthdate, gender, count, offset)
+    return _search_patients(session, ctx, settings, query)
 
 
 def _sex(gender: str | None) -> Any:
@@ -170,26 +242,22 @@ def _sex(gender: str | None) -> Any:
     return sex
 
 
-def _qualified_by_ins(session: DbSession, ctx: ProContext, value: str) -> list[Patient]:
+def _qualified_by_ins(
+    session: DbSession, ctx: ProContext, settings: Settings, value: str, *, counted: bool = True
+) -> list[Patient]:
     """Only qualified identities carry their INS in FHIR, so only they are found by it."""
     tok = params.token("identifier", value)
     oids = {codes.urn_oid(oid): oid for oid in codes.INS_TYPES}
     if tok.system is not None and tok.system not in oids:
         return []  # another identifier system: nothing of ours matches
-    rows, _total = patients.search_page(session, ctx, patients.Criteria(ins=tok.code), 0, MAX_COUNT)
+    criteria = patients.Criteria(ins=tok.code)
+    found = patients.search(session, ctx, settings, criteria, counted=counted)
     wanted = oids.get(tok.system or "")
     return [
         p
-        for p in rows
+        for p in found.patients
         if p.identity_status == IdentityStatus.qualifiee and (wanted is None or p.ins_oid == wanted)
     ]
-
-
-def _patients_by_ins(
-    session: DbSession, ctx: ProContext, value: str, page: Page
-) -> tuple[list[dict[str, Any]], int]:
-    matches = _qualified_by_ins(session, ctx, value)
-    return [resources.patient(p) for p in matches[page.offset :][: page.count]], len(matches)
 
 
 # --- Practitioner -------------------------------------------------------------------------
@@ -296,7 +364,9 @@ def search_document_references(
     if patient is not None:
         patient_id = params.reference_id("patient", patient, "Patient")
     else:
-        found = _qualified_by_ins(session, ctx, patient_ins or "")
+        # resolving an INS lists no patient: audited as a search, not counted against the
+        # hourly limit (the record's own policy decides what is shown)
+        found = _qualified_by_ins(session, ctx, settings, patient_ins or "", counted=False)
         if not found:  # no qualified identity with this INS: nothing to show
             return _bundle(settings, "DocumentReference", [], 0, page, used)
         patient_id = found[0].id

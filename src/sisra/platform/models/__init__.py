@@ -14,7 +14,7 @@ from sisra.platform.models.auth import (
 )
 from sisra.platform.models.base import Base, utcnow
 from sisra.platform.models.care_team import CareTeamHow, CareTeamMember
-from sisra.platform.models.counters import Counter
+from sisra.platform.models.counters import Counter, RateLimit
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
 from sisra.platform.models.first_login import PasswordLink
@@ -61,6 +61,7 @@ __all__ = [
     "PendingReason",
     "Professional",
     "PscFlow",
+    "RateLimit",
     "RefreshToken",
     "Role",
     "Sex",

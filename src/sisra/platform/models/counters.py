@@ -1,7 +1,9 @@
-from sqlalchemy import BigInteger, String
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sisra.platform.models.base import Base
+from sisra.platform.models.base import Base, UTCDateTime
 
 
 class Counter(Base):
@@ -17,3 +19,18 @@ class Counter(Base):
     name: Mapped[str] = mapped_column(String(30), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+
+class RateLimit(Base):
+    """Uses of a limited action per key in a fixed window (:mod:`sisra.platform.ratelimit`).
+
+    ``key`` names the action and who uses it (``patient-search:<professional id>``); ``count``
+    is the uses since ``window_start``. A use is claimed by one conditional ``UPDATE``, so
+    simultaneous requests cannot all pass a check made before any of them is counted.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)

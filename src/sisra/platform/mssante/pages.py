@@ -7,6 +7,7 @@ patient: it then reaches « Documents reçus » and MonSisra like any other. All
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -18,14 +19,15 @@ from sqlalchemy.orm import Session
 
 from sisra.common import doctypes
 from sisra.platform.audit import service as audit
-from sisra.platform.deps import Blobs, DbSession, Hub
-from sisra.platform.errors import SisraError
+from sisra.platform.deps import AppSettings, Blobs, DbSession, Hub
+from sisra.platform.errors import Invalid, SisraError
 from sisra.platform.models import MailPending, Patient, PendingReason, Professional
 from sisra.platform.mssante import matching, service
 from sisra.platform.mssante.inbound import Identity
 from sisra.platform.patients import service as patients
 from sisra.platform.web.pages_record import fr_date, fr_datetime
 from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
+from sisra.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -134,10 +136,42 @@ def _form_defaults(item: MailPending) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class _Search:
+    """The page's patient search, as typed (a POST form: traits never travel in a URL)."""
+
+    q: str = ""
+    given: str = ""
+    birth: str = ""
+    ins: str = ""
+
+    def asked(self) -> bool:
+        return any(v.strip() for v in (self.q, self.given, self.birth, self.ins))
+
+
+def _received(item: MailPending) -> _Search:
+    """The form's defaults: the received traits, for the professional to search with."""
+    return _Search(
+        q=item.birth_name or "",
+        given=item.first_given_name or "",
+        birth=item.birth_date.isoformat() if item.birth_date else "",
+        ins=item.ins or "",
+    )
+
+
 def _item_context(
-    session: Session, request: Request, pending_id: uuid.UUID, q: str, birth: str
-) -> dict[str, Any]:
+    session: Session,
+    request: Request,
+    settings: Settings,
+    pending_id: uuid.UUID,
+    search: _Search | None,
+    csrf_field: str | None = None,
+) -> tuple[dict[str, Any], int]:
+    """The page and its status; ``search`` is what the professional asked for (None: the
+    page is only shown, with the received traits ready in the search form)."""
     ctx, pro, csrf = web_context(request, session)
+    if csrf_field is not None:
+        check_csrf(csrf, csrf_field)
     try:
         item = service.read_pending(session, ctx, pending_id)
     except SisraError as exc:
@@ -151,15 +185,26 @@ def _item_context(
             candidates = list(
                 session.scalars(select(Patient).where(Patient.id.in_(match.candidates)))
             )
-    q = q or (item.birth_name or "")
-    birth = birth or (item.birth_date.isoformat() if item.birth_date else "")
     found: list[Patient] = []
+    truncated = False
     search_error = ""
-    if (q.strip() or birth) and item.resolved_at is None:
+    status = 200
+    if search is not None and search.asked() and item.resolved_at is None:
+        birth = _date(search.birth) if search.birth.strip() else None
+        criteria = patients.Criteria(
+            q=search.q.strip() or None,
+            given=search.given.strip() or None,
+            birth_date=birth,
+            ins=search.ins.strip() or None,
+        )
         try:
-            found = patients.search(session, ctx, q=q, birth_date=_date(birth), ins=None, limit=20)
+            if search.birth.strip() and birth is None:
+                raise Invalid("La date de naissance n'est pas valide.", code="invalid_birth_date")
+            result = patients.search(session, ctx, settings, criteria)
+            found, truncated = result.patients, result.truncated
         except SisraError as exc:
-            search_error = exc.message
+            search_error, status = exc.message, exc.status
+    shown = search if search is not None else _received(item)
     return {
         "pro": pro,
         "csrf": csrf,
@@ -167,12 +212,14 @@ def _item_context(
         "resolved": item.resolved_at is not None,
         "candidates": [_patient_row(p) for p in candidates],
         "found": [_patient_row(p) for p in found if p.id not in {c.id for c in candidates}],
-        "q": q,
-        "birth": birth,
+        "searched": search is not None and search.asked() and not search_error,
+        "truncated": truncated,
+        "max_results": settings.patient_search_max_results,
+        "search": shown,
         "search_error": search_error,
         "form": _form_defaults(item),
         "errors": {},
-    }
+    }, status
 
 
 def _date(value: str) -> date | None:
@@ -184,10 +231,28 @@ def _date(value: str) -> date | None:
 
 @router.get(BASE + "/{pending_id}", response_class=HTMLResponse)
 def pending_item(
-    request: Request, session: DbSession, pending_id: uuid.UUID, q: str = "", naissance: str = ""
+    request: Request, session: DbSession, settings: AppSettings, pending_id: uuid.UUID
 ) -> HTMLResponse:
-    context = _item_context(session, request, pending_id, q, naissance)
-    return page(request, "mssante/item.html", context)
+    context, status = _item_context(session, request, settings, pending_id, None)
+    return page(request, "mssante/item.html", context, status)
+
+
+# The search is a POST: names, birth dates and INS never appear in URLs (nor in access logs).
+@router.post(BASE + "/{pending_id}", response_class=HTMLResponse)
+def pending_item_search(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    pending_id: uuid.UUID,
+    q: str = Form("", max_length=100),
+    given: str = Form("", max_length=100),
+    naissance: str = Form("", max_length=10),
+    ins: str = Form("", max_length=25),
+    csrf: str = Form(""),
+) -> HTMLResponse:
+    search = _Search(q=q, given=given, birth=naissance, ins=ins)
+    context, status = _item_context(session, request, settings, pending_id, search, csrf)
+    return page(request, "mssante/item.html", context, status)
 
 
 @router.get(BASE + "/{pending_id}/pdf")
@@ -234,6 +299,7 @@ def choose_patient(
 def create_identity(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     hub: Hub,
     pending_id: uuid.UUID,
     csrf: str = Form(""),
@@ -278,7 +344,7 @@ def create_identity(
         # nothing of the attempt is kept; the page is shown again with the reason
         session.rollback()
         session.info.clear()
-        context = _item_context(session, request, pending_id, "", "")
+        context, _status = _item_context(session, request, settings, pending_id, None)
         context["form"] = form
         context["errors"] = {"create": exc.message}
         return page(request, "mssante/item.html", context, status=exc.status)

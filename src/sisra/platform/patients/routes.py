@@ -2,7 +2,8 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from sisra.platform.deps import DbSession, ProContext
+from sisra.platform.apidocs import error_response
+from sisra.platform.deps import AppSettings, DbSession, ProContext
 from sisra.platform.patients import service
 from sisra.platform.patients.schemas import PatientIn, PatientOut, PatientSearchIn
 
@@ -11,11 +12,26 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 
 # A POST: names, birth dates and INS never appear in a URL, hence never in an access log,
 # a proxy's log or a browser history (the former ``GET /patients?q=`` is gone).
-@router.post("/patients/search", response_model=list[PatientOut])
-def search_patients(session: DbSession, ctx: ProContext, body: PatientSearchIn) -> list[PatientOut]:
-    """Search by the start of the birth or used name (+ birth date), or by INS."""
-    found = service.search(session, ctx, q=body.q, birth_date=body.birth_date, ins=body.ins)
-    return [PatientOut.model_validate(p) for p in found]
+@router.post(
+    "/patients/search",
+    response_model=list[PatientOut],
+    responses={
+        400: error_response("search_too_broad : pas assez de traits pour désigner un patient"),
+        429: error_response("search_rate_limited : trop de recherches dans l'heure"),
+    },
+)
+def search_patients(
+    session: DbSession, ctx: ProContext, settings: AppSettings, body: PatientSearchIn
+) -> list[PatientOut]:
+    """Find one patient: by INS, or by the start of the birth or used name with the birth date
+    (2 letters) or with the start of the first given name (3 letters each). At most
+    ``SISRA_PATIENT_SEARCH_MAX_RESULTS`` patients (20); searches are limited per hour and
+    audited."""
+    criteria = service.Criteria(
+        q=body.q, given=body.given, birth_date=body.birth_date, ins=body.ins
+    )
+    found = service.search(session, ctx, settings, criteria)
+    return [PatientOut.model_validate(p) for p in found.patients]
 
 
 @router.post(

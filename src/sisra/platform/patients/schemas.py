@@ -34,9 +34,16 @@ class PatientOut(BaseModel):
 
 
 class PatientSearchIn(BaseModel):
-    """Patient traits travel in a request body, never in a URL (nor in an access log)."""
+    """Patient traits travel in a request body, never in a URL (nor in an access log).
+
+    Enough traits to point at one person: ``ins``; or ``q`` (2 letters) and ``birth_date``;
+    or ``q`` and ``given`` (3 letters each). Anything less is refused (400
+    ``search_too_broad``)."""
 
     q: str | None = Field(None, max_length=100, description="Start of the birth or used name")
+    given: str | None = Field(
+        None, max_length=100, description="Start of the first given name (prénom)"
+    )
     birth_date: date | None = None
     ins: str | None = Field(None, max_length=25)
 

@@ -1,18 +1,26 @@
-"""Patient identities: strict traits, INS, search, and creation without duplicates."""
+"""Patient identities: strict traits, INS, search, and creation without duplicates.
+
+A search finds one patient, it does not list the region (docs/security.md « Patient search »,
+decision 120): enough traits to point at a person, a small page of answers, a limit per
+professional and per hour, an audit row per search.
+"""
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from sisra.common.ins import KNOWN_OIDS, OID_NIR, InvalidINS, validate_ins
 from sisra.common.text import fold
+from sisra.platform import ratelimit
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.errors import Conflict, Invalid, NotFound
+from sisra.platform.errors import Conflict, Invalid, NotFound, SisraError, TooManyAttempts
 from sisra.platform.models import IdentityStatus, Patient, Sex, utcnow
+from sisra.settings import Settings
 
 MAX_TRAIT = 100  # the length of the name columns
 
@@ -34,23 +42,63 @@ class Criteria:
     given: str | None = None  # start of the first given name (FHIR ``given``)
     sex: Sex | None = None  # FHIR ``gender``
 
+    def kinds(self) -> list[str]:
+        """The kinds of trait given, never their values (audit details)."""
+        given = [
+            ("INS", self.ins),
+            ("nom", self.q),
+            ("prénom", self.given),
+            ("date de naissance", self.birth_date),
+            ("sexe", self.sex),
+        ]
+        return [label for label, value in given if value not in (None, "")]
+
+
+class SearchTooBroad(SisraError):
+    """The traits given cannot point at one person: the search would list many patients."""
+
+    status = 400
+    code = "search_too_broad"
+
+
+TOO_BROAD = (
+    "Recherche trop large : indiquez le nom (au moins 2 lettres) et la date de naissance, "
+    "ou le nom et le prénom (au moins 3 lettres chacun), ou l'INS du patient."
+)
+NAME_WITH_BIRTH_DATE = 2  # letters of the name, with the birth date
+NAME_WITH_GIVEN = 3  # letters of the name and of the first given name, without a birth date
+
+
+def _letters(text: str | None) -> int:
+    return sum(ch.isalpha() for ch in fold(text or ""))
+
+
+def check_criteria(c: Criteria) -> str:
+    """The one rule of every patient search (API v1, FHIR, web pages): enough traits to point
+    at a person, not at a part of the region. An INS; or the start of the name (2 letters)
+    and the birth date; or the starts of the name and of the first given name (3 letters
+    each). Returns how the search points (``ins`` or ``traits``); refuses anything less with
+    :class:`SearchTooBroad`. Sex narrows a search but never makes one enough."""
+    if (c.ins or "").strip():
+        return "ins"
+    name = _letters(c.q)
+    if name >= NAME_WITH_BIRTH_DATE and c.birth_date is not None:
+        return "traits"
+    if name >= NAME_WITH_GIVEN and _letters(c.given) >= NAME_WITH_GIVEN:
+        return "traits"
+    raise SearchTooBroad(TOO_BROAD)
+
 
 def _statement(c: Criteria) -> Select[Patient]:
     """The search's ``select``: by INS, or by the start of the birth or used name (accents
-    ignored) + birth date, narrowed by the first given name and the sex when asked."""
+    ignored), narrowed by the birth date, the first given name and the sex when asked."""
     stmt = select(Patient)
-    if c.ins:
+    if c.ins and c.ins.strip():
         try:
             return stmt.where(Patient.ins == validate_ins(c.ins))
         except InvalidINS as exc:
             raise Invalid(str(exc), code="invalid_ins") from exc
-    prefix = fold(c.q or "")
-    if len(prefix) < 2 and c.birth_date is None:
-        raise Invalid(
-            "Saisissez au moins deux lettres du nom, ou la date de naissance, ou l'INS.",
-            code="search_too_broad",
-        )
-    if prefix:
+    if prefix := fold(c.q or ""):
         stmt = stmt.where(
             or_(
                 Patient.birth_name_fold.startswith(prefix, autoescape=True),
@@ -66,38 +114,83 @@ def _statement(c: Criteria) -> Select[Patient]:
     return stmt
 
 
-def _audit_search(session: Session, ctx: RequestContext, c: Criteria, results: int) -> None:
-    details = {"by": "ins" if c.ins else "traits", "results": results}
-    audit.record(session, ctx, "patient.search", details=details)
+@dataclass(frozen=True)
+class Found:
+    """A search's answer: at most ``patient_search_max_results`` patients; ``truncated`` when
+    more matched (the search must be narrowed, not paged through)."""
+
+    patients: list[Patient]
+    truncated: bool
+
+
+SEARCH_WINDOW = timedelta(hours=1)
+
+
+def _claim_search(
+    session: Session, ctx: RequestContext, settings: Settings, details: dict[str, Any]
+) -> None:
+    """Count one search of the professional this hour, or refuse it (429, audited)."""
+    assert ctx.actor is not None
+    limit = settings.patient_search_per_hour
+    got = ratelimit.claim(session, f"patient-search:{ctx.actor.id}", limit, SEARCH_WINDOW)
+    if got.allowed:
+        return
+    wait = got.minutes_left()
+    audit.record(
+        session,
+        ctx,
+        "patient.search",
+        outcome="refused",
+        details={**details, "reason": f"plus de {limit} recherches en une heure"},
+        keep_on_failure=True,
+    )
+    raise TooManyAttempts(
+        f"Vous avez atteint la limite de {limit} recherches de patients par heure. "
+        f"Réessayez dans {wait} minute(s).",
+        code="search_rate_limited",
+        extra={"retry_after_minutes": wait},
+    )
 
 
 def search(
     session: Session,
     ctx: RequestContext,
+    settings: Settings,
+    criteria: Criteria,
     *,
-    q: str | None,
-    birth_date: date | None,
-    ins: str | None,
-    limit: int = 30,
-) -> list[Patient]:
-    """By INS, or by the start of the birth or used name (accents ignored) + birth date."""
-    criteria = Criteria(q=q, birth_date=birth_date, ins=ins)
-    stmt = _statement(criteria).order_by(Patient.birth_name, Patient.first_given_name)
-    found = list(session.scalars(stmt.limit(limit)))
-    _audit_search(session, ctx, criteria, len(found))
+    counted: bool = True,
+) -> Found:
+    """Patients the criteria point at, ordered by name: by INS, or by the start of the birth or
+    used name (accents ignored) with the birth date or the first given name.
+
+    Every search route comes here: the traits are checked (:func:`check_criteria`), the search
+    is counted against the professional's hourly limit (unless ``counted`` is false: the
+    resolution of an INS inside a document search, which lists no patient) and audited with
+    the kinds of traits given, never their values."""
+    details: dict[str, Any] = {"criteria": criteria.kinds()}
+    try:
+        details["by"] = check_criteria(criteria)
+    except SearchTooBroad:
+        audit.record(
+            session,
+            ctx,
+            "patient.search",
+            outcome="refused",
+            details={**details, "reason": "recherche trop large"},
+            keep_on_failure=True,
+        )
+        raise
+    stmt = _statement(criteria).order_by(  # a malformed INS is refused here, uncounted
+        Patient.birth_name, Patient.first_given_name, Patient.birth_date, Patient.id
+    )
+    if counted:
+        _claim_search(session, ctx, settings, details)
+    cap = settings.patient_search_max_results
+    rows = list(session.scalars(stmt.limit(cap + 1)))
+    found = Found(rows[:cap], len(rows) > cap)
+    details |= {"results": len(found.patients), "truncated": found.truncated}
+    audit.record(session, ctx, "patient.search", details=details)
     return found
-
-
-def search_page(
-    session: Session, ctx: RequestContext, criteria: Criteria, offset: int, limit: int
-) -> tuple[list[Patient], int]:
-    """One page of a search and the number of matches over all pages (FHIR searchsets)."""
-    stmt = _statement(criteria)
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    page = stmt.order_by(Patient.birth_name, Patient.first_given_name, Patient.id)
-    found = list(session.scalars(page.offset(offset).limit(limit)))
-    _audit_search(session, ctx, criteria, total)
-    return found, total
 
 
 @dataclass

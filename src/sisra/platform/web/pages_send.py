@@ -140,8 +140,8 @@ def _pro_view(p: Professional) -> dict[str, Any]:
 
 
 @router.get("/envoyer", response_class=HTMLResponse)
-def send_search_page(request: Request, session: DbSession) -> HTMLResponse:
-    return send_search(request, session, "", "", "", "")
+def send_search_page(request: Request, session: DbSession, settings: AppSettings) -> HTMLResponse:
+    return send_search(request, session, settings, "", "", "", "", "")
 
 
 # The search is a POST: names, birth dates and INS never appear in URLs (nor in access logs).
@@ -149,7 +149,9 @@ def send_search_page(request: Request, session: DbSession) -> HTMLResponse:
 def send_search(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     q: str = Form(""),
+    given: str = Form(""),
     birth_date: str = Form(""),
     ins: str = Form(""),
     csrf_field: str = Form("", alias="csrf"),
@@ -159,18 +161,25 @@ def send_search(
         check_csrf(csrf, csrf_field)
     results: list[dict[str, Any]] | None = None
     error = None
-    if q.strip() or birth_date.strip() or ins.strip():
+    truncated = False
+    status = 200
+    if q.strip() or given.strip() or birth_date.strip() or ins.strip():
         when = _parse_date(birth_date) if birth_date.strip() else None
         if birth_date.strip() and when is None:
-            error = "La date de naissance n'est pas valide."
+            error, status = "La date de naissance n'est pas valide.", 422
         else:
+            criteria = patients.Criteria(
+                q=q.strip() or None,
+                given=given.strip() or None,
+                birth_date=when,
+                ins=ins.strip() or None,
+            )
             try:
-                found = patients.search(
-                    session, ctx, q=q.strip() or None, birth_date=when, ins=ins.strip() or None
-                )
-                results = [_patient_view(p) for p in found]
+                found = patients.search(session, ctx, settings, criteria)
+                results = [_patient_view(p) for p in found.patients]
+                truncated = found.truncated
             except SisraError as exc:
-                error = exc.message
+                error, status = exc.message, exc.status
     return page(
         request,
         "send/search.html",
@@ -178,11 +187,15 @@ def send_search(
             "pro": pro,
             "csrf": csrf,
             "q": q,
+            "given": given,
             "birth_date": birth_date,
             "ins": ins,
             "results": results,
+            "truncated": truncated,
+            "max_results": settings.patient_search_max_results,
             "error": error,
         },
+        status,
     )
 
 

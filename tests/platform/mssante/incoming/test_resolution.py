@@ -66,8 +66,19 @@ def test_the_recipient_picks_the_patient_and_both_recipients_get_it(app_client, 
     page = app_client.get("/identites-a-rapprocher")
     assert page.status_code == 200
     assert "Identités à rapprocher" in page.text and "Biologie" in page.text
-    item = app_client.get(f"/identites-a-rapprocher/{pending}?q=bernard")
+    shown = app_client.get(f"/identites-a-rapprocher/{pending}")
+    assert shown.status_code == 200 and "Rattacher à ce patient" not in shown.text
+    # the search is a POST form: the traits stay out of the URL
+    search = {"q": "bernard", "naissance": "1988-02-29", "csrf": csrf_of(shown.text)}
+    item = app_client.post(f"/identites-a-rapprocher/{pending}", data=search)
     assert item.status_code == 200 and "Rattacher à ce patient" in item.text
+    # the search finds one patient: a name alone is refused, with the reason
+    broad = {"q": "bernard", "csrf": csrf_of(shown.text)}
+    refused = app_client.post(f"/identites-a-rapprocher/{pending}", data=broad)
+    assert refused.status_code == 400 and "Recherche trop large" in refused.text
+    assert "Rattacher à ce patient" not in refused.text
+    forged = app_client.post(f"/identites-a-rapprocher/{pending}", data={**search, "csrf": "x"})
+    assert forged.status_code == 403
     pdf = app_client.get(f"/identites-a-rapprocher/{pending}/pdf")
     assert pdf.status_code == 200 and pdf.content == received["data"]
     done = app_client.post(

@@ -1,7 +1,7 @@
 """Auth: known devices keep their own login throttle counter
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-06 19:30:00
 
 A browser that completed a two-step login keeps a long-lived cookie (stored hashed in
@@ -17,7 +17,7 @@ from alembic import op
 from sisra.platform.models.base import UTCDateTime
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
