@@ -49,6 +49,7 @@ from sisra.platform.web import (
     pages_record,
     pages_send,
     pages_sent,
+    saved_search,
 )
 from sisra.platform.web import routes as web_routes
 from sisra.platform.web.preview import Previews
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.master_key_file,
     )
     app.state.blobs = blobs_from_settings(settings, master)
+    app.state.search_key = saved_search.derive_key(master)
     # first-page previews: bounded renders, remembered in this process's memory
     app.state.previews = Previews(settings)
     app.state.hub = hub_for(engine)
