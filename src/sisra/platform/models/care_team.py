@@ -72,9 +72,10 @@ class CareTeamMember(UUIDPk, Timestamped, Base):
 class CareTeamDeclaration(UUIDPk, Base):
     """One declaration attempt, counted against the professional's limits (decision 118).
 
-    Written in a transaction of its own under a per-professional lock, before the declaration
-    itself: parallel requests are counted one after the other. ``refused``: the attempt was
-    over a limit (the administrators' « Équipes de soins » page shows it).
+    Counted and written under a per-professional lock held until the request commits:
+    parallel requests are counted one after the other. ``refused``: the attempt was over a
+    limit (written although the request fails; the administrators' « Équipes de soins » page
+    shows it).
     """
 
     __tablename__ = "care_team_declarations"

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.db import exclusive_lock, side_transaction
+from sisra.platform.db import on_failure
 from sisra.platform.errors import Forbidden, Invalid, NotFound, TooManyAttempts
 from sisra.platform.models import (
     CareTeamDeclaration,
@@ -218,37 +218,65 @@ class _Count:
     refused: bool
 
 
+def _serialize(session: Session, professional_id: uuid.UUID) -> None:
+    """Hold, until the request's transaction ends, a lock that every declaration by this
+    professional takes first: PostgreSQL, a transaction-scoped advisory lock per professional;
+    SQLite, the database's write lock (a no-op write of the professional's row), taken before
+    the count is read, so the count is the latest and no other declaration commits meanwhile.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(professional_id)})
+    else:
+        session.execute(
+            update(Professional)
+            .where(Professional.id == professional_id)
+            .values(active=Professional.active)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _count_attempt(
     session: Session, settings: Settings, professional_id: uuid.UUID, patient_id: uuid.UUID
 ) -> _Count:
     """Count one declaration attempt against the professional's limits, or refuse it.
 
-    In a transaction of its own, under a lock per professional (PostgreSQL: an advisory lock;
-    SQLite: the write lock), so parallel requests are counted one after the other and at most
-    the limit get through; the attempt is written (refused or not) and committed at once, so
-    a refusal stays recorded although the request fails.
+    Under :func:`_serialize`'s lock, held until the request commits: parallel requests are
+    counted one after the other, each seeing the others' committed attempts, so at most the
+    limit get through. An accepted attempt is written with the declaration (it goes if the
+    request fails); a refused one is written even though the request fails (``on_failure``).
     """
-    with side_transaction(session) as side:
-        exclusive_lock(side, _lock_id(professional_id))
-        now = utcnow()
-        counted = (CareTeamDeclaration.professional_id == professional_id) & (
-            CareTeamDeclaration.refused.is_(False)
+    _serialize(session, professional_id)
+    now = utcnow()
+    counted = (CareTeamDeclaration.professional_id == professional_id) & (
+        CareTeamDeclaration.refused.is_(False)
+    )
+    hour, day = session.execute(
+        select(
+            func.count().filter(CareTeamDeclaration.at > now - timedelta(hours=1)),
+            func.count(),
+        ).where(counted, CareTeamDeclaration.at > now - timedelta(days=1))
+    ).one()
+    refused = (
+        hour >= settings.care_team_declarations_per_hour
+        or day >= settings.care_team_declarations_per_day
+    )
+    if refused:
+        on_failure(
+            session,
+            lambda s: s.add(
+                CareTeamDeclaration(
+                    professional_id=professional_id, patient_id=patient_id, at=now, refused=True
+                )
+            ),
         )
-        hour, day = side.execute(
-            select(
-                func.count().filter(CareTeamDeclaration.at > now - timedelta(hours=1)),
-                func.count(),
-            ).where(counted, CareTeamDeclaration.at > now - timedelta(days=1))
-        ).one()
-        refused = (
-            hour >= settings.care_team_declarations_per_hour
-            or day >= settings.care_team_declarations_per_day
-        )
-        side.add(
+    else:
+        session.add(
             CareTeamDeclaration(
-                professional_id=professional_id, patient_id=patient_id, at=now, refused=refused
+                professional_id=professional_id, patient_id=patient_id, at=now, refused=False
             )
         )
+        session.flush()
     return _Count(int(hour), int(day), refused)
 
 
