@@ -239,6 +239,12 @@ def test_an_administrator_addition_states_its_own_end_or_none_and_answers_201(
         json={"professional_id": str(pro.id), "reason": "Date passée", "until": "2020-01-01"},
     )
     assert past.status_code == 422 and past.json()["code"] == "end_in_past"
+    far = app_client.post(
+        url,
+        headers=admin.headers,
+        json={"professional_id": str(pro.id), "reason": "Date absurde", "until": "9999-12-31"},
+    )
+    assert far.status_code == 422 and far.json()["code"] == "end_too_far"
     # and the API description says so
     responses = app_client.get("/openapi.json").json()["paths"][
         "/api/v1/patients/{patient_id}/care-team/members"
@@ -305,3 +311,31 @@ def test_the_daily_digest_tells_the_team_once(
     assert "consultation ou visite" in mail.body and day.strftime("%d/%m/%Y") in mail.body
     with db() as s:
         assert s.scalar(select(func.count()).select_from(CareTeamDigest)) == 1
+
+
+def test_the_digest_command_for_cron_sends_what_the_servers_did_not(
+    app_client, team, make_pro, settings, smtp_sink
+):
+    from typer.testing import CliRunner
+
+    from sisra.cli import app as cli
+
+    gp, patient = team["gp"], team["patient"]
+    assert declare(app_client, make_pro(last_name="Cron"), patient).status_code == 201
+    day = utcnow().astimezone(PARIS).date()
+    env = {
+        "SISRA_DATABASE_URL": settings.database_url,
+        "SISRA_DATA_DIR": str(settings.data_dir),
+        "SISRA_SMTP_HOST": "127.0.0.1",
+        "SISRA_SMTP_PORT": str(smtp_sink.port),
+    }
+    before = len(smtp_sink.messages)
+    bad = CliRunner().invoke(cli, ["admin", "send-care-team-digest", "--jour", "hier"], env=env)
+    assert bad.exit_code != 0 and "AAAA-MM-JJ" in bad.output
+    args = ["admin", "send-care-team-digest", "--jour", day.isoformat()]
+    first = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "1 message(s) envoyé(s)" in first.output
+    again = CliRunner().invoke(cli, args, env=env)
+    assert again.exit_code == 0 and "0 message(s) envoyé(s)" in again.output
+    assert [m.to for m in smtp_sink.messages[before:]] == [[f"{gp.login}@demo.sisra.test"]]

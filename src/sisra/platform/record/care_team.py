@@ -66,6 +66,8 @@ UNUSUAL_FACTOR = 3
 UNUSUAL_MIN = 5
 ALERT_DAYS = 7
 USUAL_DAYS = 30
+# an administrator's end date: within this many years (or none)
+MAX_ADMIN_YEARS = 10
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -473,6 +475,12 @@ def add(
         f"Indiquez le motif de l'ajout (au moins {MIN_REASON} caractères).",
         "reason_required",
     )
+    if until is not None and until > utcnow().date() + timedelta(days=366 * MAX_ADMIN_YEARS):
+        raise Invalid(
+            f"La date de fin doit être dans les {MAX_ADMIN_YEARS} ans (ou laissez-la vide : "
+            "sans fin).",
+            code="end_too_far",
+        )
     expires_at = end_of_day(until) if until is not None else None
     if expires_at is not None and expires_at <= utcnow():
         raise Invalid(

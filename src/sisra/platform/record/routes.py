@@ -109,10 +109,10 @@ def get_care_team(session: DbSession, ctx: Context, patient_id: uuid.UUID) -> Ca
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {
+            "model": CareTeamMemberOut,
             "description": "already a member: the existing membership, renewed when it was "
-            "declared (new end date)"
+            "declared (new end date)",
         },
-        429: {"description": "too many declarations this hour or day (audited, alerted)"},
     },
 )
 def declare_care(
