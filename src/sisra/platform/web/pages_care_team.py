@@ -90,7 +90,7 @@ def _context(pro: Professional, csrf: str, **values: Any) -> dict[str, Any]:
         "add_error": None,
         "remove_error": None,
         "add": {},
-        "alerts": [],
+        "alerts": None,  # None: not computed (an error page), the section is left out
     }
     return context | values
 
