@@ -420,6 +420,40 @@ def verify_audit(
     typer.echo(f"Clé publique des points de contrôle (Ed25519) : {public}")
 
 
+@admin_app.command("send-care-team-digest")
+def send_care_team_digest(
+    jour: Annotated[
+        str | None,
+        typer.Option(help="Jour des déclarations (AAAA-MM-JJ) ; défaut : hier"),
+    ] = None,
+) -> None:
+    """Envoyer le récapitulatif quotidien des nouvelles déclarations de prise en charge.
+
+    Sans risque de double envoi : chaque récapitulatif (jour, destinataire) n'est envoyé
+    qu'une fois, même si les serveurs l'envoient aussi.
+    """
+    from datetime import date
+
+    from sisra.platform.db import make_engine, make_session_factory
+    from sisra.platform.record.digest import send_digests, yesterday
+
+    try:
+        day = date.fromisoformat(jour) if jour else yesterday()
+    except ValueError:
+        _fail("Date invalide : indiquez-la au format AAAA-MM-JJ (par exemple 2026-12-05).")
+        return
+    settings = Settings()
+    engine = make_engine(settings.effective_database_url, settings)
+    try:
+        sent = send_digests(make_session_factory(engine), settings, day)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Récapitulatif des déclarations du {day.strftime('%d/%m/%Y')} : {sent} message(s) "
+        "envoyé(s)."
+    )
+
+
 @admin_app.command("sweep-blobs")
 def sweep_blobs(
     grace_minutes: Annotated[

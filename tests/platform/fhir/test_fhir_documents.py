@@ -24,7 +24,12 @@ from sisra.platform.models import AuditEvent, Document, Notification, Profession
 
 __all__ = ["qualified_patient"]  # the fixture, used by name
 
-DECLARE = {"attestation": True, "context": "suivi de médecine générale"}
+DECLARE = {
+    "attestation": True,
+    "reason": "consultation",
+    "consent": True,
+    "context": "suivi de médecine générale",
+}
 
 
 def _counts(db: Any) -> tuple[int, int]:

@@ -78,7 +78,15 @@ ACTIONS: dict[str, str] = {
     "record.read": "Dossier : consultation",
 }
 
-OUTCOMES = {"ok": "réussi", "refused": "refusé", "failed": "échec", "error": "erreur"}
+OUTCOMES = {
+    "ok": "réussi",
+    "refused": "refusé",
+    "failed": "échec",
+    "error": "erreur",
+    "limited": "refusé : limite atteinte",
+    "renewed": "renouvelé",
+    "already_member": "déjà membre",
+}
 
 # Detail keys shown to the administrator, in this order; others are shown with their key.
 DETAILS: dict[str, str] = {
