@@ -336,3 +336,34 @@ def test_the_web_send_page_refuses_a_noncharacter_in_the_title(
     assert "caractère interdit" in page.text
     with db() as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 0
+
+
+def test_a_directory_import_line_with_a_noncharacter_is_refused_alone(app_client, make_pro, db):
+    """An imported file is not read by the input guard: the directory service refuses the
+    line (it used to reach the database backstop mid-import and fail the whole page)."""
+    from sqlalchemy import select
+
+    from sisra.common.identifiers import luhn_complete
+    from sisra.platform.models import Professional
+
+    admin = make_pro("admin.import", role=Role.administrator)
+    r = app_client.post(
+        "/api/v1/auth/web-ticket", headers=admin.headers, json={"target": "/admin/annuaire-import"}
+    )
+    form = app_client.get("/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1])
+    head = "rpps;adeli;nom;prenom;profession;specialite;structure;ville;email;identifiant"
+    r1, r2 = luhn_complete("1000000311"), luhn_complete("1000000312")
+    rows = [
+        f"{r1};;Durand\ufffe;Inès;Médecin;;;Lyon;ines.durand@demo.sisra.test;ines.durand",
+        f"{r2};;Martin;Paul;Médecin;;;Lyon;paul.martin@demo.sisra.test;paul.martin",
+    ]
+    page = app_client.post(
+        "/admin/annuaire-import",
+        data={"csrf": _csrf(form.text)},
+        files={"fichier": ("annuaire.csv", "\n".join([head, *rows]).encode(), "text/csv")},
+    )
+    assert page.status_code == 200, page.text[:300]
+    assert "caractère interdit" in page.text
+    with db() as s:
+        logins = set(s.scalars(select(Professional.login)))
+    assert "paul.martin" in logins and "ines.durand" not in logins

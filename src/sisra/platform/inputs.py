@@ -65,6 +65,13 @@ def bad_text(value: str) -> bool:
     return forbidden_character(value) is not None
 
 
+def check_text(*values: str | None) -> None:
+    """Refuse (the usual ``422 invalid_characters``) text holding a forbidden character, for
+    services fed by something the input guard does not read (an imported file's rows)."""
+    if any(v is not None and bad_text(v) for v in values):
+        raise Invalid(NUL_MESSAGE, code=NUL_CODE)
+
+
 def _json_has_bad_text(value: Any) -> bool:
     if isinstance(value, str):
         return bad_text(value)
