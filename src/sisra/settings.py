@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     audit_seal_interval_s: float = 1.0  # 0 = no background sealer (verify-audit still seals)
     audit_seal_batch: int = 1000
     audit_unsealed_warn_minutes: int = 5
+    # how much older than the sealed head a row may be and still count as a late commit (a
+    # slow request); older rows are sealed but flagged « hors de l'ordre chronologique »
+    audit_out_of_order_tolerance_s: float = 300.0
 
     # web pages
     web_ticket_ttl_s: int = 60
