@@ -362,13 +362,25 @@ def verify_audit(
     seal: Annotated[
         bool, typer.Option("--seal/--no-seal", help="Sceller d'abord les lignes en attente")
     ] = True,
+    reviewed_up_to: Annotated[
+        int,
+        typer.Option(
+            "--reviewed-up-to",
+            help="Lignes hors de l'ordre chronologique déjà examinées jusqu'à cette position "
+            "de la chaîne : encore listées, mais sans code de sortie 2",
+        ),
+    ] = 0,
 ) -> None:
-    """Vérifier la piste d'audit : chaîne à clé et points de contrôle signés."""
+    """Vérifier la piste d'audit : chaîne à clé et points de contrôle signés.
+
+    Code de sortie : 0 intègre, 1 altérée, 2 intègre mais des lignes hors de l'ordre
+    chronologique (antidatées ou postdatées) restent à examiner.
+    """
     import base64
     from datetime import timedelta
 
     from sisra.platform.audit.sealer import Sealer, SealRefused
-    from sisra.platform.audit.verify import verify, when
+    from sisra.platform.audit.verify import MAX_LISTED, verify, when
     from sisra.platform.db import make_engine, make_session_factory
 
     settings = Settings()
@@ -394,11 +406,24 @@ def verify_audit(
             sealer.key,
             sealer.checkpoint_dir,
             unsealed_warn_after=timedelta(minutes=settings.audit_unsealed_warn_minutes),
+            tolerance=sealer.tolerance,
         )
     finally:
         engine.dispose()
     for warning in report.warnings:
         typer.secho(f"Attention : {warning}", fg=typer.colors.YELLOW, err=True)
+    late = report.out_of_order
+    if late:
+        minutes = f"{sealer.tolerance.total_seconds() / 60:g}"
+        typer.secho(
+            f"Lignes hors de l'ordre chronologique ({len(late)}, tolérance {minutes} min) : "
+            "chaîne intacte, mais ces lignes n'ont pas été écrites au moment qu'elles "
+            "indiquent (insérées directement dans la base, ou horloge du serveur déréglée) :\n"
+            + "\n".join(f"  - {o.describe()}" for o in late[:MAX_LISTED])
+            + (f"\n  … et {len(late) - MAX_LISTED} autres." if len(late) > MAX_LISTED else ""),
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if not report.ok:
         _fail(
             f"Piste d'audit ALTÉRÉE ({report.rows} lignes scellées lues) :\n"
@@ -418,6 +443,49 @@ def verify_audit(
     )
     public = base64.b64encode(sealer.key.public_key).decode()
     typer.echo(f"Clé publique des points de contrôle (Ed25519) : {public}")
+    if any(o.seal_seq > reviewed_up_to for o in late):
+        typer.secho(
+            "À examiner : des lignes hors de l'ordre chronologique (ci-dessus). Une fois "
+            "examinées, --reviewed-up-to <position> ne les compte plus dans le code de "
+            "sortie.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+@admin_app.command("send-care-team-digest")
+def send_care_team_digest(
+    jour: Annotated[
+        str | None,
+        typer.Option(help="Jour des déclarations (AAAA-MM-JJ) ; défaut : hier"),
+    ] = None,
+) -> None:
+    """Envoyer le récapitulatif quotidien des nouvelles déclarations de prise en charge.
+
+    Sans risque de double envoi : chaque récapitulatif (jour, destinataire) n'est envoyé
+    qu'une fois, même si les serveurs l'envoient aussi.
+    """
+    from datetime import date
+
+    from sisra.platform.db import make_engine, make_session_factory
+    from sisra.platform.record.digest import send_digests, yesterday
+
+    try:
+        day = date.fromisoformat(jour) if jour else yesterday()
+    except ValueError:
+        _fail("Date invalide : indiquez-la au format AAAA-MM-JJ (par exemple 2026-12-05).")
+        return
+    settings = Settings()
+    engine = make_engine(settings.effective_database_url, settings)
+    try:
+        sent = send_digests(make_session_factory(engine), settings, day)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Récapitulatif des déclarations du {day.strftime('%d/%m/%Y')} : {sent} message(s) "
+        "envoyé(s)."
+    )
 
 
 @admin_app.command("sweep-blobs")

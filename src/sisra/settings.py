@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     # search, and at most this many searches per professional and per hour
     patient_search_max_results: int = Field(default=20, ge=1, le=100)
     patient_search_per_hour: int = Field(default=60, ge=1)
+
+    # care-team declarations (docs/security.md « Care-team declarations »): attempts per
+    # professional per rolling hour and day, how long a declared membership lasts, and how
+    # often each server process looks for a daily digest still to send (0: only the
+    # `sisra admin send-care-team-digest` command)
+    care_team_declarations_per_hour: int = Field(default=10, ge=1)
+    care_team_declarations_per_day: int = Field(default=30, ge=1)
+    care_team_membership_days: int = Field(default=365, ge=1)
+    care_team_digest_interval_s: float = 900.0
     events_keepalive_seconds: float = 15.0
     events_revocation_check_s: float = 1.0
     # on SIGTERM, how long open requests may finish before they are ended: event streams never
@@ -122,6 +131,9 @@ class Settings(BaseSettings):
     audit_seal_interval_s: float = 1.0  # 0 = no background sealer (verify-audit still seals)
     audit_seal_batch: int = 1000
     audit_unsealed_warn_minutes: int = 5
+    # how much older than the sealed head a row may be and still count as a late commit (a
+    # slow request); older rows are sealed but flagged « hors de l'ordre chronologique »
+    audit_out_of_order_tolerance_s: float = 300.0
 
     # web pages
     web_ticket_ttl_s: int = 60

@@ -10,13 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from conftest import otp_login, share_request, wait_until
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, ExportFailure, SyncEngine, since_days
+from sisra.platform.inputs import refuse_nul_parameters
 from sisra.platform.models import Notification, utcnow
 
 
@@ -429,3 +430,115 @@ def test_a_failed_export_is_retried_on_its_backoff_while_listening_live(
         wait_until(lambda: [s.status for s in engine.state.all()] == ["exported"])
         assert [p.suffix for p in folder.iterdir()] == [".pdf"]
         assert "offline" not in statuses and "error" not in statuses
+
+
+def test_a_stored_title_with_a_noncharacter_fails_alone_and_the_queue_goes_on(
+    live_server, account, make_pro, make_patient, pdf, db, engine, tmp_path
+):
+    """A document already stored with U+FFFE in its title (written before intake refused
+    noncharacters, or straight into the database) made the XDM writer raise an unexpected
+    error that stopped the whole export queue at that document, forever."""
+    from sisra.client.export import ExportError, get_profile, write_export
+    from sisra.platform.models import Document
+
+    pro, creds = account
+    sender = make_pro()
+    patient = make_patient()
+    titles = ["Avant", "Poison", "Après 1", "Après 2"]
+    with PlatformClient(live_server.url) as c:
+        for title in titles:
+            r = share_request(c._http, sender, patient, [pro], pdf(title), title=title)
+            assert r.status_code == 201, r.text
+            if title == "Poison":
+                poison = uuid.UUID(r.json()["document"]["id"])
+    # written past the platform's checks, as a database writer would (or an older version)
+    event.remove(engine, "before_cursor_execute", refuse_nul_parameters)
+    try:
+        with db() as s:
+            s.execute(update(Document).where(Document.id == poison).values(title="Bilan\ufffe"))
+    finally:
+        event.listen(engine, "before_cursor_execute", refuse_nul_parameters)
+    folder = tmp_path / "xdm"
+    folder.mkdir()
+    profile = get_profile("xdm")
+
+    def export(item, path):  # as the application's exporter (engine.exporter_for)
+        try:
+            return write_export(profile, folder, item, path)
+        except ExportError as exc:
+            raise ExportFailure(exc.code, exc.message) from exc
+
+    client = PlatformClient(live_server.url)
+    engine = SyncEngine(
+        client,
+        CredentialTokens(client, creds),
+        LocalState(tmp_path / "s.db"),
+        export,
+        tmp_path / "w",
+    )
+    engine.catch_up()
+    report = engine.process_due()
+    assert (report.exported, report.failed) == (3, 1)
+    assert len(list(folder.glob("*.ZIP"))) + len(list(folder.glob("*.zip"))) == 3
+    (failure,) = engine.state.failures()
+    assert failure.item["document"]["id"] == str(poison)
+    assert failure.error_code == "invalid_content"
+    assert "caractère que le format XDM ne peut pas porter (U+FFFE)" in failure.error_message
+    assert failure.next_try > time.time()
+    # retried on its backoff, but not forever: after a few tries it waits for « Réessayer »
+    for _ in range(10):  # a day goes by each time
+        engine.state._db.execute("UPDATE items SET next_try = next_try - 86400")
+        engine.process_due()
+    (failure,) = engine.state.failures()
+    assert failure.attempts == 5 and failure.next_try > time.time() + 365 * 86400
+    assert "ne réessaiera plus de lui-même" in failure.error_message
+    assert engine.state.retry_now(failure.id) == 1  # the user's « Réessayer » still works
+    assert engine.process_due().failed == 1
+
+
+def test_an_unexpected_error_from_a_writer_fails_that_document_only(
+    live_server, account, make_pro, make_patient, pdf, tmp_path
+):
+    """Any exception from a writer (here a bug raising ValueError on one document) used to
+    escape the engine: the sync loop ended and no later document was exported."""
+    pro, creds = account
+    sender = make_pro()
+    patient = make_patient()
+    with PlatformClient(live_server.url) as c:
+        for title in ("Avant", "Défaut", "Après"):
+            share_request(c._http, sender, patient, [pro], pdf(title), title=title)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    real = folder_exporter(folder)
+
+    def export(item, path):
+        if item["document"]["title"] == "Défaut":
+            raise ValueError("champ inattendu")
+        return real(item, path)
+
+    client = PlatformClient(live_server.url)
+    engine = SyncEngine(
+        client,
+        CredentialTokens(client, creds),
+        LocalState(tmp_path / "s.db"),
+        export,
+        tmp_path / "w",
+    )
+    statuses: list[tuple[str, str]] = []
+    stop = threading.Event()
+    runner = threading.Thread(target=engine.run, args=(stop, lambda *a: statuses.append(a)))
+    runner.start()
+    try:
+        wait_until(lambda: len(list(folder.glob("*.pdf"))) == 2)
+        wait_until(lambda: len(engine.state.failures()) == 1)
+        assert runner.is_alive()  # still syncing
+    finally:
+        stop.set()
+        engine.interrupt()
+        runner.join(30)
+    (failure,) = engine.state.failures()
+    assert failure.item["document"]["title"] == "Défaut"
+    assert failure.error_code == "export_error"
+    assert (
+        "Erreur inattendue" in failure.error_message and "champ inattendu" in failure.error_message
+    )

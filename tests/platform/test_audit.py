@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from typer.testing import CliRunner
 
 from conftest import RunningServer, share_request, wait_until
@@ -459,3 +459,78 @@ def test_a_checkpoint_that_could_not_be_written_is_written_later(
     (line,) = checkpoints.read(good, sealer.key)
     assert line.checkpoint is not None and line.checkpoint.seal_seq == head
     assert _verify(sealer).ok
+
+
+def _insert_raw(db, **values) -> int:
+    """A row written straight into the table, as a database writer would (no request)."""
+    with db() as s, s.begin():
+        return int(s.execute(insert(AuditEvent).values(**values)).inserted_primary_key[0])
+
+
+def test_a_back_dated_break_glass_row_is_sealed_flagged_and_reported(
+    app_client, make_pro, make_patient, pdf, db, settings, sealer
+):
+    author, _rec, patient = _activity(app_client, make_pro, make_patient, pdf)
+    sealer.seal()
+    now = datetime.now(UTC)
+    forged = _insert_raw(
+        db,
+        at=now - timedelta(days=60),
+        actor_id=author.id,
+        actor_label="Dr Auteur",
+        action="record.break_glass",
+        outcome="ok",
+        patient_id=patient,
+        details={"reason": "Patient inconscient aux urgences, à voir"},
+    )
+    # a legitimate late commit: a request that took two minutes, within the tolerance
+    late = _insert_raw(db, at=now - timedelta(minutes=2), action="test.slow", details={})
+
+    r = _cli(settings)  # seals first, then verifies
+    assert r.exit_code == 2, r.output
+    assert "Piste d'audit intègre" in r.output  # the chain itself holds
+    assert "Lignes hors de l'ordre chronologique (1, tolérance 5 min)" in r.output
+    assert f"Ligne n° {forged} (position n° " in r.output
+    assert "record.break_glass) datée du " in r.output and "antidatée" in r.output
+    assert f"Ligne n° {late} " not in r.output
+    with db() as s:
+        rows = {e.seq: e for e in s.scalars(select(AuditEvent))}
+    assert rows[forged].seal_seq is not None  # sealed: audit data is never dropped
+    assert rows[late].seal_seq is not None
+    flags = [e for e in rows.values() if e.action == "audit.out_of_order"]
+    assert len(flags) == 1 and flags[0].seal_seq is not None  # the flag is in the chain
+    assert flags[0].details["seq"] == forged and flags[0].details["kind"] == "backdated"
+    assert flags[0].patient_id == patient
+    report = _verify(sealer)
+    assert report.ok and [o.seq for o in report.out_of_order] == [forged]
+
+    # the administrator reviewing break-glass accesses sees the flag on that row
+    admin = make_pro("admin.glass", role=Role.administrator)
+    t = app_client.post("/api/v1/auth/web-ticket", headers=admin.headers, json={"target": "/"})
+    app_client.get("/web/ticket/" + t.json()["url"].split("/web/ticket/", 1)[1])
+    page = app_client.get("/admin/audit", params={"action": "bris de glace"})
+    assert page.status_code == 200, page.text
+    assert "Hors de l'ordre chronologique" in page.text and "Ligne antidatée" in page.text
+
+    # once reviewed, the operator acknowledges it: listed still, exit 0
+    position = rows[forged].seal_seq
+    again = _cli(settings, "--reviewed-up-to", str(flags[0].seal_seq))
+    assert again.exit_code == 0, again.output
+    assert f"(position n° {position}, record.break_glass)" in again.output
+
+
+def test_a_post_dated_row_is_flagged_and_does_not_make_later_rows_late(db, sealer):
+    now = datetime.now(UTC)
+    _insert_raw(db, at=now - timedelta(seconds=5), action="test.before", details={})
+    sealer.seal()
+    future = _insert_raw(db, at=now + timedelta(days=30), action="test.future", details={})
+    sealer.seal()
+    normal = _insert_raw(db, at=datetime.now(UTC), action="test.after", details={})
+    sealer.seal()
+    report = _verify(sealer)
+    assert report.ok
+    assert [(o.seq, o.kind) for o in report.out_of_order] == [(future, "future")]
+    with db() as s:
+        flags = s.scalars(select(AuditEvent).where(AuditEvent.action == "audit.out_of_order"))
+        assert [(f.details["seq"], f.details["kind"]) for f in flags] == [(future, "future")]
+    assert normal not in [o.seq for o in report.out_of_order]

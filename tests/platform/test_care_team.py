@@ -13,7 +13,12 @@ from conftest import share_request
 from sisra.platform.migrate import MIGRATIONS
 from sisra.platform.models import AuditEvent, CareTeamHow, CareTeamMember, Role
 
-DECLARE = {"attestation": True, "context": "suivi de médecine générale"}
+DECLARE = {
+    "attestation": True,
+    "reason": "consultation",
+    "consent": True,
+    "context": "suivi de médecine générale",
+}
 
 
 def share(client, sender, patient_id, recipients, data, restricted=False) -> str:
@@ -123,7 +128,7 @@ def test_a_declared_member_reads_the_record_until_an_admin_removes_them(
 
     declared = audit_rows(db, "care_team.declare")
     assert [e.actor_id for e in declared] == [member.id, member.id]
-    assert [e.outcome for e in declared] == ["ok", "already_member"]
+    assert [e.outcome for e in declared] == ["ok", "renewed"]
     assert "suivi de médecine générale" in declared[0].details["attestation"]
     (removal,) = audit_rows(db, "care_team.remove")
     assert removal.actor_id == admin.id and removal.patient_id == patient

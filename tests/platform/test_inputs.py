@@ -264,3 +264,107 @@ def test_a_value_too_long_for_its_column_is_a_422_not_a_500(live_server, make_pr
     client.close()
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "invalid_value"
+
+
+NONCHARACTERS = ["\ufffe", "\uffff", "\ufdd0", "\ufdef", "\U0001fffe", "\U0010ffff"]
+
+
+@pytest.mark.parametrize("char", NONCHARACTERS)
+def test_a_noncharacter_in_a_shared_title_is_refused_at_intake(
+    app_client, make_pro, make_patient, share, pdf, char
+):
+    """A title holding U+FFFE was stored and then stopped its XDM export on every recipient's
+    MonSisra; now it is refused like a NUL character (multipart: the database backstop)."""
+    sender, dest = make_pro(), make_pro()
+    r = share(app_client, sender, make_patient(), [dest], pdf(), title=f"Bilan{char}sanguin")
+    _refused(r)
+    assert app_client.get("/api/v1/inbox", headers=dest.headers).json()["items"] == []
+
+
+def test_noncharacters_are_refused_in_json_written_raw_or_escaped_and_in_forms(
+    app_client, make_pro
+):
+    pro = make_pro()
+    headers = {**pro.headers, "Content-Type": "application/json"}
+    identity = {
+        "birth_name": "DUPONT\ufffe",
+        "birth_given_names": ["J"],
+        "birth_date": "1970-01-01",
+    }
+    raw = json.dumps(identity, ensure_ascii=False).encode()  # U+FFFE as its UTF-8 bytes
+    escaped = json.dumps(identity).encode()  # as \ufffe
+    _refused(app_client.post("/api/v1/patients", headers=headers, content=raw))
+    _refused(app_client.post("/api/v1/patients", headers=headers, content=escaped))
+    _refused(app_client.post("/connexion", data={"identifier": "a\U0001ffff", "csrf": "x"}))
+    _refused(app_client.get("/api/v1/professionals?q=Mar%EF%BF%BEtin", headers=pro.headers))
+    # ordinary non-ASCII text still passes: accents, U+FFFD, emoji, CJK
+    ok = app_client.post(
+        "/api/v1/patients/search", headers=pro.headers, json={"q": "Hélène \ufffd 😀 漢"}
+    )
+    assert ok.status_code == 200, ok.text
+
+
+def test_the_web_send_page_refuses_a_noncharacter_in_the_title(
+    app_client, make_pro, make_patient, pdf, db
+):
+    from sqlalchemy import func, select
+
+    from sisra.platform.models import Document
+
+    author, rec = make_pro(), make_pro()
+    patient = make_patient()
+    r = app_client.post(
+        "/api/v1/auth/web-ticket", headers=author.headers, json={"target": f"/envoyer/{patient}"}
+    )
+    form = app_client.get("/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1])
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text)
+    assert csrf and key
+    page = app_client.post(
+        f"/envoyer/{patient}",
+        data={
+            "csrf": csrf.group(1),
+            "mode": "joindre",
+            "title": "Échographie\ufffe",
+            "type_code": "cr_imagerie",
+            "clinical_date": "2026-11-30",
+            "recipients": str(rec.id),
+            "idempotency_key": key.group(1),
+        },
+        files={"file": ("echo.pdf", pdf(), "application/pdf")},
+    )
+    assert page.status_code == 422, page.text[:500]
+    assert "caractère interdit" in page.text
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 0
+
+
+def test_a_directory_import_line_with_a_noncharacter_is_refused_alone(app_client, make_pro, db):
+    """An imported file is not read by the input guard: the directory service refuses the
+    line (it used to reach the database backstop mid-import and fail the whole page)."""
+    from sqlalchemy import select
+
+    from sisra.common.identifiers import luhn_complete
+    from sisra.platform.models import Professional
+
+    admin = make_pro("admin.import", role=Role.administrator)
+    r = app_client.post(
+        "/api/v1/auth/web-ticket", headers=admin.headers, json={"target": "/admin/annuaire-import"}
+    )
+    form = app_client.get("/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1])
+    head = "rpps;adeli;nom;prenom;profession;specialite;structure;ville;email;identifiant"
+    r1, r2 = luhn_complete("1000000311"), luhn_complete("1000000312")
+    rows = [
+        f"{r1};;Durand\ufffe;Inès;Médecin;;;Lyon;ines.durand@demo.sisra.test;ines.durand",
+        f"{r2};;Martin;Paul;Médecin;;;Lyon;paul.martin@demo.sisra.test;paul.martin",
+    ]
+    page = app_client.post(
+        "/admin/annuaire-import",
+        data={"csrf": _csrf(form.text)},
+        files={"fichier": ("annuaire.csv", "\n".join([head, *rows]).encode(), "text/csv")},
+    )
+    assert page.status_code == 200, page.text[:300]
+    assert "caractère interdit" in page.text
+    with db() as s:
+        logins = set(s.scalars(select(Professional.login)))
+    assert "paul.martin" in logins and "ines.durand" not in logins

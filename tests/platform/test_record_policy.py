@@ -28,7 +28,7 @@ def world(app_client, make_pro, make_patient, pdf):
     r = app_client.post(
         f"/api/v1/patients/{patient}/care-team",
         headers=member.headers,
-        json={"attestation": True, "context": "suivi de médecine générale"},
+        json={"attestation": True, "reason": "consultation", "consent": True},
     )
     assert r.status_code == 201, r.text
     return {

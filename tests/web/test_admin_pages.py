@@ -270,7 +270,12 @@ def _declare(live_server, persona, patient, context="suivi de médecine généra
     r = httpx.post(
         f"{live_server.url}/api/v1/patients/{patient}/care-team",
         headers=persona.headers,
-        json={"attestation": True, "context": context},
+        json={
+            "attestation": True,
+            "reason": "consultation",
+            "consent": True,
+            "context": context,
+        },
         timeout=30,
     )
     assert r.status_code == 201, r.text
@@ -291,7 +296,7 @@ def test_admin_reviews_declarations_per_professional_and_removes_one(
     other = make_pro("paul.simon", first_name="Paul", last_name="Simon")
     p1, p2 = make_patient("ABADIE", "Anne"), make_patient("BRUN", "Berthe")
     _declare(live_server, eager, p1, "consultation de dépannage")
-    _declare(live_server, eager, p2, "curiosité")
+    _declare(live_server, eager, p2, "curiosité personnelle")
     _declare(live_server, other, p1)
     page: Page = web_as(admin, "/admin/annuaire")
     page.get_by_role("link", name="Équipes de soins").click()

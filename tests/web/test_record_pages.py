@@ -274,7 +274,9 @@ def test_record_preview_of_a_page_too_long_to_draw_says_so(
 
 
 def _declare(page: Page, context: str = "suivi de cardiologie") -> None:
-    page.get_by_label("Cadre de la prise en charge").fill(context)
+    page.get_by_label("Consultation ou visite").check()
+    page.get_by_label("Précisions").fill(context)
+    page.get_by_label("Le patient, informé, consent").check()
     page.get_by_label("J'atteste prendre en charge ce patient").check()
     page.get_by_role("button", name="Je déclare prendre en charge ce patient").click()
 
@@ -313,14 +315,23 @@ def test_a_declaration_needs_the_attestation_and_the_csrf_token(
     page = web_as(outsider, f"/patients/{shared['patient_id']}")
     box = page.get_by_label("J'atteste prendre en charge ce patient")
     box.evaluate("el => el.removeAttribute('required')")
-    page.get_by_label("Cadre de la prise en charge").fill("suivi de cardiologie")
+    page.get_by_label("Consultation ou visite").check()
+    page.get_by_label("Précisions").fill("suivi de cardiologie")
+    page.get_by_label("Le patient, informé, consent").check()
     page.get_by_role("button", name="Je déclare prendre en charge ce patient").click()
     expect(page.get_by_role("alert").filter(has_text="Cochez l'attestation")).to_be_visible()
-    expect(page.get_by_label("Cadre de la prise en charge")).to_have_value("suivi de cardiologie")
+    expect(page.get_by_label("Précisions")).to_have_value("suivi de cardiologie")
+    expect(page.get_by_label("Consultation ou visite")).to_be_checked()
     expect(page.get_by_role("heading", name="Bilan cardiologique")).to_have_count(0)
     forged = page.request.post(
         f"{live_server.url}/patients/{shared['patient_id']}/equipe-de-soins",
-        form={"csrf": "faux", "cadre": "suivi de cardiologie", "atteste": "oui"},
+        form={
+            "csrf": "faux",
+            "motif": "consultation",
+            "cadre": "suivi de cardiologie",
+            "consentement": "oui",
+            "atteste": "oui",
+        },
     )
     assert forged.status == 403
     r = httpx.get(
@@ -371,7 +382,7 @@ def test_the_record_lists_the_team_with_how_each_joined(
     r = httpx.post(
         base,
         headers=member.headers,
-        json={"attestation": True, "context": "suivi de médecine générale"},
+        json={"attestation": True, "reason": "consultation", "consent": True},
     )
     assert r.status_code == 201
     r = httpx.post(

@@ -5,8 +5,13 @@ The order of every document is: download (resumable) → verify SHA-256 → expo
 files locally → send the ``downloaded`` receipt. Each step is recorded in :class:`LocalState`
 before the next, so a kill at any moment resumes where it stopped and never exports twice. A
 failure is retried with backoff and listed with its reason until it succeeds; it is never
-dropped. Live events (SSE) only speed things up: after any gap the engine lists the inbox
-after its cursor, so nothing is missed.
+dropped. One document's failure never holds back the others: whatever an exporter raises
+(its own :class:`ExportFailure`, a disk error, an unexpected exception from a writer) marks
+that document failed with its reason, and the queue goes on. A failure that trying again
+cannot cure (the document's own data, an unexpected error) is retried a few times
+(``CONTENT_ATTEMPTS``) and then waits for the user's « Réessayer ». Live events (SSE) only
+speed things up: after any gap the engine lists the inbox after its cursor, so nothing is
+missed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -30,7 +36,14 @@ from sisra.client.api import ApiError, PlatformClient
 from sisra.client.auth import Credentials, StrongAuthRequired, refresh
 from sisra.client.state import ItemState, LocalState
 
+log = logging.getLogger(__name__)
+
 BACKOFF_S = (5.0, 30.0, 120.0, 600.0, 1800.0)
+# Failures that come from the document itself, not from the network or the folder: after
+# this many tries MonSisra stops retrying on its own (the user's « Réessayer » still works).
+CONTENT_FAILURES = frozenset({"invalid_content", "export_error"})
+CONTENT_ATTEMPTS = 5
+NEVER_S = 10 * 365 * 86400.0
 LISTEN_S = 60.0  # a live stream is re-opened after a listing at least this often
 CHUNK = 64 * 1024
 
@@ -200,10 +213,25 @@ class SyncEngine:
                 self._failed(st, exc.code, exc.message)
         except OSError as exc:
             self._failed(st, "local_error", f"Erreur d'écriture locale : {exc.strerror or exc}.")
+        except Offline:
+            raise  # the account's state, not this document's: the loop handles it
+        except Exception as exc:  # a writer's bug or a document it cannot handle: this one only
+            log.exception("export of %s failed", st.id)
+            self._failed(
+                st,
+                "export_error",
+                f"Erreur inattendue pendant l'enregistrement ({type(exc).__name__} : {exc}).",
+            )
         return False
 
     def _failed(self, st: ItemState, code: str, message: str, final: bool = False) -> None:
-        delay = 10 * 365 * 86400.0 if final else BACKOFF_S[min(st.attempts, len(BACKOFF_S) - 1)]
+        if code in CONTENT_FAILURES and st.attempts + 1 >= CONTENT_ATTEMPTS:
+            final = True
+            message += (
+                f" MonSisra a essayé {st.attempts + 1} fois et ne réessaiera plus de lui-même : "
+                "« Réessayer » dans « Documents non enregistrés » une fois le problème corrigé."
+            )
+        delay = NEVER_S if final else BACKOFF_S[min(st.attempts, len(BACKOFF_S) - 1)]
         self.state.mark_failed(st.id, code, message, delay)
         self.on_change("failed", self.state.get(st.id))
         self._schedule_next_retry()

@@ -19,3 +19,26 @@ def fold(text: str) -> str:
         if not text.isascii():  # other scripts: the general rule
             text = "".join(c for c in text if not unicodedata.combining(c))
     return _SEPARATORS.sub(" ", text.casefold()).strip()
+
+
+# Characters no text of the platform may hold: NUL, lone surrogates (not encodable in UTF-8)
+# and Unicode noncharacters (U+FDD0–U+FDEF and the last two code points of every plane,
+# U+FFFE, U+FFFF, U+1FFFE … U+10FFFF), which XML 1.0 and many readers refuse: a title holding
+# one could never be written into an XDM archive.
+_FORBIDDEN = re.compile(
+    "[\x00\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
+    + "]"
+)
+
+
+def forbidden_character(text: str) -> str | None:
+    """The first character of ``text`` the platform refuses (see ``_FORBIDDEN``), or None."""
+    found = _FORBIDDEN.search(text)
+    return found.group() if found else None
+
+
+def without_forbidden(text: str) -> str:
+    """``text`` with each forbidden character replaced by U+FFFD (for text received from
+    outside that cannot be refused to a person, such as a mail's subject)."""
+    return _FORBIDDEN.sub("\ufffd", text)

@@ -39,6 +39,7 @@ from sisra.platform.logs import install_log_redaction
 from sisra.platform.mssante import pages as mssante_pages  # « Identités à rapprocher »
 from sisra.platform.mssante.sender import OutboxSender, SenderThread
 from sisra.platform.patients.routes import router as patients_router
+from sisra.platform.record.digest import DigestThread
 from sisra.platform.record.routes import router as record_router
 from sisra.platform.storage import blobs_from_settings, load_master_key
 from sisra.platform.web import (
@@ -109,10 +110,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.settings.mssante_relay_host
         else None
     )
+    # the daily digest of new care-team declarations (claimed per recipient and day)
+    digest_interval = app.state.settings.care_team_digest_interval_s
+    digests = (
+        DigestThread(app.state.session_factory, app.state.settings).start()
+        if digest_interval > 0
+        else None
+    )
     try:
         async with sweep.lifespan(app):
             yield
     finally:
+        if digests is not None:
+            digests.stop()
         if mss_out is not None:
             mss_out.stop()
         inbox_seq.stop()

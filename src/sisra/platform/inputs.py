@@ -3,20 +3,25 @@
 - Integers: every integer a client sends (query cursor, page size, a header such as
   ``Last-Event-ID``) is bounded, so it fits a 64-bit database column; see ``Cursor``,
   ``limit_query`` and ``parse_uint``.
-- Text: a NUL character (PostgreSQL refuses it in text and JSON) or a lone surrogate (not
-  encodable in UTF-8) is refused with a 422 wherever it comes from — path, query string,
-  headers, JSON or form bodies — by the ``InputGuard`` middleware; ``refuse_nul_parameters``
-  is the backstop at the database driver for anything that slipped past (a JSON document
-  inside a multipart field).
+- Text: a NUL character (PostgreSQL refuses it in text and JSON), a lone surrogate (not
+  encodable in UTF-8) or a Unicode noncharacter (U+FDD0–U+FDEF, U+xFFFE and U+xFFFF of every
+  plane: XML refuses U+FFFE, so a title holding one could never be exported as XDM) is
+  refused with a 422 wherever it comes from — path, query string, headers, JSON or form
+  bodies — by the ``InputGuard`` middleware; ``refuse_nul_parameters`` is the backstop at the
+  database driver for anything that slipped past (a JSON document inside a multipart field,
+  the fields of the web send form): every free text stored (titles, names, reasons,
+  comments) goes through it.
 """
 
 import json
 import re
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Query
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sisra.common.text import forbidden_character
 from sisra.platform.errors import Invalid
 
 # The largest value of a signed 64-bit column (BIGINT, SQLite INTEGER).
@@ -55,14 +60,16 @@ NUL_CODE = "invalid_characters"
 
 
 def bad_text(value: str) -> bool:
-    """True for text the platform cannot store: a NUL character or a lone surrogate."""
-    if "\x00" in value:
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    """True for text the platform refuses: a NUL character, a lone surrogate or a Unicode
+    noncharacter (:func:`sisra.common.text.forbidden_character`)."""
+    return forbidden_character(value) is not None
+
+
+def check_text(*values: str | None) -> None:
+    """Refuse (the usual ``422 invalid_characters``) text holding a forbidden character, for
+    services fed by something the input guard does not read (an imported file's rows)."""
+    if any(v is not None and bad_text(v) for v in values):
+        raise Invalid(NUL_MESSAGE, code=NUL_CODE)
 
 
 def _json_has_bad_text(value: Any) -> bool:
@@ -82,12 +89,24 @@ MAX_CHECKED_BODY = 2 * 1024 * 1024
 _PERCENT_NUL = re.compile(rb"%00")
 
 
+def _bad_utf8(raw: bytes) -> bool:
+    """A forbidden character written as such in UTF-8 (invalid UTF-8 is the route's 422)."""
+    if raw.isascii():
+        return b"\x00" in raw
+    try:
+        return bad_text(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return b"\x00" in raw
+
+
 def _bad_urlencoded(raw: bytes) -> bool:
-    return b"\x00" in raw or _PERCENT_NUL.search(raw) is not None
+    if b"\x00" in raw or _PERCENT_NUL.search(raw) is not None:
+        return True
+    return _bad_utf8(unquote_to_bytes(raw) if b"%" in raw else raw)
 
 
 def _bad_json(raw: bytes) -> bool:
-    if b"\x00" in raw:
+    if _bad_utf8(raw):
         return True
     if b"\\u" not in raw and b"\\U" not in raw:
         return False  # no escape: nothing hidden (invalid UTF-8 is the route's 422)
@@ -178,7 +197,7 @@ async def _refuse(send: Send) -> None:
 
 def _params_have_nul(parameters: Any) -> bool:
     if isinstance(parameters, str):
-        return "\x00" in parameters
+        return bad_text(parameters)
     if isinstance(parameters, dict):
         return any(_params_have_nul(v) for v in parameters.values())
     if isinstance(parameters, list | tuple):
@@ -189,9 +208,10 @@ def _params_have_nul(parameters: Any) -> bool:
 def refuse_nul_parameters(
     _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
 ) -> None:
-    """``before_cursor_execute`` hook: a NUL character never reaches the database.
+    """``before_cursor_execute`` hook: a NUL character, lone surrogate or noncharacter never
+    reaches the database.
 
-    PostgreSQL refuses it (a driver error, hence a 500); SQLite would store it. Both now
-    answer the same 422."""
+    PostgreSQL refuses NUL (a driver error, hence a 500); SQLite would store it; a stored
+    noncharacter would later stop the document's XDM export. Both now answer the same 422."""
     if _params_have_nul(parameters):
         raise Invalid(NUL_MESSAGE, code=NUL_CODE)

@@ -756,7 +756,7 @@ def test_an_unknown_ins_oid_is_an_export_failure(tmp_path: Path, pdf: Path) -> N
     out.mkdir()
     with pytest.raises(ExportError) as caught:
         write_export(get_profile("xdm"), out, item, pdf)
-    assert caught.value.code == "export_failed" and "OID de l'INS" in caught.value.message
+    assert caught.value.code == "invalid_content" and "OID de l'INS" in caught.value.message
     assert listing(out) == []
 
 
@@ -769,7 +769,7 @@ def test_an_archive_failing_validation_is_never_renamed_into_place(
     monkeypatch.setattr(xdm_module, "index_html", lambda *_a: "<html><p>non fermé</html>")
     with pytest.raises(ExportError) as caught:
         write_export(get_profile("xdm"), out, item, pdf)
-    assert caught.value.code == "export_failed" and "INDEX.HTM" in caught.value.message
+    assert caught.value.code == "invalid_content" and "INDEX.HTM" in caught.value.message
     assert listing(out) == []  # neither the archive nor a temporary file
 
 

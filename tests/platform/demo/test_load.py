@@ -15,6 +15,7 @@ from sisra.platform.models import (
     Professional,
     utcnow,
 )
+from sisra.platform.record import care_team
 from sisra.platform.record import service as record
 
 
@@ -29,6 +30,9 @@ def test_the_demo_seeds_care_teams_so_record_pages_show_content(settings, db) ->
         assert min(m.since for m in members) < utcnow() - timedelta(days=1)
         declares = s.scalars(select(AuditEvent).where(AuditEvent.action == "care_team.declare"))
         assert Counter(e.outcome for e in declares) == {"ok": len(members)}
+        # dated back: the loaded history raises no alert for the administrators
+        assert care_team.alerts(s) == []
+        assert all(m.reason in care_team.REASONS and m.consent for m in members)
         # a member reads the whole (unrestricted) record of their patient
         m = members[0]
         pro = s.get(Professional, m.professional_id)

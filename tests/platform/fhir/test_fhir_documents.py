@@ -24,7 +24,12 @@ from sisra.platform.models import AuditEvent, Document, Notification, Profession
 
 __all__ = ["qualified_patient"]  # the fixture, used by name
 
-DECLARE = {"attestation": True, "context": "suivi de médecine générale"}
+DECLARE = {
+    "attestation": True,
+    "reason": "consultation",
+    "consent": True,
+    "context": "suivi de médecine générale",
+}
 
 
 def _counts(db: Any) -> tuple[int, int]:
@@ -371,3 +376,15 @@ def test_a_document_one_may_read_is_shared_again_by_its_binary(
             )
         ).all()
     assert [(r.actor_id, r.details["via"]) for r in reads] == [(recipient.id, "fhir")]
+
+
+def test_create_refuses_a_noncharacter_in_the_title(app_client, make_pro, make_patient, pdf, db):
+    author, recipient = make_pro(), make_pro()
+    resource = document_reference(make_patient(), [recipient], pdf())
+    resource["description"] = "Compte rendu\ufffe"
+    outcome(post_document(app_client, author, resource), 422, "invalid_characters")
+    resource["description"] = "Compte rendu"
+    resource["content"][0]["attachment"]["title"] = "Compte rendu\U0001fffe"
+    del resource["description"]
+    outcome(post_document(app_client, author, resource), 422, "invalid_characters")
+    assert _counts(db) == (0, 0)

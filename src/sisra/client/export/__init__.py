@@ -184,7 +184,8 @@ def write_export(
     ``access``: the files are 0600, or 0640 of the practice software's group.
     Archives are validated against the ebRIM schemas before they are renamed into place.
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
-    ``export_failed``); on error no new file, temporary or final, is left in ``folder``.
+    ``export_failed``, ``invalid_content`` when the document's data cannot be written in the
+    format); on error no new file, temporary or final, is left in ``folder``.
     """
     folder, pdf_path = Path(folder), Path(pdf_path)
     if not folder.is_dir():
@@ -261,10 +262,10 @@ def write_export(
     except ExportError:
         _cleanup(staged, created)
         raise
-    except XdmError as exc:
+    except XdmError as exc:  # the document's own data: trying again will not change it
         _cleanup(staged, created)
         raise ExportError(
-            "export_failed", f"L'archive XDM n'a pas pu être produite : {exc}"
+            "invalid_content", f"L'archive XDM n'a pas pu être produite : {exc}"
         ) from exc
     except OSError as exc:
         _cleanup(staged, created)

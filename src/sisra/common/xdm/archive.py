@@ -603,8 +603,20 @@ def xds_errors(xml: bytes) -> list[str]:
     return problems
 
 
+# What XML 1.0 cannot carry (its « Char » production): C0 controls but tab and line ends,
+# surrogates, U+FFFE and U+FFFF.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def validate_metadata(xml: bytes) -> None:
     """Raise :class:`XdmError` listing every schema and XDS problem of METADATA.XML."""
+    bad = _NOT_XML_CHAR.search(xml.decode("utf-8", "replace"))
+    if bad:
+        raise XdmError(
+            "un texte du document (titre, nom, établissement…) contient un caractère que le "
+            f"format XDM ne peut pas porter (U+{ord(bad.group()):04X}) ; l'expéditeur doit "
+            "corriger et renvoyer le document"
+        )
     try:
         problems = schema_errors(xml) + xds_errors(xml)
     except ET.ParseError as exc:

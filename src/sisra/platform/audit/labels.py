@@ -11,6 +11,7 @@ from sisra.common.text import fold
 ACTIONS: dict[str, str] = {
     "admin.refused": "Administration : accès refusé",
     "audit.migration": "Journal : migration de la base",
+    "audit.out_of_order": "Journal : ligne hors de l'ordre chronologique (antidatée ?)",
     "audit.read": "Journal : consultation",
     "auth.cps": "Connexion par carte CPS",
     "auth.device_enrolled": "Appareil enregistré",
@@ -78,7 +79,16 @@ ACTIONS: dict[str, str] = {
     "record.read": "Dossier : consultation",
 }
 
-OUTCOMES = {"ok": "réussi", "refused": "refusé", "failed": "échec", "error": "erreur"}
+OUTCOMES = {
+    "ok": "réussi",
+    "refused": "refusé",
+    "failed": "échec",
+    "error": "erreur",
+    "limited": "refusé : limite atteinte",
+    "renewed": "renouvelé",
+    "already_member": "déjà membre",
+    "warning": "à examiner",
+}
 
 # Detail keys shown to the administrator, in this order; others are shown with their key.
 DETAILS: dict[str, str] = {
@@ -104,6 +114,21 @@ DETAILS: dict[str, str] = {
     "export": "Export",
     "address": "Adresse MSSanté",
     "attempt": "Tentative",
+    # the sealer's flag on a row out of time order (audit.out_of_order)
+    "kind": "Anomalie",
+    "seq": "Ligne n°",
+    "row_action": "Action de la ligne",
+    "row_at": "Date de la ligne",
+    "head_at": "Piste déjà scellée jusqu'au",
+    "sealed_at": "Scellée le",
+}
+
+# Coded detail values shown in French.
+_VALUES: dict[str, dict[str, str]] = {
+    "kind": {
+        "backdated": "antidatée : plus ancienne que la piste déjà scellée",
+        "future": "postdatée : datée après son scellement",
+    },
 }
 
 _HIDDEN = {"web", "page"}
@@ -137,9 +162,17 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _shown(key: str, value: Any) -> str:
+    if key == "row_action":
+        return action_label(str(value))
+    return _VALUES.get(key, {}).get(str(value)) or _value(value)
+
+
 def details(raw: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs, the reason and grounds first."""
-    known = [(DETAILS[k], _value(raw[k])) for k in DETAILS if k in raw and raw[k] not in ("", None)]
+    known = [
+        (DETAILS[k], _shown(k, raw[k])) for k in DETAILS if k in raw and raw[k] not in ("", None)
+    ]
     others = [
         (k, _value(v))
         for k, v in raw.items()

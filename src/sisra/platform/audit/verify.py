@@ -9,6 +9,11 @@ What it reports (in French, for the operator):
 * a checkpoint whose signature fails (forged or damaged line);
 * a checkpoint the chain no longer matches, or one beyond the chain's end (last rows
   deleted, possibly with new rows sealed over them);
+* rows out of time order (``out_of_order``, apart from the problems): a row older than the
+  rows sealed before it by more than the tolerance (back-dated, e.g. inserted directly into
+  the database), or dated after the checkpoint that first covers it (post-dated). The rule
+  is the sealer's (:class:`~sisra.platform.audit.sealer.TimeOrder`), recomputed from the
+  chain alone, with each row's sealing time bounded by the signed checkpoints;
 * as warnings: rows waiting too long to be sealed, a chain no checkpoint covers.
 
 Checkpoints are read before the rows, so a checkpoint written during the walk is not
@@ -27,6 +32,7 @@ from sisra.platform.audit import checkpoints
 from sisra.platform.audit.chain import GENESIS, link
 from sisra.platform.audit.checkpoints import Checkpoint
 from sisra.platform.audit.keys import AuditKey
+from sisra.platform.audit.sealer import DEFAULT_TOLERANCE, TimeOrder
 from sisra.platform.models import AuditEvent
 
 MAX_LISTED = 10  # rows listed one by one; the rest are counted
@@ -42,10 +48,39 @@ class AuditReport:
     last_checkpoint: Checkpoint | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    out_of_order: list["OutOfOrder"] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class OutOfOrder:
+    """A sealed row whose time does not fit its place in the chain."""
+
+    seq: int
+    seal_seq: int
+    action: str
+    at: datetime
+    kind: str  # "backdated" or "future"
+    bound: datetime  # backdated: the newest time sealed before it; future: its sealing time
+
+    def describe(self) -> str:
+        where = f"Ligne n° {self.seq} (position n° {self.seal_seq}, {self.action})"
+        if self.kind == "future":
+            return (
+                f"{where} datée du {_utc(self.at)}, après son scellement (au plus tard le "
+                f"{_utc(self.bound)}) : postdatée."
+            )
+        return (
+            f"{where} datée du {_utc(self.at)}, alors que la piste était déjà scellée "
+            f"jusqu'au {_utc(self.bound)} : antidatée (insérée directement dans la base ?)."
+        )
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%d/%m/%Y %H:%M:%S UTC")
 
 
 def verify(
@@ -54,13 +89,16 @@ def verify(
     checkpoint_dir: Path,
     *,
     unsealed_warn_after: timedelta = timedelta(minutes=5),
+    tolerance: timedelta = DEFAULT_TOLERANCE,
     batch: int = 5000,
 ) -> AuditReport:
     """Walk the whole sealed chain; see the module docstring for what is reported."""
     report = AuditReport()
     by_position = _read_checkpoints(key, checkpoint_dir, report)
+    sealed_by = _SealedBy(by_position)
+    order = TimeOrder(tolerance)
     with factory() as session:
-        bad = _walk(session, key, by_position, report, batch)
+        bad = _walk(session, key, by_position, report, batch, order, sealed_by)
         report.problems.extend(_describe(session, key, bad))
         if len(bad) > MAX_LISTED:
             report.problems.append(f"… et {len(bad) - MAX_LISTED} autres lignes en défaut.")
@@ -100,6 +138,8 @@ def _walk(
     by_position: dict[int, list[tuple[str, Checkpoint]]],
     report: AuditReport,
     batch: int,
+    order: TimeOrder,
+    sealed_by: "_SealedBy",
 ) -> list[tuple[int, int]]:
     """Check every link; returns the (position, seq) of the rows whose link fails."""
     bad: list[tuple[int, int]] = []
@@ -135,6 +175,14 @@ def _walk(
                         f"({where}) à la position n° {position} : lignes supprimées puis "
                         "rescellées, ou chaîne réécrite."
                     )
+            cap = sealed_by.at(position)
+            head = order.head
+            kind = order.check(row.at, cap)
+            if kind is not None:
+                bound = cap if kind == "future" or head is None else head
+                report.out_of_order.append(
+                    OutOfOrder(row.seq, position, row.action, row.at, kind, bound)
+                )
             # Go on from the stored hash, so that one damaged row does not hide the rest.
             prev = row.chain_hash or GENESIS
             recent.append(prev)
@@ -143,6 +191,32 @@ def _walk(
             report.head = position
         last = report.head
         session.expunge_all()
+
+
+class _SealedBy:
+    """When the row at a position was sealed at the latest: the earliest time of the signed
+    checkpoints at or after it (a checkpoint is written after its batch commits); now for
+    rows no checkpoint covers yet."""
+
+    def __init__(self, by_position: dict[int, list[tuple[str, Checkpoint]]]) -> None:
+        self._now = datetime.now(UTC)
+        earliest = self._now
+        bounds: list[tuple[int, datetime]] = []
+        for position in sorted(by_position, reverse=True):
+            for _, cp in by_position[position]:
+                try:
+                    earliest = min(earliest, datetime.fromisoformat(cp.at).astimezone(UTC))
+                except ValueError:
+                    continue
+            bounds.append((position, earliest))
+        self._bounds = bounds[::-1]  # ascending positions, non-decreasing times
+        self._i = 0
+
+    def at(self, position: int) -> datetime:
+        """Positions are asked in increasing order."""
+        while self._i < len(self._bounds) and self._bounds[self._i][0] < position:
+            self._i += 1
+        return self._bounds[self._i][1] if self._i < len(self._bounds) else self._now
 
 
 def when(at: str) -> str:

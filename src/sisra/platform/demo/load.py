@@ -19,7 +19,15 @@ from sisra.platform.directory import service as directory
 from sisra.platform.documents import service as documents
 from sisra.platform.documents.schemas import ShareMetadata
 from sisra.platform.events.hub import EventHub
-from sisra.platform.models import Document, Notification, Patient, Professional, Role, utcnow
+from sisra.platform.models import (
+    CareTeamDeclaration,
+    Document,
+    Notification,
+    Patient,
+    Professional,
+    Role,
+    utcnow,
+)
 from sisra.platform.patients import service as patients
 from sisra.platform.record import care_team
 from sisra.platform.storage import EncryptedBlobs, blobs_from_settings, load_master_key
@@ -128,7 +136,7 @@ def load_demo(
                     ).id
                 )
         _share_all(settings, factory, rng, pros, pats, docs, pro_ids, pat_ids, progress)
-        _declare_all(factory, pros, docs, pro_ids, pat_ids, progress)
+        _declare_all(settings, factory, pros, docs, pro_ids, pat_ids, progress)
         summary = _summary(factory, created=True)
         with unit_of_work(factory) as session:
             by_login = {p.login: p for p in session.scalars(select(Professional))}
@@ -210,6 +218,7 @@ def _share_all(
 
 
 def _declare_all(
+    settings: Settings,
     factory: sessionmaker[Session],
     pros: list[region.DemoProfessional],
     docs: list[region.DemoDocument],
@@ -217,19 +226,44 @@ def _declare_all(
     pat_ids: list[uuid.UUID],
     progress: Callable[[str], None],
 ) -> None:
-    """Seed the care teams through the real declaration (same rule and audit as the API)."""
+    """Seed the care teams through the real declaration (same rule and audit as the API).
+
+    One transaction per declaration, as a request would (the declaration is counted in a
+    transaction of its own first); the counted attempt and the membership are then dated
+    back to the professional's first document, so the administrators' alerts see a normal
+    past rate and the daily digest has nothing new to tell.
+    """
     members = region.make_declared_members(pros, docs)
+    # the history of a whole region is loaded at once: no per-hour limit for it
+    relaxed = settings.model_copy(
+        update={"care_team_declarations_per_hour": 10**9, "care_team_declarations_per_day": 10**9}
+    )
     now = utcnow()
-    with unit_of_work(factory) as session:
-        for m in members:
-            pro_id, role, name = pro_ids[m.professional_index]
-            ctx = RequestContext(Actor(pro_id, role, name), None, "sisra-demo")
-            member, _created = care_team.declare(
-                session, ctx, pat_ids[m.patient_index], attested=True, context=m.context
+    for m in members:
+        pro_id, role, name = pro_ids[m.professional_index]
+        patient_id = pat_ids[m.patient_index]
+        ctx = RequestContext(Actor(pro_id, role, name), None, "sisra-demo")
+        with unit_of_work(factory) as session:
+            member, _outcome = care_team.declare(
+                session,
+                relaxed,
+                ctx,
+                patient_id,
+                attested=True,
+                reason=m.reason,
+                details=m.context,
+                consent=True,
             )
             when = now - timedelta(days=m.since_days_ago)
-            member.since = member.created_at = when
-        session.flush()
+            member.since = member.created_at = member.declared_at = when
+            session.execute(
+                update(CareTeamDeclaration)
+                .where(
+                    CareTeamDeclaration.professional_id == pro_id,
+                    CareTeamDeclaration.patient_id == patient_id,
+                )
+                .values(at=when)
+            )
     progress(f"Équipes de soins : {len(members)} prises en charge déclarées.")
 
 

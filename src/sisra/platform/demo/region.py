@@ -1805,6 +1805,7 @@ class DemoMembership:
     professional_index: int
     context: str
     since_days_ago: float
+    reason: str = "consultation"  # care_team.REASONS
 
 
 def _care_context(professional: DemoProfessional, is_gp: bool) -> str:

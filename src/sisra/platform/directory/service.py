@@ -12,6 +12,7 @@ from sisra.platform.audit import service as audit
 from sisra.platform.auth import passwords, revocation
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from sisra.platform.inputs import check_text
 from sisra.platform.models import Professional, Role
 
 
@@ -89,6 +90,7 @@ def create(
     session: Session, ctx: RequestContext, data: NewProfessional, check_password: bool = True
 ) -> Professional:
     """Add a professional to the directory; the login and identifiers must be unique."""
+    check_text(*(v for v in vars(data).values() if isinstance(v, str)))
     try:
         rpps = validate_rpps(data.rpps) if data.rpps else None
         adeli = validate_adeli(data.adeli) if data.adeli else None

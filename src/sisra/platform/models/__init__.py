@@ -13,7 +13,12 @@ from sisra.platform.models.auth import (
     WebTicket,
 )
 from sisra.platform.models.base import Base, utcnow
-from sisra.platform.models.care_team import CareTeamHow, CareTeamMember
+from sisra.platform.models.care_team import (
+    CareTeamDeclaration,
+    CareTeamDigest,
+    CareTeamHow,
+    CareTeamMember,
+)
 from sisra.platform.models.counters import Counter, RateLimit
 from sisra.platform.models.directory import Professional, Role
 from sisra.platform.models.documents import BreakGlass, Document, Notification
@@ -40,6 +45,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BreakGlass",
+    "CareTeamDeclaration",
+    "CareTeamDigest",
     "CareTeamHow",
     "CareTeamMember",
     "Counter",

@@ -1,8 +1,18 @@
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sisra.platform.models.base import Base, Timestamped, UTCDateTime, UUIDPk
@@ -50,3 +60,44 @@ class CareTeamMember(UUIDPk, Timestamped, Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("professionals.id"))
     end_reason: Mapped[str | None] = mapped_column(String(500))
+    # Declarations (decision 117): the reason from the closed list, the attested consent, the
+    # end of the membership (None: no end, for administrators' additions that state none and
+    # for the memberships carried over by migration 0003) and the last declaration or renewal.
+    reason: Mapped[str | None] = mapped_column(String(30))
+    consent: Mapped[bool | None] = mapped_column(Boolean)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class CareTeamDeclaration(UUIDPk, Base):
+    """One declaration attempt, counted against the professional's limits (decision 118).
+
+    Counted and written under a per-professional lock held until the request commits:
+    parallel requests are counted one after the other. ``refused``: the attempt was over a
+    limit (written although the request fails; the administrators' « Équipes de soins » page
+    shows it).
+    """
+
+    __tablename__ = "care_team_declarations"
+    __table_args__ = (Index("ix_care_team_declarations_pro_at", "professional_id", "at"),)
+
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CareTeamDigest(UUIDPk, Base):
+    """One recipient's daily digest of new declarations, claimed before it is sent.
+
+    The unique (day, recipient) pair is the claim: of several workers or nodes running the
+    digest, one inserts the row and sends; the others find it taken (decision 119).
+    """
+
+    __tablename__ = "care_team_digests"
+    __table_args__ = (UniqueConstraint("day", "professional_id"),)
+
+    day: Mapped[date] = mapped_column(Date)
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    declarations: Mapped[int] = mapped_column(Integer, default=0)

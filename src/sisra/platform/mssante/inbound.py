@@ -41,6 +41,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sisra.common import doctypes
 from sisra.common.ins import KNOWN_OIDS, InvalidINS, validate_ins
+from sisra.common.text import without_forbidden
 from sisra.common.xdm import XdmError, read_xdm, unsafe_entry_name, validate_archive
 from sisra.common.xdm.cda import read_cda_n1
 
@@ -619,7 +620,9 @@ def parse(msg: EmailMessage, limits: ArchiveLimits) -> Received:
             **base,
             sender_name=names,
             pdf=document,
-            title=(xdm.get("title") or subject or "Document reçu par MSSanté")[:200],
+            title=without_forbidden(xdm.get("title") or subject or "Document reçu par MSSanté")[
+                :200
+            ],
             type_code=_type_code(xdm.get("type_code")),
             clinical_date=_date_of(xdm.get("creation_time"), sent_on),
             identity=_identity_from(xdm),
@@ -639,7 +642,7 @@ def parse(msg: EmailMessage, limits: ArchiveLimits) -> Received:
         **base,
         sender_name=names,
         pdf=pdfs[0].data,
-        title=(subject or pdfs[0].name or "Document reçu par MSSanté")[:200],
+        title=without_forbidden(subject or pdfs[0].name or "Document reçu par MSSanté")[:200],
         type_code="autre",
         clinical_date=sent_on,
         identity=None,

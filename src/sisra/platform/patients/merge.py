@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import Forbidden, Invalid, NotFound
-from sisra.platform.models import BreakGlass, CareTeamMember, Document, Patient, utcnow
+from sisra.platform.models import (
+    BreakGlass,
+    CareTeamDeclaration,
+    CareTeamMember,
+    Document,
+    Patient,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,11 @@ def _move_care_team(session: Session, keep_id: uuid.UUID, remove_id: uuid.UUID) 
     session.execute(
         update(CareTeamMember)
         .where(CareTeamMember.patient_id == remove_id)
+        .values(patient_id=keep_id)
+    )
+    session.execute(
+        update(CareTeamDeclaration)
+        .where(CareTeamDeclaration.patient_id == remove_id)
         .values(patient_id=keep_id)
     )
 

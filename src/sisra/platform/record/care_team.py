@@ -1,24 +1,37 @@
-"""A patient's care team: explicit, attested, audited membership.
+"""A patient's care team: explicit, attested, limited, expiring and notified membership.
 
 Members read the patient's unrestricted documents (see :mod:`sisra.platform.record.policy`).
-A professional joins by declaring a care relationship, with an attestation; an administrator
-adds or removes members; a member may leave. Every change is its own audit action
-(``care_team.declare``, ``care_team.add``, ``care_team.remove``, ``care_team.leave``), so
-that an administrator can review who declared what, and abuse shows.
+A professional joins by declaring a care relationship (decision 117): a reason from a closed
+list (« autre » with a written reason of at least 15 characters) and the patient's consent,
+attested. Each professional's declarations are counted per rolling hour and day, under a lock
+(decision 118): beyond the limit the declaration is refused (429), audited and shown to the
+administrators. A declared membership ends by itself after ``care_team_membership_days`` and
+may be renewed by declaring again; an administrator's addition states its own end or none.
+The rest of the team sees each new declaration on the record page and in a daily e-mail
+digest (:mod:`sisra.platform.record.digest`, decision 119). Ended and expired memberships
+stay listed: leaving never hides that someone was there.
+
+Every change is its own audit action (``care_team.declare``, ``care_team.add``,
+``care_team.remove``, ``care_team.leave``), so that an administrator can review who declared
+what, and abuse shows.
 """
 
+import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.errors import Forbidden, Invalid, NotFound
+from sisra.platform.db import on_failure
+from sisra.platform.errors import Forbidden, Invalid, NotFound, TooManyAttempts
 from sisra.platform.models import (
+    CareTeamDeclaration,
     CareTeamHow,
     CareTeamMember,
     Patient,
@@ -27,11 +40,36 @@ from sisra.platform.models import (
     utcnow,
 )
 from sisra.platform.patients import service as patients
+from sisra.platform.record.policy import active_membership
+from sisra.settings import Settings
 
-ATTESTATION = "J'atteste prendre en charge ce patient dans le cadre de : "
-MIN_CONTEXT = 5
+ATTESTATION = "J'atteste prendre en charge ce patient"
+CONSENT = "le patient, informé, consent à ce que je consulte son dossier"
 MIN_REASON = 5
+MIN_OTHER = 15  # « autre »: as long as a break-glass reason
 MAX_TEXT = 400
+LEFT = "Quitte l'équipe de soins."
+
+# The closed list of reasons a professional declares a care relationship for (decision 117).
+REASONS: dict[str, str] = {
+    "consultation": "consultation ou visite",
+    "hospitalisation": "hospitalisation ou admission",
+    "demande_medecin_traitant": "demande du médecin traitant du patient",
+    "remplacement": "remplacement d'un confrère",
+    "autre": "autre",
+}
+OTHER = "autre"
+
+# The administrators' alert (« Équipes de soins »): a day this many times the professional's
+# usual daily rate, and at least this many declarations, is « far above their usual rate ».
+UNUSUAL_FACTOR = 3
+UNUSUAL_MIN = 5
+ALERT_DAYS = 7
+USUAL_DAYS = 30
+# an administrator's end date: within this many years (or none)
+MAX_ADMIN_YEARS = 10
+
+PARIS = ZoneInfo("Europe/Paris")
 
 HOW_LABELS = {
     CareTeamHow.declared: "déclaré par le professionnel",
@@ -55,10 +93,31 @@ class MemberView:
     ended_at: datetime | None
     ended_by_name: str | None
     end_reason: str | None
+    reason: str | None = None
+    consent: bool | None = None
+    expires_at: datetime | None = None
+    declared_at: datetime | None = None
 
     @property
     def how_label(self) -> str:
         return HOW_LABELS[self.how]
+
+    @property
+    def reason_label(self) -> str | None:
+        return REASONS.get(self.reason) if self.reason else None
+
+    @property
+    def status(self) -> str:
+        """``active``, ``expired`` (past its end, never renewed) or ``ended`` (left, removed)."""
+        if self.ended_at is not None:
+            return "ended"
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return "expired"
+        return "active"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
 
 
 def _open_membership(
@@ -73,6 +132,18 @@ def _open_membership(
     ).first()
 
 
+def _expired(member: CareTeamMember) -> bool:
+    return member.expires_at is not None and member.expires_at <= utcnow()
+
+
+def _close_expired(session: Session, member: CareTeamMember) -> None:
+    """An expired membership is ended (at its end date) before a new one is opened: the
+    history keeps both, and the partial unique index allows only one open row."""
+    member.ended_at = member.expires_at
+    member.end_reason = "Appartenance expirée, non renouvelée."
+    session.flush()
+
+
 def _join(
     session: Session,
     patient_id: uuid.UUID,
@@ -80,22 +151,33 @@ def _join(
     how: CareTeamHow,
     attestation: str,
     added_by: uuid.UUID | None,
+    *,
+    expires_at: datetime | None = None,
+    reason: str | None = None,
+    consent: bool | None = None,
 ) -> tuple[CareTeamMember, bool]:
-    """The open membership, created unless one exists; True when it was created.
+    """The open membership, created unless an active one exists; True when it was created.
 
     The partial unique index decides between two simultaneous requests: the loser's insert
     fails inside its savepoint and it returns the winner's row.
     """
     existing = _open_membership(session, patient_id, professional_id)
-    if existing is not None:
+    if existing is not None and not _expired(existing):
         return existing, False
+    if existing is not None:
+        _close_expired(session, existing)
+    now = utcnow()
     member = CareTeamMember(
         patient_id=patient_id,
         professional_id=professional_id,
         how=how,
-        since=utcnow(),
+        since=now,
         attestation=attestation,
         added_by_id=added_by,
+        expires_at=expires_at,
+        reason=reason,
+        consent=consent,
+        declared_at=now if how == CareTeamHow.declared else None,
     )
     try:
         with session.begin_nested():
@@ -115,16 +197,109 @@ def _text(value: str, minimum: int, message: str, code: str) -> str:
     return value[:MAX_TEXT]
 
 
+def meaningful(value: str, minimum: int, message: str, code: str) -> str:
+    """A written reason someone could read: long enough, mostly letters, several words and not
+    one character repeated (« ..... », « aaaaaaaaaaaaaaa » and « 123456789012345 » are not)."""
+    text = _text(value, minimum, message, code)
+    letters = [c.lower() for c in text if c.isalpha()]
+    words = [w for w in text.split() if sum(c.isalpha() for c in w) >= 2]
+    if len(letters) < minimum * 2 // 3 or len(set(letters)) < 5 or len(words) < 2:
+        raise Invalid(message, code=code)
+    return text
+
+
+def _lock_id(professional_id: uuid.UUID) -> int:
+    digest = hashlib.blake2b(b"care_team:" + professional_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass(frozen=True)
+class _Count:
+    hour: int
+    day: int
+    refused: bool
+
+
+def _serialize(session: Session, professional_id: uuid.UUID) -> None:
+    """Hold, until the request's transaction ends, a lock that every declaration by this
+    professional takes first: PostgreSQL, a transaction-scoped advisory lock per professional;
+    SQLite, the database's write lock (a no-op write of the professional's row), taken before
+    the count is read, so the count is the latest and no other declaration commits meanwhile.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(professional_id)})
+    else:
+        session.execute(
+            update(Professional)
+            .where(Professional.id == professional_id)
+            .values(active=Professional.active)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _count_attempt(
+    session: Session, settings: Settings, professional_id: uuid.UUID, patient_id: uuid.UUID
+) -> _Count:
+    """Count one declaration attempt against the professional's limits, or refuse it.
+
+    Under :func:`_serialize`'s lock, held until the request commits: parallel requests are
+    counted one after the other, each seeing the others' committed attempts, so at most the
+    limit get through. An accepted attempt is written with the declaration (it goes if the
+    request fails); a refused one is written even though the request fails (``on_failure``).
+    """
+    _serialize(session, professional_id)
+    now = utcnow()
+    counted = (CareTeamDeclaration.professional_id == professional_id) & (
+        CareTeamDeclaration.refused.is_(False)
+    )
+    hour, day = session.execute(
+        select(
+            func.count().filter(CareTeamDeclaration.at > now - timedelta(hours=1)),
+            func.count(),
+        ).where(counted, CareTeamDeclaration.at > now - timedelta(days=1))
+    ).one()
+    refused = (
+        hour >= settings.care_team_declarations_per_hour
+        or day >= settings.care_team_declarations_per_day
+    )
+    if refused:
+        on_failure(
+            session,
+            lambda s: s.add(
+                CareTeamDeclaration(
+                    professional_id=professional_id, patient_id=patient_id, at=now, refused=True
+                )
+            ),
+        )
+    else:
+        session.add(
+            CareTeamDeclaration(
+                professional_id=professional_id, patient_id=patient_id, at=now, refused=False
+            )
+        )
+        session.flush()
+    return _Count(int(hour), int(day), refused)
+
+
 def declare(
     session: Session,
+    settings: Settings,
     ctx: RequestContext,
     patient_id: uuid.UUID,
     *,
     attested: bool,
-    context: str,
+    reason: str | None,
+    details: str = "",
+    consent: bool = False,
     professional_id: uuid.UUID | None = None,
-) -> tuple[CareTeamMember, bool]:
-    """« Je déclare prendre en charge ce patient »: the caller joins the care team."""
+) -> tuple[CareTeamMember, str]:
+    """« Je déclare prendre en charge ce patient »: the caller joins the care team.
+
+    Returns the membership and what happened: ``created``, ``renewed`` (an active declared
+    membership gets a new end) or ``already_member`` (added by an administrator or carried
+    over: nothing changes).
+    """
     assert ctx.actor is not None
     if ctx.actor.is_admin:
         raise Forbidden(
@@ -138,32 +313,116 @@ def declare(
             code="declare_for_self_only",
         )
     patients.get(session, patient_id)
+    if reason not in REASONS:
+        raise Invalid(
+            "Choisissez le motif de la prise en charge dans la liste : "
+            + ", ".join(f"« {label} »" for label in REASONS.values())
+            + ".",
+            code="care_reason_required",
+        )
+    if reason == OTHER:
+        text = meaningful(
+            details,
+            MIN_OTHER,
+            f"Pour le motif « autre », décrivez la prise en charge en quelques mots (au moins "
+            f"{MIN_OTHER} caractères, un texte lisible).",
+            "care_context_required",
+        )
+    elif (details or "").strip():
+        text = meaningful(
+            details,
+            MIN_REASON,
+            "Le complément doit être un texte lisible (ou laissez-le vide).",
+            "care_context_required",
+        )
+    else:
+        text = ""
+    if not consent:
+        raise Invalid(
+            "Cochez « Le patient, informé, consent à ce que je consulte son dossier » : sans son "
+            "consentement, la déclaration n'est pas possible.",
+            code="consent_required",
+        )
     if not attested:
         raise Invalid(
             "Cochez l'attestation « J'atteste prendre en charge ce patient » pour vous "
             "déclarer dans son équipe de soins.",
             code="attestation_required",
         )
-    reason = _text(
-        context,
-        MIN_CONTEXT,
-        f"Précisez dans quel cadre vous prenez en charge ce patient (au moins {MIN_CONTEXT} "
-        "caractères).",
-        "care_context_required",
-    )
-    attestation = ATTESTATION + reason
-    member, created = _join(
-        session, patient_id, ctx.actor.id, CareTeamHow.declared, attestation, ctx.actor.id
-    )
+    existing = _open_membership(session, patient_id, ctx.actor.id)
+    if existing is not None and not _expired(existing) and existing.how != CareTeamHow.declared:
+        audit.record(
+            session,
+            ctx,
+            "care_team.declare",
+            patient_id=patient_id,
+            outcome="already_member",
+            details={"member_id": str(existing.id), "how": existing.how.value},
+        )
+        return existing, "already_member"
+    count = _count_attempt(session, settings, ctx.actor.id, patient_id)
+    if count.refused:
+        audit.record(
+            session,
+            ctx,
+            "care_team.declare",
+            patient_id=patient_id,
+            outcome="limited",
+            details={
+                "reason": REASONS[reason],
+                "last_hour": count.hour,
+                "last_day": count.day,
+                "limits": f"{settings.care_team_declarations_per_hour}/h, "
+                f"{settings.care_team_declarations_per_day}/24 h",
+            },
+            keep_on_failure=True,
+        )
+        raise TooManyAttempts(
+            "Vous avez atteint le nombre maximal de déclarations de prise en charge "
+            f"({settings.care_team_declarations_per_hour} par heure, "
+            f"{settings.care_team_declarations_per_day} par 24 heures). Votre déclaration n'a "
+            "pas été enregistrée et les administrateurs en sont informés. Réessayez plus tard "
+            "ou, en cas d'urgence, utilisez l'accès en urgence (bris de glace).",
+            code="care_team_rate_limited",
+        )
+    attestation = f"{ATTESTATION} : {REASONS[reason]}" + (f" — {text}" if text else "")
+    attestation += f" ; {CONSENT}."
+    expires = utcnow() + timedelta(days=settings.care_team_membership_days)
+    if existing is not None and not _expired(existing):
+        existing.attestation = attestation[:500]
+        existing.reason = reason
+        existing.consent = True
+        existing.expires_at = expires
+        existing.declared_at = utcnow()
+        session.flush()
+        member, outcome = existing, "renewed"
+    else:
+        member, created = _join(
+            session,
+            patient_id,
+            ctx.actor.id,
+            CareTeamHow.declared,
+            attestation[:500],
+            ctx.actor.id,
+            expires_at=expires,
+            reason=reason,
+            consent=True,
+        )
+        outcome = "created" if created else "already_member"
     audit.record(
         session,
         ctx,
         "care_team.declare",
         patient_id=patient_id,
-        outcome="ok" if created else "already_member",
-        details={"attestation": attestation, "member_id": str(member.id)},
+        outcome="ok" if outcome == "created" else outcome,
+        details={
+            "attestation": attestation,
+            "reason": REASONS[reason],
+            "member_id": str(member.id),
+            "expires_at": member.expires_at.isoformat() if member.expires_at else None,
+        },
     )
-    return member, created
+    return member, outcome
 
 
 def _admin_only(ctx: RequestContext, session: Session, action: str, patient_id: uuid.UUID) -> None:
@@ -197,8 +456,11 @@ def add(
     patient_id: uuid.UUID,
     professional_id: uuid.UUID,
     reason: str,
+    until: date | None = None,
 ) -> tuple[CareTeamMember, bool]:
-    """An administrator adds a professional to the care team, with a reason."""
+    """An administrator adds a professional to the care team, with a reason, until the end of
+    ``until`` (Paris time) or with no end. An active member keeps their membership, whose end
+    becomes the one stated here; False then."""
     _admin_only(ctx, session, "care_team.add", patient_id)
     assert ctx.actor is not None
     patients.get(session, patient_id)
@@ -213,7 +475,24 @@ def add(
         f"Indiquez le motif de l'ajout (au moins {MIN_REASON} caractères).",
         "reason_required",
     )
-    member, created = _join(session, patient_id, pro.id, CareTeamHow.admin, why, ctx.actor.id)
+    if until is not None and until > utcnow().date() + timedelta(days=366 * MAX_ADMIN_YEARS):
+        raise Invalid(
+            f"La date de fin doit être dans les {MAX_ADMIN_YEARS} ans (ou laissez-la vide : "
+            "sans fin).",
+            code="end_too_far",
+        )
+    expires_at = end_of_day(until) if until is not None else None
+    if expires_at is not None and expires_at <= utcnow():
+        raise Invalid(
+            "La date de fin doit être dans le futur (ou laissez-la vide : sans fin).",
+            code="end_in_past",
+        )
+    member, created = _join(
+        session, patient_id, pro.id, CareTeamHow.admin, why, ctx.actor.id, expires_at=expires_at
+    )
+    if not created:
+        member.expires_at = expires_at
+        session.flush()
     audit.record(
         session,
         ctx,
@@ -225,6 +504,7 @@ def add(
             "professional": f"{pro.display_name} ({pro.login})",
             "reason": why,
             "member_id": str(member.id),
+            "expires_at": expires_at.isoformat() if expires_at else None,
         },
     )
     return member, created
@@ -285,7 +565,7 @@ def leave(session: Session, ctx: RequestContext, patient_id: uuid.UUID) -> CareT
         raise NotFound(
             "Vous ne faites pas partie de l'équipe de soins de ce patient.", code="not_a_member"
         )
-    _end(session, ctx, member, "Quitte l'équipe de soins.")
+    _end(session, ctx, member, LEFT)
     audit.record(
         session,
         ctx,
@@ -296,8 +576,33 @@ def leave(session: Session, ctx: RequestContext, patient_id: uuid.UUID) -> CareT
     return member
 
 
+def status_label(m: MemberView) -> str:
+    """« membre jusqu'au … », « expirée le … », « a quitté l'équipe le … » (Paris dates)."""
+
+    def day(value: datetime) -> str:
+        return value.astimezone(PARIS).strftime("%d/%m/%Y")
+
+    if m.ended_at is not None:
+        left = m.end_reason == LEFT
+        verb = "a quitté l'équipe le" if left else "retiré(e) de l'équipe le"
+        if m.end_reason and m.end_reason.startswith("Appartenance expirée"):
+            verb = "appartenance expirée le"
+        return f"{verb} {day(m.ended_at)}"
+    if m.expires_at is not None:
+        if m.expires_at <= utcnow():
+            return f"appartenance expirée le {day(m.expires_at)}"
+        return f"membre jusqu'au {day(m.expires_at - timedelta(seconds=1))}"
+    return "membre, sans date de fin"
+
+
+def end_of_day(day: date) -> datetime:
+    """The end of ``day`` in Paris, as a UTC datetime."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=PARIS).astimezone(UTC)
+
+
 def is_member(session: Session, patient_id: uuid.UUID, professional_id: uuid.UUID) -> bool:
-    return _open_membership(session, patient_id, professional_id) is not None
+    member = _open_membership(session, patient_id, professional_id)
+    return member is not None and not _expired(member)
 
 
 def memberships(
@@ -309,7 +614,8 @@ def memberships(
     include_ended: bool = False,
     limit: int = 500,
 ) -> list[tuple[MemberView, Patient]]:
-    """Memberships, newest first, filtered by patient, professional and how."""
+    """Memberships, newest first, filtered by patient, professional and how (``include_ended``:
+    also the ended and the expired ones)."""
     member_pro = aliased(Professional)
     added_by = aliased(Professional)
     ended_by = aliased(Professional)
@@ -329,7 +635,7 @@ def memberships(
     if how is not None:
         stmt = stmt.where(CareTeamMember.how == how)
     if not include_ended:
-        stmt = stmt.where(CareTeamMember.ended_at.is_(None))
+        stmt = stmt.where(active_membership())
     return [
         (
             MemberView(
@@ -344,6 +650,10 @@ def memberships(
                 ended_at=m.ended_at,
                 ended_by_name=end.display_name if end is not None else None,
                 end_reason=m.end_reason,
+                reason=m.reason,
+                consent=m.consent,
+                expires_at=m.expires_at,
+                declared_at=m.declared_at,
             ),
             patient,
         )
@@ -375,10 +685,100 @@ def view(session: Session, member: CareTeamMember) -> MemberView:
         ended_at=member.ended_at,
         ended_by_name=names.get(member.ended_by_id) if member.ended_by_id else None,
         end_reason=member.end_reason,
+        reason=member.reason,
+        consent=member.consent,
+        expires_at=member.expires_at,
+        declared_at=member.declared_at,
     )
 
 
 def team(session: Session, patient_id: uuid.UUID) -> list[MemberView]:
-    """The patient's current care team, longest-standing members first."""
-    rows = [m for m, _p in memberships(session, patient_id=patient_id)]
-    return sorted(rows, key=lambda m: m.since)
+    """The patient's care team, past members included: active members first (longest-standing
+    first), then the expired and those who left, most recent end first. Leaving never hides
+    that someone was there."""
+    rows = [m for m, _p in memberships(session, patient_id=patient_id, include_ended=True)]
+    active = sorted((m for m in rows if m.active), key=lambda m: m.since)
+    past = sorted(
+        (m for m in rows if not m.active),
+        key=lambda m: m.ended_at or m.expires_at or m.since,
+        reverse=True,
+    )
+    return active + past
+
+
+def recent_declarations(
+    session: Session, patient_id: uuid.UUID, *, days: int = 30
+) -> list[MemberView]:
+    """Declarations (new or renewed) of the last ``days`` days, newest first: the notice the
+    rest of the team reads on the record page."""
+    cutoff = utcnow() - timedelta(days=days)
+    rows = [m for m, _p in memberships(session, patient_id=patient_id, include_ended=True)]
+    found = [
+        m
+        for m in rows
+        if m.how == CareTeamHow.declared and m.declared_at is not None and m.declared_at > cutoff
+    ]
+    return sorted(found, key=lambda m: m.declared_at or m.since, reverse=True)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A professional the administrators should look at (« Équipes de soins »)."""
+
+    professional_id: uuid.UUID
+    professional_name: str
+    login: str
+    refused: int  # attempts over the limit in the last ALERT_DAYS days
+    last_day: int  # declarations counted in the last 24 hours
+    usual_per_day: float  # average per day over the USUAL_DAYS days before
+
+    @property
+    def why(self) -> str:
+        parts = []
+        if self.refused:
+            parts.append(
+                f"{self.refused} déclaration(s) refusée(s) au-delà de la limite en "
+                f"{ALERT_DAYS} jours"
+            )
+        if self.last_day >= UNUSUAL_MIN and self.last_day >= UNUSUAL_FACTOR * max(
+            self.usual_per_day, 1.0
+        ):
+            parts.append(
+                f"{self.last_day} déclaration(s) en 24 heures, pour {self.usual_per_day:.1f} "
+                "par jour d'habitude"
+            )
+        return " ; ".join(parts)
+
+
+def alerts(session: Session) -> list[Alert]:
+    """Professionals over the declaration limit lately, or far above their usual rate."""
+    now = utcnow()
+    day_ago = now - timedelta(days=1)
+    d = CareTeamDeclaration
+    ok = d.refused.is_(False)
+    rows = session.execute(
+        select(
+            d.professional_id,
+            func.sum(case((d.refused & (d.at > now - timedelta(days=ALERT_DAYS)), 1), else_=0)),
+            func.sum(case((ok & (d.at > day_ago), 1), else_=0)),
+            func.sum(case((ok & (d.at <= day_ago), 1), else_=0)),
+        )
+        .where(d.at > day_ago - timedelta(days=USUAL_DAYS))
+        .group_by(d.professional_id)
+    ).all()
+    found = [
+        (pid, int(refused or 0), int(last or 0), int(before or 0) / USUAL_DAYS)
+        for pid, refused, last, before in rows
+    ]
+    pros = {
+        p.id: p
+        for p in session.scalars(
+            select(Professional).where(Professional.id.in_({f[0] for f in found}))
+        )
+    }
+    result = [
+        Alert(pid, pros[pid].display_name, pros[pid].login, refused, last, usual)
+        for pid, refused, last, usual in found
+        if pid in pros
+    ]
+    return sorted((a for a in result if a.why), key=lambda a: (-a.refused, -a.last_day, a.login))

@@ -4,9 +4,11 @@
   sending a PDF about a patient to anyone never opens the rest of the patient's record.
 - The record (all the patient's unrestricted documents) is open to the patient's **care
   team**, whose membership is explicit (:mod:`sisra.platform.record.care_team`): a
-  professional declared a care relationship with an attestation, or an administrator added
-  them, or the membership was carried over from the old implicit rule by migration 0003.
-  Every declaration, addition, removal and departure is audited.
+  professional declared a care relationship (a reason from a closed list, the patient's
+  consent attested, limited per hour and day, for a limited time, notified to the rest of
+  the team), or an administrator added them (with an end date or none), or the membership
+  was carried over from the old implicit rule by migration 0003. Every declaration,
+  renewal, addition, removal and departure is audited.
 - A restricted document stays with its author and recipients, members or not.
 - An active break-glass (temporary, written reason, flagged in the audit) opens the whole
   record, restricted documents included.
@@ -31,15 +33,24 @@ class Grounds(StrEnum):
     break_glass = "break_glass"
 
 
+def active_membership() -> ColumnElement[bool]:
+    """A membership that grants access now: not ended, and not past its end date."""
+    return and_(
+        CareTeamMember.ended_at.is_(None),
+        or_(CareTeamMember.expires_at.is_(None), CareTeamMember.expires_at > utcnow()),
+    )
+
+
 def in_care_team(session: Session, actor_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
-    """Whether the professional is an open member of the patient's care team."""
+    """Whether the professional is an active member of the patient's care team (an expired
+    declaration gives nothing: it must be renewed)."""
     return bool(
         session.scalar(
             select(
                 exists().where(
                     CareTeamMember.patient_id == patient_id,
                     CareTeamMember.professional_id == actor_id,
-                    CareTeamMember.ended_at.is_(None),
+                    active_membership(),
                 )
             )
         )

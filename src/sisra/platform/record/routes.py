@@ -79,12 +79,20 @@ def _member_out(m: care_team.MemberView) -> CareTeamMemberOut:
         added_by_name=m.added_by_name,
         ended_at=m.ended_at,
         end_reason=m.end_reason,
+        reason=m.reason,
+        reason_label=m.reason_label,
+        consent=m.consent,
+        expires_at=m.expires_at,
+        declared_at=m.declared_at,
+        status=m.status,
+        status_label=care_team.status_label(m),
     )
 
 
 @router.get("/patients/{patient_id}/care-team", response_model=CareTeamOut)
 def get_care_team(session: DbSession, ctx: Context, patient_id: uuid.UUID) -> CareTeamOut:
-    """The patient's care team: for its members, break-glass holders and administrators."""
+    """The patient's care team, past members included (``status``: active, expired, ended):
+    for its members, break-glass holders and administrators."""
     assert ctx.actor is not None
     if not ctx.actor.is_admin and not (
         policy.in_care_team(session, ctx.actor.id, patient_id)
@@ -99,25 +107,37 @@ def get_care_team(session: DbSession, ctx: Context, patient_id: uuid.UUID) -> Ca
     "/patients/{patient_id}/care-team",
     response_model=CareTeamMemberOut,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "already a member: the existing membership"}},
+    responses={
+        200: {
+            "model": CareTeamMemberOut,
+            "description": "already a member: the existing membership, renewed when it was "
+            "declared (new end date)",
+        },
+    },
 )
 def declare_care(
     session: DbSession,
     ctx: ProContext,
+    settings: AppSettings,
     patient_id: uuid.UUID,
     body: CareTeamDeclareIn,
     response: Response,
 ) -> CareTeamMemberOut:
-    """« Je déclare prendre en charge ce patient »: join the care team, with an attestation."""
-    member, created = care_team.declare(
+    """« Je déclare prendre en charge ce patient »: join the care team, with a reason from the
+    closed list and the patient's consent; limited per hour and day; the membership ends
+    after the configured time unless renewed (declare again)."""
+    member, outcome = care_team.declare(
         session,
+        settings,
         ctx,
         patient_id,
         attested=body.attestation,
-        context=body.context,
+        reason=body.reason,
+        details=body.context,
+        consent=body.consent,
         professional_id=body.professional_id,
     )
-    if not created:
+    if outcome != "created":
         response.status_code = status.HTTP_200_OK
     return _member_out(care_team.view(session, member))
 
@@ -133,18 +153,21 @@ def leave_care(session: DbSession, ctx: ProContext, patient_id: uuid.UUID) -> Re
     "/patients/{patient_id}/care-team/members",
     response_model=CareTeamMemberOut,
     status_code=status.HTTP_201_CREATED,
+    responses={
+        201: {
+            "description": "The membership: created, or the professional's active one, whose "
+            "end is now the one stated (``until``)"
+        }
+    },
 )
 def add_member(
-    session: DbSession,
-    ctx: Context,
-    patient_id: uuid.UUID,
-    body: CareTeamAddIn,
-    response: Response,
+    session: DbSession, ctx: Context, patient_id: uuid.UUID, body: CareTeamAddIn
 ) -> CareTeamMemberOut:
-    """Administrators: add a professional to the care team, with a reason."""
-    member, created = care_team.add(session, ctx, patient_id, body.professional_id, body.reason)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    """Administrators: add a professional to the care team, with a reason and an end date
+    (``until``) or none. Always 201 with the membership."""
+    member, _created = care_team.add(
+        session, ctx, patient_id, body.professional_id, body.reason, body.until
+    )
     return _member_out(care_team.view(session, member))
 
 

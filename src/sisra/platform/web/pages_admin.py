@@ -29,6 +29,7 @@ from sisra.common.text import fold
 from sisra.platform.audit import labels
 from sisra.platform.audit import query as audit_query
 from sisra.platform.audit import service as audit
+from sisra.platform.audit.sealer import OUT_OF_ORDER
 from sisra.platform.auth import first_login, passwords
 from sisra.platform.auth import service as auth
 from sisra.platform.auth.mailer import MailError, send_mail
@@ -750,8 +751,54 @@ def _audit_row(e: AuditEvent) -> dict[str, str]:
     }
 
 
-def _audit_page_row(e: AuditEvent, patients: dict[uuid.UUID, str]) -> dict[str, Any]:
+_FLAGS_READ = 5000  # flags looked at for one page (they are rare: each names a row)
+
+
+def _out_of_order_flags(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    """The sealer's « hors de l'ordre chronologique » flags on these rows, by row number.
+
+    Read defensively: a flag row is an audit row like the others, and a database writer may
+    have put anything in one.
+    """
+    seqs = {e.seq for e in events}
+    if not seqs:
+        return {}
+    found = session.scalars(
+        select(AuditEvent.details)
+        .where(AuditEvent.seq > min(seqs), AuditEvent.action == OUT_OF_ORDER)
+        .order_by(AuditEvent.seq)  # a flag is written after the row it names
+        .limit(_FLAGS_READ)
+    )
+    out: dict[int, str] = {}
+    for d in found:
+        seq = d.get("seq") if isinstance(d, dict) else None
+        if not isinstance(seq, int) or seq not in seqs:
+            continue
+        sealed = _paris_iso(d.get("sealed_at"))
+        if d.get("kind") == "future":
+            out[seq] = f"Ligne postdatée : datée après son scellement ({sealed})."
+        else:
+            out[seq] = (
+                "Ligne antidatée : écrite alors que la piste était déjà scellée jusqu'au "
+                f"{_paris_iso(d.get('head_at'))} (scellée le {sealed}). Elle ne vient pas d'une "
+                "action faite à la date indiquée : insertion directe dans la base ou horloge "
+                "déréglée."
+            )
+    return out
+
+
+def _paris_iso(value: object) -> str:
+    try:
+        return _paris(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return "?"
+
+
+def _audit_page_row(
+    e: AuditEvent, patients: dict[uuid.UUID, str], flags: dict[int, str]
+) -> dict[str, Any]:
     return {
+        "out_of_order": flags.get(e.seq, ""),
         "at": _paris(e.at),
         "actor": e.actor_label or "système",
         "actor_id": e.actor_id,
@@ -792,7 +839,8 @@ def _audit_view(
         patients = audit_query.patient_labels(
             session, {e.patient_id for e in events if e.patient_id}
         )
-        rows = [_audit_page_row(e, patients) for e in events]
+        flags = _out_of_order_flags(session, events)
+        rows = [_audit_page_row(e, patients, flags) for e in events]
         audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
     return page(
         request,

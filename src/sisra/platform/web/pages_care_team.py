@@ -7,6 +7,7 @@ as the API.
 """
 
 import uuid
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,7 +20,7 @@ from sisra.common.text import fold
 from sisra.platform.audit import service as audit
 from sisra.platform.deps import DbSession
 from sisra.platform.directory import service as directory
-from sisra.platform.errors import NotFound, SisraError
+from sisra.platform.errors import Invalid, NotFound, SisraError
 from sisra.platform.models import CareTeamHow, CareTeamMember, Patient, Professional
 from sisra.platform.record import care_team
 from sisra.platform.web.pages_admin import _admin, _paris
@@ -89,8 +90,26 @@ def _context(pro: Professional, csrf: str, **values: Any) -> dict[str, Any]:
         "add_error": None,
         "remove_error": None,
         "add": {},
+        "alerts": None,  # None: not computed (an error page), the section is left out
     }
     return context | values
+
+
+def _end_date(text: str) -> date | None:
+    """The optional end date of an administrator's addition (``AAAA-MM-JJ`` from the date
+    field, or ``JJ/MM/AAAA`` typed)."""
+    text = text.strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise Invalid(
+        "Date de fin invalide : indiquez une date (JJ/MM/AAAA) ou laissez vide (sans fin).",
+        code="end_date_invalid",
+    )
 
 
 def _patient_label(p: Patient) -> str:
@@ -130,6 +149,7 @@ def memberships_page(
             filters["patient_id"] = _find_patient(session, patient).id
         except NotFound as exc:
             context["errors"]["patient"] = exc.message
+    context["alerts"] = care_team.alerts(session)
     if context["errors"]:
         return page(request, "admin/care_team.html", context, status=404)
     rows = care_team.memberships(session, **filters)
@@ -159,6 +179,8 @@ def memberships_page(
                 if m.ended_at
                 else ""
             ),
+            "status": care_team.status_label(m),
+            "active": m.active,
         }
         for m, p in rows
     ]
@@ -179,13 +201,14 @@ def add_submit(
     patient: str = Form(""),
     professionnel: str = Form(""),
     motif: str = Form(""),
+    fin: str = Form(""),
 ) -> Response:
     ctx, pro, expected = _admin(request, session)
     check_csrf(expected, csrf)
     try:
         target = _find_professional(session, professionnel)
         who = _find_patient(session, patient)
-        care_team.add(session, ctx, who.id, target.id, motif)
+        care_team.add(session, ctx, who.id, target.id, motif, _end_date(fin))
     except SisraError as exc:
         return page(
             request,
@@ -194,7 +217,12 @@ def add_submit(
                 pro,
                 expected,
                 add_error=exc.message,
-                add={"patient": patient, "professionnel": professionnel, "motif": motif},
+                add={
+                    "patient": patient,
+                    "professionnel": professionnel,
+                    "motif": motif,
+                    "fin": fin,
+                },
             ),
             status=exc.status,
         )

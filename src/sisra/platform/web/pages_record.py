@@ -400,6 +400,7 @@ def _refusal(
     reason: str = "",
     declare_error: str | None = None,
     declare_context: str = "",
+    declare_reason: str = "",
     status: int = 403,
 ) -> Response:
     return page(
@@ -416,6 +417,7 @@ def _refusal(
             "is_admin": pro.role == Role.administrator,
             "declare_error": declare_error,
             "declare_context": declare_context,
+            "declare_reason": declare_reason,
         },
         status,
     )
@@ -427,12 +429,31 @@ def _team(session: DbSession, ctx: RequestContext, patient_id: uuid.UUID) -> lis
         {
             "name": m.professional_name,
             "me": m.professional_id == ctx.actor.id,
-            "since": fr_date(m.since.date()),
+            "since": fr_date(m.since.astimezone(_PARIS).date() if _PARIS else m.since.date()),
             "how": m.how_label,
             "added_by": m.added_by_name if m.how == CareTeamHow.admin else None,
             "attestation": m.attestation if m.how == CareTeamHow.declared else None,
+            "active": m.active,
+            "status": care_team.status_label(m),
         }
         for m in care_team.team(session, patient_id)
+    ]
+
+
+def _new_declarations(
+    session: DbSession, ctx: RequestContext, patient_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The notice: declarations of the last 30 days by others (new members of the team)."""
+    assert ctx.actor is not None
+    return [
+        {
+            "name": m.professional_name,
+            "at": fr_datetime(m.declared_at),
+            "reason": m.reason_label or "—",
+            "status": care_team.status_label(m),
+        }
+        for m in care_team.recent_declarations(session, patient_id)
+        if m.professional_id != ctx.actor.id
     ]
 
 
@@ -467,9 +488,23 @@ def patient_record(
             "team": _team(session, ctx, patient_id)
             if access.care_team or access.break_glass
             else [],
+            "new_declarations": _new_declarations(session, ctx, patient_id)
+            if access.care_team or access.break_glass
+            else [],
             "flash": _FLASH.get(equipe),
         },
     )
+
+
+_DECLARE_ERRORS = frozenset(
+    {
+        "attestation_required",
+        "care_context_required",
+        "care_reason_required",
+        "consent_required",
+        "care_team_rate_limited",
+    }
+)
 
 
 @router.post("/patients/{patient_id}/equipe-de-soins", response_class=HTMLResponse)
@@ -477,17 +512,29 @@ def patient_declare_care(
     request: Request,
     session: DbSession,
     patient_id: uuid.UUID,
+    settings: AppSettings,
     csrf: str = Form(""),
+    motif: str = Form(""),
     cadre: str = Form(""),
+    consentement: str = Form(""),
     atteste: str = Form(""),
 ) -> Response:
     """« Je déclare prendre en charge ce patient », from the refusal, record or sent page."""
     ctx, pro, expected = web_context(request, session)
     check_csrf(expected, csrf)
     try:
-        care_team.declare(session, ctx, patient_id, attested=atteste == "oui", context=cadre)
+        care_team.declare(
+            session,
+            settings,
+            ctx,
+            patient_id,
+            attested=atteste == "oui",
+            reason=motif or None,
+            details=cadre,
+            consent=consentement == "oui",
+        )
     except SisraError as exc:
-        if exc.code in ("attestation_required", "care_context_required"):
+        if exc.code in _DECLARE_ERRORS:
             return _refusal(
                 request,
                 pro,
@@ -496,6 +543,7 @@ def patient_declare_care(
                 "Votre déclaration n'a pas été enregistrée.",
                 declare_error=exc.message,
                 declare_context=cadre[:400],
+                declare_reason=motif if motif in care_team.REASONS else "",
                 status=exc.status,
             )
         return _error_page(request, pro, expected, exc, "Déclaration impossible")

@@ -27,6 +27,7 @@ from sisra.platform.documents import service as documents
 from sisra.platform.documents.schemas import ShareMetadata, ShareResult
 from sisra.platform.errors import NotFound, SisraError
 from sisra.platform.inbox import service as inbox
+from sisra.platform.inputs import bad_text
 from sisra.platform.models import (
     Document,
     IdentityStatus,
@@ -561,6 +562,11 @@ def share_submit(
         errors["title"] = "Le titre est obligatoire."
     elif len(title.strip()) > 200:
         errors["title"] = "Le titre ne doit pas dépasser 200 caractères."
+    for name, text in (("title", title), ("body", body), ("external", external)):
+        if bad_text(text) and name not in errors:
+            errors[name] = (
+                "Ce champ contient un caractère interdit (caractère invalide) : retirez-le."
+            )
     if doctypes.get(type_code) is None:
         errors["type_code"] = "Choisissez le type de document."
     if when is None:
@@ -612,6 +618,9 @@ def share_submit(
         result = ShareResult(document=documents.to_out(doc), notifications=[n.id for n in notes])
         idempotency.complete(session, pro.id, key, 201, result.model_dump(mode="json"), doc.id)
     except SisraError as exc:
+        # a refusal may come from a failed flush (the database backstop): the form is shown
+        # again from a clean transaction
+        session.rollback()
         if exc.code in ("idempotency_key_reused", "invalid_idempotency_key"):
             values["idempotency_key"] = _new_idempotency_key()  # this form may be sent now
             raise fail(

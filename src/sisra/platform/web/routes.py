@@ -24,11 +24,16 @@ from sisra.platform.context import Actor, RequestContext
 from sisra.platform.deps import Anonymous, AppSettings, DbSession, anonymous_context
 from sisra.platform.errors import NotAuthenticated, NotFound, SisraError
 from sisra.platform.models import Professional
+from sisra.platform.record.care_team import MIN_OTHER as CARE_MIN_OTHER
+from sisra.platform.record.care_team import REASONS as CARE_REASONS
 from sisra.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["de"] = de  # « de Paul », « d'Élodie »
+# the closed list of care-team declaration reasons (record/_declare.html)
+templates.env.globals["care_reasons"] = CARE_REASONS
+templates.env.globals["care_min_other"] = CARE_MIN_OTHER
 
 SESSION_COOKIE = "sisra_session"
 CSRF_COOKIE = "sisra_csrf"

@@ -1,7 +1,7 @@
 """Rate limits: uses of a limited action per key and window (patient searches)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 19:30:00
 
 Patient searches are limited per professional and per hour (docs/security.md « Patient
@@ -16,7 +16,7 @@ from alembic import op
 from sisra.platform.models.base import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
