@@ -72,6 +72,43 @@ def test_search_by_patient_ignores_accents_and_case_and_stays_out_of_the_url(
     expect(page.locator("table.inbox tbody")).not_to_contain_text("DURAND")
 
 
+def test_back_after_a_search_shows_the_results_again_without_resubmitting(
+    web_as: Any, big_inbox: Any
+) -> None:
+    """POST-redirect-GET: the results have an address (an opaque reference, no traits), so
+    « Back » from the record comes back to them; that address opens nothing elsewhere."""
+    page = web_as(big_inbox["reader"], "/documents-recus")
+    page.get_by_label("Patient, expéditeur ou titre").fill("brechet")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(_count(page)).to_have_text("Documents 1 à 50 sur 60")
+    results = page.url
+    assert "recherche=" in results and "brechet" not in results.lower()
+    page.get_by_role("link", name=re.compile("^Dossier du patient")).first.click()
+    expect(page).to_have_url(re.compile(r"/patients/"))
+    page.go_back()  # a POST result here would be « Confirm Form Resubmission »
+    expect(_count(page)).to_have_text("Documents 1 à 50 sur 60")
+    expect(page.locator("table.inbox tbody")).not_to_contain_text("DURAND")
+    page.reload()
+    expect(_count(page)).to_have_text("Documents 1 à 50 sur 60")
+    # the same address in another session (or after logout) opens nothing
+    other = page.context.browser.new_context()  # type: ignore[union-attr]
+    try:
+        with httpx.Client(base_url=results.split("/documents-recus")[0], timeout=30) as client:
+            r = client.post(
+                "/api/v1/auth/web-ticket",
+                headers=big_inbox["author"].headers,
+                json={"target": "/documents-recus"},
+            )
+            ticket = "/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1]
+        tab = other.new_page()
+        tab.goto(results.split("/documents-recus")[0] + ticket)
+        tab.goto(results)
+        expect(tab.get_by_text("Cette recherche a expiré : relancez-la.")).to_be_visible()
+        expect(tab.get_by_text("BRÉCHET")).to_have_count(0)
+    finally:
+        other.close()
+
+
 def test_search_by_sender_and_by_title(web_as: Any, big_inbox: Any) -> None:
     page = web_as(big_inbox["reader"], "/documents-recus")
     page.get_by_label("Patient, expéditeur ou titre").fill("DUBOEUF")

@@ -36,8 +36,14 @@ from sisra.platform.mssante import service as mssante
 from sisra.platform.record import care_team
 from sisra.platform.record import service as record
 from sisra.platform.storage import EncryptedBlobs
-from sisra.platform.web import preview
-from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
+from sisra.platform.web import preview, saved_search
+from sisra.platform.web.routes import (
+    SESSION_COOKIE,
+    _FormError,
+    check_csrf,
+    page,
+    web_context,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -216,14 +222,34 @@ def received(
     au: str = "",
     avant: int | None = None,
     apres: int | None = None,
+    recherche: str = "",
 ) -> Response:
-    """The inbox, newest first, 50 a page; the search by name or title is POSTed (traits)."""
+    """The inbox, newest first, 50 a page. A search is POSTed (its words may be patient
+    traits), then shown here through an opaque reference: « Back » never resubmits a form."""
     flash = (
         "Le document a été retiré de vos documents reçus. Il reste consultable dans le dossier "
         "du patient."
         if supprime
         else None
     )
+    if recherche:
+        saved = saved_search.unseal(
+            request.app.state.search_key, request.cookies.get(SESSION_COOKIE, ""), recherche
+        )
+        if saved is None:
+            flash = "Cette recherche a expiré : relancez-la."
+        else:
+            return _inbox_page(
+                request,
+                session,
+                q=str(saved.get("q", "")),
+                etat=str(saved.get("etat", "")),
+                type_code=str(saved.get("type", "")),
+                du=str(saved.get("du", "")),
+                au=str(saved.get("au", "")),
+                avant=_cursor(str(saved.get("avant", ""))),
+                apres=_cursor(str(saved.get("apres", ""))),
+            )
     return _inbox_page(
         request,
         session,
@@ -241,7 +267,7 @@ def _cursor(value: str) -> int | None:
     return int(value) if value.strip().isdigit() else None
 
 
-@router.post("/documents-recus", response_class=HTMLResponse)
+@router.post("/documents-recus")
 def received_search(
     request: Request,
     session: DbSession,
@@ -254,20 +280,17 @@ def received_search(
     avant: str = Form(""),
     apres: str = Form(""),
 ) -> Response:
-    """The same page, searched: the words stay in the request body, never in a URL."""
+    """The search, sealed into a reference bound to this browser's session, then shown by a
+    GET (POST-redirect-GET): the words stay out of every address."""
     _ctx, _pro, expected = web_context(request, session)
     check_csrf(expected, csrf)
-    return _inbox_page(
-        request,
-        session,
-        q=q,
-        etat=etat,
-        type_code=type,
-        du=du,
-        au=au,
-        avant=_cursor(avant),
-        apres=_cursor(apres),
+    ref = saved_search.seal(
+        request.app.state.search_key,
+        request.cookies.get(SESSION_COOKIE, ""),
+        {"q": q[:200], "etat": etat, "type": type, "du": du, "au": au}
+        | {"avant": avant, "apres": apres},
     )
+    return RedirectResponse(f"/documents-recus?recherche={ref}", status_code=303)
 
 
 @router.get("/web/documents-recus/{notification_id}/pdf")

@@ -5,13 +5,14 @@ a URL: they may be patient traits)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sisra.platform.audit import service as audit
 from sisra.platform.deps import DbSession
 from sisra.platform.documents import sent
+from sisra.platform.web import saved_search
 from sisra.platform.web.pages_record import fr_date, fr_datetime
-from sisra.platform.web.routes import check_csrf, page, web_context
+from sisra.platform.web.routes import SESSION_COOKIE, check_csrf, page, web_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,11 +52,26 @@ def _sent_page(request: Request, session: DbSession, *, q: str = "", number: int
 
 
 @router.get("/documents-envoyes", response_class=HTMLResponse)
-def sent_documents(request: Request, session: DbSession, page: int = 1) -> Response:
+def sent_documents(
+    request: Request, session: DbSession, page: int = 1, recherche: str = ""
+) -> Response:
+    """A search is POSTed, then shown here by its opaque reference (« Back » works)."""
+    if recherche:
+        saved = saved_search.unseal(
+            request.app.state.search_key, request.cookies.get(SESSION_COOKIE, ""), recherche
+        )
+        if saved is not None:
+            number = str(saved.get("page", "1"))
+            return _sent_page(
+                request,
+                session,
+                q=str(saved.get("q", "")),
+                number=int(number) if number.isdigit() else 1,
+            )
     return _sent_page(request, session, number=page)
 
 
-@router.post("/documents-envoyes", response_class=HTMLResponse)
+@router.post("/documents-envoyes")
 def sent_search(
     request: Request,
     session: DbSession,
@@ -65,4 +81,9 @@ def sent_search(
 ) -> Response:
     _ctx, _pro, expected = web_context(request, session)
     check_csrf(expected, csrf)
-    return _sent_page(request, session, q=q, number=int(page) if page.isdigit() else 1)
+    ref = saved_search.seal(
+        request.app.state.search_key,
+        request.cookies.get(SESSION_COOKIE, ""),
+        {"q": q[:200], "page": page},
+    )
+    return RedirectResponse(f"/documents-envoyes?recherche={ref}", status_code=303)
