@@ -33,4 +33,4 @@ def test_an_unknown_option_is_said_in_french() -> None:
     result = _run("--serveur=https://exemple")
     assert result.returncode == 2
     assert "Option inconnue : --serveur=https://exemple" in result.stderr
-    assert "monsisra --help" in result.stderr
+    assert "monsisra --help liste les options" in result.stderr

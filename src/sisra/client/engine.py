@@ -29,7 +29,7 @@ def exporter_for(account: Account) -> Exporter:
     try:
         access = FileAccess.for_group(account.settings.export_group)
     except GroupError as exc:  # the group was removed since: say so at each export
-        message = f"{exc} Corrigez le réglage « groupe du logiciel métier »."
+        message = f"{exc} Corrigez le réglage « groupe du logiciel métier »."
 
         def refuse(_item: dict[str, Any], _pdf: Path) -> list[Path]:
             raise ExportFailure("export_group", message)

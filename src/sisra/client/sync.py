@@ -229,7 +229,7 @@ class SyncEngine:
             final = True
             message += (
                 f" MonSisra a essayé {st.attempts + 1} fois et ne réessaiera plus de lui-même : "
-                "« Réessayer » dans « Documents non enregistrés » une fois le problème corrigé."
+                "« Réessayer » dans « Documents non enregistrés » une fois le problème corrigé."
             )
         delay = NEVER_S if final else BACKOFF_S[min(st.attempts, len(BACKOFF_S) - 1)]
         self.state.mark_failed(st.id, code, message, delay)

@@ -168,7 +168,7 @@ Options :
   --version, -V     afficher la version et quitter
   --help, -h        afficher cette aide et quitter
 
-Sur un serveur de cabinet, sans écran : « sisra client daemon » (voir « sisra client --help »).
+Sur un serveur de cabinet, sans écran : sisra client daemon (voir sisra client --help).
 """
 
 
@@ -187,7 +187,7 @@ def command_line(argv: list[str]) -> int | None:
     unknown = [a for a in args if a.startswith("-") and not _known_option(a)]
     if unknown:
         print(
-            f"Option inconnue : {unknown[0]}. « monsisra --help » liste les options.",
+            f"Option inconnue : {unknown[0]}. monsisra --help liste les options.",
             file=sys.stderr,
             flush=True,
         )

@@ -37,7 +37,9 @@ def test_the_recipient_chooses_among_the_candidates(
         assert lmtp(gateway.port, SENDER, [claire.address], msg)[claire.address][0] == 250
 
     page = web_as(claire, "/accueil")
-    page.get_by_role("link", name="Identités à rapprocher").click()
+    page.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Identités à rapprocher"
+    ).click()
     expect(page.get_by_role("heading", name="Identités à rapprocher", level=1)).to_be_visible()
     row = page.get_by_role("row").filter(has_text="FONTAINE")
     expect(row).to_have_count(1)
