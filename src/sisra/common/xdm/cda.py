@@ -7,8 +7,11 @@ custodian, care setting) and whose ``nonXMLBody`` holds the PDF in base 64 (IHE 
 
 :func:`cda_n1` builds it from the same document description (an inbox item) the XDM writer
 reads; :func:`read_cda_n1` reads back what a test or a reader needs. The templates are the
-ones the CI-SIS lists for the French header and for an unstructured body; the document is
-not checked against the CDA schema nor the CI-SIS schematrons here (docs/interop.md).
+ones the CI-SIS lists for the French header and for an unstructured body; the header meets
+the CI-SIS « Structuration minimale » v1.16 (INS traits, performer, legal authenticator,
+``nullFlavor="UNK"`` for an unknown value: docs/interop.md « CDA header », decision 135).
+The tests check it with XPath rules written from the volet; the CDA schema and the ANS
+schematrons are not run.
 """
 
 from __future__ import annotations
