@@ -42,3 +42,15 @@ def without_forbidden(text: str) -> str:
     """``text`` with each forbidden character replaced by U+FFFD (for text received from
     outside that cannot be refused to a person, such as a mail's subject)."""
     return _FORBIDDEN.sub("\ufffd", text)
+
+
+def named_by_address(first_name: str, last_name: str, address: str | None) -> bool:
+    """Whether a correspondent's « name » is only its MSSanté address: a typed address
+    whose owner is not known by name. Rows created before names were kept as the address
+    carry the address split in two (local part as first name, domain as last name)."""
+    value = (address or "").strip().lower()
+    if not value:
+        return False
+    first, last = first_name.strip().lower(), last_name.strip().lower()
+    local, _, domain = value.partition("@")
+    return (not first and last == value[:100]) or (first == local and last == domain)

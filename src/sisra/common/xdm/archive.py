@@ -338,11 +338,19 @@ def _loinc(item: dict[str, Any]) -> tuple[str, str]:
 
 
 def intended_recipient(item: dict[str, Any]) -> str:
-    """``XON|XCN`` of the professional the document was sent to (ITI TF-3 §4.2.3.3.8)."""
+    """``XON|XCN|XTN`` of the professional the document was sent to (ITI TF-3 §4.2.3.3.8):
+    the XTN ``^^Internet^<address>`` when the recipient has an MSSanté address; a
+    correspondent known only by a typed address is that XTN alone (``||^^Internet^…``),
+    never a person's name made of the address's parts."""
     recipient = _item.section(item, "recipient")
     if not recipient:
         return ""
-    return f"{xon(recipient)}|{xcn(recipient)}"
+    address = _item.mssante_address(recipient)
+    telecom = f"^^Internet^{hl7_escape(address)}" if address else ""
+    if _item.person_named_by_address(recipient):
+        return f"||{telecom}"
+    named = f"{xon(recipient)}|{xcn(recipient)}"
+    return f"{named}|{telecom}" if telecom else named
 
 
 def metadata_xml(

@@ -7,8 +7,11 @@ custodian, care setting) and whose ``nonXMLBody`` holds the PDF in base 64 (IHE 
 
 :func:`cda_n1` builds it from the same document description (an inbox item) the XDM writer
 reads; :func:`read_cda_n1` reads back what a test or a reader needs. The templates are the
-ones the CI-SIS lists for the French header and for an unstructured body; the document is
-not checked against the CDA schema nor the CI-SIS schematrons here (docs/interop.md).
+ones the CI-SIS lists for the French header and for an unstructured body; the header meets
+the CI-SIS « Structuration minimale » v1.16 (INS traits, performer, legal authenticator,
+``nullFlavor="UNK"`` for an unknown value: docs/interop.md « CDA header », decision 135).
+The tests check it with XPath rules written from the volet; the CDA schema and the ANS
+schematrons are not run.
 """
 
 from __future__ import annotations
@@ -60,19 +63,81 @@ def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
-def _name(parent: ET.Element, family: str, given: str, qualifier: str | None = None) -> None:
-    name = _sub(parent, "name")
+def _unknown(parent: ET.Element, tag: str, **attrs: str) -> ET.Element:
+    """An element whose value is not known: ``nullFlavor="UNK"`` (CI-SIS rule for unknown
+    values, docs/interop.md)."""
+    return _sub(parent, tag, nullFlavor="UNK", **attrs)
+
+
+def _patient(person: ET.Element, item: dict[str, Any]) -> None:
+    """The patient's INS traits as the CI-SIS « structuration minimale » writes them: one
+    ``name`` with the birth name (``family`` BR), the used name (``family`` SP) when it
+    differs, the first birth first name (plain ``given``), every birth first name
+    space-separated (``given`` BR); then sex, birth date and the INSEE code of the birth
+    place (``birthplace/place/addr/county``). An unknown trait is ``nullFlavor="UNK"``."""
+    patient = _item.section(item, "patient")
+    name = _sub(person, "name")
+    birth, used = _item.birth_name(item), _item.used_name(item)
+    if birth:
+        _sub(name, "family", birth, qualifier="BR")
+    else:
+        _unknown(name, "family", qualifier="BR")
+    if used and used != birth:
+        _sub(name, "family", used, qualifier="SP")
+    names = _item.birth_given_names(item)
+    first = _item.first_name(item) or (names[0] if names else "")
+    if first:
+        _sub(name, "given", first)
+    else:
+        _unknown(name, "given")
+    if names:
+        _sub(name, "given", " ".join(names), qualifier="BR")
+    else:
+        _unknown(name, "given", qualifier="BR")
+    sex = _item.text(patient.get("sex"))
+    if sex in ("M", "F"):
+        _sub(person, "administrativeGenderCode", code=sex, codeSystem=GENDER_OID)
+    else:  # « Inconnu » of the CI-SIS value set of administrative genders
+        _sub(person, "administrativeGenderCode", code="U", codeSystem=GENDER_OID)
+    born = _item.compact_date(_item.birth_date(item))
+    if born:
+        _sub(person, "birthTime", value=born)
+    else:
+        _unknown(person, "birthTime")
+    place = _item.birth_place_code(item)
+    if place:
+        _sub(_sub(_sub(_sub(person, "birthplace"), "place"), "addr"), "county", place)
+
+
+def _professional(entity: ET.Element, person: dict[str, Any], person_tag: str) -> None:
+    """An ``assignedAuthor``/``assignedEntity``: IdNat_PS under the RPPS OID (``UNK`` when
+    the directory has none), the person's name, the organisation with its IdNat_Struct."""
+    ident = national_id(person)
+    if ident:
+        _sub(entity, "id", root=codes.IDNAT_PS_OID, extension=ident)
+    else:
+        _unknown(entity, "id")
+    family, given = _item.split_person(person)
+    name = _sub(_sub(entity, person_tag), "name")
+    if family:
+        _sub(name, "family", family)
+    else:
+        _unknown(name, "family")
     if given:
         _sub(name, "given", given)
-    family_el = _sub(name, "family", family)
-    if qualifier:
-        family_el.set("qualifier", qualifier)
+    structure = _item.text(person.get("structure"))
+    if structure:
+        org = _sub(entity, "representedOrganization")
+        finess, siret = _item.text(person.get("finess")), _item.text(person.get("siret"))
+        struct_id = f"1{finess}" if finess else (f"3{siret}" if siret else "")
+        if struct_id:
+            _sub(org, "id", root=codes.IDNAT_STRUCT_OID, extension=struct_id)
+        _sub(org, "name", structure)
 
 
 def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
     """The CDA R2 N1 document of ``item`` with ``pdf`` as its body (UTF-8 XML bytes)."""
     document = _item.section(item, "document")
-    patient = _item.section(item, "patient")
     sender = _item.section(item, "sender")
     sent = _item.sent_at(item) or datetime.now(UTC)
     clinical = _item.document_date(item)
@@ -106,32 +171,11 @@ def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
         _sub(role, "id", root=ins_oid_for(item, oid), extension=patient_ident.value)
     else:
         _sub(role, "id", root=patient_ident.oid, extension=patient_ident.value)
-    person = _sub(role, "patient")
-    _name(person, _item.birth_name(item), _item.first_name(item), "BR")
-    if _item.used_name(item) and _item.used_name(item) != _item.birth_name(item):
-        _name(person, _item.used_name(item), _item.first_name(item), "SP")
-    sex = _item.text(patient.get("sex"))
-    _sub(
-        person,
-        "administrativeGenderCode",
-        code=sex if sex in ("M", "F") else "UN",
-        codeSystem=GENDER_OID,
-    )
-    _sub(person, "birthTime", value=_item.compact_date(_item.birth_date(item)))
+    _patient(_sub(role, "patient"), item)
 
     author = _sub(root, "author")
     _sub(author, "time", value=_ts(sent))
-    assigned = _sub(author, "assignedAuthor")
-    ident = national_id(sender)
-    if ident:
-        _sub(assigned, "id", root=codes.IDNAT_PS_OID, extension=ident)
-    else:
-        _sub(assigned, "id", nullFlavor="UNK")
-    family, given = _item.split_person(sender)
-    _name(_sub(assigned, "assignedPerson"), family, given)
-    structure = _item.text(sender.get("structure"))
-    if structure:
-        _sub(_sub(assigned, "representedOrganization"), "name", structure)
+    _professional(_sub(author, "assignedAuthor"), sender, "assignedPerson")
 
     platform = _item.section(item, "platform")
     assigned_custodian = _sub(_sub(root, "custodian"), "assignedCustodian")
@@ -139,9 +183,21 @@ def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
     _sub(custodian, "id", root=SOURCE_OID)
     _sub(custodian, "name", _item.text(platform.get("name")) or "Sisra")
 
+    # the author signs what the platform sends for them: legal authenticator, signature « S »
+    legal = _sub(root, "legalAuthenticator")
+    _sub(legal, "time", value=_ts(sent))
+    _sub(legal, "signatureCode", code="S")
+    _professional(_sub(legal, "assignedEntity"), sender, "assignedPerson")
+
     day = _item.compact_date(clinical) or sent.strftime("%Y%m%d")
     event = _sub(_sub(root, "documentationOf"), "serviceEvent")
-    _sub(_sub(event, "effectiveTime"), "low", value=day)
+    when = _sub(event, "effectiveTime")
+    _sub(when, "low", value=day)
+    _sub(when, "high", value=day)
+    # the act the document reports was performed by its author
+    performer = _sub(event, "performer", typeCode="PRF")
+    _professional(_sub(performer, "assignedEntity"), sender, "assignedPerson")
+    structure = _item.text(sender.get("structure"))
     facility, _setting = codes.sector_of(structure)
     encounter = _sub(_sub(root, "componentOf"), "encompassingEncounter")
     _sub(_sub(encounter, "effectiveTime"), "low", value=day)

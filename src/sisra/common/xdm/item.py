@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sisra.common.ins import PatientIdentifier, outgoing_patient_id
-from sisra.common.text import fold
+from sisra.common.text import fold, named_by_address
 
 _SPACES = re.compile(r"\s+")
 # Professions whose members are addressed as "Docteur" in France (the directory's labels).
@@ -78,6 +78,20 @@ def used_name(item: dict[str, Any]) -> str:
 
 def first_name(item: dict[str, Any]) -> str:
     return text(section(item, "patient").get("first_given_name"))
+
+
+def birth_given_names(item: dict[str, Any]) -> list[str]:
+    """Every first name of the birth certificate (INS trait), in order; empty when the
+    item does not give them (older platforms)."""
+    names = section(item, "patient").get("birth_given_names")
+    if not isinstance(names, list):
+        return []
+    return [n for n in (text(v) for v in names) if n]
+
+
+def birth_place_code(item: dict[str, Any]) -> str:
+    """The INSEE code (COG) of the birth place, empty when unknown."""
+    return text(section(item, "patient").get("birth_place_code")).upper()
 
 
 def birth_date(item: dict[str, Any]) -> date | None:
@@ -172,6 +186,18 @@ def sender_label(item: dict[str, Any]) -> str:
 def recipient_label(item: dict[str, Any]) -> str:
     """The professional the document was sent to, as :func:`sender_label` writes a sender."""
     return _label(section(item, "recipient"))
+
+
+def mssante_address(person: dict[str, Any]) -> str:
+    """The person's MSSanté address, lower case; empty when the item does not give one."""
+    return text(person.get("mssante")).lower()
+
+
+def person_named_by_address(person: dict[str, Any]) -> bool:
+    """:func:`named_by_address` for a directory person of an item."""
+    return named_by_address(
+        text(person.get("first_name")), text(person.get("last_name")), mssante_address(person)
+    )
 
 
 def split_person(person: dict[str, Any]) -> tuple[str, str]:

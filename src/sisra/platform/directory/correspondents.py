@@ -65,16 +65,19 @@ def correspondent_for(
     """The directory row for ``address``; an external correspondent is added when unknown.
 
     The name, when the caller knows none (an address typed by hand, a bare ``From:``), is the
-    address itself so lists stay readable.
+    address itself (no first name, the address as last name, shown as is): it is not split
+    into name parts a writer would take for a person's (decision 136).
     """
     value = normalise_address(address)
     found = by_address(session, value)
     if found is not None:
         return found
-    local, _, domain = value.partition("@")
+    first, last = first_name.strip(), last_name.strip()
+    if not first and not last:
+        last = value
     pro = Professional(
-        first_name=(first_name.strip() or local)[:100],
-        last_name=(last_name.strip() or domain)[:100],
+        first_name=first[:100],
+        last_name=last[:100],
         profession=profession[:100],
         email=value,
         mssante=value,

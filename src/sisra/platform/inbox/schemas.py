@@ -12,8 +12,12 @@ class PatientSummary(BaseModel):
     birth_name: str
     used_name: str | None
     first_given_name: str
+    # all the birth first names (INS traits), None from platforms that did not send them
+    birth_given_names: list[str] | None = None
     birth_date: date
     sex: str
+    # INSEE code (COG) of the birth place, when known
+    birth_place_code: str | None = None
     # the INS and its assigning authority (NIR, NIA, or their test ranges 1.2.250.1.213.1.4.8
     # to 11), given only for a « qualifiée » identity (INS référentiel); None otherwise
     ins: str | None
@@ -37,6 +41,8 @@ class SenderSummary(BaseModel):
     finess: str | None = None
     siret: str | None = None
     city: str | None = None
+    # the MSSanté address (XDS intendedRecipient's XTN)
+    mssante: str | None = None
 
 
 class DocumentSummary(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from sisra.common import doctypes
 from sisra.common.ins import shareable_ins
+from sisra.common.text import named_by_address
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import NotFound
@@ -63,8 +64,10 @@ _PATIENT_COLS = (
     "birth_name",
     "used_name",
     "first_given_name",
+    "birth_given_names",
     "birth_date",
     "sex",
+    "birth_place_code",
     "ins",
     "ins_oid",
     "identity_status",
@@ -81,6 +84,7 @@ _PERSON_COLS = (
     "finess",
     "siret",
     "city",
+    "mssante",
 )
 
 
@@ -116,8 +120,12 @@ def _row_item(row: Any, platform: Any) -> dict[str, Any]:
             "birth_name": m["p_birth_name"],
             "used_name": m["p_used_name"],
             "first_given_name": m["p_first_given_name"],
+            # the INS traits (CDA « structuration minimale »): every birth first name, and
+            # the INSEE code of the birth place when known
+            "birth_given_names": list(m["p_birth_given_names"] or []),
             "birth_date": m["p_birth_date"],
             "sex": m["p_sex"].value,
+            "birth_place_code": m["p_birth_place_code"],
             # the INS only for a qualified identity (INS référentiel): MonSisra writes what it
             # gets to disk and into exports, and the platform mails these items
             "ins": shared_ins,
@@ -134,10 +142,11 @@ def _row_item(row: Any, platform: Any) -> dict[str, Any]:
 
 def _row_person(m: Any, prefix: str) -> dict[str, Any]:
     # "name" is Professional.display_name
-    out = {
-        "id": m[prefix + "id"],
-        "name": f"{m[prefix + 'first_name']} {m[prefix + 'last_name'].upper()}",
-    }
+    first, last, address = m[prefix + "first_name"], m[prefix + "last_name"], m[prefix + "mssante"]
+    name = f"{first} {last.upper()}"
+    if named_by_address(first, last, address):  # a correspondent known only by its address
+        name = (address or "").lower()
+    out = {"id": m[prefix + "id"], "name": name}
     out.update({c: m[prefix + c] for c in _PERSON_COLS[1:]})
     return out
 

@@ -3,6 +3,7 @@ import enum
 from sqlalchemy import Boolean, Enum, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sisra.common.text import named_by_address
 from sisra.platform.models.base import Base, Timestamped, UUIDPk
 
 
@@ -48,4 +49,6 @@ class Professional(UUIDPk, Timestamped, Base):
 
     @property
     def display_name(self) -> str:
+        if self.external and named_by_address(self.first_name, self.last_name, self.mssante):
+            return (self.mssante or "").lower()  # a typed address: shown as typed
         return f"{self.first_name} {self.last_name.upper()}"
