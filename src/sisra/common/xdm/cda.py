@@ -193,6 +193,19 @@ def read_cda_n1(xml: bytes) -> dict[str, Any]:
     }
 
 
+def archive_pdf(xdm: dict[str, Any]) -> bytes:
+    """The PDF of a read archive (:func:`read_xdm`): its document itself, or the body of
+    the CDA R2 N1 document that carries it. Raises :class:`XdmError` when there is none."""
+    mime = str(xdm.get("mime_type") or "")
+    content: bytes = xdm["pdf"]
+    if mime in ("text/xml", "application/xml"):
+        cda = read_cda_n1(content)
+        mime, content = str(cda.get("media_type") or ""), cda["pdf"]
+    if mime != "application/pdf" or not content.startswith(b"%PDF-"):
+        raise XdmError("Le document de l'archive XDM n'est pas un PDF.")
+    return content
+
+
 def write_pdf_xdm(
     target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str | None = None
 ) -> bytes:
@@ -208,4 +221,4 @@ def write_pdf_xdm(
     return cda
 
 
-__all__ = ["TEMPLATES", "cda_n1", "read_cda_n1", "write_pdf_xdm"]
+__all__ = ["TEMPLATES", "archive_pdf", "cda_n1", "read_cda_n1", "write_pdf_xdm"]
