@@ -5,7 +5,8 @@ Layout of the archive (IHE ITI TF-1 §16, ITI-32)::
     README.TXT                          who sent what, when, and the platform's contact
     INDEX.HTM                           XHTML page linking to the document
     IHE_XDM/SUBSET01/METADATA.XML       ebRIM 3.0 lcm:SubmitObjectsRequest
-    IHE_XDM/SUBSET01/DOC0001.PDF        the document
+    IHE_XDM/SUBSET01/DOC0001.XML        the document: a CDA R2 N1 carrying the PDF (DOC0001.PDF
+                                        in archives from other operators that send it bare)
 
 The metadata (IHE ITI TF-3 §4.2.3, with the French CI-SIS value sets of
 :mod:`sisra.common.xdm.codes`) hold one submission set (RegistryPackage: author,
