@@ -541,9 +541,10 @@ def open_document(
     path = Path(next((f for f in st.files if f.lower().endswith(".pdf")), st.files[0]))
     if path.suffix.lower() == ".zip":  # an XDM archive holds the PDF: open that, not the zip
         from sisra.client.export import XdmError, read_xdm
+        from sisra.common.xdm.cda import archive_pdf
 
-        try:
-            data = read_xdm(path)["pdf"]
+        try:  # the CDA R2 N1 document of the archive carries the PDF (decision 138)
+            data = archive_pdf(read_xdm(path))
         except (XdmError, OSError) as exc:
             _fail(f"L'archive « {path} » est illisible : {exc}")
         cache = acc.folder / "cache"

@@ -38,6 +38,7 @@ from sisra.client.export.hprim import hprim_bytes
 from sisra.client.export.profiles import expand_folder
 from sisra.common.ins import OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST
 from sisra.common.xdm import archive as xdm_module
+from sisra.common.xdm.cda import read_cda_n1
 
 # ------------------------------------------------------------------ helpers and fixtures
 
@@ -610,7 +611,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
         assert archive.testzip() is None
         assert sorted(archive.namelist()) == sorted(
             ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML",
-             "IHE_XDM/SUBSET01/DOC0001.PDF"]
+             "IHE_XDM/SUBSET01/DOC0001.XML"]
         )  # fmt: skip
         metadata = archive.read("IHE_XDM/SUBSET01/METADATA.XML")
     assert xdm_module.validator_name().startswith("xmlschema")
@@ -626,7 +627,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
     assert back["first_name"] == "Hélène" and back["birth_date"] == "1969-04-12"
     assert back["sex"] == "F"
     assert back["title"] == item["document"]["title"]
-    assert back["mime_type"] == "application/pdf"
+    assert back["mime_type"] == "text/xml"  # the CDA R2 N1 document carrying the PDF
     assert back["type_code"] == "11488-4"
     assert back["class_code"] == "10"  # TRE_A03 « Compte rendu », not the LOINC code
     c = back["codes"]
@@ -643,7 +644,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
     assert c["practiceSettingCode"]["code"] == "AMBULATOIRE"
     assert c["practiceSettingCode"]["scheme"] == "1.2.250.1.213.1.1.4.9"
     assert c["contentTypeCode"]["code"] == "SA07"
-    assert c["formatCode"]["code"] == "urn:ihe:iti:xds:2017:mimeTypeSufficient"
+    assert c["formatCode"]["code"] == "urn:ihe:iti:xds-sd:pdf:2008"  # JDV_J10
     assert back["creation_time"] == "20261119"
     assert back["author"] == "810003456789^GAUTHIER^Marc^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
     assert back["author_institution"] == (
@@ -655,8 +656,9 @@ def test_xdm_archive_contents_validate_and_parse_back(
     )
     assert back["reference_ids"] == []
     assert back["unique_id"].startswith("2.25.") and len(back["unique_id"]) <= 64
-    assert back["hash"] == hashlib.sha1(data).hexdigest()  # noqa: S324 - XDS hash is SHA-1
-    assert back["size"] == len(data) and back["pdf"] == data
+    cda = back["pdf"]  # the archive's document: the CDA, the PDF in its body
+    assert back["hash"] == hashlib.sha1(cda).hexdigest()  # noqa: S324 - XDS hash is SHA-1
+    assert back["size"] == len(cda) and read_cda_n1(cda)["pdf"] == data
     readme = back["readme"]
     assert "Marc GAUTHIER" in readme and "LEFÈVRE" in readme and "Claire MARTIN" in readme
     assert "Contact de la plateforme : contact@sisra.example.fr" in readme
@@ -664,7 +666,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
     page = ET.fromstring(back["index"].encode())  # noqa: S314 - our archive; well-formed XHTML
     assert page.tag == "{http://www.w3.org/1999/xhtml}html"
     links = [a.get("href") for a in page.iter("{http://www.w3.org/1999/xhtml}a")]
-    assert "IHE_XDM/SUBSET01/DOC0001.PDF" in links
+    assert "IHE_XDM/SUBSET01/DOC0001.XML" in links
 
 
 @pytest.mark.parametrize("structure_id", ["finess", "siret", "none"])

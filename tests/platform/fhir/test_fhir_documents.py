@@ -71,12 +71,15 @@ def test_create_is_a_share_the_recipient_sees_in_its_inbox(
     assert created["type"]["coding"][0] == {
         "system": "http://loinc.org",
         "code": "11488-4",
-        "display": "Compte rendu de consultation",
+        "display": "CR ou fiche de consultation ou de visite",  # JDV_J07's label
     }
+    assert created["type"]["text"] == "Compte rendu de consultation"  # the platform's name
     # the CI-SIS class, as in the XDM archives (TRE_A03 « Compte rendu »)
     [klass] = created["category"][0]["coding"]
     assert (klass["code"], klass["display"]) == ("10", "Compte rendu")
-    assert "TRE_A03-ClasseDocument-CISIS" in klass["system"]
+    assert klass["system"] == (
+        "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument"
+    )
     assert created["subject"]["reference"] == f"Patient/{patient}"
     assert created["author"][0]["reference"] == f"Practitioner/{author.id}"
     assert created["context"]["related"][0]["reference"] == f"Practitioner/{recipient.id}"

@@ -43,7 +43,7 @@ from sisra.common.xdm import (
     read_xdm,
     validate_archive,
     validator_name,
-    write_xdm,
+    write_pdf_xdm,
 )
 
 __all__ = [
@@ -216,7 +216,8 @@ def write_export(
         if profile.sidecar == "xdm":
             # the archive does not depend on its own name: stage it first, then name it
             def xdm_writer(target: IO[bytes]) -> None:
-                write_xdm(target, item, pdf_path, oid)
+                # the PDF inside a CDA R2 N1 document (JDV_J10 formatCode, decision 138)
+                write_pdf_xdm(target, item, pdf_path, oid)
 
             archive = _stage(folder, xdm_writer, tag, access)
             staged.append(archive)

@@ -30,6 +30,7 @@ from sisra.common.xdm.archive import (
     write_xdm,
     xds_errors,
 )
+from sisra.common.xdm.cda import write_pdf_xdm
 
 __all__ = [
     "CDA_PDF",
@@ -51,6 +52,7 @@ __all__ = [
     "validate_archive",
     "validate_metadata",
     "validator_name",
+    "write_pdf_xdm",
     "write_xdm",
     "xds_errors",
 ]

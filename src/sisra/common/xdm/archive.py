@@ -5,7 +5,8 @@ Layout of the archive (IHE ITI TF-1 §16, ITI-32)::
     README.TXT                          who sent what, when, and the platform's contact
     INDEX.HTM                           XHTML page linking to the document
     IHE_XDM/SUBSET01/METADATA.XML       ebRIM 3.0 lcm:SubmitObjectsRequest
-    IHE_XDM/SUBSET01/DOC0001.PDF        the document
+    IHE_XDM/SUBSET01/DOC0001.XML        the document: a CDA R2 N1 carrying the PDF (DOC0001.PDF
+                                        in archives from other operators that send it bare)
 
 The metadata (IHE ITI TF-3 §4.2.3, with the French CI-SIS value sets of
 :mod:`sisra.common.xdm.codes`) hold one submission set (RegistryPackage: author,
@@ -37,7 +38,7 @@ from typing import IO, Any
 import xmlschema
 
 from sisra import __version__
-from sisra.common import doctypes
+from sisra.common import valuesets
 from sisra.common.ins import DEFAULT_PATIENT_ID_OID, KNOWN_OIDS, OID_NIR, PatientIdentifier
 from sisra.common.xdm import codes
 from sisra.common.xdm import item as _item
@@ -89,7 +90,6 @@ FORMAT_OID = "1.3.6.1.4.1.19376.1.2.3"
 MIME_SUFFICIENT = "urn:ihe:iti:xds:2017:mimeTypeSufficient"
 # CI-SIS JDV_J10-XdsFormatCode-CISIS: a CDA R2 document whose body is a PDF (XDS-SD, N1)
 FORMAT_CDA_PDF = "urn:ihe:iti:xds-sd:pdf:2008"
-FALLBACK_LOINC = "34109-9"
 # the coded classifications every document entry carries (scheme -> metadata name)
 CODED_ENTRY = {
     DE_CLASS_CODE: "classCode",
@@ -139,7 +139,9 @@ class Content:
         return f"{SUBSET}/{self.file_name}"
 
 
-# the PDF itself (MonSisra's exports beside the PDF)
+# the PDF itself, declared by its MIME type: what some other operators send (read on
+# reception). The platform does not write it: its formatCode is not in
+# JDV_J10-XdsFormatCode-CISIS; MonSisra and MSSanté write CDA_PDF (decision 138).
 PDF = Content(
     DOCUMENT_FILE,
     "application/pdf",
@@ -148,7 +150,8 @@ PDF = Content(
     "le document au format PDF",
     "Ouvrir le document (PDF)",
 )
-# a CDA R2 « structuration minimale » document carrying the PDF (MSSanté messages)
+# a CDA R2 « structuration minimale » document carrying the PDF (MSSanté messages and
+# MonSisra's exports)
 CDA_PDF = Content(
     "DOC0001.XML",
     "text/xml",
@@ -327,14 +330,17 @@ class _Builder:
         self.name(elem, label)
 
 
-def _loinc(item: dict[str, Any]) -> tuple[str, str]:
+def type_code_of(item: dict[str, Any]) -> valuesets.Concept:
+    """The document's typeCode and its label in JDV_J07-XdsTypeCode-CISIS, from its type
+    (decision 137): the LOINC code an older platform stored with the document is not used,
+    so that no code outside the value set is written."""
     document = _item.section(item, "document")
-    code = _item.text(document.get("loinc"))
-    label = _item.type_label(item)
-    known = doctypes.get(_item.text(document.get("type_code")))
-    if not code and known:
-        code = known.loinc
-    return code or FALLBACK_LOINC, label or (known.label if known else "Document")
+    return valuesets.type_concept(_item.text(document.get("type_code")))
+
+
+def _loinc(item: dict[str, Any]) -> tuple[str, str]:
+    concept = type_code_of(item)
+    return concept.code, concept.label
 
 
 def intended_recipient(item: dict[str, Any]) -> str:
@@ -854,13 +860,16 @@ def _document_uri(metadata: bytes) -> str:
 
 
 def build_xdm(item: dict[str, Any], pdf_path: Path, out_path: Path, oid: str | None = None) -> None:
-    """Write ``out_path`` (conventionally ``IHE_XDM.ZIP``): the XDM archive of the PDF.
+    """Write ``out_path`` (conventionally ``IHE_XDM.ZIP``): the XDM archive of the PDF, as
+    a CDA R2 N1 document carrying it (decision 138).
 
     For an atomic, validated write into a watched folder, MonSisra uses
     ``sisra.client.export.write_export``.
     """
+    from sisra.common.xdm.cda import write_pdf_xdm  # cda builds on this module
+
     with Path(out_path).open("wb") as target:
-        write_xdm(target, item, Path(pdf_path), oid)
+        write_pdf_xdm(target, item, Path(pdf_path), oid)
 
 
 def _first(slots: dict[str, list[str]], name: str) -> str | None:

@@ -17,21 +17,24 @@ schematrons are not run.
 from __future__ import annotations
 
 import base64
+import tempfile
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from sisra.common import doctypes
 from sisra.common.xdm import codes
 from sisra.common.xdm import item as _item
 from sisra.common.xdm.archive import (
-    FALLBACK_LOINC,
+    CDA_PDF,
     LOINC_OID,
     SOURCE_OID,
     XdmError,
     ins_oid_for,
     national_id,
+    type_code_of,
     uuid_oid,
+    write_xdm,
 )
 
 HL7 = "urn:hl7-org:v3"
@@ -141,9 +144,8 @@ def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
     sender = _item.section(item, "sender")
     sent = _item.sent_at(item) or datetime.now(UTC)
     clinical = _item.document_date(item)
-    known = doctypes.get(_item.text(document.get("type_code")))
-    loinc = _item.text(document.get("loinc")) or (known.loinc if known else FALLBACK_LOINC)
-    label = _item.type_label(item) or (known.label if known else "Document")
+    concept = type_code_of(item)  # JDV_J07 code and label (decision 137)
+    loinc, label = concept.code, concept.label
 
     root = ET.Element(_hl7("ClinicalDocument"))
     _sub(root, "realmCode", code="FR")
@@ -236,6 +238,8 @@ def read_cda_n1(xml: bytes) -> dict[str, Any]:
     return {
         "templates": [t.get("root") for t in root.findall("h:templateId", {"h": HL7})],
         "code": attr("h:code", "code"),
+        "code_label": attr("h:code", "displayName"),
+        "code_system": attr("h:code", "codeSystem"),
         "patient_root": attr("h:recordTarget/h:patientRole/h:id", "root"),
         "patient_id": attr("h:recordTarget/h:patientRole/h:id", "extension"),
         "author_root": attr("h:author/h:assignedAuthor/h:id", "root"),
@@ -245,4 +249,32 @@ def read_cda_n1(xml: bytes) -> dict[str, Any]:
     }
 
 
-__all__ = ["TEMPLATES", "cda_n1", "read_cda_n1"]
+def archive_pdf(xdm: dict[str, Any]) -> bytes:
+    """The PDF of a read archive (:func:`read_xdm`): its document itself, or the body of
+    the CDA R2 N1 document that carries it. Raises :class:`XdmError` when there is none."""
+    mime = str(xdm.get("mime_type") or "")
+    content: bytes = xdm["pdf"]
+    if mime in ("text/xml", "application/xml"):
+        cda = read_cda_n1(content)
+        mime, content = str(cda.get("media_type") or ""), cda["pdf"]
+    if mime != "application/pdf" or not content.startswith(b"%PDF-"):
+        raise XdmError("Le document de l'archive XDM n'est pas un PDF.")
+    return content
+
+
+def write_pdf_xdm(
+    target: IO[bytes], item: dict[str, Any], pdf_path: Path, oid: str | None = None
+) -> bytes:
+    """Write the XDM archive of a PDF the CI-SIS way (decision 138): the document entry is a
+    CDA R2 N1 document (``text/xml``, formatCode ``urn:ihe:iti:xds-sd:pdf:2008`` of
+    JDV_J10-XdsFormatCode-CISIS) whose ``nonXMLBody`` holds the PDF in base 64 (IHE XDS-SD).
+    Returns the CDA document's bytes."""
+    cda = cda_n1(item, Path(pdf_path).read_bytes(), oid)
+    with tempfile.TemporaryDirectory(prefix="sisra-cda-") as tmp:
+        path = Path(tmp) / CDA_PDF.file_name
+        path.write_bytes(cda)
+        write_xdm(target, item, path, oid, content=CDA_PDF)
+    return cda
+
+
+__all__ = ["TEMPLATES", "archive_pdf", "cda_n1", "read_cda_n1", "write_pdf_xdm"]

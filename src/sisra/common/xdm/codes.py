@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sisra.common import valuesets
 from sisra.common.text import fold
 
 CLASS_CODE_OID = "1.2.250.1.213.1.1.4.1"  # TRE_A03-ClasseDocument-CISIS
@@ -46,18 +47,7 @@ COMPTE_RENDU = Code("10", "Compte rendu", CLASS_CODE_OID)
 SYNTHESE = Code("11", "Synthèse", CLASS_CODE_OID)
 PRESCRIPTION = Code("42", "Prescription", CLASS_CODE_OID)
 
-# document type (sisra.common.doctypes) -> class
-CLASS_BY_TYPE: dict[str, Code] = {
-    "lettre_liaison": SYNTHESE,
-    "cr_consultation": COMPTE_RENDU,
-    "cr_hospitalisation": COMPTE_RENDU,
-    "cr_operatoire": COMPTE_RENDU,
-    "cr_imagerie": COMPTE_RENDU,
-    "biologie": COMPTE_RENDU,
-    "ordonnance": PRESCRIPTION,
-    "courrier": COMPTE_RENDU,
-    "autre": COMPTE_RENDU,
-}
+# document type -> class: sisra.common.valuesets (cisis_valuesets.json, decision 137)
 
 SA_PUBLIC = Code("SA01", "Etablissement public de santé", SECTOR_OID)
 SA_CABINET = Code("SA07", "Cabinet individuel", SECTOR_OID)
@@ -73,7 +63,9 @@ _GROUP_WORDS = ("maison de sante", "centre de sante", "groupe", "pole", "cabinet
 
 
 def class_code(type_code: str) -> Code:
-    return CLASS_BY_TYPE.get(type_code, COMPTE_RENDU)
+    """The classCode (JDV_J06-XdsClassCode-CISIS) of a document type, from the shipped data."""
+    concept = valuesets.class_concept(type_code)
+    return Code(concept.code, concept.label, concept.system)
 
 
 def sector_of(structure: str | None) -> tuple[Code, Code]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sisra.common import doctypes
+from sisra.common import doctypes, valuesets
 from sisra.common.ins import shareable_ins
 from sisra.common.xdm import codes as xdm_codes
 from sisra.platform.fhir import codes
@@ -145,7 +145,20 @@ def practitioner(pro: Professional) -> Json:
     resource["active"] = pro.active
     resource["name"] = [{"use": "usual", "family": pro.last_name, "given": [pro.first_name]}]
     if pro.mssante:  # the secure messaging address, never the personal e-mail
-        resource["telecom"] = [{"system": "email", "value": pro.mssante, "use": "work"}]
+        resource["telecom"] = [
+            {
+                # FR Core: the address is an MSSanté mailbox (TRE_R256-TypeMessagerie)
+                "extension": [
+                    {
+                        "url": codes.EXT_EMAIL_TYPE,
+                        "valueCoding": _coding(codes.CS_EMAIL_TYPE, *codes.EMAIL_TYPE_MSSANTE),
+                    }
+                ],
+                "system": "email",
+                "value": pro.mssante,
+                "use": "work",
+            }
+        ]
     if pro.city:
         resource["address"] = [{"use": "work", "city": pro.city}]
     # Profession and specialty are free text in the directory (no RASS codes held)
@@ -168,6 +181,7 @@ def document_reference(
     """``recipients`` (id, name) only for the author, as API v1 shows receipts only to them."""
     dtype = doctypes.get(doc.type_code)
     label = dtype.label if dtype else doc.type_code
+    kind = valuesets.type_concept(doc.type_code)  # JDV_J07 code and label (decision 137)
     confidentiality = ("R", "restricted") if doc.restricted else ("N", "normal")
     klass = xdm_codes.class_code(doc.type_code)
     resource: Json = {
@@ -177,7 +191,7 @@ def document_reference(
         "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{doc.id}"},
         "status": "current",
         "docStatus": "final",
-        "type": {"coding": [_coding(codes.LOINC, doc.loinc, label)], "text": label},
+        "type": {"coding": [_coding(codes.LOINC, kind.code, kind.label)], "text": label},
         "category": [{"coding": [_coding(codes.CS_DOCUMENT_CLASS, klass.code, klass.label)]}],
         "subject": reference("Patient", doc.patient_id),
         "date": instant(doc.created_at),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from sisra.common import valuesets
 from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, ProContext
 from sisra.platform.directory import service as directory
 from sisra.platform.documents import content, idempotency
@@ -379,7 +380,12 @@ def search_document_references(
         for d in access.documents
         if all(t(d.created_at.date()) for t in tests)
         and all(t(d.clinical_date) for t in periods)
-        and (loincs is None or d.loinc in loincs)
+        # the J07 code the document is shown with, or the code stored by an older version
+        and (
+            loincs is None
+            or valuesets.type_concept(d.type_code).code in loincs
+            or d.loinc in loincs
+        )
     ]
     shown = docs[page.offset :][: page.count]
     names = _names(session, {d.author_id for d in shown})

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from sisra.common import doctypes
+from sisra.common import doctypes, valuesets
 from sisra.platform.directory import service as directory
 from sisra.platform.documents.pdf import too_large
 from sisra.platform.documents.schemas import ShareMetadata, invalid_metadata
@@ -71,14 +71,14 @@ def _type_code(body: Json) -> str:
     for coding in _list(_dict(body.get("type")).get("coding")):
         c = _dict(coding)
         if c.get("system") == codes.LOINC:
-            for t in doctypes.DOCUMENT_TYPES:
-                if t.loinc == c.get("code"):
-                    return t.code
+            found = valuesets.document_type_of(str(c.get("code") or ""))
+            if found is not None:
+                return found
     raise Invalid(
         "Type de document inconnu : indiquez dans « type » un code LOINC de la liste "
         "(system http://loinc.org).",
         code="invalid_document_type",
-        extra={"allowed": [t.loinc for t in doctypes.DOCUMENT_TYPES]},
+        extra={"allowed": sorted({t.loinc for t in doctypes.DOCUMENT_TYPES})},
     )
 
 

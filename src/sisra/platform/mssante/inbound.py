@@ -39,7 +39,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sisra.common import doctypes
+from sisra.common import valuesets
 from sisra.common.ins import KNOWN_OIDS, InvalidINS, validate_ins
 from sisra.common.text import without_forbidden
 from sisra.common.xdm import XdmError, read_xdm, unsafe_entry_name, validate_archive
@@ -519,10 +519,9 @@ def _identity_from(xdm: dict[str, Any]) -> Identity:
 
 
 def _type_code(loinc: str | None) -> str:
-    for dtype in doctypes.DOCUMENT_TYPES:
-        if loinc and dtype.loinc == loinc:
-            return dtype.code
-    return "autre"
+    """The document type of a received typeCode (JDV_J07, or a code the platform wrote
+    before decision 137), else « autre »."""
+    return valuesets.document_type_of(loinc) or "autre"
 
 
 def _date_of(value: str | None, fallback: date) -> date:

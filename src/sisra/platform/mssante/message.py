@@ -16,10 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sisra.common.xdm import CDA_PDF, ZIP_NAME, validate_archive, write_xdm
+from sisra.common.xdm import ZIP_NAME, validate_archive, write_pdf_xdm
 from sisra.common.xdm import item as _item
-from sisra.common.xdm.archive import patient_line
-from sisra.common.xdm.cda import cda_n1
+from sisra.common.xdm.archive import patient_line, type_code_of
 from sisra.platform.documents.content import _ascii_filename as pdf_filename
 from sisra.platform.inbox.service import items_for
 from sisra.platform.models import Document, MssanteOutbox, Notification, utcnow
@@ -45,12 +44,11 @@ def read_pdf(blobs: EncryptedBlobs, doc: Document) -> bytes:
 
 def xdm_archive(item: dict[str, Any], pdf: bytes) -> tuple[bytes, bytes]:
     """(IHE_XDM.ZIP, the CDA document inside), validated as a reader will find them."""
-    cda = cda_n1(item, pdf)
     with tempfile.TemporaryDirectory(prefix="sisra-mss-") as tmp:
-        path = Path(tmp) / CDA_PDF.file_name
-        path.write_bytes(cda)
+        path = Path(tmp) / "document.pdf"
+        path.write_bytes(pdf)
         out = io.BytesIO()
-        write_xdm(out, item, path, content=CDA_PDF)
+        cda = write_pdf_xdm(out, item, path)
     validate_archive(io.BytesIO(out.getvalue()))
     return out.getvalue(), cda
 
@@ -98,9 +96,8 @@ def build(
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = row.message_id
     msg["Disposition-Notification-To"] = row.sender_address
-    loinc = _item.text(_item.section(item, "document").get("loinc"))
-    if loinc:
-        msg["X-MSS-CODECDA"] = loinc
+    # the CDA's code: JDV_J07, from the document's type (decision 137)
+    msg["X-MSS-CODECDA"] = type_code_of(item).code
     msg.set_content(_body(item))
     msg.add_attachment(
         pdf, maintype="application", subtype="pdf", filename=pdf_filename(_item.title(item))
