@@ -142,7 +142,9 @@ def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
     day = _item.compact_date(clinical) or sent.strftime("%Y%m%d")
     event = _sub(_sub(root, "documentationOf"), "serviceEvent")
     _sub(_sub(event, "effectiveTime"), "low", value=day)
-    facility, _setting = codes.sector_of(structure)
+    facility, _setting = codes.sector_of(
+        structure, _item.text(sender.get("sector_code")), _item.text(sender.get("sector_label"))
+    )
     encounter = _sub(_sub(root, "componentOf"), "encompassingEncounter")
     _sub(_sub(encounter, "effectiveTime"), "low", value=day)
     care = _sub(_sub(encounter, "location"), "healthCareFacility")

@@ -37,6 +37,10 @@ class SenderSummary(BaseModel):
     finess: str | None = None
     siret: str | None = None
     city: str | None = None
+    # TRE_R02-SecteurActivite of the structure when known (an archive from another operator
+    # said it); exports use it as healthcareFacilityTypeCode instead of guessing from the name
+    sector_code: str | None = None
+    sector_label: str | None = None
 
 
 class DocumentSummary(BaseModel):

@@ -81,6 +81,8 @@ _PERSON_COLS = (
     "finess",
     "siret",
     "city",
+    "sector_code",
+    "sector_label",
 )
 
 
