@@ -371,7 +371,11 @@ def metadata_xml(
     cx = patient_cx(item, oid)
     subset_id, doc_id = b.new_id("submission-set"), b.new_id("document-entry")
     author_slots = (("authorPerson", xcn(sender)), ("authorInstitution", xon(sender)))
-    facility, setting = codes.sector_of(_item.text(sender.get("structure")))
+    facility, setting = codes.sector_of(
+        _item.text(sender.get("structure")),
+        _item.text(sender.get("sector_code")),
+        _item.text(sender.get("sector_label")),
+    )
     sent = _item.sent_at(item) or datetime(1980, 1, 1, tzinfo=UTC)
     created = _item.compact_date(_item.document_date(item)) or sent.strftime("%Y%m%d")
     loinc, loinc_label = _loinc(item)
@@ -547,8 +551,14 @@ def _author_problems(elem: ET.Element, scheme: str, where: str) -> list[str]:
     return problems
 
 
-def xds_errors(xml: bytes) -> list[str]:
-    """XDS rules the schema cannot express: references, required slots, codes, identifiers."""
+def xds_errors(xml: bytes, *, received: bool = False) -> list[str]:
+    """XDS rules the schema cannot express: references, required slots, codes, identifiers.
+
+    ``received``: the archive comes from another operator's software, and only what the
+    reader needs is required (IHE ITI TF-3 §4.2 leaves the rest to the sender): an author
+    may be an institution only, or a person not identified by the RPPS; ``sourcePatientId``
+    may be the sender's own identifier, distinct from ``patientId``. Our own writer's
+    archives (``received`` False) keep the stricter CI-SIS rules."""
     root = ET.fromstring(xml)  # noqa: S314 - our own metadata, or an archive we wrote
     problems: list[str] = []
     objects = root.find(_rim("RegistryObjectList"))
@@ -561,7 +571,17 @@ def xds_errors(xml: bytes) -> list[str]:
     for elem in root.iter():
         for attr in ("classifiedObject", "registryObject", "sourceObject", "targetObject"):
             ref = elem.get(attr)
-            if ref is not None and ref not in known:
+            if ref is None or ref in known:
+                continue
+            # an association other than HasMember (RPLC, XFRM, APND, signs, IsSnapshotOf)
+            # points at a document the archive does not carry: an earlier version, the
+            # on-demand document a snapshot was taken of (ITI TF-3 §4.2.2). Not ours to check.
+            outside = (
+                attr == "targetObject"
+                and elem.tag == _rim("Association")
+                and elem.get("associationType") != HAS_MEMBER
+            )
+            if not outside:
                 problems.append(f"{attr}={ref} ne désigne aucun objet")
     entries = objects.findall(_rim("ExtrinsicObject"))
     packages = objects.findall(_rim("RegistryPackage"))
@@ -588,7 +608,7 @@ def xds_errors(xml: bytes) -> list[str]:
         problems.append(f"patientId : OID {match.group('oid')} de plus de 64 caractères")
     if _external(package, SS_PATIENT_ID) != patient:
         problems.append("patientId différent entre le lot et le document")
-    if _first(slots, "sourcePatientId") != patient:
+    if not received and _first(slots, "sourcePatientId") != patient:
         problems.append("sourcePatientId différent du patientId")
     for elem, scheme in ((entry, DE_UNIQUE_ID), (package, SS_UNIQUE_ID), (package, SS_SOURCE_ID)):
         value = _external(elem, scheme) or ""
@@ -597,8 +617,9 @@ def xds_errors(xml: bytes) -> list[str]:
     for scheme, label in CODED_ENTRY.items():
         problems += _coded_problems(entry, scheme, label)
     problems += _coded_problems(package, SS_CONTENT_TYPE, "contentTypeCode")
-    problems += _author_problems(entry, DE_AUTHOR, "document")
-    problems += _author_problems(package, SS_AUTHOR, "lot")
+    if not received:
+        problems += _author_problems(entry, DE_AUTHOR, "document")
+        problems += _author_problems(package, SS_AUTHOR, "lot")
     marked = any(
         c.get("classifiedObject") == package.get("id")
         and c.get("classificationNode") == SUBMISSION_SET_NODE
@@ -622,8 +643,9 @@ def xds_errors(xml: bytes) -> list[str]:
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def validate_metadata(xml: bytes) -> None:
-    """Raise :class:`XdmError` listing every schema and XDS problem of METADATA.XML."""
+def validate_metadata(xml: bytes, *, received: bool = False) -> None:
+    """Raise :class:`XdmError` listing every schema and XDS problem of METADATA.XML
+    (``received``: see :func:`xds_errors`)."""
     bad = _NOT_XML_CHAR.search(xml.decode("utf-8", "replace"))
     if bad:
         raise XdmError(
@@ -632,7 +654,7 @@ def validate_metadata(xml: bytes) -> None:
             "corriger et renvoyer le document"
         )
     try:
-        problems = schema_errors(xml) + xds_errors(xml)
+        problems = schema_errors(xml) + xds_errors(xml, received=received)
     except ET.ParseError as exc:
         raise XdmError(f"METADATA.XML n'est pas du XML valide : {exc}") from exc
     if problems:
@@ -813,7 +835,7 @@ def check_entry_names(archive: zipfile.ZipFile) -> None:
                 raise XdmError(f"Archive XDM : nom d'entrée refusé ({reason}) : {name[:80]!r}.")
 
 
-def validate_archive(zip_path: Path | IO[bytes]) -> None:
+def validate_archive(zip_path: Path | IO[bytes], *, received: bool = False) -> None:
     """Check a written archive as a reader would find it: every entry there, METADATA.XML
     valid (schema and XDS rules), INDEX.HTM well-formed XHTML, the document's hash and size
     those the metadata declare. Raises :class:`XdmError` with the reason."""
@@ -825,7 +847,7 @@ def validate_archive(zip_path: Path | IO[bytes]) -> None:
             if missing:
                 raise XdmError(f"Archive XDM incomplète : {', '.join(missing)} absent(s).")
             metadata = archive.read(METADATA_ENTRY)
-            validate_metadata(metadata)
+            validate_metadata(metadata, received=received)
             document = f"{SUBSET}/{_document_uri(metadata)}"
             if document not in archive.namelist():
                 raise XdmError(f"Archive XDM incomplète : {document} absent.")
@@ -898,6 +920,41 @@ def _code_of(elem: ET.Element, scheme: str) -> dict[str, str] | None:
     }
 
 
+def _hl7_oid(component: str) -> str:
+    """The OID of an HD component written ``&<oid>&ISO`` (or a bare OID)."""
+    parts = component.split("&")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def read_author(person: str | None, institution: str | None) -> dict[str, str | None]:
+    """What an ``authorPerson`` (XCN) and ``authorInstitution`` (XON) say of the sender, as far
+    as they can be read; nothing refused (another operator's software writes them its way).
+
+    ``rpps`` only from an id under the IdNat_PS OID with the « 8 » prefix (CI-SIS); ``finess``
+    only from an XON identifier under IdNat_Struct with the « 1 » prefix."""
+    xcn = [hl7_unescape(c) for c in (person or "").split("^")]
+    xon = [hl7_unescape(c) for c in (institution or "").split("^")]
+    ident = xcn[0].strip() if xcn else ""
+    authority = _hl7_oid(xcn[8]) if len(xcn) > 8 else ""
+    rpps = (
+        ident[1:] if authority == codes.IDNAT_PS_OID and re.fullmatch(r"8\d{11}", ident) else None
+    )
+    org_id = xon[9].strip() if len(xon) > 9 else ""
+    org_authority = _hl7_oid(xon[5]) if len(xon) > 5 else ""
+    finess = (
+        org_id[1:]
+        if org_authority == codes.IDNAT_STRUCT_OID and re.fullmatch(r"1\w{9}", org_id)
+        else None
+    )
+    return {
+        "rpps": rpps,
+        "last_name": (xcn[1].strip() if len(xcn) > 1 else "") or None,
+        "first_name": (xcn[2].strip() if len(xcn) > 2 else "") or None,
+        "structure": (xon[0].strip() if xon else "") or None,
+        "finess": finess,
+    }
+
+
 def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
     """Read back an XDM archive: identity, document metadata, and the PDF bytes.
 
@@ -905,7 +962,8 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
     ``used_name``, ``first_name``, ``birth_date`` (ISO), ``sex``, ``title``, ``mime_type``,
     ``hash``, ``size``, ``creation_time``, ``uri``, ``unique_id``, ``type_code``,
     ``class_code``, ``codes`` (metadata name -> {code, scheme, label}, including
-    ``contentTypeCode``), ``author``, ``author_institution``, ``intended_recipient``,
+    ``contentTypeCode``), ``author``, ``author_institution``, ``sender`` (:func:`read_author`),
+    ``intended_recipient``,
     ``reference_ids``, ``metadata`` (the XML bytes), ``readme``, ``index`` and ``pdf``.
     """
     source: Path | IO[bytes] = Path(zip_path) if isinstance(zip_path, str | Path) else zip_path
@@ -935,6 +993,8 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
     used_parts = [hl7_unescape(p) for p in pid_names[1].split("^")] if len(pid_names) > 1 else []
     birth = pid.get("PID-7", "")
     author = _classes(entry).get(DE_AUTHOR)
+    if author is None:  # the submission set's author stands for the document's
+        author = _classes(package).get(SS_AUTHOR)
     author_slots = _slots(author) if author is not None else {}
     localized = entry.find(f"{_rim('Name')}/{_rim('LocalizedString')}")
     coded = {name: _code_of(entry, scheme) for scheme, name in CODED_ENTRY.items()}
@@ -966,6 +1026,9 @@ def read_xdm(zip_path: Path | IO[bytes]) -> dict[str, Any]:
         "codes": coded,
         "author": _first(author_slots, "authorPerson") or "",
         "author_institution": _first(author_slots, "authorInstitution"),
+        "sender": read_author(
+            _first(author_slots, "authorPerson"), _first(author_slots, "authorInstitution")
+        ),
         "intended_recipient": _first(_slots(package), "intendedRecipient"),
         "reference_ids": slots.get(REFERENCE_ID_LIST, []),
         "metadata": metadata,

@@ -200,7 +200,9 @@ def cda_n1(item: dict[str, Any], pdf: bytes, oid: str | None = None) -> bytes:
     performer = _sub(event, "performer", typeCode="PRF")
     _professional(_sub(performer, "assignedEntity"), sender, "assignedPerson")
     structure = _item.text(sender.get("structure"))
-    facility, _setting = codes.sector_of(structure)
+    facility, _setting = codes.sector_of(
+        structure, _item.text(sender.get("sector_code")), _item.text(sender.get("sector_label"))
+    )
     encounter = _sub(_sub(root, "componentOf"), "encompassingEncounter")
     _sub(_sub(encounter, "effectiveTime"), "low", value=day)
     care = _sub(_sub(encounter, "location"), "healthCareFacility")

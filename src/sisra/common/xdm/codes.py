@@ -68,13 +68,23 @@ def class_code(type_code: str) -> Code:
     return Code(concept.code, concept.label, concept.system)
 
 
-def sector_of(structure: str | None) -> tuple[Code, Code]:
-    """(healthcare facility type, practice setting) of a sender's structure, from its name.
+_ESTABLISHMENTS = ("SA01", "SA02", "SA03", "SA04")  # TRE_R02: health establishments
 
+
+def sector_of(
+    structure: str | None, code: str | None = None, label: str | None = None
+) -> tuple[Code, Code]:
+    """(healthcare facility type, practice setting) of a sender's structure.
+
+    A coded sector the directory holds (``code``, ``label``: what another operator's archive
+    said) is used as it is. Otherwise it is derived from the structure's name:
     A public hospital (« Centre hospitalier », « CHU », « Hôpital ») is SA01, ETABLISSEMENT;
     a group practice (maison de santé, centre de santé, cabinet de groupe) is SA08; any
     other structure, or none, is an individual practice (SA07); both ambulatory.
     """
+    if code:
+        setting = ETABLISSEMENT if code in _ESTABLISHMENTS else AMBULATOIRE
+        return Code(code, label or code, SECTOR_OID), setting
     folded = fold(structure or "")
     words = set(folded.replace("-", " ").replace("'", " ").split())
     if words & set(_HOSPITAL_WORDS) or "hopital" in folded or "hospitali" in folded:

@@ -43,6 +43,10 @@ class SenderSummary(BaseModel):
     city: str | None = None
     # the MSSanté address (XDS intendedRecipient's XTN)
     mssante: str | None = None
+    # TRE_R02-SecteurActivite of the structure when known (an archive from another operator
+    # said it); exports use it as healthcareFacilityTypeCode instead of guessing from the name
+    sector_code: str | None = None
+    sector_label: str | None = None
 
 
 class DocumentSummary(BaseModel):

@@ -85,6 +85,8 @@ _PERSON_COLS = (
     "siret",
     "city",
     "mssante",
+    "sector_code",
+    "sector_label",
 )
 
 

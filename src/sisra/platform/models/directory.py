@@ -30,6 +30,11 @@ class Professional(UUIDPk, Timestamped, Base):
     # the structure's identifiers, for the authorInstitution of exported documents (XDS)
     finess: Mapped[str | None] = mapped_column(String(9))
     siret: Mapped[str | None] = mapped_column(String(14))
+    # the structure's sector of activity (TRE_R02-SecteurActivite, e.g. SA01 « Etablissement
+    # public de santé »), as another operator's archive coded it (healthcareFacilityTypeCode);
+    # None: derived from the structure's name when a document is exported
+    sector_code: Mapped[str | None] = mapped_column(String(10))
+    sector_label: Mapped[str | None] = mapped_column(String(150))
     city: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254))
     mssante: Mapped[str | None] = mapped_column(String(254))

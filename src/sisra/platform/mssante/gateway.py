@@ -21,6 +21,7 @@ Every refusal is audited (``mssante.refused``).
 import asyncio
 import ipaddress
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -247,12 +248,82 @@ def too_large(settings: Settings) -> Rejected:
 # --- the LMTP server --------------------------------------------------------------------
 
 
+# RFC 2033 §5 and RFC 3463: the enhanced status code a reply of aiosmtpd's own (« 250 OK »,
+# « 503 Error: need MAIL command »…) is given when it has none
+_ENHANCED = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}( |$)")
+_DEFAULT_ENHANCED = {
+    "214": "2.0.0",
+    "221": "2.0.0",
+    "250": "2.0.0",
+    "251": "2.1.5",
+    "252": "2.5.0",
+    "421": "4.3.0",
+    "450": "4.2.0",
+    "451": "4.3.0",
+    "452": "4.3.1",
+    "500": "5.5.2",
+    "501": "5.5.4",
+    "502": "5.5.1",
+    "503": "5.5.1",
+    "504": "5.5.4",
+    "530": "5.7.0",
+    "550": "5.0.0",
+    "552": "5.3.4",
+    "553": "5.1.3",
+    "554": "5.0.0",
+    "555": "5.5.4",
+}
+# what LHLO announces beyond aiosmtpd's own keywords (RFC 2033 §5, RFC 2920, RFC 2034)
+LHLO_EXTENSIONS = ("PIPELINING", "ENHANCEDSTATUSCODES")
+
+
+def with_enhanced_code(line: str) -> str:
+    """``line`` (one reply line) with an RFC 3463 enhanced status code after its reply code.
+
+    The greeting (``220``), the intermediate ``354`` (class 3 has no enhanced codes) and the
+    LHLO keyword lines are sent as they are (RFC 2034 §3)."""
+    code, sep, rest = line[:3], line[3:4], line[4:]
+    if not code.isdigit() or code[0] not in "245" or sep not in (" ", "-", ""):
+        return line
+    if _ENHANCED.match(rest):
+        return line
+    enhanced = _DEFAULT_ENHANCED.get(code, f"{code[0]}.0.0")
+    return f"{code}{sep or ' '}{enhanced} {rest}".rstrip()
+
+
 class _GatewayLMTP(LMTP):
     """aiosmtpd's LMTP, where a refusal at the end of DATA is given once per recipient (an
-    LMTP client reads one reply per accepted recipient; aiosmtpd sends one only)."""
+    LMTP client reads one reply per accepted recipient; aiosmtpd sends one only), LHLO
+    announces PIPELINING and ENHANCEDSTATUSCODES, and every reply after it carries an enhanced
+    status code.
+
+    Pipelining (RFC 2920, which RFC 2033 §5 makes mandatory for LMTP): aiosmtpd reads the
+    commands from its stream one line at a time and answers each before reading the next, so
+    commands sent in one packet are answered in order, one reply each."""
+
+    _in_lhlo = False
+
+    async def smtp_LHLO(self, arg: str) -> None:
+        self._in_lhlo = True
+        try:
+            await super().smtp_LHLO(arg)
+        finally:
+            self._in_lhlo = False
 
     async def push(self, status: Any) -> None:
         text = status.decode() if isinstance(status, bytes) else str(status)
+        if self._in_lhlo and text.startswith("250"):
+            if text.startswith("250 "):  # the last keyword line: ours come before it
+                for keyword in LHLO_EXTENSIONS:
+                    await super().push(f"250-{keyword}")
+            await super().push(text)
+            return
+        if text.startswith(("220 ", "220-")):  # the greeting (sent before LHLO)
+            await super().push(text)
+            return
+        await self._push_reply(text)
+
+    async def _push_reply(self, text: str) -> None:
         overflow = text.startswith(("552 Error: Too much mail data", "500 Line too long"))
         if overflow and self.envelope is not None and self.envelope.rcpt_tos:
             handler = self.event_handler
@@ -271,7 +342,7 @@ class _GatewayLMTP(LMTP):
             for _ in self.envelope.rcpt_tos:
                 await super().push(reply)
             return
-        await super().push(status)
+        await super().push("\r\n".join(with_enhanced_code(line) for line in text.split("\r\n")))
 
     def _peer_host(self) -> str:
         peer = self.session.peer if self.session is not None else None

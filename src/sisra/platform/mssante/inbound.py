@@ -44,6 +44,7 @@ from sisra.common.ins import KNOWN_OIDS, InvalidINS, validate_ins
 from sisra.common.text import without_forbidden
 from sisra.common.xdm import XdmError, read_xdm, unsafe_entry_name, validate_archive
 from sisra.common.xdm.cda import read_cda_n1
+from sisra.common.xdm.codes import SECTOR_OID
 
 if TYPE_CHECKING:
     from sisra.settings import Settings
@@ -351,6 +352,42 @@ class Identity:
         return bool(self.birth_name and self.first_given_name and self.birth_date and self.sex)
 
 
+@dataclass(frozen=True)
+class Author:
+    """The sender as the archive names it (``authorPerson``, ``authorInstitution`` and the
+    document's ``healthcareFacilityTypeCode``), whatever of it could be read."""
+
+    rpps: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    structure: str | None = None
+    finess: str | None = None
+    sector_code: str | None = None  # TRE_R02-SecteurActivite, e.g. SA01
+    sector_label: str | None = None
+
+
+def _author_from(xdm: dict[str, Any]) -> Author:
+    sender = xdm.get("sender") or {}
+    facility = (xdm.get("codes") or {}).get("healthcareFacilityTypeCode") or {}
+    code = str(facility.get("code") or "")
+    known = re.fullmatch(r"SA[0-9]{2}", code) and facility.get("scheme") == SECTOR_OID
+
+    def text(key: str, size: int) -> str | None:
+        return _clip(without_forbidden(str(sender.get(key) or "")), size)
+
+    return Author(
+        rpps=sender.get("rpps"),
+        first_name=text("first_name", 100),
+        last_name=text("last_name", 100),
+        structure=text("structure", 200),
+        finess=sender.get("finess"),
+        sector_code=code if known else None,
+        sector_label=_clip(without_forbidden(str(facility.get("label") or "")), 150)
+        if known
+        else None,
+    )
+
+
 @dataclass
 class Received:
     message_id: str
@@ -363,6 +400,7 @@ class Received:
     clinical_date: date
     identity: Identity | None  # None: a plain mail, nothing to match on
     details: dict[str, Any] = field(default_factory=dict)
+    author: Author | None = None  # from the XDM archive
 
     @property
     def structured(self) -> bool:
@@ -540,7 +578,7 @@ def _read_archive(data: bytes) -> dict[str, Any]:
         path = Path(tmp) / XDM_NAME
         path.write_bytes(data)
         try:
-            validate_archive(path)
+            validate_archive(path, received=True)
             return read_xdm(path)
         except XdmError as exc:
             raise Rejected(
@@ -604,7 +642,7 @@ def parse(msg: EmailMessage, limits: ArchiveLimits) -> Received:
         raise Rejected("several_documents", "554 5.6.0 Un seul IHE_XDM.ZIP par message est accepte")
     sent_on = _message_date(msg)
     message_id = str(msg.get("Message-ID", "")).strip()[:300]
-    base = {"message_id": message_id, "subject": subject, "sender": sender}
+    base: dict[str, Any] = {"message_id": message_id, "subject": subject, "sender": sender}
     names = _split_name(display)
     if archives:
         xdm = _read_archive(archives[0].data)
@@ -626,6 +664,7 @@ def parse(msg: EmailMessage, limits: ArchiveLimits) -> Received:
             clinical_date=_date_of(xdm.get("creation_time"), sent_on),
             identity=_identity_from(xdm),
             details={"xdm": True, "unique_id": xdm.get("unique_id")},
+            author=_author_from(xdm),
         )
     if not pdfs:
         raise Rejected(

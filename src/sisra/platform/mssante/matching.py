@@ -3,7 +3,8 @@
 Never a guess: exactly one patient must match, or the document waits for its recipient
 (« identité à rapprocher »).
 
-* An INS (with an INS OID) that a patient of the platform carries decides, provided the
+* An INS with its OID (the same digits under another INS authority are not that INS) that a
+  patient of the platform carries decides, provided the
   traits sent beside it do not contradict that patient (birth date and sex): a mistyped INS
   would otherwise file a document in a stranger's record.
 * Otherwise the strict traits: birth name, first given name, birth date and sex, compared
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sisra.common.ins import OID_NIR
 from sisra.common.text import fold
 from sisra.platform.models import Patient, PendingReason
 from sisra.platform.mssante.inbound import Identity
@@ -39,11 +41,23 @@ def _consistent(patient: Patient, identity: Identity) -> bool:
     return not (identity.sex and patient.sex.value != identity.sex)
 
 
+def _ins_of(patient: Patient) -> tuple[str, str] | None:
+    """The patient's INS with its authority (a row without an OID holds a production NIR or
+    NIA, as the platform stored them before it kept the OID)."""
+    if not patient.ins:
+        return None
+    return patient.ins, patient.ins_oid or OID_NIR
+
+
 def find(session: Session, identity: Identity | None) -> Match:
     if identity is None:
         return Match(None, PendingReason.unstructured.value)
-    if identity.ins:
-        by_ins = session.scalar(select(Patient).where(Patient.ins == identity.ins))
+    received = (identity.ins, identity.ins_oid or OID_NIR) if identity.ins else None
+    if received is not None:
+        # the same digits under another authority (a test or demonstration NIR, …4.10 or
+        # …4.11, against a production NIR, …4.8) are another person's, or nobody's
+        holder = session.scalar(select(Patient).where(Patient.ins == identity.ins))
+        by_ins = holder if holder is not None and _ins_of(holder) == received else None
         if by_ins is not None and _consistent(by_ins, identity):
             return Match(by_ins, "ins")
         if by_ins is not None:  # the INS is known but the traits disagree: a human decides
@@ -65,7 +79,7 @@ def find(session: Session, identity: Identity | None) -> Match:
             and p.birth_place_code
             and p.birth_place_code != identity.birth_place_code
         )
-        and not (identity.ins and p.ins and p.ins != identity.ins)
+        and not (received and p.ins and _ins_of(p) != received)
     ]
     if len(found) == 1:
         return Match(found[0], "traits")

@@ -22,6 +22,7 @@ from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.db import on_failure
 from sisra.platform.directory import correspondents
+from sisra.platform.directory.service import search_text
 from sisra.platform.documents import pdf
 from sisra.platform.errors import Conflict, Forbidden, Invalid, NotFound, SisraError
 from sisra.platform.events.hub import EventHub
@@ -37,7 +38,7 @@ from sisra.platform.models import (
     utcnow,
 )
 from sisra.platform.mssante import matching
-from sisra.platform.mssante.inbound import Received, Rejected, local_sender, not_pdf
+from sisra.platform.mssante.inbound import Author, Received, Rejected, local_sender, not_pdf
 from sisra.platform.patients import service as patients
 from sisra.platform.storage import EncryptedBlobs, StoredBlob
 from sisra.settings import Settings
@@ -159,6 +160,27 @@ def _file_document(
     return doc
 
 
+def _remember(session: Session, sender: Professional, author: Author) -> None:
+    """Keep on the external correspondent what the archive says of its sender and what the
+    directory row does not know yet: RPPS, structure, FINESS, sector of activity
+    (``healthcareFacilityTypeCode``). Re-exports and the directory then name the CHU that
+    sent a letter, not a « Cabinet individuel » guessed from an empty structure. A value the
+    row already holds is not overwritten; an RPPS another row holds is not copied."""
+    if author.rpps and not sender.rpps:
+        taken = session.scalar(select(Professional.id).where(Professional.rpps == author.rpps))
+        if taken is None:
+            sender.rpps = author.rpps
+    if author.structure and not sender.structure:
+        sender.structure = author.structure
+    if author.finess and not sender.finess:
+        sender.finess = author.finess
+    if author.sector_code and not sender.sector_code:
+        sender.sector_code, sender.sector_label = author.sector_code, author.sector_label
+    if session.is_modified(sender):
+        sender.search_text = f"{search_text(sender)} {sender.mssante}"[:600]
+        session.flush()
+
+
 def receive(
     session: Session,
     settings: Settings,
@@ -183,9 +205,13 @@ def receive(
         )
         return Delivered(None, None, "duplicate", already)
     first, last = received.sender_name
+    author = received.author or Author()
+    if not (first and last) and author.first_name and author.last_name:
+        first, last = author.first_name, author.last_name
     sender = correspondents.correspondent_for(session, received.sender, first, last)
     if not sender.external:  # a local professional's own address, coming from outside
         raise local_sender()
+    _remember(session, sender, author)
     content = _store(session, settings, blobs, received)
     match = matching.find(session, received.identity)
     ids = [p.id for p in recipients]
