@@ -136,6 +136,7 @@ DETAILS: dict[str, str] = {
     "address": "Adresse MSSanté",
     "attempt": "Tentative",
     "during": "Pendant",
+    "disposition": "Accusé",
     "recipients": "Destinataires",
     "in_reply_to": "En réponse à",
     "mssante": "Par MSSanté",
@@ -235,7 +236,11 @@ _VALUES: dict[str, dict[str, str]] = {
         "sex": "sexe",
     },
     "export": {"csv": "fichier CSV"},
+    "disposition": {"displayed": "lu", "deleted": "supprimé sans lecture"},
     "reason": {
+        "relay_not_accepted": "relais non autorisé",
+        "sender_outside_trust_space": "expéditeur hors de l'espace de confiance",
+        "local_sender_from_outside": "adresse de la plateforme venue de l'extérieur",
         "bad_credentials": "identifiant ou mot de passe incorrect",
         "inactive": "compte désactivé",
         "expired_or_revoked": "session expirée ou révoquée",
@@ -247,7 +252,7 @@ _VALUES: dict[str, dict[str, str]] = {
 }
 
 # Technical ids with no name to show: the row's other columns already say who and what.
-_HIDDEN = {"web", "page", "member_id"}
+HIDDEN = frozenset({"web", "page", "member_id"})
 
 
 def action_label(code: str) -> str:
@@ -319,7 +324,7 @@ def details(raw: dict[str, Any], names: dict[str, str] | None = None) -> list[tu
     return [
         (DETAILS.get(k, k), _shown(k, raw[k], names))
         for k in sorted(raw, key=lambda k: _ORDER.get(k, len(_ORDER)))
-        if k not in _HIDDEN and raw[k] not in ("", None)
+        if k not in HIDDEN and raw[k] not in ("", None)
     ]
 
 
