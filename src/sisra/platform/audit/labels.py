@@ -4,6 +4,7 @@ Every action code written by ``audit.record`` has a label here (a test greps the
 keep the table complete); a code missing from the table is shown as it is.
 """
 
+import uuid
 from typing import Any
 
 from sisra.common.text import fold
@@ -283,12 +284,25 @@ def _value(value: Any, key: str = "", names: dict[str, str] | None = None) -> st
     text = str(value)
     if names and text in names:
         return names[text]
+    if key in _SHORT_ID_KEYS and _is_uuid(text):
+        return text[:8]  # a technical id with no name: its start is enough to match rows
     coded = _VALUES.get(key, {}).get(text)
     if coded is not None:
         return coded
     if text in _YES_NO and key in _BOOLEAN_KEYS:
         return _YES_NO[text]
     return text
+
+
+_SHORT_ID_KEYS = frozenset({"flow", "challenge", "pending", "outbox", "device", "in_reply_to"})
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 _BOOLEAN_KEYS = frozenset(
