@@ -303,7 +303,7 @@ def test_admin_reviews_declarations_per_professional_and_removes_one(
     expect(page.get_by_role("heading", name="Équipes de soins", level=1)).to_be_visible()
     page.get_by_label("Professionnel (identifiant ou nom)").fill("zoe.hardy")
     page.get_by_role("button", name="Rechercher").click()
-    expect(page.get_by_role("status")).to_contain_text("2 appartenance(s)")
+    expect(page.get_by_role("status")).to_have_text("2 appartenances")
     rows = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Zoé HARDY"))
     expect(rows).to_have_count(2)
     expect(page.get_by_role("row").filter(has_text="Paul SIMON")).to_have_count(0)
@@ -404,3 +404,93 @@ def test_admin_records_the_structure_identifiers(admin, make_pro, web_as, db):
     with db() as s:
         pro = s.get(Professional, target.id)
         assert (pro.finess, pro.siret) == ("690012345", "73282932000074")
+
+
+def _many_memberships(db, make_pro, counts: dict[str, int]) -> dict[str, Professional]:
+    """``counts`` memberships per professional login, each with a patient of its own."""
+    from datetime import date, timedelta
+
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.models import CareTeamHow, CareTeamMember, utcnow
+    from sisra.platform.patients import service as patients
+
+    pros = {
+        login: make_pro(login, first_name=login.split(".")[0].title(), last_name="Volume")
+        for login in counts
+    }
+    now = utcnow()
+    n = 0
+    with db() as s:
+        for login, count in counts.items():
+            for _ in range(count):
+                n += 1
+                p = patients.create(
+                    s,
+                    SYSTEM,
+                    patients.NewPatient(
+                        birth_name=f"PATIENT{n:04d}",
+                        birth_given_names=["Anne"],
+                        birth_date=date(1950, 1, 1) + timedelta(days=n),
+                        sex="F",
+                    ),
+                )
+                s.add(
+                    CareTeamMember(
+                        patient_id=p.id,
+                        professional_id=pros[login].id,
+                        how=CareTeamHow.admin,
+                        since=now - timedelta(minutes=n),
+                    )
+                )
+    return pros
+
+
+def test_care_teams_are_paged_with_the_true_count(admin, make_pro, web_as, db):
+    _many_memberships(db, make_pro, {"nina.volume": 530, "omar.volume": 14})
+    page: Page = web_as(admin, "/admin/equipes-de-soins")
+    status = page.get_by_role("status")
+    expect(status).to_have_text("544 appartenances : page 1 sur 11")
+    expect(page.get_by_role("row").filter(has_text=re.compile(r"PATIENT\d{4}"))).to_have_count(50)
+    # the filter by professional is kept from page to page
+    page.get_by_label("Professionnel (identifiant ou nom)").fill("nina.volume")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(status).to_have_text("530 appartenances : page 1 sur 11")
+    page.get_by_role("link", name="Page suivante").first.click()
+    expect(page).to_have_url(re.compile(r"professionnel=nina.volume.*page=2"))
+    expect(status).to_have_text("530 appartenances : page 2 sur 11")
+    rows = page.get_by_role("row").filter(has_text=re.compile(r"PATIENT\d{4}"))
+    expect(rows).to_have_count(50)
+    expect(rows.filter(has_text="Omar VOLUME")).to_have_count(0)
+    first_of_page_2 = rows.first.inner_text()
+    page.get_by_role("link", name="Page précédente").first.click()
+    expect(status).to_have_text("530 appartenances : page 1 sur 11")
+    assert first_of_page_2 not in page.get_by_role("table").last.inner_text()
+    page.goto(
+        page.url.replace("page=1", "page=11") if "page=1" in page.url else page.url + "&page=11"
+    )
+    expect(status).to_have_text("530 appartenances : page 11 sur 11")
+    expect(page.get_by_role("row").filter(has_text=re.compile(r"PATIENT\d{4}"))).to_have_count(30)
+    expect(page.get_by_role("link", name="Page suivante")).to_have_count(0)
+
+
+def test_the_audit_page_shows_details_in_french_with_names(
+    admin, make_pro, make_patient, web_as, live_server
+):
+    zoe = make_pro("zoe.hardy", first_name="Zoé", last_name="Hardy")
+    patient = make_patient("ABADIE", "Anne")
+    _declare(live_server, zoe, patient)
+    web_as(zoe, "/documents-recus")  # « unread_only » in the details of inbox.list
+    page: Page = web_as(admin, f"/admin/equipes-de-soins?professionnel={zoe.login}")
+    expect(page.get_by_role("status").last).to_have_text("1 appartenance")
+    page.goto(f"{live_server.url}/admin/audit")
+    table = page.get_by_role("table").last
+    review = page.get_by_role("row").filter(has_text="Équipe de soins : revue des déclarations")
+    expect(review.first).to_contain_text("Professionnel")
+    expect(review.first).to_contain_text("Zoé HARDY")
+    declare = page.get_by_role("row").filter(has_text="déclaration de prise en charge")
+    expect(declare.first).to_contain_text("ABADIE Anne")
+    text = table.inner_text()
+    for raw in ("member_id", "professional_id", "unread_only", "include_ended", "True", "False"):
+        assert raw not in text, raw
+    assert str(zoe.id) not in text and str(patient) not in text
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", text), text

@@ -112,7 +112,10 @@ def test_the_record_shows_identity_and_receipts_to_the_author(
         json={"kind": "read"},
     )
     page = web_as(shared["author"], f"/patients/{shared['patient_id']}")
-    expect(page.get_by_role("heading", name="Dossier régional du patient")).to_be_visible()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(
+        re.compile(r"^Dossier régional de DURAND Lucie\d+, né\(e\) le \d{2}/\d{2}/\d{4}$")
+    )
     expect(page.get_by_text("DURAND", exact=True)).to_be_visible()
     expect(page.get_by_text("Féminin")).to_be_visible()
     expect(page.get_by_text("provisoire")).to_be_visible()
@@ -143,13 +146,15 @@ def test_an_outsider_is_refused_then_uses_break_glass(
     page = web_as(outsider, f"/patients/{shared['patient_id']}")
     expect(page.get_by_role("heading", name="Accès au dossier refusé")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("équipe de soins")
-    expect(page.get_by_text("DURAND")).to_have_count(0)
+    # the refusal names whom it is about (decision 143), and shows nothing of the record
+    expect(page.get_by_text(re.compile("Dossier régional de DURAND Lucie"))).to_be_visible()
+    expect(page.get_by_text("Bilan cardiologique")).to_have_count(0)
     reason = page.get_by_label("Motif de l'accès en urgence")
     reason.fill("Patiente inconsciente aux urgences, besoin des antécédents")
     reason.press("Tab")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live_server.url}/patients/{shared['patient_id']}")
-    expect(page.get_by_role("status")).to_contain_text("Accès en urgence (bris de glace)")
+    expect(page.get_by_role("status")).to_contain_text("(bris de glace)")
     expect(page.get_by_role("heading", name="Bilan cardiologique")).to_be_visible()
     response = page.request.get(f"{live_server.url}/web/documents/{shared['doc_id']}/pdf")
     assert response.status == 200
@@ -399,3 +404,117 @@ def test_the_record_lists_the_team_with_how_each_joined(
         "ajouté par un administrateur"
     )
     expect(page.get_by_text("vous ne voyez que les documents")).to_have_count(0)
+
+
+# --- « Rechercher un patient »: a way to a record without a received document ------------
+
+
+def test_searching_a_patient_leads_to_the_refusal_then_break_glass_says_until_when(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any
+) -> None:
+    outsider = make_pro("chloe.noir", first_name="Chloé", last_name="Noir")
+    page = web_as(outsider, "/accueil")
+    page.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Rechercher un patient"
+    ).click()
+    expect(page.get_by_role("heading", name="Rechercher un patient", level=1)).to_be_visible()
+    # too broad: the platform's one search rule answers, nothing is listed
+    page.get_by_label("Nom du patient").fill("DU")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("alert")).to_contain_text("Recherche trop large")
+    page.get_by_label("Nom du patient").fill("durand")
+    page.get_by_label("Prénom").fill("luc")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page).to_have_url(f"{live_server.url}/patients/rechercher")  # traits stay in the body
+    expect(page.get_by_role("heading", name="1 patient trouvé")).to_be_visible()
+    page.get_by_role("link", name=re.compile("DURAND Lucie")).click()
+    expect(page).to_have_url(f"{live_server.url}/patients/{shared['patient_id']}")
+    expect(page.get_by_role("heading", name="Accès au dossier refusé")).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Dossier régional de DURAND Lucie\d+, né\(e\) le"))
+    ).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Je déclare prendre en charge ce patient")
+    ).to_be_visible()
+    page.get_by_label("Motif de l'accès en urgence").fill(
+        "Patiente inconsciente aux urgences, besoin des antécédents"
+    )
+    page.get_by_role("button", name="Accéder au dossier en urgence").click()
+    expect(page).to_have_url(f"{live_server.url}/patients/{shared['patient_id']}")
+    expect(page.get_by_role("status").filter(has_text="bris de glace")).to_contain_text(
+        re.compile(r"Accès d'urgence jusqu'au \d{2}/\d{2}/\d{4} à \d{2}h\d{2}")
+    )
+    expect(page.get_by_role("heading", level=1)).to_contain_text("DURAND Lucie")
+
+
+def test_the_patient_search_is_counted_and_audited(
+    live_server: Any, make_pro: Any, web_as: Any, shared: Any, db: Any
+) -> None:
+    from sqlalchemy import select
+
+    from sisra.platform.models import AuditEvent
+
+    page = web_as(shared["reader"], "/patients/rechercher")
+    page.get_by_label("Nom du patient").fill("DURAND")
+    page.get_by_label("Prénom").fill("Luc")
+    page.get_by_role("button", name="Rechercher").click()
+    page.get_by_role("link", name=re.compile("DURAND Lucie")).click()
+    expect(page.get_by_role("article", name="Bilan cardiologique")).to_be_visible()
+    with db() as s:
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "patient.search")))
+    assert [e.details["results"] for e in events] == [1]
+    assert "DURAND" not in str(events[0].details)
+
+
+def test_the_patient_search_form_needs_the_csrf_token(
+    live_server: Any, shared: Any, web_as: Any
+) -> None:
+    page = web_as(shared["reader"], "/patients/rechercher")
+    r = page.request.post(
+        f"{live_server.url}/patients/rechercher", form={"q": "DURAND", "given": "Luc"}
+    )
+    assert r.status == 403
+
+
+def test_the_top_bar_wraps_at_390_px(web_as: Any, shared: Any) -> None:
+    page = web_as(shared["reader"], "/accueil")
+    page.set_viewport_size({"width": 390, "height": 800})
+    links = page.get_by_role("navigation", name="Menu principal").get_by_role("link")
+    boxes = [links.nth(i).bounding_box() for i in range(links.count())]
+    assert len(boxes) >= 4 and all(boxes)
+    for i, a in enumerate(boxes):
+        assert a is not None and a["x"] >= 0 and a["x"] + a["width"] <= 390, a
+        for b in boxes[i + 1 :]:
+            assert b is not None
+            apart = (
+                a["x"] + a["width"] <= b["x"]
+                or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"]
+                or b["y"] + b["height"] <= a["y"]
+            )
+            assert apart, (a, b)
+
+
+def test_leaving_the_care_team_is_a_secondary_button(
+    live_server: Any, web_as: Any, shared: Any
+) -> None:
+    r = httpx.post(
+        f"{live_server.url}/api/v1/patients/{shared['patient_id']}/care-team",
+        headers=shared["reader"].headers,
+        json={
+            "attestation": True,
+            "reason": "consultation",
+            "consent": True,
+            "context": "suivi de médecine générale",
+        },
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    page = web_as(shared["reader"], f"/patients/{shared['patient_id']}")
+    leave = page.get_by_role("button", name="Quitter l'équipe de soins")
+    expect(leave).to_be_visible()
+    primary = page.evaluate(
+        "() => { const b = document.createElement('button'); document.body.append(b);"
+        " const c = getComputedStyle(b).backgroundColor; b.remove(); return c; }"
+    )
+    assert leave.evaluate("b => getComputedStyle(b).backgroundColor") != primary

@@ -4,6 +4,7 @@ Every action code written by ``audit.record`` has a label here (a test greps the
 keep the table complete); a code missing from the table is shown as it is.
 """
 
+import uuid
 from typing import Any
 
 from sisra.common.text import fold
@@ -85,12 +86,15 @@ OUTCOMES = {
     "failed": "échec",
     "error": "erreur",
     "limited": "refusé : limite atteinte",
+    "throttled": "refusé : trop de tentatives",
     "renewed": "renouvelé",
     "already_member": "déjà membre",
     "warning": "à examiner",
+    "emergency": "accès en urgence",
 }
 
-# Detail keys shown to the administrator, in this order; others are shown with their key.
+# Detail keys shown to the administrator, in this order. Every key an ``audit.record`` call of
+# the sources writes has a label here (a test walks the calls to keep the table complete).
 DETAILS: dict[str, str] = {
     "reason": "Motif",
     "grounds": "Fondement",
@@ -102,18 +106,71 @@ DETAILS: dict[str, str] = {
     "via": "Par",
     "path": "Page",
     "professional": "Professionnel",
+    "professional_id": "Professionnel",
+    "patient_id": "Patient",
+    "patients": "Patients",
     "target": "Cible",
     "login": "Identifiant",
     "fields": "Champs",
     "hours": "Durée (h)",
+    "expires_at": "Jusqu'au",
     "count": "Nombre",
     "results": "Résultats",
     "criteria": "Critères",
+    "by": "Recherche par",
     "truncated": "Résultats tronqués",
+    "search": "Avec recherche",
+    "type": "Type de document",
+    "unread_only": "Non lus seulement",
+    "after": "Depuis",
+    "documents": "Documents",
+    "include_ended": "Appartenances terminées comprises",
+    "limits": "Limites",
+    "last_hour": "Déclarations (dernière heure)",
+    "last_day": "Déclarations (24 h)",
     "rows": "Lignes",
     "export": "Export",
+    "actor": "Acteur recherché",
+    "action": "Action recherchée",
+    "from": "Du",
+    "to": "Au",
     "address": "Adresse MSSanté",
     "attempt": "Tentative",
+    "during": "Pendant",
+    "disposition": "Accusé",
+    "recipients": "Destinataires",
+    "in_reply_to": "En réponse à",
+    "mssante": "Par MSSanté",
+    "size": "Taille (octets)",
+    "sha256": "Empreinte SHA-256",
+    "sender": "Expéditeur",
+    "message_id": "Identifiant du message",
+    "matched_by": "Patient retrouvé par",
+    "candidates": "Patients candidats",
+    "applied": "Appliqué",
+    "kept": "Identité conservée",
+    "removed": "Identité supprimée",
+    "device": "Appareil",
+    "device_revoked": "Appareil révoqué",
+    "known_device": "Appareil connu",
+    "step": "Étape",
+    "flow": "Connexion n°",
+    "resend": "Renvois du code",
+    "purpose": "Pour",
+    "acr": "Niveau d'authentification",
+    "national_id": "Identifiant national",
+    "provider_error": "Erreur de Pro Santé Connect",
+    "challenge": "Défi n°",
+    "serial": "N° de série de la carte",
+    "subject": "Titulaire de la carte",
+    "created": "Créés",
+    "present": "Déjà présents",
+    "lines": "Lignes lues",
+    "errors": "Erreurs",
+    "encoding": "Encodage",
+    "format": "Format",
+    "pending": "Identité à rapprocher n°",
+    "outbox": "Envoi n°",
     # the sealer's flag on a row out of time order (audit.out_of_order)
     "kind": "Anomalie",
     "seq": "Ligne n°",
@@ -123,15 +180,80 @@ DETAILS: dict[str, str] = {
     "sealed_at": "Scellée le",
 }
 
+# Keys whose value is a professional's, a patient's or a document's id: shown by name.
+PROFESSIONAL_KEYS = frozenset({"professional", "professional_id", "recipients"})
+PATIENT_KEYS = frozenset({"kept", "removed", "patient_id", "patients"})
+
+_YES_NO = {"True": "oui", "False": "non", "true": "oui", "false": "non", "1": "oui", "0": "non"}
+
 # Coded detail values shown in French.
 _VALUES: dict[str, dict[str, str]] = {
     "kind": {
         "backdated": "antidatée : plus ancienne que la piste déjà scellée",
         "future": "postdatée : datée après son scellement",
     },
+    "grounds": {
+        "author": "auteur du document",
+        "recipient": "destinataire du document",
+        "care_team": "membre de l'équipe de soins",
+        "break_glass": "accès en urgence (bris de glace)",
+    },
+    "how": {
+        "declared": "déclarée par le professionnel",
+        "admin": "ajoutée par un administrateur",
+        "history": "reprise de l'historique",
+        "creation": "identité créée",
+        "choix": "patient choisi",
+        "CareTeamHow.declared": "déclarée par le professionnel",
+        "CareTeamHow.admin": "ajoutée par un administrateur",
+        "CareTeamHow.history": "reprise de l'historique",
+    },
+    "via": {
+        "web_inbox": "portail web, documents reçus",
+        "web_record": "portail web, dossier du patient",
+        "web_preview": "portail web, aperçu",
+        "inbox": "MonSisra, documents reçus",
+        "record": "dossier du patient (API)",
+        "fhir": "interface FHIR",
+        "password_link": "lien de première connexion",
+    },
+    "method": {"otp": "code par e-mail", "psc": "Pro Santé Connect (e-CPS)", "cps": "carte CPS"},
+    "purpose": {"web": "portail web", "app": "MonSisra"},
+    "step": {"password": "mot de passe", "code": "code"},
+    "by": {"ins": "INS", "traits": "traits d'identité"},
+    "matched_by": {
+        "ins": "INS",
+        "traits": "traits d'identité",
+        "no_match": "aucun patient ne correspond",
+        "several": "plusieurs patients correspondent",
+        "unstructured": "message sans identité structurée",
+    },
+    "criteria": {
+        "ins": "INS",
+        "q": "nom",
+        "name": "nom",
+        "given": "prénom",
+        "birth_date": "date de naissance",
+        "sex": "sexe",
+    },
+    "export": {"csv": "fichier CSV"},
+    "disposition": {"displayed": "lu", "deleted": "supprimé sans lecture"},
+    "reason": {
+        "relay_not_accepted": "relais non autorisé",
+        "sender_outside_trust_space": "expéditeur hors de l'espace de confiance",
+        "local_sender_from_outside": "adresse de la plateforme venue de l'extérieur",
+        "bad_credentials": "identifiant ou mot de passe incorrect",
+        "inactive": "compte désactivé",
+        "expired_or_revoked": "session expirée ou révoquée",
+        "reused": "jeton déjà utilisé",
+        "strong_auth_required": "authentification forte requise",
+        "throttled": "trop de tentatives",
+        "unknown": "inconnu",
+    },
 }
 
-_HIDDEN = {"web", "page"}
+# Technical ids with no name to show: the row's other columns already say who and what.
+HIDDEN = frozenset({"web", "page", "member_id"})
 
 
 def action_label(code: str) -> str:
@@ -152,30 +274,72 @@ def matching_codes(text: str) -> tuple[list[str], str]:
     return codes, text.strip()
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, key: str = "", names: dict[str, str] | None = None) -> str:
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, list):
-        return ", ".join(_value(v) for v in value)
+        return ", ".join(_value(v, key, names) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k} : {_value(v)}" for k, v in value.items())
-    return str(value)
+        return ", ".join(f"{DETAILS.get(k, k)} : {_value(v, k, names)}" for k, v in value.items())
+    text = str(value)
+    if names and text in names:
+        return names[text]
+    if key in _SHORT_ID_KEYS and _is_uuid(text):
+        return text[:8]  # a technical id with no name: its start is enough to match rows
+    coded = _VALUES.get(key, {}).get(text)
+    if coded is not None:
+        return coded
+    if text in _YES_NO and key in _BOOLEAN_KEYS:
+        return _YES_NO[text]
+    return text
 
 
-def _shown(key: str, value: Any) -> str:
+_SHORT_ID_KEYS = frozenset({"flow", "challenge", "pending", "outbox", "device", "in_reply_to"})
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+_BOOLEAN_KEYS = frozenset(
+    {"include_ended", "unread_only", "search", "truncated", "break_glass", "care_team", "mssante"}
+    | {"known_device", "device_revoked", "applied"}
+)
+
+
+def _shown(key: str, value: Any, names: dict[str, str] | None) -> str:
     if key == "row_action":
         return action_label(str(value))
-    return _VALUES.get(key, {}).get(str(value)) or _value(value)
+    return _value(value, key, names)
 
 
-def details(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) pairs, the reason and grounds first."""
-    known = [
-        (DETAILS[k], _shown(k, raw[k])) for k in DETAILS if k in raw and raw[k] not in ("", None)
+def ids_named(raws: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """The professional ids and the patient ids these details name (to resolve in one query
+    each for a page of rows)."""
+    pros: set[str] = set()
+    patients: set[str] = set()
+    for raw in raws:
+        for key, value in raw.items():
+            into = pros if key in PROFESSIONAL_KEYS else patients if key in PATIENT_KEYS else None
+            if into is None:
+                continue
+            for v in value if isinstance(value, list) else [value]:
+                into.add(str(v))
+    return pros, patients
+
+
+def details(raw: dict[str, Any], names: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(label, value) pairs in French, the reason and grounds first; ``names`` maps the ids
+    of professionals and patients to their names."""
+    return [
+        (DETAILS.get(k, k), _shown(k, raw[k], names))
+        for k in sorted(raw, key=lambda k: _ORDER.get(k, len(_ORDER)))
+        if k not in HIDDEN and raw[k] not in ("", None)
     ]
-    others = [
-        (k, _value(v))
-        for k, v in raw.items()
-        if k not in DETAILS and k not in _HIDDEN and v not in ("", None)
-    ]
-    return known + others
+
+
+_ORDER = {k: i for i, k in enumerate(DETAILS)}

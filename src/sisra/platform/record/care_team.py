@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import ColumnElement, case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -605,6 +605,41 @@ def is_member(session: Session, patient_id: uuid.UUID, professional_id: uuid.UUI
     return member is not None and not _expired(member)
 
 
+def _membership_filters(
+    patient_id: uuid.UUID | None,
+    professional_id: uuid.UUID | None,
+    how: CareTeamHow | None,
+    include_ended: bool,
+) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if patient_id is not None:
+        conds.append(CareTeamMember.patient_id == patient_id)
+    if professional_id is not None:
+        conds.append(CareTeamMember.professional_id == professional_id)
+    if how is not None:
+        conds.append(CareTeamMember.how == how)
+    if not include_ended:
+        conds.append(active_membership())
+    return conds
+
+
+def count_memberships(
+    session: Session,
+    *,
+    patient_id: uuid.UUID | None = None,
+    professional_id: uuid.UUID | None = None,
+    how: CareTeamHow | None = None,
+    include_ended: bool = False,
+) -> int:
+    """How many memberships :func:`memberships` pages through with the same filters."""
+    stmt = (
+        select(func.count())
+        .select_from(CareTeamMember)
+        .where(*_membership_filters(patient_id, professional_id, how, include_ended))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
 def memberships(
     session: Session,
     *,
@@ -613,9 +648,10 @@ def memberships(
     how: CareTeamHow | None = None,
     include_ended: bool = False,
     limit: int = 500,
+    offset: int = 0,
 ) -> list[tuple[MemberView, Patient]]:
     """Memberships, newest first, filtered by patient, professional and how (``include_ended``:
-    also the ended and the expired ones)."""
+    also the ended and the expired ones); ``offset`` and ``limit`` give one page of them."""
     member_pro = aliased(Professional)
     added_by = aliased(Professional)
     ended_by = aliased(Professional)
@@ -625,17 +661,11 @@ def memberships(
         .join(Patient, Patient.id == CareTeamMember.patient_id)
         .outerjoin(added_by, added_by.id == CareTeamMember.added_by_id)
         .outerjoin(ended_by, ended_by.id == CareTeamMember.ended_by_id)
+        .where(*_membership_filters(patient_id, professional_id, how, include_ended))
         .order_by(CareTeamMember.since.desc(), CareTeamMember.id)
+        .offset(offset)
         .limit(limit)
     )
-    if patient_id is not None:
-        stmt = stmt.where(CareTeamMember.patient_id == patient_id)
-    if professional_id is not None:
-        stmt = stmt.where(CareTeamMember.professional_id == professional_id)
-    if how is not None:
-        stmt = stmt.where(CareTeamMember.how == how)
-    if not include_ended:
-        stmt = stmt.where(active_membership())
     return [
         (
             MemberView(

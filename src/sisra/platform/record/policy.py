@@ -17,6 +17,7 @@
 """
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
@@ -68,6 +69,22 @@ def active_break_glass(session: Session, actor_id: uuid.UUID, patient_id: uuid.U
                 )
             )
         )
+    )
+
+
+def break_glass_until(
+    session: Session, actor_id: uuid.UUID, patient_id: uuid.UUID
+) -> datetime | None:
+    """When the caller's latest running emergency access to this record ends (None: none)."""
+    return session.scalar(
+        select(BreakGlass.expires_at)
+        .where(
+            BreakGlass.professional_id == actor_id,
+            BreakGlass.patient_id == patient_id,
+            BreakGlass.expires_at > utcnow(),
+        )
+        .order_by(BreakGlass.expires_at.desc())
+        .limit(1)
     )
 
 

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,6 +72,7 @@ class RecordAccess:
     documents: list[Document]
     care_team: bool
     break_glass: bool
+    break_glass_until: datetime | None = None  # when the emergency access ends
 
 
 def open_record(session: Session, ctx: RequestContext, patient_id: uuid.UUID) -> RecordAccess:
@@ -95,7 +96,8 @@ def open_record(session: Session, ctx: RequestContext, patient_id: uuid.UUID) ->
         patient_id=patient_id,
         details={"documents": len(docs), "break_glass": glass, "care_team": team},
     )
-    return RecordAccess(patient, docs, team, glass)
+    until = policy.break_glass_until(session, ctx.actor.id, patient_id) if glass else None
+    return RecordAccess(patient, docs, team, glass, until)
 
 
 def list_documents(

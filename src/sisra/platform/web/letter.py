@@ -46,7 +46,7 @@ def _p(text: str) -> str:
 def _patient_lines(patient: Patient) -> list[str]:
     names = patient.birth_name
     if patient.used_name and patient.used_name != patient.birth_name:
-        names = f"{patient.used_name} (né·e {patient.birth_name})"
+        names = f"{patient.used_name} (né(e) {patient.birth_name})"
     sex = {"M": "homme", "F": "femme"}.get(patient.sex.value, "sexe indéterminé")
     lines = [
         '<font size="7" color="#64748b">PATIENT</font>',

@@ -40,7 +40,7 @@ from sisra.platform.deps import AppSettings, DbSession
 from sisra.platform.directory import extract
 from sisra.platform.directory import service as directory
 from sisra.platform.errors import NotFound, SisraError
-from sisra.platform.models import AuditEvent, Patient, Professional, Role
+from sisra.platform.models import AuditEvent, Document, Patient, Professional, Role
 from sisra.platform.patients import merge as merging
 from sisra.platform.web.routes import _FormError, check_csrf, page, web_context
 from sisra.settings import Settings
@@ -794,9 +794,49 @@ def _paris_iso(value: object) -> str:
         return "?"
 
 
+def _uuid_set(texts: set[str]) -> set[uuid.UUID]:
+    out: set[uuid.UUID] = set()
+    for text in texts:
+        try:
+            out.add(uuid.UUID(text))
+        except ValueError:
+            continue  # a login or a name written in an older row: shown as it is
+    return out
+
+
+def _audit_names(
+    session: Session, events: list[AuditEvent]
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str], dict[str, str]]:
+    """The names a page of audit rows shows instead of ids, in one query per kind: patients
+    (the column and the details), documents' titles, professionals named in the details."""
+    pro_texts, patient_texts = labels.ids_named([e.details or {} for e in events])
+    patient_ids = {e.patient_id for e in events if e.patient_id} | _uuid_set(patient_texts)
+    patients = audit_query.patient_labels(session, patient_ids)
+    doc_ids = {e.document_id for e in events if e.document_id}
+    documents: dict[uuid.UUID, str] = (
+        dict(session.execute(select(Document.id, Document.title).where(Document.id.in_(doc_ids))))
+        if doc_ids
+        else {}
+    )
+    pro_ids = _uuid_set(pro_texts)
+    names: dict[str, str] = {str(k): v for k, v in patients.items()}
+    if pro_ids:
+        for p in session.scalars(select(Professional).where(Professional.id.in_(pro_ids))):
+            names[str(p.id)] = p.display_name
+    return patients, documents, names
+
+
 def _audit_page_row(
-    e: AuditEvent, patients: dict[uuid.UUID, str], flags: dict[int, str]
+    e: AuditEvent,
+    patients: dict[uuid.UUID, str],
+    flags: dict[int, str],
+    documents: dict[uuid.UUID, str] | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    document = ""
+    if e.document_id:
+        title = (documents or {}).get(e.document_id)
+        document = f"« {title} »" if title else f"n° {str(e.document_id)[:8]}"
     return {
         "out_of_order": flags.get(e.seq, ""),
         "at": _paris(e.at),
@@ -808,8 +848,8 @@ def _audit_page_row(
         "outcome_label": labels.outcome_label(e.outcome),
         "patient_id": e.patient_id,
         "patient": patients.get(e.patient_id, str(e.patient_id)[:8]) if e.patient_id else "",
-        "document": str(e.document_id)[:8] if e.document_id else "",
-        "details": labels.details(e.details or {}),
+        "document": document,
+        "details": labels.details(e.details or {}, names),
         "ip": e.ip or "",
     }
 
@@ -836,11 +876,9 @@ def _audit_view(
                 .limit(PAGE_SIZE)
             )
         )
-        patients = audit_query.patient_labels(
-            session, {e.patient_id for e in events if e.patient_id}
-        )
+        patients, documents, names = _audit_names(session, events)
         flags = _out_of_order_flags(session, events)
-        rows = [_audit_page_row(e, patients, flags) for e in events]
+        rows = [_audit_page_row(e, patients, flags, documents, names) for e in events]
         audit.record(session, ctx, "audit.read", details={**f.as_details(), "page": page_number})
     return page(
         request,

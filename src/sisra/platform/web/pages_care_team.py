@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,8 @@ from sisra.platform.web.pages_admin import _admin, _paris
 from sisra.platform.web.routes import check_csrf, page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+
+PAGE_SIZE = 50  # memberships a page
 
 _HOW_FILTERS = {
     "": None,
@@ -91,6 +93,9 @@ def _context(pro: Professional, csrf: str, **values: Any) -> dict[str, Any]:
         "remove_error": None,
         "add": {},
         "alerts": None,  # None: not computed (an error page), the section is left out
+        "total": 0,
+        "pages": 1,
+        "page_number": 1,
     }
     return context | values
 
@@ -126,6 +131,7 @@ def memberships_page(
     comment: str = "",
     terminees: str = "",
     notice: str = "",
+    page_number: int = Query(1, alias="page"),
 ) -> HTMLResponse:
     ctx, pro, csrf = _admin(request, session)
     context = _context(
@@ -136,7 +142,14 @@ def memberships_page(
         comment=comment if comment in _HOW_FILTERS else "",
         terminees=bool(terminees),
         notice=_NOTICES.get(notice, ""),
-        query=urlencode({"professionnel": professionnel, "patient": patient, "comment": comment}),
+        query=urlencode(
+            {
+                "professionnel": professionnel,
+                "patient": patient,
+                "comment": comment,
+                "terminees": "1" if terminees else "",
+            }
+        ),
     )
     filters: dict[str, Any] = {"how": _HOW_FILTERS.get(comment), "include_ended": bool(terminees)}
     if professionnel.strip():
@@ -152,7 +165,13 @@ def memberships_page(
     context["alerts"] = care_team.alerts(session)
     if context["errors"]:
         return page(request, "admin/care_team.html", context, status=404)
-    rows = care_team.memberships(session, **filters)
+    total = care_team.count_memberships(session, **filters)
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    page_number = min(max(1, page_number), pages)
+    context |= {"total": total, "pages": pages, "page_number": page_number}
+    rows = care_team.memberships(
+        session, **filters, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE
+    )
     logins = dict(
         session.execute(
             select(Professional.id, Professional.login).where(
@@ -188,7 +207,8 @@ def memberships_page(
         session,
         ctx,
         "care_team.review",
-        details={k: str(v) for k, v in filters.items() if v is not None and v is not False},
+        details={k: str(v) for k, v in filters.items() if v is not None and v is not False}
+        | {"page": page_number},
     )
     return page(request, "admin/care_team.html", context)
 
@@ -255,7 +275,11 @@ def remove_submit(
         )
     # ``retour`` is the listing's own query string: it stays a query string of this page
     query = urlencode(
-        {k: v for k, v in parse_qsl(retour) if k in ("professionnel", "patient", "comment")}
+        {
+            k: v
+            for k, v in parse_qsl(retour)
+            if k in ("professionnel", "patient", "comment", "terminees")
+        }
         | {"notice": "retire"}
     )
     return RedirectResponse(f"/admin/equipes-de-soins?{query}", status_code=303)

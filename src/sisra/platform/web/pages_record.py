@@ -5,7 +5,7 @@ every read goes through the same services (and audit) as the API.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -412,8 +412,26 @@ MAIL_STATUS = {
 }
 
 
+def _patient_heading(p: Patient) -> str:
+    """« DUPONT (né(e) MARTIN) Marie, né(e) le 01/02/1960 »: whom a record page is about."""
+    name = p.used_name or p.birth_name
+    if p.used_name and p.used_name != p.birth_name:
+        name += f" (né(e) {p.birth_name})"
+    return f"{name} {p.first_given_name}, né(e) le {fr_date(p.birth_date)}"
+
+
+def _until(value: datetime | None) -> str:
+    """« 06/12/2026 à 21h30 » in French local time (a stored naive time is UTC)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return fr_datetime(value)
+
+
 def _refusal(
     request: Request,
+    session: Session,
     pro: Professional,
     csrf: str,
     patient_id: uuid.UUID,
@@ -426,6 +444,7 @@ def _refusal(
     declare_reason: str = "",
     status: int = 403,
 ) -> Response:
+    who = session.get(Patient, patient_id)
     return page(
         request,
         "record/refused.html",
@@ -433,6 +452,7 @@ def _refusal(
             "pro": pro,
             "csrf": csrf,
             "patient_id": patient_id,
+            "patient_name": _patient_heading(who) if who is not None else "",
             "message": message,
             "error": error,
             "reason": reason,
@@ -495,7 +515,7 @@ def patient_record(
         access = record.open_record(session, ctx, patient_id)
     except SisraError as exc:
         if exc.code == record.NOT_IN_CARE_TEAM:
-            return _refusal(request, pro, csrf, patient_id, exc.message)
+            return _refusal(request, session, pro, csrf, patient_id, exc.message)
         return _error_page(request, pro, csrf, exc, "Dossier indisponible")
     return page(
         request,
@@ -505,6 +525,8 @@ def patient_record(
             "csrf": csrf,
             "patient_id": patient_id,
             "patient": _identity(access.patient),
+            "patient_name": _patient_heading(access.patient),
+            "break_glass_until": _until(access.break_glass_until),
             "docs": _record_docs(session, ctx, access.documents),
             "break_glass": access.break_glass,
             "care_team": access.care_team,
@@ -560,6 +582,7 @@ def patient_declare_care(
         if exc.code in _DECLARE_ERRORS:
             return _refusal(
                 request,
+                session,
                 pro,
                 expected,
                 patient_id,
@@ -603,6 +626,7 @@ def patient_break_glass(
         if exc.code == "reason_required":
             return _refusal(
                 request,
+                session,
                 pro,
                 expected,
                 patient_id,

@@ -157,6 +157,45 @@ def send_search(
     ins: str = Form(""),
     csrf_field: str = Form("", alias="csrf"),
 ) -> HTMLResponse:
+    return _patient_search(request, session, settings, q, given, birth_date, ins, csrf_field)
+
+
+# « Rechercher un patient »: the same search (the same rule, limit and audit), each line
+# leading to the patient's record, or to its refusal page (care-team declaration, break-glass).
+@router.get("/patients/rechercher", response_class=HTMLResponse)
+def record_search_page(request: Request, session: DbSession, settings: AppSettings) -> HTMLResponse:
+    return record_search(request, session, settings, "", "", "", "", "")
+
+
+@router.post("/patients/rechercher", response_class=HTMLResponse)
+def record_search(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    q: str = Form(""),
+    given: str = Form(""),
+    birth_date: str = Form(""),
+    ins: str = Form(""),
+    csrf_field: str = Form("", alias="csrf"),
+) -> HTMLResponse:
+    return _patient_search(
+        request, session, settings, q, given, birth_date, ins, csrf_field, for_record=True
+    )
+
+
+def _patient_search(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    q: str,
+    given: str,
+    birth_date: str,
+    ins: str,
+    csrf_field: str,
+    *,
+    for_record: bool = False,
+) -> HTMLResponse:
+    """A patient search page: to send a document (``/envoyer``) or to open a record."""
     ctx, pro, csrf = web_context(request, session)
     if request.method == "POST":
         check_csrf(csrf, csrf_field)
@@ -195,6 +234,7 @@ def send_search(
             "truncated": truncated,
             "max_results": settings.patient_search_max_results,
             "error": error,
+            "for_record": for_record,
         },
         status,
     )
