@@ -386,6 +386,14 @@ class DocumentsWindow(QMainWindow):
         zone = self.model.zone
         run_task(lambda: make_rows(*self.session.items(), zone), loaded, self._error)
 
+    def _rezone(self) -> None:
+        """The platform has just told its time zone (first connection): the rows' times in it."""
+        zone = display_zone(self.session.account.folder)
+        if zone == self.model.zone:
+            return
+        self.model.zone = zone
+        run_task(lambda: make_rows(*self.session.items(), zone), self.model.set_rows, self._error)
+
     def _item_changed(self, kind: str, st: ItemState | None) -> None:
         if st is None:
             return
@@ -410,10 +418,8 @@ class DocumentsWindow(QMainWindow):
         self.failures_banner.setVisible(bool(failed))
 
     def _status_changed(self, code: str, message: str) -> None:
-        if code == "online" and display_zone(self.session.account.folder) != self.model.zone:
-            # the platform has just told its time zone (first connection): times in it
-            self.reload()
-            return
+        if code == "online":
+            self._rezone()
         self.offline_banner.setVisible(code in ("offline", "error"))
         if code in ("offline", "error"):
             retry = "" if "automatiquement" in message else " MonSisra réessaie automatiquement."
