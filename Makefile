@@ -59,6 +59,8 @@ bench: env
 clean:
 	rm -rf .venv var build dist .pytest_cache .mypy_cache .ruff_cache
 
-# MonSisra for Linux: dist/monsisra_<version>_amd64.deb (docs/packaging.md)
+# MonSisra for Linux: dist/monsisra_<version>_amd64.deb (docs/packaging.md); for a region:
+# make package SERVER_URL=https://sisra.example.fr CONTACT=support@example.fr REGION_NAME="…"
 package: env
-	$(PY) packaging/linux/build_deb.py
+	$(PY) packaging/linux/build_deb.py \
+		--server-url "$(SERVER_URL)" --contact "$(CONTACT)" --region-name "$(REGION_NAME)"

@@ -8,7 +8,13 @@
 The maintainer scripts only refresh the menu and icon caches: removing or purging the
 package never touches the users' home folders (accounts, documents, exports stay).
 
-Usage: ``python packaging/linux/build_deb.py [--out DIR] [--work DIR]``.
+The region's values (``--server-url``, ``--contact``, ``--region-name``; from ``make package
+SERVER_URL=… CONTACT=… REGION_NAME=…``) go into ``region.json`` inside the bundle: the
+first-run wizard offers that platform address, and « À propos » shows that contact until the
+platform gives its own (:mod:`sisra.client.region`).
+
+Usage: ``python packaging/linux/build_deb.py [--out DIR] [--work DIR] [--server-url URL]
+[--contact ADDRESS] [--region-name NAME]``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from sisra.client.region import Region, RegionError, check_region, write_region  # noqa: E402
+
 PREFIX = "/opt/monsisra"
 LAUNCHER = "/usr/bin/monsisra"
 # What the bundled Qt (xcb platform plugin) loads from the system; everything else is inside.
@@ -92,7 +102,6 @@ exit 0
 
 
 def version() -> str:
-    sys.path.insert(0, str(ROOT / "src"))
     from sisra import __version__
 
     return __version__
@@ -140,10 +149,19 @@ def render_pngs(icons: Path) -> None:
             raise SystemExit(f"could not write {target}")
 
 
-def stage(app: Path, root: Path, ver: str) -> None:
+def bundle_data_dir(app: Path) -> Path:
+    """The folder of a one-folder bundle where its data files live (PyInstaller's
+    ``sys._MEIPASS``: ``_internal`` since PyInstaller 6, the bundle itself before)."""
+    internal = app / "_internal"
+    return internal if internal.is_dir() else app
+
+
+def stage(app: Path, root: Path, ver: str, region: Region | None = None) -> None:
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(app, root / PREFIX.lstrip("/"), symlinks=True)
+    if region is not None and region != Region():
+        write_region(bundle_data_dir(root / PREFIX.lstrip("/")), region)
     (root / "usr/bin").mkdir(parents=True)
     os.symlink(f"{PREFIX}/monsisra", root / LAUNCHER.lstrip("/"))
     applications = root / "usr/share/applications"
@@ -182,12 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "package")
+    parser.add_argument("--server-url", default="", help="the platform address to offer")
+    parser.add_argument("--contact", default="", help="the operator's e-mail or web address")
+    parser.add_argument("--region-name", default="", help="the region's platform name")
     args = parser.parse_args(argv)
+    try:  # checked before the minutes of PyInstaller
+        region = check_region(args.server_url, args.contact, args.region_name)
+    except RegionError as exc:
+        parser.error(str(exc))
     started = time.monotonic()
     ver = version()
     app = bundle(args.work)
     root = args.work / "root"
-    stage(app, root, ver)
+    stage(app, root, ver, region)
     args.out.mkdir(parents=True, exist_ok=True)
     deb = args.out / f"monsisra_{ver}_amd64.deb"
     subprocess.run(

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sisra.common.clock import DEFAULT_ZONE, valid_zone
 from sisra.common.ins import DEFAULT_PATIENT_ID_OID, KNOWN_OIDS
 
 
@@ -95,6 +96,9 @@ class Settings(BaseSettings):
     # who runs the platform, as exported documents name it (XDM README.TXT)
     platform_name: str = "Sisra, plateforme régionale d'échange de documents de santé"
     contact_email: str = "contact@sisra.local"
+    # the time zone every time a person reads is shown in (web pages, e-mails, MonSisra
+    # through GET /api/v1/platform); files meant for software keep UTC and say so
+    timezone: str = DEFAULT_ZONE
     # the OID under which the platform's own patient ids leave it when the INS may not (an
     # identity that is not « qualifiée »: docs/interop.md). The default is a UUID-derived OID
     # (2.25…), unique without registration; an operator with its own OID arc sets it here.
@@ -219,6 +223,15 @@ class Settings(BaseSettings):
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
         return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not valid_zone(value.strip()):
+            raise ValueError(
+                f"Fuseau horaire inconnu : « {value} » (exemple : Europe/Paris, America/Cayenne)."
+            )
+        return value.strip()
 
     @field_validator("patient_id_oid")
     @classmethod

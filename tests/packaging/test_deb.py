@@ -22,6 +22,8 @@ from sisra import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "packaging" / "linux" / "build_deb.py"
+# make package SERVER_URL=… CONTACT=… REGION_NAME=…: the region the package is built for
+REGION = ["--server-url", "https://sisra.region-test.example", "--contact", "aide@region.example"]
 
 pytestmark = [
     pytest.mark.needs("deb"),
@@ -48,7 +50,7 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("deb")
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, str(BUILD), "--out", str(out), "--work", str(out / "work")],
+        [sys.executable, str(BUILD), "--out", str(out), "--work", str(out / "work"), *REGION],
         check=True,
         capture_output=True,
     )
@@ -109,6 +111,9 @@ def test_install_start_to_the_wizard_then_remove_keeps_the_users_files(
     installed: Path, tmp_path: Path
 ) -> None:
     assert installed.resolve() == Path("/opt/monsisra/monsisra")
+    region = json.loads(Path("/opt/monsisra/_internal/region.json").read_text(encoding="utf-8"))
+    assert region["server_url"] == "https://sisra.region-test.example"
+    assert region["contact"] == "aide@region.example"
     menu = Path("/usr/share/applications/monsisra.desktop").read_text(encoding="utf-8")
     assert "Exec=/usr/bin/monsisra\n" in menu and "Icon=monsisra\n" in menu
     env = _home(tmp_path)

@@ -11,6 +11,7 @@ import html
 import threading
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -24,8 +25,9 @@ from sisra.platform.models import (
     Role,
     utcnow,
 )
-from sisra.platform.record.care_team import PARIS
 from sisra.platform.record.digest import send_digests
+
+PARIS = ZoneInfo("Europe/Paris")  # the default SISRA_TIMEZONE
 
 DECLARE = {
     "attestation": True,

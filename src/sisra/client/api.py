@@ -23,8 +23,11 @@ DEMO_SERVER = "http://127.0.0.1:8000"
 
 
 def default_server() -> str:
-    """The platform address offered when none is given: ``SISRA_SERVER_URL``, else the demo's."""
-    return os.environ.get(SERVER_ENV, "").strip() or DEMO_SERVER
+    """The platform address offered when none is given: ``SISRA_SERVER_URL``, else the one the
+    package was built for (:mod:`sisra.client.region`), else the demo's."""
+    from sisra.client.region import read_region
+
+    return os.environ.get(SERVER_ENV, "").strip() or read_region().server_url or DEMO_SERVER
 
 
 class ApiError(Exception):

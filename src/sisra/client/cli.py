@@ -31,6 +31,8 @@ from sisra.client.accounts import (
 )
 from sisra.client.api import DEMO_SERVER, SERVER_ENV, ApiError, PlatformClient
 from sisra.client.lock import hold_sync
+from sisra.client.region import display_zone
+from sisra.common import clock
 from sisra.common.french import de
 
 if TYPE_CHECKING:
@@ -332,6 +334,7 @@ def list_documents(account: AccountOpt = None) -> None:
     from sisra.client.state import LocalState
 
     acc = _account(_store(), account)
+    zone = display_zone(acc.folder)  # the platform's, as MonSisra's table shows it
     state = LocalState(acc.state_path)
     items = [s for s in state.all() if s.status != "deleted"]
     state.close()
@@ -353,7 +356,7 @@ def list_documents(account: AccountOpt = None) -> None:
         p = i["patient"]
         name = f"{p.get('used_name') or p['birth_name']} {p['first_given_name']}"
         typer.echo(
-            f"{st.id[:8]}  {_received(st).strftime('%d/%m/%Y %H:%M')}  "
+            f"{st.id[:8]}  {clock.fr_datetime(_received(st), zone, sep=' '):<16}  "
             f"{_date_fr(i['document']['clinical_date'])}  {name[:24]:<24} "
             f"{i['sender']['name'][:20]:<20} {i['document']['title'][:40]:<40} "
             f"{labels.get(st.status, st.status)}"
@@ -361,8 +364,8 @@ def list_documents(account: AccountOpt = None) -> None:
 
 
 def _received(st: ItemState) -> datetime:
-    """When the platform received the document, in local time."""
-    return datetime.fromisoformat(str(st.item["created_at"]).replace("Z", "+00:00")).astimezone()
+    """When the platform received the document (an aware instant, for ordering)."""
+    return clock.instant(str(st.item["created_at"]))
 
 
 def _date_fr(iso: object) -> str:

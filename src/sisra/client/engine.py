@@ -10,6 +10,7 @@ from typing import Any
 from sisra.client.accounts import Account, UnlockedAccount
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
+from sisra.client.region import remember_platform
 from sisra.client.state import ItemState, LocalState
 from sisra.client.sync import CredentialTokens, Exporter, ExportFailure, SyncEngine
 
@@ -82,6 +83,12 @@ def open_engine(
         )
     state = LocalState(account.state_path)
     engine = SyncEngine(
-        client, tokens, state, exporter or exporter_for(account), account.folder / "work", on_change
+        client,
+        tokens,
+        state,
+        exporter or exporter_for(account),
+        account.folder / "work",
+        on_change,
+        on_connect=lambda: remember_platform(account.folder, client),
     )
     return AccountEngine(unlocked, client, tokens, state, engine)

@@ -121,8 +121,12 @@ class SyncEngine:
         exporter: Exporter,
         work_dir: Path,
         on_change: Callable[[str, ItemState | None], None] | None = None,
+        on_connect: Callable[[], object] | None = None,
     ) -> None:
         self.client, self.tokens, self.state, self.exporter = client, tokens, state, exporter
+        # called once, in the engine's thread, before the first catch-up (the platform's
+        # name, contact and time zone are remembered then: sisra.client.region)
+        self._on_connect = on_connect
         self.work_dir = work_dir
         self.on_change = on_change or (lambda _kind, _item: None)
         # set by another thread (« Réessayer », settings changed): the live stream returns at
@@ -151,6 +155,9 @@ class SyncEngine:
         With ``since`` (enrolment backfill), items created before it are recorded as
         ``skipped``: known, so never fetched later, but not exported.
         """
+        if self._on_connect is not None:
+            hook, self._on_connect = self._on_connect, None
+            hook()
         new = 0
         while True:
             path = f"/api/v1/inbox?after={self.state.cursor}&limit=200"

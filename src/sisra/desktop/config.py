@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import os
 import sys
+from html import escape
 
 from sisra.client.autostart import ensure_menu_entry, set_launch_at_startup
 
 APP_NAME = "MonSisra"
 ORGANIZATION = "Sisra"
-SUPPORT = "www.sante-ra.fr/contact"
+
+
+def help_line(contact: str | None) -> str:
+    """« Besoin d'aide ? » with the operator's contact (rich text), from the platform's
+    settings or the package's region file; without one, the user is sent to the operator,
+    never to an address guessed here."""
+    if not contact:
+        return "Besoin d'aide ? Adressez-vous à l'équipe qui gère votre plateforme Sisra."
+    target = contact if contact.lower().startswith(("http://", "https://")) else f"mailto:{contact}"
+    return (
+        f'Besoin d\'aide ? Écrivez à <a href="{escape(target, quote=True)}">{escape(contact)}</a>'
+    )
 
 
 # the packaged MonSisra's launcher (packaging/linux/build_deb.py), a link to the bundle

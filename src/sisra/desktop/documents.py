@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -53,8 +54,9 @@ from sisra.client import opener, updates
 from sisra.client.accounts import AccountError, AccountStore
 from sisra.client.api import ApiError
 from sisra.client.opener import OpenFailed
+from sisra.client.region import display_zone, operator
 from sisra.client.state import ItemState
-from sisra.desktop.config import SUPPORT
+from sisra.desktop.config import help_line
 from sisra.desktop.model import (
     COL_DATE,
     COL_PATIENT,
@@ -379,7 +381,18 @@ class DocumentsWindow(QMainWindow):
             self._counts()
             self._status_changed(*self.session.status)
 
-        run_task(lambda: make_rows(*self.session.items()), loaded, self._error)
+        # the platform's zone, as it last said (sisra.client.region), else this computer's
+        self.model.zone = display_zone(self.session.account.folder)
+        zone = self.model.zone
+        run_task(lambda: make_rows(*self.session.items(), zone), loaded, self._error)
+
+    def _rezone(self) -> None:
+        """The platform has just told its time zone (first connection): the rows' times in it."""
+        zone = display_zone(self.session.account.folder)
+        if zone == self.model.zone:
+            return
+        self.model.zone = zone
+        run_task(lambda: make_rows(*self.session.items(), zone), self.model.set_rows, self._error)
 
     def _item_changed(self, kind: str, st: ItemState | None) -> None:
         if st is None:
@@ -405,6 +418,8 @@ class DocumentsWindow(QMainWindow):
         self.failures_banner.setVisible(bool(failed))
 
     def _status_changed(self, code: str, message: str) -> None:
+        if code == "online":
+            self._rezone()
         self.offline_banner.setVisible(code in ("offline", "error"))
         if code in ("offline", "error"):
             retry = "" if "automatiquement" in message else " MonSisra réessaie automatiquement."
@@ -670,13 +685,14 @@ class DocumentsWindow(QMainWindow):
         box.setIconPixmap(self.windowIcon().pixmap(64, 64))
         box.setText(f"<b>MonSisra {__version__}</b>")
         account = self.session.account.settings
+        name, contact = operator(self.session.account.folder)
+        box.setTextFormat(Qt.TextFormat.RichText)
         box.setInformativeText(
             "Récupère vos documents reçus et les dépose dans le répertoire de votre logiciel "
             "métier ; accès aux services Sisra.<br><br>"
-            f"Utilisateur : {account.display_name} ({account.login})<br>"
-            f"Plateforme : {account.server_url}<br>"
-            f"Python {sys.version.split()[0]}<br><br>"
-            f"Besoin d'aide ? Contactez-nous sur {SUPPORT}"
+            f"Utilisateur : {escape(account.display_name)} ({escape(account.login)})<br>"
+            f"Plateforme : {escape(name + ' — ' if name else '')}{escape(account.server_url)}<br>"
+            f"Python {sys.version.split()[0]}<br><br>" + help_line(contact)
         )
         self._show_dialog(box)
 

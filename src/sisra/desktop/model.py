@@ -8,7 +8,7 @@ sorting or searching 10,000 rows is a Python sort/scan over ready-made keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, tzinfo
 from typing import Any
 
 from PySide6.QtCore import (
@@ -22,6 +22,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
 from sisra.client.state import ItemState
+from sisra.common import clock
 from sisra.common.text import fold
 from sisra.desktop.icons import glyph_icon
 
@@ -61,19 +62,21 @@ class Row:
         return STATUS_LABELS.get(self.state.status, self.state.status)
 
 
-def make_row(st: ItemState, read_here: bool) -> Row:
+def make_row(st: ItemState, read_here: bool, zone: tzinfo | None = None) -> Row:
+    """One row; times in ``zone`` (the platform's, :func:`sisra.client.region.display_zone`),
+    this computer's when None."""
     item = st.item
     patient = item["patient"]
     name = patient_name(patient)
     born = _date_fr(str(patient.get("birth_date", "")))
-    created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).astimezone()
+    created = clock.local(str(item["created_at"]), zone)
     doc, sender = item["document"], item["sender"]
     patient_text = f"{name} ({born})" if born else name
     folded_name = fold(name)
     return Row(
         state=st,
-        received=created.strftime("%d/%m/%Y %H:%M"),
-        received_key=created.isoformat(),
+        received=clock.fr_datetime(created, zone, sep=" "),
+        received_key=created.astimezone(UTC).isoformat(),  # orders across a DST change
         patient=patient_text,
         sender=str(sender["name"]),
         title=str(doc["title"]),
@@ -90,8 +93,10 @@ def patient_name(patient: dict[str, Any]) -> str:
     return f"{last} {patient['first_given_name']}"
 
 
-def make_rows(states: list[ItemState], read_here: set[str]) -> list[Row]:
-    return [make_row(st, st.id in read_here) for st in states]
+def make_rows(
+    states: list[ItemState], read_here: set[str], zone: tzinfo | None = None
+) -> list[Row]:
+    return [make_row(st, st.id in read_here, zone) for st in states]
 
 
 def _date_fr(iso: str) -> str:
@@ -113,6 +118,7 @@ class DocumentsModel(QAbstractTableModel):
         super().__init__(parent)
         self.all: dict[str, Row] = {}
         self.rows: list[Row] = []
+        self.zone: tzinfo | None = None  # the zone « Reçu le » is shown in (None: this computer's)
         self._index: dict[str, int] = {}
         self._words: list[str] = []
         self._mode = "all"
@@ -214,7 +220,7 @@ class DocumentsModel(QAbstractTableModel):
 
     # updates ------------------------------------------------------------------------------
     def reset(self, states: list[ItemState], read_here: set[str]) -> None:
-        self.set_rows(make_rows(states, read_here))
+        self.set_rows(make_rows(states, read_here, self.zone))
 
     def set_rows(self, rows: list[Row]) -> None:
         """Replace the list (rows built off the UI thread with :func:`make_rows`)."""
@@ -228,7 +234,7 @@ class DocumentsModel(QAbstractTableModel):
             self.remove(st.id)
             return
         old = self.all.get(st.id)
-        row = make_row(st, read_here or (old is not None and not old.unread))
+        row = make_row(st, read_here or (old is not None and not old.unread), self.zone)
         self.all[st.id] = row
         at = self._index.get(st.id)
         if at is not None and self._key(self.rows[at]) == self._key(row) and self._accepts(row):

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sisra import __version__
+from sisra.common import clock
 from sisra.platform import apidocs
 from sisra.platform.audit.routes import router as audit_router
 from sisra.platform.audit.sealer import Sealer, SealerThread
@@ -95,6 +96,18 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class DisplayZone:
+    """Pure ASGI middleware: this app's ``SISRA_TIMEZONE`` for every time its pages, mails
+    and answers show to a person (:func:`sisra.common.clock.platform_zone`)."""
+
+    def __init__(self, app: ASGIApp, zone: str) -> None:
+        self.app, self.zone = app, zone
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with clock.zone_in_use(self.zone):
+            await self.app(scope, receive, send)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work of one server process: the audit sealer, the orphan-blob sweeper and
@@ -134,6 +147,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # every time a person reads (sisra.common.clock): per request (DisplayZone), and for the
+    # periodic jobs of this process
+    clock.set_platform_zone(settings.timezone)
     install_log_redaction()  # one-time links never written to the access log
     app = FastAPI(
         lifespan=_lifespan,
@@ -270,5 +286,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(InputGuard)  # reads JSON and form bodies: inside the body bounds
     app.add_middleware(BodyGuard, settings=settings)  # every body bounded while received
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(DisplayZone, zone=settings.timezone)
     app.add_middleware(FhirErrors)  # FHIR R4 API: errors under /fhir/ as OperationOutcome
     return app

@@ -38,7 +38,7 @@ from typing import IO, Any
 import xmlschema
 
 from sisra import __version__
-from sisra.common import valuesets
+from sisra.common import clock, valuesets
 from sisra.common.ins import DEFAULT_PATIENT_ID_OID, KNOWN_OIDS, OID_NIR, PatientIdentifier
 from sisra.common.xdm import codes
 from sisra.common.xdm import item as _item
@@ -686,7 +686,9 @@ def readme_text(item: dict[str, Any], content: Content = PDF) -> str:
         if p
     )
     sent = _item.sent_at(item)
-    when = sent.strftime("%d/%m/%Y à %H:%M (UTC)") if sent else "date inconnue"
+    # a file read on any computer: the time says its zone (UTC), written « 16h21 » as
+    # everywhere else (sisra.common.clock)
+    when = f"{sent:%d/%m/%Y} à {clock.hhmm(sent)} (UTC)" if sent else "date inconnue"
     patient = f"{_item.last_name(item)} {_item.first_name(item)}".strip()
     if _item.used_name(item) and _item.used_name(item) != _item.birth_name(item):
         patient += f", né(e) {_item.birth_name(item)}"

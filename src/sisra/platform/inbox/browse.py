@@ -10,16 +10,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from sisra.common import clock
 from sisra.common.text import fold
 from sisra.platform.models import Document, Notification, Patient, Professional
 
 PAGE_SIZE = 50
-_PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -43,7 +42,7 @@ class InboxPage:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=_PARIS).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=clock.platform_zone()).astimezone(UTC)
 
 
 def _conditions(recipient_id: uuid.UUID, f: InboxFilters) -> list[ColumnElement[bool]]:

@@ -20,12 +20,12 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from sisra.common import clock
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.db import on_failure
@@ -69,7 +69,6 @@ USUAL_DAYS = 30
 # an administrator's end date: within this many years (or none)
 MAX_ADMIN_YEARS = 10
 
-PARIS = ZoneInfo("Europe/Paris")
 
 HOW_LABELS = {
     CareTeamHow.declared: "déclaré par le professionnel",
@@ -580,7 +579,7 @@ def status_label(m: MemberView) -> str:
     """« membre jusqu'au … », « expirée le … », « a quitté l'équipe le … » (Paris dates)."""
 
     def day(value: datetime) -> str:
-        return value.astimezone(PARIS).strftime("%d/%m/%Y")
+        return value.astimezone(clock.platform_zone()).strftime("%d/%m/%Y")
 
     if m.ended_at is not None:
         left = m.end_reason == LEFT
@@ -597,7 +596,9 @@ def status_label(m: MemberView) -> str:
 
 def end_of_day(day: date) -> datetime:
     """The end of ``day`` in Paris, as a UTC datetime."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=PARIS).astimezone(UTC)
+    return datetime.combine(
+        day + timedelta(days=1), time.min, tzinfo=clock.platform_zone()
+    ).astimezone(UTC)
 
 
 def is_member(session: Session, patient_id: uuid.UUID, professional_id: uuid.UUID) -> bool:

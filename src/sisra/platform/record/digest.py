@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from sisra.common import clock
 from sisra.platform.auth.mailer import MailError, send_mail
 from sisra.platform.db import unit_of_work
 from sisra.platform.models import (
@@ -37,7 +38,7 @@ from sisra.platform.models import (
     utcnow,
 )
 from sisra.platform.periodic import Periodic
-from sisra.platform.record.care_team import PARIS, REASONS
+from sisra.platform.record.care_team import REASONS
 from sisra.platform.record.policy import active_membership
 from sisra.settings import Settings
 
@@ -55,14 +56,16 @@ class Notice:
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=PARIS).astimezone(UTC)
+    start = datetime.combine(day, time.min, tzinfo=clock.platform_zone()).astimezone(UTC)
+    end = datetime.combine(
+        day + timedelta(days=1), time.min, tzinfo=clock.platform_zone()
+    ).astimezone(UTC)
     return start, end
 
 
 def yesterday() -> date:
     """The last whole day, in Paris: the day a digest sent now reports."""
-    return utcnow().astimezone(PARIS).date() - timedelta(days=1)
+    return utcnow().astimezone(clock.platform_zone()).date() - timedelta(days=1)
 
 
 def _patient_name(p: Patient) -> str:
@@ -123,7 +126,7 @@ def render(recipient: Professional, day: date, items: list[Notice]) -> tuple[str
         "",
     ]
     for n in items:
-        at = n.at.astimezone(PARIS).strftime("%d/%m/%Y à %Hh%M")
+        at = clock.fr_datetime(n.at, clock.platform_zone())
         lines.append(f"- {n.patient} : {n.declarant}, motif « {n.reason} », le {at}")
     lines += [
         "",

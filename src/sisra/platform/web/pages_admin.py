@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from sisra.common import clock
 from sisra.common.identifiers import (
     InvalidIdentifier,
     validate_adeli,
@@ -47,7 +47,6 @@ from sisra.settings import Settings
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 50
 MAX_INSTRUCTIONS = 500
 EDITABLE = ("first_name", "last_name", "profession", "specialty", "structure", "city", "email")
@@ -82,7 +81,7 @@ def _paris(value: datetime | None) -> str:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    return clock.fr_datetime(value, clock.platform_zone())
 
 
 def _clean(value: str | None) -> str | None:
@@ -537,7 +536,7 @@ async def import_submit(
 
 
 def _welcome_body(settings: Settings, target: Professional, link: first_login.IssuedLink) -> str:
-    expires = link.expires_at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+    expires = clock.fr_datetime(link.expires_at, clock.platform_zone())
     return (
         f"Bonjour {target.first_name} {target.last_name},\n\n"
         f"Votre compte a été créé sur {settings.platform_name}, la plateforme régionale "
@@ -697,7 +696,7 @@ class AuditFilters:
 
 
 def _paris_day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=clock.platform_zone()).astimezone(UTC)
 
 
 def _audit_conditions(session: Session, f: AuditFilters) -> list[ColumnElement[bool]]:
@@ -995,7 +994,7 @@ def _export(request: Request, session: Session, f: AuditFilters) -> Response:
             422,
         )
     audit.record(session, ctx, "audit.read", details={**f.as_details(), "export": "csv"})
-    stamp = datetime.now(PARIS).strftime("%Y%m%d-%H%M")
+    stamp = datetime.now(clock.platform_zone()).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         _stream_audit(request, conds),
         media_type="text/csv; charset=utf-8",

@@ -43,6 +43,18 @@ def download_file(name: str, settings: AppSettings) -> FileResponse:
     )
 
 
+@router.get("/api/v1/platform", tags=["monsisra"])
+def platform(settings: AppSettings) -> dict[str, str]:
+    """Who runs this platform, as MonSisra shows it (« À propos »): its name, contact address,
+    public address and the time zone times are shown in. Public: nothing here is secret."""
+    return {
+        "name": settings.platform_name,
+        "contact_email": settings.contact_email,
+        "public_url": settings.public_url.rstrip("/"),
+        "timezone": settings.timezone,
+    }
+
+
 @router.get("/api/v1/monsisra/latest", tags=["monsisra"])
 def latest(settings: AppSettings) -> dict[str, Any]:
     """The newest MonSisra per system (``null`` when none is offered), for update checks."""

@@ -7,14 +7,13 @@ every read goes through the same services (and audit) as the API.
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sisra.common import doctypes
+from sisra.common import clock, doctypes
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
@@ -47,11 +46,6 @@ from sisra.platform.web.routes import (
 
 router = APIRouter(include_in_schema=False)
 
-try:
-    _PARIS: ZoneInfo | None = ZoneInfo("Europe/Paris")
-except ZoneInfoNotFoundError:  # pragma: no cover - tzdata missing
-    _PARIS = None
-
 _SEX = {"M": "Masculin", "F": "Féminin", "I": "Indéterminé"}
 
 
@@ -65,14 +59,10 @@ def fr_date(value: date | str | None) -> str:
 
 
 def fr_datetime(value: datetime | str | None) -> str:
-    """``dd/mm/yyyy à HHhMM``, in French local time."""
+    """« 06/12/2026 à 17h21 », in the platform's time zone (``SISRA_TIMEZONE``)."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is not None and _PARIS is not None:
-        value = value.astimezone(_PARIS)
-    return value.strftime("%d/%m/%Y à %Hh%M")
+    return clock.fr_datetime(value, clock.platform_zone())
 
 
 def _error_page(
@@ -472,7 +462,7 @@ def _team(session: DbSession, ctx: RequestContext, patient_id: uuid.UUID) -> lis
         {
             "name": m.professional_name,
             "me": m.professional_id == ctx.actor.id,
-            "since": fr_date(m.since.astimezone(_PARIS).date() if _PARIS else m.since.date()),
+            "since": fr_date(clock.local(m.since, clock.platform_zone()).date()),
             "how": m.how_label,
             "added_by": m.added_by_name if m.how == CareTeamHow.admin else None,
             "attestation": m.attestation if m.how == CareTeamHow.declared else None,
