@@ -67,7 +67,15 @@ RESOURCES: list[dict[str, Any]] = [
     {
         "type": "DocumentReference",
         "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}],
+        "versioning": "versioned",
+        "conditionalCreate": True,
         "searchParam": [
+            _param(
+                "identifier",
+                "token",
+                "masterIdentifier donné à la création (<système>|<valeur>) ; seul, il "
+                "retrouve les documents que l'appelant a partagés.",
+            ),
             _param(
                 "patient",
                 "reference",
@@ -93,7 +101,9 @@ RESOURCES: list[dict[str, Any]] = [
             "d'un document visible), le patient (subject), les destinataires (context.related, "
             "Practitioner/<id> ou identifiant RPPS / IdNat_PS), le type (LOINC), la date "
             "(context.period.start), securityLabel R pour un document restreint. En-tête "
-            "Idempotency-Key accepté."
+            "Idempotency-Key accepté. "
+            "Création conditionnelle : If-None-Exist: identifier=<système>|<valeur> (le "
+            "masterIdentifier) rend le document déjà partagé (200) au lieu d'un doublon."
         ),
     },
     {

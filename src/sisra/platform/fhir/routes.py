@@ -10,6 +10,8 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
@@ -74,6 +76,19 @@ def fhir_json(body: dict[str, Any], status: int = 200, **headers: str) -> Respon
     )
 
 
+def versioned(body: dict[str, Any], modified: datetime | None = None) -> dict[str, str]:
+    """The headers of a read: ``ETag`` (weak, the ``meta.versionId``) and, when the time of
+    the version is known, ``Last-Modified`` (FHIR RESTful API, « read »)."""
+    headers = {"ETag": f'W/"{body["meta"]["versionId"]}"'}
+    if modified is not None:
+        headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
+    return headers
+
+
+def read_json(body: dict[str, Any], modified: datetime | None = None) -> Response:
+    return fhir_json(body, 200, **versioned(body, modified))
+
+
 def _page(count: int, offset: int) -> Page:
     return Page(count, offset)
 
@@ -115,7 +130,7 @@ def read_patient(
     session: DbSession, ctx: ProContext, patient_id: uuid.UUID, _: None = Negotiated
 ) -> Response:
     """A patient identity (as ``GET /api/v1/patients/{id}``)."""
-    return fhir_json(resources.patient(patients.get(session, patient_id)))
+    return read_json(resources.patient(patients.get(session, patient_id)))
 
 
 @dataclass(frozen=True)
@@ -274,7 +289,7 @@ def read_practitioner(
     session: DbSession, ctx: Context, professional_id: uuid.UUID, _: None = Negotiated
 ) -> Response:
     """A professional of the directory (administrators are not practitioners)."""
-    return fhir_json(resources.practitioner(_listed(session.get(Professional, professional_id))))
+    return read_json(resources.practitioner(_listed(session.get(Professional, professional_id))))
 
 
 @router.get("/Practitioner", responses=openapi.responses("Bundle"))
@@ -324,14 +339,8 @@ def read_document_reference(
     _: None = Negotiated,
 ) -> Response:
     """Metadata, by the record policy (as ``GET /api/v1/documents/{id}``, same audit)."""
-    detail = documents.detail(session, ctx, document_id)
     doc = documents.get(session, document_id)
-    names = _names(session, {doc.author_id})
-    recipients = [(s.recipient_id, s.recipient_name) for s in detail.shares]
-    body = resources.document_reference(
-        doc, base_url(settings), author=names.get(doc.author_id), recipients=recipients
-    )
-    return fhir_json(body)
+    return read_json(_document_body(session, ctx, base_url(settings), doc), doc.created_at)
 
 
 @router.get("/DocumentReference", responses=openapi.responses("Bundle"))
@@ -344,42 +353,59 @@ def search_document_references(
     date: Dates = None,
     period: Dates = None,
     type: Text = None,
+    identifier: Text = None,
     count: Count = DEFAULT_COUNT,
     offset: Offset = 0,
     _: None = Negotiated,
 ) -> Response:
     """A patient's documents the caller may see (the regional record, same refusal and audit
     as ``GET /api/v1/patients/{id}/documents``), filtered by dates and LOINC type. The
-    patient is ``patient=Patient/<id>`` or, by INS, ``patient.identifier=<system>|<INS>``."""
+    patient is ``patient=Patient/<id>`` or, by INS, ``patient.identifier=<system>|<INS>``.
+    Without a patient, ``identifier`` (the masterIdentifier) finds the caller's own shares."""
     page = _page(count, offset)
     used = [("patient", patient)] if patient is not None else []
     if patient_ins is not None:
         used.append(("patient.identifier", patient_ins))
     used += [("date", d) for d in date or []] + [("period", d) for d in period or []]
     used += [("type", type)] if type is not None else []
-    if (patient is None) == (patient_ins is None):
+    used += [("identifier", identifier)] if identifier is not None else []
+    if patient is not None and patient_ins is not None:
         raise params.bad_parameter(
             "patient", "indiquez le patient : patient=Patient/<id> ou patient.identifier=<INS>."
         )
-    if patient is not None:
-        patient_id = params.reference_id("patient", patient, "Patient")
-    else:
-        # resolving an INS lists no patient: audited as a search, not counted against the
-        # hourly limit (the record's own policy decides what is shown)
-        found = _qualified_by_ins(session, ctx, settings, patient_ins or "", counted=False)
-        if not found:  # no qualified identity with this INS: nothing to show
-            return _bundle(settings, "DocumentReference", [], 0, page, used)
-        patient_id = found[0].id
     tests = [params.date_filter("date", d) for d in date or []]
     periods = [params.date_filter("period", d) for d in period or []]
     loincs = _loincs(type)
-    access = record.open_record(session, ctx, patient_id)
+    assert ctx.actor is not None
+    own = None if identifier is None else share.by_identifier(session, ctx.actor.id, identifier)
+    candidates: list[Any]
+    if patient is None and patient_ins is None:
+        if own is None:
+            raise params.bad_parameter(
+                "patient",
+                "indiquez le patient (patient=Patient/<id> ou patient.identifier=<INS>) ou "
+                "l'identifiant du document (identifier).",
+            )
+        candidates = own  # the caller's own shares: nothing of anyone else's record
+    else:
+        if patient is not None:
+            patient_id = params.reference_id("patient", patient, "Patient")
+        else:
+            # resolving an INS lists no patient: audited as a search, not counted against the
+            # hourly limit (the record's own policy decides what is shown)
+            found = _qualified_by_ins(session, ctx, settings, patient_ins or "", counted=False)
+            if not found:  # no qualified identity with this INS: nothing to show
+                return _bundle(settings, "DocumentReference", [], 0, page, used)
+            patient_id = found[0].id
+        candidates = record.open_record(session, ctx, patient_id).documents
+    same = None if own is None else {d.id for d in own}
     docs = [
         d
-        for d in access.documents
+        for d in candidates
         if all(t(d.created_at.date()) for t in tests)
         and all(t(d.clinical_date) for t in periods)
         and (loincs is None or d.loinc in loincs)
+        and (same is None or d.id in same)
     ]
     shown = docs[page.offset :][: page.count]
     names = _names(session, {d.author_id for d in shown})
@@ -426,19 +452,27 @@ def create_document_reference(
     hub: Hub,
     raw: Annotated[bytes, Depends(request_body)],
     idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
+    if_none_exist: Annotated[str | None, Header(alias="If-None-Exist", max_length=600)] = None,
     _: None = Negotiated,
 ) -> Response:
-    """Create = share (``POST /api/v1/documents``): the same checks, notifications and audit."""
+    """Create = share (``POST /api/v1/documents``): the same checks, notifications and audit.
+    With ``If-None-Exist: identifier=<system>|<value>`` (the masterIdentifier), the caller's
+    document already shared with it is returned (200) instead of sharing it twice."""
     assert ctx.actor is not None
     key = idempotency.parse_key(idempotency_key)
     wanted = share.read(session, share.parse_json(raw), settings.max_document_bytes)
+    base = base_url(settings)
+    if if_none_exist is not None:
+        existing = share.if_none_exist(session, ctx.actor.id, if_none_exist)
+        if existing is not None:
+            body = _document_body(session, ctx, base, existing)
+            return fhir_json(body, 200, Location=_history(base, existing.id))
     pdf = wanted.pdf
     if wanted.binary_id is not None:  # an existing document's PDF, if the caller may read it
         source = documents.get(session, wanted.binary_id)
         documents.open_content(session, ctx, source, via="fhir")
         pdf = share.spooled(content.read_all(session, ctx, blobs, source))
     assert pdf is not None
-    base = base_url(settings)
     if key is not None:
         # marked as FHIR: a key already used on API v1 is "reused", not replayed as FHIR
         digest = hashlib.sha256(b"fhir\n" + idempotency.digest(pdf).encode()).hexdigest()
@@ -446,9 +480,10 @@ def create_document_reference(
             session, settings, ctx.actor.id, key, idempotency.fingerprint(wanted.meta, digest)
         )
         if replay is not None:
-            location = f"{base}DocumentReference/{replay.document_id}"
+            location = _history(base, replay.document_id)
             return fhir_json(replay.body, 201, Location=location, **{"Idempotent-Replayed": "true"})
     doc, notes = documents.share(session, settings, ctx, blobs, hub, wanted.meta, pdf)
+    share.keep_master(doc, wanted.master)
     names = _names(session, {doc.author_id, *(n.recipient_id for n in notes)})
     body = resources.document_reference(
         doc,
@@ -458,7 +493,22 @@ def create_document_reference(
     )
     if key is not None:
         idempotency.complete(session, ctx.actor.id, key, 201, body, doc.id)
-    return fhir_json(body, 201, Location=f"{base}DocumentReference/{doc.id}")
+    return fhir_json(body, 201, Location=_history(base, doc.id))
+
+
+def _history(base: str, document_id: uuid.UUID | None) -> str:
+    """The created version's address (FHIR « create »: ``Location`` names the version)."""
+    return f"{base}DocumentReference/{document_id}/_history/{resources.DOCUMENT_VERSION}"
+
+
+def _document_body(session: DbSession, ctx: ProContext, base: str, doc: Any) -> dict[str, Any]:
+    """The DocumentReference of an existing document, as its author reads it."""
+    detail = documents.detail(session, ctx, doc.id)
+    names = _names(session, {doc.author_id})
+    recipients = [(s.recipient_id, s.recipient_name) for s in detail.shares]
+    return resources.document_reference(
+        doc, base, author=names.get(doc.author_id), recipients=recipients
+    )
 
 
 # --- Binary -------------------------------------------------------------------------------
@@ -495,5 +545,6 @@ def read_binary(
     doc = documents.get(session, document_id)
     documents.open_content(session, ctx, doc, via="fhir")
     if as_fhir:
-        return fhir_json(resources.binary(doc, content.read_all(session, ctx, blobs, doc)))
+        body = resources.binary(doc, content.read_all(session, ctx, blobs, doc))
+        return read_json(body, doc.created_at)
     return content.respond(request, session, ctx, blobs, doc)
