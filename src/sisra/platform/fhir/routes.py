@@ -23,7 +23,7 @@ from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, Pro
 from sisra.platform.directory import service as directory
 from sisra.platform.documents import content, idempotency
 from sisra.platform.documents import service as documents
-from sisra.platform.errors import NotFound, SisraError
+from sisra.platform.errors import Invalid, NotFound, SisraError
 from sisra.platform.fhir import capability, codes, openapi, params, resources, share
 from sisra.platform.fhir.params import DEFAULT_COUNT, MAX_COUNT, MAX_OFFSET, Page
 from sisra.platform.models import Document, IdentityStatus, Patient, Professional, Role
@@ -80,7 +80,8 @@ def fhir_json(body: dict[str, Any], status: int = 200, **headers: str) -> Respon
 def versioned(body: dict[str, Any], modified: datetime | None = None) -> dict[str, str]:
     """The headers of a read: ``ETag`` (weak, the ``meta.versionId``) and, when the time of
     the version is known, ``Last-Modified`` (FHIR RESTful API, « read »)."""
-    headers = {"ETag": f'W/"{body["meta"]["versionId"]}"'}
+    vid = body.get("meta", {}).get("versionId")
+    headers = {"ETag": f'W/"{vid}"'} if vid else {}
     if modified is not None:
         headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
     return headers
@@ -677,6 +678,7 @@ def create_document_reference(
     raw: Annotated[bytes, Depends(request_body)],
     idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
     if_none_exist: Annotated[str | None, Header(alias="If-None-Exist", max_length=600)] = None,
+    prefer: Annotated[str | None, Header(max_length=200)] = None,
     _: None = Negotiated,
 ) -> Response:
     """Create = share (``POST /api/v1/documents``): the same checks, notifications and audit.
@@ -684,13 +686,24 @@ def create_document_reference(
     document already shared with it is returned (200) instead of sharing it twice."""
     assert ctx.actor is not None
     key = idempotency.parse_key(idempotency_key)
-    wanted = share.read(session, share.parse_json(raw), settings.max_document_bytes)
+    resource = share.parse_json(raw)
+    if (ins := share.subject_ins(resource)) is not None:
+        # by INS: only a qualified identity carries it (the INS référentiel)
+        found = _qualified_by_ins(session, ctx, settings, ins, counted=False)
+        if not found:
+            raise Invalid(
+                "Aucune identité qualifiée ne porte cet INS (subject.identifier) : indiquez le "
+                "patient par sa référence Patient/<id>.",
+                code="unknown_subject",
+            )
+        resource["subject"] = {"reference": f"Patient/{found[0].id}"}
+    wanted = share.read(session, resource, settings.max_document_bytes)
     base = base_url(settings)
     if if_none_exist is not None:
         existing = share.if_none_exist(session, ctx.actor.id, if_none_exist)
         if existing is not None:
             body = _document_body(session, ctx, base, existing)
-            return fhir_json(body, 200, Location=_history(base, existing.id))
+            return _created(prefer, body, 200, _history(base, existing.id))
     pdf = wanted.pdf
     if wanted.binary_id is not None:  # an existing document's PDF, if the caller may read it
         source = documents.get(session, wanted.binary_id)
@@ -705,7 +718,7 @@ def create_document_reference(
         )
         if replay is not None:
             location = _history(base, replay.document_id)
-            return fhir_json(replay.body, 201, Location=location, **{"Idempotent-Replayed": "true"})
+            return _created(prefer, replay.body, 201, location, {"Idempotent-Replayed": "true"})
     doc, notes = documents.share(session, settings, ctx, blobs, hub, wanted.meta, pdf)
     share.keep_master(doc, wanted.master)
     names = _names(session, {doc.author_id, *(n.recipient_id for n in notes)})
@@ -717,7 +730,31 @@ def create_document_reference(
     )
     if key is not None:
         idempotency.complete(session, ctx.actor.id, key, 201, body, doc.id)
-    return fhir_json(body, 201, Location=_history(base, doc.id))
+    return _created(prefer, body, 201, _history(base, doc.id))
+
+
+def _created(
+    prefer: str | None,
+    body: dict[str, Any],
+    status: int,
+    location: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The answer to a create, as ``Prefer: return=`` asks: the resource (representation,
+    the default), nothing (minimal) or an OperationOutcome saying what was done."""
+    wanted = ""
+    for part in (prefer or "").replace(" ", "").lower().split(";"):
+        for item in part.split(","):
+            if item.startswith("return="):
+                wanted = item.removeprefix("return=")
+    extra = {"Location": location, **(headers or {}), **versioned(body)}
+    if wanted == "minimal":
+        return Response(status_code=status, headers=extra)
+    if wanted == "operationoutcome":
+        text = "Document partagé." if status == 201 else "Document déjà partagé (rendu tel quel)."
+        issue = {"severity": "information", "code": "informational", "diagnostics": text}
+        return fhir_json({"resourceType": "OperationOutcome", "issue": [issue]}, status, **extra)
+    return fhir_json(body, status, **extra)
 
 
 def _document_id(value: str) -> uuid.UUID:

@@ -6,6 +6,7 @@ the very function behind ``POST /api/v1/documents`` (same checks, same audit, sa
 
 import base64
 import binascii
+import hashlib
 import json
 import tempfile
 import uuid
@@ -185,6 +186,50 @@ def _recipient(session: Session, related: Json) -> str:
     )
 
 
+def _check_digest(attachment: Json, raw: bytes) -> None:
+    """``attachment.size`` and ``attachment.hash`` (base64 SHA-1, FHIR R4), when given, must
+    be the PDF's: a mismatch is a truncated or mixed-up upload, refused."""
+    size = attachment.get("size")
+    if size is not None and (not isinstance(size, int) or size != len(raw)):
+        raise _invalid(
+            f"La taille indiquée (attachment.size : {size}) n'est pas celle du document reçu "
+            f"({len(raw)} octets) : le fichier est peut-être tronqué. Renvoyez-le.",
+            "attachment_size_mismatch",
+        )
+    digest = attachment.get("hash")
+    if digest is not None:
+        actual = base64.b64encode(hashlib.sha1(raw).digest()).decode()  # noqa: S324 (FHIR's)
+        if digest != actual:
+            raise _invalid(
+                "L'empreinte indiquée (attachment.hash, SHA-1 en base64) n'est pas celle du "
+                "document reçu : le fichier a changé en route. Renvoyez-le.",
+                "attachment_hash_mismatch",
+            )
+
+
+def _status(body: Json) -> None:
+    """A new document is ``current`` (FHIR's DocumentReferenceStatus); anything else is
+    refused rather than ignored."""
+    status = body.get("status", "current")
+    if status != "current":
+        raise _invalid(
+            f"Statut « {str(status)[:40]} » invalide : un document partagé est « current ».",
+            "invalid_status",
+        )
+
+
+def subject_ins(body: Json) -> str | None:
+    """A subject given by its INS (``subject.identifier``, ``system|value``), if so."""
+    subject = _dict(body.get("subject"))
+    ident = _dict(subject.get("identifier"))
+    if "reference" in subject or not ident:
+        return None
+    system, value = ident.get("system"), ident.get("value")
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("Indiquez l'INS du patient (subject.identifier.value).", "missing_subject")
+    return f"{system}|{value}" if isinstance(system, str) else value
+
+
 def _content(body: Json, max_bytes: int) -> tuple[Json, BinaryIO | None, uuid.UUID | None]:
     contents = _list(body.get("content"))
     if len(contents) != 1:
@@ -207,6 +252,7 @@ def _content(body: Json, max_bytes: int) -> tuple[Json, BinaryIO | None, uuid.UU
                 "Le contenu du document (attachment.data) n'est pas du base64 valide.",
                 "invalid_attachment",
             ) from exc
+        _check_digest(attachment, raw)
         return attachment, spooled(raw), None
     if isinstance(url, str):
         return attachment, None, params.reference_id("content.attachment.url", url, "Binary")
@@ -226,6 +272,7 @@ def _restricted(body: Json) -> bool:
 
 def read(session: Session, body: Json, max_bytes: int) -> ShareRequest:
     """The share the DocumentReference asks for (each mistake answered in French)."""
+    _status(body)
     subject = _dict(body.get("subject")).get("reference")
     if not isinstance(subject, str):
         raise _invalid("Indiquez le patient (subject : Patient/<id>).", "missing_subject")
