@@ -3,6 +3,10 @@ every operation that needs the token, and descriptions in Markdown (no RST liter
 
 import re
 
+from fhir_helpers import fhir_validator
+
+__all__ = ["fhir_validator"]  # the fixture, used by name
+
 
 def test_openapi_declares_the_bearer_scheme_where_a_token_is_needed(app_client):
     schema = app_client.get("/openapi.json").json()
@@ -27,3 +31,11 @@ def test_descriptions_render_without_rst_literals(app_client):
         for method, operation in item.items():
             text = operation.get("description", "")
             assert not roles.search(text), (path, method, text)
+
+
+def test_the_npm_validator_checks_what_the_api_returns(app_client, fhir_validator):
+    """The independent validator is wired: it refuses a wrong body and accepts ours."""
+    bad = {"resourceType": "DocumentReference", "status": "bogus", "content": []}
+    assert fhir_validator.validate(bad)
+    body = app_client.get("/fhir/r4/metadata").json()
+    assert fhir_validator.validate(body) == []
