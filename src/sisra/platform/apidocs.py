@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
@@ -71,6 +72,68 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+BEARER = "bearer"
+_ROLE = re.compile(r":(?:mod|func|class|meth|attr|data|ref|obj):`~?([^`]+)`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def markdown(text: str) -> str:
+    """A docstring as the Markdown Swagger UI renders: Sphinx roles and RST literals
+    (``:func:`x```, ````x````) become code spans."""
+    return _LITERAL.sub(r"`\1`", _ROLE.sub(r"`\1`", text))
+
+
+def _needs_token(route: APIRoute) -> bool:
+    """Whether a route authenticates its caller by bearer token (anywhere in its
+    dependencies)."""
+    from sisra.platform.deps import current_context
+
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is current_context:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """The API routes, including those of routers included in the app (kept as routers by
+    FastAPI, their paths already prefixed)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (router := getattr(route, "original_router", None)) is not None:
+            found += _api_routes(list(router.routes))
+    return found
+
+
+def document_security(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
+    """Declare the bearer scheme (Swagger UI's « Authorize », generated clients) on every
+    operation that reads the token; render descriptions as Markdown."""
+    schema.setdefault("components", {})["securitySchemes"] = {
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Jeton d'accès de l'API v1 (Authorization: Bearer <jeton>).",
+        }
+    }
+    secured = {
+        (route.path_format, method.lower())
+        for route in _api_routes(routes)
+        if _needs_token(route)
+        for method in route.methods or ()
+    }
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if (path, method) in secured:
+                operation["security"] = [{BEARER: []}]
+            if isinstance(operation.get("description"), str):
+                operation["description"] = markdown(operation["description"])
+    return schema
+
+
 def _csp_hash(html: str) -> str:
     inline = re.search(r"<script>(.*?)</script>", html, re.DOTALL)
     assert inline is not None, "Swagger UI's initialisation script moved"
@@ -83,15 +146,14 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    summary=app.summary,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
             )
+            app.openapi_schema = document_security(document_errors(schema), app.routes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

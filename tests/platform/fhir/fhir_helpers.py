@@ -1,6 +1,9 @@
 """FHIR test helpers: every resource the API returns is validated with the R4B models of
-``fhir.resources`` (the nearest to R4 4.0.1 installable next to pydantic 2, docs/interop.md)."""
+``fhir.resources`` (the nearest to R4 4.0.1 installable next to pydantic 2, docs/interop.md)
+and, where Node.js is installed, with the npm package ``fhir`` (R4 core definitions and value
+sets, :mod:`sisra.devtools.fhir_validator`): two validators the project did not write."""
 
+import atexit
 import base64
 from datetime import date
 from typing import Any
@@ -8,7 +11,9 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
+from needs import need, present
 from sisra.common.ins import OID_NIR, with_key
+from sisra.devtools.fhir_validator import FhirValidator
 from sisra.platform.context import SYSTEM
 from sisra.platform.patients import service as patients
 
@@ -16,12 +21,36 @@ FHIR_JSON = "application/fhir+json"
 BASE = "/fhir/r4"
 
 
-def validate(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate a resource (and each entry of a Bundle) against its FHIR model; returns it."""
+_NPM: list[FhirValidator] = []
+
+
+def npm_validator() -> FhirValidator | None:
+    """The npm ``fhir`` validator, started once for the session (None without Node.js)."""
+    if not _NPM and present("node"):
+        _NPM.append(FhirValidator().start())
+        atexit.register(_NPM[0].stop)
+    return _NPM[0] if _NPM else None
+
+
+@pytest.fixture
+def fhir_validator() -> FhirValidator:
+    """The npm validator itself, for tests about it (skipped without Node.js)."""
+    need("node")
+    validator = npm_validator()
+    assert validator is not None
+    return validator
+
+
+def validate(body: dict[str, Any], *, npm: bool = True) -> dict[str, Any]:
+    """Validate a resource (and each entry of a Bundle) against its FHIR model, and with the
+    npm validator when Node.js is there; returns it."""
+    if npm and (validator := npm_validator()) is not None:
+        errors = validator.validate(body)
+        assert not errors, (errors, body)
     kind = body["resourceType"]
     get_fhir_model_class(kind).model_validate(body)
     for entry in body.get("entry", []):
-        validate(entry["resource"])
+        validate(entry["resource"], npm=False)  # the npm validator walked the Bundle
     return body
 
 

@@ -66,7 +66,7 @@ def test_create_is_a_share_the_recipient_sees_in_its_inbox(
     assert r.status_code == 201, r.text
     created = validate(r.json())
     doc_id = created["id"]
-    assert r.headers["location"].endswith(f"/fhir/r4/DocumentReference/{doc_id}")
+    assert r.headers["location"].endswith(f"/fhir/r4/DocumentReference/{doc_id}/_history/1")
     assert r.headers["content-type"].startswith("application/fhir+json")
     assert created["type"]["coding"][0] == {
         "system": "http://loinc.org",

@@ -7,10 +7,16 @@ from sisra import __version__
 from sisra.platform.fhir import codes
 
 _COMMON_SEARCH = [
+    {"name": "_id", "type": "token", "documentation": "Identifiant de la ressource."},
     {
         "name": "_count",
         "type": "number",
         "documentation": "Taille de page (0 à 100, 20 par défaut).",
+    },
+    {
+        "name": "_summary",
+        "type": "token",
+        "documentation": "count : le nombre de résultats seul.",
     },
 ]
 
@@ -39,7 +45,7 @@ RESOURCES: list[dict[str, Any]] = [
                 "3 lettres au moins avec given.",
             ),
             _param("given", "string", "Début du premier prénom (3 lettres au moins)."),
-            _param("birthdate", "date", "Date de naissance exacte (AAAA-MM-JJ)."),
+            _param("birthdate", "date", "Date de naissance exacte (AAAA-MM-JJ, préfixe eq admis)."),
             _param("gender", "token", "male | female | unknown (ne suffit jamais seul)."),
             *_COMMON_SEARCH,
         ],
@@ -61,13 +67,24 @@ RESOURCES: list[dict[str, Any]] = [
                 "token",
                 f"{codes.SYSTEM_IDNPS}|<8+RPPS ou 0+ADELI> ou {codes.SYSTEM_RPPS}|<RPPS>.",
             ),
+            _param("family", "string", "Début du nom (sans accents ni casse)."),
+            _param("given", "string", "Début du prénom."),
+            _param("name", "string", "Mots du nom, du prénom, de la ville ou de la spécialité."),
             *_COMMON_SEARCH,
         ],
     },
     {
         "type": "DocumentReference",
         "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}],
+        "versioning": "versioned",
+        "conditionalCreate": True,
         "searchParam": [
+            _param(
+                "identifier",
+                "token",
+                "masterIdentifier donné à la création (<système>|<valeur>) ; seul, il "
+                "retrouve les documents que l'appelant a partagés.",
+            ),
             _param(
                 "patient",
                 "reference",
@@ -78,7 +95,8 @@ RESOURCES: list[dict[str, Any]] = [
             _param(
                 "date",
                 "date",
-                "Date de partage (DocumentReference.date), préfixes eq, ge, gt, le, lt.",
+                "Date de partage (DocumentReference.date) : AAAA[-MM[-JJ[Thh:mm:ssZ]]], "
+                "préfixes eq, ne, ge, gt, le, lt, sa, eb.",
             ),
             _param("period", "date", "Date du document (context.period), mêmes préfixes."),
             _param(
@@ -93,7 +111,9 @@ RESOURCES: list[dict[str, Any]] = [
             "d'un document visible), le patient (subject), les destinataires (context.related, "
             "Practitioner/<id> ou identifiant RPPS / IdNat_PS), le type (LOINC), la date "
             "(context.period.start), securityLabel R pour un document restreint. En-tête "
-            "Idempotency-Key accepté."
+            "Idempotency-Key accepté. "
+            "Création conditionnelle : If-None-Exist: identifier=<système>|<valeur> (le "
+            "masterIdentifier) rend le document déjà partagé (200) au lieu d'un doublon."
         ),
     },
     {
@@ -139,6 +159,11 @@ def capability_statement(base: str) -> dict[str, Any]:
                     "que l'API v1.",
                 },
                 "resource": RESOURCES,
+                "documentation": (
+                    "Recherche : en-tête Prefer: handling=strict pour refuser les paramètres "
+                    "non pris en charge (400) ; sinon ils sont ignorés et listés dans un "
+                    "avertissement du Bundle. POST <type>/_search (formulaire) partout."
+                ),
             }
         ],
     }

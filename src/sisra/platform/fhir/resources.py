@@ -5,6 +5,8 @@ every one of them with the ``fhir.resources`` models (docs/interop.md).
 """
 
 import base64
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -22,6 +24,21 @@ Json = dict[str, Any]
 def instant(value: datetime) -> str:
     """An ``instant``: UTC, to the second, with its zone."""
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# A document never changes once shared: its only version
+DOCUMENT_VERSION = "1"
+
+
+def content_version(resource: Json) -> Json:
+    """Give a resource that has no stored version counter (Patient, Practitioner) a
+    ``meta.versionId`` derived from its content: it changes exactly when the resource does,
+    so ``ETag`` and ``If-Match`` work as FHIR clients expect."""
+    meta = resource.setdefault("meta", {})
+    meta.pop("versionId", None)
+    canonical = json.dumps(resource, sort_keys=True, ensure_ascii=False).encode()
+    meta["versionId"] = hashlib.sha256(canonical).hexdigest()[:16]
+    return resource
 
 
 def reference(kind: str, id_: object, display: str | None = None) -> Json:
@@ -111,7 +128,7 @@ def patient(p: Patient) -> Json:
         gender=codes.GENDER[p.sex],
         birthDate=p.birth_date.isoformat(),
     )
-    return resource
+    return content_version(resource)
 
 
 # --- Practitioner -------------------------------------------------------------------------
@@ -165,7 +182,7 @@ def practitioner(pro: Professional) -> Json:
     qualification = " — ".join(x for x in (pro.profession, pro.specialty) if x)
     if qualification:
         resource["qualification"] = [{"code": {"text": qualification}}]
-    return resource
+    return content_version(resource)
 
 
 # --- DocumentReference and Binary ---------------------------------------------------------
@@ -184,11 +201,20 @@ def document_reference(
     kind = valuesets.type_concept(doc.type_code)  # JDV_J07 code and label (decision 137)
     confidentiality = ("R", "restricted") if doc.restricted else ("N", "normal")
     klass = xdm_codes.class_code(doc.type_code)
+    own = {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{doc.id}"}
     resource: Json = {
         "resourceType": "DocumentReference",
         "id": str(doc.id),
-        "meta": {"lastUpdated": instant(doc.created_at)},
-        "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{doc.id}"},
+        "meta": {"versionId": DOCUMENT_VERSION, "lastUpdated": instant(doc.created_at)},
+    }
+    if doc.master_value:  # the sender's identifier, as it gave it; ours as a further one
+        master: Json = {"value": doc.master_value}
+        if doc.master_system:
+            master = {"system": doc.master_system, **master}
+        resource.update(masterIdentifier=master, identifier=[own])
+    else:
+        resource["masterIdentifier"] = own
+    resource |= {
         "status": "current",
         "docStatus": "final",
         "type": {"coding": [_coding(codes.LOINC, kind.code, kind.label)], "text": label},
@@ -222,7 +248,7 @@ def binary(doc: Document, data: bytes) -> Json:
     return {
         "resourceType": "Binary",
         "id": str(doc.id),
-        "meta": {"lastUpdated": instant(doc.created_at)},
+        "meta": {"versionId": DOCUMENT_VERSION, "lastUpdated": instant(doc.created_at)},
         "contentType": "application/pdf",
         "securityContext": reference("DocumentReference", doc.id),
         "data": base64.b64encode(data).decode("ascii"),

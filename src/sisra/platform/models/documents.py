@@ -36,6 +36,10 @@ class Document(StoredPdf, UUIDPk, Timestamped, Base):
     in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     # When set, only the author and the recipients may see it, not the rest of the care team.
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The sender's own identifier of the document (FHIR ``masterIdentifier``: its system and
+    # value), kept so that a conditional create (``If-None-Exist``) finds it again
+    master_system: Mapped[str | None] = mapped_column(String(255))
+    master_value: Mapped[str | None] = mapped_column(String(255), index=True)
 
     @validates("title")
     def _fold_title(self, _key: str, value: str) -> str:
