@@ -47,14 +47,14 @@ def check_region(server_url: str | None, contact: str | None, name: str | None) 
         not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE) or any(c.isspace() for c in url)
     ):
         raise RegionError(
-            f"SERVER_URL doit être l'adresse de la plateforme, commençant par https:// : « {url} »."
+            f"SERVER_URL doit être l'adresse de la plateforme, commençant par https:// : « {url} »."
         )
     who = (contact or "").strip() or None
     if who is not None and not (
         _EMAIL.match(who) or re.match(r"^https?://\S+$", who, re.IGNORECASE)
     ):
         raise RegionError(
-            f"CONTACT doit être une adresse e-mail ou une adresse https:// : « {who} »."
+            f"CONTACT doit être une adresse e-mail ou une adresse https:// : « {who} »."
         )
     label = " ".join((name or "").split()) or None
     if label is not None and len(label) > 120:
