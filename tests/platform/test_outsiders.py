@@ -21,6 +21,7 @@ PUBLIC = {
     "/api/v1/auth/psc/token",
     "/api/v1/auth/refresh",
     "/api/v1/auth/methods",  # which of these steps the platform offers (no personal data)
+    "/api/v1/platform",  # who runs the platform: name, contact, address, time zone
     "/api/v1/health",
     "/api/v1/monsisra/latest",
     "/fhir/r4/metadata",  # the FHIR CapabilityStatement

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from elementpath import XPath2Parser, XPathContext, select
 
+CODEPOINT = "http://www.w3.org/2005/xpath-functions/collation/codepoint"
+
 NS = {"h": "urn:hl7-org:v3"}
 INS_OIDS = ("1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10",
             "1.2.250.1.213.1.4.11")  # fmt: skip
@@ -168,7 +170,9 @@ def failures(xml: bytes, expect_ins: bool | None = None) -> list[str]:
     """The rules ``xml`` breaks, as « SM-xx name » lines; with ``expect_ins``, also that the
     patient id is (True) or is not (False) an INS, so the INS rules cannot pass vacuously."""
     root = ET.fromstring(xml)  # noqa: S314 - our own output
-    parser = XPath2Parser(namespaces=NS)
+    # the Unicode codepoint collation, whatever the process's locale: elementpath otherwise
+    # derives a collation from LC_COLLATE (Qt sets it from LANG), which may not be installed
+    parser = XPath2Parser(namespaces=NS, default_collation=CODEPOINT)
     out: list[str] = []
     for rule in RULES:
         test = parser.parse(f"boolean({rule.test})")

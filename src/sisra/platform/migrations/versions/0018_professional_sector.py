@@ -30,3 +30,10 @@ def downgrade() -> None:
     with op.batch_alter_table("professionals") as batch:
         batch.drop_column("sector_label")
         batch.drop_column("sector_code")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite drops a column by copying the table, and the copy loses the expression index
+        # of 0009 (reflection cannot read it back): put it back, or 0009's downgrade fails
+        op.execute(
+            "CREATE INDEX IF NOT EXISTS ix_professionals_mssante_lower "
+            "ON professionals (lower(mssante))"
+        )
