@@ -22,23 +22,7 @@ FILES = ("package.json", "package-lock.json", "validate.mjs")
 def install(cache: Path | None = None) -> Path:
     """Copy the validator's files into ``cache`` and run ``npm ci`` when the lock changed."""
     cache = cache or oidc_provider.default_cache().parent / "fhir-validator"
-    cache.mkdir(parents=True, exist_ok=True)
-    lock = (SOURCE / "package-lock.json").read_bytes()
-    installed = cache / "node_modules" / ".sisra-lock"
-    for name in FILES:
-        shutil.copyfile(SOURCE / name, cache / name)
-    if not installed.exists() or installed.read_bytes() != lock:
-        npm = shutil.which("npm")
-        if not npm:
-            raise RuntimeError("npm introuvable : installez Node.js 20 ou plus récent.")
-        subprocess.run(  # noqa: S603 — fixed arguments
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=cache,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        installed.write_bytes(lock)
-    return cache
+    return oidc_provider.npm_install(SOURCE, FILES, cache)
 
 
 class FhirValidator:

@@ -32,12 +32,17 @@ def default_cache() -> Path:
 
 def install(cache: Path | None = None) -> Path:
     """Copy the provider's files into ``cache`` and run ``npm ci`` there when the lock changed."""
-    cache = cache or default_cache()
+    return npm_install(SOURCE, FILES, cache or default_cache())
+
+
+def npm_install(source: Path, files: tuple[str, ...], cache: Path) -> Path:
+    """Copy ``files`` of ``source`` into ``cache`` and run ``npm ci`` there when the lock file
+    changed since the last install (the test tools written in Node.js share this)."""
     cache.mkdir(parents=True, exist_ok=True)
-    lock = (SOURCE / "package-lock.json").read_bytes()
+    lock = (source / "package-lock.json").read_bytes()
     installed = cache / "node_modules" / ".sisra-lock"
-    for name in FILES:
-        shutil.copyfile(SOURCE / name, cache / name)
+    for name in files:
+        shutil.copyfile(source / name, cache / name)
     if not installed.exists() or installed.read_bytes() != lock:
         npm = shutil.which("npm")
         if not npm:
