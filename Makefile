@@ -3,13 +3,13 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY := .venv/bin/python
 
-.PHONY: env demo psc-provider serve test test-sqlite test-postgres multinode region lint typecheck check bench clean package
+.PHONY: env demo psc-provider serve test test-sqlite test-postgres multinode region lint typecheck check bench clean package package-service
 
 env: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
 	@scripts/ensure-uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
 demo: env  # another port: make demo PORT=8101
@@ -26,11 +26,14 @@ serve: env
 test: env
 	scripts/test
 
-test-sqlite: env
-	.venv/bin/pytest -q
+# one pass, on its workers as `make test` runs it (scripts/test)
+XDIST := -n $${SISRA_TEST_WORKERS:-2} --dist loadgroup
 
-test-postgres: env
-	SISRA_TEST_DATABASE_URL=$${SISRA_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/sisra_test} .venv/bin/pytest -q
+test-sqlite: env
+	.venv/bin/pytest -q $(XDIST)
+
+test-postgres: env  # the tests that reach the database only (docs/decisions.md 177)
+	SISRA_TEST_DATABASE_URL=$${SISRA_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/sisra_test} .venv/bin/pytest -q $(XDIST) -m database
 
 # Two platform nodes (2 workers each) behind HAProxy, one PostgreSQL, one S3 store (SeaweedFS):
 # the end-to-end test (a node is killed mid-run) and the cross-worker events tests.
@@ -47,6 +50,7 @@ region: env
 lint: env
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 typecheck: env
 	.venv/bin/mypy
@@ -64,3 +68,8 @@ clean:
 package: env
 	$(PY) packaging/linux/build_deb.py \
 		--server-url "$(SERVER_URL)" --contact "$(CONTACT)" --region-name "$(REGION_NAME)"
+
+# MonSisra's headless engine for a practice server: dist/monsisra-service_<version>_amd64.deb
+# (`sisra client …`, the systemd unit monsisra.service, no Qt; docs/monsisra-service.md)
+package-service: env
+	$(PY) packaging/linux/build_service_deb.py

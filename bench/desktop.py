@@ -124,10 +124,11 @@ def bench_table(rows: int) -> list[tuple[str, float]]:
         import random
         from datetime import UTC, datetime
 
+        from sisra.client.items import InboxItem
         from sisra.client.state import ItemState
 
-        item = synthetic_item(rows + 1, random.Random(1), datetime.now(UTC))
-        st = ItemState(item["id"], rows + 1, item, "pending", 0, 0.0, None, None, [], False)
+        item = InboxItem.from_json(synthetic_item(rows + 1, random.Random(1), datetime.now(UTC)))
+        st = ItemState(item.id, rows + 1, item, "pending", 0, 0.0, None, None, [], False)
         timed("one new document arrives (row inserted, sorted)", lambda: window.model.upsert(st))
         paints = []
         for _ in range(20):

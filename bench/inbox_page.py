@@ -48,7 +48,7 @@ def run(url: str, data_dir: Path, count: int, repeat: int) -> dict[str, list[flo
     from sisra.platform.directory import service as directory
     from sisra.platform.migrate import upgrade
     from sisra.platform.patients import service as patients
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
     upgrade(url)
     settings = Settings(

@@ -44,11 +44,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import flow
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
+from sisra.client.items import InboxItem
 from sisra.client.state import ItemState, LocalState
 from sisra.client.sync import (
     CredentialTokens,
     Exporter,
-    ExportFailure,
     SyncEngine,
     since_days,
 )
@@ -82,10 +82,6 @@ def _as_paths(result: Any) -> list[Path]:
     return [Path(p) for p in result]
 
 
-class _Never(Exception):
-    """Stands for an exception class the export module does not have."""
-
-
 def project_exporter(folder: Path) -> tuple[Exporter, str] | None:
     """``sisra.client.export.write_export`` with the « PDF seul » profile, if it exists."""
     try:
@@ -106,14 +102,9 @@ def project_exporter(folder: Path) -> tuple[Exporter, str] | None:
             return None
         profile = matches[0]
 
-    export_error: type[Exception] = getattr(export, "ExportError", _Never)
-
-    def export_item(item: dict[str, Any], pdf: Path) -> list[Path]:
-        try:
-            return _as_paths(write_export(profile, folder, item, pdf))
-        except export_error as exc:  # as sisra.client.engine.exporter_for does
-            code = str(getattr(exc, "code", "export_failed"))
-            raise ExportFailure(code, str(getattr(exc, "message", exc))) from exc
+    def export_item(item: InboxItem, pdf: Path) -> list[Path]:
+        # the profiles raise the engine's own ExportError, as sisra.client.engine relies on
+        return _as_paths(write_export(profile, folder, item, pdf))
 
     label = getattr(profile, "label", PDF_PROFILE_ID)
     return export_item, f"sisra.client.export.write_export, profile {PDF_PROFILE_ID!r} ({label})"
@@ -123,8 +114,8 @@ def minimal_exporter(folder: Path) -> Exporter:
     """Copy the PDF to ``<folder>/<notification id>.pdf`` atomically (temporary file in the
     same folder, fsync, os.replace)."""
 
-    def export_item(item: dict[str, Any], pdf: Path) -> list[Path]:
-        final = folder / f"{item['id']}.pdf"
+    def export_item(item: InboxItem, pdf: Path) -> list[Path]:
+        final = folder / f"{item.id}.pdf"
         tmp = folder / f".{final.name}.part"
         with tmp.open("wb") as out, pdf.open("rb") as src:
             while chunk := src.read(1 << 20):

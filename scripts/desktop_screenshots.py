@@ -9,7 +9,10 @@ real windows, in this process, as a user would:
 * the first-run wizard, with Dr Élodie Lefèvre's demo CPS card (SoftHSM2, PIN 1234), the HPRIM
   Net software profile and 60 days of past documents;
 * DOCUMENTS REÇUS with the hover preview, the menu, the right-click menu, the delete
-  confirmation, « Paramétrages », « Répertoire d'enregistrement des documents »;
+  confirmation, « Paramétrages » (with the outbox folder), « Répertoire d'enregistrement des
+  documents »;
+* « À envoyer » with two letters set aside (one from the outbox, one printed to MonSisra while
+  it was closed) and « Envoyer ce document » completing the first;
 * a real export failure (the folder disappears, as a disconnected network share, while a
   colleague sends a document) and « Documents non enregistrés »;
 * CONNEXION (with a second user added through the same platform) and « Nouveau mot de passe »;
@@ -82,7 +85,7 @@ def start_demo(work: Path, port: int, smtp: int) -> subprocess.Popen[bytes]:
 
 def mailed_code(data_dir: Path, login: str, after: float) -> str:
     """The code of the newest mail to ``login`` written after ``after`` (the demo's sink)."""
-    from sisra.devtools.smtp_sink import read_mail_dir
+    from sisra.platform.demo.mails import read_mail_dir
 
     for _ in range(200):
         for mail in read_mail_dir(data_dir / "mails", 10):
@@ -196,6 +199,7 @@ def run_wizard(qt: Shooter, controller: Any) -> None:
     wizard.next()
 
     wizard.past.days.setValue(DAYS)
+    click(wizard.past.send)  # send what the practice software drops, from the default folder
     qt.shot("monsisra-assistant-jours", wizard)
     wizard.next()  # « Créer mon compte »: the account, then the last 60 days' documents
     qt.until("the backfill", lambda: wizard.creation.finished, timeout=180)
@@ -206,7 +210,7 @@ def run_wizard(qt: Shooter, controller: Any) -> None:
 
 
 def title_of(st: Any) -> str:
-    return str(st.item["document"]["title"])
+    return str(st.item.document.title)
 
 
 def documents_window(qt: Shooter, controller: Any) -> Any:
@@ -277,13 +281,93 @@ def documents_screens(qt: Shooter, controller: Any) -> None:
     qt.shot("monsisra-supprimer", box)
     box.reject()
 
-    window.show_settings()
-    qt.shot("monsisra-parametrages", window.dialog)
-    window.dialog.reject()
     window.show_folder()
     window.dialog.resize(640, 460)
     qt.shot("monsisra-repertoire", window.dialog)
     window.dialog.reject()
+    qt.pump(0.2)
+
+
+def letter_pdf(lines: list[str]) -> bytes:
+    """A letter as the practice software prints it: one A4 page, a line per entry."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", 12)
+    y = 790
+    for line in lines:
+        c.drawString(60, y, line)
+        y -= 18
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def outbox_screens(qt: Shooter, controller: Any, work: Path) -> None:
+    """« Paramétrages » with the outbox folder; « À envoyer » with a letter the outbox set
+    aside and a letter printed while MonSisra was closed; « Envoyer ce document » completing
+    the first, its patient and recipient proposed from its text."""
+    from sisra.client.outbox import set_aside
+    from sisra.client.outbox.watcher import PRINTED_REASON, PRINTED_TODO
+
+    window = controller.documents
+    outbox = work / "Logiciel" / "Envoi"
+    window.show_settings()
+    type_into(window.dialog.outbox, str(outbox))
+    qt.shot("monsisra-parametrages", window.dialog)
+    window.dialog.save()
+    qt.until("the new outbox", lambda: controller.session.account.settings.outbox == outbox)
+
+    patient = window.model.rows[0].state.item.patient
+    name = (patient.used_name or patient.birth_name).upper()
+    born = patient.birth_date.strftime("%d/%m/%Y")
+    title, sex, whom = (
+        ("Mme", "née", "cette patiente") if patient.sex == "F" else ("M.", "né", "ce patient")
+    )
+    lines = [
+        "Dr Élodie LEFÈVRE",
+        "Médecine générale — 12 quai Général Sarrail, 69006 Lyon",
+        "",
+        "À l'attention du Docteur Marc GAUTHIER",
+        "",
+        f"Objet : {title} {name} {patient.first_given_name}, {sex} le {born}",
+        "",
+        "Cher confrère,",
+        f"Je vous adresse {whom} pour avis concernant une dyspnée d'effort.",
+        "Bien confraternellement.",
+        "Dr Élodie LEFÈVRE",
+    ]
+    letter = outbox / "courrier-gauthier.pdf"
+    letter.write_bytes(letter_pdf(lines))
+    reason = "en-tête HPRIM absent : le courrier ne dit ni son patient ni ses destinataires"
+    set_aside(outbox, [letter], reason)
+    time.sleep(1.1)  # listed oldest first
+    # printed while MonSisra was closed: the background service set it aside
+    printed = work / "imprime-20261207-091512-4.pdf"
+    printed.write_bytes(letter_pdf(["Dr Élodie LEFÈVRE", "", "Certificat médical", "…"]))
+    set_aside(outbox, [printed], PRINTED_REASON, PRINTED_TODO)
+
+    window.show_outbox()
+    dialog = window.dialog
+    dialog.resize(900, 360)
+    dialog.table.setColumnWidth(0, 300)
+    dialog.table.resizeRowsToContents()
+    dialog.table.selectRow(0)
+    qt.shot("monsisra-a-envoyer", dialog)
+    dialog.complete()
+    send = dialog.send_windows[outbox / "a-completer" / letter.name]
+    send.resize(1180, 560)
+    send.move(60, 60)
+    qt.until("the proposals", lambda: "Lecture" not in send.message.text(), timeout=60)
+    qt.until("the preview", lambda: not send.preview.pixmap().isNull(), timeout=30)
+    send.title.setText("Adressage cardiologie")
+    qt.shot("monsisra-envoyer-document", send)
+    send.close()
+    dialog.accept()
     qt.pump(0.2)
 
 
@@ -296,10 +380,10 @@ def failure_screens(qt: Shooter, controller: Any, base: str, data_dir: Path) -> 
     folder = Path(controller.session.account.settings.export_folder)
     away = folder.with_name(folder.name + " (déconnecté)")
     folder.rename(away)
-    patient = window.model.rows[0].state.item["patient"]
+    patient = window.model.rows[0].state.item.patient
     sender = two_step(base, data_dir, SENDER)
     title = "Compte rendu d'échographie cardiaque"
-    name = patient.get("used_name") or patient["birth_name"]
+    name = patient.used_name or patient.birth_name
     import datetime as dt
     import json
     import random
@@ -311,14 +395,14 @@ def failure_screens(qt: Shooter, controller: Any, base: str, data_dir: Path) -> 
         author_profession="Cardiologie et maladies vasculaires",
         author_structure="Cabinet de cardiologie",
         author_city="Lyon",
-        patient_name=f"{name} {patient['first_given_name']}",
-        patient_birth_date=dt.date.fromisoformat(patient["birth_date"]),
-        patient_ins=patient.get("ins"),
+        patient_name=f"{name} {patient.first_given_name}",
+        patient_birth_date=patient.birth_date,
+        patient_ins=patient.ins,
         clinical_date=dt.date.today(),
         rng=random.Random(7),
     )
     metadata = {
-        "patient_id": patient["id"],
+        "patient_id": patient.id,
         "title": title,
         "type_code": "cr_imagerie",
         "clinical_date": dt.date.today().isoformat(),
@@ -373,7 +457,7 @@ def expire_strong_auth(data_dir: Path) -> None:
 
     from sisra.platform.db import make_engine, make_session_factory, unit_of_work
     from sisra.platform.models import AccessToken, Device, utcnow
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
     settings = Settings(data_dir=data_dir)
     engine = make_engine(settings.effective_database_url, settings)
@@ -522,6 +606,7 @@ def main() -> int:
         print("MonSisra :", flush=True)
         run_wizard(qt, controller)
         documents_screens(qt, controller)
+        outbox_screens(qt, controller, work)
         failure_screens(qt, controller, base, data_dir)
         icon_screen(qt, controller)
         add_colleague(base, data_dir, store, work)

@@ -82,7 +82,7 @@ def main() -> int:
     from sisra.devtools.oidc_provider import OidcProvider, TestClientRegistration
     from sisra.platform.app import create_app
     from sisra.platform.migrate import upgrade
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
     client = TestClientRegistration("sisra-demo")
     with tempfile.TemporaryDirectory() as work, OidcProvider([client]) as op:

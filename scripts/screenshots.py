@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def code_for(data_dir: Path, email: str) -> str:
-    from sisra.devtools.smtp_sink import read_mail_dir
+    from sisra.platform.demo.mails import read_mail_dir
 
     for _ in range(100):
         for mail in read_mail_dir(data_dir / "mails", 10):
@@ -56,7 +56,7 @@ def api_login(base: str, data_dir: Path, login: str) -> dict[str, str]:
         if new:
             break
         time.sleep(0.1)
-    from sisra.devtools.smtp_sink import read_mail_dir
+    from sisra.platform.demo.mails import read_mail_dir
 
     code = next(m.code() for m in read_mail_dir(data_dir / "mails", 5) if m.code())
     tokens = httpx.post(
@@ -94,7 +94,7 @@ def main() -> int:
             "demo",
             "--serve",
             "--documents",
-            "120",
+            "300",
             "--patients",
             "40",
             "--port",
@@ -124,28 +124,68 @@ def main() -> int:
             )
             page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="fr-FR")
             page.goto(f"{base}/connexion")
+            page.get_by_text("Mot de passe oublié ?").click()  # its answer, unfolded
             shot(page, "connexion")
             page.goto(f"{base}/telecharger")
             shot(page, "telecharger-monsisra")
+            open_logged_in(page, base, gp, "/accueil")
+            shot(page, "accueil")
             open_logged_in(page, base, gp, "/documents-recus")
-            shot(page, "documents-recus")
+            shot(page, "documents-recus", full_page=False)
+            page.locator("nav.pager").scroll_into_view_if_needed()
+            shot(page, "documents-recus-pages", full_page=False)
+            # a period typed backwards: explained, the dates kept
+            page.locator("#inbox-du").fill("2026-03-12")
+            page.locator("#inbox-au").fill("2026-03-01")
+            page.get_by_role("button", name="Rechercher").click()
+            shot(page, "documents-recus-periode")
+            open_logged_in(page, base, gp, "/documents-envoyes")
+            shot(page, "documents-envoyes", full_page=False)
             if inbox:
-                open_logged_in(page, base, gp, f"/patients/{inbox[-1]['patient']['id']}")
-                shot(page, "dossier-patient")
+                patient = inbox[-1]["patient"]
+                open_logged_in(page, base, gp, f"/patients/{patient['id']}")
+                shot(page, "dossier-patient", full_page=False)
+                page.get_by_role("heading", name="Équipe de soins").scroll_into_view_if_needed()
+                shot(page, "dossier-equipe-de-soins", full_page=False)
                 open_logged_in(page, base, gp, f"/repondre/{inbox[-1]['id']}")
                 shot(page, "repondre")
+                open_logged_in(page, base, gp, "/patients/rechercher")
+                page.get_by_label("Nom du patient").fill(patient["birth_name"][:4])
+                page.get_by_label("Prénom", exact=True).fill(patient["first_given_name"][:3])
+                page.get_by_role("button", name="Rechercher").click()
+                shot(page, "rechercher-patient")
             open_logged_in(page, base, gp, "/envoyer")
             shot(page, "envoyer")
             open_logged_in(page, base, gp, "/patients/nouveau")
             shot(page, "creer-identite")
+            page.get_by_label("Nom de naissance", exact=True).fill("Fontaine")
+            page.get_by_label("Prénoms de naissance").fill("Léa Marie")
+            page.get_by_label("Date de naissance").fill("1984-05-17")
+            page.get_by_label("Sexe").select_option("F")
+            page.get_by_role("button", name="Créer l'identité").click()
+            page.get_by_text("Identité créée").wait_for()
+            shot(page, "identite-creee", full_page=False)
+            open_logged_in(page, base, gp, "/mon-compte/mot-de-passe")
+            shot(page, "changer-mot-de-passe")
+            page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+            page.get_by_label("Nouveau mot de passe", exact=True).fill("Nouveau-2026")
+            page.get_by_label("Confirmez le nouveau mot de passe").fill("Nouveau-2027")
+            page.get_by_role("button", name="Changer mon mot de passe").click()
+            shot(page, "changer-mot-de-passe-erreur")
             open_logged_in(page, base, admin, "/admin/annuaire")
             shot(page, "admin-annuaire")
+            open_logged_in(page, base, admin, "/admin/annuaire/nouveau")
+            shot(page, "admin-nouveau-professionnel")
+            # a first-login link, for the demo mails page
+            open_logged_in(page, base, admin, "/admin/annuaire")
+            page.locator("table a[href^='/admin/annuaire/']").nth(1).click()
+            page.get_by_role("button", name="Envoyer un lien pour choisir son mot de passe").click()
             open_logged_in(page, base, admin, "/admin/audit")
             shot(page, "admin-audit")
             open_logged_in(page, base, admin, "/admin/equipes-de-soins")
             shot(page, "admin-equipes-de-soins", full_page=False)
             page.goto(f"{base}/demo/courriels")
-            shot(page, "demo-courriels")
+            shot(page, "demo-courriels", full_page=False)
             browser.close()
     finally:
         server.terminate()

@@ -65,6 +65,15 @@ PROGRAMS: dict[str, Program] = {
         ),
     ),
     "chromium": Program("Chromium (pages web)", "chromium", _chromium),
+    "cups": Program(
+        "CUPS et cups-filters (file d'impression MonSisra ; tests lancés en root)",
+        "cups cups-bsd cups-filters",
+        lambda: (
+            _which("cupsd", "lp", "lpadmin", "lpstat")
+            and Path("/usr/lib/cups/filter/pdftopdf").exists()
+            and os.geteuid() == 0
+        ),
+    ),
     "softhsm": Program("SoftHSM2 (cartes CPS de test)", "softhsm2", _softhsm),
     "haproxy": Program("HAProxy (plusieurs nœuds)", "haproxy", lambda: _which("haproxy")),
     "xvfb": Program(

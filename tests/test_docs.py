@@ -91,3 +91,18 @@ def test_rpps_examples_pass_their_check_key() -> None:
             for m in re.finditer(r"--rpps (\d{11})\b", line)
         ):
             assert luhn_valid(rpps), f"{_name(path)}:{number}: RPPS {rpps} fails its check key"
+
+
+def test_the_architecture_map_names_each_platform_package_once() -> None:
+    """docs/architecture.md's map of the platform: every package under `src/sisra/platform`
+    (and the developer tools beside it) on one line of its own, none twice."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    start = text.index("## The platform, layer by layer")
+    fence = text[text.index("```", start) : text.index("```", text.index("```", start) + 3)]
+    platform = ROOT / "src" / "sisra" / "platform"
+    packages = sorted(p.name for p in platform.iterdir() if (p / "__init__.py").exists())
+    named = {
+        name: len(re.findall(rf"(?<![\w.]){name}/(?=\s)", fence))
+        for name in [*packages, "devtools"]
+    }
+    assert {name: n for name, n in named.items() if n != 1} == {}

@@ -5,8 +5,10 @@
    applications-menu entry and the icon (hicolor, SVG plus PNGs drawn by the app's own code);
 3. ``dpkg-deb --build`` writes ``dist/monsisra_<version>_amd64.deb``.
 
-The maintainer scripts only refresh the menu and icon caches: removing or purging the
-package never touches the users' home folders (accounts, documents, exports stay).
+The maintainer scripts refresh the menu and icon caches and, when CUPS is installed, add the
+« MonSisra » printer (``/usr/lib/cups/backend/monsisra`` and its PPD; removed by ``prerm``):
+removing or purging the package never touches the users' home folders (accounts, documents,
+exports stay).
 
 The region's values (``--server-url``, ``--contact``, ``--region-name``; from ``make package
 SERVER_URL=… CONTACT=… REGION_NAME=…``) go into ``region.json`` inside the bundle: the
@@ -57,6 +59,7 @@ DEPENDS = [
     "libx11-xcb1",
 ]
 RECOMMENDS = ["xdg-utils", "fonts-dejavu-core"]
+SUGGESTS = ["cups", "cups-filters"]  # the « MonSisra » printer (Imprimer vers MonSisra)
 MAINTAINER = "Équipe Sisra <contact@sisra.example>"
 DESCRIPTION = """\
 MonSisra : documents médicaux reçus de la plateforme Sisra
@@ -68,9 +71,27 @@ MonSisra : documents médicaux reçus de la plateforme Sisra
  (nécessite alors le module « cryptolib CPS »).
 """
 
-POSTINST = """\
+BACKEND = "/usr/lib/cups/backend/monsisra"
+PPD = "/usr/share/ppd/monsisra/monsisra.ppd"
+QUEUE = "MonSisra"
+# The « MonSisra » printer (decisions 184-186): created when CUPS is installed, never shared,
+# a failed job dropped rather than the queue stopped; a failure here never fails the install.
+ADD_QUEUE = f"""\
+    if command -v lpadmin >/dev/null 2>&1 && [ -x {BACKEND} ]; then
+        lpadmin -p {QUEUE} -E -v monsisra:/ -P {PPD} -D "MonSisra" \\
+            -L "Envoi par la plateforme Sisra" -o printer-error-policy=abort-job \\
+            -o printer-is-shared=false >/dev/null 2>&1 || true
+    fi
+"""
+REMOVE_QUEUE = f"""\
+if command -v lpadmin >/dev/null 2>&1 && lpstat -p {QUEUE} >/dev/null 2>&1; then
+    lpadmin -x {QUEUE} >/dev/null 2>&1 || true
+fi
+"""
+
+POSTINST = f"""\
 #!/bin/sh
-# Refresh the applications menu and the icon cache; nothing else.
+# Refresh the applications menu and the icon cache; add the MonSisra printer when CUPS is here.
 set -e
 if [ "$1" = "configure" ]; then
     if command -v update-desktop-database >/dev/null 2>&1; then
@@ -79,7 +100,16 @@ if [ "$1" = "configure" ]; then
     if command -v gtk-update-icon-cache >/dev/null 2>&1; then
         gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
     fi
-fi
+{ADD_QUEUE}fi
+exit 0
+"""
+
+PRERM = f"""\
+#!/bin/sh
+# The MonSisra printer goes with the package (its backend is about to be removed).
+set -e
+if [ "$1" = "remove" ] || [ "$1" = "deconfigure" ]; then
+{REMOVE_QUEUE}fi
 exit 0
 """
 
@@ -107,8 +137,8 @@ def version() -> str:
     return __version__
 
 
-def bundle(work: Path) -> Path:
-    """The PyInstaller one-folder bundle (``<work>/dist/monsisra``)."""
+def bundle(work: Path, spec: str = "monsisra.spec", name: str = "monsisra") -> Path:
+    """The PyInstaller one-folder bundle of ``spec`` (``<work>/dist/<name>``)."""
     subprocess.run(
         [
             sys.executable,
@@ -120,12 +150,12 @@ def bundle(work: Path) -> Path:
             str(work / "dist"),
             "--workpath",
             str(work / "build"),
-            str(HERE / "monsisra.spec"),
+            str(HERE / spec),
         ],
         check=True,
         cwd=ROOT,
     )
-    return work / "dist" / "monsisra"
+    return work / "dist" / name
 
 
 def menu_file() -> bytes:
@@ -171,7 +201,8 @@ def stage(app: Path, root: Path, ver: str, region: Region | None = None) -> None
     (icons / "scalable/apps").mkdir(parents=True)
     shutil.copy(HERE / "monsisra.svg", icons / "scalable/apps/monsisra.svg")
     render_pngs(icons)
-    size_kb = sum(p.lstat().st_size for p in root.rglob("*") if not p.is_dir()) // 1024
+    stage_printer(root)
+    size_kb = installed_size_kb(root)
     control = root / "DEBIAN"
     control.mkdir()
     (control / "control").write_text(
@@ -183,17 +214,52 @@ def stage(app: Path, root: Path, ver: str, region: Region | None = None) -> None
         f"Installed-Size: {size_kb}\n"
         f"Depends: {', '.join(DEPENDS)}\n"
         f"Recommends: {', '.join(RECOMMENDS)}\n"
+        f"Suggests: {', '.join(SUGGESTS)}\n"
         f"Maintainer: {MAINTAINER}\n"
         f"Homepage: https://www.monsisra.fr\n"
         f"Description: {DESCRIPTION}",
         encoding="utf-8",
     )
-    for name, text in (("postinst", POSTINST), ("postrm", POSTRM)):
+    for name, text in (("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)):
         (control / name).write_text(text, encoding="utf-8")
         (control / name).chmod(0o755)
+    fix_dir_modes(root)
+
+
+def stage_printer(root: Path) -> None:
+    """The CUPS backend (a wrapper running the bundle, 0700 so CUPS starts it as root, which
+    then takes the printing user's identity) and the queue's PPD."""
+    from sisra.client.printing.cups_backend import WRAPPER
+
+    backend = root / BACKEND.lstrip("/")
+    backend.parent.mkdir(parents=True)
+    backend.write_text(WRAPPER, encoding="utf-8")
+    backend.chmod(0o700)
+    ppd = root / PPD.lstrip("/")
+    ppd.parent.mkdir(parents=True)
+    shutil.copy(HERE / "monsisra.ppd", ppd)
+    ppd.chmod(0o644)
+
+
+def fix_dir_modes(root: Path) -> None:
     for path in root.rglob("*"):  # dpkg wants 0755 directories, whatever the umask
         if path.is_dir() and not path.is_symlink():
             path.chmod(0o755)
+
+
+def installed_size_kb(root: Path) -> int:
+    return sum(p.lstat().st_size for p in root.rglob("*") if not p.is_dir()) // 1024
+
+
+def build_deb(root: Path, deb: Path, started: float) -> None:
+    """``dpkg-deb --build`` of the staged tree, owned by root whoever builds it."""
+    deb.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(deb)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"{deb} ({deb.stat().st_size // 1024} Kio, {time.monotonic() - started:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,14 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     app = bundle(args.work)
     root = args.work / "root"
     stage(app, root, ver, region)
-    args.out.mkdir(parents=True, exist_ok=True)
-    deb = args.out / f"monsisra_{ver}_amd64.deb"
-    subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(deb)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    print(f"{deb} ({deb.stat().st_size // 1024} Kio, {time.monotonic() - started:.0f} s)")
+    build_deb(root, args.out / f"monsisra_{ver}_amd64.deb", started)
     return 0
 
 

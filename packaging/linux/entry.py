@@ -1,7 +1,9 @@
 """The packaged MonSisra's entry point: what ``python -m sisra.desktop`` runs.
 
 Given :data:`sisra.common.pdfrender.WORKER_FLAG` first, it is instead the bounded first-page
-render process the hover preview starts (the frozen executable has no ``-m``)."""
+render process the hover preview starts (the frozen executable has no ``-m``); given
+:data:`sisra.client.printing.cups_backend.BACKEND_FLAG`, it is the ``monsisra`` CUPS backend
+(``/usr/lib/cups/backend/monsisra`` execs it so)."""
 
 import sys
 
@@ -12,7 +14,10 @@ if __name__ == "__main__":
         from sisra.common.pdfrender import main
 
         sys.exit(main(sys.argv[2:]))
-    from sisra.desktop.app import run
+    if sys.argv[1:2] == ["--cups-backend"]:  # cups_backend.BACKEND_FLAG, no Qt imported
+        from sisra.client.printing.cups_backend import main as backend
 
-    server = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--server=")), None)
-    sys.exit(run(sys.argv, server))
+        sys.exit(backend([sys.argv[0], *sys.argv[2:]]))
+    from sisra.desktop.launch import main as desktop
+
+    sys.exit(desktop())

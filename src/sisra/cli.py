@@ -8,22 +8,29 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sisra.settings import Settings
+from sisra.cli_french import french_app
+from sisra.platform.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from sisra.devtools.smtp_sink import SmtpSink
+    from sisra.platform.demo.place import DemoPlace
 
-app = typer.Typer(
+app = french_app(
     help="sisra : plateforme régionale d'échange de documents médicaux.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
-admin_app = typer.Typer(help="Administration de l'annuaire et de l'audit.", no_args_is_help=True)
+db_app = french_app(help="Base de données.", no_args_is_help=True)
+admin_app = french_app(help="Administration de l'annuaire et de l'audit.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
-dev_app = typer.Typer(help="Outils de développement et de démonstration.", no_args_is_help=True)
+dev_app = french_app(help="Outils de développement et de démonstration.", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
+
+
+LoginArg = Annotated[
+    str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant de connexion du professionnel")
+]
 
 
 def _client_app() -> typer.Typer:
@@ -45,6 +52,10 @@ def desktop(
     ] = False,
 ) -> None:
     """MonSisra, l'application de bureau (documents reçus, alertes, envoi)."""
+    from sisra.desktop.launch import MISSING, qt_installed
+
+    if not qt_installed():  # a server's install: no Qt (the `desktop` extra)
+        _fail(MISSING)
     from sisra.desktop.app import run
 
     argv = [sys.argv[0], *(["--startup-time"] if startup_time else [])]
@@ -58,8 +69,8 @@ def _fail(message: str) -> None:
 
 @app.command()
 def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute")] = 8000,
     workers: Annotated[
         int, typer.Option(help="Nombre de processus (plusieurs : PostgreSQL obligatoire)")
     ] = 1,
@@ -139,7 +150,11 @@ def mssante_gateway(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[
+        str, typer.Option(help="Révision à atteindre (head : la dernière)")
+    ] = "head",
+) -> None:
     """Appliquer les migrations."""
     from sisra.platform.migrate import upgrade as do_upgrade
 
@@ -164,14 +179,17 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Démarrer la plateforme ensuite")
     ] = False,
-    documents: int = 1000,
-    patients: int = 300,
-    seed: int = 2026,
-    port: int = 8000,
+    documents: Annotated[int, typer.Option(help="Nombre de documents à créer")] = 1000,
+    patients: Annotated[int, typer.Option(help="Nombre de patients à créer")] = 300,
+    seed: Annotated[
+        int, typer.Option(help="Graine du tirage (la même graine donne la même région)")
+    ] = 2026,
+    port: Annotated[int, typer.Option(help="Port de la plateforme de démonstration")] = 8000,
     smtp_port: Annotated[int, typer.Option(help="Port du serveur de courriel de démo")] = 2525,
 ) -> None:
     """Charger la région de démonstration (si la base est vide) et afficher les identifiants."""
     from sisra.platform.demo.load import load_demo, print_logins
+    from sisra.platform.demo.place import record
     from sisra.platform.migrate import upgrade as do_upgrade
 
     settings = Settings()
@@ -183,9 +201,9 @@ def demo(
         seed=seed,
         progress=lambda msg: typer.echo(msg),
     )
-    url = f"http://127.0.0.1:{port}"
-    print_logins(summary, echo=typer.echo, url=url)
-    _demo_cards(settings, summary.card_holders, url)
+    place = record(settings.data_dir, port, smtp_port)  # for « sisra dev … », from anywhere
+    print_logins(summary, echo=typer.echo, url=place.url)
+    _demo_cards(settings, summary.card_holders, place.url)
     if serve_after:
         sink = _start_demo_mail_sink(settings, smtp_port, port)
         typer.echo(
@@ -199,7 +217,10 @@ def demo(
 
 
 def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]], url: str) -> None:
-    """Test CPS cards (SoftHSM2) for the demo's card holders, and the CA the demo trusts."""
+    """Test CPS cards (SoftHSM2) for the demo's card holders, and the CA the demo trusts.
+
+    Missing cards are made at every start, so installing SoftHSM2 after a first demo gives
+    cards on the next start; ``cartes.txt`` lists them with this run's address."""
     import os
 
     from sisra.devtools import cards
@@ -207,27 +228,28 @@ def _demo_cards(settings: Settings, holders: list[tuple[str, str, str, str]], ur
     if not cards.softhsm_available():
         typer.echo(
             "Cartes CPS de démonstration : installez SoftHSM2 (paquet softhsm2) pour les "
-            "créer ; la connexion par code e-mail fonctionne sans."
+            "créer au prochain démarrage ; la connexion par code e-mail fonctionne sans."
         )
         return
     os.environ.update(cards.demo_trust_env(settings.data_dir))
+    if not holders:
+        return
+    missing = [h for h in holders if cards.saved_demo_card(settings.data_dir, h[0]) is None]
+    if missing:
+        typer.echo(f"Création de {len(missing)} cartes CPS de test (SoftHSM2)…")
+        for login, nid, first, last in missing:
+            cards.make_demo_card(settings.data_dir, nid, first, last, login)
+    made = [
+        card
+        for login, _nid, first, last in holders
+        if (card := cards.saved_demo_card(settings.data_dir, login, f"{first} {last}"))
+    ]
     notes = settings.data_dir / "softhsm" / "cartes.txt"
-    if holders:
-        typer.echo(f"Création de {len(holders)} cartes CPS de test (SoftHSM2)…")
-        lines = [
-            cards.make_demo_card(settings.data_dir, nid, first, last, login).instructions(url)
-            for login, nid, first, last in holders
-        ]
-        notes.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    if notes.exists():  # written at the first load: the commands follow this run's --port
-        notes.write_text(
-            cards.with_server(notes.read_text(encoding="utf-8"), url), encoding="utf-8"
-        )
-        first_lines = notes.read_text(encoding="utf-8").splitlines()[:6]  # two cards
-        typer.echo("Cartes CPS de test (code PIN 1234), par exemple :")
-        for line in first_lines:
-            typer.echo("  " + line)
-        typer.echo(f"  … liste complète dans {notes}")
+    notes.write_text("\n".join(c.instructions(url) for c in made) + "\n", encoding="utf-8")
+    typer.echo("Cartes CPS de test (code PIN 1234), par exemple :")
+    for line in notes.read_text(encoding="utf-8").splitlines()[:6]:  # two cards
+        typer.echo("  " + line)
+    typer.echo(f"  … liste complète dans {notes}")
 
 
 def _start_demo_mail_sink(settings: Settings, smtp_port: int, port: int) -> "SmtpSink":
@@ -248,10 +270,10 @@ def _start_demo_mail_sink(settings: Settings, smtp_port: int, port: int) -> "Smt
     return sink
 
 
-def _session() -> AbstractContextManager["Session"]:
+def _session(settings: Settings | None = None) -> AbstractContextManager["Session"]:
     from sisra.platform.db import make_engine, make_session_factory, unit_of_work
 
-    settings = Settings()
+    settings = settings or Settings()
     return unit_of_work(
         make_session_factory(make_engine(settings.effective_database_url, settings))
     )
@@ -259,17 +281,23 @@ def _session() -> AbstractContextManager["Session"]:
 
 @admin_app.command("create-professional")
 def create_professional(
-    login: str,
-    first_name: str,
-    last_name: str,
-    profession: str,
-    email: str,
-    rpps: str | None = None,
-    adeli: str | None = None,
-    specialty: str | None = None,
-    structure: str | None = None,
-    city: str | None = None,
-    administrator: bool = False,
+    login: LoginArg,
+    first_name: Annotated[str, typer.Argument(metavar="PRÉNOM", help="Prénom")],
+    last_name: Annotated[str, typer.Argument(metavar="NOM", help="Nom")],
+    profession: Annotated[
+        str, typer.Argument(metavar="PROFESSION", help="Profession (par exemple Médecin)")
+    ],
+    email: Annotated[
+        str, typer.Argument(metavar="COURRIEL", help="Adresse électronique (codes de connexion)")
+    ],
+    rpps: Annotated[str | None, typer.Option(help="Numéro RPPS (11 chiffres)")] = None,
+    adeli: Annotated[str | None, typer.Option(help="Numéro ADELI (9 chiffres)")] = None,
+    specialty: Annotated[str | None, typer.Option(help="Spécialité")] = None,
+    structure: Annotated[str | None, typer.Option(help="Structure d'exercice")] = None,
+    city: Annotated[str | None, typer.Option(help="Commune d'exercice")] = None,
+    administrator: Annotated[
+        bool, typer.Option(help="Administrateur de la plateforme (et non professionnel)")
+    ] = False,
     password: Annotated[bool, typer.Option(help="Demander un mot de passe portail")] = False,
 ) -> None:
     """Ajouter un professionnel (ou un administrateur) à l'annuaire."""
@@ -317,7 +345,7 @@ def _ask_password() -> str:
 
 
 @admin_app.command("set-password")
-def set_password(login: str) -> None:
+def set_password(login: LoginArg) -> None:
     """Définir le mot de passe portail d'un professionnel (lu sur l'entrée standard)."""
     from sisra.platform.context import SYSTEM
     from sisra.platform.directory import service
@@ -333,13 +361,13 @@ def set_password(login: str) -> None:
 
 
 @admin_app.command("disable")
-def disable(login: str) -> None:
+def disable(login: LoginArg) -> None:
     """Désactiver un professionnel (il ne peut plus se connecter ni recevoir)."""
     _set_active(login, False)
 
 
 @admin_app.command("enable")
-def enable(login: str) -> None:
+def enable(login: LoginArg) -> None:
     """Réactiver un professionnel."""
     _set_active(login, True)
 
@@ -526,7 +554,7 @@ def sweep_blobs(
 
 
 @admin_app.command("devices")
-def admin_devices(login: str) -> None:
+def admin_devices(login: LoginArg) -> None:
     """Lister les appareils (ordinateurs MonSisra, navigateurs) d'un professionnel."""
     from sisra.platform.auth import service as auth_service
     from sisra.platform.directory import service
@@ -547,7 +575,11 @@ def admin_devices(login: str) -> None:
 
 
 @admin_app.command("revoke-device")
-def admin_revoke_device(device_id: str) -> None:
+def admin_revoke_device(
+    device_id: Annotated[
+        str, typer.Argument(metavar="APPAREIL", help="Identifiant de l'appareil (admin devices)")
+    ],
+) -> None:
     """Révoquer un appareil : ses jetons cessent de fonctionner immédiatement."""
     import uuid
 
@@ -565,43 +597,89 @@ def admin_revoke_device(device_id: str) -> None:
     typer.echo("Appareil révoqué.")
 
 
+def _demo_settings(required: bool = True) -> tuple[Settings, "DemoPlace | None"]:
+    """The settings of the demo found from any folder (see sisra.platform.demo.place), and
+    what it recorded; when there is none, the settings as they are, or (``required``) a
+    French error naming the folders tried."""
+    from sisra.platform.demo.place import find_data_dir, recorded
+
+    settings = Settings()
+    folder, tried = find_data_dir(settings)
+    if folder is None and not required:
+        return settings, None
+    if folder is None:
+        _fail(
+            "Aucune démonstration trouvée. Dossiers examinés : "
+            + ", ".join(str(t) for t in tried)
+            + ". Lancez la démonstration (« make demo » ou « sisra demo --serve ») ou "
+            "indiquez son dossier de données avec SISRA_DATA_DIR."
+        )
+        raise AssertionError  # _fail exits
+    if "data_dir" not in settings.model_fields_set:
+        settings = Settings(data_dir=folder)
+    return settings, recorded(folder)
+
+
 @dev_app.command("make-card")
 def dev_make_card(
-    login: str,
+    login: LoginArg,
     pin: Annotated[str, typer.Option(help="Code PIN de la carte de test")] = "1234",
     pki_dir: Annotated[Path | None, typer.Option(help="Dossier de l'AC de test")] = None,
     softhsm_dir: Annotated[Path | None, typer.Option(help="Dossier des cartes SoftHSM2")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Adresse de la plateforme dans les commandes affichées (par défaut : celle "
+            "de la démonstration lancée)"
+        ),
+    ] = None,
 ) -> None:
     """Créer une carte CPS de test (SoftHSM2) pour un professionnel de l'annuaire."""
-    from sisra.devtools.cards import make_demo_card
+    from sisra.client.api import DEMO_SERVER
+    from sisra.devtools.cards import make_demo_card, softhsm_available
 
-    settings = Settings()
-    with _session() as session:
-        from sisra.platform.directory import service
+    if not softhsm_available():
+        _fail("SoftHSM2 est introuvable : installez le paquet softhsm2.")
+    settings, place = _demo_settings(required=False)  # a database without a demo: as set
+    from sisra.platform.directory import service
+    from sisra.platform.errors import SisraError
 
-        pro = service.by_login(session, login)
-        nid, first, last = pro.national_id, pro.first_name, pro.last_name
+    try:
+        with _session(settings) as session:
+            pro = service.by_login(session, login)
+            nid, first, last = pro.national_id, pro.first_name, pro.last_name
+    except SisraError as exc:
+        _fail(exc.message)
+        return
     if not nid:
         _fail("Ce compte n'a pas d'identifiant national (RPPS ou ADELI).")
         return
     made = make_demo_card(settings.data_dir, nid, first, last, login, pin, pki_dir, softhsm_dir)
-    typer.echo(made.instructions())
+    typer.echo(made.instructions(server or (place.url if place else DEMO_SERVER)))
 
 
 @dev_app.command("mails")
-def dev_mails(limit: int = 10) -> None:
-    """Afficher les derniers courriels captés par la démo (codes de connexion)."""
+def dev_mails(
+    limit: Annotated[int, typer.Option(help="Nombre de courriels affichés")] = 10,
+) -> None:
+    """Afficher les derniers courriels captés par la démo (codes et liens de connexion)."""
     from datetime import datetime
 
-    from sisra.devtools.smtp_sink import read_mail_dir
+    from sisra.platform.demo.mails import read_mail_dir
 
-    settings = Settings()
-    mails = read_mail_dir(settings.data_dir / "mails", limit)
+    settings, _place = _demo_settings()
+    folder = settings.data_dir / "mails"
+    mails = read_mail_dir(folder, limit)
     if not mails:
-        typer.echo("Aucun courriel capté (la démo est-elle lancée avec « make demo » ?).")
+        typer.echo(f"Aucun courriel capté pour l'instant (dossier {folder.resolve()}).")
     for mail in mails:
         when = datetime.fromtimestamp(mail.received_at).strftime("%d/%m %H:%M:%S")
-        typer.echo(f"{when}  {', '.join(mail.to):<40} code {mail.code() or '-'}  {mail.subject}")
+        code = mail.code()
+        typer.echo(
+            f"{when}  {', '.join(mail.to)}  {mail.subject}" + (f"  code {code}" if code else "")
+        )
+        for link in mail.links():
+            typer.echo(f"    lien : {link}")
 
 
 if __name__ == "__main__":

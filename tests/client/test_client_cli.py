@@ -8,10 +8,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import share_request
 from sisra.cli import app as cli
 from sisra.devtools import cards
 from sisra.devtools.softhsm import SOFTHSM_MODULE
+from support.documents import share_request
 
 pytestmark = pytest.mark.needs("softhsm")
 

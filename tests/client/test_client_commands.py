@@ -11,9 +11,9 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import update
 
-from conftest import share_request
 from sisra.client.api import PlatformClient
 from sisra.platform.models import Notification, utcnow
+from support.documents import share_request
 
 LOCAL = "Local-mot-de-passe-1"
 

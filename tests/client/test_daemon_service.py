@@ -6,88 +6,22 @@ a few seconds with a last line. None of this needs a restart."""
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from test_headless_cli import CLI, LOCAL, run
 
-from conftest import share_request
 from sisra.client.accounts import AccountStore
 from sisra.client.api import PlatformClient
 from sisra.platform.models import AccessToken, Device, Professional, utcnow
-
-PORTAL = "Motdepasse-2026!"
-ENROL = ("--profile", "pdf", "--days", "30", "--folder")
-
-
-def _enrol(url: str, env: dict[str, str], smtp_sink: Any, login: str, folder: Path) -> None:
-    proc = subprocess.Popen(
-        [*CLI, "add-user", "--identifier", login, "--server", url, *ENROL, str(folder)],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    _answer_code(proc, smtp_sink, f"{login}@demo.sisra.test", [PORTAL], [LOCAL])
-
-
-def _answer_code(
-    proc: subprocess.Popen[str], smtp_sink: Any, email: str, before: list[str], after: list[str]
-) -> str:
-    assert proc.stdin and proc.stdout
-    previous = smtp_sink.last_to(email)
-    proc.stdin.write("".join(f"{line}\n" for line in before))
-    proc.stdin.flush()
-    seen = ""
-    deadline = time.monotonic() + 60
-    while "usage unique" not in seen and time.monotonic() < deadline:
-        seen += proc.stdout.readline()
-    mail = smtp_sink.last_to(email)
-    assert mail is not None and mail is not previous, seen
-    proc.stdin.write("".join(f"{line}\n" for line in [mail.code(), *after]))
-    proc.stdin.close()
-    out = seen + proc.stdout.read()
-    assert proc.wait(60) == 0, out
-    return out
-
-
-class Lines:
-    """The daemon's output, read by a thread: ``wait_for(text)`` returns the line."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.all: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        assert proc.stdout
-        stdout = proc.stdout
-        threading.Thread(target=self._read, args=(stdout,), daemon=True).start()
-
-    def _read(self, stdout: Any) -> None:
-        for line in stdout:
-            self._queue.put(line)
-
-    def wait_for(self, text: str, seconds: float = 60) -> str:
-        for line in self.all:
-            if text in line:
-                return line
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.all.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"« {text} » never said:\n" + "".join(self.all))
+from support.client_cli import CLI, LOCAL, run
+from support.daemon import PORTAL, Lines, answer_code, enrol, start_daemon
+from support.documents import share_request
 
 
 def test_the_daemon_resumes_after_reauth_follows_users_and_tells_systemd(
@@ -112,10 +46,8 @@ def test_the_daemon_resumes_after_reauth_follows_users_and_tells_systemd(
         "PYTHONUNBUFFERED": "1",
     }
     helene_folder, paul_folder = tmp_path / "Helene", tmp_path / "Paul"
-    _enrol(url, env, smtp_sink, "helene.roux", helene_folder)
+    enrol(url, env, smtp_sink, "helene.roux", helene_folder)
     keyfile = tmp_path / "cles"
-    keyfile.write_text(f"helene.roux: {LOCAL}\n", encoding="utf-8")
-    keyfile.chmod(0o600)
 
     def share(recipient_login: str, title: str) -> None:
         with db() as s:
@@ -148,14 +80,7 @@ def test_the_daemon_resumes_after_reauth_follows_users_and_tells_systemd(
                 continue
         raise AssertionError(f"{prefix} never notified: {messages}")
 
-    daemon = subprocess.Popen(
-        [*CLI, "daemon", "--keyfile", str(keyfile)],
-        env={**env, "NOTIFY_SOCKET": str(notify_path)},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    daemon = start_daemon({**env, "NOTIFY_SOCKET": str(notify_path)}, keyfile, ["helene.roux"])
     lines = Lines(daemon)
     try:
         lines.wait_for("Connecté")
@@ -193,7 +118,7 @@ def test_the_daemon_resumes_after_reauth_follows_users_and_tells_systemd(
             stderr=subprocess.STDOUT,
             text=True,
         )
-        _answer_code(reauth, smtp_sink, "helene.roux@demo.sisra.test", [LOCAL, PORTAL], [])
+        answer_code(reauth, smtp_sink, "helene.roux@demo.sisra.test", [LOCAL, PORTAL], [])
         lines.wait_for("Authentification renouvelée : la synchronisation reprend.")
         deadline = time.monotonic() + 60
         while not exported(helene_folder, "Bilan") and time.monotonic() < deadline:
@@ -202,7 +127,7 @@ def test_the_daemon_resumes_after_reauth_follows_users_and_tells_systemd(
 
         # a colleague is added to this computer: synced without a restart
         keyfile.write_text(f"helene.roux: {LOCAL}\npaul.morel: {LOCAL}\n", encoding="utf-8")
-        _enrol(url, env, smtp_sink, "paul.morel", paul_folder)
+        enrol(url, env, smtp_sink, "paul.morel", paul_folder)
         lines.wait_for("[Paul Morel] Utilisateur ajouté")
         lines.wait_for("[Paul Morel] Connecté")
         share("paul.morel", "Compte rendu IRM")

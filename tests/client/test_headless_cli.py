@@ -12,24 +12,11 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from conftest import share_request
 from sisra.client.api import PlatformClient
 from sisra.platform.models import Notification, utcnow
-
-LOCAL = "Local-mot-de-passe-1"
-CLI = [sys.executable, "-m", "sisra.cli", "client"]
-
-
-def run(env, *args, stdin: str | None = "", closed: bool = False):
-    """The command as a process; ``stdin=None`` with ``closed``: no standard input at all."""
-    if closed:  # `… <&-`: the file descriptor is closed, Python's sys.stdin is None
-        command = " ".join(f"'{a}'" for a in [*CLI, *args]) + " <&-"
-        return subprocess.run(
-            ["sh", "-c", command], env=env, capture_output=True, text=True, timeout=120
-        )
-    return subprocess.run(
-        [*CLI, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
-    )
+from support.client_cli import CLI, LOCAL, run
+from support.daemon import start_daemon
+from support.documents import share_request
 
 
 def test_missing_input_is_said_in_french_and_nothing_is_sent(tmp_path):
@@ -92,7 +79,7 @@ def test_the_server_comes_from_sisra_server_url_and_an_unreachable_one_stops_cle
     }
     result = run(env, "add-user", "--identifier", "helene.roux", stdin="secret\n")
     assert result.returncode == 1
-    assert "Le serveur Sisra (http://127.0.0.1:9) ne répond pas." in result.stderr
+    assert "La plateforme ne répond pas (127.0.0.1:9)." in result.stderr
     assert "--server ou SISRA_SERVER_URL" in result.stderr and "relancez" in result.stderr
     assert "réessaiera" not in result.stderr  # the command has ended: nothing retries
 
@@ -154,17 +141,7 @@ def test_headless_enrolment_list_and_daemon_log(
     assert listed[0].split()[:3] == ["Réf.", "Reçu", "le"] and "État" in listed[0]
     assert "Bilan récent" in listed[1] and "Bilan ancien" in listed[2]  # newest first
 
-    keyfile = tmp_path / "cles"
-    keyfile.write_text(f"helene.roux: {LOCAL}\n", encoding="utf-8")
-    keyfile.chmod(0o600)
-    daemon = subprocess.Popen(
-        [*CLI, "daemon", "--keyfile", str(keyfile)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    daemon = start_daemon(env, tmp_path / "cles", ["helene.roux"])
     assert daemon.stdout
     try:
         lines: list[str] = []

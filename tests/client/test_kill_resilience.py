@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 
-from conftest import otp_login, share_request
 from sisra.client.accounts import AccountSettings, AccountStore
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.vault import KdfParams
+from support.documents import share_request
+from support.personas import otp_login
 
 LOCAL_PASSWORD = "Mot-de-passe-local-1"
 

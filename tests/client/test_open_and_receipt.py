@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import otp_login, share_request
 from sisra.client import opener
 from sisra.client.accounts import AccountSettings
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.engine import open_engine
+from support.documents import share_request
+from support.personas import otp_login
 
 LOCAL = "Mon-mot-de-passe-local"
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 from playwright.sync_api import Page
 from sqlalchemy import select, update
 
-from conftest import national_id_of, psc_provider_login
 from sisra.platform.models import Device, utcnow
+from support.psc import national_id_of, psc_provider_login
 
 LOCAL = "Local-mot-de-passe-1"
 

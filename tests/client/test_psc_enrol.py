@@ -10,11 +10,11 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import select, update
 
-from conftest import national_id_of, psc_provider_login
 from sisra.client import auth
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.psc import PscLogin, enrol_with_psc
 from sisra.platform.models import AuditEvent, Device, utcnow
+from support.psc import national_id_of, psc_provider_login
 
 
 def _browser(page: Page, national_id: str, seen: list[str]):

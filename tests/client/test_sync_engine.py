@@ -1,42 +1,27 @@
 """The sync engine against a running platform: backfill, live export, receipts, restarts."""
 
-import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, update
 
-from conftest import otp_login, share_request, wait_until
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
+from sisra.client.items import InboxItem
 from sisra.client.state import LocalState
-from sisra.client.sync import CredentialTokens, ExportFailure, SyncEngine, since_days
+from sisra.client.sync import CredentialTokens, SyncEngine, since_days
 from sisra.platform.inputs import refuse_nul_parameters
 from sisra.platform.models import Notification, utcnow
-
-
-def folder_exporter(folder: Path):
-    """The simplest profile: « PDF seul », named after the notification, written atomically."""
-
-    def export(item, pdf: Path) -> list[Path]:
-        if not folder.is_dir():
-            raise ExportFailure("folder_missing", "Le répertoire d'enregistrement n'existe pas.")
-        final = folder / f"{item['document']['title']} {item['id'][:8]}.pdf"
-        tmp = folder / f".{final.name}.part"
-        with tmp.open("wb") as out, pdf.open("rb") as src:
-            out.write(src.read())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, final)
-        return [final]
-
-    return export
+from support.documents import share_request
+from support.export import first_platform_item
+from support.personas import otp_login
+from support.sync import engine_for, folder_exporter
+from support.waiting import wait_until
 
 
 @pytest.fixture
@@ -50,14 +35,6 @@ def account(live_server, make_pro, smtp_sink):
         "destinataire@demo.sisra.test",
     )
     return pro, Credentials.from_tokens(live_server.url, tokens)
-
-
-def engine_for(live_server, creds, tmp_path, folder):
-    client = PlatformClient(live_server.url)
-    state = LocalState(tmp_path / "state.db")
-    return SyncEngine(
-        client, CredentialTokens(client, creds), state, folder_exporter(folder), tmp_path / "work"
-    )
 
 
 def test_backfill_exports_exactly_the_last_n_days(
@@ -206,7 +183,7 @@ def test_server_down_is_reported_then_recovered(
         stop.set()
 
     engine.run(stop, status)
-    assert seen[0][0] == "offline" and "ne répond pas" in seen[0][1]
+    assert seen[0] == ("platform_unavailable", "La plateforme ne répond pas (127.0.0.1:9).")
     # the same state, the server reachable again: everything arrives
     sender = make_pro()
     with PlatformClient(live_server.url) as c:
@@ -261,7 +238,7 @@ def test_full_disk_is_reported_then_recovered_with_the_real_exporter(
     import subprocess
 
     from sisra.client.export import get_profile, write_export
-    from sisra.client.sync import ExportFailure as Failure
+    from sisra.client.sync import ExportError as Failure
 
     pro, creds = account
     folder = tmp_path / "cabinet"
@@ -350,14 +327,14 @@ def test_a_revoked_device_stops_the_engine_with_its_reason(
     engine = engine_for(live_server, creds, tmp_path, folder)
     seen: list[tuple[str, str]] = []
     engine.run(threading.Event(), lambda code, msg: seen.append((code, msg)))
-    assert seen and seen[-1][0] in ("device_revoked", "invalid_refresh_token")
+    assert seen and seen[-1][0] == "session_expired" and "fermée" in seen[-1][1]
 
 
 def test_a_notification_deleted_during_its_export_stays_deleted(tmp_path):
     """« Supprimer » while the engine is exporting that very document: the engine's later
     steps (exported, failed receipt) never bring it back to the list."""
     state = LocalState(tmp_path / "state.db")
-    item = {"id": "n1", "cursor": 1}
+    item = InboxItem.from_json(first_platform_item(id="n1", cursor=1))
     assert state.record(item)
     state.mark_deleted("n1")  # the user, from the window
     state.mark_exported("n1", [tmp_path / "a.pdf"])  # the engine, a moment later
@@ -466,7 +443,7 @@ def test_a_stored_title_with_a_noncharacter_fails_alone_and_the_queue_goes_on(
         try:
             return write_export(profile, folder, item, path)
         except ExportError as exc:
-            raise ExportFailure(exc.code, exc.message) from exc
+            raise ExportError(exc.code, exc.message) from exc
 
     client = PlatformClient(live_server.url)
     engine = SyncEngine(
@@ -481,7 +458,7 @@ def test_a_stored_title_with_a_noncharacter_fails_alone_and_the_queue_goes_on(
     assert (report.exported, report.failed) == (3, 1)
     assert len(list(folder.glob("*.ZIP"))) + len(list(folder.glob("*.zip"))) == 3
     (failure,) = engine.state.failures()
-    assert failure.item["document"]["id"] == str(poison)
+    assert failure.item.document.id == str(poison)
     assert failure.error_code == "invalid_content"
     assert "caractère que le format XDM ne peut pas porter (U+FFFE)" in failure.error_message
     assert failure.next_try > time.time()
@@ -512,7 +489,7 @@ def test_an_unexpected_error_from_a_writer_fails_that_document_only(
     real = folder_exporter(folder)
 
     def export(item, path):
-        if item["document"]["title"] == "Défaut":
+        if item.document.title == "Défaut":
             raise ValueError("champ inattendu")
         return real(item, path)
 
@@ -537,7 +514,7 @@ def test_an_unexpected_error_from_a_writer_fails_that_document_only(
         engine.interrupt()
         runner.join(30)
     (failure,) = engine.state.failures()
-    assert failure.item["document"]["title"] == "Défaut"
+    assert failure.item.document.title == "Défaut"
     assert failure.error_code == "export_error"
     assert (
         "Erreur inattendue" in failure.error_message and "champ inattendu" in failure.error_message

@@ -3,18 +3,19 @@ switched off; the icon carries the unread count."""
 
 from dataclasses import replace
 
+from sisra.client.items import InboxItem
 from sisra.client.state import ItemState
 from sisra.desktop.icons import app_pixmap
 from sisra.desktop.tray import BURST_MAX, Alerts
+from support.export import first_platform_item
 
 
 def received(n: int) -> ItemState:
-    item = {
-        "id": f"n{n}",
-        "document": {"title": f"Compte rendu {n}"},
-        "sender": {"name": "Dr Paul MARTIN"},
-        "patient": {"birth_name": "SECRET", "first_given_name": "Patient"},
-    }
+    data = first_platform_item(id=f"n{n}", cursor=n)
+    data["document"]["title"] = f"Compte rendu {n}"
+    data["sender"]["name"] = "Dr Paul MARTIN"
+    data["patient"].update(birth_name="SECRET", first_given_name="Patient")
+    item = InboxItem.from_json(data)
     return ItemState(f"n{n}", n, item, "pending", 0, 0.0, None, None, [], False)
 
 

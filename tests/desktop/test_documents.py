@@ -12,77 +12,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select, update
 
-from conftest import PASSWORD, otp_login, share_request
-from sisra.client.accounts import AccountSettings
 from sisra.client.api import ApiError, PlatformClient
-from sisra.client.auth import Credentials
 from sisra.client.export import PART_SUFFIX
 from sisra.desktop.app import Controller
 from sisra.desktop.model import COL_RECORD, COL_REPLY, COL_SENDER, COL_STATUS, COL_TITLE
-
-LOCAL_PASSWORD = "Mon-mot-de-passe-local"
-WAIT = 20_000
+from support.desktop import LOCAL_PASSWORD, WAIT, Opened, enrol
+from support.documents import share_request
+from support.personas import PASSWORD
 
 
 def _exported(folder: Path) -> list[Path]:
     """Files in the practice software's folder, without exports still being written."""
     return [p for p in folder.iterdir() if not p.name.endswith(PART_SUFFIX)]
-
-
-def enrol(live_server, smtp_sink, store, persona, folder: Path, profile="pdf", days=0):
-    """An account as the wizard leaves it (the wizard itself is tested in test_enrol)."""
-    with PlatformClient(live_server.url) as client:
-        tokens = otp_login(
-            client._http, smtp_sink, persona.login, f"{persona.login}@demo.sisra.test"
-        )
-    creds = Credentials.from_tokens(live_server.url, tokens)
-    return store.create(
-        AccountSettings(
-            display_name=persona.name,
-            login=persona.login,
-            professional_id=str(persona.id),
-            server_url=live_server.url,
-            software_profile_id=profile,
-            export_folder=folder,
-            backfill_days=days,
-            launch_at_startup=False,
-        ),
-        LOCAL_PASSWORD,
-        creds.to_dict(),
-    )
-
-
-class Opened:
-    """Where MonSisra sends files and pages: the system viewer / browser do not exist on a
-    test machine, so the window's openers record what they were given."""
-
-    def __init__(self) -> None:
-        self.files: list[Path] = []
-        self.urls: list[str] = []
-
-
-@pytest.fixture
-def desktop(qtbot, live_server, smtp_sink, account_store, make_pro, tmp_path):
-    """A recipient enrolled on this computer, logged in through CONNEXION."""
-    recipient = make_pro("dr.recoit", first_name="Claire", last_name="Roux", log_in=True)
-    folder = tmp_path / "Documents MonSisra"
-    folder.mkdir()
-    account = enrol(live_server, smtp_sink, account_store, recipient, folder)
-    controller = Controller(account_store)
-    controller.start()
-    login = controller.login
-    assert login is not None and login.isVisible()
-    assert login.users.count() == 1 and "Claire ROUX" in login.users.item(0).text()
-    qtbot.keyClicks(login.password, LOCAL_PASSWORD)
-    qtbot.mouseClick(login.connect_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: controller.documents is not None, timeout=WAIT)
-    window = controller.documents
-    opened = Opened()
-    window.open_file = opened.files.append
-    window.open_url = opened.urls.append
-    qtbot.waitUntil(lambda: controller.session.status[0] == "online", timeout=WAIT)
-    yield controller, window, recipient, folder, account, opened
-    controller.close_session()
 
 
 def on(live_server, url: str) -> str:
@@ -233,7 +174,7 @@ def test_a_page_slow_to_draw_is_unavailable_in_seconds_and_freezes_nothing(
 
     from PySide6.QtCore import QTimer
 
-    from conftest import slow_to_draw_pdf
+    from support.documents import slow_to_draw_pdf
 
     _controller, window, recipient, _folder, _account, _opened = desktop
     with PlatformClient(live_server.url) as c:
@@ -620,7 +561,7 @@ def test_server_down_then_back(
 ):
     """The offline banner while the platform cannot be reached; it goes away, and the
     documents shared meanwhile arrive, when the platform is back on the same address."""
-    from conftest import LiveServer, RunningServer
+    from support.servers import LiveServer, RunningServer
 
     server = RunningServer(settings)
     url = server.url
@@ -635,8 +576,10 @@ def test_server_down_then_back(
     assert not window.offline_banner.isVisible()
     server.stop()
     qtbot.waitUntil(lambda: window.offline_banner.isVisible(), timeout=WAIT)
-    assert "ne répond pas" in window.offline_banner.text()
-    assert "automatiquement" in window.offline_banner.text()
+    banner = window.offline_banner.text()
+    assert banner.startswith(f"La plateforme ne répond pas (127.0.0.1:{server.port}).")
+    assert "réessaie automatiquement" in banner and "contactez le support" in banner
+    assert window.connection_label.text() == "La plateforme ne répond pas."
     # meanwhile a colleague shares (the platform is back for them first)
     server = RunningServer(settings, server.port)
     sender = make_pro()
@@ -749,7 +692,7 @@ def test_no_lu_receipt_when_no_viewer_starts_then_lu_once_one_does(
 ):
     """With no PDF viewer, a click on the title says so in French: the document stays
     unread and the sender does not see « Lu ». Once a viewer starts, « lu » goes."""
-    from sisra.desktop.documents import open_in_browser, open_with_system
+    from sisra.desktop.system_open import open_in_browser, open_with_system
 
     _controller, window, recipient, _folder, _account, _opened = desktop
     window.open_file, window.open_url = open_with_system, open_in_browser  # the real ones

@@ -28,9 +28,9 @@ def test_ten_thousand_documents(qtbot, account_store):
     assert window.model.index(0, COL_DATE).data(Qt.ItemDataRole.UserRole + 2) == states[0].id
     window.table.scrollToBottom()
     last = window.model.index(N - 1, COL_TITLE).data()
-    assert last == states[-1].item["document"]["title"]
+    assert last == states[-1].item.document.title
     window.table.sortByColumn(COL_DATE, Qt.SortOrder.AscendingOrder)
-    assert window.model.index(0, COL_TITLE).data() == states[-1].item["document"]["title"]
+    assert window.model.index(0, COL_TITLE).data() == states[-1].item.document.title
 
     def expected(word: str) -> int:
         return sum(
@@ -38,10 +38,10 @@ def test_ten_thousand_documents(qtbot, account_store):
             in fold(
                 " ".join(
                     (
-                        st.item["patient"]["birth_name"],
-                        st.item["patient"]["first_given_name"],
-                        st.item["sender"]["name"],
-                        st.item["document"]["title"],
+                        st.item.patient.birth_name,
+                        st.item.patient.first_given_name,
+                        st.item.sender.name,
+                        st.item.document.title,
                     )
                 )
             )
@@ -52,7 +52,7 @@ def test_ten_thousand_documents(qtbot, account_store):
     assert 0 < window.model.rowCount() == expected("lefevre") < N
     window.search.clear()
     window.filter_box.setCurrentIndex(1)
-    unread = sum(st.item["read_at"] is None for st in states)
+    unread = sum(st.item.read_at is None for st in states)
     assert window.model.rowCount() == unread == window.model.unread_count()
     window.filter_box.setCurrentIndex(2)
     assert window.model.rowCount() == sum(st.status == "failed" for st in states) > 0

@@ -8,11 +8,11 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCommandLinkButton, QDialog, QLabel, QLineEdit, QPushButton
 
-from conftest import PASSWORD, otp_login
 from sisra.client.accounts import AccountError, AccountSettings
 from sisra.client.auth import Credentials
 from sisra.desktop.password import SAVED, NewPasswordDialog
 from sisra.desktop.strongauth import StrongAuthDialog
+from support.personas import PASSWORD, otp_login
 
 LOCAL = "Local-mot-de-passe-1"
 NEW = "Nouveau-mdp-local-2"

@@ -35,8 +35,8 @@ def test_a_page_slow_to_draw_fails_within_the_bound(tmp_path: Path) -> None:
 
     import pytest
 
-    from conftest import slow_to_draw_pdf
     from sisra.common.pdfrender import RenderFailed
+    from support.documents import slow_to_draw_pdf
 
     path = tmp_path / "slow.pdf"
     path.write_bytes(slow_to_draw_pdf())

@@ -9,14 +9,16 @@ import pytest
 from playwright.sync_api import Page
 from PySide6.QtWidgets import QCommandLinkButton, QLabel, QLineEdit, QPushButton, QWizard
 from sqlalchemy import select
-from test_enrol import LOCAL, WAIT, click, finish_creation, next_button, start
 
-from conftest import RunningServer, national_id_of, psc_provider_login
 from sisra.client.api import PlatformClient
 from sisra.client.psc import enrol_with_psc
 from sisra.desktop.enrol import EnrolWizard
 from sisra.desktop.strongauth import PSC_CHOICE, PSC_NOT_OFFERED, PSC_OFFERED, StrongAuthDialog
 from sisra.platform.models import AuditEvent, Device
+from support.desktop import WAIT
+from support.enrol import LOCAL, click, finish_creation, next_button, start
+from support.psc import national_id_of, psc_provider_login
+from support.servers import RunningServer
 
 # the opener runs in MonSisra's worker thread; Playwright belongs to the test's thread: the
 # address goes through a queue and the test drives Chromium
@@ -165,9 +167,9 @@ def test_e_cps_is_greyed_out_where_the_platform_does_not_offer_it(
 
 def test_e_cps_stays_offered_when_the_platform_cannot_say(qtbot, account_store):
     """Platform down (or older than the question): nothing is hidden, the attempt will tell."""
-    from conftest import free_port
     from sisra.client import auth
     from sisra.client.api import PlatformClient
+    from sisra.devtools.ports import free_port
 
     down = f"http://127.0.0.1:{free_port()}"
     with PlatformClient(down) as client:

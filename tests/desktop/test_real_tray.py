@@ -27,11 +27,12 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
-from test_documents import LOCAL_PASSWORD, enrol  # the account as the wizard leaves it
 
-from conftest import share_request, wait_until
 from sisra.client.api import PlatformClient
 from sisra.devtools import xdesktop
+from support.desktop import LOCAL_PASSWORD, enrol
+from support.documents import share_request
+from support.waiting import wait_until
 
 PROBE = Path(__file__).with_name("tray_probe.py")
 

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from test_documents import WAIT, desktop  # noqa: F401 (the fixture)
 
-from conftest import share_request
 from sisra.client.api import PlatformClient
 from sisra.desktop.model import COL_DATE
+from support.desktop import WAIT
+from support.documents import share_request
 
 CONTACT = "assistance@region-test.example"
 NAME = "Sisra Test-Région"
@@ -37,7 +37,7 @@ def utc_computer(monkeypatch):
     time.tzset()
 
 
-def test_about_shows_the_operators_contact_from_the_platform(qtbot, desktop):  # noqa: F811
+def test_about_shows_the_operators_contact_from_the_platform(qtbot, desktop):
     _controller, window, _recipient, _folder, _account, _opened = desktop
     window.show_about()
     box = window.dialog
@@ -49,7 +49,7 @@ def test_about_shows_the_operators_contact_from_the_platform(qtbot, desktop):  #
 def test_the_same_time_in_the_web_page_the_table_and_the_command_line(
     qtbot,
     utc_computer,
-    desktop,  # noqa: F811
+    desktop,
     live_server,
     make_pro,
     make_patient,

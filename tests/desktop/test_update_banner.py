@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from test_documents import LOCAL_PASSWORD, WAIT, Opened, enrol
 
 from sisra import __version__
 from sisra.client import updates
 from sisra.client.api import PlatformClient
 from sisra.desktop.app import Controller
+from support.desktop import LOCAL_PASSWORD, WAIT, Opened, enrol
 
 
 def _bump(version: str) -> str:

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QPushButton
-from test_documents import WAIT, desktop  # noqa: F401  (the fixture)
-from test_enrol import authenticate_by_code, start
 
-from conftest import share_request
 from sisra.client.api import PlatformClient
+from sisra.client.items import InboxItem
 from sisra.client.state import ItemState
 from sisra.common.french import NBSP, de, guillemets
 from sisra.desktop.config import APP_NAME
@@ -21,6 +19,10 @@ from sisra.desktop.enrol import EnrolWizard
 from sisra.desktop.login import LoginWindow
 from sisra.desktop.model import COL_SENDER, COL_STATUS, COL_TITLE, COL_TYPE
 from sisra.desktop.tray import Alerts
+from support.desktop import WAIT
+from support.documents import share_request
+from support.enrol import authenticate_by_code, start
+from support.export import first_platform_item
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "sisra"
 
@@ -62,8 +64,8 @@ def test_no_normal_space_inside_guillemets_in_monsisra_strings():
     line and its word on the next. MonSisra's strings (its windows, and the engine's messages
     they show) use no-break spaces inside « »."""
     files = sorted((SRC / "desktop").glob("*.py")) + sorted((SRC / "client").glob("*.py"))
-    # the command line's output is not word-wrapped, and scripts search it with plain spaces
-    files.remove(SRC / "client" / "cli.py")
+    # the command line (the package client/cli/, not globbed here) is not word-wrapped, and
+    # scripts search its output with plain spaces
     files.remove(SRC / "client" / "daemon.py")  # the service's journal, as the command line
     bad = [
         f"{path.relative_to(SRC)}:{line}: {text[:60]!r}"
@@ -78,12 +80,11 @@ def test_a_tray_message_elides_de_before_a_vowel(qtbot):
     alerts = Alerts()
     got: list[tuple[str, str]] = []
     alerts.alerted.connect(lambda title, message: got.append((title, message)))
-    item = {
-        "id": "n1",
-        "document": {"title": "Bilan"},
-        "sender": {"name": "Élodie FAURE"},
-        "patient": {"birth_name": "SECRET", "first_given_name": "Patient"},
-    }
+    data = first_platform_item(id="n1", cursor=1)
+    data["document"]["title"] = "Bilan"
+    data["sender"]["name"] = "Élodie FAURE"
+    data["patient"].update(birth_name="SECRET", first_given_name="Patient")
+    item = InboxItem.from_json(data)
     st = ItemState("n1", 1, item, "failed", 1, 0.0, None, None, [], False)
     alerts.export_failed(replace(st, attempts=1))
     assert got and got[0][1].startswith(f"«{NBSP}Bilan{NBSP}» d'Élodie FAURE n'a pas pu")
@@ -100,7 +101,7 @@ def test_window_titles_name_monsisra_once(qtbot, account_store, live_server):
 
 def test_documents_title_preview_and_columns(
     qtbot,
-    desktop,  # noqa: F811  (the fixture imported above)
+    desktop,
     live_server,
     make_pro,
     make_patient,

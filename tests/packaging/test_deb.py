@@ -27,6 +27,9 @@ REGION = ["--server-url", "https://sisra.region-test.example", "--contact", "aid
 
 pytestmark = [
     pytest.mark.needs("deb"),
+    # one pytest-xdist worker builds the .deb once and installs it with dpkg, which two
+    # workers must never do at once (the package is machine-wide)
+    pytest.mark.xdist_group("deb"),
     pytest.mark.skipif(
         not (hasattr(os, "geteuid") and os.geteuid() == 0), reason="dpkg -i needs root"
     ),
@@ -97,6 +100,8 @@ def test_the_package_metadata_and_files(deb: Path) -> None:
         "./usr/share/applications/monsisra.desktop",
         "./usr/share/icons/hicolor/scalable/apps/monsisra.svg",
         "./usr/share/icons/hicolor/48x48/apps/monsisra.png",
+        "./usr/lib/cups/backend/monsisra",
+        "./usr/share/ppd/monsisra/monsisra.ppd",
         "sisra/client/export/profiles.json",
         "sisra/common/xdm/schemas/lcm.xsd",
         "PySide6/Qt/plugins/platforms/libqxcb.so",
@@ -151,8 +156,8 @@ def test_install_start_to_the_wizard_then_remove_keeps_the_users_files(
     assert "Ajouter un utilisateur" in run.stdout, run.stdout + run.stderr
 
     # the hover preview's bounded render process is the installed program itself
-    from conftest import make_pdf
     from sisra.common.pdfrender import WORKER_FLAG
+    from support.documents import make_pdf
 
     render = subprocess.run(
         [str(installed), WORKER_FLAG, "340", "1020", "5", "512"],

@@ -35,11 +35,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import Persona
 from sisra.platform.auth import service as auth
 from sisra.platform.context import SYSTEM
 from sisra.platform.models import Professional, Role
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
+from support.personas import Persona
 
 CHECKS = [
     not_a_server_error,
@@ -167,6 +167,9 @@ def _describe(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
+# Every operation of the API with 40 examples each: about 100 s per persona alone, and up to
+# three times that when `make test` runs its four workers side by side.
+@pytest.mark.timeout(900)
 def test_api_fuzz(fuzz_target: Target) -> None:
     target = fuzz_target
     schema = schemathesis.openapi.from_asgi("/openapi.json", target.client.app)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from sisra.platform.apidocs import DOCS_SCHEMA
 from sisra.platform.app import create_app
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 
 def test_a_stopped_app_is_freed(settings: Settings) -> None:

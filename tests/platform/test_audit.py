@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from sqlalchemy import delete, func, insert, select, text, update
 from typer.testing import CliRunner
 
-from conftest import RunningServer, share_request, wait_until
 from sisra.cli import app as cli
 from sisra.platform.audit import checkpoints
 from sisra.platform.audit.chain import GENESIS, canonical
@@ -24,6 +23,9 @@ from sisra.platform.audit.sealer import Sealer
 from sisra.platform.audit.verify import verify
 from sisra.platform.db import make_session_factory
 from sisra.platform.models import AuditEvent, Notification, Role
+from support.documents import share_request
+from support.servers import RunningServer
+from support.waiting import wait_until
 
 
 @pytest.fixture
@@ -416,7 +418,7 @@ def test_the_audit_key_comes_from_the_environment_or_a_private_file(settings, mo
     secret_file.write_text(given)
     monkeypatch.setenv("SISRA_AUDIT_KEY_FILE", str(secret_file))
     monkeypatch.setenv("SISRA_DATA_DIR", str(settings.data_dir))
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
     from_file = Settings(_env_file=None)  # type: ignore[call-arg]
     assert from_file.audit_key is not None and from_file.audit_key.get_secret_value() == given

@@ -17,13 +17,13 @@ INDIRECT: dict[tuple[str, str], set[str]] = {
     ("platform/auth/cps.py", "details"): {"challenge", "serial", "subject", "reason"},
     ("platform/auth/psc.py", "details"): {"flow", "acr", "national_id", "provider_error"},
     ("platform/auth/otp.py", "known"): {"known_device"},
-    ("platform/web/pages_care_team.py", "filters"): {
+    ("platform/web/admin/care_team.py", "filters"): {
         "how",
         "include_ended",
         "professional_id",
         "patient_id",
     },
-    ("platform/web/pages_admin.py", "f.as_details()"): {
+    ("platform/web/admin/audit.py", "f.as_details()"): {
         "actor",
         "action",
         "from",
@@ -39,6 +39,19 @@ INDIRECT: dict[tuple[str, str], set[str]] = {
         "size",
     },
     ("platform/mssante/receipts.py", "details"): {"disposition", "reason"},
+    # filing.file(details=…): a share's, a received mail's, a resolution's
+    ("platform/documents/filing.py", "details"): {
+        "recipients",
+        "sha256",
+        "size",
+        "in_reply_to",
+        "mssante",
+        "sender",
+        "message_id",
+        "matched_by",
+        "pending",
+        "how",
+    },
 }
 
 

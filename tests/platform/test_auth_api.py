@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from conftest import otp_login
 from sisra.platform.models import AccessToken, AuditEvent, Device, LoginFlow, Role, utcnow
+from support.personas import otp_login
 
 
 def start(client, identifier, password):
@@ -138,7 +138,7 @@ def test_resend_after_cool_down_replaces_the_code(app_client, make_pro, password
 
 
 def test_mail_server_down_is_a_clear_error(app_client, make_pro, password, settings, db):
-    from conftest import free_port
+    from sisra.devtools.ports import free_port
 
     make_pro("sanscourriel", log_in=False)
     settings.smtp_port = free_port()  # nothing listens there
@@ -257,6 +257,45 @@ def test_expired_access_token_and_disabled_account(app_client, make_pro, smtp_si
     r = app_client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert r.status_code == 401 and r.json()["code"] == "account_disabled"
     assert start(app_client, "expire", "Motdepasse-2026!").status_code == 401
+
+
+def test_refresh_tells_the_device_its_account_is_disabled_and_no_one_else(
+    app_client, make_pro, smtp_sink, db
+):
+    """A disabled account's own computer is told why (MonSisra shows « compte désactivé »,
+    not « session expirée »); a spent, expired or unknown token learns nothing more."""
+    from sisra.platform.auth.tokens import hash_token
+    from sisra.platform.context import SYSTEM
+    from sisra.platform.directory import service as directory
+    from sisra.platform.models import Professional, RefreshToken
+
+    make_pro("desactive", log_in=False)
+    live = otp_login(app_client, smtp_sink, "desactive", "desactive@demo.sisra.test")
+    spent = otp_login(app_client, smtp_sink, "desactive", "desactive@demo.sisra.test")
+    old = app_client.post("/api/v1/auth/refresh", json={"refresh_token": spent["refresh_token"]})
+    assert old.status_code == 200
+    expired = otp_login(app_client, smtp_sink, "desactive", "desactive@demo.sisra.test")
+    with db() as s:
+        s.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == hash_token(expired["refresh_token"]))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        pro = s.scalars(select(Professional).where(Professional.login == "desactive")).one()
+        directory.set_active(s, SYSTEM, pro, False)
+
+    def refresh(token: str) -> dict[str, str]:
+        r = app_client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+        assert r.status_code == 401
+        return r.json()
+
+    assert refresh(live["refresh_token"])["code"] == "account_disabled"
+    for token in (spent["refresh_token"], expired["refresh_token"], "i" * 43):
+        assert refresh(token)["code"] in ("invalid_refresh_token", "refresh_token_reused")
+    with db() as s:  # enabled again: the devices were ended, a new login is needed
+        pro = s.scalars(select(Professional).where(Professional.login == "desactive")).one()
+        directory.set_active(s, SYSTEM, pro, True)
+    assert refresh(live["refresh_token"])["code"] == "invalid_refresh_token"
 
 
 def test_devices_listing_and_revocation(app_client, make_pro):

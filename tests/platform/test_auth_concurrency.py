@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, otp_login
 from sisra.platform.models import AuditEvent, Device, LoginFlow
+from support.personas import PASSWORD, otp_login
 
 
 def burst(url: str, bodies: list[dict], form: bool = False) -> list[httpx.Response]:

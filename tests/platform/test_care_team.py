@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import share_request
 from sisra.platform.migrate import MIGRATIONS
 from sisra.platform.models import AuditEvent, CareTeamHow, CareTeamMember, Role
+from support.documents import share_request
 
 DECLARE = {
     "attestation": True,

@@ -91,7 +91,7 @@ def test_the_platform_patient_oid_setting_is_checked() -> None:
     import pytest
     from pydantic import ValidationError
 
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
     assert Settings(patient_id_oid=" 1.2.250.1.999.1.1 ").patient_id_oid == "1.2.250.1.999.1.1"
     for bad in ("1.2.250.1.213.1.4.8", "pas un oid", "1." + "2" * 70):

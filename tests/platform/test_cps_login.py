@@ -246,7 +246,8 @@ def test_client_library_maps_platform_errors(live_server):
     with PlatformClient("http://127.0.0.1:9") as down:
         with pytest.raises(ApiError) as caught:
             client_auth.start_two_step(down, "x", "y")
-        assert caught.value.code == "server_unreachable" and "ne répond pas" in caught.value.message
+        assert caught.value.code == "platform_unavailable"
+        assert caught.value.message == "La plateforme ne répond pas (127.0.0.1:9)."
 
 
 def test_crl_fetched_from_a_url_revokes_the_card(pki, settings, make_pro, db, tmp_path):

@@ -9,16 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from conftest import share_request as share
 from sisra.platform.models import AuditEvent, Document
 from sisra.platform.storage.crypto import STORED_SEGMENT
-
-
-def web_session(client: Any, persona: Any, target: str) -> Any:
-    """Open ``target`` in ``client`` logged in through a one-time web ticket (as MonSisra)."""
-    r = client.post("/api/v1/auth/web-ticket", headers=persona.headers, json={"target": target})
-    assert r.status_code == 200, r.text
-    return client.get("/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1])
+from support.documents import share_request as share
+from support.web import web_session
 
 
 def _blob(settings: Any, db: Any, doc_id: str) -> Path:

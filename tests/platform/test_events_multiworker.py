@@ -9,11 +9,12 @@ import time
 import httpx
 import pytest
 from sqlalchemy import text
-from test_events import Listener, share
 
-from conftest import RunningServer, wait_until
 from sisra.platform.events.hub import WAKE, EventHub, hub_for
 from sisra.platform.events.pg import PostgresEventHub
+from support.events import Listener, share
+from support.servers import RunningServer
+from support.waiting import wait_until
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Inbox cursors are given after commit by the sequencer (decision 66).
+"""Inbox cursors are given by the sequencer, under its own lock (decisions 66, 67, 194).
 
-A share commits its notifications without a cursor; the sequencer numbers committed rows in
-one short transaction under its own lock. These tests check that a notification committed
+A share inserts its notifications without a cursor; the sequencer numbers them, and any
+committed row still without one, just before the share commits, under a lock held through
+that commit. These tests check that a notification committed
 late is never skipped by a client listing ``after=cursor``, that a row left unnumbered (its
 request died after commit) is numbered by the server's catch-up, and, on PostgreSQL, that
 concurrent shares no longer wait on the inbox counter row.
@@ -17,11 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from conftest import RunningServer, share_request, wait_until
 from sisra.platform import counters
 from sisra.platform.app import create_app
 from sisra.platform.inbox import sequencer
 from sisra.platform.models import Notification
+from support.documents import share_request
+from support.servers import RunningServer
+from support.waiting import wait_until
 
 
 def _inbox(client, who, after: int = 0) -> dict:
@@ -66,7 +69,7 @@ def test_a_share_committed_late_is_listed_after_a_later_cursor(
             assert client.get(f"/api/v1/inbox/{note_id}", headers=rec.headers).status_code == 404
             late.commit()  # A commits after B was listed…
             assert _inbox(client, rec, b_item["cursor"])["items"] == []  # …and waits for a cursor
-            sequencer.publish(engine)  # what A's request does right after its commit
+            sequencer.publish(engine)  # the catch-up's run (A is a bare transaction)
             after_b = _inbox(client, rec, b_item["cursor"])["items"]
             assert [i["id"] for i in after_b] == [note_id]
             assert after_b[0]["cursor"] > b_item["cursor"]
@@ -225,7 +228,7 @@ def test_a_stream_never_skips_an_item_whose_event_comes_late(
     live_server, make_pro, make_patient, pdf
 ):
     """Two fan-outs arrive out of cursor order: the stream still sends both, in order."""
-    from test_events import Listener
+    from support.events import Listener
 
     author, rec = make_pro(), make_pro()
     with httpx.Client(base_url=live_server.url, timeout=30) as client:

@@ -14,13 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import otp_login, share_request, wait_until
 from needs import need
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
 from sisra.devtools.multinode import Topology
+from support.documents import share_request
+from support.personas import otp_login
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.postgres_only
 
@@ -58,12 +60,12 @@ class Exports:
         self.lock = threading.Lock()
 
     def __call__(self, item, pdf: Path) -> list[Path]:
-        final = self.folder / f"{item['document']['title']} {item['id']}.pdf"
+        final = self.folder / f"{item.document.title} {item.id}.pdf"
         tmp = self.folder / f".{final.name}.part"
         tmp.write_bytes(pdf.read_bytes())
         os.replace(tmp, final)
         with self.lock:
-            self.ids.append(item["id"])
+            self.ids.append(item.id)
         return [final]
 
     def files(self) -> list[Path]:

@@ -7,7 +7,7 @@ logged-in professional who is neither author, recipient nor in the patient's car
 import re
 import uuid
 
-from conftest import share_request
+from support.documents import share_request
 
 # the steps of authentication itself, the health check and MonSisra's update check
 PUBLIC = {

@@ -127,3 +127,16 @@ def test_directory_search_ignores_accents_and_case(app_client, make_pro):
     both = app_client.get("/api/v1/professionals", params={"q": "logie"}, headers=me.headers)
     assert len(both.json()) == 2
     assert app_client.get("/api/v1/professionals?q=lefevre").status_code == 401
+
+
+def test_directory_search_by_rpps_number_finds_that_professional_only(app_client, make_pro):
+    me = make_pro()
+    paul = make_pro(first_name="Paul", last_name="Martin")
+    found = app_client.get("/api/v1/professionals", headers=me.headers).json()
+    rpps = next(p["rpps"] for p in found if p["id"] == str(paul.id))
+    by_number = app_client.get("/api/v1/professionals", params={"q": rpps}, headers=me.headers)
+    assert [p["id"] for p in by_number.json()] == [str(paul.id)]
+    unknown = app_client.get(
+        "/api/v1/professionals", params={"q": "10999999990"}, headers=me.headers
+    )
+    assert unknown.json() == []

@@ -2,14 +2,14 @@
 
 import io
 import uuid
-from typing import Any
 
 from PIL import Image
 
-from conftest import PASSWORD
-from conftest import share_request as share
 from sisra.common.pagefit import MAX_PIXELS
 from sisra.platform.web import preview
+from support.documents import share_request as share
+from support.personas import PASSWORD
+from support.web import web_session
 
 
 def hostile_pdf(width_pt: float = 3.6, height_pt: float = 2000) -> bytes:
@@ -22,13 +22,6 @@ def hostile_pdf(width_pt: float = 3.6, height_pt: float = 2000) -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
-
-
-def web_session(client: Any, persona: Any, target: str) -> Any:
-    """Open ``target`` in ``client`` logged in through a one-time web ticket (as MonSisra)."""
-    r = client.post("/api/v1/auth/web-ticket", headers=persona.headers, json={"target": target})
-    assert r.status_code == 200, r.text
-    return client.get("/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1])
 
 
 def _size(png: bytes) -> tuple[int, int]:
@@ -102,7 +95,7 @@ def test_a_page_slow_to_draw_is_unavailable_in_seconds_and_stalls_no_one(
 
     import httpx
 
-    from conftest import slow_to_draw_pdf
+    from support.documents import slow_to_draw_pdf
 
     author, rec, other = make_pro(), make_pro(), make_pro()
     slow = slow_to_draw_pdf()
@@ -182,7 +175,7 @@ def test_previews_draw_at_most_two_at_a_time_and_each_answers_in_bounded_time(
 
     import httpx
 
-    from conftest import slow_to_draw_pdf
+    from support.documents import slow_to_draw_pdf
 
     author, rec = make_pro(), make_pro()
     patient = make_patient()
@@ -256,8 +249,8 @@ def test_the_render_process_gets_none_of_the_servers_secrets(monkeypatch) -> Non
     import psutil
     import pytest
 
-    from conftest import slow_to_draw_pdf
     from sisra.common import pdfrender
+    from support.documents import slow_to_draw_pdf
 
     monkeypatch.setenv("SISRA_MASTER_KEY", "c2VjcmV0LWRlLXRlc3Q=")
     seen: list[dict[str, str]] = []

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import RunningServer
 from sisra.platform.logs import MASK, redact
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
+from support.servers import RunningServer
 
 
 class _Records(logging.Handler):

@@ -17,12 +17,12 @@ from joserfc.jwk import KeySet, RSAKey
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from conftest import PSC_CLIENT_JWT, national_id_of, psc_provider_login
 from sisra.client.psc import _Listener
 from sisra.platform.app import create_app
 from sisra.platform.auth import psc_provider
 from sisra.platform.auth.psc_provider import PscRefused
 from sisra.platform.models import AuditEvent
+from support.psc import PSC_CLIENT_JWT, national_id_of, psc_provider_login
 
 
 def _pkce() -> tuple[str, str]:

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from conftest import share_request
 from sisra.platform.models import AuditEvent, Role
+from support.documents import share_request
 
 
 def share(client, sender, patient_id, recipients, data, restricted=False):

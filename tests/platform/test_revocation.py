@@ -9,10 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from conftest import otp_login
 from sisra.platform.context import SYSTEM
 from sisra.platform.directory import service as directory
 from sisra.platform.models import Professional, Role, WebSession
+from support.personas import otp_login
 
 
 class Stream:

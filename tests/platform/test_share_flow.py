@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from conftest import share_request as share
 from sisra.platform.models import AuditEvent, Document, Notification
+from support.documents import share_request as share
 
 
 def blob_files(settings) -> list[Path]:
@@ -242,7 +242,7 @@ def test_a_20_mb_pdf_streams_through_upload_and_download(
 
     import httpx
 
-    from conftest import make_pdf
+    from support.documents import make_pdf
 
     settings.max_document_bytes = 25 * 1024 * 1024
     big = tmp_path / "big.pdf"

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from conftest import _serve_process
 from sisra.devtools.children import end
 from sisra.devtools.ports import start_on_fresh_ports
+from support.servers import serve_process
 
 STREAMS = 5
 
@@ -22,7 +22,7 @@ def test_sigterm_with_event_streams_open_stops_the_platform_within_5_s(
     settings: Any, make_pro: Any
 ) -> None:
     pro = make_pro()
-    proc, url = start_on_fresh_ports(lambda: _serve_process(settings), lambda: None, RuntimeError)
+    proc, url = start_on_fresh_ports(lambda: serve_process(settings), lambda: None, RuntimeError)
     connected = threading.Semaphore(0)
     ended: list[str] = []
 

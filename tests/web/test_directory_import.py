@@ -182,7 +182,7 @@ def test_import_of_the_ans_rpps_extract_then_first_login_mail(
     page.get_by_role("button", name=re.compile("Envoyer les instructions")).click()
     expect(page.get_by_role("status")).to_contain_text("envoyées à 2 professionnel(s)")
     mail = smtp_sink.last_to("eloise.leboeuf@demo.sisra.test")
-    assert mail is not None and "eloise.le-boeuf" in mail.body and "Carte CPS" in mail.body
+    assert mail is not None and "eloise.le-boeuf" in mail.body and "votre carte CPS" in mail.body
     assert "mot de passe" in mail.body and len(smtp_sink.messages) == before + 2
     assert "/premiere-connexion/" in mail.body  # the link to choose it
     with db() as s:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 
 @pytest.fixture

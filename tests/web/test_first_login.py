@@ -11,12 +11,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from conftest import otp_login
 from sisra.common.identifiers import luhn_complete
 from sisra.platform.context import SYSTEM
 from sisra.platform.directory import service as directory
 from sisra.platform.logs import MASK, redact
 from sisra.platform.models import AuditEvent, PasswordLink, Professional, Role, utcnow
+from support.personas import otp_login
 
 NEW_PASSWORD = "Premier-mot2passe"
 

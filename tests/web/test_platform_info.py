@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from conftest import share_request
 from sisra.common import clock
 from sisra.platform.app import create_app
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
+from support.documents import share_request
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def test_the_platform_says_who_runs_it_without_login(app_client: TestClient) -> 
         "contact_email": "contact@sisra.local",
         "public_url": "http://127.0.0.1:8000",
         "timezone": "Europe/Paris",
+        "max_document_bytes": 2 * 1024 * 1024,
     }
 
 
@@ -51,6 +52,7 @@ def test_times_are_shown_in_the_configured_zone(
         "contact_email": "support@guyane.example",
         "public_url": "http://sisra.guyane.example",
         "timezone": "America/Cayenne",
+        "max_document_bytes": 2 * 1024 * 1024,
     }
     recipient = make_pro("dr.cayenne", log_in=True)
     r = share_request(cayenne, make_pro(), make_patient(), [recipient], pdf("Heure"))

@@ -7,8 +7,8 @@ import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from conftest import national_id_of, psc_provider_login
 from sisra.platform.models import AuditEvent
+from support.psc import national_id_of, psc_provider_login
 
 
 def _audit(db, action: str) -> list[AuditEvent]:

@@ -260,7 +260,7 @@ def test_record_preview_of_a_page_too_long_to_draw_says_so(
     unavailable (within seconds) rather than showing a broken image."""
     import httpx
 
-    from conftest import slow_to_draw_pdf
+    from support.documents import slow_to_draw_pdf
 
     author, recipient = make_pro(), make_pro()
     patient = make_patient()

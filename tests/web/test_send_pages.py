@@ -83,9 +83,11 @@ def test_send_with_a_new_identity(live_server, make_pro, web_as):
     expect(page.get_by_label("Nom de naissance", exact=True)).to_have_value("Lemaire")
     page.get_by_label("INS (facultatif)").fill("")
     page.get_by_role("button", name="Créer l'identité").click()
-    expect(page).to_have_url(re.compile(r"/envoyer/[0-9a-f-]{36}$"))
-    patient_id = page.url.rsplit("/", 1)[1]
+    # after the redirect (POST-redirect-GET), the page says the identity was created
+    expect(page).to_have_url(re.compile(r"/envoyer/[0-9a-f-]{36}\?identite=creee$"))
+    patient_id = page.url.rsplit("/", 1)[1].split("?")[0]
     expect(page.get_by_label("Patient")).to_contain_text("LEMAIRE Rose")
+    expect(page.get_by_role("status")).to_contain_text("Identité créée")
 
     # the same identity again: the existing patient is proposed, nothing is created
     page.goto(f"{live_server.url}/envoyer")
@@ -95,6 +97,7 @@ def test_send_with_a_new_identity(live_server, make_pro, web_as):
     expect(page.get_by_role("alert")).to_contain_text("Cette identité existe déjà")
     page.get_by_role("link", name="Choisir ce patient").click()
     expect(page).to_have_url(f"{live_server.url}/envoyer/{patient_id}")
+    expect(page.get_by_text("Identité créée")).to_have_count(0)  # it existed already
 
     page.get_by_role("link", name="Créer un document").click()
     _add_recipient_typing(page, "blanc bron", "Hugo BLANC")

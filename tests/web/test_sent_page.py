@@ -7,8 +7,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from conftest import share_request
 from sisra.platform.models import AuditEvent
+from support.documents import share_request
 
 
 def _web_login(app_client: Any, persona: Any) -> None:

@@ -114,6 +114,9 @@ class AccountSettings:
     # the practice software's group when it reads the exports under another account (a
     # practice server): files 0640 and created folders 2750 of that group, else 0600/0700
     export_group: str | None = None
+    # the folder the practice software drops letters into, for MonSisra to send them
+    # (sisra.client.outbox); None: nothing is sent from a folder
+    outbox: Path | None = None
 
     def validated(self) -> AccountSettings:
         """A normalised copy, or ``invalid_setting``."""
@@ -150,9 +153,23 @@ class AccountSettings:
             if not isinstance(export, str):
                 raise bad("Le dossier d'export est invalide.")
             export = Path(export) if export.strip() else None
+        outbox = self.outbox
+        if outbox is not None and not isinstance(outbox, Path):
+            if not isinstance(outbox, str):
+                raise bad("Le dossier d'envoi est invalide.")
+            outbox = Path(outbox) if outbox.strip() else None
+        if outbox is not None:
+            if not outbox.is_absolute():
+                raise bad("Le dossier d'envoi doit être un chemin complet (absolu).")
+            if export is not None and _same_folder(outbox, export):
+                raise bad(
+                    "Le dossier d'envoi ne peut pas être le répertoire d'enregistrement des "
+                    "documents reçus : choisissez un autre dossier."
+                )
         columns = self.table_columns if isinstance(self.table_columns, str) else None
         return dataclasses.replace(
             self,
+            outbox=outbox,
             table_columns=columns,  # a layout that cannot be read is forgotten, not an error
             display_name=self.display_name.strip(),
             login=self.login.strip(),
@@ -164,6 +181,7 @@ class AccountSettings:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["export_folder"] = str(self.export_folder) if self.export_folder else None
+        data["outbox"] = str(self.outbox) if self.outbox else None
         return data
 
     @classmethod
@@ -255,6 +273,35 @@ def _check_profile(profile_id: str | None) -> None:
         get_profile(profile_id)
     except ValueError as exc:
         raise AccountError("invalid_setting", str(exc)) from None
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.expanduser().resolve() == b.expanduser().resolve()
+    except (OSError, RuntimeError):
+        return a == b
+
+
+def _check_outbox(settings: AccountSettings) -> None:
+    """A new or changed outbox must exist or be creatable (MonSisra creates it, 0700 or of
+    the practice software's group); an account read from disk keeps its own, should the
+    folder be unreachable for a while (a network share)."""
+    if settings.outbox is None:
+        return
+    from sisra.client.export.permissions import FileAccess, GroupError
+
+    try:
+        FileAccess.for_group(settings.export_group).make_folder(settings.outbox)
+    except (OSError, GroupError) as exc:
+        raise AccountError(
+            "invalid_setting",
+            f"Le dossier d'envoi {settings.outbox} ne peut pas être créé "
+            f"({getattr(exc, 'strerror', None) or exc}).",
+        ) from None
+    if not settings.outbox.is_dir():
+        raise AccountError(
+            "invalid_setting", f"Le dossier d'envoi {settings.outbox} n'est pas un dossier."
+        )
 
 
 def _check_credentials(settings: AccountSettings, credentials: dict[str, Any]) -> None:
@@ -373,6 +420,7 @@ class AccountStore:
         """A new account: settings in account.json, ``credentials`` in a new vault."""
         settings = settings.validated()
         _check_profile(settings.software_profile_id)
+        _check_outbox(settings)
         with _vault_errors():
             check_password_strength(password)
         _check_credentials(settings, credentials)
@@ -413,6 +461,8 @@ class AccountStore:
         settings = dataclasses.replace(account.settings, **changes).validated()
         if "software_profile_id" in changes:
             _check_profile(settings.software_profile_id)
+        if "outbox" in changes:
+            _check_outbox(settings)
         if settings.professional_id != account.settings.professional_id:
             raise AccountError(
                 "invalid_setting",

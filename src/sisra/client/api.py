@@ -1,16 +1,22 @@
 """HTTP access to the platform's API v1, with the platform's errors as exceptions.
 
-Every failure becomes an :class:`ApiError` carrying the platform's stable ``code`` and its
-French ``message``; a network failure becomes ``server_unreachable``, so callers show one kind
-of error to the user.
+Every failure — of a JSON request or of a streamed download — becomes an :class:`ApiError`
+carrying a stable ``code`` and a French ``message``, translated in one place
+(:mod:`sisra.client.errors`: no network, platform down, the platform's own refusals).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sisra import __version__
+from sisra.client import errors
+from sisra.client.errors import ApiError
+
+__all__ = ["DEMO_SERVER", "SERVER_ENV", "ApiError", "PlatformClient", "default_server"]
 
 if TYPE_CHECKING:
     import httpx
@@ -28,15 +34,6 @@ def default_server() -> str:
     from sisra.client.region import read_region
 
     return os.environ.get(SERVER_ENV, "").strip() or read_region().server_url or DEMO_SERVER
-
-
-class ApiError(Exception):
-    def __init__(
-        self, code: str, message: str, status: int = 0, body: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.status = code, message, status
-        self.body = body or {}
 
 
 class PlatformClient:
@@ -67,32 +64,35 @@ class PlatformClient:
     def request(
         self, method: str, path: str, *, token: str | None = None, **kwargs: Any
     ) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}) or {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         import httpx
 
+        headers = _headers(kwargs.pop("headers", None), token)
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(
-                "server_unreachable",
-                # no « MonSisra réessaiera » here: only the engines retry, and they say so
-                f"Le serveur Sisra ({self.base_url}) ne répond pas. Vérifiez votre connexion "
-                "à Internet.",
-            ) from exc
+            raise errors.from_transport(self.base_url, exc) from exc
         if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise ApiError(
-                str(body.get("code", f"http_{response.status_code}")),
-                str(body.get("message", "Le serveur a refusé la demande.")),
-                response.status_code,
-                body,
-            )
+            raise errors.from_response(self.base_url, response)
         return response
+
+    @contextmanager
+    def stream(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """The answer, its body not read yet (a download, the live event stream). A failure
+        to connect, a refusal, and a connection lost while the body is read all raise
+        :class:`ApiError`, as :meth:`request` does."""
+        import httpx
+
+        headers = _headers(kwargs.pop("headers", None), token)
+        try:
+            with self._http.stream(method, path, headers=headers, **kwargs) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise errors.from_response(self.base_url, response)
+                yield response
+        except httpx.TransportError as exc:
+            raise errors.from_transport(self.base_url, exc) from exc
 
     def get_json(self, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
         return self.request("GET", path, token=token, **kwargs).json()
@@ -101,3 +101,10 @@ class PlatformClient:
         self, path: str, body: dict[str, Any] | None = None, *, token: str | None = None
     ) -> Any:
         return self.request("POST", path, token=token, json=body or {}).json()
+
+
+def _headers(given: dict[str, str] | None, token: str | None) -> dict[str, str]:
+    headers = dict(given or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers

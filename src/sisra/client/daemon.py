@@ -10,7 +10,8 @@ restart. The supervisor here keeps one engine thread per account and, every few 
 - restarts an engine that stopped because a person had to act (strong authentication due,
   session refused) as soon as the account's vault holds new credentials (``sisra client
   reauth`` saved them), and otherwise tries again every :data:`RETRY_REFUSED_S` (an account
-  disabled then enabled again needs nothing more);
+  disabled then enabled again is then told « session expirée »: the disabling ended its
+  devices, one ``reauth`` resumes it);
 - writes each account's state to ``service-status.json`` (``sisra client status`` reads it)
   and to systemd (``sd_notify`` STATUS line), and says when it stops.
 """
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sisra.client import sdnotify
 from sisra.client.accounts import Account, AccountError, AccountStore, UnlockedAccount
+from sisra.client.errors import PLATFORM, advice
 from sisra.client.lock import SyncLock, hold_sync
 from sisra.client.vault import atomic_write
 from sisra.common.french import de
@@ -45,11 +47,10 @@ RETRY_CRASHED_S = 30.0
 STOP_WITHIN_S = 4.0
 # the states of an engine at work; any other state an engine stops on (strong authentication
 # due, a session the platform refuses) waits for a person, or for new credentials
-WORKING = frozenset({"starting", "online", "syncing", "offline", "error", "crashed", "stopped"})
-REAUTH_HINT = " Lancez « sisra client reauth » : la synchronisation reprendra d'elle-même."
-DISABLED_HINT = (
-    " Voyez avec l'administrateur de la plateforme ; nouvel essai toutes les 10 minutes."
+WORKING = frozenset(
+    {"starting", "online", "syncing", "offline", PLATFORM, "error", "crashed", "stopped"}
 )
+REAUTH_HINT = " Lancez « sisra client reauth » : la synchronisation reprendra d'elle-même."
 
 Echo = Callable[[str], None]
 AskPassword = Callable[[Account], str | None]
@@ -269,7 +270,13 @@ class Daemon:
         if slot.running is not None:
             slot.running.close()
         slot.stop = threading.Event()
-        slot.running = open_engine(slot.unlocked, self.document_log(slot.prefix))
+        prefix = slot.prefix
+        slot.running = open_engine(
+            slot.unlocked,
+            self.document_log(prefix),
+            outbox_log=lambda line: self.echo(f"{prefix}{line}"),
+            headless=True,  # no window here: printed jobs go to « À envoyer »
+        )
 
         def status(code: str, message: str) -> None:
             self._status(slot, code, message)
@@ -288,11 +295,12 @@ class Daemon:
             status("crashed", f"Erreur inattendue ({type(exc).__name__}) ; nouvel essai.")
 
     def _status(self, slot: Slot, code: str, message: str) -> None:
-        if code == "account_disabled":
-            hint = DISABLED_HINT
+        # what to do, for each cause (sisra.client.errors: the same table as the window's)
+        if todo := advice(code, "service"):
+            hint = f" {todo}"
         elif code not in WORKING:
             hint = REAUTH_HINT
-        elif code in ("offline", "error"):
+        elif code == "error":
             hint = " Nouvel essai automatique."
         else:
             hint = ""

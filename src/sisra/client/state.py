@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sisra.client.items import InboxItem
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     id TEXT PRIMARY KEY,
     cursor INTEGER NOT NULL,
-    item TEXT NOT NULL,
+    item TEXT NOT NULL,              -- the platform's JSON as received (InboxItem.to_json)
     status TEXT NOT NULL,            -- pending | exported | failed | skipped | deleted
     attempts INTEGER NOT NULL DEFAULT 0,
     next_try REAL NOT NULL DEFAULT 0,
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS reads (id TEXT PRIMARY KEY, read_at REAL NOT NULL);
 class ItemState:
     id: str
     cursor: int
-    item: dict[str, Any]
+    item: InboxItem
     status: str
     attempts: int
     next_try: float
@@ -93,12 +95,12 @@ class LocalState:
         )
 
     # items ------------------------------------------------------------------------------
-    def record(self, item: dict[str, Any]) -> bool:
+    def record(self, item: InboxItem) -> bool:
         """Remember a new inbox item as pending; False when it was already known."""
         cur = self._db.execute(
             "INSERT OR IGNORE INTO items(id, cursor, item, status, updated_at) "
             "VALUES(?, ?, ?, 'pending', ?)",
-            (item["id"], int(item["cursor"]), json.dumps(item), time.time()),
+            (item.id, item.cursor, item.json_text, time.time()),
         )
         return cur.rowcount == 1
 
@@ -199,7 +201,7 @@ def _row(row: tuple[Any, ...]) -> ItemState:
     return ItemState(
         id_,
         int(cursor),
-        json.loads(item),
+        InboxItem.from_text(item),
         status,
         int(attempts),
         float(next_try),

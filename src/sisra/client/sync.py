@@ -6,7 +6,7 @@ files locally → send the ``downloaded`` receipt. Each step is recorded in :cla
 before the next, so a kill at any moment resumes where it stopped and never exports twice. A
 failure is retried with backoff and listed with its reason until it succeeds; it is never
 dropped. One document's failure never holds back the others: whatever an exporter raises
-(its own :class:`ExportFailure`, a disk error, an unexpected exception from a writer) marks
+(its own :class:`ExportError`, a disk error, an unexpected exception from a writer) marks
 that document failed with its reason, and the queue goes on. A failure that trying again
 cannot cure (the document's own data, an unexpected error) is retried a few times
 (``CONTENT_ATTEMPTS``) and then waits for the user's « Réessayer ». Live events (SSE) only
@@ -34,6 +34,8 @@ import httpx
 
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.auth import Credentials, StrongAuthRequired, refresh
+from sisra.client.errors import NETWORK, NO_REFRESH, ExportError, describe
+from sisra.client.items import InboxItem
 from sisra.client.state import ItemState, LocalState
 
 log = logging.getLogger(__name__)
@@ -47,24 +49,17 @@ NEVER_S = 10 * 365 * 86400.0
 LISTEN_S = 60.0  # a live stream is re-opened after a listing at least this often
 CHUNK = 64 * 1024
 
-Exporter = Callable[[dict[str, Any], Path], list[Path]]
+Exporter = Callable[[InboxItem, Path], list[Path]]
 T = TypeVar("T")
 
 
-class ExportFailure(Exception):
-    """Raised by an exporter: a stable code and a French message for the user."""
+class Offline(Exception):
+    """The platform cannot be reached (no network, or the platform down: ``code`` says
+    which); the engine waits and resumes."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
-
-
-class Offline(Exception):
-    """The platform cannot be reached; the engine waits and resumes."""
-
-    def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.code, self.message = code, message
 
 
 class TokenSource(Protocol):
@@ -94,11 +89,12 @@ class CredentialTokens:
 
     def call(self, fn: Callable[[str], T]) -> T:
         """``fn(access_token)``; an expired token (401) is refreshed once and ``fn`` retried.
-        ``strong_auth_required`` is never retried: a person must act."""
+        A refused account (strong authentication due, account disabled) is not: a refresh
+        cannot cure it, a person must act."""
         try:
             return fn(self.access_token())
         except ApiError as exc:
-            if exc.status != 401 or exc.code == "strong_auth_required":
+            if exc.status != 401 or exc.code in NO_REFRESH:
                 raise
         self.refresh()
         return fn(self.access_token())
@@ -144,8 +140,8 @@ class SyncEngine:
         try:
             return self.tokens.call(call)
         except ApiError as exc:
-            if exc.code == "server_unreachable":
-                raise Offline(exc.message) from exc
+            if exc.unreachable:
+                raise Offline(exc.code, exc.message) from exc
             raise
 
     # inbox ----------------------------------------------------------------------------------
@@ -162,13 +158,13 @@ class SyncEngine:
         while True:
             path = f"/api/v1/inbox?after={self.state.cursor}&limit=200"
             page = self._authorized(lambda t: self.client.get_json(path, token=t))  # noqa: B023
-            for item in page["items"]:
+            for item in map(InboxItem.from_json, page["items"]):
                 if self.state.record(item):
                     new += 1
-                    if since is not None and _created(item) < since:
-                        self.state.skip(item["id"])
+                    if since is not None and item.created_at < since:
+                        self.state.skip(item.id)
                     else:
-                        self.on_change("new", self.state.get(item["id"]))
+                        self.on_change("new", self.state.get(item.id))
             self.state.set_cursor(int(page["next_cursor"]))
             if not page["has_more"]:
                 return new
@@ -202,7 +198,7 @@ class SyncEngine:
                 )
                 self.state.mark_receipt_sent(st.id)
             return True
-        except ExportFailure as exc:
+        except ExportError as exc:
             self._failed(st, exc.code, exc.message)
         except _HashMismatch:
             self._failed(
@@ -243,59 +239,43 @@ class SyncEngine:
         self.on_change("failed", self.state.get(st.id))
         self._schedule_next_retry()
 
-    def fetch(self, item: dict[str, Any], dest: Path) -> Path:
+    def fetch(self, item: InboxItem, dest: Path) -> Path:
         """The document's PDF at ``dest``, downloaded and verified if it is not there yet,
         without exporting it (to open or preview a document that was not exported)."""
-        if dest.is_file() and _sha256(dest) == item["document"]["sha256"]:
+        if dest.is_file() and _sha256(dest) == item.document.sha256:
             return dest
         part = self._download(item, dest.with_name(dest.name + ".part"))
         os.replace(part, dest)
         return dest
 
-    def _download(self, item: dict[str, Any], part: Path | None = None) -> Path:
+    def _download(self, item: InboxItem, part: Path | None = None) -> Path:
         """Stream the PDF into the work folder, resuming a partial download (Range)."""
-        doc = item["document"]
-        part = part or self.work_dir / f"{item['id']}.part"
+        doc = item.document
+        part = part or self.work_dir / f"{item.id}.part"
         have = part.stat().st_size if part.exists() else 0
-        if have > int(doc["size"]):
+        if have > doc.size:
             part.unlink()
             have = 0
-        if have < int(doc["size"]):
+        if have < doc.size:
 
             def fetch(token: str) -> None:
-                headers = (
-                    {"If-Range": f'"{doc["sha256"]}"', "Range": f"bytes={have}-"} if have else {}
-                )
-                self._stream_to(part, f"/api/v1/inbox/{item['id']}/content", token, headers)
+                headers = {"If-Range": f'"{doc.sha256}"', "Range": f"bytes={have}-"} if have else {}
+                self._stream_to(part, f"/api/v1/inbox/{item.id}/content", token, headers)
 
             self._authorized(fetch)
-        if _sha256(part) != doc["sha256"]:
+        if _sha256(part) != doc.sha256:
             part.unlink(missing_ok=True)
             raise _HashMismatch
         return part
 
     def _stream_to(self, part: Path, path: str, token: str, headers: dict[str, str]) -> None:
-        try:
-            with self.client._http.stream(
-                "GET", path, headers={**headers, "Authorization": f"Bearer {token}"}
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    body = _json(response)
-                    raise ApiError(
-                        str(body.get("code", f"http_{response.status_code}")),
-                        str(body.get("message", "Téléchargement refusé.")),
-                        response.status_code,
-                        body,
-                    )
-                mode = "ab" if response.status_code == 206 else "wb"
-                with part.open(mode) as fh:
-                    for chunk in response.iter_bytes(CHUNK):
-                        fh.write(chunk)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-        except httpx.TransportError as exc:
-            raise ApiError("server_unreachable", "Le serveur Sisra ne répond pas.") from exc
+        with self.client.stream("GET", path, token=token, headers=headers) as response:
+            mode = "ab" if response.status_code == 206 else "wb"
+            with part.open(mode) as fh:
+                for chunk in response.iter_bytes(CHUNK):
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
 
     # live events ------------------------------------------------------------------------
     def listen(self, stop: threading.Event, max_seconds: float | None = None) -> None:
@@ -303,38 +283,26 @@ class SyncEngine:
         deadline = time.monotonic() + max_seconds if max_seconds else None
 
         def stream(token: str) -> None:
-            headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": str(self.state.cursor)}
+            headers = {"Last-Event-ID": str(self.state.cursor)}
             timeout = httpx.Timeout(30.0, read=60.0)
             try:
-                with self.client._http.stream(
-                    "GET",
-                    "/api/v1/events",
-                    headers=headers,
-                    timeout=timeout,
+                with self.client.stream(
+                    "GET", "/api/v1/events", token=token, headers=headers, timeout=timeout
                 ) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        body = _json(response)
-                        raise ApiError(
-                            str(body.get("code", "http_error")),
-                            str(body.get("message", "")),
-                            response.status_code,
-                            body,
-                        )
                     self._live = response
                     if self.wake.is_set():  # interrupted while connecting
                         return
                     for item in _events(response.iter_lines(), stop, deadline, self.wake):
                         if self.state.record(item):
-                            self.on_change("new", self.state.get(item["id"]))
-                        self.state.set_cursor(int(item["cursor"]))
-                        st = self.state.get(item["id"])
+                            self.on_change("new", self.state.get(item.id))
+                        self.state.set_cursor(item.cursor)
+                        st = self.state.get(item.id)
                         if st is not None and st.status == "pending":
                             self.process(st)
-            except httpx.TransportError as exc:
-                if stop.is_set() or self.wake.is_set():  # we cut the stream ourselves
-                    return
-                raise ApiError("server_unreachable", "Le serveur Sisra ne répond pas.") from exc
+            except ApiError as exc:
+                if exc.unreachable and (stop.is_set() or self.wake.is_set()):
+                    return  # we cut the stream ourselves
+                raise
             finally:
                 self._live = None
 
@@ -383,17 +351,18 @@ class SyncEngine:
                 self._schedule_next_retry()
                 self.listen(stop, max_seconds=LISTEN_S)
             except Offline as exc:
-                status("offline", exc.message)
+                # no network (« offline ») or the platform down: the same wait, two causes
+                status("offline" if exc.code == NETWORK else exc.code, exc.message)
                 self._nap(stop, BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
                 attempt += 1
             except StrongAuthRequired as exc:
                 status("strong_auth_required", exc.message)
                 return
             except ApiError as exc:
-                if exc.status == 401:  # revoked device, disabled account: a person must act
-                    status(exc.code, exc.message)
+                if exc.status == 401:  # session ended, account disabled: a person must act
+                    status(*describe(exc))
                     return
-                # a server error or throttling: say so, wait, try again; nothing is lost
+                # throttling, another refusal: say so, wait, try again; nothing is lost
                 status("error", exc.message)
                 self._nap(stop, BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / 5)
                 attempt += 1
@@ -443,18 +412,6 @@ class _HashMismatch(Exception):
     pass
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _created(item: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00"))
-
-
 def since_days(days: int) -> datetime | None:
     """The backfill limit for « remonter N jours » (0 = nothing from the past)."""
     return datetime.now(UTC) - timedelta(days=days)
@@ -465,7 +422,8 @@ def _events(
     stop: threading.Event,
     deadline: float | None,
     wake: threading.Event | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[InboxItem]:
+    """The inbox items of an event stream, typed as they are read."""
     data: list[str] = []
     for line in lines:
         if stop.is_set() or (wake is not None and wake.is_set()):
@@ -474,7 +432,7 @@ def _events(
             return
         if not line:
             if data:
-                yield json.loads("\n".join(data))
+                yield InboxItem.from_json(json.loads("\n".join(data)))
                 data = []
             continue
         if line.startswith("data:"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -79,3 +79,9 @@ def fr_datetime(value: datetime | str, tz: tzinfo | None, sep: str = " à ") -> 
     """« 06/12/2026 à 17h21 » in ``tz`` (``sep=" "`` for a table column)."""
     moment = local(value, tz)
     return f"{moment:%d/%m/%Y}{sep}{hhmm(moment)}"
+
+
+def day_start(day: date) -> datetime:
+    """The first instant (UTC) of ``day`` in the platform's zone: a search « du … au … »
+    covers whole local days."""
+    return datetime.combine(day, time.min, tzinfo=platform_zone()).astimezone(UTC)

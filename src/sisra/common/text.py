@@ -1,7 +1,9 @@
-"""Text normalisation used for searching names regardless of accents and case."""
+"""Text normalisation: names searched regardless of accents and case, one-line fields, and
+how a person is named (« Dr Marc GAUTHIER », a patient's used name)."""
 
 import re
 import unicodedata
+from typing import Any
 
 _SEPARATORS = re.compile(r"[\s'\-]+")
 _LATIN_MARKS = re.compile("[\u0300-\u036f]")  # the accents of French, once decomposed
@@ -54,3 +56,38 @@ def named_by_address(first_name: str, last_name: str, address: str | None) -> bo
     first, last = first_name.strip().lower(), last_name.strip().lower()
     local, _, domain = value.partition("@")
     return (not first and last == value[:100]) or (first == local and last == domain)
+
+
+_SPACES = re.compile(r"\s+")
+# Professions whose members are addressed as "Docteur" in France (the directory's labels).
+_DOCTOR_WORDS = ("medecin", "chirurgien", "pharmacien", "biologiste", "iatre", "anesthesiste")
+_NOT_DOCTOR = ("psychologue", "podologue", "kinesitherapeute", "infirmi", "sage femme")
+
+
+def one_line(value: Any) -> str:
+    """One line of text: control characters and line breaks become spaces, spaces collapse."""
+    if value is None:
+        return ""
+    raw = unicodedata.normalize("NFC", str(value))
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in raw)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
+def is_doctor(profession: str) -> bool:
+    folded = fold(profession)
+    if any(word in folded for word in _NOT_DOCTOR):
+        return False
+    return any(word in folded for word in _DOCTOR_WORDS) or folded.endswith("logue")
+
+
+def person_label(name: Any, profession: Any) -> str:
+    """'Dr Marc GAUTHIER' for a doctor, the plain name otherwise."""
+    label = one_line(name)
+    if label and is_doctor(one_line(profession)) and not fold(label).startswith(("dr ", "pr ")):
+        return f"Dr {label}"
+    return label
+
+
+def patient_last_name(used: Any, birth: Any) -> str:
+    """The name the patient uses (``used``, else ``birth``), upper-case."""
+    return one_line(used or birth).upper()

@@ -11,9 +11,10 @@ import json
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sisra.client.accounts import AccountError, AccountStore, UnlockedAccount
@@ -25,6 +26,7 @@ from sisra.desktop.tray import Alerts
 
 if TYPE_CHECKING:
     from sisra.desktop.documents import DocumentsWindow
+    from sisra.desktop.send import PrintedWatcher, SendWindow
     from sisra.desktop.session import AccountSession
 
 CLOSE_WAIT_MS = 5_000  # at logout, for background reads of the account to end
@@ -47,6 +49,8 @@ class Controller(QObject):
         self.wizard: QWidget | None = None
         self.documents: DocumentsWindow | None = None
         self.session: AccountSession | None = None
+        self.printed: PrintedWatcher | None = None  # the outbox's imprimes/ folder
+        self.send_windows: dict[Path, SendWindow] = {}
 
     def start(self) -> None:
         if self.store.list():
@@ -119,11 +123,44 @@ class Controller(QObject):
         self.alerts.window = window
         self.documents = window
         self.session.start()
+        self.watch_printed()
         if self.login is not None:
             self.login.hide()
         self._show(window)
 
+    def watch_printed(self) -> None:
+        """Letters printed to MonSisra open « Envoyer ce document » (decision 185)."""
+        from sisra.client.printing.jobs import printed_dir
+        from sisra.desktop.send import PrintedWatcher
+
+        session = self.session
+        assert session is not None
+        # the folder read anew at each scan, and at once when the session restarts after
+        # « Paramétrages » saved another outbox (decision 191)
+        self.printed = PrintedWatcher(lambda: printed_dir(session.account), self)
+        self.printed.found.connect(self.show_send)
+        session.status_changed.connect(self.printed.on_status)
+
+    def show_send(self, path: Path) -> None:
+        from sisra.desktop.send import SendWindow
+
+        if self.session is None or path in self.send_windows:
+            return
+        window = SendWindow(self.session, path)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.destroyed.connect(lambda _o=None, p=path: self.send_windows.pop(p, None))
+        self.send_windows[path] = window
+        self._show(window)
+
     def close_session(self) -> None:
+        if self.printed is not None:
+            self.printed.stop()
+            self.printed.deleteLater()
+            self.printed = None
+        for send in list(self.send_windows.values()):
+            send.busy = False
+            send.close()
+        self.send_windows.clear()
         if self.documents is not None:
             self.documents.quitting = True
             self.documents.close()

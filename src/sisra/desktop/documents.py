@@ -21,13 +21,11 @@ from PySide6.QtCore import (
     QPoint,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QImage,
     QKeyEvent,
     QKeySequence,
@@ -50,13 +48,15 @@ from PySide6.QtWidgets import (
 )
 
 from sisra import __version__
-from sisra.client import opener, updates
+from sisra.client import updates
 from sisra.client.accounts import AccountError, AccountStore
 from sisra.client.api import ApiError
+from sisra.client.errors import DISABLED, EXPIRED, PLATFORM, STRONG_AUTH, advice, describe
 from sisra.client.opener import OpenFailed
 from sisra.client.region import display_zone, operator
 from sisra.client.state import ItemState
 from sisra.desktop.config import help_line
+from sisra.desktop.header_arrows import HeaderArrows
 from sisra.desktop.model import (
     COL_DATE,
     COL_PATIENT,
@@ -72,6 +72,7 @@ from sisra.desktop.model import (
 )
 from sisra.desktop.preview import PreviewPopup, PreviewRenderer
 from sisra.desktop.session import AccountSession
+from sisra.desktop.system_open import open_in_browser, open_with_system
 from sisra.desktop.tasks import describe_error, run_task
 from sisra.desktop.tray import Alerts
 
@@ -86,28 +87,10 @@ FITTED_COLUMNS = (
     (COL_STATUS, 70, 180),
 )
 
+# the engine waits and tries again by itself in these states
+WAITING = ("offline", PLATFORM, "error")
+PAUSED = " La réception des documents est en pause ; rien n'est perdu."
 BANNER = "QLabel {{ background: {bg}; color: {fg}; padding: 8px; border-radius: 4px; }}"
-
-
-def open_with_system(path: Path) -> None:
-    """The user's PDF viewer (the guide's « visionneuse de document pdf »).
-
-    Raises :class:`OpenFailed` unless a viewer started: on Linux, Qt's answer is « yes »
-    whatever xdg-open finds, so the opener is run and its exit status read
-    (:mod:`sisra.client.opener`); elsewhere Qt's answer is the system's.
-    """
-    if sys.platform.startswith("linux"):
-        opener.open_file(path)
-    elif not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-        raise OpenFailed(opener.no_application("pdf"))
-
-
-def open_in_browser(url: str) -> None:
-    """The user's browser, for a page of the Sisra services; :class:`OpenFailed` if none."""
-    if sys.platform.startswith("linux"):
-        opener.open_url(url)
-    elif not QDesktopServices.openUrl(QUrl(url)):
-        raise OpenFailed(opener.no_application("page"))
 
 
 class DocumentsWindow(QMainWindow):
@@ -164,8 +147,27 @@ class DocumentsWindow(QMainWindow):
 
     # layout --------------------------------------------------------------------------------
     def _build(self) -> None:
+        # the window top to bottom: heading, banners, search and filter, the table, status bar
         central = QWidget(self)
         layout = QVBoxLayout(central)
+        self._build_head(layout)
+        self._build_banners(layout)
+        self._build_tools(layout)
+        self._build_table(layout)
+        self.setCentralWidget(central)
+
+        self.connection_label = QLabel()
+        self.counts_label = QLabel()
+        self.statusBar().addWidget(self.connection_label, 1)
+        self.statusBar().addPermanentWidget(self.counts_label)
+
+        delete = QAction("Supprimer", self)
+        delete.setShortcut(QKeySequence.StandardKey.Delete)
+        delete.triggered.connect(self._delete_selected)
+        self.table.addAction(delete)
+
+    def _build_head(self, layout: QVBoxLayout) -> None:
+        """« DOCUMENTS REÇUS », the account, « Envoyer un document » and the menu."""
         head = QHBoxLayout()
         title = QLabel("DOCUMENTS REÇUS")
         title.setObjectName("heading")
@@ -190,6 +192,9 @@ class DocumentsWindow(QMainWindow):
         head.addWidget(self.menu_button)
         layout.addLayout(head)
 
+    def _build_banners(self, layout: QVBoxLayout) -> None:
+        """The banners (offline, strong authentication due, failures, errors, update),
+        hidden until needed."""
         self.offline_banner = self._banner("#fff4ce", "#5c4400")
         self.reauth_banner = self._banner("#ffe0cc", "#6b2600")
         self.reauth_banner.show()  # its row shows and hides it
@@ -221,27 +226,33 @@ class DocumentsWindow(QMainWindow):
             layout.addWidget(banner)
         layout.addWidget(self.reauth_row)
 
+    def _build_tools(self, layout: QVBoxLayout) -> None:
+        """The search field and the filter of the list."""
         tools = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setObjectName("search")
         self.search.setPlaceholderText("Rechercher un patient, un expéditeur, un libellé…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.model.set_search)
+        self.search.textChanged.connect(lambda _text: self._counts())
         self.filter_box = QComboBox()
         self.filter_box.setObjectName("filter")
         for label in ("Tous les documents", "Non lus", "En échec d'enregistrement"):
             self.filter_box.addItem(label)
-        self.filter_box.currentIndexChanged.connect(
-            lambda i: self.model.set_mode(DocumentsModel.MODES[i])
-        )
+        self.filter_box.currentIndexChanged.connect(self._filter_changed)
         tools.addWidget(self.search, 1)
         tools.addWidget(self.filter_box)
         layout.addLayout(tools)
 
+    def _build_table(self, layout: QVBoxLayout) -> None:
+        """The table of received documents: its columns, and what clicks, keys and its
+        context menu do."""
         self.table = QTableView()
         self.table.setObjectName("table")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
+        self._arrows = HeaderArrows()  # ▲ ascending, ▼ descending (header_arrows.py)
+        self.table.horizontalHeader().setStyle(self._arrows)
         self.table.sortByColumn(COL_DATE, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -280,17 +291,6 @@ class DocumentsWindow(QMainWindow):
         self.table.viewport().installEventFilter(self)
         self.table.installEventFilter(self)  # Entrée opens the current row's document
         layout.addWidget(self.table, 1)
-        self.setCentralWidget(central)
-
-        self.connection_label = QLabel()
-        self.counts_label = QLabel()
-        self.statusBar().addWidget(self.connection_label, 1)
-        self.statusBar().addPermanentWidget(self.counts_label)
-
-        delete = QAction("Supprimer", self)
-        delete.setShortcut(QKeySequence.StandardKey.Delete)
-        delete.triggered.connect(self._delete_selected)
-        self.table.addAction(delete)
 
     # columns ------------------------------------------------------------------------------
     def fit_columns(self) -> None:
@@ -349,6 +349,7 @@ class DocumentsWindow(QMainWindow):
             ("folder", "Répertoire d'enregistrement des documents…", self.show_folder),
             ("settings", "Paramétrages…", self.show_settings),
             ("failures", "Documents non enregistrés…", self.show_failures),
+            ("outbox", "À envoyer…", self.show_outbox),
             ("send", "Envoyer un document", lambda: self.open_page("/envoyer")),
             ("", "", lambda: None),
             ("logout", "Déconnexion", self.logout),
@@ -404,10 +405,20 @@ class DocumentsWindow(QMainWindow):
             self.alerts.export_failed(st)
         self._counts()
 
+    def _filter_changed(self, index: int) -> None:
+        self.model.set_mode(DocumentsModel.MODES[index])
+        self._counts()
+
     def _counts(self) -> None:
         total, unread = self.model.total(), self.model.unread_count()
         failed = self.model.failed_count()
-        self.counts_label.setText(f"{_n(total, 'document')} · {_n(unread, 'non lu')}")
+        # the rows shown when a search or a filter hides some: « 3 documents sur 120 »
+        shown = (
+            f"{_n(self.model.rowCount(), 'document')} sur {total}"
+            if self.model.filtered()
+            else _n(total, "document")
+        )
+        self.counts_label.setText(f"{shown} · {_n(unread, 'non lu')}")
         self.alerts.set_unread(unread)
         if failed:
             verb = "n'ont pas pu être enregistrés" if failed > 1 else "n'a pas pu être enregistré"
@@ -420,13 +431,14 @@ class DocumentsWindow(QMainWindow):
     def _status_changed(self, code: str, message: str) -> None:
         if code == "online":
             self._rezone()
-        self.offline_banner.setVisible(code in ("offline", "error"))
-        if code in ("offline", "error"):
-            retry = "" if "automatiquement" in message else " MonSisra réessaie automatiquement."
+        waiting = code in WAITING
+        self.offline_banner.setVisible(waiting)
+        if waiting:
+            todo = advice(code, "desktop") or "MonSisra réessaie automatiquement."
             self.offline_banner.setText(
-                f"{message}{retry} Les documents déjà reçus restent disponibles."
+                f"{message} {todo} Les documents déjà reçus restent disponibles."
             )
-        needs_person = code not in ("online", "offline", "error", "connecting", "syncing")
+        needs_person = code not in ("online", "connecting", "syncing", *WAITING)
         was_shown = self.reauth_row.isVisible()
         self.reauth_row.setVisible(needs_person)
         if needs_person and code == "strong_auth_required" and not was_shown:
@@ -437,15 +449,15 @@ class DocumentsWindow(QMainWindow):
             )
             QTimer.singleShot(0, self.ask_reauth)
         if needs_person:
-            self.reauth_banner.setText(
-                f"{message} La réception des documents est en pause ; rien n'est perdu. "
-                "Cliquez sur «\u00a0M'authentifier\u00a0»."
-            )
+            todo = advice(code, "desktop") or "Cliquez sur «\u00a0M'authentifier\u00a0»."
+            paused = "" if "pause" in message or "arrêtée" in message else PAUSED
+            self.reauth_banner.setText(f"{message}{paused} {todo}")
         self.connection_label.setText(
             {
                 "online": "Connecté à la plateforme Sisra — les documents arrivent en direct.",
                 "connecting": "Connexion à la plateforme Sisra…",
-                "offline": "Hors connexion.",
+                "offline": "Hors connexion : pas d'accès au réseau.",
+                PLATFORM: "La plateforme ne répond pas.",
             }.get(code, message)
         )
 
@@ -474,7 +486,7 @@ class DocumentsWindow(QMainWindow):
 
     def open_document(self, st: ItemState) -> None:
         """Open the PDF with the system viewer; the sender gets the « lu » receipt."""
-        self.connection_label.setText(f"Ouverture de « {st.item['document']['title']} »…")
+        self.connection_label.setText(f"Ouverture de « {st.item.document.title} »…")
 
         def opened(path: Path) -> None:
             try:
@@ -520,7 +532,7 @@ class DocumentsWindow(QMainWindow):
         self.open_page(f"/repondre/{st.id}")
 
     def open_record(self, st: ItemState) -> None:
-        self.open_page(f"/patients/{st.item['patient']['id']}")
+        self.open_page(f"/patients/{st.item.patient.id}")
 
     def open_page(self, target: str) -> None:
         """A page of the Sisra services, opened in the browser already logged in."""
@@ -559,7 +571,7 @@ class DocumentsWindow(QMainWindow):
         box.setObjectName("confirm-delete")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Supprimer la notification")
-        box.setText(f"Supprimer « {st.item['document']['title']} » de vos documents reçus ?")
+        box.setText(f"Supprimer « {st.item.document.title} » de vos documents reçus ?")
         box.setInformativeText(
             "La notification disparaîtra de MonSisra, mais le document restera consultable "
             "dans le dossier régional du patient. Les fichiers déjà enregistrés pour votre "
@@ -678,6 +690,11 @@ class DocumentsWindow(QMainWindow):
         dialog.retried.connect(self.reload)
         self._show_dialog(dialog)
 
+    def show_outbox(self) -> None:
+        from sisra.desktop.outbox import OutboxDialog
+
+        self._show_dialog(OutboxDialog(self.session, lambda p: self.open_file(p), self))
+
     def show_about(self) -> None:
         box = QMessageBox(self)
         box.setObjectName("about")
@@ -735,8 +752,8 @@ class DocumentsWindow(QMainWindow):
         self.logout_requested.emit()
 
     def _error(self, exc: Exception) -> None:
-        if isinstance(exc, ApiError) and exc.code == "strong_auth_required":
-            self._status_changed(exc.code, exc.message)
+        if isinstance(exc, ApiError) and exc.state in (STRONG_AUTH, DISABLED, EXPIRED):
+            self._status_changed(*describe(exc))
             return
         self.error_banner.setText(describe_error(exc))
         self.error_banner.show()

@@ -32,7 +32,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from sisra.client.accounts import Account, AccountSettings, AccountStore, UnlockedAccount
+from sisra.client.accounts import (
+    Account,
+    AccountError,
+    AccountSettings,
+    AccountStore,
+    UnlockedAccount,
+)
 from sisra.client.api import PlatformClient, default_server
 from sisra.client.auth import Credentials
 from sisra.client.engine import default_export_folder, open_engine
@@ -357,6 +363,14 @@ class PastPage(_Page):
             QCheckBox("&Lancer MonSisra au démarrage de l'ordinateur"), "autostart"
         )
         self.autostart.setChecked(True)
+        self.send = named(
+            QCheckBox("&Envoyer aussi les courriers que mon logiciel métier dépose dans :"),
+            "send_from_folder",
+        )
+        self.outbox = named(QLineEdit(str(default_outbox())), "outbox")
+        self.outbox.setEnabled(False)
+        self.send.toggled.connect(self.outbox.setEnabled)
+        self.error = _error_label("past_error")
         form = QFormLayout()
         form.addRow("Remonter sur :", self.days)
         layout = QVBoxLayout(self)
@@ -370,9 +384,45 @@ class PastPage(_Page):
         layout.addLayout(form)
         layout.addSpacing(12)
         layout.addWidget(self.autostart)
+        layout.addSpacing(12)
+        layout.addWidget(self.send)
+        layout.addWidget(self.outbox)
+        layout.addWidget(self.error)
         layout.addStretch(1)
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, "Créer mon compte")
+
+    def outbox_folder(self) -> Path | None:
+        """The outbox chosen (None: the option is not ticked)."""
+        typed = self.outbox.text().strip()
+        return Path(typed).expanduser() if self.send.isChecked() and typed else None
+
+    def validatePage(self) -> bool:
+        # checked before the account is created: this page cannot be come back to
+        folder = self.outbox_folder()
+        if self.send.isChecked() and folder is None:
+            self.error.setText("Indiquez le dossier d'envoi, ou décochez l'option.")
+            return False
+        if folder is not None:
+            try:
+                AccountSettings(
+                    "-", "-", "-", "https://-", export_folder=self.wiz.software.folder(),
+                    outbox=folder,
+                ).validated()  # fmt: skip
+                PRIVATE.make_folder(folder)
+            except AccountError as exc:
+                self.error.setText(exc.message)
+                return False
+            except OSError as exc:
+                self.error.setText(describe_error(exc))
+                return False
+        self.error.clear()
+        return True
+
+
+def default_outbox() -> Path:
+    """The outbox offered by the wizard, beside the export folder."""
+    return default_export_folder().parent / "MonSisra à envoyer"
 
 
 class _Relay(QObject):
@@ -450,6 +500,7 @@ class CreationPage(_Page):
             export_folder=folder,
             backfill_days=wiz.past.days.value(),
             launch_at_startup=autostart,
+            outbox=wiz.past.outbox_folder(),
         )
         store = wiz.store
 

@@ -58,8 +58,8 @@ class FailuresDialog(QDialog):
         self.table.setRowCount(len(failures))
         for i, st in enumerate(failures):
             cells = (
-                st.item["document"]["title"],
-                patient_name(st.item["patient"]),
+                st.item.document.title,
+                patient_name(st.item.patient),
                 st.error_message or st.error_code or "",
                 str(st.attempts),
             )

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
+from sisra.client.items import ItemPatient
 from sisra.client.state import ItemState
 from sisra.common import clock
 from sisra.common.text import fold
@@ -66,31 +67,37 @@ def make_row(st: ItemState, read_here: bool, zone: tzinfo | None = None) -> Row:
     """One row; times in ``zone`` (the platform's, :func:`sisra.client.region.display_zone`),
     this computer's when None."""
     item = st.item
-    patient = item["patient"]
+    patient = item.patient
     name = patient_name(patient)
-    born = _date_fr(str(patient.get("birth_date", "")))
-    created = clock.local(str(item["created_at"]), zone)
-    doc, sender = item["document"], item["sender"]
+    born = _date_fr(str(patient.birth_date or ""))
+    created = clock.local(item.created_at, zone)
+    doc, sender = item.document, item.sender
     patient_text = f"{name} ({born})" if born else name
     folded_name = fold(name)
+    # « Documents reçus » on the web finds a patient by the used name and by the birth name
+    names = fold(f"{patient.used_name or ''} {patient.birth_name}")
     return Row(
         state=st,
         received=clock.fr_datetime(created, zone, sep=" "),
         received_key=created.astimezone(UTC).isoformat(),  # orders across a DST change
         patient=patient_text,
-        sender=str(sender["name"]),
-        title=str(doc["title"]),
-        type_label=str(doc.get("type_label") or doc.get("type_code", "")),
-        unread=not read_here and item.get("read_at") is None,
-        search=f"{folded_name} {born} " + fold(f"{sender['name']} {doc['title']}"),
+        sender=sender.name,
+        title=doc.title,
+        type_label=doc.type_label or doc.type_code,
+        unread=not read_here and item.read_at is None,
+        search=f"{folded_name} {names} {born} " + fold(f"{sender.name} {doc.title}"),
         patient_key=folded_name,
     )
 
 
-def patient_name(patient: dict[str, Any]) -> str:
-    """« DUPONT Jeanne »: the used name (else the birth name) in capitals, first given name."""
-    last = str(patient.get("used_name") or patient["birth_name"]).upper()
-    return f"{last} {patient['first_given_name']}"
+def patient_name(patient: ItemPatient) -> str:
+    """« DUPONT Jeanne »: the used name (else the birth name) in capitals, first given name;
+    « DURAND (né(e) DUPONT) Jeanne » when the birth name differs, as the web pages write
+    it (a no-break space keeps « né(e) » with the name it introduces)."""
+    birth = patient.birth_name.upper()
+    used = (patient.used_name or "").upper()
+    last = f"{used} (né(e)\u00a0{birth})" if used and used != birth else used or birth
+    return f"{last} {patient.first_given_name}"
 
 
 def make_rows(
@@ -292,6 +299,10 @@ class DocumentsModel(QAbstractTableModel):
     def total(self) -> int:
         return len(self.all)
 
+    def filtered(self) -> bool:
+        """Whether a search or a filter hides some documents."""
+        return bool(self._words) or self._mode != "all"
+
     def unread_count(self) -> int:
         return sum(row.unread for row in self.all.values())
 
@@ -305,12 +316,12 @@ def _sort_key(row: Row, col: int) -> Any:
     if col == COL_PATIENT:
         return (row.patient_key, row.received_key)
     if col == COL_SENDER:
-        return (row.sender.lower(), row.received_key)
+        return (fold(row.sender), row.received_key)
     if col == COL_TYPE:
-        return (row.type_label.lower(), row.received_key)
+        return (fold(row.type_label), row.received_key)
     if col == COL_STATUS:
         return (row.status, row.received_key)
-    return (row.title.lower(), row.received_key)
+    return (fold(row.title), row.received_key)
 
 
 def _display(row: Row, col: int) -> str | None:

@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,6 +22,7 @@ from sisra.client import auth
 from sisra.client.accounts import Account, UnlockedAccount
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.engine import AccountEngine, open_engine
+from sisra.client.items import InboxItem
 from sisra.client.lock import hold_sync
 from sisra.client.state import ItemState, LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
@@ -171,7 +172,7 @@ class AccountSession(QObject):
     def mark_read(self, st: ItemState) -> None:
         """Opened: remembered here, and the « lu » receipt goes to the sender."""
         self.state.mark_read(st.id)
-        if st.item.get("read_at") is None:
+        if st.item.read_at is None:
             self.call(
                 lambda client, token: client.post_json(
                     f"/api/v1/inbox/{st.id}/receipts", {"kind": "read"}, token=token
@@ -221,5 +222,5 @@ class AccountSession(QObject):
         self.start()
 
 
-def _no_export(_item: dict[str, Any], _pdf: Path) -> list[Path]:
+def _no_export(_item: InboxItem, _pdf: Path) -> list[Path]:
     raise AssertionError("the fetcher never exports")

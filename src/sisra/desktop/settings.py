@@ -142,7 +142,19 @@ class SettingsDialog(_SaveDialog):
         form.addRow(self.autostart)
         form.addRow(self.notifications)
         form.addRow("Adresse de la plateforme Sisra :", self.server)
+        self.outbox = QLineEdit(str(settings.outbox or ""))
+        self.outbox.setObjectName("outbox")
+        self.outbox.setPlaceholderText("aucun : rien n'est envoyé depuis un dossier")
+        form.addRow("Dossier d'envoi :", self.outbox)
         self.layout_.addLayout(form)
+        self.layout_.addWidget(
+            QLabel(
+                "Dossier d'envoi : les courriers que votre logiciel métier y dépose (PDF avec "
+                "son en-tête HPRIM, ou archive IHE XDM) sont envoyés à leurs destinataires ; "
+                "ceux qu'il faut compléter sont listés dans «\u00a0À envoyer\u00a0».",
+                wordWrap=True,
+            )
+        )
         folder = settings.export_folder or default_export_folder()
         self.layout_.addWidget(
             QLabel(
@@ -155,13 +167,17 @@ class SettingsDialog(_SaveDialog):
 
     def save(self) -> None:
         settings = self.session.account.settings
+        typed = self.outbox.text().strip()
+        outbox = Path(typed).expanduser() if typed else None
+        changes: dict[str, object] = {
+            "launch_at_startup": self.autostart.isChecked(),
+            "notifications": self.notifications.isChecked(),
+            "server_url": self.server.text(),
+        }
+        if outbox != settings.outbox:
+            changes["outbox"] = outbox  # checked and created by the store
         try:
-            account = self.store.update_settings(
-                self.session.account.id,
-                launch_at_startup=self.autostart.isChecked(),
-                notifications=self.notifications.isChecked(),
-                server_url=self.server.text(),
-            )
+            account = self.store.update_settings(self.session.account.id, **changes)
         except AccountError as exc:
             self.fail(exc.message)
             return
@@ -171,8 +187,9 @@ class SettingsDialog(_SaveDialog):
                 self.fail(problem)
                 return
         self.alerts.enabled = account.settings.notifications
-        if account.settings.server_url != settings.server_url:
-            self.session.use_account(account)
+        restart = (account.settings.server_url, account.settings.outbox)
+        if restart != (settings.server_url, settings.outbox):
+            self.session.use_account(account)  # the engine watches the new outbox
         else:
             self.session.account = self.session.unlocked.account = account
         self.accept()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from sisra.client.accounts import AccountError
 from sisra.client.api import ApiError
+from sisra.client.errors import explain
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -69,7 +70,14 @@ def describe_error(exc: BaseException) -> str:
     """What to tell the user, in French, for an error raised by the engine or the card."""
     from sisra.client.cps import CardError
     from sisra.client.opener import OpenFailed
+    from sisra.client.outbox import TryLater, Unreadable
 
+    if isinstance(exc, TryLater) and exc.__cause__ is not None:  # the platform's own error
+        exc = exc.__cause__
+    if isinstance(exc, Unreadable):
+        return exc.reason[:1].upper() + exc.reason[1:] + "."
+    if isinstance(exc, ApiError) and exc.unreachable:  # which of the two, and what to do
+        return explain(exc, "desktop")
     if isinstance(exc, ApiError | AccountError | CardError | OpenFailed):
         return exc.message
     if isinstance(exc, OSError):

@@ -92,8 +92,8 @@ class Alerts(QObject):
             return
         for st in burst:
             # no patient name: notifications show on screens others may see
-            doc, sender = st.item["document"], st.item["sender"]
-            self._notify("Nouveau document reçu", f"{doc['title']} — {de(sender['name'])}")
+            doc, sender = st.item.document, st.item.sender
+            self._notify("Nouveau document reçu", f"{doc.title} — {de(sender.name)}")
 
     def export_failed(self, st: ItemState) -> None:
         """A document could not be written to the practice software's folder: said once (its
@@ -101,10 +101,10 @@ class Alerts(QObject):
         missing from the patient's file in the practice software goes unnoticed otherwise."""
         if not self.enabled or st.attempts != 1:
             return
-        doc, sender = st.item["document"], st.item["sender"]
+        doc, sender = st.item.document, st.item.sender
         self._notify(
             "Document non enregistré",
-            f"« {doc['title']} » {de(sender['name'])} n'a pas pu être enregistré dans votre "
+            f"« {doc.title} » {de(sender.name)} n'a pas pu être enregistré dans votre "
             "répertoire. Ouvrez MonSisra : menu « Documents non enregistrés ».",
         )
 

@@ -5,7 +5,6 @@
 """
 
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +57,13 @@ class DemoCard:
         )
 
 
-def with_server(instructions: str, server_url: str) -> str:
-    """Saved instructions (``cartes.txt``, written at the first load) for the address the
-    demo serves now: ``sisra demo --port`` may differ from one run to the next."""
-    text = re.sub(r"SISRA_SERVER_URL=\S+", f"SISRA_SERVER_URL={server_url}", instructions)
-    return re.sub(r"--server \S+", f"--server {server_url}", text)
+def saved_demo_card(data_dir: Path, login: str, holder: str = "") -> DemoCard | None:
+    """The card ``make_demo_card`` left for ``login`` in the data folder (None: not made)."""
+    conf = (data_dir / "softhsm" / login / "softhsm2.conf").resolve()
+    tokens = conf.parent / "tokens"
+    if not conf.exists() or not tokens.is_dir() or not any(tokens.iterdir()):
+        return None
+    return DemoCard(login, holder or login, DEMO_PIN, conf)
 
 
 def make_demo_card(

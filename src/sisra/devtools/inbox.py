@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sisra.client.accounts import Account, AccountSettings, AccountStore
+from sisra.client.items import InboxItem
 from sisra.client.state import LocalState
 from sisra.common.doctypes import DOCUMENT_TYPES
 
@@ -122,12 +123,12 @@ def fill_state(path: Path, count: int, seed: int = 6) -> LocalState:
     state = LocalState(path)
     with state.batch():
         for i in range(count):
-            item = synthetic_item(i, rng, now)
+            item = InboxItem.from_json(synthetic_item(i, rng, now))
             state.record(item)
             if i % 97 == 5:
-                state.mark_failed(item["id"], "folder_missing", "Dossier d'export absent.", 60)
+                state.mark_failed(item.id, "folder_missing", "Dossier d'export absent.", 60)
             else:
-                state.mark_exported(item["id"], [path.parent / "export" / f"{item['id']}.pdf"])
+                state.mark_exported(item.id, [path.parent / "export" / f"{item.id}.pdf"])
         state.set_cursor(count)
     return state
 

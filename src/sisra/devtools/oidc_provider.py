@@ -37,23 +37,32 @@ def install(cache: Path | None = None) -> Path:
 
 def npm_install(source: Path, files: tuple[str, ...], cache: Path) -> Path:
     """Copy ``files`` of ``source`` into ``cache`` and run ``npm ci`` there when the lock file
-    changed since the last install (the test tools written in Node.js share this)."""
+    changed since the last install (the test tools written in Node.js share this). Processes
+    doing it at once (the parallel test workers) take turns: ``npm ci`` starts by deleting
+    ``node_modules``, which another one may be running from."""
+    import fcntl
+
     cache.mkdir(parents=True, exist_ok=True)
     lock = (source / "package-lock.json").read_bytes()
     installed = cache / "node_modules" / ".sisra-lock"
-    for name in files:
-        shutil.copyfile(source / name, cache / name)
-    if not installed.exists() or installed.read_bytes() != lock:
-        npm = shutil.which("npm")
-        if not npm:
-            raise RuntimeError("npm introuvable : installez Node.js 20 ou plus récent.")
-        subprocess.run(  # noqa: S603 — fixed arguments
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=cache,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        installed.write_bytes(lock)
+    with (cache / ".install-lock").open("w") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)  # released when the file closes
+        for name in files:
+            data = (source / name).read_bytes()
+            target = cache / name
+            if not target.exists() or target.read_bytes() != data:  # never under a reader
+                target.write_bytes(data)
+        if not installed.exists() or installed.read_bytes() != lock:
+            npm = shutil.which("npm")
+            if not npm:
+                raise RuntimeError("npm introuvable : installez Node.js 20 ou plus récent.")
+            subprocess.run(  # noqa: S603 — fixed arguments
+                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+                cwd=cache,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            installed.write_bytes(lock)
     return cache
 
 

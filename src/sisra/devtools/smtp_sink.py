@@ -1,36 +1,22 @@
 """A real SMTP server that keeps the messages it receives instead of delivering them.
 
 Used by the demo (so the two-step login works with no mail server: the operator reads the
-codes with ``sisra dev mails`` or on ``/demo/mails``) and by the tests. Messages are kept in
+codes with ``sisra dev mails`` or on ``/demo/courriels``, both read by
+:mod:`sisra.platform.demo.mails`) and by the tests. Messages are kept in
 memory and, when a directory is given, written there as ``.eml`` files (0600).
 """
 
 import os
-import re
 import threading
 import time
-from dataclasses import dataclass
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-CODE_RE = re.compile(r"\b(\d{6})\b")
+from sisra.platform.demo.mails import CapturedMail, parse_mail
 
-
-@dataclass(frozen=True)
-class CapturedMail:
-    to: list[str]
-    subject: str
-    body: str
-    received_at: float
-
-    def code(self) -> str | None:
-        found = CODE_RE.search(self.body)
-        return found.group(1) if found else None
+__all__ = ["CapturedMail", "SmtpSink"]
 
 
 class _Handler:
@@ -60,11 +46,7 @@ class SmtpSink:
         self._controller: Controller | None = None
 
     def _store(self, rcpt: list[str], raw: bytes) -> None:
-        msg: Any = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        body_part = msg.get_body(preferencelist=("plain",))
-        body = body_part.get_content() if body_part is not None else ""
-        mail = CapturedMail(rcpt, str(msg["Subject"] or ""), body, time.time())
+        mail = parse_mail(raw, time.time(), rcpt)
         with self._lock:
             self._messages.append(mail)
         if self.directory is not None:
@@ -94,21 +76,3 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-
-def read_mail_dir(directory: Path, limit: int = 20) -> list[CapturedMail]:
-    """The last ``limit`` messages written by a sink into ``directory``, newest first."""
-    files = sorted(directory.glob("*.eml"), reverse=True)[:limit] if directory.exists() else []
-    out = []
-    for path in files:
-        msg: Any = message_from_bytes(path.read_bytes(), policy=policy.default)
-        part = msg.get_body(preferencelist=("plain",))
-        out.append(
-            CapturedMail(
-                [str(msg["To"])],
-                str(msg["Subject"] or ""),
-                part.get_content() if part is not None else "",
-                path.stat().st_mtime,
-            )
-        )
-    return out

@@ -32,7 +32,7 @@ from typing import Any
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 # Form fields (metadata, the web form's text) and multipart boundaries around the file.
 MULTIPART_OVERHEAD = 256 * 1024
@@ -105,44 +105,68 @@ _BODY_TIMEOUT = (
 )
 
 
+def _bounded(
+    settings: Settings, *, upload: bool, limit: int, code: str, too_large: str, page_title: str
+) -> BodyClass:
+    """A route's limits: an upload (a document) may be slower to arrive than other bodies."""
+    if upload:
+        idle, most, timeout_code, timeout = (
+            settings.upload_idle_timeout_s,
+            settings.upload_max_seconds,
+            "upload_timeout",
+            _UPLOAD_TIMEOUT,
+        )
+    else:
+        idle, most, timeout_code, timeout = (
+            settings.body_idle_timeout_s,
+            settings.body_max_seconds,
+            "body_timeout",
+            _BODY_TIMEOUT,
+        )
+    return BodyClass(
+        limit=limit,
+        idle_s=idle,
+        max_s=most,
+        too_large_code=code,
+        too_large=too_large,
+        timeout_code=timeout_code,
+        timeout=timeout,
+        page_title=page_title,
+    )
+
+
 def body_class(settings: Settings, method: str, path: str) -> BodyClass:
     """The limits of the route at ``method`` ``path`` (settings are read per request)."""
     if method == "POST" and (
         _API_UPLOAD.match(path) or _WEB_UPLOAD.match(path) or _FHIR_CREATE.match(path)
     ):
         fhir = _FHIR_CREATE.match(path) is not None
-        return BodyClass(
+        return _bounded(
+            settings,
+            upload=True,
             limit=fhir_create_limit(settings) if fhir else upload_limit(settings),
-            idle_s=settings.upload_idle_timeout_s,
-            max_s=settings.upload_max_seconds,
-            too_large_code="file_too_large",
+            code="file_too_large",
             too_large=document_too_large_message(settings),
-            timeout_code="upload_timeout",
-            timeout=_UPLOAD_TIMEOUT,
             page_title="Document non envoyé",
         )
     if method == "POST" and _DIRECTORY_IMPORT.match(path):
-        return BodyClass(
+        return _bounded(
+            settings,
+            upload=False,
             limit=settings.max_directory_import_bytes + IMPORT_OVERHEAD,
-            idle_s=settings.body_idle_timeout_s,
-            max_s=settings.body_max_seconds,
-            too_large_code="file_too_large",
+            code="file_too_large",
             too_large=import_too_large_message(settings),
-            timeout_code="body_timeout",
-            timeout=_BODY_TIMEOUT,
             page_title="Fichier non importé",
         )
-    return BodyClass(
+    return _bounded(
+        settings,
+        upload=False,
         limit=settings.max_request_body_bytes,
-        idle_s=settings.body_idle_timeout_s,
-        max_s=settings.body_max_seconds,
-        too_large_code="body_too_large",
+        code="body_too_large",
         too_large=(
             f"La requête est trop volumineuse ({_size(settings.max_request_body_bytes)} au "
             "plus). Rien n'a été enregistré."
         ),
-        timeout_code="body_timeout",
-        timeout=_BODY_TIMEOUT,
         page_title="Demande non traitée",
     )
 

@@ -1,11 +1,13 @@
 """Monotonic counters shared by all workers (see :class:`~sisra.platform.models.Counter`)."""
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from sisra.platform.models import Counter
 
 NAMES = ("inbox", "revocations")
+# Core, not ORM: a reservation is one UPDATE … RETURNING, with no ORM object to keep in step
+_TABLE: Table = Counter.__table__  # type: ignore[assignment]
 
 
 def take(session: Session, name: str, n: int = 1) -> tuple[int, str]:
@@ -14,10 +16,10 @@ def take(session: Session, name: str, n: int = 1) -> tuple[int, str]:
     The row stays locked until the transaction ends, so reservations commit in order.
     """
     row = session.execute(
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + n)
-        .returning(Counter.value, Counter.last_hash)
+        update(_TABLE)
+        .where(_TABLE.c.name == name)
+        .values(value=_TABLE.c.value + n)
+        .returning(_TABLE.c.value, _TABLE.c.last_hash)
     ).one()
     return int(row[0]), str(row[1])
 

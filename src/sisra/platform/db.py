@@ -6,15 +6,17 @@ then runs the ``after_commit`` callbacks (event fan-out). On error it rolls back
 login is still audited and throttled although the request itself failed.
 """
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform.inputs import refuse_nul_parameters
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 AfterCommit = Callable[[], None]
 OnFailure = Callable[[Session], None]
@@ -52,11 +54,41 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
             cur.close()
 
     else:
-        engine = create_engine(
-            url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
-        )
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        ping_when_idle(engine)
     event.listen(engine, "before_cursor_execute", refuse_nul_parameters)
     return engine
+
+
+# A connection given back less than this long ago is used without a ping (decision 189).
+IDLE_PING_S = 5.0
+
+
+def ping_when_idle(engine: Engine, idle_s: float = IDLE_PING_S) -> None:
+    """``pool_pre_ping``, but only for a connection that sat idle ``idle_s`` or more.
+
+    The ping is a round trip per checkout; it exists for connections the server (or a
+    failover, or a firewall) closed while they waited in the pool, which is what idle ones
+    risk. A connection in steady use skips it. A dead one found by the ping is replaced
+    (``DisconnectionError``: the pool reconnects, up to three times); one that died within
+    ``idle_s`` of its last use fails its request, and SQLAlchemy then recycles every
+    connection of the pool opened before the failure."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _given_back(_dbapi_conn: Any, record: Any) -> None:
+        record.info["sisra_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _taken(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("sisra_idle_since")
+        if since is not None and time.monotonic() - since < idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("ping failed") from exc
+        if not alive:
+            raise DisconnectionError("ping failed")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -97,6 +129,23 @@ def side_transaction(session: Session) -> Iterator[Session]:
         side.close()
 
 
+# what the session factory puts in every session (app.py): it outlives a rollback
+_OPENING_INFO = ("platform",)
+
+
+def rollback_attempt(session: Session) -> bool:
+    """Undo the transaction's work, then redo what must outlive a failure (``on_failure``
+    callbacks: refusals' audit rows); True when there is such work to commit."""
+    session.rollback()
+    failure_callbacks: list[OnFailure] = session.info.pop("on_failure", [])
+    kept = {k: session.info[k] for k in _OPENING_INFO if k in session.info}
+    session.info.clear()
+    session.info.update(kept)
+    for fcb in failure_callbacks:
+        fcb(session)
+    return bool(failure_callbacks)
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, rollback and run failure callbacks on error."""
@@ -108,12 +157,7 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
                 cb(session)
             session.commit()
         except BaseException:
-            session.rollback()
-            failure_callbacks: list[OnFailure] = session.info.pop("on_failure", [])
-            session.info.clear()
-            if failure_callbacks:
-                for fcb in failure_callbacks:
-                    fcb(session)
+            if rollback_attempt(session):
                 for cb in session.info.pop("before_commit", []):
                     cb(session)
                 session.commit()

@@ -1,25 +1,57 @@
 """FastAPI dependencies: the request's unit of work, its context, and the caller."""
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from sisra.platform.auth import service as auth
-from sisra.platform.context import Actor, RequestContext
+from sisra.platform.auth.cache import AuthCache
+from sisra.platform.context import RequestContext
 from sisra.platform.db import unit_of_work
 from sisra.platform.errors import Forbidden, NotAuthenticated
 from sisra.platform.events.hub import EventHub
+from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs
-from sisra.settings import Settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(request.app.state.session_factory) as session:
+async def close_unit_of_work(uow: Any, exc: BaseException | None) -> bool:
+    """Commit (``exc`` None) or roll back the unit of work in the thread pool, shielded from
+    cancellation, on a limiter of its own, as FastAPI does for a generator's exit: a full
+    thread pool must not keep a finished request from giving its connection back. Whether
+    the unit of work suppressed ``exc``."""
+    with anyio.CancelScope(shield=True):
+        suppressed = bool(
+            await anyio.to_thread.run_sync(
+                uow.__exit__,
+                type(exc) if exc else None,
+                exc,
+                exc.__traceback__ if exc else None,
+                limiter=CapacityLimiter(1),
+            )
+        )
+    return suppressed
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work. Opening a session does no I/O, so it opens here, on the
+    event loop; the commit (or the rollback and its failure callbacks) runs in the thread
+    pool, shielded from cancellation so that a connection is always given back. A plain
+    ``def`` generator cost two thread-pool hops (enter and exit), this one costs one."""
+    uow = unit_of_work(request.app.state.session_factory)
+    session = uow.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        if not await close_unit_of_work(uow, exc):
+            raise
+    else:
+        await close_unit_of_work(uow, None)
 
 
 # scope="function": commit (or rollback) happens when the handler returns, before the
@@ -27,21 +59,23 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_blobs(request: Request) -> EncryptedBlobs:
+async def get_blobs(request: Request) -> EncryptedBlobs:
     blobs: EncryptedBlobs = request.app.state.blobs
     return blobs
 
 
-def get_hub(request: Request) -> EventHub:
+async def get_hub(request: Request) -> EventHub:
     hub: EventHub = request.app.state.hub
     return hub
 
 
+# Dependencies that only read the app's state or the request are ``async``: FastAPI runs a
+# plain ``def`` dependency in the thread pool, a hop per dependency per request.
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Blobs = Annotated[EncryptedBlobs, Depends(get_blobs)]
 Hub = Annotated[EventHub, Depends(get_hub)]
@@ -110,22 +144,29 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_context(request: Request, session: DbSession) -> RequestContext:
-    pro, device = auth.authenticate(session, bearer_token(request))
-    return anonymous_context(request).with_actor(Actor.of(pro, device.id))
+async def current_context(request: Request, session: DbSession) -> RequestContext:
+    """The caller, from its bearer token: remembered by this process for a few seconds and
+    dropped at the first revocation (auth/cache.py); no thread-pool hop when remembered."""
+    cache: AuthCache = request.app.state.auth_cache
+    actor = await cache.actor(session, bearer_token(request))
+    return anonymous_context(request).with_actor(actor)
+
+
+async def _anonymous(request: Request) -> RequestContext:
+    return anonymous_context(request)
 
 
 Context = Annotated[RequestContext, Depends(current_context)]
-Anonymous = Annotated[RequestContext, Depends(anonymous_context)]
+Anonymous = Annotated[RequestContext, Depends(_anonymous)]
 
 
-def professional_context(ctx: Context) -> RequestContext:
+async def professional_context(ctx: Context) -> RequestContext:
     if ctx.actor is None or ctx.actor.is_admin:
         raise Forbidden("Réservé aux professionnels de santé.", code="professionals_only")
     return ctx
 
 
-def admin_context(ctx: Context) -> RequestContext:
+async def admin_context(ctx: Context) -> RequestContext:
     if ctx.actor is None or not ctx.actor.is_admin:
         raise Forbidden("Réservé aux administrateurs.", code="admin_only")
     return ctx

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from starlette.responses import JSONResponse
+
 
 class SisraError(Exception):
     status: int = 400
@@ -60,3 +62,23 @@ class TooLarge(SisraError):
 class TooManyAttempts(SisraError):
     status = 429
     code = "too_many_attempts"
+
+
+def error_response(exc: SisraError) -> JSONResponse:
+    """The API's answer to a domain error (the app's exception handler, and the inbox's fast
+    lane, which answers below it)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def invalid_value_response() -> JSONResponse:
+    """PostgreSQL refusing a value (too long for its column, out of range): the input was
+    wrong, and the transaction is already rolled back. Routes validate first; this is the
+    backstop that keeps a missed check from being a 500."""
+    return JSONResponse(
+        {
+            "code": "invalid_value",
+            "message": "Une valeur saisie est trop longue ou hors limites.",
+        },
+        status_code=422,
+    )

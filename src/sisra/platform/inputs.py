@@ -116,6 +116,31 @@ def _bad_json(raw: bytes) -> bool:
         return False  # malformed JSON: the route answers its own 422
 
 
+async def read_body(receive: Receive, most: int) -> tuple[bytes | None, Receive]:
+    """The request's body when it is whole and at most ``most`` bytes (``None`` otherwise),
+    and a ``receive`` that gives the application every message again, then the rest."""
+    messages: list[Message] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        more = bool(message.get("more_body"))
+        if size > most:
+            break
+    raw = None
+    if not more and size <= most:
+        raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return raw, replay
+
+
 class InputGuard:
     """Pure ASGI middleware (it must not buffer the Server-Sent Events stream or uploads)."""
 
@@ -133,27 +158,10 @@ class InputGuard:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        messages: list[Message] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            more = bool(message.get("more_body"))
-            if size > MAX_CHECKED_BODY:
-                break
-        if not more and size <= MAX_CHECKED_BODY:
-            raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-            if (_bad_json if kind == "json" else _bad_urlencoded)(raw):
-                await _refuse(send)
-                return
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
+        raw, replay = await read_body(receive, MAX_CHECKED_BODY)
+        if raw is not None and (_bad_json if kind == "json" else _bad_urlencoded)(raw):
+            await _refuse(send)
+            return
         await self.app(scope, replay, send)
 
     @staticmethod

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 
 from sisra.client.export import (
     ExportError,
@@ -37,8 +35,11 @@ from sisra.client.export.filenames import MAX_NAME_LEN
 from sisra.client.export.hprim import hprim_bytes
 from sisra.client.export.profiles import expand_folder
 from sisra.common.ins import OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST
-from sisra.common.xdm import archive as xdm_module
+from sisra.common.xdm import archive as xdm_archive
+from sisra.common.xdm import metadata as xdm_metadata
+from sisra.common.xdm import validation as xdm_validation
 from sisra.common.xdm.cda import read_cda_n1
+from support.export import make_item, make_pdf, typed
 
 # ------------------------------------------------------------------ helpers and fixtures
 
@@ -73,90 +74,9 @@ def name_size(name: str, charset: str) -> int:
     return len(name.encode("utf-8")) if charset == "utf-8" else len(name)
 
 
-def make_pdf(path: Path, text: str = "Compte rendu de consultation") -> Path:
-    pdf = canvas.Canvas(str(path), pagesize=A4)
-    pdf.setTitle(text)
-    pdf.drawString(72, 760, text)
-    pdf.drawString(72, 740, "Patiente : Hélène GAUTHIER née LEFÈVRE, le 12/04/1969")
-    pdf.showPage()
-    pdf.save()
-    return path
-
-
 @pytest.fixture
 def pdf(tmp_path: Path) -> Path:
     return make_pdf(tmp_path / "source.pdf")
-
-
-def make_item(pdf_path: Path, **changes: Any) -> dict[str, Any]:
-    data = pdf_path.read_bytes()
-    item: dict[str, Any] = {
-        "id": "6f1c1d7e-8a3b-4c2d-9e0f-123456789abc",
-        "cursor": 12,
-        "created_at": "2026-11-20T10:00:00Z",
-        "document": {
-            "id": "0b3f5a2e-1111-4222-8333-944455556666",
-            "title": "Compte rendu de consultation cardiologique",
-            "type_code": "cr_consultation",
-            "type_label": "Compte rendu de consultation",
-            "loinc": "11488-4",
-            "clinical_date": "2026-11-19",
-            "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "page_count": 1,
-            "in_reply_to": None,
-        },
-        "patient": {
-            "id": "a1b2c3d4-0000-4000-8000-000000000001",
-            "birth_name": "LEFÈVRE",
-            "used_name": "GAUTHIER",
-            "first_given_name": "Hélène",
-            "birth_date": "1969-04-12",
-            "sex": "F",
-            "ins": "269046912304567",
-            "ins_oid": OID_NIR,
-            "identity_status": "qualifiée",
-        },
-        "sender": {
-            "id": "5d9e4c1a-2222-4333-8444-955566667777",
-            "name": "Marc GAUTHIER",
-            "first_name": "Marc",
-            "last_name": "Gauthier",
-            "profession": "Cardiologue",
-            "specialty": "Cardiologie et maladies vasculaires",
-            "structure": "Cabinet de cardiologie de Villeurbanne",
-            "rpps": "10003456789",
-            "adeli": None,
-            "finess": "690012345",
-            "siret": None,
-            "city": "Villeurbanne",
-        },
-        "recipient": {
-            "id": "7e1f5d2b-3333-4444-8555-a66677778888",
-            "name": "Claire MARTIN",
-            "first_name": "Claire",
-            "last_name": "Martin",
-            "profession": "Médecin généraliste",
-            "specialty": None,
-            "structure": "Maison de santé des Pentes",
-            "rpps": "10001234567",
-            "adeli": None,
-            "finess": None,
-            "siret": "73282932000074",
-            "city": "Lyon",
-        },
-        "platform": {
-            "name": "Sisra, plateforme régionale",
-            "url": "https://sisra.example.fr",
-            "contact_email": "contact@sisra.example.fr",
-        },
-        "delivered_at": None,
-        "read_at": None,
-    }
-    for path, value in changes.items():
-        section, key = path.split("__")
-        item[section][key] = value
-    return item
 
 
 @pytest.fixture
@@ -219,7 +139,7 @@ def test_every_profile_loads_and_renders(item: dict[str, Any]) -> None:
             folder = str(profile.default_folder(system, env))
             assert "%" not in folder and "~" not in folder and "$" not in folder
             assert "mgauthier" in folder
-        stem = render_name(profile, item)
+        stem = render_name(profile, typed(item))
         for ext in (".pdf", profile.sidecar_extension or ".pdf"):
             assert windows_valid(stem + ext), (profile.id, stem)
             assert name_size(stem + ext, profile.charset) <= MAX_NAME_LEN
@@ -332,11 +252,13 @@ def test_render_name_with_empty_and_hostile_fields(pdf: Path) -> None:
         patient__first_given_name="",
     )
     for profile in load_profiles():
-        stem = render_name(profile, item)
+        stem = render_name(profile, typed(item))
         assert windows_valid(stem + ".pdf") and encodable(stem, profile.charset)
         assert name_size(stem, profile.charset) <= MAX_NAME_LEN - 9
         assert "__" not in stem and ("LEFÈVRE" in stem or "LEFEVRE" in stem)
-    assert render_name(get_profile("pdf"), item).startswith("20261119_LEFÈVRE_CR- échographie")
+    assert render_name(get_profile("pdf"), typed(item)).startswith(
+        "20261119_LEFÈVRE_CR- échographie"
+    )
 
 
 def test_plain_ascii_names_are_an_option_on_by_default_where_the_profile_says(
@@ -346,18 +268,18 @@ def test_plain_ascii_names_are_an_option_on_by_default_where_the_profile_says(
     ascii_by_default = {p.id for p in load_profiles() if p.ascii_names}
     assert {"scan", "xdm", "mlm_eo", "hprim"} <= ascii_by_default
     hprim, scan = get_profile("hprim"), get_profile("scan")
-    assert render_name(hprim, item) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
+    assert render_name(hprim, typed(item)) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
     # HPRIM keeps ASCII names even when the user lifts them (the body names the PDF)
-    assert render_name(hprim, item, ascii_names=False) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
-    assert render_name(scan, item).startswith("COEUR_Anais_Zoe_19690412_20261119_")
-    assert render_name(scan, item, ascii_names=False).startswith("CŒUR_Anaïs Zoé_19690412")
+    assert render_name(hprim, typed(item), ascii_names=False) == "COEUR_Anais_Zoe_20261119_0b3f5a2e"
+    assert render_name(scan, typed(item)).startswith("COEUR_Anais_Zoe_19690412_20261119_")
+    assert render_name(scan, typed(item), ascii_names=False).startswith("CŒUR_Anaïs Zoé_19690412")
     out = tmp_path / "out"
     out.mkdir()
-    first = write_export(hprim, out, item, pdf, ascii_names=True)
+    first = write_export(hprim, out, typed(item), pdf, ascii_names=True)
     other = make_item(pdf, patient__used_name="CŒUR", patient__first_given_name="Anaïs Zoé",
                       document__title="Autre")  # fmt: skip
     other["id"] = "6f1c1d7e-8a3b-4c2d-9e0f-000000000002"
-    second = write_export(hprim, out, other, pdf, ascii_names=True)
+    second = write_export(hprim, out, typed(other), pdf, ascii_names=True)
     for path in [*first, *second]:
         assert path.name.isascii() and " " not in path.name, path.name
     assert second[0].stem == first[0].stem + "_2"  # numbered without a space
@@ -389,10 +311,10 @@ def test_export_twice_does_not_duplicate_but_a_different_document_is_numbered(
     out = tmp_path / "out"
     out.mkdir()
     profile = get_profile("pdf")
-    first = write_export(profile, out, item, pdf)
-    assert write_export(profile, out, item, pdf) == first
+    first = write_export(profile, out, typed(item), pdf)
+    assert write_export(profile, out, typed(item), pdf) == first
     other_pdf = make_pdf(tmp_path / "other.pdf", "Autre compte rendu, même titre")
-    other = write_export(profile, out, make_item(other_pdf), other_pdf)
+    other = write_export(profile, out, typed(make_item(other_pdf)), other_pdf)
     assert other[0].name == first[0].stem + " (2).pdf"
     assert listing(out) == sorted([first[0].name, other[0].name])
 
@@ -415,7 +337,10 @@ def test_a_retry_removes_what_a_killed_export_left_behind(
             "import sisra.client.export as export\n"
             "export.os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
             "item = json.loads(sys.argv[3])\n"
-            "export.write_export(export.get_profile('hprim'), sys.argv[1], item, sys.argv[2])\n",
+            "from sisra.client.items import InboxItem\n"
+            "export.write_export(\n"
+            "    export.get_profile('hprim'), sys.argv[1], InboxItem.from_json(item), sys.argv[2]\n"
+            ")\n",
             str(out),
             str(pdf),
             json.dumps(item),
@@ -428,7 +353,7 @@ def test_a_retry_removes_what_a_killed_export_left_behind(
     assert left and all(n.startswith(".sisra-") and n.endswith(".part") for n in left)
     someone_else = out / ".sisra-0123456789ab-cafe.part"  # another document, being written
     someone_else.write_bytes(b"...")
-    files = write_export(get_profile("hprim"), out, item, pdf)
+    files = write_export(get_profile("hprim"), out, typed(item), pdf)
     assert listing(out) == sorted([someone_else.name, *(f.name for f in files)])
 
 
@@ -504,7 +429,7 @@ def test_hprim_export_reads_field_by_field_in_the_standard_layout(
 ) -> None:
     out = tmp_path / "hprim"
     out.mkdir()
-    paths = write_export(get_profile("hprim"), out, item, pdf)
+    paths = write_export(get_profile("hprim"), out, typed(item), pdf)
     assert [p.suffix for p in paths] == [".pdf", ".hpr"]
     assert paths[0].stem == paths[1].stem and paths[0].read_bytes() == pdf.read_bytes()
     raw = paths[1].read_bytes()
@@ -543,14 +468,14 @@ def test_hprim_never_writes_c1_bytes_and_transliterates_typography(pdf: Path) ->
         patient__first_given_name="Zoë",
         document__title="Bilan « cœur–poumons » d’œdème… 50 €",
     )
-    raw = hprim_bytes(item, "x.pdf")
+    raw = hprim_bytes(typed(item), "x.pdf")
     assert not any(0x80 <= byte <= 0x9F for byte in raw)
     text = raw.decode("iso-8859-1")
     assert text.split("\r\n")[1] == "COEUR" and text.split("\r\n")[2] == "Zoë"
     assert 'Titre : Bilan " coeur-poumons " d\'oedème... 50 EUR' in text
     # a C1 control in the data never reaches the file either
     sneaky = make_item(pdf, document__title="a\x85b\x96c")
-    assert not any(0x80 <= byte <= 0x9F for byte in hprim_bytes(sneaky, "x.pdf"))
+    assert not any(0x80 <= byte <= 0x9F for byte in hprim_bytes(typed(sneaky), "x.pdf"))
 
 
 def test_hprim_without_ins_with_nia_and_hostile_text(pdf: Path) -> None:
@@ -563,26 +488,28 @@ def test_hprim_without_ins_with_nia_and_hostile_text(pdf: Path) -> None:
         sender__profession="Infirmière",
         sender__name="Sophie BERNARD",
     )
-    parsed = parse_hprim(hprim_bytes(item, "x.pdf"))
+    parsed = parse_hprim(hprim_bytes(typed(item), "x.pdf"))
     assert parsed["patient_code"] == item["patient"]["id"]
     assert parsed["nss"] is None
     assert parsed["last_name"] == "LEFÈVRE"
     assert parsed["sender"] == "Sophie BERNARD"  # not a doctor: no "Dr"
     assert len(parsed["body"]) == 5 and parsed["markers"]  # title on one line, no forgery
-    assert parse_hprim(hprim_bytes(item, "x.pdf", "ascii"), "ascii")["last_name"] == "LEFEVRE"
+    assert (
+        parse_hprim(hprim_bytes(typed(item), "x.pdf", "ascii"), "ascii")["last_name"] == "LEFEVRE"
+    )
     # a NIA is not a social security number: line 8 stays empty, the INS is the code
     nia = make_item(pdf, patient__ins="769046912304512", patient__ins_oid=OID_NIA)
-    parsed = parse_hprim(hprim_bytes(nia, "x.pdf"))
+    parsed = parse_hprim(hprim_bytes(typed(nia), "x.pdf"))
     assert parsed["nss"] is None and parsed["patient_code"] == "769046912304512"
     # a NIR of the test (…4.10) or demonstration (…4.11) ranges is nobody's social security
     # number: line 8 stays empty (the INS is still the patient code)
     for oid in (OID_NIR_TEST, OID_NIR_DEMO):
         test_nir = make_item(pdf, patient__ins="269046912304567", patient__ins_oid=oid)
-        parsed = parse_hprim(hprim_bytes(test_nir, "x.pdf"))
+        parsed = parse_hprim(hprim_bytes(typed(test_nir), "x.pdf"))
         assert parsed["nss"] is None and parsed["patient_code"] == "269046912304567"
     no_recipient = make_item(pdf)
     del no_recipient["recipient"]
-    assert parse_hprim(hprim_bytes(no_recipient, "x.pdf"))["recipient"] == ""
+    assert parse_hprim(hprim_bytes(typed(no_recipient), "x.pdf"))["recipient"] == ""
 
 
 # ------------------------------------------------------------------ IHE XDM
@@ -596,8 +523,8 @@ INS_KINDS = {
 
 
 def _valid(metadata: bytes) -> None:
-    assert xdm_module.schema_errors(metadata) == []
-    assert xdm_module.xds_errors(metadata) == []
+    assert xdm_validation.schema_errors(metadata) == []
+    assert xdm_validation.xds_errors(metadata) == []
 
 
 def test_xdm_archive_contents_validate_and_parse_back(
@@ -605,7 +532,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
 ) -> None:
     out = tmp_path / "xdm"
     out.mkdir()
-    paths = write_export(get_profile("xdm"), out, item, pdf)
+    paths = write_export(get_profile("xdm"), out, typed(item), pdf)
     assert len(paths) == 1 and paths[0].suffix == ".zip"
     with zipfile.ZipFile(paths[0]) as archive:
         assert archive.testzip() is None
@@ -614,7 +541,7 @@ def test_xdm_archive_contents_validate_and_parse_back(
              "IHE_XDM/SUBSET01/DOC0001.XML"]
         )  # fmt: skip
         metadata = archive.read("IHE_XDM/SUBSET01/METADATA.XML")
-    assert xdm_module.validator_name().startswith("xmlschema")
+    assert xdm_validation.validator_name().startswith("xmlschema")
     _valid(metadata)
     assert b"<lcm:SubmitObjectsRequest" in metadata
 
@@ -685,7 +612,7 @@ def test_xdm_carries_the_oid_of_each_ins_kind_and_validates(
     item = make_item(pdf, **changes)
     out = tmp_path / "out"
     out.mkdir()
-    (path,) = write_export(get_profile("mlm_eo"), out, item, pdf)  # no oid given: the item's
+    (path,) = write_export(get_profile("mlm_eo"), out, typed(item), pdf)  # no oid given: the item's
     back = read_xdm(path)
     _valid(back["metadata"])
     assert back["patient_oid"] == oid and back["patient_id"] == INS_KINDS[oid]
@@ -717,7 +644,7 @@ def test_xdm_reply_and_restricted_document(tmp_path: Path, pdf: Path) -> None:
     assert back["codes"]["healthcareFacilityTypeCode"]["code"] == "SA01"
     assert back["codes"]["practiceSettingCode"]["code"] == "ETABLISSEMENT"
     assert back["reference_ids"] == [
-        f"{xdm_module.uuid_oid(replied)}^^^^urn:ihe:iti:xds:2013:uniqueId"
+        f"{xdm_metadata.uuid_oid(replied)}^^^^urn:ihe:iti:xds:2013:uniqueId"
     ]
 
 
@@ -731,9 +658,9 @@ def test_xdm_is_deterministic_and_pdf_beside_variant(
     beside = dataclasses.replace(get_profile("xdm"), id="xdm_pdf", pdf_in_zip=False)
     out = tmp_path / "out"
     out.mkdir()
-    paths = write_export(beside, out, item, pdf, oid=OID_NIR_TEST)
+    paths = write_export(beside, out, typed(item), pdf, oid=OID_NIR_TEST)
     assert [p.suffix for p in paths] == [".pdf", ".zip"] and paths[0].stem == paths[1].stem
-    assert write_export(beside, out, item, pdf, oid=OID_NIR_TEST) == paths
+    assert write_export(beside, out, typed(item), pdf, oid=OID_NIR_TEST) == paths
     assert read_xdm(paths[1])["patient_oid"] == OID_NIR_TEST  # an explicit OID wins
     assert listing(out) == sorted(p.name for p in paths)
 
@@ -747,7 +674,7 @@ def test_xdm_without_ins_uses_the_platform_id(tmp_path: Path, pdf: Path) -> None
     back = read_xdm(tmp_path / "IHE_XDM.ZIP")
     _valid(back["metadata"])
     assert back["patient_id"] == item["patient"]["id"]
-    assert back["patient_oid"] == xdm_module.SISRA_PATIENT_OID
+    assert back["patient_oid"] == xdm_metadata.SISRA_PATIENT_OID
     assert back["used_name"] is None and back["sex"] == "U"
     assert back["intended_recipient"] is None
 
@@ -757,7 +684,7 @@ def test_an_unknown_ins_oid_is_an_export_failure(tmp_path: Path, pdf: Path) -> N
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(ExportError) as caught:
-        write_export(get_profile("xdm"), out, item, pdf)
+        write_export(get_profile("xdm"), out, typed(item), pdf)
     assert caught.value.code == "invalid_content" and "OID de l'INS" in caught.value.message
     assert listing(out) == []
 
@@ -768,15 +695,15 @@ def test_an_archive_failing_validation_is_never_renamed_into_place(
     """The archive is checked as written (entries, XHTML, hash) before it gets its name."""
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(xdm_module, "index_html", lambda *_a: "<html><p>non fermé</html>")
+    monkeypatch.setattr(xdm_archive, "index_html", lambda *_a: "<html><p>non fermé</html>")
     with pytest.raises(ExportError) as caught:
-        write_export(get_profile("xdm"), out, item, pdf)
+        write_export(get_profile("xdm"), out, typed(item), pdf)
     assert caught.value.code == "invalid_content" and "INDEX.HTM" in caught.value.message
     assert listing(out) == []  # neither the archive nor a temporary file
 
 
 def test_metadata_checks_reject_broken_metadata(item: dict[str, Any]) -> None:
-    good = xdm_module.metadata_xml(item, "0" * 40, 10)
+    good = xdm_metadata.metadata_xml(item, "0" * 40, 10)
     _valid(good)
     broken = {
         "mimeType length": good.replace(
@@ -798,15 +725,15 @@ def test_metadata_checks_reject_broken_metadata(item: dict[str, Any]) -> None:
     }  # fmt: skip
     for label, xml in broken.items():
         assert xml != good, label
-        assert xdm_module.schema_errors(xml), label
+        assert xdm_validation.schema_errors(xml), label
     orphan = good.replace(b"AssociationType:HasMember", b"AssociationType:Other")
-    assert any("HasMember" in p for p in xdm_module.xds_errors(orphan))
-    no_facility = good.replace(xdm_module.DE_FACILITY_TYPE.encode(), b"urn:uuid:other")
-    assert "healthcareFacilityTypeCode absent" in xdm_module.xds_errors(no_facility)
+    assert any("HasMember" in p for p in xdm_validation.xds_errors(orphan))
+    no_facility = good.replace(xdm_metadata.DE_FACILITY_TYPE.encode(), b"urn:uuid:other")
+    assert "healthcareFacilityTypeCode absent" in xdm_validation.xds_errors(no_facility)
     bad_author = good.replace(b"&amp;1.2.250.1.71.4.2.1&amp;ISO", b"&amp;1.2.3&amp;ISO")
-    assert any("authorPerson" in p for p in xdm_module.xds_errors(bad_author))
-    with pytest.raises(xdm_module.XdmError, match=r"METADATA\.XML invalide"):
-        xdm_module.validate_metadata(broken["unknown"])
+    assert any("authorPerson" in p for p in xdm_validation.xds_errors(bad_author))
+    with pytest.raises(xdm_metadata.XdmError, match=r"METADATA\.XML invalide"):
+        xdm_validation.validate_metadata(broken["unknown"])
 
 
 def test_the_schemas_ship_in_the_package() -> None:
@@ -814,7 +741,7 @@ def test_the_schemas_ship_in_the_package() -> None:
     folder = resources.files("sisra.common.xdm").joinpath("schemas")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".xsd"))
     assert names == ["lcm.xsd", "query.xsd", "rim.xsd", "rs.xsd", "xml.xsd"]
-    schema = xdm_module.metadata_schema()
+    schema = xdm_validation.metadata_schema()
     assert schema.target_namespace == "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
     assert "{urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0}ExtrinsicObjectType" in schema.maps.types
 
@@ -829,7 +756,7 @@ def test_write_export_is_atomic_for_every_profile(
     out = tmp_path / "out"
     out.mkdir()
     profile = get_profile(profile_id)
-    paths = write_export(profile, out, item, pdf, oid=OID_NIR_TEST)
+    paths = write_export(profile, out, typed(item), pdf, oid=OID_NIR_TEST)
     assert listing(out) == sorted(p.name for p in paths)  # no ".part" left
     assert all(p.parent == out and p.is_file() for p in paths)
     if profile.writes_pdf:
@@ -839,7 +766,7 @@ def test_write_export_is_atomic_for_every_profile(
 
 def test_missing_folder(tmp_path: Path, pdf: Path, item: dict[str, Any]) -> None:
     with pytest.raises(ExportError) as caught:
-        write_export(get_profile("hprim"), tmp_path / "absent", item, pdf)
+        write_export(get_profile("hprim"), tmp_path / "absent", typed(item), pdf)
     assert caught.value.code == "folder_missing"
     assert "n'existe pas" in caught.value.message
     assert not (tmp_path / "absent").exists()
@@ -857,7 +784,7 @@ def test_read_only_folder(
     try:
         for profile_id in ("pdf", "hprim", "xdm"):
             with pytest.raises(ExportError) as caught:
-                write_export(get_profile(profile_id), folder, item, pdf)
+                write_export(get_profile(profile_id), folder, typed(item), pdf)
             assert caught.value.code == "folder_readonly"
             assert "droit d'écrire" in caught.value.message
             assert listing(folder) == []
@@ -886,7 +813,7 @@ def test_disk_full_leaves_nothing_behind(
     filler = _fill(folder)
     for profile_id in ("pdf", "hprim", "xdm"):
         with pytest.raises(ExportError) as caught:
-            write_export(get_profile(profile_id), folder, item, pdf, oid=OID_NIR_TEST)
+            write_export(get_profile(profile_id), folder, typed(item), pdf, oid=OID_NIR_TEST)
         assert caught.value.code == "disk_full"
         assert "plein" in caught.value.message
         assert listing(folder) == [filler.name]
@@ -901,12 +828,12 @@ def test_disk_full_on_the_second_file_removes_the_first(
     filler = _fill(folder)
     os.truncate(filler, filler.stat().st_size - 4096)  # one page free
     with pytest.raises(ExportError) as caught:
-        write_export(get_profile("hprim"), folder, item, pdf)
+        write_export(get_profile("hprim"), folder, typed(item), pdf)
     assert caught.value.code == "disk_full"
     assert listing(folder) == [filler.name]
     # once room is made, the same export succeeds
     filler.unlink()
-    paths = write_export(get_profile("hprim"), folder, item, pdf)
+    paths = write_export(get_profile("hprim"), folder, typed(item), pdf)
     assert listing(folder) == sorted(p.name for p in paths)
 
 
@@ -914,7 +841,7 @@ def test_unreadable_source_is_export_failed(tmp_path: Path, item: dict[str, Any]
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(ExportError) as caught:
-        write_export(get_profile("pdf"), out, item, tmp_path / "absent.pdf")
+        write_export(get_profile("pdf"), out, typed(item), tmp_path / "absent.pdf")
     assert caught.value.code == "export_failed"
     assert listing(out) == []
 
@@ -924,7 +851,7 @@ def test_item_is_not_modified(tmp_path: Path, pdf: Path, item: dict[str, Any]) -
     out = tmp_path / "out"
     out.mkdir()
     for profile in load_profiles():
-        write_export(profile, out, item, pdf, oid=OID_NIR_TEST)
+        write_export(profile, out, typed(item), pdf, oid=OID_NIR_TEST)
     assert item == before
 
 
@@ -936,6 +863,9 @@ def test_item_is_not_modified(tmp_path: Path, pdf: Path, item: dict[str, Any]) -
         # the platform attaches the same archives to MSSanté mail: the writer must not pull
         # MonSisra's engine (imports go platform → common, client → common)
         ("sisra.common.xdm", ("sisra.client", "sisra.platform", "PySide")),
+        # every `sisra client` command starts by importing this: the schemas' validator (a
+        # third of that start-up) waits for an archive to write or check (decision 178)
+        ("sisra.client.cli", ("xmlschema", "elementpath")),
     ],
 )
 def test_export_modules_import_only_their_side(module: str, forbidden: tuple[str, ...]) -> None:
@@ -957,7 +887,9 @@ def test_the_hprim_body_names_the_pdf_that_is_on_disk(
     item = make_item(pdf, patient__used_name="BŒUF", patient__first_given_name="Zoë")
     out = tmp_path / "out"
     out.mkdir()
-    written, hpr = write_export(get_profile("hprim"), out, item, pdf, ascii_names=ascii_names)
+    written, hpr = write_export(
+        get_profile("hprim"), out, typed(item), pdf, ascii_names=ascii_names
+    )
     named = parse_hprim(hpr.read_bytes())["pdf_name"]
     assert named == written.name and (out / named).is_file()
     assert written.name.isascii() and written.name.startswith("BOEUF_Zoe_")
@@ -980,7 +912,7 @@ def test_exports_are_readable_by_this_account_only(
     try:
         out = tmp_path / "cabinet" / "documents"
         PRIVATE.make_folder(out)
-        written = write_export(get_profile(name), out, item, pdf)
+        written = write_export(get_profile(name), out, typed(item), pdf)
     finally:
         os.umask(previous)
     assert (out.stat().st_mode & 0o7777, out.parent.stat().st_mode & 0o7777) == (0o700, 0o700)
@@ -1001,7 +933,7 @@ def test_with_the_practice_softwares_group_files_are_0640_of_that_group(
     access = FileAccess.for_group(group)
     out = tmp_path / "hprim"
     access.make_folder(out)
-    written = write_export(get_profile("hprim"), out, item, pdf, access=access)
+    written = write_export(get_profile("hprim"), out, typed(item), pdf, access=access)
     assert out.stat().st_mode & 0o7777 == 0o2750 and out.stat().st_gid == access.gid
     for path in written:
         assert path.stat().st_mode & 0o777 == 0o640 and path.stat().st_gid == access.gid

@@ -22,20 +22,22 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from conftest import make_pdf, share_request
 from sisra.client.accounts import Account, AccountSettings
 from sisra.client.engine import exporter_for
 from sisra.client.export import get_profile, parse_hprim, read_xdm, write_export
 from sisra.common.ins import OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST, with_key
-from sisra.common.xdm import archive as xdm_module
+from sisra.common.xdm import metadata as xdm_metadata
+from sisra.common.xdm import validation as xdm_validation
 from sisra.common.xdm.cda import read_cda_n1
 from sisra.platform.context import SYSTEM
 from sisra.platform.demo.pdfs import render_pdf
 from sisra.platform.models import IdentityStatus, Patient, Professional
 from sisra.platform.mssante import message
 from sisra.platform.patients import service as patients
+from sisra.platform.settings import Settings
 from sisra.platform.web import letter
-from sisra.settings import Settings
+from support.documents import make_pdf, share_request
+from support.export import typed
 
 INS_BY_OID = {
     OID_NIR: with_key("1800175123456"),
@@ -119,10 +121,10 @@ def test_each_ins_kind_reaches_the_xdm_archive_and_hprim_file(
     pdf.write_bytes(data)
     out = tmp_path / "xdm"
     out.mkdir()
-    (archive,) = write_export(get_profile("xdm"), out, item, pdf)  # as the engine calls it
+    (archive,) = write_export(get_profile("xdm"), out, typed(item), pdf)  # as the engine calls it
     back = read_xdm(archive)
-    assert xdm_module.schema_errors(back["metadata"]) == []
-    assert xdm_module.xds_errors(back["metadata"]) == []
+    assert xdm_validation.schema_errors(back["metadata"]) == []
+    assert xdm_validation.xds_errors(back["metadata"]) == []
     assert back["patient_oid"] == oid and back["patient_id"] == INS_BY_OID[oid]
     assert back["author"].startswith(f"8{item['sender']['rpps']}^GAUTHIER^Marc^")
     assert back["author_institution"].endswith("^IDNST^^^1380781435")
@@ -134,7 +136,7 @@ def test_each_ins_kind_reaches_the_xdm_archive_and_hprim_file(
 
     hpr = tmp_path / "hprim"
     hpr.mkdir()
-    _pdf, hprim = write_export(get_profile("hprim"), hpr, item, pdf)
+    _pdf, hprim = write_export(get_profile("hprim"), hpr, typed(item), pdf)
     parsed = parse_hprim(hprim.read_bytes())
     assert parsed["last_name"] == "GAUTHIER" and parsed["birth_date"] == "1969-04-12"
     assert parsed["recipient"] == "Dr Claire MARTIN"
@@ -168,13 +170,13 @@ def test_reply_and_restricted_document_through_the_engine_exporter(
     (tmp_path / "out").mkdir()
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(data)
-    (archive,) = exporter_for(account)(item, pdf)
+    (archive,) = exporter_for(account)(typed(item), pdf)
     back = read_xdm(archive)
-    assert xdm_module.xds_errors(back["metadata"]) == []
+    assert xdm_validation.xds_errors(back["metadata"]) == []
     assert back["patient_oid"] == OID_NIR_DEMO
     assert back["codes"]["confidentialityCode"]["code"] == "R"
     assert back["reference_ids"] == [
-        f"{xdm_module.uuid_oid(original)}^^^^urn:ihe:iti:xds:2013:uniqueId"
+        f"{xdm_metadata.uuid_oid(original)}^^^^urn:ihe:iti:xds:2013:uniqueId"
     ]
 
 
@@ -222,7 +224,7 @@ def test_every_writer_carries_the_ins_only_for_a_qualified_identity(
     for profile in ("xdm", "hprim", "pdf"):
         out = tmp_path / profile
         out.mkdir()
-        for path in write_export(get_profile(profile), out, item, pdf):
+        for path in write_export(get_profile(profile), out, typed(item), pdf):
             raw = path.read_bytes()
             outputs[f"{profile} {path.suffix}"] = (
                 _zip_text(raw) if path.suffix == ".zip" else _digits(raw)

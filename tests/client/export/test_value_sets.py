@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_export import make_item, make_pdf
 
 from sisra.client.export import get_profile, read_xdm, write_export
 from sisra.common import doctypes, valuesets
 from sisra.common.xdm import build_xdm, xds_errors
 from sisra.common.xdm.cda import read_cda_n1
 from sisra.platform.mssante.message import xdm_archive
+from support.export import make_item, make_pdf, typed
 
 LOINC_OID = "2.16.840.1.113883.6.1"
 TYPES = [t.code for t in doctypes.DOCUMENT_TYPES]
@@ -91,7 +91,7 @@ def test_monsisra_xdm_export_codes_are_in_the_value_sets(tmp_path: Path, type_co
     item["document"].update(type_code=type_code, loinc="34109-9", type_label="Courrier")
     out = tmp_path / "out"
     out.mkdir()
-    [archive] = write_export(get_profile("xdm"), out, item, pdf)
+    [archive] = write_export(get_profile("xdm"), out, typed(item), pdf)
     back = read_xdm(archive)
     _check_archive(back, type_code)
     assert read_cda_n1(back["pdf"])["pdf"] == pdf.read_bytes()
@@ -99,7 +99,7 @@ def test_monsisra_xdm_export_codes_are_in_the_value_sets(tmp_path: Path, type_co
     beside = tmp_path / "beside"
     beside.mkdir()
     profile = dataclasses.replace(get_profile("xdm"), id="xdm_pdf", pdf_in_zip=False)
-    pdf_file, zip_file = write_export(profile, beside, item, pdf)
+    pdf_file, zip_file = write_export(profile, beside, typed(item), pdf)
     assert pdf_file.read_bytes() == pdf.read_bytes()
     _check_archive(read_xdm(zip_file), type_code)
     # build_xdm (the plain API) writes the same

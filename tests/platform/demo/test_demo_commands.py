@@ -3,7 +3,7 @@
 import shlex
 from pathlib import Path
 
-from sisra.devtools.cards import DemoCard, with_server
+from sisra.devtools.cards import DemoCard
 from sisra.platform.demo.load import DemoSummary, print_logins
 
 URL = "http://127.0.0.1:8101"
@@ -32,7 +32,7 @@ def test_card_instructions_follow_the_port_of_each_run(tmp_path: Path) -> None:
     assert first.startswith("Carte CPS de test d'Élodie Lefèvre")
     assert "SISRA_SERVER_URL=http://127.0.0.1:8000 .venv/bin/sisra desktop" in first
     assert first.rstrip().endswith("--server http://127.0.0.1:8000")
-    # the saved list (written at the first load) is rewritten for a later --port 8101
-    again = with_server(first, URL)
+    # the saved list is rewritten at every start, for that start's --port (here 8101)
+    again = card.instructions(URL)
     assert "8000" not in again
     assert f"SISRA_SERVER_URL={URL}" in again and again.rstrip().endswith(f"--server {URL}")

@@ -1,5 +1,7 @@
 """Demo PDFs: real multi-page documents that pypdf can read, with the expected content."""
 
+import importlib
+import pkgutil
 import random
 from datetime import UTC, date, datetime
 from io import BytesIO
@@ -9,8 +11,9 @@ from pypdf import PdfReader
 
 from sisra.common.doctypes import BY_CODE, DOCUMENT_TYPES
 from sisra.platform.demo import pdfs
-from sisra.platform.demo.pdfs import render_pdf
-from sisra.platform.demo.region import make_documents, make_patients, make_professionals
+from sisra.platform.demo.exchanges import make_documents
+from sisra.platform.demo.pdfs import layout, render_pdf
+from sisra.platform.demo.region import make_patients, make_professionals
 
 PATIENT = "DUBŒUF Hélène"
 INS_F = "248036912345678"  # not checked here: only its sex digit is used
@@ -112,8 +115,8 @@ def test_accents_and_ligatures_survive() -> None:
     for word in ("Antécédents", "Examen clinique", "âgée", "Cœurdacier"):
         assert word in text
     # Characters outside WinAnsi are replaced before they reach reportlab.
-    assert pdfs._clean("≥ 5 → β") == ">= 5 -> bêta"
-    assert pdfs._clean("Dubœuf – « oui » ’") == "Dubœuf – « oui » ’"
+    assert layout._clean("≥ 5 → β") == ">= 5 -> bêta"
+    assert layout._clean("Dubœuf – « oui » ’") == "Dubœuf – « oui » ’"
 
 
 def test_same_rng_same_bytes_and_rng_advances() -> None:
@@ -160,9 +163,14 @@ def test_bank_text_is_winansi() -> None:
             return [s for v in value for s in strings(v)]
         return []
 
+    modules = [
+        importlib.import_module(f"sisra.platform.demo.pdfs.{m.name}")
+        for m in pkgutil.iter_modules(pdfs.__path__)
+    ]
     found = [
         s
-        for name, value in vars(pdfs).items()
+        for module in modules
+        for name, value in vars(module).items()
         if name.lstrip("_").isupper()
         for s in strings(value)
     ]

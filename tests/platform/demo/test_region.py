@@ -9,14 +9,13 @@ import pytest
 from sisra.common.doctypes import BY_CODE
 from sisra.common.identifiers import validate_adeli, validate_rpps
 from sisra.common.ins import OID_NIR_TEST, validate_ins
+from sisra.platform.demo.exchanges import make_declared_members, make_documents
 from sisra.platform.demo.region import (
     BIRTH_PLACES,
     DemoDocument,
     DemoPatient,
     DemoProfessional,
     make_care_teams,
-    make_declared_members,
-    make_documents,
     make_patients,
     make_professionals,
     nir_first13,

@@ -19,8 +19,8 @@ from fhir_helpers import (
 )
 from sqlalchemy import func, select
 
-from conftest import share_request
 from sisra.platform.models import AuditEvent, Document, Notification, Professional
+from support.documents import share_request
 
 __all__ = ["qualified_patient"]  # the fixture, used by name
 

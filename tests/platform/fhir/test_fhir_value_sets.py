@@ -4,9 +4,9 @@ JDV_J07 with its label, category on the code system the ANS publishes (TRE_A03),
 
 from fhir_helpers import fhir_get, validate
 
-from conftest import share_request
 from sisra.common import doctypes, valuesets
 from sisra.platform.models import Professional
+from support.documents import share_request
 
 TRE_A03 = "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument"
 

@@ -7,10 +7,8 @@ import pytest
 
 from needs import need
 from sisra.devtools.mailservers import MailServers
-from sisra.settings import Settings
-
-PLATFORM_DOMAIN = "sisra.mssante.test"  # the platform's own MSSanté domain
-EXTERNAL_DOMAIN = "chu-exemple.mssante.test"  # another operator's, read through IMAP
+from sisra.platform.settings import Settings
+from support.mssante import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
 
 
 @pytest.fixture(scope="session")

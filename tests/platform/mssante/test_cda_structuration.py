@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import make_pdf, share_request
 from sisra.common.ins import IDENTITY_STATUSES, OID_NIR_TEST, QUALIFIED, with_key
 from sisra.common.xdm import read_xdm
 from sisra.common.xdm.cda import HL7, cda_n1, read_cda_n1
@@ -21,9 +20,10 @@ from sisra.platform.context import SYSTEM
 from sisra.platform.models import MssanteOutbox, Professional
 from sisra.platform.mssante import message
 from sisra.platform.patients import service as patients
+from support.documents import make_pdf, share_request
+from support.mssante import EXTERNAL_DOMAIN
 
 from .cda_rules import failures
-from .conftest import EXTERNAL_DOMAIN
 
 INS = with_key("2690413055012")
 PDF = b"%PDF-1.4\n%%EOF\n"

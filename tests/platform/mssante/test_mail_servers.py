@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
 from sisra.devtools.mailservers import MailServers, new_mailbox
 from sisra.devtools.pki import issue_tls_cert, make_ca, save_tls_identity
-
-from .conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
+from sisra.devtools.ports import free_port
+from support.mssante import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
 
 
 def _message(sender: str, to: str, subject: str = "Essai") -> EmailMessage:

@@ -16,20 +16,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import make_pdf, share_request
 from sisra.common.ins import OID_NIR_TEST, with_key
 from sisra.common.xdm import read_xdm, validate_archive
-from sisra.common.xdm.archive import FORMAT_CDA_PDF
 from sisra.common.xdm.cda import TEMPLATES, read_cda_n1
+from sisra.common.xdm.metadata import FORMAT_CDA_PDF
 from sisra.devtools.mailservers import MailServers, new_mailbox
 from sisra.platform.auth.mailer import wire_bytes
 from sisra.platform.context import SYSTEM
 from sisra.platform.models import AuditEvent, MssanteOutbox, OutboxStatus, Professional
 from sisra.platform.mssante import receipts
 from sisra.platform.patients import service as patients
-from sisra.settings import Settings
-
-from .conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
+from sisra.platform.settings import Settings
+from support.documents import make_pdf, share_request
+from support.mssante import EXTERNAL_DOMAIN, PLATFORM_DOMAIN, mdn_for, report_part
 
 INS = with_key("2690469123045")
 
@@ -155,7 +154,7 @@ def test_a_typed_address_gets_the_pdf_and_a_valid_xdm_then_both_receipts(
     assert receipt["read_at"] is None
 
     # the other side reads it and sends an MDN (RFC 8098) to Disposition-Notification-To
-    mail_servers.send(_mdn(mail, outside))
+    mail_servers.send(mdn_for(mail, outside))
     mdn = _report(mail_servers, sender_address, 2, "disposition-notification")
     with db() as session:
         assert receipts.apply_report(session, mdn) is True
@@ -165,33 +164,6 @@ def test_a_typed_address_gets_the_pdf_and_a_valid_xdm_then_both_receipts(
     actions = _actions(db, document_id)
     for action in ("mssante.queued", "mssante.sent", "mssante.delivered", "mssante.read"):
         assert action in actions
-
-
-def _mdn(original: EmailMessage, reader: str) -> EmailMessage:
-    report = EmailMessage()
-    report["From"] = reader
-    report["To"] = original["Disposition-Notification-To"]
-    report["Subject"] = f"Lu : {original['Subject']}"
-    report.set_content("Votre message a été affiché.\n")
-    fields = EmailMessage()
-    fields.set_content(
-        f"Reporting-UA: messagerie.{EXTERNAL_DOMAIN}; webmail\n"
-        f"Final-Recipient: rfc822;{reader}\n"
-        f"Original-Message-ID: {original['Message-ID']}\n"
-        "Disposition: manual-action/MDN-sent-manually; displayed\n"
-    )
-    report.make_mixed()
-    report.attach(_part("message/disposition-notification", fields.get_content()))
-    report.replace_header("Content-Type", "multipart/report")
-    report.set_param("report-type", "disposition-notification")
-    return report
-
-
-def _part(content_type: str, text: str) -> EmailMessage:
-    part = EmailMessage()
-    part["Content-Type"] = content_type
-    part.set_payload(text)
-    return part
 
 
 def test_a_directory_correspondent_and_a_refused_address(
@@ -227,7 +199,7 @@ def test_a_directory_correspondent_and_a_refused_address(
 def test_relay_down_is_retried_then_shown_failed(
     settings: Settings, app_client: Any, make_pro: Any, db: Any, mail_servers: MailServers
 ) -> None:
-    from conftest import free_port
+    from sisra.devtools.ports import free_port
 
     settings.mssante_relay_port = free_port()  # nothing listens there
     sender = make_pro()
@@ -303,7 +275,7 @@ def test_a_row_is_claimed_by_one_sender_only(
     the lease runs out; the attempt is counted at the claim."""
     from datetime import timedelta
 
-    from conftest import free_port
+    from sisra.devtools.ports import free_port
     from sisra.platform.mssante import outbox
 
     settings.mssante_relay_port = free_port()  # the first attempt fails...
@@ -340,7 +312,7 @@ def test_mail_goes_on_the_wire_in_crlf_lines_of_at_most_998_characters() -> None
     msg.set_content("Une ligne sans fin " + "x" * 3000 + "\nsuite\n")
     msg.add_attachment(b"\x00\xff" * 5000, maintype="application", subtype="zip",
                        filename="IHE_XDM.ZIP")  # fmt: skip
-    msg.attach(_part("message/disposition-notification", "Final-Recipient: rfc822;a@b\n"))
+    msg.attach(report_part("message/disposition-notification", "Final-Recipient: rfc822;a@b\n"))
     assert b"\n" in msg.as_bytes().replace(b"\r\n", b"")  # what was sent before: bare LF
     data = wire_bytes(msg)
     _lines_ok(data)

@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from conftest import make_pdf
 from sisra.devtools.mailservers import MailServers, new_mailbox
 from sisra.platform.models import Professional
 from sisra.platform.mssante import receipts
-
-from .conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
+from support.documents import make_pdf
+from support.mssante import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
 
 pytestmark = pytest.mark.usefixtures("mssante_relay")
 

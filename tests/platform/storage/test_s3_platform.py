@@ -9,11 +9,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from conftest import share_request
 from sisra.platform.documents.sweep import sweep
 from sisra.platform.models import Document, utcnow
 from sisra.platform.storage import EncryptedBlobs
 from sisra.platform.storage.s3 import S3BlobStore
+from support.documents import share_request
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_an_unreachable_store_is_a_clear_error_never_a_500(
 ):
     from fastapi.testclient import TestClient
 
-    from conftest import free_port
+    from sisra.devtools.ports import free_port
     from sisra.platform.app import create_app
 
     author, rec = make_pro(), make_pro()

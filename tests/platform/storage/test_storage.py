@@ -390,8 +390,8 @@ def test_s3_sweep_aborts_abandoned_multipart_uploads(s3_server: Any) -> None:
 
 
 def test_s3_store_from_settings(s3_server: Any, tmp_path: Path) -> None:
+    from sisra.platform.settings import Settings
     from sisra.platform.storage import blob_store_from_settings
-    from sisra.settings import Settings
 
     env = s3_server.env(prefix="from-settings")
     settings = Settings(
@@ -420,7 +420,7 @@ def test_s3_store_from_settings(s3_server: Any, tmp_path: Path) -> None:
 
 
 def test_s3_secrets_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
     (tmp_path / "id").write_text("AKID\n", encoding="utf-8")
     (tmp_path / "secret").write_text("s3cr3t\n", encoding="utf-8")

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from conftest import share_request as share
 from sisra.platform.documents.sweep import sweep
 from sisra.platform.models import Document, ShareIdempotencyKey, utcnow
 from sisra.platform.storage import EncryptedBlobs, FilesystemBlobStore
+from support.documents import share_request as share
 
 HOUR = 3600
 
@@ -157,8 +157,8 @@ def test_an_incremental_pass_checks_only_the_blobs_written_since_the_last(
 def test_the_platform_sweeps_when_it_starts(app_client, settings) -> None:
     from fastapi.testclient import TestClient
 
-    from conftest import wait_until
     from sisra.platform.app import create_app
+    from support.waiting import wait_until
 
     blobs: EncryptedBlobs = app_client.app.state.blobs  # type: ignore[attr-defined]
     orphan = _killed_mid_request(blobs, b"%PDF-1.7 orphan")

@@ -21,8 +21,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+from sisra.client.errors import ExportError
 from sisra.client.export.filenames import (
     MAX_NAME_LEN,
     numbered_stems,
@@ -36,6 +37,7 @@ from sisra.client.export.filenames import (
 from sisra.client.export.hprim import hprim_bytes, hprim_header, parse_hprim
 from sisra.client.export.permissions import PRIVATE, FileAccess
 from sisra.client.export.profiles import Profile, get_profile, load_profiles
+from sisra.client.items import InboxItem
 from sisra.client.vault import fsync_dir
 from sisra.common.xdm import (
     XdmError,
@@ -68,14 +70,6 @@ PART_SUFFIX = ".part"
 _CHUNK = 1 << 20
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _READONLY = {errno.EACCES, errno.EPERM, errno.EROFS}
-
-
-class ExportError(Exception):
-    """An export that did not happen; ``code`` is stable, ``message`` is for the user."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
 
 
 def _error_for(exc: OSError, folder: Path) -> ExportError:
@@ -117,10 +111,10 @@ class _Planned:
     staged: Path | None = None
 
 
-def _part_tag(item: dict[str, Any]) -> str:
+def _part_tag(item: InboxItem) -> str:
     """Temporary files carry their notification, so a retry can find what a killed attempt
     left behind (a kill between write and rename leaves a ``.part`` in the user's folder)."""
-    return hashlib.sha256(str(item.get("id", "")).encode()).hexdigest()[:12]
+    return hashlib.sha256(item.id.encode()).hexdigest()[:12]
 
 
 def _remove_stale_parts(folder: Path, tag: str) -> None:
@@ -168,7 +162,7 @@ def _bytes(data: bytes) -> Callable[[IO[bytes]], None]:
 def write_export(
     profile: Profile,
     folder: Path,
-    item: dict[str, Any],
+    item: InboxItem,
     pdf_path: Path,
     *,
     oid: str | None = None,
@@ -188,72 +182,18 @@ def write_export(
     format); on error no new file, temporary or final, is left in ``folder``.
     """
     folder, pdf_path = Path(folder), Path(pdf_path)
-    if not folder.is_dir():
-        raise _missing(folder)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ExportError(
-            "folder_readonly",
-            f"MonSisra n'a pas le droit d'écrire dans le dossier « {folder} ». "
-            "Vérifiez ses autorisations ou choisissez un autre dossier d'export.",
-        )
-    try:
-        pdf_sha256 = sha256_file(pdf_path)
-    except OSError as exc:
-        raise ExportError(
-            "export_failed", f"Le document à exporter est illisible ({exc.strerror or exc})."
-        ) from exc
-
+    pdf_sha256 = _check_sources(folder, pdf_path)
     tag = _part_tag(item)
     _remove_stale_parts(folder, tag)
-    staged: list[Path] = []
-    created: list[Path] = []
+    staged: list[Path] = []  # temporary files, removed on error or once renamed
+    created: list[Path] = []  # final files this call renamed into place
     try:
-        plan: list[_Planned] = []
-        if profile.writes_pdf:
-            plan.append(_Planned(".pdf", pdf_sha256, _copy_from(pdf_path)))
-        if profile.sidecar == "hprim":
-            plan.append(_Planned(profile.sidecar_extension, None))  # content set once named
-        if profile.sidecar == "xdm":
-            # the archive does not depend on its own name: stage it first, then name it
-            def xdm_writer(target: IO[bytes]) -> None:
-                # the PDF inside a CDA R2 N1 document (JDV_J10 formatCode, decision 138)
-                write_pdf_xdm(target, item, pdf_path, oid)
-
-            archive = _stage(folder, xdm_writer, tag, access)
-            staged.append(archive)
-            validate_archive(archive)  # as a reader will find it, before it gets its name
-            plan.append(_Planned(profile.sidecar_extension, sha256_file(archive), staged=archive))
-
+        plan = _plan(profile, folder, item, pdf_path, pdf_sha256, oid, tag, access, staged)
         charset = profile.names_charset(ascii_names)
         base = render_name(profile, item, ascii_names=ascii_names)
         stem = _choose_stem(folder, base, plan, profile, item, charset)
-        results: list[tuple[Path, Path | None]] = []  # (final path, staged file or None)
-        for planned in plan:
-            final = folder / f"{stem}{planned.ext}"
-            if planned.ext == profile.sidecar_extension and profile.sidecar == "hprim":
-                data = hprim_bytes(item, f"{stem}.pdf", profile.content_charset)
-                planned.sha256 = hashlib.sha256(data).hexdigest()
-                planned.write = _bytes(data)
-            if _holds(final, planned.sha256):
-                results.append((final, None))
-                continue
-            if planned.staged is None:
-                assert planned.write is not None
-                planned.staged = _stage(folder, planned.write, tag, access)
-                staged.append(planned.staged)
-            results.append((final, planned.staged))
-        for final, part in results:
-            if part is None:
-                continue
-            if final.exists() or final.is_symlink():  # appeared meanwhile: never overwrite
-                raise ExportError(
-                    "export_failed",
-                    f"Un fichier « {final.name} » est apparu pendant l'export ; "
-                    "MonSisra réessaiera.",
-                )
-            os.replace(part, final)
-            staged.remove(part)
-            created.append(final)
+        results = _stage_named(profile, folder, item, plan, stem, tag, access, staged)
+        _move_into_place(results, staged, created)
         for leftover in staged:  # a staged archive identical to one already there
             leftover.unlink(missing_ok=True)
         staged.clear()
@@ -276,6 +216,104 @@ def write_export(
         raise
 
 
+def _check_sources(folder: Path, pdf_path: Path) -> str:
+    """Refuse a missing or read-only folder and an unreadable PDF before anything is written;
+    return the PDF's SHA-256."""
+    if not folder.is_dir():
+        raise _missing(folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(
+            "folder_readonly",
+            f"MonSisra n'a pas le droit d'écrire dans le dossier « {folder} ». "
+            "Vérifiez ses autorisations ou choisissez un autre dossier d'export.",
+        )
+    try:
+        return sha256_file(pdf_path)
+    except OSError as exc:
+        raise ExportError(
+            "export_failed", f"Le document à exporter est illisible ({exc.strerror or exc})."
+        ) from exc
+
+
+def _plan(
+    profile: Profile,
+    folder: Path,
+    item: InboxItem,
+    pdf_path: Path,
+    pdf_sha256: str,
+    oid: str | None,
+    tag: str,
+    access: FileAccess,
+    staged: list[Path],
+) -> list[_Planned]:
+    """The parts the profile writes, in order; an XDM archive is staged (into ``staged``) and
+    validated right away, an HPRIM sidecar waits for its name."""
+    plan: list[_Planned] = []
+    if profile.writes_pdf:
+        plan.append(_Planned(".pdf", pdf_sha256, _copy_from(pdf_path)))
+    if profile.sidecar == "hprim":
+        plan.append(_Planned(profile.sidecar_extension, None))  # content set once named
+    if profile.sidecar == "xdm":
+        # the archive does not depend on its own name: stage it first, then name it
+        def xdm_writer(target: IO[bytes]) -> None:
+            # the PDF inside a CDA R2 N1 document (JDV_J10 formatCode, decision 138)
+            # the writer the platform shares reads the item's JSON (decision 179)
+            write_pdf_xdm(target, item.to_json(), pdf_path, oid)
+
+        archive = _stage(folder, xdm_writer, tag, access)
+        staged.append(archive)
+        validate_archive(archive)  # as a reader will find it, before it gets its name
+        plan.append(_Planned(profile.sidecar_extension, sha256_file(archive), staged=archive))
+    return plan
+
+
+def _stage_named(
+    profile: Profile,
+    folder: Path,
+    item: InboxItem,
+    plan: list[_Planned],
+    stem: str,
+    tag: str,
+    access: FileAccess,
+    staged: list[Path],
+) -> list[tuple[Path, Path | None]]:
+    """Each part's final path and its staged file, or None when the same content is already
+    there under that name."""
+    results: list[tuple[Path, Path | None]] = []
+    for planned in plan:
+        final = folder / f"{stem}{planned.ext}"
+        if planned.ext == profile.sidecar_extension and profile.sidecar == "hprim":
+            data = hprim_bytes(item, f"{stem}.pdf", profile.content_charset)
+            planned.sha256 = hashlib.sha256(data).hexdigest()
+            planned.write = _bytes(data)
+        if _holds(final, planned.sha256):
+            results.append((final, None))
+            continue
+        if planned.staged is None:
+            assert planned.write is not None
+            planned.staged = _stage(folder, planned.write, tag, access)
+            staged.append(planned.staged)
+        results.append((final, planned.staged))
+    return results
+
+
+def _move_into_place(
+    results: list[tuple[Path, Path | None]], staged: list[Path], created: list[Path]
+) -> None:
+    """Rename each staged part to its final name, never over a file that appeared meanwhile."""
+    for final, part in results:
+        if part is None:
+            continue
+        if final.exists() or final.is_symlink():  # appeared meanwhile: never overwrite
+            raise ExportError(
+                "export_failed",
+                f"Un fichier « {final.name} » est apparu pendant l'export ; MonSisra réessaiera.",
+            )
+        os.replace(part, final)
+        staged.remove(part)
+        created.append(final)
+
+
 def _holds(path: Path, sha256: str | None) -> bool:
     return (path.exists() or path.is_symlink()) and same_or_free(path, sha256)
 
@@ -285,7 +323,7 @@ def _choose_stem(
     base: str,
     plan: list[_Planned],
     profile: Profile,
-    item: dict[str, Any],
+    item: InboxItem,
     charset: str,
 ) -> str:
     """A stem free (or holding identical content) for every file of the export."""

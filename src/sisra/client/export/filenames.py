@@ -13,12 +13,13 @@ import string
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sisra.common.xdm import item as _item
 
 if TYPE_CHECKING:
     from sisra.client.export.profiles import Profile
+    from sisra.client.items import InboxItem
 
 MAX_NAME_LEN = 120
 # Room left after the stem for " (99)" and a 4-character extension.
@@ -199,25 +200,25 @@ def check_template(template: str) -> None:
             )
 
 
-def template_fields(item: Mapping[str, Any]) -> dict[str, str]:
+def template_fields(item: InboxItem) -> dict[str, str]:
     """The values a file-name template can use, for one inbox item."""
-    data = dict(item)
-    document_id = _item.document_id(data).replace("-", "")
+    document, patient = item.document, item.patient
+    document_id = _item.text(document.id).replace("-", "")
     return {
-        "date": _item.compact_date(_item.document_date(data)),
-        "nom": _item.last_name(data),
-        "prenom": _item.first_name(data),
-        "naissance": _item.compact_date(_item.birth_date(data)),
-        "titre": _item.title(data),
-        "type": _item.type_label(data),
-        "expediteur": _item.sender_name(data),
+        "date": _item.compact_date(item.document_date),
+        "nom": patient.last_name,
+        "prenom": _item.text(patient.first_given_name),
+        "naissance": _item.compact_date(patient.birth_date),
+        "titre": _item.text(document.title),
+        "type": _item.text(document.type_label),
+        "expediteur": _item.text(item.sender.name),
         "id8": document_id[:8].lower(),
     }
 
 
 def render_name(
     profile: Profile,
-    item: Mapping[str, Any],
+    item: InboxItem,
     max_len: int = MAX_NAME_LEN,
     *,
     ascii_names: bool | None = None,

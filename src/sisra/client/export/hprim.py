@@ -32,6 +32,7 @@ from datetime import date
 from typing import Any
 
 from sisra.client.export.filenames import to_charset
+from sisra.client.items import InboxItem
 from sisra.common.ins import OID_NIR
 from sisra.common.xdm import item as _item
 
@@ -50,7 +51,7 @@ def _field(value: str) -> str:
     return _item.text(value).lstrip("*").strip()
 
 
-def nss(item: dict[str, Any]) -> str:
+def nss(item: InboxItem) -> str:
     """The social security number as HPRIM writes it (« 1690469123045 67 »), from a NIR.
 
     Only the production NIR (OID 1.2.250.1.213.1.4.8) of a qualified identity: a NIA
@@ -58,48 +59,44 @@ def nss(item: dict[str, Any]) -> str:
     demonstration ranges (…4.10, …4.11) is nobody's, and the INS of an identity that is not
     qualified does not leave the platform. Otherwise the line stays empty.
     """
-    ins = _item.ins(item)  # empty unless the identity is qualified
-    if len(ins) != 15 or _item.ins_oid(item) != OID_NIR:
+    ident = item.patient_identifier
+    ins = ident.value if ident.is_ins else ""  # empty unless the identity is qualified
+    if len(ins) != 15 or _item.text(item.patient.ins_oid) != OID_NIR:
         return ""
     return f"{ins[:13]} {ins[13:]}"
 
 
-def hprim_header(item: dict[str, Any], pdf_name: str) -> str:
+def hprim_header(item: InboxItem, pdf_name: str) -> str:
     """The whole HPRIM Net file for ``item`` as text with CRLF line endings.
 
     ``pdf_name`` is the name of the PDF beside it (written in the body). Encode the result
     with :func:`hprim_bytes` in the profile's charset.
     """
-    document = _item.section(item, "document")
-    sender = _item.section(item, "sender")
+    document, patient, sender = item.document, item.patient, item.sender
     header = [
-        _item.patient_id(item),
-        _item.last_name(item),
-        _item.first_name(item),
+        item.patient_identifier.value,
+        patient.last_name,
+        _item.text(patient.first_given_name),
         "",
         "",
         "",
-        _item.fr_date(_item.birth_date(item)),
+        _item.fr_date(patient.birth_date),
         nss(item),
-        _item.document_id(item),
-        _item.fr_date(_item.document_date(item)),
-        _item.sender_label(item),
-        _item.recipient_label(item),
+        _item.text(document.id),
+        _item.fr_date(item.document_date),
+        sender.label,
+        item.recipient.label if item.recipient else "",
     ]
-    kind = _item.type_label(item)
-    loinc = _item.text(document.get("loinc"))
+    kind = _item.text(document.type_label)
+    loinc = _item.text(document.loinc)
     author = ", ".join(
         part
-        for part in (
-            _item.sender_label(item),
-            _item.text(sender.get("profession")),
-            _item.text(sender.get("structure")),
-        )
+        for part in (sender.label, _item.text(sender.profession), _item.text(sender.structure))
         if part
     )
     body = [
         f"{BODY_PDF_PREFIX}{pdf_name}",
-        f"Titre : {_item.title(item)}",
+        f"Titre : {_item.text(document.title)}",
         f"Type : {kind} (LOINC {loinc})" if loinc else f"Type : {kind}",
         f"Expéditeur : {author}",
         "Transmis par la plateforme Sisra",
@@ -108,7 +105,7 @@ def hprim_header(item: dict[str, Any], pdf_name: str) -> str:
     return CRLF.join([*lines, END_OF_MESSAGE, END_OF_FILE]) + CRLF
 
 
-def hprim_bytes(item: dict[str, Any], pdf_name: str, charset: str = DEFAULT_CHARSET) -> bytes:
+def hprim_bytes(item: InboxItem, pdf_name: str, charset: str = DEFAULT_CHARSET) -> bytes:
     """The HPRIM Net file encoded in ``charset``; characters it lacks are transliterated.
 
     In ISO-8859-1 (the default) no byte 0x80–0x9F is ever written.

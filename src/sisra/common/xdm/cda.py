@@ -25,7 +25,8 @@ from typing import IO, Any
 
 from sisra.common.xdm import codes
 from sisra.common.xdm import item as _item
-from sisra.common.xdm.archive import (
+from sisra.common.xdm.archive import write_xdm
+from sisra.common.xdm.metadata import (
     CDA_PDF,
     LOINC_OID,
     SOURCE_OID,
@@ -34,7 +35,6 @@ from sisra.common.xdm.archive import (
     national_id,
     type_code_of,
     uuid_oid,
-    write_xdm,
 )
 
 HL7 = "urn:hl7-org:v3"

@@ -6,32 +6,18 @@ platform builds the same dictionary for the mail it sends to other MSSanté oper
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sisra.common.ins import PatientIdentifier, outgoing_patient_id
-from sisra.common.text import fold, named_by_address
+from sisra.common.text import named_by_address, one_line, patient_last_name, person_label
 
-_SPACES = re.compile(r"\s+")
-# Professions whose members are addressed as "Docteur" in France (the directory's labels).
-_DOCTOR_WORDS = ("medecin", "chirurgien", "pharmacien", "biologiste", "iatre", "anesthesiste")
-_NOT_DOCTOR = ("psychologue", "podologue", "kinesitherapeute", "infirmi", "sage femme")
+text = one_line  # one line of text (the name every export format reads it by)
 
 
 def section(item: dict[str, Any], name: str) -> dict[str, Any]:
     value = item.get(name)
     return value if isinstance(value, dict) else {}
-
-
-def text(value: Any) -> str:
-    """One line of text: control characters and line breaks become spaces, spaces collapse."""
-    if value is None:
-        return ""
-    raw = unicodedata.normalize("NFC", str(value))
-    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in raw)
-    return _SPACES.sub(" ", cleaned).strip()
 
 
 def parse_date(value: Any) -> date | None:
@@ -65,7 +51,7 @@ def parse_datetime(value: Any) -> datetime | None:
 def last_name(item: dict[str, Any]) -> str:
     """The name the patient uses (used name, else birth name), upper-case."""
     patient = section(item, "patient")
-    return text(patient.get("used_name") or patient.get("birth_name")).upper()
+    return patient_last_name(patient.get("used_name"), patient.get("birth_name"))
 
 
 def birth_name(item: dict[str, Any]) -> str:
@@ -163,19 +149,8 @@ def sender_name(item: dict[str, Any]) -> str:
     return text(section(item, "sender").get("name"))
 
 
-def is_doctor(profession: str) -> bool:
-    folded = fold(profession)
-    if any(word in folded for word in _NOT_DOCTOR):
-        return False
-    return any(word in folded for word in _DOCTOR_WORDS) or folded.endswith("logue")
-
-
 def _label(person: dict[str, Any]) -> str:
-    name = text(person.get("name"))
-    profession = text(person.get("profession"))
-    if name and is_doctor(profession) and not fold(name).startswith(("dr ", "pr ")):
-        return f"Dr {name}"
-    return name
+    return person_label(person.get("name"), person.get("profession"))
 
 
 def sender_label(item: dict[str, Any]) -> str:

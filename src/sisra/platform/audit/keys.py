@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from sisra.platform.settings import Settings
 from sisra.platform.storage.keys import load_key
-from sisra.settings import Settings
 
 _CHAIN_INFO = b"sisra audit chain hmac-sha256 v1"
 _SIGN_INFO = b"sisra audit checkpoint ed25519 v1"

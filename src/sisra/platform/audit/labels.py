@@ -21,6 +21,7 @@ ACTIONS: dict[str, str] = {
     "auth.login": "Connexion : identifiant et mot de passe",
     "auth.logout": "Déconnexion",
     "auth.otp_sent": "Connexion : code envoyé par e-mail",
+    "auth.password_changed": "Mot de passe changé (par le professionnel)",
     "auth.password_chosen": "Mot de passe choisi (lien de première connexion)",
     "auth.password_link_issued": "Lien de première connexion envoyé",
     "auth.otp_verify": "Connexion : vérification du code",
@@ -152,6 +153,7 @@ DETAILS: dict[str, str] = {
     "removed": "Identité supprimée",
     "device": "Appareil",
     "device_revoked": "Appareil révoqué",
+    "others_ended": "Autres connexions fermées",
     "known_device": "Appareil connu",
     "step": "Étape",
     "flow": "Connexion n°",
@@ -248,6 +250,7 @@ _VALUES: dict[str, dict[str, str]] = {
         "reused": "jeton déjà utilisé",
         "strong_auth_required": "authentification forte requise",
         "throttled": "trop de tentatives",
+        "wrong_current": "mot de passe actuel incorrect",
         "unknown": "inconnu",
     },
 }

@@ -4,12 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
-from sisra.platform.audit import service
+from sisra.platform.audit import search, service
 from sisra.platform.deps import Context, DbSession
 from sisra.platform.inputs import MAX_INT64, limit_query
-from sisra.platform.models import AuditEvent
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -45,13 +43,11 @@ def list_audit(
     ``before`` pages stably); ``seal_seq`` tells each row's place in the sealed chain.
     """
     assert ctx.actor is not None
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
-    if not ctx.actor.is_admin:
-        stmt = stmt.where(AuditEvent.actor_id == ctx.actor.id)
-    if patient:
-        stmt = stmt.where(AuditEvent.patient_id == patient)
-    if before:
-        stmt = stmt.where(AuditEvent.seq < before)
-    rows = [AuditOut.model_validate(r) for r in session.scalars(stmt)]
+    filters = search.Filters(
+        actor_id=None if ctx.actor.is_admin else ctx.actor.id,
+        patient_ids=[patient] if patient else None,
+        before=before,
+    )
+    rows = [AuditOut.model_validate(r) for r in search.newest(session, filters, limit)]
     service.record(session, ctx, "audit.read", patient_id=patient, details={"rows": len(rows)})
     return rows

@@ -39,7 +39,7 @@ from sisra.platform.audit.keys import AuditKey, load_audit_key
 from sisra.platform.db import exclusive_lock
 from sisra.platform.models import AuditEvent
 from sisra.platform.periodic import Periodic
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import side_transaction
 from sisra.platform.errors import NotAuthenticated, SisraError
 from sisra.platform.models import CpsChallenge, Professional, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 CHALLENGE_PREFIX = b"SISRA-CPS-AUTH-V1:"
 MAX_DEPTH = 6

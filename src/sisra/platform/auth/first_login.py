@@ -23,7 +23,7 @@ from sisra.platform.auth.tokens import hash_token, new_token
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import Invalid, NotAuthenticated
 from sisra.platform.models import PasswordLink, Professional, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 PATH = "/premiere-connexion"
 

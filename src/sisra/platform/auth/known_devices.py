@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sisra.platform.auth import throttle
 from sisra.platform.auth.tokens import hash_token, new_token
 from sisra.platform.models import Device, KnownDevice, Professional, RefreshToken, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 COOKIE = "sisra_appareil"
 COOKIE_PATH = "/connexion"

@@ -14,7 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 # RFC 5321 §4.5.3.1.6: at most 998 characters before the CRLF
 MAX_LINE = 998

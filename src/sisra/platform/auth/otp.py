@@ -26,7 +26,7 @@ from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import side_transaction
 from sisra.platform.errors import NotAuthenticated, SisraError, TooManyAttempts
 from sisra.platform.models import LoginFlow, Professional, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 MAX_SENDS = 5
 
@@ -63,7 +63,8 @@ def _send_code(settings: Settings, pro: Professional, code: str) -> None:
         f"Votre code de connexion Sisra est : {code}\n\n"
         f"Il est valable {settings.otp_ttl_minutes} minutes et ne sert qu'une fois.\n"
         "Si vous n'êtes pas à l'origine de cette demande, ne communiquez ce code à personne "
-        "et changez votre mot de passe.\n\n— Sisra\n"
+        "et changez votre mot de passe : connectez-vous, puis « Changer mon mot de passe » "
+        f"({settings.public_url}/mon-compte/mot-de-passe).\n\n— Sisra\n"
     )
     try:
         send_mail(settings, pro.email, f"Votre code de connexion Sisra : {code}", body)

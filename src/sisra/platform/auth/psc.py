@@ -35,7 +35,7 @@ from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import side_transaction
 from sisra.platform.errors import Invalid, SisraError, TooManyAttempts
 from sisra.platform.models import Professional, PscFlow, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url(SHA-256), RFC 7636 section 4.2
 _APP_STATE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
@@ -183,6 +183,93 @@ def _to_app(flow: PscFlow, **params: str) -> str:
     return f"{flow.app_redirect_uri}?{urlencode({**params, 'state': flow.app_state})}"
 
 
+def _claim_flow(session: Session, state: str, now: datetime) -> PscFlow:
+    """Mark the flow ``state`` names as used, in its own transaction so that a replay racing
+    this one finds it spent; an unknown or already used state is refused."""
+    with side_transaction(session) as side:
+        claimed = side.execute(
+            update(PscFlow)
+            .where(PscFlow.state_hash == hash_token(state or "-"), PscFlow.used_at.is_(None))
+            .values(used_at=now)
+            .returning(PscFlow.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+    if claimed is None:
+        spent = session.scalar(select(PscFlow.id).where(PscFlow.state_hash == hash_token(state)))
+        raise PscRefused(
+            "state_replayed" if spent else "state_unknown",
+            "Cette réponse de Pro Santé Connect a déjà servi ou ne correspond à aucune "
+            "connexion en cours. Recommencez la connexion.",
+        )
+    flow = session.get(PscFlow, claimed[0])
+    assert flow is not None
+    return flow
+
+
+def _check_return(
+    flow: PscFlow,
+    now: datetime,
+    *,
+    browser: str | None,
+    error: str,
+    code: str,
+    details: dict[str, object],
+) -> None:
+    """The flow is still open, came back to the browser that started it (web) and the
+    provider sent a code rather than an error."""
+    if flow.expires_at <= now:
+        raise PscRefused("flow_expired", "Le délai de connexion est dépassé : recommencez.")
+    if flow.purpose == "web" and (
+        not browser
+        or not flow.browser_hash
+        or not hmac.compare_digest(hash_token(browser), flow.browser_hash)
+    ):
+        raise PscRefused(
+            "browser_mismatch",
+            "Cette connexion a été commencée dans un autre navigateur. Recommencez-la "
+            "depuis cette page.",
+        )
+    if error or not code:
+        details["provider_error"] = (error or "no_code")[:50]
+        raise PscRefused(
+            "cancelled" if error == "access_denied" else "provider_error",
+            "La connexion avec Pro Santé Connect n'a pas abouti (annulée ou refusée par "
+            "Pro Santé Connect). Recommencez, ou utilisez votre carte CPS ou un code reçu "
+            "par e-mail.",
+        )
+
+
+def _identify(
+    session: Session, settings: Settings, flow: PscFlow, code: str, details: dict[str, object]
+) -> Professional:
+    """Redeem the code, check the provider's identity and find the active professional of its
+    national id in the directory."""
+    tokens = psc_provider.exchange(settings, code, flow.code_verifier)
+    # the flow keeps its end, not its start: the start is that end less the trip's time
+    started = flow.expires_at - timedelta(seconds=settings.psc_flow_ttl_s)
+    id_claims = psc_provider.id_token_claims(settings, tokens["id_token"], flow.nonce, started)
+    info = psc_provider.userinfo(settings, tokens["access_token"])
+    if info.get("sub") is not None and info.get("sub") != id_claims.get("sub"):
+        # OpenID Connect Core 1.0, 5.3.2: the userinfo must be about the ID token's subject
+        raise psc_provider.bad_identity("subject_mismatch")
+    nid = psc_provider.national_id(id_claims, info)
+    details["national_id"] = nid or ""
+    details["acr"] = str(id_claims.get("acr", ""))[:50]
+    pro = (
+        session.scalar(select(Professional).where(Professional.national_id == nid)) if nid else None
+    )
+    if pro is None or not pro.active:
+        raise PscRefused(
+            "unknown_professional" if pro is None else "account_disabled",
+            "Pro Santé Connect vous a bien identifié(e), mais vous n'êtes pas inscrit(e) "
+            f"dans l'annuaire Sisra (identifiant national {nid or 'absent'}). Contactez "
+            "votre administrateur Sisra."
+            if pro is None
+            else "Votre compte Sisra est désactivé. Contactez votre administrateur Sisra.",
+        )
+    return pro
+
+
 def callback(
     session: Session,
     settings: Settings,
@@ -220,78 +307,14 @@ def callback(
     except TooManyAttempts as exc:
         raise refuse(exc) from None
     now = utcnow()
-    with side_transaction(session) as side:
-        claimed = side.execute(
-            update(PscFlow)
-            .where(PscFlow.state_hash == hash_token(state or "-"), PscFlow.used_at.is_(None))
-            .values(used_at=now)
-            .returning(PscFlow.id)
-            .execution_options(synchronize_session=False)
-        ).first()
-    if claimed is None:
-        spent = session.scalar(select(PscFlow.id).where(PscFlow.state_hash == hash_token(state)))
-        raise refuse(
-            PscRefused(
-                "state_replayed" if spent else "state_unknown",
-                "Cette réponse de Pro Santé Connect a déjà servi ou ne correspond à aucune "
-                "connexion en cours. Recommencez la connexion.",
-            )
-        )
-    flow = session.get(PscFlow, claimed[0])
-    assert flow is not None
-    details.update(flow=str(flow.id), purpose=flow.purpose)
-    if flow.expires_at <= now:
-        raise refuse(PscRefused("flow_expired", "Le délai de connexion est dépassé : recommencez."))
-    if flow.purpose == "web" and (
-        not browser
-        or not flow.browser_hash
-        or not hmac.compare_digest(hash_token(browser), flow.browser_hash)
-    ):
-        raise refuse(
-            PscRefused(
-                "browser_mismatch",
-                "Cette connexion a été commencée dans un autre navigateur. Recommencez-la "
-                "depuis cette page.",
-            )
-        )
-    if error or not code:
-        details["provider_error"] = (error or "no_code")[:50]
-        raise refuse(
-            PscRefused(
-                "cancelled" if error == "access_denied" else "provider_error",
-                "La connexion avec Pro Santé Connect n'a pas abouti (annulée ou refusée par "
-                "Pro Santé Connect). Recommencez, ou utilisez votre carte CPS ou un code reçu "
-                "par e-mail.",
-            )
-        )
+    # every refusal below is audited, counted against the source and told to MonSisra (app)
     try:
-        tokens = psc_provider.exchange(settings, code, flow.code_verifier)
-        # the flow keeps its end, not its start: the start is that end less the trip's time
-        started = flow.expires_at - timedelta(seconds=settings.psc_flow_ttl_s)
-        id_claims = psc_provider.id_token_claims(settings, tokens["id_token"], flow.nonce, started)
-        info = psc_provider.userinfo(settings, tokens["access_token"])
+        flow = _claim_flow(session, state, now)
+        details.update(flow=str(flow.id), purpose=flow.purpose)
+        _check_return(flow, now, browser=browser, error=error, code=code, details=details)
+        pro = _identify(session, settings, flow, code, details)
     except SisraError as exc:
         raise refuse(exc) from None
-    if info.get("sub") is not None and info.get("sub") != id_claims.get("sub"):
-        # OpenID Connect Core 1.0, 5.3.2: the userinfo must be about the ID token's subject
-        raise refuse(psc_provider.bad_identity("subject_mismatch"))
-    nid = psc_provider.national_id(id_claims, info)
-    details["national_id"] = nid or ""
-    details["acr"] = str(id_claims.get("acr", ""))[:50]
-    pro = (
-        session.scalar(select(Professional).where(Professional.national_id == nid)) if nid else None
-    )
-    if pro is None or not pro.active:
-        raise refuse(
-            PscRefused(
-                "unknown_professional" if pro is None else "account_disabled",
-                "Pro Santé Connect vous a bien identifié(e), mais vous n'êtes pas inscrit(e) "
-                f"dans l'annuaire Sisra (identifiant national {nid or 'absent'}). Contactez "
-                "votre administrateur Sisra."
-                if pro is None
-                else "Votre compte Sisra est désactivé. Contactez votre administrateur Sisra.",
-            )
-        )
     slot.succeeded(session, settings)
     audit.record(session, ctx.with_actor(Actor.of(pro)), "auth.psc.login", details=details)
     flow.professional_id = pro.id

@@ -21,7 +21,7 @@ from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from sisra.platform.errors import NotAuthenticated, SisraError
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 CALLBACK_PATH = "/connexion/psc/retour"
 ALGORITHMS = ["RS256", "PS256", "ES256"]

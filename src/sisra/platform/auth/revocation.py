@@ -16,11 +16,13 @@ import uuid
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from sisra.platform.db import after_commit
 from sisra.platform.models import (
     AccessToken,
     Counter,
     Device,
     KnownDevice,
+    LoginFlow,
     RefreshToken,
     WebSession,
     WebTicket,
@@ -30,8 +32,28 @@ from sisra.platform.models import (
 GENERATION = "revocations"
 
 
+# This process's own revocations, counted as they are written and again once committed:
+# the authentication cache of this process (auth/cache.py) drops what it holds at once, without
+# waiting for the database's generation to be read again.
+_local = 0
+_local_lock = threading.Lock()
+
+
+def _bump_local() -> None:
+    global _local
+    with _local_lock:
+        _local += 1
+
+
+def local_generation() -> int:
+    """How many revocations this process has written (a number that only grows)."""
+    return _local
+
+
 def bump(session: Session) -> None:
     """Tell every open stream, in every process, to check its token again (after commit)."""
+    _bump_local()
+    after_commit(session, _bump_local)
     done = session.execute(
         update(Counter)
         .where(Counter.name == GENERATION)
@@ -118,3 +140,42 @@ class RevocationWatch:
         if time.monotonic() - self._read_at < self._interval:
             return self._value
         return await asyncio.to_thread(self._read)
+
+
+def end_others(
+    session: Session,
+    professional_id: uuid.UUID,
+    keep_session: str,
+    keep_device: uuid.UUID | None,
+    reason: str,
+) -> None:
+    """After a password change: everything the professional holds ends except the browser
+    session ``keep_session`` (a token hash) and the MonSisra device that opened it, if any.
+
+    Other devices lose their tokens (refresh tokens spent, access tokens deleted), other
+    browser sessions close, unused links and login flows started with the old password stop
+    working. Known browsers stay known: they log nobody in (auth/known_devices.py)."""
+    others = Device.professional_id == professional_id
+    if keep_device is not None:
+        others &= Device.id != keep_device
+    _end(session, others, reason)
+    session.execute(
+        delete(AccessToken).where(
+            AccessToken.device_id.in_(select(Device.id).where(others).scalar_subquery())
+        )
+    )
+    session.execute(
+        delete(WebSession).where(
+            WebSession.professional_id == professional_id, WebSession.token_hash != keep_session
+        )
+    )
+    tickets = WebTicket.professional_id == professional_id
+    if keep_device is not None:
+        tickets &= WebTicket.device_id.is_distinct_from(keep_device)
+    session.execute(delete(WebTicket).where(tickets, WebTicket.used_at.is_(None)))
+    session.execute(
+        update(LoginFlow)
+        .where(LoginFlow.professional_id == professional_id, LoginFlow.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

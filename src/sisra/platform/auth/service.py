@@ -21,7 +21,7 @@ from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import on_failure
 from sisra.platform.errors import NotAuthenticated, NotFound
 from sisra.platform.models import AccessToken, Device, Professional, RefreshToken, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 STRONG_METHODS = frozenset({"cps", "otp", "psc"})
 
@@ -132,7 +132,24 @@ def refresh(session: Session, settings: Settings, ctx: RequestContext, token: st
         row.used_at is not None and device.revoked_at is None
     ):
         raise _reused(session, actx, device.id)
-    if row.expires_at <= now or device.revoked_at is not None or not pro.active:
+    # the device's current token when the account was disabled (revocation.py spends it at
+    # that very instant): proof that its holder is this account's own device, which is told
+    # why (a distinct code its client shows) rather than « session expirée »; anyone else (an
+    # unknown, earlier or expired token) learns nothing about the account
+    current_at_disable = row.used_at is None or (
+        device.revoked_reason == "account_disabled" and row.used_at == device.revoked_at
+    )
+    if not pro.active and current_at_disable and row.expires_at > now:
+        audit.record(
+            session,
+            actx,
+            "auth.refresh",
+            outcome="refused",
+            details={"reason": "account_disabled"},
+            keep_on_failure=True,
+        )
+        raise NotAuthenticated("Ce compte est désactivé.", code="account_disabled")
+    if row.expires_at <= now or device.revoked_at is not None:
         audit.record(
             session,
             actx,
@@ -196,6 +213,12 @@ def _reused(session: Session, actx: RequestContext, device_id: uuid.UUID) -> Not
 
 def authenticate(session: Session, token: str) -> tuple[Professional, Device]:
     """The professional and device behind a bearer access token."""
+    pro, device, _expires_at = authenticate_until(session, token)
+    return pro, device
+
+
+def authenticate_until(session: Session, token: str) -> tuple[Professional, Device, datetime]:
+    """:func:`authenticate`, with the token's expiry (for :mod:`auth.cache`)."""
     # one round trip: the token with its device and professional
     found = session.execute(
         select(AccessToken.expires_at, Device, Professional)
@@ -212,7 +235,7 @@ def authenticate(session: Session, token: str) -> tuple[Professional, Device]:
         raise NotAuthenticated("Ce compte est désactivé.", code="account_disabled")
     if device is None or device.revoked_at is not None:
         raise NotAuthenticated("Cet appareil a été déconnecté.", code="device_revoked")
-    return pro, device
+    return pro, device, expires_at
 
 
 def logout(session: Session, ctx: RequestContext, device_id: uuid.UUID) -> None:

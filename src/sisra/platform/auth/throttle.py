@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from sisra.platform.db import side_transaction
 from sisra.platform.errors import TooManyAttempts
 from sisra.platform.models import LoginFlow, LoginThrottle, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 T = TypeVar("T")
 

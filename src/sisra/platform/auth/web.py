@@ -20,7 +20,7 @@ from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import side_transaction
 from sisra.platform.errors import Invalid, NotAuthenticated
 from sisra.platform.models import Device, Professional, WebSession, WebTicket, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 # Pages a ticket may open: a local path only (no scheme, no host, no "//"), so a ticket can
 # never be turned into an open redirect.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sisra.common import doctypes
 from sisra.platform.context import Actor, RequestContext
 from sisra.platform.db import make_engine, make_session_factory, unit_of_work
-from sisra.platform.demo import region
+from sisra.platform.demo import exchanges, region
 from sisra.platform.demo.pdfs import render_pdf
 from sisra.platform.directory import service as directory
 from sisra.platform.documents import service as documents
@@ -30,8 +30,8 @@ from sisra.platform.models import (
 )
 from sisra.platform.patients import service as patients
 from sisra.platform.record import care_team
+from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs, blobs_from_settings, load_master_key
-from sisra.settings import Settings
 
 # Printed by `make demo`; the demo database is for trying the product, never for real data.
 DEMO_PASSWORD = "Demo-Sisra-2026"  # noqa: S105
@@ -72,11 +72,11 @@ def load_demo(
             existing = session.scalar(select(func.count()).select_from(Professional)) or 0
         if existing:
             progress("Base déjà peuplée : la région de démonstration n'est pas rechargée.")
-            return _summary(factory, created=False)
+            return _summary(factory, created=False, seed=seed)
         rng = random.Random(seed)
         pros = region.make_professionals(rng)
         pats = region.make_patients(rng, n_patients)
-        docs = region.make_documents(rng, pros, pats, n_documents)
+        docs = exchanges.make_documents(rng, pros, pats, n_documents)
         progress(f"Annuaire : {len(pros)} professionnels et un administrateur…")
         pro_ids = []
         with unit_of_work(factory) as session:
@@ -137,15 +137,7 @@ def load_demo(
                 )
         _share_all(settings, factory, rng, pros, pats, docs, pro_ids, pat_ids, progress)
         _declare_all(settings, factory, pros, docs, pro_ids, pat_ids, progress)
-        summary = _summary(factory, created=True)
-        with unit_of_work(factory) as session:
-            by_login = {p.login: p for p in session.scalars(select(Professional))}
-        summary.card_holders = [
-            (p.login, by_login[p.login].national_id or "", p.first_name, p.last_name)
-            for p in pros
-            if p.has_card and by_login[p.login].national_id
-        ]
-        return summary
+        return _summary(factory, created=True, seed=seed)
     finally:
         engine.dispose()
 
@@ -233,7 +225,7 @@ def _declare_all(
     back to the professional's first document, so the administrators' alerts see a normal
     past rate and the daily digest has nothing new to tell.
     """
-    members = region.make_declared_members(pros, docs)
+    members = exchanges.make_declared_members(pros, docs)
     # the history of a whole region is loaded at once: no per-hour limit for it
     relaxed = settings.model_copy(
         update={"care_team_declarations_per_hour": 10**9, "care_team_declarations_per_day": 10**9}
@@ -267,12 +259,22 @@ def _declare_all(
     progress(f"Équipes de soins : {len(members)} prises en charge déclarées.")
 
 
-def _summary(factory: sessionmaker[Session], created: bool) -> DemoSummary:
+def _summary(factory: sessionmaker[Session], created: bool, seed: int) -> DemoSummary:
     with unit_of_work(factory) as session:
-        rows = session.execute(select(Professional).order_by(Professional.created_at)).scalars()
+        rows = list(
+            session.execute(select(Professional).order_by(Professional.created_at)).scalars()
+        )
         summary = DemoSummary(created=created)
         summary.professionals = [
             (p.login, p.display_name, p.specialty or p.profession) for p in rows
+        ]
+        # the card holders of the region this seed draws, for every start (not only the
+        # first): SoftHSM2 may have been installed since, and the cards are made then
+        by_login = {p.login: p for p in rows}
+        summary.card_holders = [
+            (p.login, by_login[p.login].national_id or "", p.first_name, p.last_name)
+            for p in region.make_professionals(random.Random(seed))
+            if p.has_card and p.login in by_login and by_login[p.login].national_id
         ]
         summary.patients = session.scalar(select(func.count()).select_from(Patient)) or 0
         summary.documents = session.scalar(select(func.count()).select_from(Document)) or 0

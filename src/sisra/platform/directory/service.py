@@ -1,5 +1,6 @@
 """The directory of professionals: search, creation, activation, portal passwords."""
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from sisra.platform.context import RequestContext
 from sisra.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from sisra.platform.inputs import check_text
 from sisra.platform.models import Professional, Role
+
+_RPPS_QUERY = re.compile(r"^[0-9]{11}$")
 
 
 def search_text(p: Professional) -> str:
@@ -32,19 +35,43 @@ def sort_key(session: Session) -> ColumnElement[str]:
     return Professional.search_text.collate("BINARY")
 
 
+@dataclass(frozen=True)
+class Identifiers:
+    """Exact identifiers a directory search may also require (none: no condition)."""
+
+    rpps: str | None = None
+    adeli: str | None = None
+    mssante: str | None = None
+
+
 def search(
-    session: Session, q: str, limit: int = 20, include_inactive: bool = False
+    session: Session,
+    q: str,
+    limit: int = 20,
+    include_inactive: bool = False,
+    identifiers: Identifiers | None = None,
 ) -> list[Professional]:
     """Every word of ``q`` must appear (accent- and case-insensitive) in name, city, specialty.
 
     The platform's professionals come first, the external correspondents (MSSanté senders and
     addresses of other operators, never checked by anyone) after them: a correspondent who
-    took a professional's name is never listed ahead of that professional (decision 126)."""
+    took a professional's name is never listed ahead of that professional (decision 126).
+    ``q`` of 11 digits is an RPPS number: that professional only."""
     stmt = select(Professional).where(Professional.role == Role.professional)
     if not include_inactive:
         stmt = stmt.where(Professional.active.is_(True))
-    for word in fold(q).split():
-        stmt = stmt.where(Professional.search_text.contains(word, autoescape=True))
+    if _RPPS_QUERY.match(q.strip()):  # an RPPS number (a printed letter's recipient)
+        stmt = stmt.where(Professional.rpps == q.strip())
+    else:
+        for word in fold(q).split():
+            stmt = stmt.where(Professional.search_text.contains(word, autoescape=True))
+    ids = identifiers or Identifiers()
+    if ids.rpps is not None:
+        stmt = stmt.where(Professional.rpps == ids.rpps.strip())
+    if ids.adeli is not None:
+        stmt = stmt.where(Professional.adeli == ids.adeli.strip())
+    if ids.mssante is not None:
+        stmt = stmt.where(func.lower(Professional.mssante) == ids.mssante.strip().lower())
     stmt = stmt.order_by(Professional.external, sort_key(session), Professional.id).limit(limit)
     return list(session.scalars(stmt))
 

@@ -10,7 +10,8 @@ transaction. Later requests with the key:
 * different request → ``422 idempotency_key_reused``.
 
 A share that fails creates nothing and its claim is rolled back with it: retrying it simply
-runs it again. Keys are kept ``idempotency_ttl_hours`` (24 h), then swept.
+runs it again. Keys are kept ``idempotency_ttl_hours`` (24 h), then swept. Every door (API v1,
+the web form, FHIR) goes through :func:`sisra.platform.documents.sharing.share_once`.
 """
 
 import hashlib
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from sisra.platform.documents.schemas import ShareMetadata
 from sisra.platform.errors import Conflict, Invalid
 from sisra.platform.models import ShareIdempotencyKey, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from sisra.common.doctypes import DOCUMENT_TYPES
 from sisra.platform.deps import AppSettings, Blobs, Context, DbSession, Hub, ProContext
-from sisra.platform.documents import content, idempotency, service
+from sisra.platform.documents import content, idempotency, service, sharing
 from sisra.platform.documents.schemas import (
     DocumentDetail,
     ShareMetadata,
@@ -60,24 +60,8 @@ def share_document(
         meta = ShareMetadata.model_validate_json(metadata)
     except ValidationError as exc:
         raise invalid_metadata(exc) from exc
-    if key is not None:
-        assert ctx.actor is not None
-        fp = idempotency.fingerprint(meta, idempotency.digest(file.file))
-        replay = idempotency.claim(session, settings, ctx.actor.id, key, fp)
-        if replay is not None:
-            return JSONResponse(
-                replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
-            )
-    doc, notes = service.share(session, settings, ctx, blobs, hub, meta, file.file)
-    result = ShareResult(document=service.to_out(doc), notifications=[n.id for n in notes])
-    if key is not None:
-        assert ctx.actor is not None
-        body = result.model_dump(mode="json")
-        idempotency.complete(session, ctx.actor.id, key, status.HTTP_201_CREATED, body, doc.id)
-    # serialised once; the response model documents it
-    return Response(
-        result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json"
-    )
+    shared = sharing.share_once(session, settings, ctx, blobs, hub, meta, file.file, key)
+    return JSONResponse(shared.body, status_code=shared.status, headers=shared.headers)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentDetail)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sisra.common import doctypes
+from sisra.common import clock, doctypes
 from sisra.common.text import fold
 from sisra.platform.models import Document, Notification, Patient, Professional
 from sisra.platform.models.mssante import MssanteOutbox, OutboxStatus
@@ -85,12 +85,15 @@ def list_sent(
     sender_id: uuid.UUID,
     *,
     q: str = "",
+    start: date | None = None,
+    end: date | None = None,
     page: int = 1,
     fmt: DateFormat | None = None,
     size: int = PAGE_SIZE,
 ) -> SentPage:
     """One page of the documents ``sender_id`` shared; ``q`` searches patient names, titles
-    and recipients (folded, every word must match)."""
+    and recipients (folded, every word must match); ``start``/``end``: sent from/until these
+    days (local, inclusive)."""
     fmt = fmt or datetime.isoformat
     shared = (
         select(Notification.document_id)
@@ -102,6 +105,10 @@ def list_sent(
         .join(Patient, Patient.id == Document.patient_id)
         .where(Document.id.in_(shared))
     )
+    if start is not None:
+        stmt = stmt.where(Document.created_at >= clock.day_start(start))
+    if end is not None:
+        stmt = stmt.where(Document.created_at < clock.day_start(end + timedelta(days=1)))
     for word in fold(q).split():
         recipient_match = (
             select(Notification.document_id)

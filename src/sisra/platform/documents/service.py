@@ -9,18 +9,16 @@ from sqlalchemy.orm import Session
 from sisra.common import doctypes
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.db import on_failure
 from sisra.platform.directory import correspondents
-from sisra.platform.documents import pdf
+from sisra.platform.documents import filing
 from sisra.platform.documents.schemas import (
     DocumentDetail,
     DocumentOut,
     ShareMetadata,
     ShareReceipt,
 )
-from sisra.platform.errors import Forbidden, Invalid, NotFound, SisraError
+from sisra.platform.errors import Forbidden, Invalid, NotFound
 from sisra.platform.events.hub import EventHub
-from sisra.platform.inbox import sequencer
 from sisra.platform.models import (
     Document,
     MssanteOutbox,
@@ -32,8 +30,8 @@ from sisra.platform.models import (
 from sisra.platform.mssante import outbox
 from sisra.platform.patients import service as patients
 from sisra.platform.record import service as record
+from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs
-from sisra.settings import Settings
 
 
 def to_out(doc: Document) -> DocumentOut:
@@ -121,72 +119,36 @@ def share(
     """Validate, encrypt and store the PDF, then create the document and its notifications."""
     assert ctx.actor is not None
     recipients = _check_metadata(session, ctx, meta)
-    sender_address = None
-    if any(p.external for p in recipients):  # leaves by mail: the sender needs an address
+    external = [p for p in recipients if p.external]
+    mail = None
+    if external:  # leaves by mail: the sender needs an address
         sender = session.get(Professional, ctx.actor.id)
         assert sender is not None
-        sender_address = outbox.check_sender(settings, sender)
-    info = pdf.inspect(upload, settings.max_document_bytes)
-    doc_id = uuid.uuid4()
-    try:
-        stored = blobs.write(doc_id.bytes, pdf.read_chunks(upload))
-    except OSError as exc:
-        # full disk, unwritable volume…: the store removed its temporary file; say so plainly
-        raise SisraError(
-            "Le serveur n'a pas pu enregistrer le document (espace de stockage indisponible). "
-            "Rien n'a été envoyé : réessayez plus tard ou prévenez l'assistance.",
-            code="storage_unavailable",
-            status=507,
-        ) from exc
-    # If anything below fails the transaction rolls back; the blob must not outlive it.
-    on_failure(session, lambda _s: blobs.delete(stored.key))
-    if stored.size != info.size:
-        raise Invalid("Le fichier a changé pendant l'envoi ; recommencez.", code="upload_changed")
-    dtype = doctypes.BY_CODE[meta.type_code]
-    doc = Document(
-        id=doc_id,
+        mail = filing.MailCopies(outbox.check_sender(settings, sender), external)
+    stored = filing.store(session, settings, blobs, upload)
+    return filing.file(
+        session,
+        hub,
+        ctx,
+        stored,
         patient_id=meta.patient_id,
         author_id=ctx.actor.id,
         title=meta.title.strip(),
-        type_code=dtype.code,
-        loinc=dtype.loinc,
+        type_code=meta.type_code,
         clinical_date=meta.clinical_date,
-        sha256=info.sha256,
-        size=info.size,
-        page_count=info.pages,
-        blob_key=stored.key,
-        wrapped_key=stored.wrapped_key,
-        in_reply_to_id=meta.in_reply_to,
+        recipient_ids=[p.id for p in recipients],
+        in_reply_to=meta.in_reply_to,
         restricted=meta.restricted,
-    )
-    session.add(doc)
-    # No cursor yet: the inbox sequencer numbers them when this transaction commits, without
-    # a lock that concurrent shares would wait on (decision 66).
-    notes = [
-        Notification(document_id=doc.id, recipient_id=pro.id, sender_id=ctx.actor.id)
-        for pro in recipients
-    ]
-    session.add_all(notes)
-    session.flush()
-    external = [(n, p) for n, p in zip(notes, recipients, strict=True) if p.external]
-    if sender_address is not None:
-        outbox.enqueue(session, ctx, doc, sender_address, external)
-    audit.record(
-        session,
-        ctx,
-        "document.share",
-        patient_id=doc.patient_id,
-        document_id=doc.id,
+        mail=mail,
+        action="document.share",
         details={
             "recipients": [str(p.id) for p in recipients],
-            "sha256": info.sha256,
-            "size": info.size,
+            "sha256": stored.sha256,
+            "size": stored.size,
             "in_reply_to": str(meta.in_reply_to or "") or None,
-            "mssante": [p.mssante for _n, p in external] or None,
+            "mssante": [p.mssante for p in external] or None,
         },
     )
-    sequencer.sequence_on_commit(session, hub)
-    return doc, notes
 
 
 def detail(session: Session, ctx: RequestContext, document_id: uuid.UUID) -> DocumentDetail:
@@ -224,9 +186,19 @@ def _receipt(n: Notification, p: Professional, mail: MssanteOutbox | None) -> Sh
     )
 
 
-def open_content(session: Session, ctx: RequestContext, doc: Document, via: str) -> None:
-    """Check access to the bytes and audit the download (the route streams them)."""
-    grounds = record.check_document_access(session, ctx, doc, "document.download")
+def open_content(
+    session: Session,
+    ctx: RequestContext,
+    doc: Document,
+    via: str,
+    *,
+    known_recipient: bool = False,
+) -> None:
+    """Check access to the bytes and audit the download (the route streams them).
+    ``known_recipient``: the caller's own notification of ``doc`` is in hand (the inbox)."""
+    grounds = record.check_document_access(
+        session, ctx, doc, "document.download", known_recipient=known_recipient
+    )
     audit.record(
         session,
         ctx,

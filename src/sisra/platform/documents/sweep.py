@@ -24,8 +24,8 @@ from sisra.platform.db import unit_of_work
 from sisra.platform.documents import idempotency
 from sisra.platform.models import Document, MailPending, utcnow
 from sisra.platform.periodic import Periodic, StopLoop
+from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs
-from sisra.settings import Settings
 
 log = logging.getLogger("sisra.sweep")
 

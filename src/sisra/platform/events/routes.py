@@ -19,12 +19,14 @@ cursor, so events fanned out of order lose nothing.
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from sisra.platform.audit import service as audit
@@ -44,6 +46,33 @@ _TICK: dict[str, Any] = {}  # "nothing arrived during this tick"
 
 def _sse(item: dict[str, Any]) -> str:
     return f"id: {item['cursor']}\nevent: notification\ndata: {json.dumps(item)}\n\n"
+
+
+def _token_still_valid(factory: sessionmaker[Session], token: str) -> bool:
+    with unit_of_work(factory) as check:
+        try:
+            auth.authenticate(check, token)
+        except NotAuthenticated:
+            return False
+    return True
+
+
+def _replay(factory: sessionmaker[Session], pro_id: uuid.UUID, cursor: int) -> list[dict[str, Any]]:
+    """The next batch of the professional's notifications numbered after ``cursor``."""
+    with unit_of_work(factory) as session:
+        notes = list(
+            session.scalars(
+                select(Notification)
+                .where(
+                    Notification.recipient_id == pro_id,
+                    Notification.seq > cursor,
+                    Notification.deleted_at.is_(None),
+                )
+                .order_by(Notification.seq)
+                .limit(REPLAY_BATCH)
+            )
+        )
+        return items_for(session, notes)
 
 
 @router.get(
@@ -71,28 +100,7 @@ async def events(
     tick = max(min(settings.events_revocation_check_s, settings.events_keepalive_seconds), 0.05)
 
     def still_valid() -> bool:
-        with unit_of_work(factory) as check:
-            try:
-                auth.authenticate(check, token)
-            except NotAuthenticated:
-                return False
-        return True
-
-    def replay(cursor: int) -> list[dict[str, Any]]:
-        with unit_of_work(factory) as session:
-            notes = list(
-                session.scalars(
-                    select(Notification)
-                    .where(
-                        Notification.recipient_id == pro_id,
-                        Notification.seq > cursor,
-                        Notification.deleted_at.is_(None),
-                    )
-                    .order_by(Notification.seq)
-                    .limit(REPLAY_BATCH)
-                )
-            )
-            return items_for(session, notes)
+        return _token_still_valid(factory, token)
 
     async def stream() -> AsyncIterator[str]:
         cursor = start
@@ -102,7 +110,7 @@ async def events(
             connect, and each wake-up)."""
             nonlocal cursor
             while True:
-                batch = await run_in_threadpool(replay, cursor)
+                batch = await run_in_threadpool(_replay, factory, pro_id, cursor)
                 for item in batch:
                     cursor = item["cursor"]
                     yield _sse(item)
@@ -110,6 +118,11 @@ async def events(
                     return
 
         seen = await watch.generation()
+        # A revocation committed between this request's authentication and the read above
+        # moved the generation before ``seen`` took it: check the token once more now, or the
+        # stream would stay open until the token's end (a disabled account kept its stream).
+        if not await run_in_threadpool(still_valid):
+            return
         async with hub.subscribe(pro_id) as queue:
             yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
             async for chunk in catch_up():

@@ -8,7 +8,7 @@ costs what page 1 costs.
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -41,10 +41,6 @@ class InboxPage:
     older: int | None  # cursor for « Plus anciens » (items with seq < older), or None
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=clock.platform_zone()).astimezone(UTC)
-
-
 def _conditions(recipient_id: uuid.UUID, f: InboxFilters) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [
         Notification.recipient_id == recipient_id,
@@ -54,9 +50,9 @@ def _conditions(recipient_id: uuid.UUID, f: InboxFilters) -> list[ColumnElement[
     if f.unread_only:
         conds.append(Notification.read_at.is_(None))
     if f.start is not None:
-        conds.append(Notification.created_at >= _day_start(f.start))
+        conds.append(Notification.created_at >= clock.day_start(f.start))
     if f.end is not None:
-        conds.append(Notification.created_at < _day_start(f.end + timedelta(days=1)))
+        conds.append(Notification.created_at < clock.day_start(f.end + timedelta(days=1)))
     return conds
 
 

@@ -45,9 +45,9 @@ def item_content(
     request: Request, session: DbSession, ctx: ProContext, blobs: Blobs, notification_id: uuid.UUID
 ) -> Response:
     """The received PDF (ETag = SHA-256; Range supported to resume a download)."""
-    note = service.own(session, ctx, notification_id)
-    doc = documents.get(session, note.document_id)
-    documents.open_content(session, ctx, doc, via="inbox")
+    _note, doc = service.own_with_document(session, ctx, notification_id)
+    # the caller's own notification of it is in hand: no query to find that it exists
+    documents.open_content(session, ctx, doc, via="inbox", known_recipient=True)
     return content.respond(request, session, ctx, blobs, doc)
 
 

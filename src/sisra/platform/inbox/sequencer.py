@@ -1,29 +1,27 @@
-"""The inbox sequencer: gives committed notifications their cursor, after their share commits.
+"""The inbox sequencer: gives notifications their cursor, in the transaction that commits them.
 
-A share inserts its notifications with ``seq`` empty and commits without any lock shared
-with other requests. Right after that commit, the request calls :func:`publish`, which takes
-every notification still without a cursor, gives each the next value of the ``inbox``
-counter, and commits — in one short transaction that only the sequencer locks (PostgreSQL:
-a transaction-scoped advisory lock; SQLite: ``BEGIN IMMEDIATE``). Then it fans the new items
-out to this process's event streams.
+A share inserts its notifications with ``seq`` empty, without any lock shared with other
+requests. Just before its commit (:func:`sequence_on_commit`) it takes the sequencer's lock
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: the database's write lock, which the
+share already holds), gives every notification still without a cursor (its own, and any a
+dead request left behind) the next value of the ``inbox`` counter, and commits, which
+releases the lock. Then it fans the new items out to this process's event streams.
 
-Why a listing ``after=cursor`` never skips a late commit: a cursor is only ever given to a
-row that has *already committed*, by a transaction that holds the sequencer's lock until it
-commits, and the next sequencer transaction reads the counter after that commit. So cursors
-become visible in increasing order, 1, 2, 3… with no gap, and a row that committed late is
-simply still without a cursor: the next :func:`publish` (its own request's, or the periodic
-catch-up of :class:`SequencerThread` if that request died in between) numbers it after
-everything already visible. Listings and the event replay only return rows with a cursor.
-
-On SQLite the numbering is done inside the share's own transaction, just before its commit
-(:func:`sequence_on_commit`): SQLite has one writer, whose lock the share already holds.
+Why a listing ``after=cursor`` never skips a late commit: a cursor is only ever given by a
+transaction that holds the sequencer's lock until it has committed (PostgreSQL makes a
+commit visible before it releases the transaction's locks), and the next holder reads the
+counter after that commit. So cursors become visible in increasing order, 1, 2, 3… with no
+gap (a rolled-back numbering rolls its counter update back), and a row committed without a
+cursor is numbered by the next holder after everything already visible: the next share, or
+the periodic catch-up of :class:`SequencerThread` (:func:`publish`, in a transaction of its
+own). Listings and the event replay only return rows with a cursor.
 """
 
 import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sisra.platform import counters
@@ -39,6 +37,17 @@ ADVISORY_LOCK_ID = 0x5153_494E_424F_5831  # ASCII "QSINBOX1"
 BATCH = 1000
 CATCH_UP_INTERVAL_S = 1.0
 
+# Core statements, built once: the numbering reads and writes plain rows, so the ORM's
+# per-statement work (entity compile state, bulk-update bookkeeping) buys nothing here
+_TABLE: Table = Notification.__table__  # type: ignore[assignment]
+_PENDING_ROWS = (
+    select(_TABLE.c.id, _TABLE.c.recipient_id)
+    .where(_TABLE.c.seq.is_(None))
+    .order_by(_TABLE.c.created_at, _TABLE.c.id)
+    .limit(BATCH)
+)
+_SET_SEQ = update(_TABLE).where(_TABLE.c.id == bindparam("nid")).values(seq=bindparam("nseq"))
+
 
 def publish(
     bind: Engine,
@@ -49,11 +58,10 @@ def publish(
 ) -> int:
     """Give a cursor to every committed notification without one; returns how many.
 
-    With ``wait=True`` (a request, right after its share committed) it returns once that
-    share's rows have a cursor: they were pending before the lock was taken, so either an
-    earlier holder numbered them or this call does. ``wait=False`` (the periodic catch-up)
-    gives up at once when another sequencer holds the lock (PostgreSQL); pending rows stay
-    for the next call.
+    With ``wait=True`` it returns once the rows pending when it was called have a cursor:
+    either an earlier holder of the lock numbered them or this call does. ``wait=False``
+    (the periodic catch-up) gives up at once when another holder has the lock (PostgreSQL);
+    pending rows stay for the next call.
     """
     total = 0
     while True:
@@ -66,37 +74,35 @@ def publish(
 
 
 def sequence_on_commit(session: Session, hub: EventHub | None) -> None:
-    """Have ``session``'s request number its new notifications (and any left behind).
+    """Have ``session``'s request number its new notifications (and any left behind) in its
+    own transaction, just before it commits (decisions 67 and 194).
 
-    PostgreSQL: right after the request's commit, in the sequencer's own short transaction.
-    SQLite: in the request's own transaction, just before it commits — it already holds the
-    database's only write lock from its first write to its commit, so no other transaction
-    can commit in between and numbering there costs no extra wait and no extra transaction.
+    PostgreSQL: the request takes the sequencer's advisory lock there, after everything else
+    is written, and holds it through its commit, as the sequencer's own transaction did; its
+    rows are numbered by the transaction that commits them, so the counter, the cursors and
+    the ``NOTIFY`` of the events all commit (or roll back) with the share. SQLite: it already
+    holds the database's only write lock from its first write to its commit. Either way no
+    other numbering can commit in between, and the share costs no second transaction.
     """
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     platform = session.info.get("platform")
-    if engine.dialect.name == "sqlite":
-        numbered: list[tuple[uuid.UUID, uuid.UUID]] = []
+    numbered: list[tuple[uuid.UUID, uuid.UUID]] = []
 
-        def _number(s: Session) -> None:
-            numbered.extend(_number_pending(s, hub))
+    def _number(s: Session) -> None:
+        # The rest of the transaction is written first (audit rows are registered earlier,
+        # so written earlier), so the lock is held for the numbering and the commit only.
+        s.flush()
+        if engine.dialect.name == "postgresql":
+            exclusive_lock(s, ADVISORY_LOCK_ID)
+        numbered.extend(_number_pending(s, hub))
 
-        def _fan_out_after() -> None:
-            if hub is not None and numbered:
-                _fan_out(engine, hub, platform, numbered)
+    def _fan_out_after() -> None:
+        if hub is not None and numbered:
+            _fan_out(engine, hub, platform, numbered)
 
-        before_commit(session, _number)
-        after_commit(session, _fan_out_after)
-        return
-
-    def _run() -> None:
-        try:
-            publish(engine, hub, platform)
-        except Exception:  # the share is committed; the catch-up thread numbers it soon
-            log.exception("inbox sequencing after a share failed; the catch-up will retry")
-
-    after_commit(session, _run)
+    before_commit(session, _number)
+    after_commit(session, _fan_out_after)
 
 
 def _publish_batch(
@@ -122,20 +128,12 @@ def _number_pending(
     The hub announces the new cursors inside this transaction: PostgreSQL's ``NOTIFY`` leaves
     when (and only if) the numbering commits and reaches the streams of every worker."""
     session.flush()
-    rows = session.execute(
-        select(Notification.id, Notification.recipient_id)
-        .where(Notification.seq.is_(None))
-        .order_by(Notification.created_at, Notification.id)
-        .limit(BATCH)
-    ).all()
+    rows = session.execute(_PENDING_ROWS).all()
     if not rows:
         return []
     last, _ = counters.take(session, "inbox", len(rows))
     first = last - len(rows) + 1
-    session.execute(
-        update(Notification),
-        [{"id": row.id, "seq": first + i} for i, row in enumerate(rows)],
-    )
+    session.execute(_SET_SEQ, [{"nid": row.id, "nseq": first + i} for i, row in enumerate(rows)])
     if hub is not None:
         hub.announce(session, [(row.recipient_id, first + i) for i, row in enumerate(rows)])
     return [(row.id, row.recipient_id) for row in rows]
@@ -173,7 +171,9 @@ def _fan_out(
 
 
 class SequencerThread(Periodic):
-    """Publishes what a request left without a cursor (it died between commit and publish)."""
+    """Numbers rows committed without a cursor: a share numbers its own before its commit,
+    so these come from elsewhere (a server of an earlier version, which numbered after its
+    commit and may have died in between, during a rolling upgrade; a script)."""
 
     def __init__(
         self,

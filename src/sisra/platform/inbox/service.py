@@ -2,10 +2,10 @@
 
 import uuid
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn, cast
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from sisra.common import doctypes
@@ -16,7 +16,7 @@ from sisra.platform.context import RequestContext
 from sisra.platform.errors import NotFound
 from sisra.platform.inbox.schemas import InboxItem, InboxPage
 from sisra.platform.models import Document, Notification, Patient, Professional, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 MAX_PAGE = 500
 
@@ -231,30 +231,65 @@ def list_after_json(
 
 def own(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> Notification:
     """The caller's own, not deleted, notification; anyone else's is 'not found'."""
-    assert ctx.actor is not None
     note = session.get(Notification, notification_id)
-    if (
-        note is None
-        or note.recipient_id != ctx.actor.id
-        or note.deleted_at is not None
-        or note.seq is None  # not published by the sequencer yet: not in the inbox
-    ):
-        if note is not None:
-            doc = session.get(Document, note.document_id)
-            audit.record(
-                session,
-                ctx,
-                "inbox.read",
-                outcome="refused",
-                patient_id=doc.patient_id if doc else None,
-                document_id=note.document_id,
-                keep_on_failure=True,
-            )
-        raise NotFound(
-            "Ce document n'est pas (ou plus) dans vos documents reçus.",
-            code="notification_not_found",
-        )
+    if note is None:
+        raise _not_in_inbox()
+    if not _is_own(ctx, note):
+        _refuse(session, ctx, note, session.get(Document, note.document_id))
     return note
+
+
+def own_with_document(
+    session: Session, ctx: RequestContext, notification_id: uuid.UUID
+) -> tuple[Notification, Document]:
+    """:func:`own` and its document, in one statement (a download needs both)."""
+    row = session.execute(_own_document_stmt(), {"id": notification_id}).first()
+    if row is None:
+        raise _not_in_inbox()
+    note, doc = row
+    if not _is_own(ctx, note):
+        _refuse(session, ctx, note, doc)
+    return note, doc
+
+
+@cache
+def _own_document_stmt() -> Select[Notification, Document]:
+    return (
+        select(Notification, Document)
+        .join(Document, Document.id == Notification.document_id)
+        .where(Notification.id == bindparam("id"))
+    )
+
+
+def _is_own(ctx: RequestContext, note: Notification) -> bool:
+    assert ctx.actor is not None
+    return (
+        note.recipient_id == ctx.actor.id
+        and note.deleted_at is None
+        and note.seq is not None  # not published by the sequencer yet: not in the inbox
+    )
+
+
+def _refuse(
+    session: Session, ctx: RequestContext, note: Notification, doc: Document | None
+) -> NoReturn:
+    audit.record(
+        session,
+        ctx,
+        "inbox.read",
+        outcome="refused",
+        patient_id=doc.patient_id if doc else None,
+        document_id=note.document_id,
+        keep_on_failure=True,
+    )
+    raise _not_in_inbox()
+
+
+def _not_in_inbox() -> NotFound:
+    return NotFound(
+        "Ce document n'est pas (ou plus) dans vos documents reçus.",
+        code="notification_not_found",
+    )
 
 
 def get_item(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> InboxItem:
@@ -291,23 +326,46 @@ def receipt_json(
     notification_id: uuid.UUID,
     kind: Literal["downloaded", "read"],
 ) -> dict[str, Any]:
-    """Record a delivery or read receipt; idempotent, and 'read' implies 'downloaded'."""
-    note = own(session, ctx, notification_id)
-    now = utcnow()
-    if note.delivered_at is None:
-        note.delivered_at = now
-    if kind == "read" and note.read_at is None:
-        note.read_at = now
-    session.flush()
-    item = _items_of(session, [note])[0]
+    """Record a delivery or read receipt; idempotent, and 'read' implies 'downloaded'.
+
+    One Core ``UPDATE`` on the caller's own, published, not deleted notification (no ORM
+    load and flush); when it matches nothing, :func:`own` tells why (and audits an
+    outsider's attempt)."""
+    assert ctx.actor is not None
+    params = {"note_id": notification_id, "recipient": ctx.actor.id, "now": utcnow()}
+    if session.connection().execute(_receipt_stmt(kind), params).rowcount != 1:
+        own(session, ctx, notification_id)  # not found, or not the caller's: audited, raised
+        raise _not_in_inbox()  # deleted meanwhile
+    item = _raw_items(session, _ids_stmt(), {"ids": [notification_id]})[0]
     audit.record(
         session,
         ctx,
         f"inbox.receipt.{kind}",
         patient_id=item["patient"]["id"],
-        document_id=note.document_id,
+        document_id=item["document"]["id"],
     )
     return item
+
+
+@cache
+def _receipt_stmt(kind: Literal["downloaded", "read"]) -> Update:
+    """The receipt's ``UPDATE``: the first time of each receipt kept (built once per kind)."""
+    table = cast(Table, Notification.__table__)
+    n = table.c
+    now = bindparam("now", type_=n.delivered_at.type)
+    values: dict[str, Any] = {"delivered_at": func.coalesce(n.delivered_at, now)}
+    if kind == "read":
+        values["read_at"] = func.coalesce(n.read_at, now)
+    return (
+        update(table)
+        .where(
+            n.id == bindparam("note_id"),
+            n.recipient_id == bindparam("recipient"),
+            n.deleted_at.is_(None),
+            n.seq.is_not(None),  # not published by the sequencer yet: not in the inbox
+        )
+        .values(**values)
+    )
 
 
 def delete(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> None:

@@ -54,9 +54,10 @@ class Notification(UUIDPk, Timestamped, Base):
     # « Documents reçus » and the API listing: one recipient's items in cursor order.
     __table_args__ = (Index("ix_notifications_recipient_seq", "recipient_id", "seq"),)
 
-    # The inbox cursor: empty when the share commits, then given by the inbox sequencer
-    # (:mod:`sisra.platform.inbox.sequencer`) under its own short lock, so cursors become
-    # visible in order and a client listing ``after=cursor`` never skips an item committed late.
+    # The inbox cursor: empty when the share inserts the row, given by the inbox sequencer
+    # (:mod:`sisra.platform.inbox.sequencer`) just before the share commits, under a lock
+    # held through that commit, so cursors become visible in order and a client listing
+    # ``after=cursor`` never skips an item committed late.
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
     recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))

@@ -43,8 +43,8 @@ from sisra.platform.events.hub import EventHub
 from sisra.platform.models import Professional
 from sisra.platform.mssante import inbound, receipts, service
 from sisra.platform.mssante.inbound import Rejected
+from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs
-from sisra.settings import Settings
 
 log = logging.getLogger("sisra.mssante")
 

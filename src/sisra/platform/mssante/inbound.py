@@ -47,7 +47,7 @@ from sisra.common.xdm.cda import read_cda_n1
 from sisra.common.xdm.codes import SECTOR_OID
 
 if TYPE_CHECKING:
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
 XDM_NAME = "IHE_XDM.ZIP"
 _INSEE = re.compile(r"[0-9][0-9AB][0-9]{3}")

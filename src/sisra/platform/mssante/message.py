@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from sisra.common.xdm import ZIP_NAME, validate_archive, write_pdf_xdm
 from sisra.common.xdm import item as _item
-from sisra.common.xdm.archive import patient_line, type_code_of
+from sisra.common.xdm.archive import patient_line
+from sisra.common.xdm.metadata import type_code_of
 from sisra.platform.documents.content import _ascii_filename as pdf_filename
 from sisra.platform.inbox.service import items_for
 from sisra.platform.models import Document, MssanteOutbox, Notification, utcnow

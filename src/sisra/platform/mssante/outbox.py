@@ -24,7 +24,7 @@ from sisra.platform.models import (
     Professional,
     utcnow,
 )
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 CLAIM_LEASE = timedelta(minutes=5)
 MAX_BACKOFF_S = 3600.0

@@ -26,8 +26,8 @@ from sisra.platform.db import unit_of_work
 from sisra.platform.models import MssanteOutbox, OutboxStatus, utcnow
 from sisra.platform.mssante import message, outbox
 from sisra.platform.periodic import Periodic
+from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs, IntegrityError
-from sisra.settings import Settings
 
 log = logging.getLogger(__name__)
 

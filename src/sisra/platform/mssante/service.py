@@ -2,8 +2,9 @@
 
 :func:`receive` runs in one transaction per message: the sender's directory row (an external
 correspondent when unknown), the PDF checked and stored encrypted (removed again if the
-transaction fails), then either the document and one notification per recipient — exactly as
-a share on the platform, so MonSisra exports it like any other — or, when the identity matches
+transaction fails), then either the document and one notification per recipient — by the same
+code as a share (:mod:`sisra.platform.documents.filing`), so MonSisra exports it like any
+other — or, when the identity matches
 no patient or several, a :class:`MailPending` row (« identité à rapprocher ») that one of the
 recipients resolves in the web pages (:func:`resolve`).
 """
@@ -12,7 +13,6 @@ import hashlib
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,19 +20,16 @@ from sqlalchemy.orm import Session
 from sisra.common import doctypes
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.db import on_failure
 from sisra.platform.directory import correspondents
 from sisra.platform.directory.service import search_text
-from sisra.platform.documents import pdf
+from sisra.platform.documents import filing
 from sisra.platform.errors import Conflict, Forbidden, Invalid, NotFound, SisraError
 from sisra.platform.events.hub import EventHub
-from sisra.platform.inbox import sequencer
 from sisra.platform.models import (
     Document,
     MailDelivery,
     MailPending,
     MailPendingRecipient,
-    Notification,
     Patient,
     Professional,
     utcnow,
@@ -40,8 +37,8 @@ from sisra.platform.models import (
 from sisra.platform.mssante import matching
 from sisra.platform.mssante.inbound import Author, Received, Rejected, local_sender, not_pdf
 from sisra.platform.patients import service as patients
-from sisra.platform.storage import EncryptedBlobs, StoredBlob
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
+from sisra.platform.storage import EncryptedBlobs
 
 
 @dataclass(frozen=True)
@@ -73,91 +70,30 @@ def _already_delivered(
     return frozenset(keys[k] for k in found)
 
 
-@dataclass(frozen=True)
-class _Content:
-    """What a stored PDF needs to become a document."""
-
-    doc_id: uuid.UUID
-    info: pdf.PdfInfo
-    stored: StoredBlob
-    title: str
-    type_code: str
-    clinical_date: date
-
-
 def _store(
     session: Session, settings: Settings, blobs: EncryptedBlobs, received: Received
-) -> _Content:
-    stream = io.BytesIO(received.pdf)
+) -> filing.StoredPdf:
+    """The PDF checked and stored as a share's is; a refusal is an SMTP reply."""
     try:
-        info = pdf.inspect(stream, settings.max_document_bytes)
+        return filing.store(session, settings, blobs, io.BytesIO(received.pdf))
     except SisraError as exc:
+        if exc.code == "storage_unavailable":  # a full disk is temporary: the relay retries
+            raise Rejected(
+                "storage_unavailable", "452 4.3.1 Stockage indisponible, nouvel essai plus tard"
+            ) from exc
         if exc.code == "file_too_large":
             mb = settings.max_document_bytes // (1024 * 1024)
             raise Rejected(
                 "too_large", f"552 5.3.4 Document trop volumineux (plus de {mb} Mo)"
             ) from exc
         raise not_pdf("le document (PDF illisible ou endommage)") from exc
-    doc_id = uuid.uuid4()
-    try:
-        stored = blobs.write(doc_id.bytes, pdf.read_chunks(stream))
-    except OSError as exc:  # a full disk is temporary for the relay: it will retry
-        raise Rejected(
-            "storage_unavailable", "452 4.3.1 Stockage indisponible, nouvel essai plus tard"
-        ) from exc
-    # The transaction may still fail (or the reply be a refusal): the blob must not outlive it.
-    on_failure(session, lambda _s: blobs.delete(stored.key))
-    dtype = doctypes.BY_CODE[received.type_code]
-    return _Content(doc_id, info, stored, received.title, dtype.code, received.clinical_date)
 
 
-def _file_document(
-    session: Session,
-    hub: EventHub,
-    *,
-    content: _Content | MailPending,
-    patient_id: uuid.UUID,
-    sender_id: uuid.UUID,
-    recipient_ids: list[uuid.UUID],
-) -> Document:
-    """The document and its notifications, numbered by the inbox sequencer once committed."""
-    if isinstance(content, MailPending):
-        fields = {
-            "id": content.document_id,
-            "sha256": content.sha256,
-            "size": content.size,
-            "page_count": content.page_count,
-            "blob_key": content.blob_key,
-            "wrapped_key": content.wrapped_key,
-        }
-    else:
-        fields = {
-            "id": content.doc_id,
-            "sha256": content.info.sha256,
-            "size": content.info.size,
-            "page_count": content.info.pages,
-            "blob_key": content.stored.key,
-            "wrapped_key": content.stored.wrapped_key,
-        }
-    dtype = doctypes.BY_CODE[content.type_code]
-    doc = Document(
-        patient_id=patient_id,
-        author_id=sender_id,
-        title=content.title,
-        type_code=dtype.code,
-        loinc=dtype.loinc,
-        clinical_date=content.clinical_date,
-        restricted=False,
-        **fields,
+def _waiting(item: MailPending) -> filing.StoredPdf:
+    """The stored PDF a document waiting for its patient keeps."""
+    return filing.StoredPdf(
+        item.document_id, item.sha256, item.size, item.page_count, item.blob_key, item.wrapped_key
     )
-    session.add(doc)
-    session.add_all(
-        Notification(document_id=doc.id, recipient_id=rid, sender_id=sender_id)
-        for rid in recipient_ids
-    )
-    session.flush()
-    sequencer.sequence_on_commit(session, hub)
-    return doc
 
 
 def _remember(session: Session, sender: Professional, author: Author) -> None:
@@ -181,29 +117,10 @@ def _remember(session: Session, sender: Professional, author: Author) -> None:
         session.flush()
 
 
-def receive(
-    session: Session,
-    settings: Settings,
-    blobs: EncryptedBlobs,
-    hub: EventHub,
-    ctx: RequestContext,
-    recipients: list[Professional],
-    received: Received,
-) -> Delivered:
-    """File one received message for its (already checked, local) recipients.
-
-    A recipient the same message reached before (the relay handing it over again) is not
-    given it twice; when that is every recipient, nothing is stored."""
-    already = _already_delivered(session, received, recipients)
-    recipients = [p for p in recipients if p.id not in already]
-    if not recipients:
-        audit.record(
-            session,
-            ctx,
-            "mssante.duplicate",
-            details={"sender": received.sender, "message_id": received.message_id},
-        )
-        return Delivered(None, None, "duplicate", already)
+def _sender(session: Session, received: Received) -> Professional:
+    """The external correspondent who sent the message (named by the mail, else by the
+    archive's author), with what the archive says of them kept; a local professional's own
+    address coming from outside is refused."""
     first, last = received.sender_name
     author = received.author or Author()
     if not (first and last) and author.first_name and author.last_name:
@@ -212,56 +129,38 @@ def receive(
     if not sender.external:  # a local professional's own address, coming from outside
         raise local_sender()
     _remember(session, sender, author)
-    content = _store(session, settings, blobs, received)
-    match = matching.find(session, received.identity)
-    ids = [p.id for p in recipients]
-    session.add_all(
-        MailDelivery(key=key, document_id=content.doc_id)
-        for i in ids
-        if (key := delivery_key(received.sender, received.message_id, i)) is not None
-    )
-    details = {
-        "sender": received.sender,
-        "recipients": [str(i) for i in ids],
-        "message_id": received.message_id,
-        "sha256": content.info.sha256,
-        "matched_by": match.by,
-        **received.details,
-    }
-    if match.patient is not None:
-        doc = _file_document(
-            session,
-            hub,
-            content=content,
-            patient_id=match.patient.id,
-            sender_id=sender.id,
-            recipient_ids=ids,
-        )
-        audit.record(
-            session,
-            ctx,
-            "mssante.receive",
-            patient_id=doc.patient_id,
-            document_id=doc.id,
-            details=details,
-        )
-        return Delivered(doc.id, None, match.by, already)
+    return sender
+
+
+def _hold(
+    session: Session,
+    ctx: RequestContext,
+    received: Received,
+    stored: filing.StoredPdf,
+    sender: Professional,
+    match: matching.Match,
+    ids: list[uuid.UUID],
+    details: dict[str, object],
+) -> MailPending:
+    """A message no patient matched: kept, with the identity it carries, for its recipients
+    to attach to the right record (audited ``mssante.pending``)."""
     identity = received.identity
+    dtype = doctypes.BY_CODE[received.type_code]
     pending = MailPending(
-        document_id=content.doc_id,
+        document_id=stored.document_id,
         reason=match.reason,
         message_id=received.message_id,
         sender_id=sender.id,
         subject=received.subject,
-        title=content.title,
-        type_code=content.type_code,
-        loinc=doctypes.BY_CODE[content.type_code].loinc,
-        clinical_date=content.clinical_date,
-        sha256=content.info.sha256,
-        size=content.info.size,
-        page_count=content.info.pages,
-        blob_key=content.stored.key,
-        wrapped_key=content.stored.wrapped_key,
+        title=received.title,
+        type_code=dtype.code,
+        loinc=dtype.loinc,
+        clinical_date=received.clinical_date,
+        sha256=stored.sha256,
+        size=stored.size,
+        page_count=stored.pages,
+        blob_key=stored.blob_key,
+        wrapped_key=stored.wrapped_key,
         **(
             {
                 "ins": identity.ins,
@@ -287,7 +186,67 @@ def receive(
         "mssante.pending",
         details={**details, "pending": str(pending.id), "candidates": len(match.candidates)},
     )
-    return Delivered(content.doc_id, pending.id, match.by, already)
+    return pending
+
+
+def receive(
+    session: Session,
+    settings: Settings,
+    blobs: EncryptedBlobs,
+    hub: EventHub,
+    ctx: RequestContext,
+    recipients: list[Professional],
+    received: Received,
+) -> Delivered:
+    """File one received message for its (already checked, local) recipients.
+
+    A recipient the same message reached before (the relay handing it over again) is not
+    given it twice; when that is every recipient, nothing is stored."""
+    already = _already_delivered(session, received, recipients)
+    recipients = [p for p in recipients if p.id not in already]
+    if not recipients:
+        audit.record(
+            session,
+            ctx,
+            "mssante.duplicate",
+            details={"sender": received.sender, "message_id": received.message_id},
+        )
+        return Delivered(None, None, "duplicate", already)
+    sender = _sender(session, received)
+    stored = _store(session, settings, blobs, received)
+    match = matching.find(session, received.identity)
+    ids = [p.id for p in recipients]
+    session.add_all(
+        MailDelivery(key=key, document_id=stored.document_id)
+        for i in ids
+        if (key := delivery_key(received.sender, received.message_id, i)) is not None
+    )
+    details = {
+        "sender": received.sender,
+        "recipients": [str(i) for i in ids],
+        "message_id": received.message_id,
+        "sha256": stored.sha256,
+        "matched_by": match.by,
+        **received.details,
+    }
+    if match.patient is not None:
+        doc, _notes = filing.file(
+            session,
+            hub,
+            ctx,
+            stored,
+            patient_id=match.patient.id,
+            author_id=sender.id,
+            title=received.title,
+            type_code=received.type_code,
+            clinical_date=received.clinical_date,
+            recipient_ids=ids,
+            action="mssante.receive",
+            details=details,
+        )
+        return Delivered(doc.id, None, match.by, already)
+    pending = _hold(session, ctx, received, stored, sender, match, ids, details)
+    return Delivered(stored.document_id, pending.id, match.by, already)
 
 
 def refuse(session: Session, ctx: RequestContext, code: str, details: dict[str, object]) -> None:
@@ -404,20 +363,18 @@ def resolve(
     item.patient_id = patient.id
     item.resolved_by_id = ctx.actor.id
     item.resolved_at = utcnow()
-    doc = _file_document(
+    doc, _notes = filing.file(
         session,
         hub,
-        content=item,
-        patient_id=patient.id,
-        sender_id=item.sender_id,
-        recipient_ids=recipients_of(session, item.id),
-    )
-    audit.record(
-        session,
         ctx,
-        "mssante.resolve",
+        _waiting(item),
         patient_id=patient.id,
-        document_id=doc.id,
+        author_id=item.sender_id,
+        title=item.title,
+        type_code=item.type_code,
+        clinical_date=item.clinical_date,
+        recipient_ids=recipients_of(session, item.id),
+        action="mssante.resolve",
         details={"pending": str(item.id), "how": "creation" if created else "choix"},
     )
     return doc

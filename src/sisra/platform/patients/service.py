@@ -20,7 +20,7 @@ from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
 from sisra.platform.errors import Conflict, Invalid, NotFound, SisraError, TooManyAttempts
 from sisra.platform.models import IdentityStatus, Patient, Sex, utcnow
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 MAX_TRAIT = 100  # the length of the name columns
 

@@ -16,22 +16,20 @@ Every change is its own audit action (``care_team.declare``, ``care_team.add``,
 what, and abuse shows.
 """
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NoReturn
 
-from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from sisra.common import clock
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.db import on_failure
 from sisra.platform.errors import Forbidden, Invalid, NotFound, TooManyAttempts
 from sisra.platform.models import (
-    CareTeamDeclaration,
     CareTeamHow,
     CareTeamMember,
     Patient,
@@ -40,8 +38,11 @@ from sisra.platform.models import (
     utcnow,
 )
 from sisra.platform.patients import service as patients
+from sisra.platform.record import care_team_limits
+from sisra.platform.record.care_team_limits import Alert as Alert
+from sisra.platform.record.care_team_limits import alerts as alerts
 from sisra.platform.record.policy import active_membership
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 ATTESTATION = "J'atteste prendre en charge ce patient"
 CONSENT = "le patient, informé, consent à ce que je consulte son dossier"
@@ -60,13 +61,6 @@ REASONS: dict[str, str] = {
 }
 OTHER = "autre"
 
-# The administrators' alert (« Équipes de soins »): a day this many times the professional's
-# usual daily rate, and at least this many declarations, is « far above their usual rate ».
-UNUSUAL_FACTOR = 3
-UNUSUAL_MIN = 5
-ALERT_DAYS = 7
-USUAL_DAYS = 30
-# an administrator's end date: within this many years (or none)
 MAX_ADMIN_YEARS = 10
 
 
@@ -207,78 +201,131 @@ def meaningful(value: str, minimum: int, message: str, code: str) -> str:
     return text
 
 
-def _lock_id(professional_id: uuid.UUID) -> int:
-    digest = hashlib.blake2b(b"care_team:" + professional_id.bytes, digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def _check_declarer(ctx: RequestContext, professional_id: uuid.UUID | None) -> uuid.UUID:
+    """The professional declaring: the caller, never an administrator nor someone else."""
+    assert ctx.actor is not None
+    if ctx.actor.is_admin:
+        raise Forbidden(
+            "Les administrateurs ne font pas partie des équipes de soins : ajoutez un "
+            "professionnel depuis l'administration.",
+            code="professionals_only",
+        )
+    if professional_id is not None and professional_id != ctx.actor.id:
+        raise Forbidden(
+            "Vous ne pouvez déclarer une prise en charge que pour vous-même.",
+            code="declare_for_self_only",
+        )
+    return ctx.actor.id
 
 
-@dataclass(frozen=True)
-class _Count:
-    hour: int
-    day: int
-    refused: bool
+def _declared_text(reason: str | None, details: str) -> str:
+    """The written complement of a declaration, checked against its reason (decision 117):
+    required and longer for « autre », optional but readable otherwise."""
+    if reason not in REASONS:
+        raise Invalid(
+            "Choisissez le motif de la prise en charge dans la liste : "
+            + ", ".join(f"« {label} »" for label in REASONS.values())
+            + ".",
+            code="care_reason_required",
+        )
+    if reason == OTHER:
+        return meaningful(
+            details,
+            MIN_OTHER,
+            f"Pour le motif « autre », décrivez la prise en charge en quelques mots (au moins "
+            f"{MIN_OTHER} caractères, un texte lisible).",
+            "care_context_required",
+        )
+    if (details or "").strip():
+        return meaningful(
+            details,
+            MIN_REASON,
+            "Le complément doit être un texte lisible (ou laissez-le vide).",
+            "care_context_required",
+        )
+    return ""
 
 
-def _serialize(session: Session, professional_id: uuid.UUID) -> None:
-    """Hold, until the request's transaction ends, a lock that every declaration by this
-    professional takes first: PostgreSQL, a transaction-scoped advisory lock per professional;
-    SQLite, the database's write lock (a no-op write of the professional's row), taken before
-    the count is read, so the count is the latest and no other declaration commits meanwhile.
-    """
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(professional_id)})
-    else:
-        session.execute(
-            update(Professional)
-            .where(Professional.id == professional_id)
-            .values(active=Professional.active)
-            .execution_options(synchronize_session=False)
+def _check_ticked(*, consent: bool, attested: bool) -> None:
+    if not consent:
+        raise Invalid(
+            "Cochez « Le patient, informé, consent à ce que je consulte son dossier » : sans son "
+            "consentement, la déclaration n'est pas possible.",
+            code="consent_required",
+        )
+    if not attested:
+        raise Invalid(
+            "Cochez l'attestation « J'atteste prendre en charge ce patient » pour vous "
+            "déclarer dans son équipe de soins.",
+            code="attestation_required",
         )
 
 
-def _count_attempt(
-    session: Session, settings: Settings, professional_id: uuid.UUID, patient_id: uuid.UUID
-) -> _Count:
-    """Count one declaration attempt against the professional's limits, or refuse it.
-
-    Under :func:`_serialize`'s lock, held until the request commits: parallel requests are
-    counted one after the other, each seeing the others' committed attempts, so at most the
-    limit get through. An accepted attempt is written with the declaration (it goes if the
-    request fails); a refused one is written even though the request fails (``on_failure``).
-    """
-    _serialize(session, professional_id)
-    now = utcnow()
-    counted = (CareTeamDeclaration.professional_id == professional_id) & (
-        CareTeamDeclaration.refused.is_(False)
+def _refuse_over_limit(
+    session: Session,
+    settings: Settings,
+    ctx: RequestContext,
+    patient_id: uuid.UUID,
+    reason: str,
+    count: care_team_limits.Count,
+) -> NoReturn:
+    """Audit a declaration over the limit (kept although the request fails) and refuse it."""
+    audit.record(
+        session,
+        ctx,
+        "care_team.declare",
+        patient_id=patient_id,
+        outcome="limited",
+        details={
+            "reason": REASONS[reason],
+            "last_hour": count.hour,
+            "last_day": count.day,
+            "limits": f"{settings.care_team_declarations_per_hour}/h, "
+            f"{settings.care_team_declarations_per_day}/24 h",
+        },
+        keep_on_failure=True,
     )
-    hour, day = session.execute(
-        select(
-            func.count().filter(CareTeamDeclaration.at > now - timedelta(hours=1)),
-            func.count(),
-        ).where(counted, CareTeamDeclaration.at > now - timedelta(days=1))
-    ).one()
-    refused = (
-        hour >= settings.care_team_declarations_per_hour
-        or day >= settings.care_team_declarations_per_day
+    raise TooManyAttempts(
+        "Vous avez atteint le nombre maximal de déclarations de prise en charge "
+        f"({settings.care_team_declarations_per_hour} par heure, "
+        f"{settings.care_team_declarations_per_day} par 24 heures). Votre déclaration n'a "
+        "pas été enregistrée et les administrateurs en sont informés. Réessayez plus tard "
+        "ou, en cas d'urgence, utilisez l'accès en urgence (bris de glace).",
+        code="care_team_rate_limited",
     )
-    if refused:
-        on_failure(
-            session,
-            lambda s: s.add(
-                CareTeamDeclaration(
-                    professional_id=professional_id, patient_id=patient_id, at=now, refused=True
-                )
-            ),
-        )
-    else:
-        session.add(
-            CareTeamDeclaration(
-                professional_id=professional_id, patient_id=patient_id, at=now, refused=False
-            )
-        )
+
+
+def _join_or_renew(
+    session: Session,
+    settings: Settings,
+    patient_id: uuid.UUID,
+    professional_id: uuid.UUID,
+    existing: CareTeamMember | None,
+    reason: str,
+    attestation: str,
+) -> tuple[CareTeamMember, str]:
+    """An active declared membership gets a new end; otherwise the professional joins."""
+    expires = utcnow() + timedelta(days=settings.care_team_membership_days)
+    if existing is not None and not _expired(existing):
+        existing.attestation = attestation[:500]
+        existing.reason = reason
+        existing.consent = True
+        existing.expires_at = expires
+        existing.declared_at = utcnow()
         session.flush()
-    return _Count(int(hour), int(day), refused)
+        return existing, "renewed"
+    member, created = _join(
+        session,
+        patient_id,
+        professional_id,
+        CareTeamHow.declared,
+        attestation[:500],
+        professional_id,
+        expires_at=expires,
+        reason=reason,
+        consent=True,
+    )
+    return member, "created" if created else "already_member"
 
 
 def declare(
@@ -299,56 +346,12 @@ def declare(
     membership gets a new end) or ``already_member`` (added by an administrator or carried
     over: nothing changes).
     """
-    assert ctx.actor is not None
-    if ctx.actor.is_admin:
-        raise Forbidden(
-            "Les administrateurs ne font pas partie des équipes de soins : ajoutez un "
-            "professionnel depuis l'administration.",
-            code="professionals_only",
-        )
-    if professional_id is not None and professional_id != ctx.actor.id:
-        raise Forbidden(
-            "Vous ne pouvez déclarer une prise en charge que pour vous-même.",
-            code="declare_for_self_only",
-        )
+    declarer = _check_declarer(ctx, professional_id)
     patients.get(session, patient_id)
-    if reason not in REASONS:
-        raise Invalid(
-            "Choisissez le motif de la prise en charge dans la liste : "
-            + ", ".join(f"« {label} »" for label in REASONS.values())
-            + ".",
-            code="care_reason_required",
-        )
-    if reason == OTHER:
-        text = meaningful(
-            details,
-            MIN_OTHER,
-            f"Pour le motif « autre », décrivez la prise en charge en quelques mots (au moins "
-            f"{MIN_OTHER} caractères, un texte lisible).",
-            "care_context_required",
-        )
-    elif (details or "").strip():
-        text = meaningful(
-            details,
-            MIN_REASON,
-            "Le complément doit être un texte lisible (ou laissez-le vide).",
-            "care_context_required",
-        )
-    else:
-        text = ""
-    if not consent:
-        raise Invalid(
-            "Cochez « Le patient, informé, consent à ce que je consulte son dossier » : sans son "
-            "consentement, la déclaration n'est pas possible.",
-            code="consent_required",
-        )
-    if not attested:
-        raise Invalid(
-            "Cochez l'attestation « J'atteste prendre en charge ce patient » pour vous "
-            "déclarer dans son équipe de soins.",
-            code="attestation_required",
-        )
-    existing = _open_membership(session, patient_id, ctx.actor.id)
+    text = _declared_text(reason, details)
+    assert reason is not None  # _declared_text refused any reason outside REASONS
+    _check_ticked(consent=consent, attested=attested)
+    existing = _open_membership(session, patient_id, declarer)
     if existing is not None and not _expired(existing) and existing.how != CareTeamHow.declared:
         audit.record(
             session,
@@ -359,55 +362,14 @@ def declare(
             details={"member_id": str(existing.id), "how": existing.how.value},
         )
         return existing, "already_member"
-    count = _count_attempt(session, settings, ctx.actor.id, patient_id)
+    count = care_team_limits.count_attempt(session, settings, declarer, patient_id)
     if count.refused:
-        audit.record(
-            session,
-            ctx,
-            "care_team.declare",
-            patient_id=patient_id,
-            outcome="limited",
-            details={
-                "reason": REASONS[reason],
-                "last_hour": count.hour,
-                "last_day": count.day,
-                "limits": f"{settings.care_team_declarations_per_hour}/h, "
-                f"{settings.care_team_declarations_per_day}/24 h",
-            },
-            keep_on_failure=True,
-        )
-        raise TooManyAttempts(
-            "Vous avez atteint le nombre maximal de déclarations de prise en charge "
-            f"({settings.care_team_declarations_per_hour} par heure, "
-            f"{settings.care_team_declarations_per_day} par 24 heures). Votre déclaration n'a "
-            "pas été enregistrée et les administrateurs en sont informés. Réessayez plus tard "
-            "ou, en cas d'urgence, utilisez l'accès en urgence (bris de glace).",
-            code="care_team_rate_limited",
-        )
+        _refuse_over_limit(session, settings, ctx, patient_id, reason, count)
     attestation = f"{ATTESTATION} : {REASONS[reason]}" + (f" — {text}" if text else "")
     attestation += f" ; {CONSENT}."
-    expires = utcnow() + timedelta(days=settings.care_team_membership_days)
-    if existing is not None and not _expired(existing):
-        existing.attestation = attestation[:500]
-        existing.reason = reason
-        existing.consent = True
-        existing.expires_at = expires
-        existing.declared_at = utcnow()
-        session.flush()
-        member, outcome = existing, "renewed"
-    else:
-        member, created = _join(
-            session,
-            patient_id,
-            ctx.actor.id,
-            CareTeamHow.declared,
-            attestation[:500],
-            ctx.actor.id,
-            expires_at=expires,
-            reason=reason,
-            consent=True,
-        )
-        outcome = "created" if created else "already_member"
+    member, outcome = _join_or_renew(
+        session, settings, patient_id, declarer, existing, reason, attestation
+    )
     audit.record(
         session,
         ctx,
@@ -750,66 +712,3 @@ def recent_declarations(
         if m.how == CareTeamHow.declared and m.declared_at is not None and m.declared_at > cutoff
     ]
     return sorted(found, key=lambda m: m.declared_at or m.since, reverse=True)
-
-
-@dataclass(frozen=True)
-class Alert:
-    """A professional the administrators should look at (« Équipes de soins »)."""
-
-    professional_id: uuid.UUID
-    professional_name: str
-    login: str
-    refused: int  # attempts over the limit in the last ALERT_DAYS days
-    last_day: int  # declarations counted in the last 24 hours
-    usual_per_day: float  # average per day over the USUAL_DAYS days before
-
-    @property
-    def why(self) -> str:
-        parts = []
-        if self.refused:
-            parts.append(
-                f"{self.refused} déclaration(s) refusée(s) au-delà de la limite en "
-                f"{ALERT_DAYS} jours"
-            )
-        if self.last_day >= UNUSUAL_MIN and self.last_day >= UNUSUAL_FACTOR * max(
-            self.usual_per_day, 1.0
-        ):
-            parts.append(
-                f"{self.last_day} déclaration(s) en 24 heures, pour {self.usual_per_day:.1f} "
-                "par jour d'habitude"
-            )
-        return " ; ".join(parts)
-
-
-def alerts(session: Session) -> list[Alert]:
-    """Professionals over the declaration limit lately, or far above their usual rate."""
-    now = utcnow()
-    day_ago = now - timedelta(days=1)
-    d = CareTeamDeclaration
-    ok = d.refused.is_(False)
-    rows = session.execute(
-        select(
-            d.professional_id,
-            func.sum(case((d.refused & (d.at > now - timedelta(days=ALERT_DAYS)), 1), else_=0)),
-            func.sum(case((ok & (d.at > day_ago), 1), else_=0)),
-            func.sum(case((ok & (d.at <= day_ago), 1), else_=0)),
-        )
-        .where(d.at > day_ago - timedelta(days=USUAL_DAYS))
-        .group_by(d.professional_id)
-    ).all()
-    found = [
-        (pid, int(refused or 0), int(last or 0), int(before or 0) / USUAL_DAYS)
-        for pid, refused, last, before in rows
-    ]
-    pros = {
-        p.id: p
-        for p in session.scalars(
-            select(Professional).where(Professional.id.in_({f[0] for f in found}))
-        )
-    }
-    result = [
-        Alert(pid, pros[pid].display_name, pros[pid].login, refused, last, usual)
-        for pid, refused, last, usual in found
-        if pid in pros
-    ]
-    return sorted((a for a in result if a.why), key=lambda a: (-a.refused, -a.last_day, a.login))

@@ -40,7 +40,7 @@ from sisra.platform.models import (
 from sisra.platform.periodic import Periodic
 from sisra.platform.record.care_team import REASONS
 from sisra.platform.record.policy import active_membership
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -112,13 +112,17 @@ def visible_documents_clause(
     return clause, team, False
 
 
-def grounds_for(session: Session, actor: Actor, doc: Document) -> Grounds | None:
-    """Why the actor may see ``doc``, or None when they may not."""
+def grounds_for(
+    session: Session, actor: Actor, doc: Document, *, known_recipient: bool = False
+) -> Grounds | None:
+    """Why the actor may see ``doc``, or None when they may not. ``known_recipient``: the
+    caller holds the actor's own notification of ``doc`` (the inbox), so the query that
+    would find it is skipped."""
     if actor.is_admin:
         return None
     if doc.author_id == actor.id:
         return Grounds.author
-    if session.scalar(
+    if known_recipient or session.scalar(
         select(
             exists().where(
                 Notification.document_id == doc.id, Notification.recipient_id == actor.id

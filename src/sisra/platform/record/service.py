@@ -13,7 +13,7 @@ from sisra.platform.errors import Forbidden, Invalid
 from sisra.platform.models import BreakGlass, Document, Patient, utcnow
 from sisra.platform.patients import service as patients
 from sisra.platform.record import policy
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 MIN_REASON = 15
 
@@ -109,10 +109,15 @@ def list_documents(
 
 
 def check_document_access(
-    session: Session, ctx: RequestContext, doc: Document, action: str
+    session: Session,
+    ctx: RequestContext,
+    doc: Document,
+    action: str,
+    *,
+    known_recipient: bool = False,
 ) -> policy.Grounds:
     assert ctx.actor is not None
-    grounds = policy.grounds_for(session, ctx.actor, doc)
+    grounds = policy.grounds_for(session, ctx.actor, doc, known_recipient=known_recipient)
     if grounds is None:
         restricted = doc.restricted and policy.in_care_team(session, ctx.actor.id, doc.patient_id)
         raise refuse(session, ctx, action, doc.patient_id, doc.id, restricted=restricted)

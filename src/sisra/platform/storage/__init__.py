@@ -24,7 +24,7 @@ from sisra.platform.storage.crypto import (
 from sisra.platform.storage.keys import load_master_key
 
 if TYPE_CHECKING:
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
 __all__ = [
     "BlobStore",

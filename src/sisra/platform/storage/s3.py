@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sisra.platform.storage.blobstore import BlobInfo, BlobStore, check_key
 
 if TYPE_CHECKING:
-    from sisra.settings import Settings
+    from sisra.platform.settings import Settings
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 _MISSING = {"404", "NoSuchKey", "NotFound"}

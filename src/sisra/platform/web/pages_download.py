@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sisra.platform.deps import AppSettings
 from sisra.platform.downloads import SYSTEMS, available, find, version_key
 from sisra.platform.errors import NotFound
-from sisra.platform.web.routes import _page
+from sisra.platform.web import kit
 
 router = APIRouter()
 
@@ -23,7 +23,7 @@ PAGE = "/telecharger"
 def download_page(request: Request, settings: AppSettings) -> HTMLResponse:
     offered = available(settings.effective_downloads_dir)
     systems = [(key, label, offered.get(key)) for key, label in SYSTEMS]
-    return _page(request, settings, "download.html", {"systems": systems})
+    return kit.render(request, None, "download.html", {"systems": systems})
 
 
 @router.get(PAGE + "/{name}", include_in_schema=False)
@@ -44,14 +44,17 @@ def download_file(name: str, settings: AppSettings) -> FileResponse:
 
 
 @router.get("/api/v1/platform", tags=["monsisra"])
-def platform(settings: AppSettings) -> dict[str, str]:
+def platform(settings: AppSettings) -> dict[str, str | int]:
     """Who runs this platform, as MonSisra shows it (« À propos »): its name, contact address,
-    public address and the time zone times are shown in. Public: nothing here is secret."""
+    public address and the time zone times are shown in; and the largest document it takes
+    (MonSisra's outbox checks a letter before sending it: a body refused mid-way is seen by
+    the client as a lost connection, not as the refusal). Public: nothing here is secret."""
     return {
         "name": settings.platform_name,
         "contact_email": settings.contact_email,
         "public_url": settings.public_url.rstrip("/"),
         "timezone": settings.timezone,
+        "max_document_bytes": settings.max_document_bytes,
     }
 
 

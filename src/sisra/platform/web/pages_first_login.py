@@ -7,8 +7,7 @@ from sisra.platform.auth import first_login, passwords
 from sisra.platform.deps import Anonymous, AppSettings, DbSession
 from sisra.platform.errors import SisraError
 from sisra.platform.models import Professional
-from sisra.platform.web.routes import anon_csrf, anonymous_page, check_anon_csrf
-from sisra.settings import Settings
+from sisra.platform.web import kit
 
 router = APIRouter(include_in_schema=False)
 TEMPLATE = "password_link.html"
@@ -18,11 +17,11 @@ def _form(token: str, holder: Professional) -> dict[str, object]:
     return {"token": token, "holder": holder, "min_length": passwords.MIN_LENGTH}
 
 
-def _unusable(request: Request, settings: Settings, exc: SisraError) -> HTMLResponse:
+def _unusable(request: Request, exc: SisraError) -> HTMLResponse:
     """The link itself is refused (unknown, used, expired): nothing left to fill in."""
-    return anonymous_page(
+    return kit.render(
         request,
-        settings,
+        None,
         "message.html",
         {"heading": "Lien inutilisable", "kind": "error", "message": exc.message},
         exc.status,
@@ -31,15 +30,14 @@ def _unusable(request: Request, settings: Settings, exc: SisraError) -> HTMLResp
 
 @router.get(first_login.PATH + "/{token}", response_class=HTMLResponse)
 def choose_page(
-    request: Request, session: DbSession, settings: AppSettings, token: str
+    request: Request, session: DbSession, csrf: kit.AnonymousCsrf, token: str
 ) -> HTMLResponse:
-    csrf = anon_csrf(request)
     try:
         pro = first_login.holder(session, token)
     except SisraError as exc:
-        return _unusable(request, settings, exc)
+        return _unusable(request, exc)
     context = {**_form(token, pro), "csrf": csrf, "error": None}
-    return anonymous_page(request, settings, TEMPLATE, context, csrf_cookie=csrf)
+    return kit.render(request, None, TEMPLATE, context, csrf_cookie=csrf)
 
 
 @router.post(first_login.PATH + "/{token}", response_class=HTMLResponse)
@@ -49,23 +47,29 @@ def choose_submit(
     settings: AppSettings,
     ctx: Anonymous,
     token: str,
+    csrf: kit.AnonymousCsrf,
     password: str = Form(""),
     confirmation: str = Form(""),
-    csrf: str = Form(""),
 ) -> HTMLResponse:
-    check_anon_csrf(request, csrf)
     try:
         pro = first_login.choose_password(session, ctx, token, password, confirmation)
     except SisraError as exc:
         try:
             holder = first_login.holder(session, token)
         except SisraError:
-            return _unusable(request, settings, exc)
-        context = {**_form(token, holder), "csrf": csrf, "error": exc.message}
-        return anonymous_page(request, settings, TEMPLATE, context, exc.status)
-    return anonymous_page(
+            return _unusable(request, exc)
+        error = exc.message
+        return kit.fail_over(
+            session,
+            request,
+            None,
+            TEMPLATE,
+            lambda: {**_form(token, holder), "csrf": csrf, "error": error},
+            exc.status,
+        )
+    return kit.render(
         request,
-        settings,
+        None,
         "message.html",
         {
             "heading": "Mot de passe enregistré",

@@ -5,10 +5,11 @@ every read goes through the same services (and audit) as the API.
 """
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session
 from sisra.common import clock, doctypes
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, Blobs, DbSession
 from sisra.platform.documents import content
 from sisra.platform.documents import service as documents
@@ -29,73 +29,39 @@ from sisra.platform.models import (
     Notification,
     Patient,
     Professional,
-    Role,
 )
 from sisra.platform.mssante import service as mssante
 from sisra.platform.record import care_team
 from sisra.platform.record import service as record
 from sisra.platform.storage import EncryptedBlobs
-from sisra.platform.web import preview, saved_search
-from sisra.platform.web.routes import (
-    SESSION_COOKIE,
-    _FormError,
-    check_csrf,
-    page,
-    web_context,
-)
+from sisra.platform.web import kit, preview, saved_search
+from sisra.platform.web.formats import fr_date, fr_datetime, parse_range
 
 router = APIRouter(include_in_schema=False)
 
 _SEX = {"M": "Masculin", "F": "Féminin", "I": "Indéterminé"}
 
 
-def fr_date(value: date | str | None) -> str:
-    """``dd/mm/yyyy`` (also accepts an ISO string, as in inbox items)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return value.strftime("%d/%m/%Y")
-
-
-def fr_datetime(value: datetime | str | None) -> str:
-    """« 06/12/2026 à 17h21 », in the platform's time zone (``SISRA_TIMEZONE``)."""
-    if value is None:
-        return ""
-    return clock.fr_datetime(value, clock.platform_zone())
-
-
-def _error_page(
-    request: Request, pro: Professional, csrf: str, exc: SisraError, heading: str
-) -> Response:
-    return page(
-        request,
-        "record/error.html",
-        {"pro": pro, "csrf": csrf, "heading": heading, "message": exc.message},
-        exc.status,
+def _failed(user: kit.WebUser, exc: SisraError, heading: str) -> kit.Failure:
+    """The error page, drawn after the request rolled back (refusals stay in the audit)."""
+    return kit.Failure(
+        "record/error.html", {"heading": heading, "message": exc.message}, exc.status, user
     )
 
 
 def _respond(
     request: Request,
     session: Session,
-    ctx: RequestContext,
+    user: kit.WebUser,
     blobs: EncryptedBlobs,
     doc: Document,
-    pro: Professional,
-    csrf: str,
 ) -> Response:
     """The PDF; a damaged one is a page saying so (the transaction rolls back, the
     integrity failure stays in the audit)."""
     try:
-        return content.respond(request, session, ctx, blobs, doc)
+        return content.respond(request, session, user.ctx, blobs, doc)
     except content.DocumentDamaged as exc:
-        who = {"display_name": pro.display_name, "role": pro.role.value}  # usable after rollback
-        raise _FormError(
-            "record/error.html",
-            {"pro": who, "csrf": csrf, "heading": "Document endommagé", "message": exc.message},
-            exc.status,
-        ) from exc
+        raise _failed(user, exc, "Document endommagé") from exc
 
 
 def _patient_name(p: dict[str, Any]) -> str:
@@ -125,39 +91,50 @@ def _inbox_items(session: DbSession, notes: list[Notification]) -> list[dict[str
     ]
 
 
-def _parse_day(value: str, label: str, errors: list[str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors.append(f"Date « {label} » invalide (format attendu : AAAA-MM-JJ).")
-        return None
+@dataclass(frozen=True)
+class InboxSearch:
+    """The inbox's search form (French names, those of the page's fields) and its paging."""
+
+    q: str = ""
+    etat: str = ""
+    type: str = ""
+    du: str = ""
+    au: str = ""
+    avant: str = ""  # paging cursors: older than, newer than
+    apres: str = ""
+
+
+InboxForm = Annotated[InboxSearch, Depends(kit.typed_form(InboxSearch))]
+
+
+def _cursor(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
 
 
 def _inbox_page(
     request: Request,
     session: DbSession,
-    *,
-    q: str = "",
-    etat: str = "",
-    type_code: str = "",
-    du: str = "",
-    au: str = "",
-    avant: int | None = None,
-    apres: int | None = None,
+    user: kit.WebUser,
+    asked: InboxSearch,
     flash: str | None = None,
 ) -> Response:
-    ctx, pro, csrf = web_context(request, session)
+    ctx, pro = user.ctx, user.pro
     errors: list[str] = []
+    du, au = asked.du, asked.au
+    days = parse_range(du, au, errors)
     f = browse.InboxFilters(
-        q=q.strip()[:200],
-        unread_only=etat == "non-lus",
-        type_code=type_code if doctypes.get(type_code) else "",
-        start=_parse_day(du, "du", errors),
-        end=_parse_day(au, "au", errors),
+        q=asked.q.strip()[:200],
+        unread_only=asked.etat == "non-lus",
+        type_code=asked.type if doctypes.get(asked.type) else "",
+        start=days[0] if days else None,
+        end=days[1] if days else None,
     )
-    result = browse.page(session, pro.id, f, before=avant, after=apres)
+    before, after = _cursor(asked.avant), _cursor(asked.apres)
+    result = (
+        browse.page(session, pro.id, f, before=before, after=after)
+        if days is not None
+        else browse.InboxPage([], 0, 1, None, None)
+    )
     items = _inbox_items(session, result.notes)
     audit.record(
         session,
@@ -171,12 +148,11 @@ def _inbox_page(
             "type": f.type_code or None,
         },
     )
-    return page(
+    return kit.render(
         request,
+        user,
         "record/inbox.html",
         {
-            "pro": pro,
-            "csrf": csrf,
             "items": items,
             "flash": flash,
             "errors": errors,
@@ -189,7 +165,8 @@ def _inbox_page(
                 "du": du.strip(),
                 "au": au.strip(),
             },
-            "filtered": bool(f.q or f.unread_only or f.type_code or f.start or f.end),
+            "filtered": bool(f.q or f.unread_only or f.type_code or du.strip() or au.strip()),
+            "inverted": days is None,
             "types": doctypes.DOCUMENT_TYPES,
             "total": result.total,
             "first": result.first_index,
@@ -204,14 +181,10 @@ def _inbox_page(
 @router.get("/documents-recus", response_class=HTMLResponse)
 def received(
     request: Request,
+    user: kit.LoggedIn,
     session: DbSession,
+    asked: InboxForm,
     supprime: int = 0,
-    etat: str = "",
-    type: str = "",
-    du: str = "",
-    au: str = "",
-    avant: int | None = None,
-    apres: int | None = None,
     recherche: str = "",
 ) -> Response:
     """The inbox, newest first, 50 a page. A search is POSTed (its words may be patient
@@ -223,107 +196,70 @@ def received(
         else None
     )
     if recherche:
-        saved = saved_search.unseal(
-            request.app.state.search_key, request.cookies.get(SESSION_COOKIE, ""), recherche
-        )
+        saved = saved_search.unseal(request.app.state.search_key, user.token, recherche)
         if saved is None:
             flash = "Cette recherche a expiré : relancez-la."
         else:
+            fields = kit.text_fields(InboxSearch)
             return _inbox_page(
-                request,
-                session,
-                q=str(saved.get("q", "")),
-                etat=str(saved.get("etat", "")),
-                type_code=str(saved.get("type", "")),
-                du=str(saved.get("du", "")),
-                au=str(saved.get("au", "")),
-                avant=_cursor(str(saved.get("avant", ""))),
-                apres=_cursor(str(saved.get("apres", ""))),
+                request, session, user, InboxSearch(**{k: str(saved.get(k, "")) for k in fields})
             )
-    return _inbox_page(
-        request,
-        session,
-        etat=etat,
-        type_code=type,
-        du=du,
-        au=au,
-        avant=avant,
-        apres=apres,
-        flash=flash,
-    )
-
-
-def _cursor(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+    # words never come through an address: only a sealed search carries them
+    return _inbox_page(request, session, user, replace(asked, q=""), flash)
 
 
 @router.post("/documents-recus")
-def received_search(
-    request: Request,
-    session: DbSession,
-    csrf: str = Form(""),
-    q: str = Form(""),
-    etat: str = Form(""),
-    type: str = Form(""),
-    du: str = Form(""),
-    au: str = Form(""),
-    avant: str = Form(""),
-    apres: str = Form(""),
-) -> Response:
+def received_search(request: Request, user: kit.LoggedIn, asked: InboxForm) -> Response:
     """The search, sealed into a reference bound to this browser's session, then shown by a
     GET (POST-redirect-GET): the words stay out of every address."""
-    _ctx, _pro, expected = web_context(request, session)
-    check_csrf(expected, csrf)
-    ref = saved_search.seal(
-        request.app.state.search_key,
-        request.cookies.get(SESSION_COOKIE, ""),
-        {"q": q[:200], "etat": etat, "type": type, "du": du, "au": au}
-        | {"avant": avant, "apres": apres},
-    )
+    sealed = asdict(replace(asked, q=asked.q[:200]))
+    ref = saved_search.seal(request.app.state.search_key, user.token, sealed)
     return RedirectResponse(f"/documents-recus?recherche={ref}", status_code=303)
 
 
 @router.get("/web/documents-recus/{notification_id}/pdf")
 def received_pdf(
-    request: Request, session: DbSession, blobs: Blobs, notification_id: uuid.UUID
+    request: Request,
+    user: kit.LoggedIn,
+    session: DbSession,
+    blobs: Blobs,
+    notification_id: uuid.UUID,
 ) -> Response:
     """The received PDF, inline; opening it posts the read receipt."""
-    ctx, pro, csrf = web_context(request, session)
+    ctx = user.ctx
     try:
         note = inbox.own(session, ctx, notification_id)
         doc = documents.get(session, note.document_id)
         documents.open_content(session, ctx, doc, via="web_inbox")
         inbox.receipt(session, ctx, notification_id, "read")
     except SisraError as exc:
-        return _error_page(request, pro, csrf, exc, "Document indisponible")
-    return _respond(request, session, ctx, blobs, doc, pro, csrf)
+        raise _failed(user, exc, "Document indisponible") from exc
+    return _respond(request, session, user, blobs, doc)
 
 
 @router.post("/documents-recus/{notification_id}/supprimer", response_class=HTMLResponse)
 def delete_received(
     request: Request,
+    user: kit.LoggedIn,
     session: DbSession,
     notification_id: uuid.UUID,
-    csrf: str = Form(""),
     confirmer: str = Form(""),
 ) -> Response:
     """First POST: the confirmation page; second POST (``confirmer``): the deletion."""
-    ctx, pro, expected = web_context(request, session)
-    check_csrf(expected, csrf)
+    ctx = user.ctx
     try:
         if confirmer == "oui":
             inbox.delete(session, ctx, notification_id)
             return RedirectResponse("/documents-recus?supprime=1", status_code=303)
         note = inbox.own(session, ctx, notification_id)
     except SisraError as exc:
-        return _error_page(request, pro, expected, exc, "Document indisponible")
+        raise _failed(user, exc, "Document indisponible") from exc
     item = inbox.items_for(session, [note])[0]
-    return page(
+    return kit.render(
         request,
+        user,
         "record/confirm_delete.html",
         {
-            "pro": pro,
-            "csrf": expected,
             "id": notification_id,
             "title": item["document"]["title"],
             "type": item["document"]["type_label"],
@@ -420,10 +356,8 @@ def _until(value: datetime | None) -> str:
 
 
 def _refusal(
-    request: Request,
     session: Session,
-    pro: Professional,
-    csrf: str,
+    user: kit.WebUser,
     patient_id: uuid.UUID,
     message: str,
     *,
@@ -432,26 +366,40 @@ def _refusal(
     declare_error: str | None = None,
     declare_context: str = "",
     declare_reason: str = "",
-    status: int = 403,
-) -> Response:
+) -> dict[str, Any]:
+    """The « no access to this record » page's context (break glass, declare)."""
     who = session.get(Patient, patient_id)
-    return page(
+    return {
+        "patient_id": patient_id,
+        "patient_name": _patient_heading(who) if who is not None else "",
+        "message": message,
+        "error": error,
+        "reason": reason,
+        "min_reason": record.MIN_REASON,
+        "is_admin": user.is_admin,
+        "declare_error": declare_error,
+        "declare_context": declare_context,
+        "declare_reason": declare_reason,
+    }
+
+
+def _refused_again(
+    session: Session,
+    request: Request,
+    user: kit.WebUser,
+    patient_id: uuid.UUID,
+    message: str,
+    status: int,
+    **form: str,
+) -> Response:
+    """The refusal page again, after a declaration or a break-glass the form got wrong:
+    the attempt rolled back, ``form`` (:func:`_refusal`'s) says what to correct."""
+    return kit.fail_over(
+        session,
         request,
+        user,
         "record/refused.html",
-        {
-            "pro": pro,
-            "csrf": csrf,
-            "patient_id": patient_id,
-            "patient_name": _patient_heading(who) if who is not None else "",
-            "message": message,
-            "error": error,
-            "reason": reason,
-            "min_reason": record.MIN_REASON,
-            "is_admin": pro.role == Role.administrator,
-            "declare_error": declare_error,
-            "declare_context": declare_context,
-            "declare_reason": declare_reason,
-        },
+        lambda: _refusal(session, user, patient_id, message, **form),
         status,
     )
 
@@ -498,21 +446,25 @@ _FLASH = {
 
 @router.get("/patients/{patient_id:uuid}", response_class=HTMLResponse)
 def patient_record(
-    request: Request, session: DbSession, patient_id: uuid.UUID, equipe: str = ""
+    request: Request,
+    user: kit.LoggedIn,
+    session: DbSession,
+    patient_id: uuid.UUID,
+    equipe: str = "",
 ) -> Response:
-    ctx, pro, csrf = web_context(request, session)
+    ctx = user.ctx
     try:
         access = record.open_record(session, ctx, patient_id)
     except SisraError as exc:
         if exc.code == record.NOT_IN_CARE_TEAM:
-            return _refusal(request, session, pro, csrf, patient_id, exc.message)
-        return _error_page(request, pro, csrf, exc, "Dossier indisponible")
-    return page(
+            context = _refusal(session, user, patient_id, exc.message)
+            return kit.render(request, user, "record/refused.html", context, 403)
+        raise _failed(user, exc, "Dossier indisponible") from exc
+    return kit.render(
         request,
+        user,
         "record/patient.html",
         {
-            "pro": pro,
-            "csrf": csrf,
             "patient_id": patient_id,
             "patient": _identity(access.patient),
             "patient_name": _patient_heading(access.patient),
@@ -545,23 +497,21 @@ _DECLARE_ERRORS = frozenset(
 @router.post("/patients/{patient_id}/equipe-de-soins", response_class=HTMLResponse)
 def patient_declare_care(
     request: Request,
+    user: kit.LoggedIn,
     session: DbSession,
     patient_id: uuid.UUID,
     settings: AppSettings,
-    csrf: str = Form(""),
     motif: str = Form(""),
     cadre: str = Form(""),
     consentement: str = Form(""),
     atteste: str = Form(""),
 ) -> Response:
     """« Je déclare prendre en charge ce patient », from the refusal, record or sent page."""
-    ctx, pro, expected = web_context(request, session)
-    check_csrf(expected, csrf)
     try:
         care_team.declare(
             session,
             settings,
-            ctx,
+            user.ctx,
             patient_id,
             attested=atteste == "oui",
             reason=motif or None,
@@ -570,77 +520,74 @@ def patient_declare_care(
         )
     except SisraError as exc:
         if exc.code in _DECLARE_ERRORS:
-            return _refusal(
-                request,
+            return _refused_again(
                 session,
-                pro,
-                expected,
+                request,
+                user,
                 patient_id,
                 "Votre déclaration n'a pas été enregistrée.",
+                exc.status,
                 declare_error=exc.message,
                 declare_context=cadre[:400],
                 declare_reason=motif if motif in care_team.REASONS else "",
-                status=exc.status,
             )
-        return _error_page(request, pro, expected, exc, "Déclaration impossible")
+        raise _failed(user, exc, "Déclaration impossible") from exc
     return RedirectResponse(f"/patients/{patient_id}?equipe=declare", status_code=303)
 
 
 @router.post("/patients/{patient_id}/equipe-de-soins/quitter", response_class=HTMLResponse)
-def patient_leave_care(
-    request: Request, session: DbSession, patient_id: uuid.UUID, csrf: str = Form("")
-) -> Response:
-    ctx, pro, expected = web_context(request, session)
-    check_csrf(expected, csrf)
+def patient_leave_care(user: kit.LoggedIn, session: DbSession, patient_id: uuid.UUID) -> Response:
     try:
-        care_team.leave(session, ctx, patient_id)
+        care_team.leave(session, user.ctx, patient_id)
     except SisraError as exc:
-        return _error_page(request, pro, expected, exc, "Impossible de quitter l'équipe")
+        raise _failed(user, exc, "Impossible de quitter l'équipe") from exc
     return RedirectResponse(f"/patients/{patient_id}?equipe=quitte", status_code=303)
 
 
 @router.post("/patients/{patient_id}/bris-de-glace", response_class=HTMLResponse)
 def patient_break_glass(
     request: Request,
+    user: kit.LoggedIn,
     session: DbSession,
     settings: AppSettings,
     patient_id: uuid.UUID,
-    csrf: str = Form(""),
     reason: str = Form(""),
 ) -> Response:
-    ctx, pro, expected = web_context(request, session)
-    check_csrf(expected, csrf)
     try:
-        record.break_glass(session, settings, ctx, patient_id, reason)
+        record.break_glass(session, settings, user.ctx, patient_id, reason)
     except SisraError as exc:
         if exc.code == "reason_required":
-            return _refusal(
-                request,
+            return _refused_again(
                 session,
-                pro,
-                expected,
+                request,
+                user,
                 patient_id,
                 "Vous n'avez pas accès au dossier de ce patient.",
+                exc.status,
                 error=exc.message,
                 reason=reason,
-                status=exc.status,
             )
-        return _error_page(request, pro, expected, exc, "Accès en urgence impossible")
+        raise _failed(user, exc, "Accès en urgence impossible") from exc
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
 @router.get("/web/documents/{document_id}/pdf")
 def record_pdf(
-    request: Request, session: DbSession, blobs: Blobs, document_id: uuid.UUID
+    request: Request, user: kit.LoggedIn, session: DbSession, blobs: Blobs, document_id: uuid.UUID
 ) -> Response:
     """A record document's PDF, inline, for whoever may see it."""
-    ctx, pro, csrf = web_context(request, session)
+    doc = _opened(session, user, document_id, "web_record")
+    return _respond(request, session, user, blobs, doc)
+
+
+def _opened(session: Session, user: kit.WebUser, document_id: uuid.UUID, via: str) -> Document:
+    """The record's document, its opening checked and audited (else the error page)."""
     try:
         doc = documents.get(session, document_id)
-        documents.open_content(session, ctx, doc, via="web_record")
+        documents.open_content(session, user.ctx, doc, via=via)
     except SisraError as exc:
-        return _error_page(request, pro, csrf, exc, "Document indisponible")
-    return _respond(request, session, ctx, blobs, doc, pro, csrf)
+        raise _failed(user, exc, "Document indisponible") from exc
+    return doc
 
 
 @router.get("/web/documents/{document_id}/apercu.png")
@@ -652,17 +599,12 @@ def record_preview(request: Request, blobs: Blobs, document_id: uuid.UUID) -> Re
     database lock meanwhile (on SQLite the session's ``last_seen_at`` takes the write lock).
     """
     previews: preview.Previews = request.app.state.previews
-    with unit_of_work(request.app.state.session_factory) as session:
-        ctx, pro, csrf = web_context(request, session)
-        try:
-            doc = documents.get(session, document_id)
-            documents.open_content(session, ctx, doc, via="web_preview")
-        except SisraError as exc:
-            return _error_page(request, pro, csrf, exc, "Document indisponible")
+    with kit.own_transaction(request) as (session, user):
+        doc = _opened(session, user, document_id, "web_preview")
         key = previews.key(doc.id, doc.sha256)
         remembered, data = previews.remembered(key), b""
         if remembered is None:
-            data = content.read_all(session, ctx, blobs, doc)  # 503 document_damaged if it is
+            data = content.read_all(session, user.ctx, blobs, doc)  # 503 document_damaged if it is
     # the transaction has ended: drawing holds no lock
     png = previews.png(key, data) if remembered is None else previews.answer(remembered)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})

@@ -33,7 +33,7 @@ from PIL import Image
 
 from sisra.common import pdfrender
 from sisra.platform.errors import SisraError
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
 
 WIDTH_PX = 360
 MAX_HEIGHT_PX = 3 * WIDTH_PX

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from sisra.platform.models import Document, Professional, Role
+from support.mssante import ELF, audited_refusals, stored_blobs
+from support.web import web_session
 
-from .conftest import running_gateway
 from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip, zip_of
-from .test_refusals import ELF, _blobs, _refusals
-from .test_resolution import web_session
+from .shared import running_gateway
 
 PATIENT = {"birth_name": "BERNARD", "first_given_name": "Louise", "birth_date": "1988-02-29"}
 
@@ -115,7 +115,7 @@ def test_a_zip_bomb_is_bounced_quickly_in_bounded_memory(
     assert peak < 80 * 1024 * 1024, f"the gateway held {peak >> 20} MB"
     assert elapsed < 60, elapsed  # generous: the old code held 2 GiB in memory
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["archive_limits"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["archive_limits"]
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_the_expanded_size_and_the_entries_are_bounded(
         )[claire.address]
     assert status == 554 and words in text, text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["archive_limits"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["archive_limits"]
 
 
 def test_zips_nested_too_deep_are_refused(gateway, claire, counts, db, pdf, tmp_path):
@@ -147,7 +147,7 @@ def test_zips_nested_too_deep_are_refused(gateway, claire, counts, db, pdf, tmp_
     ]
     assert status == 554 and "archives imbriquees" in text, text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["archive_limits"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["archive_limits"]
 
 
 def test_an_executable_is_found_at_every_level(
@@ -161,7 +161,7 @@ def test_an_executable_is_found_at_every_level(
         )[claire.address]
     assert status == 554 and "executable ELF" in text, text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["executable"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["executable"]
 
 
 # --- entry names ----------------------------------------------------------------------------
@@ -186,8 +186,8 @@ def test_an_entry_name_leaving_its_folder_is_refused(
         claire.address
     ]
     assert status == 554 and "nom de fichier dangereux" in text, text
-    assert counts() == (0, 0) and _blobs(settings) == []
-    assert [d["reason"] for d in _refusals(db)] == ["unsafe_entry_name"]
+    assert counts() == (0, 0) and stored_blobs(settings) == []
+    assert [d["reason"] for d in audited_refusals(db)] == ["unsafe_entry_name"]
 
 
 def test_an_entry_name_leaving_its_folder_is_refused_in_a_nested_zip(
@@ -199,7 +199,7 @@ def test_an_entry_name_leaving_its_folder_is_refused_in_a_nested_zip(
         claire.address
     ]
     assert status == 554 and "nom de fichier dangereux" in text, text
-    assert [d["reason"] for d in _refusals(db)] == ["unsafe_entry_name"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["unsafe_entry_name"]
 
 
 # --- a local professional's address from outside --------------------------------------------
@@ -211,7 +211,7 @@ def test_a_local_domain_sender_from_the_relay_is_refused(gateway, mailbox, count
     status, text = lmtp(gateway.port, claire.address, [paul.address], msg)[paul.address]
     assert status == 550 and "usurpation" in text, text
     assert counts() == (0, 0)
-    refusals = _refusals(db)
+    refusals = audited_refusals(db)
     assert [d["reason"] for d in refusals] == ["local_sender_from_outside"]
     assert refusals[0]["sender"] == claire.address
 
@@ -229,7 +229,7 @@ def test_a_local_professional_s_address_in_another_domain_is_refused(
     status, text = lmtp(gateway.port, own, [claire.address], msg)[claire.address]
     assert status == 550 and "usurpation" in text, text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["local_sender_from_outside"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["local_sender_from_outside"]
     with db() as session:
         assert session.scalars(select(Document).where(Document.author_id == jeanne.id)).all() == []
 

@@ -16,8 +16,8 @@ from sisra.platform.models import (
     Professional,
 )
 
-from .conftest import new_patient
 from .mails import SENDER, lmtp, message, with_pdf, with_xdm, xdm_zip
+from .shared import new_patient
 
 INS = with_key("2690469123045")
 

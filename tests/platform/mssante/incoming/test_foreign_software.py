@@ -12,9 +12,9 @@ from sisra.common.ins import OID_NIR, OID_NIR_DEMO, OID_NIR_TEST, with_key
 from sisra.common.xdm import read_xdm, write_xdm
 from sisra.platform.models import AuditEvent, Document, MailPending, PendingReason, Professional
 
-from .conftest import new_patient
 from .foreign import LOCAL_OID, Foreign, archive
 from .mails import SENDER, lmtp, with_xdm
+from .shared import new_patient
 
 INS = with_key("2690469123045")
 LEFEVRE = {

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import RunningServer, free_port, wait_until
 from sisra.devtools.children import die_with_parent
+from sisra.devtools.ports import free_port
 from sisra.platform.models import MailPending
-from sisra.settings import Settings
+from sisra.platform.settings import Settings
+from support.servers import RunningServer
+from support.waiting import wait_until
 
-from .conftest import GARNIER_XDM, garnier
 from .mails import PLATFORM_DOMAIN, SENDER, lmtp, with_pdf, with_xdm, xdm_zip
+from .shared import GARNIER_XDM, garnier
 
 
 @contextmanager
@@ -82,7 +84,7 @@ def test_a_stream_on_a_web_server_gets_what_the_gateway_process_filed(
     """The live event crosses processes with PostgreSQL (LISTEN/NOTIFY)."""
     if not is_postgres:
         pytest.skip("events across processes: PostgreSQL only")
-    from test_events import Listener
+    from support.events import Listener
 
     claire = mailbox("claire.martin")
     patient_id = garnier(db)

@@ -2,35 +2,20 @@
 sender), an audit row, and nothing half-imported (no row, no stored blob)."""
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from sisra.platform.models import AuditEvent
+from support.mssante import ELF, audited_refusals, stored_blobs
 
-from .conftest import running_gateway
 from .mails import SENDER, lmtp, message, with_pdf, xdm_zip, zip_of
+from .shared import running_gateway
 
-ELF = b"\x7fELF\x02\x01\x01\x00" + secrets.token_bytes(200)
 PE = b"MZ\x90\x00\x03\x00\x00\x00" + secrets.token_bytes(200)
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + secrets.token_bytes(200)
 PNG = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(200)
-
-
-def _blobs(settings: Any) -> list[Path]:
-    root = settings.effective_blob_dir
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-def _refusals(db: Any) -> list[dict[str, Any]]:
-    with db() as session:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "mssante.refused")
-        ).all()
-        assert all(r.outcome == "refused" for r in rows)
-        return [r.details for r in rows]
 
 
 @pytest.fixture
@@ -79,8 +64,8 @@ def test_a_refused_attachment_is_bounced_with_its_reason(
     assert status in (550, 554), text
     assert text.startswith(("5.6.0", "5.7.1")), text
     assert counts() == (0, 0)
-    assert _blobs(settings) == []
-    assert [d["reason"] for d in _refusals(db)] == [code]
+    assert stored_blobs(settings) == []
+    assert [d["reason"] for d in audited_refusals(db)] == [code]
 
 
 def test_an_xdm_and_a_different_pdf_are_two_documents_refused(
@@ -108,7 +93,7 @@ def test_a_message_the_parser_must_guess_at_is_malformed(gateway, claire, counts
     status, text = lmtp(gateway.port, SENDER, [claire.address], raw)[claire.address]
     assert status == 554 and "mal forme" in text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["malformed"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["malformed"]
 
 
 def test_an_oversized_message_is_refused_once_per_recipient(
@@ -120,8 +105,8 @@ def test_an_oversized_message_is_refused_once_per_recipient(
     replies = lmtp(gateway.port, SENDER, rcpts, with_pdf(rcpts, big))
     assert [replies[r][0] for r in rcpts] == [552, 552]
     assert replies[paul.address][1].startswith("5.3.4 Message trop volumineux")
-    assert counts() == (0, 0) and _blobs(settings) == []
-    assert [d["reason"] for d in _refusals(db)] == ["too_large"]
+    assert counts() == (0, 0) and stored_blobs(settings) == []
+    assert [d["reason"] for d in audited_refusals(db)] == ["too_large"]
 
 
 def test_an_unknown_mailbox_is_refused_at_rcpt(gateway, claire, counts, db, pdf):
@@ -130,7 +115,7 @@ def test_an_unknown_mailbox_is_refused_at_rcpt(gateway, claire, counts, db, pdf)
     assert replies[unknown][0] == 550 and replies[unknown][1].startswith("5.1.1")
     assert "destinataire inconnu" in replies[unknown][1]
     assert replies[claire.address][0] == 250  # the others still get it
-    assert [d["reason"] for d in _refusals(db)] == ["unknown_recipient"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["unknown_recipient"]
     assert counts() == (0, 1)
 
 
@@ -156,7 +141,7 @@ def test_a_sender_outside_the_trust_space_is_refused(
     status, text = lmtp(gateway.port, mail_from, [claire.address], msg)[claire.address]
     assert status == 550 and text.startswith("5.7.1"), text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == [code]
+    assert [d["reason"] for d in audited_refusals(db)] == [code]
 
 
 def test_a_peer_that_is_not_an_accepted_relay_is_refused(
@@ -168,7 +153,7 @@ def test_a_peer_that_is_not_an_accepted_relay_is_refused(
         ]
     assert status == 550 and "Relais non autorise" in text
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["relay_not_accepted"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["relay_not_accepted"]
 
 
 def test_a_failure_after_the_blob_was_stored_removes_it(
@@ -186,7 +171,7 @@ def test_a_failure_after_the_blob_was_stored_removes_it(
     # temporary: the relay keeps the message and tries again later
     assert status == 451 and text.startswith("4.3.0")
     assert counts() == (0, 0)
-    assert _blobs(settings) == []
+    assert stored_blobs(settings) == []
 
 
 def test_a_line_too_long_is_refused_once_per_recipient(gateway, mailbox, counts, db):
@@ -196,7 +181,7 @@ def test_a_line_too_long_is_refused_once_per_recipient(gateway, mailbox, counts,
     replies = lmtp(gateway.port, SENDER, rcpts, raw)
     assert [replies[r][0] for r in rcpts] == [554, 554]
     assert counts() == (0, 0)
-    assert [d["reason"] for d in _refusals(db)] == ["malformed"]
+    assert [d["reason"] for d in audited_refusals(db)] == ["malformed"]
 
 
 def test_a_delivery_report_is_accepted_never_bounced(gateway, claire, counts, db):

@@ -1,7 +1,6 @@
 """« Identités à rapprocher »: the recipient picks the patient, or creates the identity from
 the received traits; the document then becomes a normal one. Only its recipients may."""
 
-import re
 from datetime import date
 from typing import Any
 
@@ -9,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from sisra.platform.models import AuditEvent, Document, MailPending, Notification, Patient
+from support.web import csrf_of, web_session
 
-from .conftest import new_patient
 from .mails import SENDER, lmtp, with_pdf, with_xdm, xdm_zip
+from .shared import new_patient
 
 TRAITS = {
     "birth_name": "BERNARD",
@@ -19,19 +19,6 @@ TRAITS = {
     "birth_date": "1988-02-29",
     "sex": "F",
 }
-
-
-def web_session(client: Any, persona: Any, target: str) -> Any:
-    """``target`` opened logged in through a one-time web ticket (as MonSisra does)."""
-    r = client.post("/api/v1/auth/web-ticket", headers=persona.headers, json={"target": target})
-    assert r.status_code == 200, r.text
-    return client.get("/web/ticket/" + r.json()["url"].split("/web/ticket/", 1)[1])
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
 
 
 @pytest.fixture
@@ -69,7 +56,7 @@ def test_the_recipient_picks_the_patient_and_both_recipients_get_it(app_client, 
     shown = app_client.get(f"/identites-a-rapprocher/{pending}")
     assert shown.status_code == 200 and "Rattacher à ce patient" not in shown.text
     # the search is a POST form: the traits stay out of the URL
-    search = {"q": "bernard", "naissance": "1988-02-29", "csrf": csrf_of(shown.text)}
+    search = {"q": "bernard", "birth_date": "1988-02-29", "csrf": csrf_of(shown.text)}
     item = app_client.post(f"/identites-a-rapprocher/{pending}", data=search)
     assert item.status_code == 200 and "Rattacher à ce patient" in item.text
     # the search finds one patient: a name alone is refused, with the reason
@@ -131,7 +118,7 @@ def test_the_identity_is_created_from_the_received_traits(
     form = {
         "csrf": csrf_of(page.text),
         "birth_name": "BERNARD",
-        "given_names": "Louise",
+        "birth_given_names": "Louise",
         "birth_date": "1988-02-29",
         "sex": "F",
     }
@@ -183,7 +170,7 @@ def test_an_outsider_is_refused_everywhere(app_client, received, make_pro, db):
         data={
             "csrf": token,
             "birth_name": "INTRUS",
-            "given_names": "Jean",
+            "birth_given_names": "Jean",
             "birth_date": "1970-01-01",
             "sex": "M",
         },

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from sisra.platform.models import Document, MailPending
 
-from .conftest import new_patient, running_gateway
 from .mails import SENDER, lmtp, with_xdm, xdm_zip
+from .shared import new_patient, running_gateway
 
 TRAITS = {
     "birth_name": "FONTAINE",

@@ -14,18 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import otp_login, wait_until
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
+from sisra.client.items import InboxItem
 from sisra.client.state import LocalState
 from sisra.client.sync import CredentialTokens, SyncEngine
 from sisra.devtools.mailservers import MailServers, new_mailbox
 from sisra.platform.models import AuditEvent, Document, Professional
 from sisra.platform.mssante.gateway import Gateway
+from support.mssante import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
+from support.personas import otp_login
+from support.waiting import wait_until
 
-from ..conftest import EXTERNAL_DOMAIN, PLATFORM_DOMAIN
-from .conftest import GARNIER_XDM, garnier, new_patient, running_gateway
 from .mails import message, with_xdm, xdm_zip
+from .shared import GARNIER_XDM, garnier, new_patient, running_gateway
 
 
 class ProbedGateway(Gateway):
@@ -112,8 +114,8 @@ def _recipient(live_server: Any, make_pro: Any, db: Any, smtp_sink: Any) -> tupl
 def _exporter(folder: Path) -> Any:
     """« PDF seul »: the PDF, written atomically under the notification's id."""
 
-    def export(item: dict[str, Any], pdf: Path) -> list[Path]:
-        final = folder / f"{item['id']}.pdf"
+    def export(item: InboxItem, pdf: Path) -> list[Path]:
+        final = folder / f"{item.id}.pdf"
         tmp = folder / f".{final.name}.part"
         with tmp.open("wb") as out:
             out.write(pdf.read_bytes())
@@ -203,9 +205,8 @@ def test_reports_come_back_through_the_gateway_as_receipts(
 ):
     """The whole loop: a share to another operator leaves by the relay; its DSN, then the
     reader's MDN, come back by Postfix to the gateway, which hands them to the receipts."""
-    from conftest import share_request
-
-    from ..test_outgoing import _mdn
+    from support.documents import share_request
+    from support.mssante import mdn_for
 
     author = make_pro("marc.gauthier", first_name="Marc", last_name="Gauthier")
     author_address = f"marc.gauthier@{PLATFORM_DOMAIN}"
@@ -227,7 +228,7 @@ def test_reports_come_back_through_the_gateway_as_receipts(
     delivered(routed, lambda: receipt()["delivered_at"] is not None)
     assert receipt()["read_at"] is None
     (mail,) = routed.fetch(outside)
-    routed.send(_mdn(mail, outside))
+    routed.send(mdn_for(mail, outside))
     delivered(routed, lambda: receipt()["read_at"] is not None)
     assert receipt()["mssante_status"] == "read"
     with db() as session:

@@ -1,0 +1,35 @@
+"""Starting MonSisra's window, Qt-free until Qt is known to be there.
+
+A server installs ``sisra`` without Qt (PySide6 is the ``desktop`` extra): ``sisra desktop``,
+``monsisra`` and ``python -m sisra.desktop`` then say how to add it instead of a traceback.
+Importing this module (and :mod:`sisra.desktop`'s ``__init__``) never imports Qt.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+MISSING = "MonSisra (fenêtre) n'est pas installé : pip install 'sisra[desktop]'"
+
+
+def qt_installed() -> bool:
+    try:
+        return importlib.util.find_spec("PySide6") is not None
+    except ImportError:  # a finder that refuses it
+        return False
+
+
+def server_argument(argv: list[str]) -> str | None:
+    """``--server=URL`` on the command line (the launch-at-login entry's form)."""
+    return next((a.split("=", 1)[1] for a in argv if a.startswith("--server=")), None)
+
+
+def main() -> int:
+    """The ``monsisra`` command and ``python -m sisra.desktop``."""
+    if not qt_installed():
+        print(MISSING, file=sys.stderr)
+        return 1
+    from sisra.desktop.app import run
+
+    return run(sys.argv, server_argument(sys.argv))
