@@ -385,7 +385,7 @@ class DocumentsWindow(QMainWindow):
         # the platform's zone, as it last said (sisra.client.region), else this computer's
         self.model.zone = display_zone(self.session.account.folder)
         zone = self.model.zone
-        run_task(lambda: make_rows(*self.session.items(), zone), loaded, self._error)
+        run_task(lambda: make_rows(*self.session.items(), zone), loaded, self._error, owner=self)
 
     def _rezone(self) -> None:
         """The platform has just told its time zone (first connection): the rows' times in it."""
@@ -393,7 +393,12 @@ class DocumentsWindow(QMainWindow):
         if zone == self.model.zone:
             return
         self.model.zone = zone
-        run_task(lambda: make_rows(*self.session.items(), zone), self.model.set_rows, self._error)
+        run_task(
+            lambda: make_rows(*self.session.items(), zone),
+            self.model.set_rows,
+            self._error,
+            owner=self,
+        )
 
     def _item_changed(self, kind: str, st: ItemState | None) -> None:
         if st is None:
@@ -497,15 +502,17 @@ class DocumentsWindow(QMainWindow):
             self.model.mark_read(st.id)
             self._counts()
             self._status_changed(*self.session.status)
-            run_task(lambda: self.session.mark_read(st), None, self._error)
+            run_task(lambda: self.session.mark_read(st), None, self._error, owner=self)
 
-        run_task(lambda: self.session.pdf_path(st), opened, self._error)
+        run_task(lambda: self.session.pdf_path(st), opened, self._error, owner=self)
 
     def check_for_update(self) -> None:
         """Ask the platform (at most once a day) whether a newer MonSisra is offered."""
         folder = self.session.account.folder
         client = self.session.client
-        run_task(lambda: updates.check(client, folder), self._show_update, lambda _exc: None)
+        run_task(
+            lambda: updates.check(client, folder), self._show_update, lambda _exc: None, owner=self
+        )
 
     def _show_update(self, update: updates.Update | None) -> None:
         self.offered_update = update
@@ -545,7 +552,7 @@ class DocumentsWindow(QMainWindow):
                 self._error(exc)
             self._status_changed(*self.session.status)
 
-        run_task(lambda: self.session.web_url(target), opened, self._error)
+        run_task(lambda: self.session.web_url(target), opened, self._error, owner=self)
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.table.indexAt(pos)
@@ -598,7 +605,7 @@ class DocumentsWindow(QMainWindow):
                 "Notification supprimée ; le document reste dans le dossier régional du patient."
             )
 
-        run_task(lambda: self.session.delete(st), done, self._error)
+        run_task(lambda: self.session.delete(st), done, self._error, owner=self)
 
     # preview on hover ------------------------------------------------------------------------
     def _entered(self, index: QModelIndex) -> None:

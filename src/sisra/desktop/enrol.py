@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWizard,
     QWizardPage,
 )
-from shiboken6 import isValid
 
 from sisra.client.accounts import (
     Account,
@@ -103,11 +102,7 @@ class _Page(QWizardPage):
         on_error: Callable[[Exception], None],
     ) -> None:
         """:func:`run_task`, its answer dropped if the wizard was closed and deleted meanwhile."""
-        run_task(
-            work,
-            lambda result: on_done(result) if isValid(self) else None,
-            lambda exc: on_error(exc) if isValid(self) else None,
-        )
+        run_task(work, on_done, on_error, owner=self)
 
 
 class WelcomePage(_Page):

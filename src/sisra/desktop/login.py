@@ -141,7 +141,7 @@ class LoginWindow(QWidget):
             self.password.setFocus()
             self._say(describe_error(exc), error=True)
 
-        run_task(lambda: self.store.unlock(account.id, password), done, failed)
+        run_task(lambda: self.store.unlock(account.id, password), done, failed, owner=self)
 
     def change_password(self) -> None:
         account = self.account()

@@ -141,12 +141,15 @@ class OutboxDialog(QDialog):
                 header=header,
             )
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            window.sent.connect(lambda _target: self.refresh())
+            window.sent.connect(self._letter_sent)  # a bound slot: let go if this one is deleted
             window.destroyed.connect(lambda _o=None, p=letter.path: self._closed(p))
             self.send_windows[letter.path] = window
         window.show()
         window.raise_()
         window.activateWindow()
+
+    def _letter_sent(self, _target: Path) -> None:
+        self.refresh()
 
     def _closed(self, path: Path) -> None:
         with contextlib.suppress(RuntimeError):  # this dialog was closed and deleted first

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from sisra.client.accounts import Account, AccountError, AccountStore, UnlockedAccount
 from sisra.client.auth import Credentials
@@ -208,11 +207,7 @@ class NewPasswordDialog(QDialog):
         self.close_button.setEnabled(False)
         self.error.clear()
         self.status.setText("Enregistrement du mot de passe…")
-        run_task(
-            work,
-            lambda unlocked: self._saved(unlocked) if isValid(self) else None,
-            lambda exc: self._failed(exc) if isValid(self) else None,
-        )
+        run_task(work, self._saved, self._failed, owner=self)
 
     def _idle(self) -> None:
         self.busy = False

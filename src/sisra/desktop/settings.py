@@ -113,7 +113,7 @@ class FolderDialog(_SaveDialog):
 
         self.buttons.setEnabled(False)
         self.error.hide()
-        run_task(apply, done, failed)
+        run_task(apply, done, failed, owner=self)
 
 
 class SettingsDialog(_SaveDialog):

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from sisra.client import auth
 from sisra.client.api import PlatformClient
@@ -104,13 +103,13 @@ def offer_psc_if_available(
             return auth.offered_methods(client)
 
     def answered(methods: frozenset[str] | None) -> None:
-        if not isValid(button) or not still_current():
+        if not still_current():
             return
         offered = methods is None or PSC in methods
         button.setEnabled(offered)
         button.setDescription(PSC_OFFERED if offered else PSC_NOT_OFFERED)
 
-    run_task(ask, answered, lambda _exc: None)
+    run_task(ask, answered, lambda _exc: None, owner=button)
 
 
 def _default_module() -> str:
@@ -456,16 +455,15 @@ class StrongAuthPanel(QWidget):
         self._set_busy(True, busy_text)
 
         def done(result: T) -> None:
-            if isValid(self):  # the dialog may have been closed meanwhile
-                self._set_busy(False)
-                on_done(result)
+            self._set_busy(False)
+            on_done(result)
 
         def failed(exc: Exception) -> None:
-            if isValid(self):
-                self._set_busy(False)
-                self._show_error(describe_error(exc))
+            self._set_busy(False)
+            self._show_error(describe_error(exc))
 
-        run_task(work, done, failed)
+        # dropped if the dialog was closed and deleted meanwhile
+        run_task(work, done, failed, owner=self)
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self._busy = busy

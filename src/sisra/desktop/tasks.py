@@ -3,6 +3,11 @@
 :func:`run_task` runs a callable in a thread pool and calls ``on_done`` (or ``on_error``) on
 the UI thread through a queued signal. The signal carrier is created on the calling (UI)
 thread, so Qt delivers to it there whatever thread emits.
+
+A window can be closed and deleted while its task runs (the session closed, the dialog
+dismissed). The answer is then dropped rather than handed to a callback that would touch the
+deleted C++ object: pass the window as ``owner``. When ``on_done`` is a bound method of a
+QObject and no owner is given, that object is the owner.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from shiboken6 import isValid
 
 from sisra.client.accounts import AccountError
 from sisra.client.api import ApiError
@@ -47,15 +53,22 @@ def run_task(
     on_done: Callable[[T], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
     *,
+    owner: QObject | None = None,
     pool: QThreadPool | None = None,
 ) -> None:
-    """Run ``fn`` in ``pool`` (the global pool by default); call back on the UI thread."""
+    """Run ``fn`` in ``pool`` (the global pool by default); call back on the UI thread, unless
+    ``owner`` (by default the object ``on_done`` is bound to) was deleted meanwhile."""
+    if owner is None and isinstance(getattr(on_done, "__self__", None), QObject):
+        owner = on_done.__self__  # type: ignore[union-attr]
     carrier = _Carrier()
     _alive.add(carrier)
 
     def finish(value: object, callback: Callable[[Any], None] | None) -> None:
         _alive.discard(carrier)
         carrier.deleteLater()
+        if owner is not None and not isValid(owner):
+            log.debug("background task finished after its window was deleted: answer dropped")
+            return
         if callback is not None:
             callback(value)
         elif isinstance(value, Exception):
