@@ -16,6 +16,7 @@ Left out: the professional's ``GET /api/v1/events`` (an open Server-Sent Events 
 end to check); its inputs are fuzzed here for the other personas and tested in test_events.py.
 """
 
+import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NotSet
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -136,7 +138,59 @@ def _known_ids(target: Target) -> dict[str, str]:
     return ids
 
 
-def _fuzz(target: Target, strategy: Any) -> None:
+# The generated cases of each (operation, plan), kept by the first persona's test in this worker
+# for the two others to replay: generating is about 70 % of this test's time, and the three
+# personas got the same cases anyway (Hypothesis is derandomized from the same function). Only
+# a plan that ran to its end is kept; a failing one is generated again by the next persona.
+_CASES: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def _snapshot(case: Any) -> dict[str, Any]:
+    """What rebuilds ``case`` on another persona's app (its operation is bound to this one)."""
+    data = copy.deepcopy(
+        {
+            "method": case.method,
+            "path_parameters": case.path_parameters,
+            "headers": dict(case.headers) if case.headers is not None else None,
+            "cookies": case.cookies,
+            "query": case.query,
+            "media_type": case.media_type,
+            "multipart_content_types": case.multipart_content_types,
+            "_meta": case._meta,
+        }
+    )
+    if not isinstance(case.body, NotSet):  # the singleton: « no body » is told by identity
+        data["body"] = copy.deepcopy(case.body)
+    return data
+
+
+def _send(target: Target, case: Any) -> None:
+    target.sent += 1
+    response = case.call(headers=target.headers, session=target.session)
+    case.validate_response(response, checks=CHECKS)
+    label = f"{case.method.upper()} {case.path}"
+    if label in _SESSION_ENDING and response.status_code < 300:
+        target.renew()
+
+
+def _fuzz(
+    target: Target,
+    operation: Any,
+    plan: tuple[str, Any],
+    existing: dict[str, str] | None = None,
+) -> None:
+    mode, strategy = plan
+    key = (operation.label, mode)
+    cached = _CASES.get(key)
+    if cached is not None:
+        for data in cached:
+            data = {k: v if k == "body" else copy.deepcopy(v) for k, v in data.items()}
+            if existing is not None:  # this persona's ids, not the first one's
+                data["path_parameters"] = {**(data["path_parameters"] or {}), **existing}
+            _send(target, operation.Case(**data))
+        return
+    recorded: list[dict[str, Any]] = []
+
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
         derandomize=True,
@@ -147,14 +201,15 @@ def _fuzz(target: Target, strategy: Any) -> None:
     )
     @given(case=strategy)
     def run(case: Any) -> None:
-        target.sent += 1
-        response = case.call(headers=target.headers, session=target.session)
-        case.validate_response(response, checks=CHECKS)
-        label = f"{case.method.upper()} {case.path}"
-        if label in _SESSION_ENDING and response.status_code < 300:
-            target.renew()
+        recorded.append(_snapshot(case))
+        _send(target, case)
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        _CASES[key] = []  # no such request exists (an invalid one for an operation without inputs)
+        raise
+    _CASES[key] = recorded
 
 
 def _describe(exc: BaseException) -> str:
@@ -167,9 +222,11 @@ def _describe(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
-# Every operation of the API with 40 examples each: about 100 s per persona alone, and up to
-# three times that when `make test` runs its four workers side by side.
+# Every operation of the API with 40 examples each: about 100 s for the first persona alone,
+# and up to three times that when `make test` runs its four workers side by side; the others
+# replay its cases (``_CASES``), so the three run on one worker.
 @pytest.mark.timeout(900)
+@pytest.mark.xdist_group("fuzz")
 def test_api_fuzz(fuzz_target: Target) -> None:
     target = fuzz_target
     schema = schemathesis.openapi.from_asgi("/openapi.json", target.client.app)
@@ -192,12 +249,12 @@ def _fuzz_all(target: Target, schema: Any, known: dict[str, str]) -> tuple[list[
             (mode.value, operation.as_strategy(generation_mode=mode)) for mode in GenerationMode
         ]
         names = [p.name for p in operation.path_parameters]
-        if names and all(n in known for n in names):
-            existing = {n: known[n] for n in names}
+        existing = {n: known[n] for n in names if n in known}
+        if names and len(existing) == len(names):
             plans.append(("existing", operation.as_strategy(path_parameters=existing)))
         for mode, strategy in plans:
             try:
-                _fuzz(target, strategy)
+                _fuzz(target, operation, (mode, strategy), existing if mode == "existing" else None)
             except Unsatisfiable:
                 pass  # no invalid request exists for an operation without inputs
             except Exception as exc:  # every operation is fuzzed, then all failures shown

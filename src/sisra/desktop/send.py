@@ -360,6 +360,7 @@ class SendWindow(QDialog):
             fn,
             lambda value: None if self.gone else done(value),
             lambda exc: None if self.gone else failed(exc),
+            owner=self,  # deleted with the documents window at logout
         )
 
     def _preview_ready(self, image: QImage) -> None:
@@ -501,7 +502,8 @@ class SendWindow(QDialog):
         self._refresh_button()
         self._say("Envoi en cours…")
         session, path, outbox, companions = self.session, self.path, self.outbox, self.companions
-        # the answer is handled even if the window closed: the file must move once sent
+        # the file moves in the task itself, once sent; the window cannot close meanwhile
+        # (closeEvent), and is deleted only with the documents window at logout
         run_task(
             lambda: share(session, path, metadata, outbox, companions),
             self._sent,
