@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -133,10 +133,10 @@ class AccountSession(QObject):
                 self._lock.release()  # else the engine thread releases it as it ends
 
     # reads (UI thread, local database) --------------------------------------------------
-    def items(self, paths: Sequence[str]) -> tuple[list[tuple[StoredItem, list[Any]]], set[str]]:
-        """Every listed document as stored, with the values at ``paths`` in its item (the
-        table types only the one acted on: :meth:`LocalState.visible_fields`), and the ids
-        opened on this computer."""
+    def items(self, paths: Sequence[str]) -> tuple[list[StoredItem], set[str]]:
+        """Every listed document as stored, followed by the JSON array of the values at
+        ``paths`` in its item (the table types only the one acted on:
+        :meth:`LocalState.visible_fields`), and the ids opened on this computer."""
         return self.state.visible_fields(paths), self.state.read_ids()
 
     def failures(self) -> list[ItemState]:
