@@ -37,7 +37,7 @@ NOW = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # the night the clocks go back 
 PEOPLE = [
     ("LEFÈVRE", None, "Zoé", "1950-02-03"),
     ("DUPONT", "DURAND", "Jeanne", "1961-12-31"),
-    ("MARTIN", "MARTIN", "Élodie", None),  # used name = birth name: no « né(e) »
+    ("MARTIN", "MARTIN", "Élodie", None),  # used name = birth name: no « né(e) »
     ("D'AUBIGNÉ-LÉVÊQUE", None, "Cœur", "1999-07-14"),
     ("ROUX", "MAÏ", "Anaïs", "1977-06-25T00:00:00"),
 ]

@@ -50,14 +50,16 @@ class Row:
     the actions) is made from the stored row when first asked for."""
 
     __slots__ = (
+        "_created",
         "_name",
         "_patient_key",
+        "_received",
         "_state",
         "_stored",
+        "_zone",
         "cursor",
         "id",
         "patient",
-        "received",
         "received_key",
         "search",
         "sender",
@@ -79,8 +81,12 @@ class Row:
     ) -> None:
         """``ids``: id, cursor, status; ``names``: the patient's birth name, used name, first
         given name and birth date (ISO); ``texts``: sender, title, type."""
-        self._state: ItemState | None = source if isinstance(source, ItemState) else None
-        self._stored: StoredItem | None = None if isinstance(source, ItemState) else source
+        self._state: ItemState | None = None
+        self._stored: StoredItem | None = None
+        if isinstance(source, ItemState):
+            self._state = source
+        else:
+            self._stored = source
         self._patient_key: str | None = None
         self.id, self.cursor, self.status_code = ids
         birth, used, first, birth_date = names
@@ -89,10 +95,10 @@ class Row:
         self._name = name = _patient_name(birth, used, first)
         born = _date_fr(birth_date)
         self.patient = f"{name} ({born})" if born else name
-        m = created.astimezone(zone)  # clock.fr_datetime(created, zone, " "), inline (hot path)
-        self.received = f"{m.day:02d}/{m.month:02d}/{m.year} {m.hour:02d}h{m.minute:02d}"
+        self._created, self._zone = created, zone
+        self._received: str | None = None
         self.received_key = created.timestamp()  # orders across a DST change
-        # everything searched, folded; « Documents reçus » on the web finds a patient by the
+        # everything searched, folded; « Documents reçus » on the web finds a patient by the
         # used name and by the birth name too. A patient, a sender, a title come back in many
         # rows: each is folded once.
         patient = _folded(f"{name} {used} {birth} {born}")
@@ -104,6 +110,13 @@ class Row:
             assert self._stored is not None
             self._state, self._stored = stored_state(self._stored), None
         return self._state
+
+    @property
+    def received(self) -> str:
+        """« Reçu le » as shown (written when first shown: most rows never are)."""
+        if self._received is None:
+            self._received = clock.fr_datetime(self._created, self._zone, sep=" ")
+        return self._received
 
     @property
     def status(self) -> str:
@@ -225,7 +238,7 @@ class DocumentsModel(QAbstractTableModel):
     by a QSortFilterProxyModel, whose per-comparison call into Python made re-sorting 10,000
     rows take seconds (bench/desktop.py). Every row in the current order is kept
     (:attr:`_ordered`), so a search keystroke only filters it, without sorting; a keystroke
-    that narrows the search (« ma » after « m ») filters the rows shown only."""
+    that narrows the search (« ma » after « m ») filters the rows shown only."""
 
     MODES = ("all", "unread", "failed")
 
@@ -342,8 +355,8 @@ class DocumentsModel(QAbstractTableModel):
 
     def _narrows(self) -> bool:
         """Whether the rows shown hold every row now accepted: same filter, and each word
-        searched before is within a word searched now (« ma » after « m », « dupont j »
-        after « dupont »)."""
+        searched before is within a word searched now (« ma » after « m », « dupont j »
+        after « dupont »)."""
         if self._shown_for is None:
             return False
         mode, words = self._shown_for
