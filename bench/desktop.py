@@ -10,6 +10,9 @@
    keystroke, the « Non lus » filter, jumping to the end and painting, one new document
    arriving, and a repaint of the visible rows (what scrolling costs). No server: the sync is
    not started.
+
+Each figure comes with the CPU time used meanwhile (the started process's, or this process's,
+every thread): on a shared machine the wall clock also counts the waits for a core.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,8 +51,10 @@ COMMANDS = {
 }
 
 
-def bench_startup(runs: int, command: list[str]) -> list[float]:
-    times = []
+def bench_startup(runs: int, command: list[str]) -> tuple[list[float], list[float]]:
+    """Seconds to the first window, and the CPU seconds each process used (it quits at once
+    after that window: what a busy machine does not inflate as much as the wall clock)."""
+    times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "monsisra"
         make_account(home, 0)
@@ -59,6 +65,7 @@ def bench_startup(runs: int, command: list[str]) -> list[float]:
             "XDG_DATA_HOME": str(home / "xdg-data"),  # its menu entry, not the real one
         }
         for _ in range(runs):
+            used = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             proc = subprocess.Popen(
                 [sys.executable, *command, "--startup-time"],
@@ -73,10 +80,14 @@ def bench_startup(runs: int, command: list[str]) -> list[float]:
                     times.append(time.perf_counter() - started)
                     break
             proc.wait(30)
-    return times
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
+    return times, cpu
 
 
-def bench_table(rows: int) -> list[tuple[str, float]]:
+def bench_table(rows: int) -> list[tuple[str, float, float | None]]:
+    """Each step's wall-clock milliseconds, and the process's CPU milliseconds meanwhile (all
+    threads: the list is built in a worker)."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
@@ -87,13 +98,14 @@ def bench_table(rows: int) -> list[tuple[str, float]]:
     from sisra.devtools.inbox import synthetic_item
 
     app = QApplication.instance() or QApplication(sys.argv)
-    results: list[tuple[str, float]] = []
+    results: list[tuple[str, float, float | None]] = []
 
     def timed(label: str, step: Callable[[], object]) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         step()
         app.processEvents()
-        results.append((label, (time.perf_counter() - started) * 1000))
+        wall, used = time.perf_counter() - started, time.process_time() - cpu
+        results.append((label, wall * 1000, used * 1000))
 
     with tempfile.TemporaryDirectory() as tmp:
         store, account = make_account(Path(tmp) / "monsisra", rows)
@@ -110,7 +122,7 @@ def bench_table(rows: int) -> list[tuple[str, float]]:
                 stalls.append((time.perf_counter() - started) * 1000)
 
         timed(f"load the list ({rows} rows, worker thread + model reset)", load)
-        results.append(("  of which the UI thread was busy at most, at once", max(stalls)))
+        results.append(("  of which the UI thread was busy at most, at once", max(stalls), None))
         timed("first paint of the window", lambda: (window.show(), window.grab()))
         asc, desc = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
         timed("sort by patient", lambda: window.table.sortByColumn(COL_PATIENT, asc))
@@ -135,7 +147,9 @@ def bench_table(rows: int) -> list[tuple[str, float]]:
             started = time.perf_counter()
             window.table.viewport().grab()
             paints.append((time.perf_counter() - started) * 1000)
-        results.append(("repaint of the visible rows (median of 20)", statistics.median(paints)))
+        results.append(
+            ("repaint of the visible rows (median of 20)", statistics.median(paints), None)
+        )
         window.quitting = True
         window.close()
         session.close()
@@ -157,17 +171,17 @@ def main() -> None:
     )
     print(f"\nstartup to the CONNEXION window ({args.runs} runs each), seconds:")
     for label, command in COMMANDS.items():
-        startup = bench_startup(args.runs, command)
+        startup, cpu = bench_startup(args.runs, command)
         print(
             f"  median {statistics.median(startup):.2f}  min {min(startup):.2f}  "
-            f"max {max(startup):.2f}  {label}"
+            f"max {max(startup):.2f}  (CPU median {statistics.median(cpu):.2f})  {label}"
         )
     rss = psutil.Process().memory_info().rss
     table = bench_table(args.rows)
     grown = (psutil.Process().memory_info().rss - rss) / 2**20
-    print(f"\nDOCUMENTS REÇUS with {args.rows} rows, milliseconds:")
-    for label, ms in table:
-        print(f"  {ms:8.1f}  {label}")
+    print(f"\nDOCUMENTS REÇUS with {args.rows} rows, milliseconds (wall, CPU):")
+    for label, ms, cpu_ms in table:
+        print(f"  {ms:8.1f}  {'' if cpu_ms is None else f'{cpu_ms:8.1f}':>8}  {label}")
     print(f"  resident memory grown by {grown:.0f} MiB for the window and its {args.rows} rows")
 
 

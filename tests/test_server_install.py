@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the modules a server imports: the platform, the headless engine and its service, the command
 SERVER_MODULES = [
     "sisra.cli",
+    "sisra.cli_entry",
     "sisra.platform.app",
     "sisra.client.cli",
     "sisra.client.daemon",
@@ -79,6 +80,11 @@ def test_the_commands_without_qt() -> None:
     client = _no_qt(cli, "client", "status")
     assert client.returncode == 0, client.stderr
     desktop = _no_qt(cli, "desktop")
+    assert desktop.returncode == 1 and MISSING in desktop.stderr, desktop.stderr
+    assert "Traceback" not in desktop.stderr
+    # the `sisra` program starts `sisra desktop` before the command line; without Qt, the same
+    program = "import sys\nfrom sisra.cli_entry import main\nsys.argv[0] = 'sisra'\nmain()\n"
+    desktop = _no_qt(program, "desktop", "--startup-time")
     assert desktop.returncode == 1 and MISSING in desktop.stderr, desktop.stderr
     assert "Traceback" not in desktop.stderr
     module = _no_qt("import runpy\nrunpy.run_module('sisra.desktop', run_name='__main__')\n")

@@ -1,5 +1,13 @@
 """The ``sisra`` command."""
 
+if __name__ == "__main__":  # ``python -m sisra.cli …``: the ``sisra`` program's entry, which
+    # starts ``sisra desktop`` before the imports below (sisra.cli_entry)
+    import sys
+
+    from sisra.cli_entry import main
+
+    sys.exit(main())
+
 import getpass
 import sys
 from contextlib import AbstractContextManager
@@ -680,7 +688,3 @@ def dev_mails(
         )
         for link in mail.links():
             typer.echo(f"    lien : {link}")
-
-
-if __name__ == "__main__":
-    app()

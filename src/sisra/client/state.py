@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,9 @@ CREATE INDEX IF NOT EXISTS ix_items_status ON items (status, next_try);
 -- documents opened on this computer (the platform's read_at may be older than the list)
 CREATE TABLE IF NOT EXISTS reads (id TEXT PRIMARY KEY, read_at REAL NOT NULL);
 """
+
+# an ``items`` row as stored, its columns in SCHEMA's order: id, cursor, item (JSON), status…
+StoredItem = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class LocalState:
 
     def get(self, item_id: str) -> ItemState | None:
         row = self._db.execute("SELECT * FROM items WHERE id=?", (item_id,)).fetchone()
-        return _row(row) if row else None
+        return stored_state(row) if row else None
 
     def due(self, now: float | None = None) -> list[ItemState]:
         """Items to (re)try now, oldest first: pending ones and failures past their backoff."""
@@ -116,7 +119,7 @@ class LocalState:
             "OR (status = 'exported' AND receipt_sent = 0) ORDER BY cursor",
             (now,),
         ).fetchall()
-        return [_row(r) for r in rows]
+        return [stored_state(r) for r in rows]
 
     def next_retry_at(self) -> float | None:
         """When the earliest failed item is due again (epoch seconds), None without failures."""
@@ -127,10 +130,10 @@ class LocalState:
         rows = self._db.execute(
             "SELECT * FROM items WHERE status='failed' ORDER BY cursor"
         ).fetchall()
-        return [_row(r) for r in rows]
+        return [stored_state(r) for r in rows]
 
     def all(self) -> list[ItemState]:
-        return [_row(r) for r in self._db.execute("SELECT * FROM items ORDER BY cursor")]
+        return [stored_state(r) for r in self._db.execute("SELECT * FROM items ORDER BY cursor")]
 
     # A notification deleted by the user while the engine was working on it stays deleted:
     # the engine's later steps record what happened but never bring it back to the list.
@@ -171,13 +174,36 @@ class LocalState:
     def visible(self) -> list[ItemState]:
         """What « Documents reçus » lists: everything but the deleted notifications."""
         rows = self._db.execute("SELECT * FROM items WHERE status != 'deleted' ORDER BY cursor")
-        return [_row(r) for r in rows]
+        return [stored_state(r) for r in rows]
+
+    def visible_fields(self, paths: Sequence[str]) -> list[StoredItem]:
+        """:meth:`visible`'s rows as stored, not typed, each followed by one more column: the
+        JSON array of the values at ``paths`` in its item (JSON paths: ``$.patient.birth_name``;
+        null where absent). MonSisra's table reads a few fields of thousands of items: SQLite
+        reads them, without the items being parsed whole in Python (a third longer), and the
+        :class:`ItemState` of the one a user acts on is made then (:func:`stored_state`). In
+        no particular order (sorting the stored rows took SQLite as long as reading them)."""
+        select = "SELECT * FROM items WHERE status != 'deleted'"  # unordered: the table sorts
+        if len(paths) > 1:  # one path: json_extract gives the value itself, not an array
+            marks = ", ".join("?" * len(paths))
+            try:
+                return self._db.execute(
+                    select.replace("*", f"*, json_extract(item, {marks})", 1), tuple(paths)
+                ).fetchall()
+            except sqlite3.OperationalError:  # an SQLite without JSON, or a text it refuses
+                pass
+        keys = [path.removeprefix("$.").split(".") for path in paths]
+        found = []
+        for row in self._db.execute(select).fetchall():
+            item = json.loads(row[2])
+            found.append((*row, json.dumps([_at(item, k) for k in keys])))
+        return found
 
     def find(self, prefix: str) -> list[ItemState]:
         rows = self._db.execute(
             "SELECT * FROM items WHERE id LIKE ? ORDER BY cursor", (prefix.replace("%", "") + "%",)
         ).fetchall()
-        return [_row(r) for r in rows]
+        return [stored_state(r) for r in rows]
 
     def skip(self, item_id: str) -> None:
         """Known but older than the enrolment backfill: never fetched."""
@@ -196,8 +222,16 @@ class LocalState:
         return cur.rowcount
 
 
-def _row(row: tuple[Any, ...]) -> ItemState:
-    (id_, cursor, item, status, attempts, next_try, code, message, files, receipt, _updated) = row
+def _at(data: Any, keys: list[str]) -> Any:
+    """The value at ``keys`` within ``data`` as SQLite's json_extract finds it (None if none)."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def stored_state(row: StoredItem) -> ItemState:
+    """The typed state of an ``items`` row as stored (``SELECT *``, columns after ignored)."""
+    (id_, cursor, item, status, attempts, next_try, code, message, files, receipt) = row[:10]
     return ItemState(
         id_,
         int(cursor),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +24,7 @@ from sisra.client.api import ApiError, PlatformClient
 from sisra.client.engine import AccountEngine, open_engine
 from sisra.client.items import InboxItem
 from sisra.client.lock import hold_sync
-from sisra.client.state import ItemState, LocalState
+from sisra.client.state import ItemState, LocalState, StoredItem
 from sisra.client.sync import CredentialTokens, SyncEngine
 
 T = TypeVar("T")
@@ -133,9 +133,11 @@ class AccountSession(QObject):
                 self._lock.release()  # else the engine thread releases it as it ends
 
     # reads (UI thread, local database) --------------------------------------------------
-    def items(self) -> tuple[list[ItemState], set[str]]:
-        """Every listed document and the ids opened on this computer."""
-        return self.state.visible(), self.state.read_ids()
+    def items(self, paths: Sequence[str]) -> tuple[list[StoredItem], set[str]]:
+        """Every listed document as stored, followed by the JSON array of the values at
+        ``paths`` in its item (the table types only the one acted on:
+        :meth:`LocalState.visible_fields`), and the ids opened on this computer."""
+        return self.state.visible_fields(paths), self.state.read_ids()
 
     def failures(self) -> list[ItemState]:
         return self.state.failures()
