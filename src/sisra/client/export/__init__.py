@@ -168,6 +168,7 @@ def write_export(
     oid: str | None = None,
     ascii_names: bool | None = None,
     access: FileAccess = PRIVATE,
+    sha256: str | None = None,
 ) -> list[Path]:
     """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
     says; return the final paths, the PDF first (when written on its own).
@@ -176,13 +177,15 @@ def write_export(
     one the platform sent with the patient (``patient.ins_oid``: NIR, NIA or a test range).
     ``ascii_names`` forces or lifts plain-ASCII file names (None: the profile's choice).
     ``access``: the files are 0600, or 0640 of the practice software's group.
+    ``sha256``: the PDF's SHA-256 when the caller has just verified it (the sync engine
+    hashes the download as it arrives), so the PDF is read once, for the copy.
     Archives are validated against the ebRIM schemas before they are renamed into place.
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
     ``export_failed``, ``invalid_content`` when the document's data cannot be written in the
     format); on error no new file, temporary or final, is left in ``folder``.
     """
     folder, pdf_path = Path(folder), Path(pdf_path)
-    pdf_sha256 = _check_sources(folder, pdf_path)
+    pdf_sha256 = _check_sources(folder, pdf_path, sha256)
     tag = _part_tag(item)
     _remove_stale_parts(folder, tag)
     staged: list[Path] = []  # temporary files, removed on error or once renamed
@@ -216,9 +219,9 @@ def write_export(
         raise
 
 
-def _check_sources(folder: Path, pdf_path: Path) -> str:
+def _check_sources(folder: Path, pdf_path: Path, sha256: str | None = None) -> str:
     """Refuse a missing or read-only folder and an unreadable PDF before anything is written;
-    return the PDF's SHA-256."""
+    return the PDF's SHA-256 (``sha256`` when the caller knows it)."""
     if not folder.is_dir():
         raise _missing(folder)
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -228,6 +231,10 @@ def _check_sources(folder: Path, pdf_path: Path) -> str:
             "Vérifiez ses autorisations ou choisissez un autre dossier d'export.",
         )
     try:
+        if sha256 is not None:
+            if not os.access(pdf_path, os.R_OK):
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(pdf_path))
+            return sha256
         return sha256_file(pdf_path)
     except OSError as exc:
         raise ExportError(
