@@ -105,12 +105,15 @@ def project_exporter(folder: Path) -> tuple[Exporter, str] | None:
         profile = matches[0]
 
     # as sisra.client.engine.exporter_for: the engine verified the PDF, so its SHA-256 is
-    # handed over when write_export takes it (older code reads the PDF for it)
-    known = {"sha256"} & set(inspect.signature(write_export).parameters)
+    # handed over, and the engine fsyncs the folder itself, when write_export takes these
+    # (older code reads the PDF for its SHA-256 and fsyncs the folder at each export)
+    known = {"sha256", "sync_folder"} <= set(inspect.signature(write_export).parameters)
 
     def export_item(item: InboxItem, pdf: Path) -> list[Path]:
         # the profiles raise the engine's own ExportError, as sisra.client.engine relies on
-        extra = {"sha256": item.document.sha256} if known else {}
+        extra: dict[str, Any] = {}
+        if known:
+            extra = {"sha256": item.document.sha256, "sync_folder": False}
         return _as_paths(write_export(profile, folder, item, pdf, **extra))
 
     label = getattr(profile, "label", PDF_PROFILE_ID)

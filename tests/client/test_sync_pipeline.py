@@ -3,9 +3,12 @@ exported once, in the inbox's order, recorded before its receipt; the PDF read o
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import random
+import stat
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -301,3 +304,68 @@ def test_a_listed_page_is_recorded_in_one_transaction(world):
     assert engine.catch_up() == 12
     assert len(transactions) == 1  # the 12 items and the cursor: one commit, not 13
     assert new == inbox.ids()  # told once committed, in order
+
+
+def test_the_export_folder_is_synced_before_any_receipt_whatever_the_exporter(world, monkeypatch):
+    inbox, engine, folder, _tmp_path = world
+    real_fsync = os.fsync
+
+    def spying_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and os.path.samestat(os.fstat(fd), folder.stat()):
+            with inbox.lock:
+                inbox.log.append(("sync", str(folder)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spying_fsync)
+    engine.catch_up()
+    assert engine.process_due().exported == 12
+    syncs = [n for n, (kind, _i) in enumerate(inbox.log) if kind == "sync"]
+    assert 1 <= len(syncs) <= 12  # once per group of exports, not per document
+    for item_id in inbox.ids():  # the recording exporter syncs nothing: the engine did
+        exported_at = inbox.log.index(("export", item_id))
+        acknowledged_at = inbox.log.index(("receipt", item_id))
+        assert any(exported_at < n < acknowledged_at for n in syncs)
+
+
+def test_a_folder_that_cannot_be_synced_is_neither_recorded_nor_acknowledged(world, monkeypatch):
+    inbox, engine, folder, _tmp_path = world
+    calls = Counter[str]()
+    real = sync_module.fsync_dir
+
+    def failing_once(path: Path) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(errno.EIO, "Erreur d'entrée/sortie")
+        real(path)
+
+    monkeypatch.setattr(sync_module, "fsync_dir", failing_once)
+    engine.catch_up()
+    report = engine.process_due()
+    failed = {f.id for f in engine.state.failures()}
+    assert report.failed == len(failed) >= 1
+    assert {f.error_code for f in engine.state.failures()} == {"local_error"}
+    assert not failed & {i for kind, i in inbox.log if kind == "receipt"}
+    assert engine.state.retry_now() == len(failed)  # « Réessayer »
+    assert engine.process_due().exported == len(failed)
+    assert all(s.status == "exported" and s.receipt_sent for s in engine.state.all())
+    assert len(list(folder.iterdir())) == 12
+
+
+@pytest.mark.parametrize("sync_folder", [True, False])
+def test_write_export_leaves_the_folder_sync_to_its_caller_when_asked(
+    tmp_path, monkeypatch, sync_folder
+):
+    pdf = make_pdf(tmp_path / "document.pdf")
+    item = InboxItem.from_json(make_item(pdf))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    synced: list[bool] = []  # one per fsync: a directory?
+    real_fsync = os.fsync
+
+    def spying_fsync(fd: int) -> None:
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spying_fsync)
+    write_export(get_profile("pdf"), folder, item, pdf, sync_folder=sync_folder)
+    assert synced == ([False, True] if sync_folder else [False])  # the file always

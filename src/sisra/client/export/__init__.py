@@ -169,6 +169,7 @@ def write_export(
     ascii_names: bool | None = None,
     access: FileAccess = PRIVATE,
     sha256: str | None = None,
+    sync_folder: bool = True,
 ) -> list[Path]:
     """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
     says; return the final paths, the PDF first (when written on its own).
@@ -179,6 +180,9 @@ def write_export(
     ``access``: the files are 0600, or 0640 of the practice software's group.
     ``sha256``: the PDF's SHA-256 when the caller has just verified it (the sync engine
     hashes the download as it arrives), so the PDF is read once, for the copy.
+    ``sync_folder=False``: the renames are left for the caller to make durable (the sync
+    engine fsyncs the folder once for a few exports, before it records them or sends their
+    receipts); the files themselves are fsynced before their rename either way.
     Archives are validated against the ebRIM schemas before they are renamed into place.
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
     ``export_failed``, ``invalid_content`` when the document's data cannot be written in the
@@ -200,7 +204,7 @@ def write_export(
         for leftover in staged:  # a staged archive identical to one already there
             leftover.unlink(missing_ok=True)
         staged.clear()
-        if created:
+        if created and sync_folder:
             fsync_dir(folder)
         return [final for final, _part in results]
     except ExportError:
