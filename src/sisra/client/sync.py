@@ -216,7 +216,9 @@ class SyncEngine:
         same name (the exporter reuses a name that holds the same content). An error that
         concerns the account (:class:`Offline`, a refused account) ends the loop as it did
         without the pool: downloads not started are cancelled, those under way finish into
-        their ``.part`` file, which the next attempt resumes or verifies."""
+        their ``.part`` file, which the next attempt resumes or verifies. A document counts
+        (``True``) once exported; a receipt refused afterwards fails it in the state without
+        counting it again."""
         pool = ThreadPoolExecutor(downloads, thread_name_prefix="monsisra-download")
         ahead: deque[tuple[ItemState, Future[Path] | None]] = deque()
         receipts: deque[tuple[ItemState, Future[None]]] = deque()
@@ -231,7 +233,7 @@ class SyncEngine:
             while True:
                 refill()
                 if not ahead:
-                    yield from self._answered(receipts, wait=True)
+                    self._answered(receipts, wait=True)
                     return
                 # the head, and after it every document already downloaded (a few at most)
                 group = [ahead.popleft()]
@@ -247,17 +249,22 @@ class SyncEngine:
                         try:
                             pdf = download.result() if download else self._download(st.item)
                             exported.append((st, self.exporter(st.item, pdf), pdf))
-                            to_ack.append(st)
                         except Exception as exc:
                             yield self._failure(st, exc)
+                            continue
+                        to_ack.append(st)
+                        # counted as it reaches the folder: a progress callback that stops
+                        # the loop here (MonSisra's « Arrêter ») leaves as many files as it
+                        # was told of, recorded by the ``finally`` below, receipts to come
+                        yield True
                 finally:  # also when an error ends the loop: what is in the folder is recorded
                     unsynced = self._record_exported(exported)
                 for st, error in unsynced:  # not durable: not acknowledged, tried again later
                     to_ack.remove(st)
-                    yield self._failure(st, error)
+                    self._failure(st, error)  # already counted: the state says it failed
                 refill()  # the next downloads start before this group's receipts
                 receipts.extend((st, pool.submit(self._send_receipt, st.id)) for st in to_ack)
-                yield from self._answered(receipts, wait=False)
+                self._answered(receipts, wait=False)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -281,11 +288,10 @@ class SyncEngine:
             self.on_change("exported", self.state.get(st.id))
         return []
 
-    def _answered(
-        self, receipts: deque[tuple[ItemState, Future[None]]], wait: bool
-    ) -> Iterator[bool]:
+    def _answered(self, receipts: deque[tuple[ItemState, Future[None]]], wait: bool) -> None:
         """The receipts answered at the head of ``receipts`` (all of them with ``wait``),
-        marked sent in one statement."""
+        marked sent in one statement. A refused receipt fails its document as
+        :meth:`process` does (retried later); its export was already counted."""
         sent: list[str] = []
         try:
             while receipts and (wait or receipts[0][1].done()):
@@ -293,10 +299,9 @@ class SyncEngine:
                 try:
                     answer.result()
                 except Exception as exc:
-                    yield self._failure(st, exc)
+                    self._failure(st, exc)
                     continue
                 sent.append(st.id)
-                yield True
         finally:
             self.state.mark_receipts_sent(sent)
 
