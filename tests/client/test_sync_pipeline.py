@@ -369,3 +369,36 @@ def test_write_export_leaves_the_folder_sync_to_its_caller_when_asked(
     monkeypatch.setattr(os, "fsync", spying_fsync)
     write_export(get_profile("pdf"), folder, item, pdf, sync_folder=sync_folder)
     assert synced == ([False, True] if sync_folder else [False])  # the file always
+
+
+def test_receipt_marks_are_written_a_few_dozen_at_a_time(world):
+    _inbox, engine, _folder, _tmp_path = world
+    marks: list[str] = []
+    engine.state._db.set_trace_callback(
+        lambda sql: marks.append(sql) if "receipt_sent=1" in sql else None
+    )
+    engine.catch_up()
+    assert engine.process_due().exported == 12
+    assert len(marks) == 1  # one statement for the 12 answered receipts (one commit)
+    assert all(s.receipt_sent for s in engine.state.all())
+
+
+def test_an_export_folder_is_listed_once_for_many_exports(tmp_path, monkeypatch):
+    pdf = make_pdf(tmp_path / "document.pdf")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    listed: list[Path] = []
+    real_glob = Path.glob
+
+    def spying_glob(self: Path, pattern: str, *args: Any, **kwargs: Any) -> Any:
+        if self == folder:
+            listed.append(self)
+        return real_glob(self, pattern, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "glob", spying_glob)
+    for n in range(5):
+        data = make_item(pdf, document__title=f"Compte rendu {n}")
+        data.update(id=f"6f1c1d7e-8a3b-4c2d-9e0f-12345678900{n}", cursor=n + 1)
+        write_export(get_profile("pdf"), folder, InboxItem.from_json(data), pdf)
+    assert len(list(folder.iterdir())) == 5
+    assert len(listed) <= 1  # not once per export: a folder of thousands of files

@@ -54,6 +54,9 @@ CHUNK = 64 * 1024
 # A backlog (enrolment, a night off) is downloaded this many documents at a time; exports and
 # receipts stay one at a time, in the inbox's order (decision 201).
 DOWNLOADS = 4
+# Answered receipts are marked in the state this many at a time (one commit): a mark lost in
+# a crash only sends an idempotent receipt again.
+RECEIPT_MARKS = 32
 
 Exporter = Callable[[InboxItem, Path], list[Path]]
 T = TypeVar("T")
@@ -222,6 +225,7 @@ class SyncEngine:
         pool = ThreadPoolExecutor(downloads, thread_name_prefix="monsisra-download")
         ahead: deque[tuple[ItemState, Future[Path] | None]] = deque()
         receipts: deque[tuple[ItemState, Future[None]]] = deque()
+        acked: list[str] = []  # answered receipts, marked a few dozen at a time
         queue = iter(due)
 
         def refill() -> None:
@@ -233,7 +237,7 @@ class SyncEngine:
             while True:
                 refill()
                 if not ahead:
-                    self._answered(receipts, wait=True)
+                    self._answered(receipts, acked, wait=True)
                     return
                 # the head, and after it every document already downloaded (a few at most)
                 group = [ahead.popleft()]
@@ -264,9 +268,13 @@ class SyncEngine:
                     self._failure(st, error)  # already counted: the state says it failed
                 refill()  # the next downloads start before this group's receipts
                 receipts.extend((st, pool.submit(self._send_receipt, st.id)) for st in to_ack)
-                self._answered(receipts, wait=False)
+                self._answered(receipts, acked, wait=False)
+                if len(acked) >= RECEIPT_MARKS:
+                    self.state.mark_receipts_sent(acked)
+                    acked.clear()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            self.state.mark_receipts_sent(acked)
 
     def _record_exported(
         self, exported: list[tuple[ItemState, list[Path], Path]]
@@ -288,22 +296,20 @@ class SyncEngine:
             self.on_change("exported", self.state.get(st.id))
         return []
 
-    def _answered(self, receipts: deque[tuple[ItemState, Future[None]]], wait: bool) -> None:
+    def _answered(
+        self, receipts: deque[tuple[ItemState, Future[None]]], sent: list[str], wait: bool
+    ) -> None:
         """The receipts answered at the head of ``receipts`` (all of them with ``wait``),
-        marked sent in one statement. A refused receipt fails its document as
-        :meth:`process` does (retried later); its export was already counted."""
-        sent: list[str] = []
-        try:
-            while receipts and (wait or receipts[0][1].done()):
-                st, answer = receipts.popleft()
-                try:
-                    answer.result()
-                except Exception as exc:
-                    self._failure(st, exc)
-                    continue
-                sent.append(st.id)
-        finally:
-            self.state.mark_receipts_sent(sent)
+        added to ``sent``. A refused receipt fails its document as :meth:`process` does
+        (retried later); its export was already counted."""
+        while receipts and (wait or receipts[0][1].done()):
+            st, answer = receipts.popleft()
+            try:
+                answer.result()
+            except Exception as exc:
+                self._failure(st, exc)
+                continue
+            sent.append(st.id)
 
     def _send_receipt(self, item_id: str) -> None:
         self._authorized(

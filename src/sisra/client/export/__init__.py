@@ -18,6 +18,7 @@ import errno
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,10 +118,30 @@ def _part_tag(item: InboxItem) -> str:
     return hashlib.sha256(item.id.encode()).hexdigest()[:12]
 
 
+# The temporary files found in each folder at its first export in this process, by tag.
+_STALE: dict[Path, dict[str, list[Path]]] = {}
+_STALE_LOCK = threading.Lock()
+
+
 def _remove_stale_parts(folder: Path, tag: str) -> None:
-    for stale in folder.glob(f"{PART_PREFIX}{tag}-*{PART_SUFFIX}"):
+    """Remove what a killed attempt at this document left in ``folder``. The folder is
+    listed once per process, not at each export (a listing of a folder of thousands of
+    files per document): only a process killed before this one leaves such files behind —
+    a running export removes its own on error — and the account's sync lock keeps each
+    document to one process at a time."""
+    key = Path(os.path.abspath(folder))
+    with _STALE_LOCK:
+        stale = _STALE.get(key)
+        if stale is None:
+            stale = {}
+            for part in folder.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+                found_tag = part.name[len(PART_PREFIX) :].split("-", 1)[0]
+                stale.setdefault(found_tag, []).append(part)
+            _STALE[key] = stale
+        paths = stale.pop(tag, [])
+    for path in paths:
         with contextlib.suppress(OSError):
-            stale.unlink()
+            path.unlink()
 
 
 def _stage(
