@@ -24,7 +24,9 @@ Only loopback addresses are contacted; every loop is bounded in count and in tim
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -102,9 +104,17 @@ def project_exporter(folder: Path) -> tuple[Exporter, str] | None:
             return None
         profile = matches[0]
 
+    # as sisra.client.engine.exporter_for: the engine verified the PDF, so its SHA-256 is
+    # handed over, and the engine fsyncs the folder itself, when write_export takes these
+    # (older code reads the PDF for its SHA-256 and fsyncs the folder at each export)
+    known = {"sha256", "sync_folder"} <= set(inspect.signature(write_export).parameters)
+
     def export_item(item: InboxItem, pdf: Path) -> list[Path]:
         # the profiles raise the engine's own ExportError, as sisra.client.engine relies on
-        return _as_paths(write_export(profile, folder, item, pdf))
+        extra: dict[str, Any] = {}
+        if known:
+            extra = {"sha256": item.document.sha256, "sync_folder": False}
+        return _as_paths(write_export(profile, folder, item, pdf, **extra))
 
     label = getattr(profile, "label", PDF_PROFILE_ID)
     return export_item, f"sisra.client.export.write_export, profile {PDF_PROFILE_ID!r} ({label})"
@@ -540,15 +550,24 @@ def run_backfill(
     m: int,
     prepare_s: float,
     root: Path,
+    profile: Path | None = None,
 ) -> BackfillResult:
     box = make_engine(server.url, tokens, root)
+    profiler = cProfile.Profile() if profile is not None else None
     try:
         with CpuMeter(server.pid, database == "postgres") as meter:
+            if profiler is not None:
+                profiler.enable()
             t0 = time.perf_counter()
             new = box.engine.catch_up(since=since_days(60))
             t1 = time.perf_counter()
             report = box.engine.process_due()
             t2 = time.perf_counter()
+            if profiler is not None:
+                profiler.disable()
+        if profiler is not None and profile is not None:
+            profiler.dump_stats(profile)
+            flow.log(f"[{database}] backfill profile (calling thread only) in {profile}")
         files = exported_files(box.folder)
         pdfs = [p for p in files if p.suffix.lower() == ".pdf"]
         failures = [f"{f.error_code}: {f.error_message}" for f in box.state.failures()][:5]
@@ -648,6 +667,7 @@ def bench_database(
                         args.backfill,
                         prepare_s,
                         tmp / "engine-backfill",
+                        args.profile,
                     )
                     flow.log(
                         f"[{database}] backfill: {backfill.exported} exported in "
@@ -815,6 +835,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--markdown", action="store_true", help="also print Markdown tables")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="write a cProfile of the backfill (the calling thread) to this file",
+    )
     args = p.parse_args(argv)
     if not 0 <= args.shares <= 10_000 or not 0 <= args.backfill <= 20_000:
         p.error("--shares must be 0..10000 and --backfill 0..20000")

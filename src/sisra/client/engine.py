@@ -46,9 +46,20 @@ def exporter_for(account: Account) -> Exporter:
     ascii_names = account.settings.ascii_names
 
     def export(item: InboxItem, pdf: Path) -> list[Path]:
-        # the INS OID, the recipient and the structure ids come with the item
+        # the INS OID, the recipient and the structure ids come with the item; the engine
+        # hands over a PDF it has verified against the item's SHA-256 (decision 201), and
+        # fsyncs the folder itself, once for a few exports, before any receipt (decision 202)
         return list(
-            write_export(profile, folder, item, pdf, ascii_names=ascii_names, access=access)
+            write_export(
+                profile,
+                folder,
+                item,
+                pdf,
+                ascii_names=ascii_names,
+                access=access,
+                sha256=item.document.sha256,
+                sync_folder=False,
+            )
         )
 
     return export

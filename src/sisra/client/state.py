@@ -150,6 +150,16 @@ class LocalState:
             "UPDATE items SET receipt_sent=1, updated_at=? WHERE id=?", (time.time(), item_id)
         )
 
+    def mark_receipts_sent(self, item_ids: list[str]) -> None:
+        """Several documents' receipts answered, in one statement (one commit)."""
+        for start in range(0, len(item_ids), 500):  # below SQLite's limit of parameters
+            chunk = item_ids[start : start + 500]
+            self._db.execute(
+                f"UPDATE items SET receipt_sent=1, updated_at=? "  # noqa: S608 (placeholders)
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                (time.time(), *chunk),
+            )
+
     def mark_failed(self, item_id: str, code: str, message: str, retry_in: float) -> None:
         self._db.execute(
             "UPDATE items SET status='failed', attempts=attempts+1, next_try=?, error_code=?, "

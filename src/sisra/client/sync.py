@@ -24,7 +24,9 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +39,7 @@ from sisra.client.auth import Credentials, StrongAuthRequired, refresh
 from sisra.client.errors import NETWORK, NO_REFRESH, ExportError, describe
 from sisra.client.items import InboxItem
 from sisra.client.state import ItemState, LocalState
+from sisra.client.vault import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,12 @@ CONTENT_ATTEMPTS = 5
 NEVER_S = 10 * 365 * 86400.0
 LISTEN_S = 60.0  # a live stream is re-opened after a listing at least this often
 CHUNK = 64 * 1024
+# A backlog (enrolment, a night off) is downloaded this many documents at a time; exports and
+# receipts stay one at a time, in the inbox's order (decision 201).
+DOWNLOADS = 4
+# Answered receipts are marked in the state this many at a time (one commit): a mark lost in
+# a crash only sends an idempotent receipt again.
+RECEIPT_MARKS = 32
 
 Exporter = Callable[[InboxItem, Path], list[Path]]
 T = TypeVar("T")
@@ -82,8 +91,13 @@ class CredentialTokens:
     def access_token(self) -> str:
         return self.credentials.access_token
 
-    def refresh(self) -> None:
+    def refresh(self, stale: str | None = None) -> None:
+        """New tokens; with ``stale``, only if the access token is still that one (several
+        downloads that met the same expired token refresh it once: the refresh token
+        rotates)."""
         with self._lock:
+            if stale is not None and self.credentials.access_token != stale:
+                return
             self.credentials = refresh(self.client, self.credentials)
             self.on_change(self.credentials)
 
@@ -91,12 +105,13 @@ class CredentialTokens:
         """``fn(access_token)``; an expired token (401) is refreshed once and ``fn`` retried.
         A refused account (strong authentication due, account disabled) is not: a refresh
         cannot cure it, a person must act."""
+        token = self.access_token()
         try:
-            return fn(self.access_token())
+            return fn(token)
         except ApiError as exc:
             if exc.status != 401 or exc.code in NO_REFRESH:
                 raise
-        self.refresh()
+        self.refresh(stale=token)
         return fn(self.access_token())
 
 
@@ -158,22 +173,32 @@ class SyncEngine:
         while True:
             path = f"/api/v1/inbox?after={self.state.cursor}&limit=200"
             page = self._authorized(lambda t: self.client.get_json(path, token=t))  # noqa: B023
-            for item in map(InboxItem.from_json, page["items"]):
-                if self.state.record(item):
-                    new += 1
-                    if since is not None and item.created_at < since:
-                        self.state.skip(item.id)
-                    else:
-                        self.on_change("new", self.state.get(item.id))
-            self.state.set_cursor(int(page["next_cursor"]))
+            fresh: list[str] = []
+            # a page and its cursor in one transaction: one commit (fsync) instead of one per
+            # item, and a kill leaves the page either recorded or to be listed again
+            with self.state.batch():
+                for item in map(InboxItem.from_json, page["items"]):
+                    if self.state.record(item):
+                        new += 1
+                        if since is not None and item.created_at < since:
+                            self.state.skip(item.id)
+                        else:
+                            fresh.append(item.id)
+                self.state.set_cursor(int(page["next_cursor"]))
+            for item_id in fresh:  # once committed: a listener may read the state at once
+                self.on_change("new", self.state.get(item_id))
             if not page["has_more"]:
                 return new
 
-    def process_due(self, progress: Callable[[Progress], None] | None = None) -> Progress:
+    def process_due(
+        self, progress: Callable[[Progress], None] | None = None, downloads: int = DOWNLOADS
+    ) -> Progress:
+        """Every due item, in the inbox's order. With a backlog, up to ``downloads``
+        documents are downloaded ahead in parallel (see :meth:`_pipeline`)."""
         due = self.state.due()
         report = Progress(total=len(due))
-        for st in due:
-            ok = self.process(st)
+        results = self._pipeline(due, downloads) if downloads > 1 and len(due) > 1 else None
+        for ok in results or (self.process(st) for st in due):
             report.done += 1
             report.exported += ok
             report.failed += not ok
@@ -181,45 +206,161 @@ class SyncEngine:
                 progress(report)
         return report
 
-    def process(self, st: ItemState) -> bool:
-        """Bring one item to « exported + receipt sent ». False when it failed (retried later)."""
+    def _pipeline(self, due: list[ItemState], downloads: int) -> Iterator[bool]:
+        """What :meth:`process` does for each item, overlapped (decision 201).
+
+        ``downloads`` threads download the next documents, each into its own ``.part`` file,
+        and post the receipts. The calling thread alone exports, in the inbox's order, and
+        writes the state: the documents whose download is over are exported one after the
+        other, their files recorded in one transaction, and only then are their receipts
+        posted; a receipt marks its document once it is answered. So, as one by one, no
+        receipt goes before its files are fsynced in the folder and recorded, and a kill at
+        any point leaves each document either recorded or to be exported again under the
+        same name (the exporter reuses a name that holds the same content). An error that
+        concerns the account (:class:`Offline`, a refused account) ends the loop as it did
+        without the pool: downloads not started are cancelled, those under way finish into
+        their ``.part`` file, which the next attempt resumes or verifies. A document counts
+        (``True``) once exported; a receipt refused afterwards fails it in the state without
+        counting it again."""
+        pool = ThreadPoolExecutor(downloads, thread_name_prefix="monsisra-download")
+        ahead: deque[tuple[ItemState, Future[Path] | None]] = deque()
+        receipts: deque[tuple[ItemState, Future[None]]] = deque()
+        acked: list[str] = []  # answered receipts, marked a few dozen at a time
+        queue = iter(due)
+
+        def refill() -> None:
+            while len(ahead) < downloads and (st := next(queue, None)) is not None:
+                needs = st.status != "exported"
+                ahead.append((st, pool.submit(self._download, st.item) if needs else None))
+
+        try:
+            while True:
+                refill()
+                if not ahead:
+                    self._answered(receipts, acked, wait=True)
+                    return
+                # the head, and after it every document already downloaded (a few at most)
+                group = [ahead.popleft()]
+                while ahead and len(group) < downloads and _ready(ahead[0][1]):
+                    group.append(ahead.popleft())
+                to_ack: list[ItemState] = []
+                exported: list[tuple[ItemState, list[Path], Path]] = []
+                try:
+                    for st, download in group:
+                        if st.status == "exported":  # its receipt is what is left to do
+                            to_ack.append(st)
+                            continue
+                        try:
+                            pdf = download.result() if download else self._download(st.item)
+                            exported.append((st, self.exporter(st.item, pdf), pdf))
+                        except Exception as exc:
+                            yield self._failure(st, exc)
+                            continue
+                        to_ack.append(st)
+                        # counted as it reaches the folder: a progress callback that stops
+                        # the loop here (MonSisra's « Arrêter ») leaves as many files as it
+                        # was told of, recorded by the ``finally`` below, receipts to come
+                        yield True
+                finally:  # also when an error ends the loop: what is in the folder is recorded
+                    unsynced = self._record_exported(exported)
+                for st, error in unsynced:  # not durable: not acknowledged, tried again later
+                    to_ack.remove(st)
+                    self._failure(st, error)  # already counted: the state says it failed
+                refill()  # the next downloads start before this group's receipts
+                receipts.extend((st, pool.submit(self._send_receipt, st.id)) for st in to_ack)
+                self._answered(receipts, acked, wait=False)
+                if len(acked) >= RECEIPT_MARKS:
+                    self.state.mark_receipts_sent(acked)
+                    acked.clear()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.state.mark_receipts_sent(acked)
+
+    def _record_exported(
+        self, exported: list[tuple[ItemState, list[Path], Path]]
+    ) -> list[tuple[ItemState, OSError]]:
+        """Make a few exported documents' files durable (their folders fsynced once for all:
+        the renames) and record them in one transaction (one fsync). When a folder cannot
+        be synced, nothing is recorded and the documents are returned with the error."""
+        if not exported:
+            return []
+        try:
+            _sync_folders(f for _st, files, _pdf in exported for f in files)
+        except OSError as exc:
+            return [(st, exc) for st, _files, _pdf in exported]
+        with self.state.batch():
+            for st, files, _pdf in exported:
+                self.state.mark_exported(st.id, files)
+        for st, _files, pdf in exported:
+            pdf.unlink(missing_ok=True)
+            self.on_change("exported", self.state.get(st.id))
+        return []
+
+    def _answered(
+        self, receipts: deque[tuple[ItemState, Future[None]]], sent: list[str], wait: bool
+    ) -> None:
+        """The receipts answered at the head of ``receipts`` (all of them with ``wait``),
+        added to ``sent``. A refused receipt fails its document as :meth:`process` does
+        (retried later); its export was already counted."""
+        while receipts and (wait or receipts[0][1].done()):
+            st, answer = receipts.popleft()
+            try:
+                answer.result()
+            except Exception as exc:
+                self._failure(st, exc)
+                continue
+            sent.append(st.id)
+
+    def _send_receipt(self, item_id: str) -> None:
+        self._authorized(
+            lambda t: self.client.post_json(
+                f"/api/v1/inbox/{item_id}/receipts", {"kind": "downloaded"}, token=t
+            )
+        )
+
+    def process(self, st: ItemState, download: Future[Path] | None = None) -> bool:
+        """Bring one item to « exported + receipt sent ». False when it failed (retried later).
+        ``download``: its PDF already being downloaded (:meth:`_download`, in a pool)."""
         try:
             if st.status != "exported":
-                pdf = self._download(st.item)
+                pdf = download.result() if download is not None else self._download(st.item)
                 files = self.exporter(st.item, pdf)
+                _sync_folders(files)
                 self.state.mark_exported(st.id, files)
                 pdf.unlink(missing_ok=True)
                 self.on_change("exported", self.state.get(st.id))
             if not (current := self.state.get(st.id)) or not current.receipt_sent:
-                self._authorized(
-                    lambda t: self.client.post_json(
-                        f"/api/v1/inbox/{st.id}/receipts", {"kind": "downloaded"}, token=t
-                    )
-                )
+                self._send_receipt(st.id)
                 self.state.mark_receipt_sent(st.id)
             return True
-        except ExportError as exc:
+        except Exception as exc:
+            return self._failure(st, exc)
+
+    def _failure(self, st: ItemState, exc: Exception) -> bool:
+        """Record what went wrong with this document (False), or raise ``exc`` again when it
+        is the account's state, not the document's (offline, refused account)."""
+        if isinstance(exc, ExportError):
             self._failed(st, exc.code, exc.message)
-        except _HashMismatch:
+        elif isinstance(exc, _HashMismatch):
             self._failed(
                 st,
                 "hash_mismatch",
                 "Le document reçu est incomplet ou altéré "
                 "(empreinte différente) : il sera téléchargé de nouveau.",
             )
-        except ApiError as exc:
+        elif isinstance(exc, ApiError):
             if exc.code in ("notification_not_found",):
                 self._failed(st, exc.code, exc.message, final=True)
             elif exc.status == 401 or exc.code == "strong_auth_required":
-                raise
+                raise exc
             else:
                 self._failed(st, exc.code, exc.message)
-        except OSError as exc:
+        elif isinstance(exc, OSError):
             self._failed(st, "local_error", f"Erreur d'écriture locale : {exc.strerror or exc}.")
-        except Offline:
-            raise  # the account's state, not this document's: the loop handles it
-        except Exception as exc:  # a writer's bug or a document it cannot handle: this one only
-            log.exception("export of %s failed", st.id)
+        elif isinstance(exc, Offline):
+            raise exc  # the account's state, not this document's: the loop handles it
+        else:  # a writer's bug or a document it cannot handle: this one only
+            log.error("export of %s failed", st.id, exc_info=exc)
             self._failed(
                 st,
                 "export_error",
@@ -242,14 +383,18 @@ class SyncEngine:
     def fetch(self, item: InboxItem, dest: Path) -> Path:
         """The document's PDF at ``dest``, downloaded and verified if it is not there yet,
         without exporting it (to open or preview a document that was not exported)."""
-        if dest.is_file() and _sha256(dest) == item.document.sha256:
+        if dest.is_file() and _sha256(dest, hashlib.sha256()).hexdigest() == item.document.sha256:
             return dest
         part = self._download(item, dest.with_name(dest.name + ".part"))
         os.replace(part, dest)
         return dest
 
     def _download(self, item: InboxItem, part: Path | None = None) -> Path:
-        """Stream the PDF into the work folder, resuming a partial download (Range)."""
+        """Stream the PDF into the work folder, resuming a partial download (Range), and
+        verify its SHA-256, computed as the bytes arrive (the file is not read again).
+
+        The work file is not fsynced: it is verified before any use, and what must survive
+        a crash is the exported copy, which the exporter fsyncs before the receipt goes."""
         doc = item.document
         part = part or self.work_dir / f"{item.id}.part"
         have = part.stat().st_size if part.exists() else 0
@@ -257,25 +402,35 @@ class SyncEngine:
             part.unlink()
             have = 0
         if have < doc.size:
+            prefix = _sha256(part, hashlib.sha256()) if have else hashlib.sha256()
 
-            def fetch(token: str) -> None:
+            def fetch(token: str) -> str:
                 headers = {"If-Range": f'"{doc.sha256}"', "Range": f"bytes={have}-"} if have else {}
-                self._stream_to(part, f"/api/v1/inbox/{item.id}/content", token, headers)
+                return self._stream_to(
+                    part, f"/api/v1/inbox/{item.id}/content", token, headers, prefix.copy()
+                )
 
-            self._authorized(fetch)
-        if _sha256(part) != doc.sha256:
+            sha256 = self._authorized(fetch)
+        else:  # complete already (a run stopped before its export): check what is there
+            sha256 = _sha256(part, hashlib.sha256()).hexdigest()
+        if sha256 != doc.sha256:
             part.unlink(missing_ok=True)
             raise _HashMismatch
         return part
 
-    def _stream_to(self, part: Path, path: str, token: str, headers: dict[str, str]) -> None:
+    def _stream_to(
+        self, part: Path, path: str, token: str, headers: dict[str, str], prefix: Any
+    ) -> str:
+        """Write the answer's body to ``part`` (appended for a 206); the SHA-256 of the whole
+        file (``prefix``: a hash of what ``part`` held before)."""
         with self.client.stream("GET", path, token=token, headers=headers) as response:
-            mode = "ab" if response.status_code == 206 else "wb"
-            with part.open(mode) as fh:
+            partial = response.status_code == 206
+            digest = prefix if partial else hashlib.sha256()
+            with part.open("ab" if partial else "wb") as fh:
                 for chunk in response.iter_bytes(CHUNK):
+                    digest.update(chunk)
                     fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
+        return str(digest.hexdigest())
 
     # live events ------------------------------------------------------------------------
     def listen(self, stop: threading.Event, max_seconds: float | None = None) -> None:
@@ -394,18 +549,30 @@ class SyncEngine:
             stop.wait(min(0.2, seconds))
 
 
+def _sync_folders(files: Iterator[Path] | list[Path]) -> None:
+    """fsync each folder holding ``files`` once: the exporter's renames are durable before
+    the engine records them and sends the receipt, whatever the exporter did (the project's
+    leaves it to the engine, which syncs a few exports at once: decision 202)."""
+    for folder in dict.fromkeys(Path(f).parent for f in files):
+        fsync_dir(folder)
+
+
+def _ready(download: Future[Path] | None) -> bool:
+    return download is None or download.done()
+
+
 def _progress(status: Callable[[str, str], None], p: Progress) -> None:
     """« syncing » while a backlog is written (after a night off, a week away)."""
     if p.total > 1:
         status("syncing", f"Enregistrement des documents reçus : {p.done} / {p.total}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256(path: Path, digest: Any) -> Any:
+    """``digest`` updated with the content of ``path``."""
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest
 
 
 class _HashMismatch(Exception):

@@ -18,6 +18,7 @@ import errno
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,10 +118,30 @@ def _part_tag(item: InboxItem) -> str:
     return hashlib.sha256(item.id.encode()).hexdigest()[:12]
 
 
+# The temporary files found in each folder at its first export in this process, by tag.
+_STALE: dict[Path, dict[str, list[Path]]] = {}
+_STALE_LOCK = threading.Lock()
+
+
 def _remove_stale_parts(folder: Path, tag: str) -> None:
-    for stale in folder.glob(f"{PART_PREFIX}{tag}-*{PART_SUFFIX}"):
+    """Remove what a killed attempt at this document left in ``folder``. The folder is
+    listed once per process, not at each export (a listing of a folder of thousands of
+    files per document): only a process killed before this one leaves such files behind —
+    a running export removes its own on error — and the account's sync lock keeps each
+    document to one process at a time."""
+    key = Path(os.path.abspath(folder))
+    with _STALE_LOCK:
+        stale = _STALE.get(key)
+        if stale is None:
+            stale = {}
+            for part in folder.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+                found_tag = part.name[len(PART_PREFIX) :].split("-", 1)[0]
+                stale.setdefault(found_tag, []).append(part)
+            _STALE[key] = stale
+        paths = stale.pop(tag, [])
+    for path in paths:
         with contextlib.suppress(OSError):
-            stale.unlink()
+            path.unlink()
 
 
 def _stage(
@@ -168,6 +189,8 @@ def write_export(
     oid: str | None = None,
     ascii_names: bool | None = None,
     access: FileAccess = PRIVATE,
+    sha256: str | None = None,
+    sync_folder: bool = True,
 ) -> list[Path]:
     """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
     says; return the final paths, the PDF first (when written on its own).
@@ -176,13 +199,18 @@ def write_export(
     one the platform sent with the patient (``patient.ins_oid``: NIR, NIA or a test range).
     ``ascii_names`` forces or lifts plain-ASCII file names (None: the profile's choice).
     ``access``: the files are 0600, or 0640 of the practice software's group.
+    ``sha256``: the PDF's SHA-256 when the caller has just verified it (the sync engine
+    hashes the download as it arrives), so the PDF is read once, for the copy.
+    ``sync_folder=False``: the renames are left for the caller to make durable (the sync
+    engine fsyncs the folder once for a few exports, before it records them or sends their
+    receipts); the files themselves are fsynced before their rename either way.
     Archives are validated against the ebRIM schemas before they are renamed into place.
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
     ``export_failed``, ``invalid_content`` when the document's data cannot be written in the
     format); on error no new file, temporary or final, is left in ``folder``.
     """
     folder, pdf_path = Path(folder), Path(pdf_path)
-    pdf_sha256 = _check_sources(folder, pdf_path)
+    pdf_sha256 = _check_sources(folder, pdf_path, sha256)
     tag = _part_tag(item)
     _remove_stale_parts(folder, tag)
     staged: list[Path] = []  # temporary files, removed on error or once renamed
@@ -197,7 +225,7 @@ def write_export(
         for leftover in staged:  # a staged archive identical to one already there
             leftover.unlink(missing_ok=True)
         staged.clear()
-        if created:
+        if created and sync_folder:
             fsync_dir(folder)
         return [final for final, _part in results]
     except ExportError:
@@ -216,9 +244,9 @@ def write_export(
         raise
 
 
-def _check_sources(folder: Path, pdf_path: Path) -> str:
+def _check_sources(folder: Path, pdf_path: Path, sha256: str | None = None) -> str:
     """Refuse a missing or read-only folder and an unreadable PDF before anything is written;
-    return the PDF's SHA-256."""
+    return the PDF's SHA-256 (``sha256`` when the caller knows it)."""
     if not folder.is_dir():
         raise _missing(folder)
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -228,6 +256,10 @@ def _check_sources(folder: Path, pdf_path: Path) -> str:
             "Vérifiez ses autorisations ou choisissez un autre dossier d'export.",
         )
     try:
+        if sha256 is not None:
+            if not os.access(pdf_path, os.R_OK):
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(pdf_path))
+            return sha256
         return sha256_file(pdf_path)
     except OSError as exc:
         raise ExportError(

@@ -1,0 +1,404 @@
+"""The backfill pipeline (decision 201): several downloads at a time, and still each document
+exported once, in the inbox's order, recorded before its receipt; the PDF read once."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import random
+import stat
+import threading
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import sisra.client.sync as sync_module
+from sisra.client.api import PlatformClient
+from sisra.client.auth import Credentials
+from sisra.client.errors import ApiError
+from sisra.client.export import get_profile, write_export
+from sisra.client.items import InboxItem
+from sisra.client.state import LocalState
+from sisra.client.sync import DOWNLOADS, CredentialTokens, Offline, SyncEngine
+from sisra.devtools.inbox import synthetic_item
+from support.export import make_item, make_pdf
+
+CONTENT = "/content"
+
+
+class FixedToken:
+    def access_token(self) -> str:
+        return "jeton"
+
+    def refresh(self) -> None:
+        raise AssertionError("no refresh expected")
+
+    def call(self, fn: Any) -> Any:
+        return fn("jeton")
+
+
+class FakeInbox:
+    """The platform's inbox API for one recipient, over ``httpx.MockTransport``: each
+    request is logged, downloads in flight are counted."""
+
+    def __init__(self, count: int) -> None:
+        rng = random.Random(3)
+        now = datetime.now(UTC)
+        self.items: list[dict[str, Any]] = []
+        self.pdfs: dict[str, bytes] = {}
+        for i in range(count):
+            data = b"%PDF-1.4\n" + f"document {i}\n".encode() * (2000 + i) + b"%%EOF\n"
+            item = synthetic_item(i, rng, now - timedelta(minutes=1))
+            item["cursor"] = i + 1
+            item["delivered_at"] = item["read_at"] = None
+            item["document"].update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+            self.items.append(item)
+            self.pdfs[item["id"]] = data
+        self.lock = threading.Lock()
+        self.log: list[tuple[str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.before_content: Any = None  # called (with the id) before a body is sent
+        self.on_receipt: Any = None  # called (with the id) when a receipt arrives
+
+    def client(self) -> PlatformClient:
+        return PlatformClient("http://plateforme.test", transport=httpx.MockTransport(self))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/v1/inbox":
+            after = int(request.url.params["after"])
+            page = [i for i in self.items if i["cursor"] > after][:200]
+            last = page[-1]["cursor"] if page else after
+            return httpx.Response(
+                200, json={"items": page, "next_cursor": last, "has_more": last < len(self.items)}
+            )
+        item_id = path.split("/")[4]
+        if path.endswith(CONTENT):
+            with self.lock:
+                self.log.append(("download", item_id))
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if self.before_content is not None:
+                    self.before_content(item_id)
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+            return httpx.Response(200, content=self.pdfs[item_id])
+        assert path.endswith("/receipts") and json.loads(request.content) == {"kind": "downloaded"}
+        with self.lock:
+            self.log.append(("receipt", item_id))
+        if self.on_receipt is not None:
+            self.on_receipt(item_id)
+        return httpx.Response(200, json={})
+
+    def ids(self) -> list[str]:
+        return [i["id"] for i in self.items]
+
+
+def recording_exporter(folder: Path, log: list[tuple[str, str]], lock: threading.Lock):
+    def export(item: InboxItem, pdf: Path) -> list[Path]:
+        with lock:
+            log.append(("export", item.id))
+        final = folder / f"{item.cursor:03d}.pdf"
+        final.write_bytes(pdf.read_bytes())
+        return [final]
+
+    return export
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    inbox = FakeInbox(12)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    state = LocalState(tmp_path / "state.db")
+    exporter = recording_exporter(folder, inbox.log, inbox.lock)
+    engine = SyncEngine(inbox.client(), FixedToken(), state, exporter, tmp_path / "work")
+    yield inbox, engine, folder, tmp_path
+    state.close()
+
+
+def test_a_backlog_is_downloaded_several_at_a_time_and_each_document_exported_once_in_order(
+    world, monkeypatch
+):
+    inbox, engine, folder, tmp_path = world
+    # the first two downloads wait for each other: one at a time, they would never meet
+    meet = threading.Barrier(2, timeout=5)
+    started = Counter[str]()
+
+    def before_content(item_id: str) -> None:
+        with inbox.lock:
+            started["n"] += 1
+            first_two = started["n"] <= 2
+        if first_two:
+            meet.wait()
+
+    inbox.before_content = before_content
+    # a receipt is posted only once its document's files are committed in the state: a
+    # second connection sees only what is committed
+    observer = LocalState(tmp_path / "state.db")
+    acknowledged_unrecorded: list[str] = []
+
+    def on_receipt(item_id: str) -> None:
+        seen = observer.get(item_id)
+        if seen is None or seen.status != "exported" or not seen.files:
+            acknowledged_unrecorded.append(item_id)
+
+    inbox.on_receipt = on_receipt
+    # the downloaded PDF is handed to the exporter without being read back first
+    work = tmp_path / "work"
+    reads: list[Path] = []
+    real_open = Path.open
+
+    def spying_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "r" in mode and self.parent == work:
+            reads.append(self)
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spying_open)
+
+    assert engine.catch_up() == 12
+    report = engine.process_due()
+
+    assert (report.exported, report.failed) == (12, 0)
+    assert 2 <= inbox.max_in_flight <= DOWNLOADS
+    exports = [i for kind, i in inbox.log if kind == "export"]
+    assert exports == inbox.ids()  # once each, in the inbox's order
+    receipts = [i for kind, i in inbox.log if kind == "receipt"]
+    assert sorted(receipts) == sorted(inbox.ids())
+    for item_id in inbox.ids():  # never acknowledged before exported
+        assert inbox.log.index(("export", item_id)) < inbox.log.index(("receipt", item_id))
+    assert acknowledged_unrecorded == []
+    # each PDF is read once, by the exporter: hashed as it arrived, not read back before
+    assert Counter(reads) == {work / f"{item_id}.part": 1 for item_id in inbox.ids()}
+    assert sorted(p.name for p in folder.iterdir()) == [f"{n:03d}.pdf" for n in range(1, 13)]
+    for item in inbox.items:
+        assert (folder / f"{item['cursor']:03d}.pdf").read_bytes() == inbox.pdfs[item["id"]]
+    states = engine.state.all()
+    assert all(s.status == "exported" and s.receipt_sent for s in states)
+    assert list(work.iterdir()) == []  # the work files are removed once exported
+    observer.close()
+
+
+def test_a_backlog_cut_off_midway_resumes_with_each_document_exported_once(world):
+    inbox, engine, folder, _tmp_path = world
+    failing = inbox.ids()[6]
+
+    def unreachable(item_id: str) -> None:
+        if item_id == failing:
+            raise httpx.ConnectError("connexion refusée")
+
+    inbox.before_content = unreachable
+    engine.catch_up()
+    with pytest.raises(Offline):
+        engine.process_due()
+    done_first = {s.id for s in engine.state.all() if s.status == "exported"}
+    assert failing not in done_first
+    assert set(inbox.ids()[:6]) <= done_first  # what was exported before is recorded
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+    inbox.before_content = None  # the platform is back
+    report = engine.process_due()
+    assert report.failed == 0
+    exports = Counter(i for kind, i in inbox.log if kind == "export")
+    assert exports == Counter(inbox.ids())  # exactly once each, over the two runs
+    assert {i for kind, i in inbox.log if kind == "receipt"} == set(inbox.ids())
+    assert all(s.status == "exported" and s.receipt_sent for s in engine.state.all())
+    assert len(list(folder.iterdir())) == 12
+
+
+def test_one_document_failing_in_a_backlog_holds_back_none_of_the_others(world):
+    inbox, engine, folder, _tmp_path = world
+    broken = inbox.ids()[3]
+    inbox.pdfs[broken] = inbox.pdfs[broken][:-1] + b"?"  # not the announced SHA-256
+    engine.catch_up()
+    report = engine.process_due()
+    assert (report.exported, report.failed) == (11, 1)
+    (failure,) = engine.state.failures()
+    assert failure.id == broken and failure.error_code == "hash_mismatch"
+    assert ("receipt", broken) not in inbox.log
+    assert len(list(folder.iterdir())) == 11
+
+
+def test_write_export_reads_a_pdf_once_when_its_sha256_is_given(tmp_path, monkeypatch):
+    pdf = make_pdf(tmp_path / "document.pdf")
+    item = InboxItem.from_json(make_item(pdf))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    reads: list[Path] = []
+    real_open = Path.open
+
+    def spying_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "r" in mode and self == pdf:
+            reads.append(self)
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spying_open)
+    (final,) = write_export(get_profile("pdf"), folder, item, pdf, sha256=item.document.sha256)
+    assert len(reads) == 1  # the copy; its SHA-256 is not computed again
+    assert final.read_bytes() == pdf.read_bytes()
+
+
+def test_downloads_meeting_the_same_expired_token_refresh_it_once(monkeypatch):
+    creds = Credentials(
+        "http://plateforme.test",
+        "pro",
+        "poste",
+        "ancien",
+        "jeton-de-rafraichissement",
+        datetime.now(UTC),
+    )
+    refreshed: list[str] = []
+
+    def fake_refresh(_client: object, old: Credentials) -> Credentials:
+        refreshed.append(old.refresh_token)
+        return replace(old, access_token="nouveau", refresh_token="suivant")
+
+    monkeypatch.setattr(sync_module, "refresh", fake_refresh)
+    tokens = CredentialTokens(PlatformClient("http://plateforme.test"), creds)
+    both_expired = threading.Barrier(2, timeout=5)
+
+    def call(token: str) -> str:
+        if token == "ancien":
+            both_expired.wait()  # both calls hold the old token before either refreshes
+            raise ApiError("token_expired", "Session expirée.", 401)
+        return token
+
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(tokens.call(call))) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert answers == ["nouveau", "nouveau"]
+    assert refreshed == ["jeton-de-rafraichissement"]  # the rotated token is never reused
+
+
+def test_a_listed_page_is_recorded_in_one_transaction(world):
+    inbox, engine, _folder, _tmp_path = world
+    transactions: list[str] = []
+    open_tx = [False]
+
+    def trace(sql: str) -> None:
+        word = sql.lstrip().split(None, 1)[0].upper()
+        if word == "BEGIN":
+            open_tx[0] = True
+            transactions.append(sql)
+        elif word in ("COMMIT", "ROLLBACK"):
+            open_tx[0] = False
+        elif word in ("INSERT", "UPDATE", "DELETE") and not open_tx[0]:
+            transactions.append(sql)  # a statement of its own: its own commit (fsync)
+
+    engine.state._db.set_trace_callback(trace)
+    new: list[str] = []
+    engine.on_change = lambda kind, st: new.append(st.id) if kind == "new" and st else None
+    assert engine.catch_up() == 12
+    assert len(transactions) == 1  # the 12 items and the cursor: one commit, not 13
+    assert new == inbox.ids()  # told once committed, in order
+
+
+def test_the_export_folder_is_synced_before_any_receipt_whatever_the_exporter(world, monkeypatch):
+    inbox, engine, folder, _tmp_path = world
+    real_fsync = os.fsync
+
+    def spying_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and os.path.samestat(os.fstat(fd), folder.stat()):
+            with inbox.lock:
+                inbox.log.append(("sync", str(folder)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spying_fsync)
+    engine.catch_up()
+    assert engine.process_due().exported == 12
+    syncs = [n for n, (kind, _i) in enumerate(inbox.log) if kind == "sync"]
+    assert 1 <= len(syncs) <= 12  # once per group of exports, not per document
+    for item_id in inbox.ids():  # the recording exporter syncs nothing: the engine did
+        exported_at = inbox.log.index(("export", item_id))
+        acknowledged_at = inbox.log.index(("receipt", item_id))
+        assert any(exported_at < n < acknowledged_at for n in syncs)
+
+
+def test_a_folder_that_cannot_be_synced_is_neither_recorded_nor_acknowledged(world, monkeypatch):
+    inbox, engine, folder, _tmp_path = world
+    calls = Counter[str]()
+    real = sync_module.fsync_dir
+
+    def failing_once(path: Path) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(errno.EIO, "Erreur d'entrée/sortie")
+        real(path)
+
+    monkeypatch.setattr(sync_module, "fsync_dir", failing_once)
+    engine.catch_up()
+    engine.process_due()  # counted as they reached the folder; the state says what failed
+    failed = {f.id for f in engine.state.failures()}
+    assert len(failed) >= 1
+    assert {f.error_code for f in engine.state.failures()} == {"local_error"}
+    assert not failed & {i for kind, i in inbox.log if kind == "receipt"}
+    assert engine.state.retry_now() == len(failed)  # « Réessayer »
+    assert engine.process_due().exported == len(failed)
+    assert all(s.status == "exported" and s.receipt_sent for s in engine.state.all())
+    assert len(list(folder.iterdir())) == 12
+
+
+@pytest.mark.parametrize("sync_folder", [True, False])
+def test_write_export_leaves_the_folder_sync_to_its_caller_when_asked(
+    tmp_path, monkeypatch, sync_folder
+):
+    pdf = make_pdf(tmp_path / "document.pdf")
+    item = InboxItem.from_json(make_item(pdf))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    synced: list[bool] = []  # one per fsync: a directory?
+    real_fsync = os.fsync
+
+    def spying_fsync(fd: int) -> None:
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spying_fsync)
+    write_export(get_profile("pdf"), folder, item, pdf, sync_folder=sync_folder)
+    assert synced == ([False, True] if sync_folder else [False])  # the file always
+
+
+def test_receipt_marks_are_written_a_few_dozen_at_a_time(world):
+    _inbox, engine, _folder, _tmp_path = world
+    marks: list[str] = []
+    engine.state._db.set_trace_callback(
+        lambda sql: marks.append(sql) if "receipt_sent=1" in sql else None
+    )
+    engine.catch_up()
+    assert engine.process_due().exported == 12
+    assert len(marks) == 1  # one statement for the 12 answered receipts (one commit)
+    assert all(s.receipt_sent for s in engine.state.all())
+
+
+def test_an_export_folder_is_listed_once_for_many_exports(tmp_path, monkeypatch):
+    pdf = make_pdf(tmp_path / "document.pdf")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    listed: list[Path] = []
+    real_glob = Path.glob
+
+    def spying_glob(self: Path, pattern: str, *args: Any, **kwargs: Any) -> Any:
+        if self == folder:
+            listed.append(self)
+        return real_glob(self, pattern, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "glob", spying_glob)
+    for n in range(5):
+        data = make_item(pdf, document__title=f"Compte rendu {n}")
+        data.update(id=f"6f1c1d7e-8a3b-4c2d-9e0f-12345678900{n}", cursor=n + 1)
+        write_export(get_profile("pdf"), folder, InboxItem.from_json(data), pdf)
+    assert len(list(folder.iterdir())) == 5
+    assert len(listed) <= 1  # not once per export: a folder of thousands of files
