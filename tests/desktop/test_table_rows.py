@@ -18,7 +18,8 @@ from sisra.client.items import InboxItem
 from sisra.client.state import LocalState
 from sisra.common import clock
 from sisra.common.text import fold
-from sisra.desktop.documents import FITTED_COLUMNS, DocumentsWindow
+from sisra.desktop.columns import FITTED_COLUMNS
+from sisra.desktop.documents import DocumentsWindow
 from sisra.desktop.model import (
     COL_DATE,
     FIELDS,

@@ -26,7 +26,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QFontMetrics,
     QImage,
     QKeyEvent,
     QKeySequence,
@@ -42,7 +41,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -57,6 +55,7 @@ from sisra.client.errors import DISABLED, EXPIRED, PLATFORM, STRONG_AUTH, advice
 from sisra.client.opener import OpenFailed
 from sisra.client.region import display_zone, operator
 from sisra.client.state import ItemState
+from sisra.desktop import columns
 from sisra.desktop.config import help_line
 from sisra.desktop.header_arrows import HeaderArrows
 from sisra.desktop.model import (
@@ -71,7 +70,6 @@ from sisra.desktop.model import (
     FIELDS,
     DocumentsModel,
     Row,
-    cell_text,
     make_rows,
 )
 from sisra.desktop.preview import PreviewPopup, PreviewRenderer
@@ -82,15 +80,6 @@ from sisra.desktop.tray import Alerts
 
 HOVER_MS = 350
 COLUMNS_SAVE_MS = 800  # after the user stops dragging a column edge
-# (column, least, most width in pixels) when fitted to the content: the rest goes to the title
-FITTED_COLUMNS = (
-    (COL_DATE, 110, 170),
-    (COL_PATIENT, 140, 260),
-    (COL_SENDER, 120, 240),
-    (COL_TYPE, 70, 180),  # a long type's full label is in its tooltip
-    (COL_STATUS, 70, 180),
-)
-
 # the engine waits and tries again by itself in these states
 WAITING = ("offline", PLATFORM, "error")
 PAUSED = " La réception des documents est en pause ; rien n'est perdu."
@@ -302,39 +291,12 @@ class DocumentsWindow(QMainWindow):
         title takes the rest of the window (it is what a user reads)."""
         self._fitting = True
         try:
-            for col, low, high in FITTED_COLUMNS:
-                self.table.setColumnWidth(col, max(low, min(high, self.content_width(col))))
+            columns.fit(self.table, self.model)
         finally:
             self._fitting = False
 
     def content_width(self, col: int) -> int:
-        """The width ``resizeColumnToContents(col)`` gives, without its call into the model for
-        every role of every row it measures (the first 1,000: 150 ms at each load of 10,000
-        documents): their texts are measured here, and Qt sizes the widest few only. The
-        list is at its top when fitted, where Qt measures from."""
-        header = self.table.horizontalHeader()
-        precision = header.resizeContentsPrecision()
-        rows = self.model.rows[:precision] if precision > 0 else self.model.rows
-        option = QStyleOptionViewItem()
-        self.table.initViewItemOption(option)
-        metrics = {
-            False: QFontMetrics(option.font),
-            True: QFontMetrics(self.model.bold.resolve(option.font)),
-        }
-        first: dict[tuple[str, bool], int] = {}  # each (text, bold) once: its first row
-        for i, row in enumerate(rows):
-            first.setdefault((cell_text(row, col) or "", row.unread), i)
-        widest = sorted(
-            first.items(), key=lambda cell: metrics[cell[0][1]].horizontalAdvance(cell[0][0])
-        )[-3:]  # a few: an advance rounds, the delegate's text layout may differ by a pixel
-        delegate = self.table.itemDelegateForColumn(col) or self.table.itemDelegate()
-        hint = max(
-            (delegate.sizeHint(option, self.model.index(i, col)).width() for _cell, i in widest),
-            default=0,
-        )
-        if self.table.showGrid():
-            hint += 1
-        return max(hint, 0 if header.isHidden() else header.sectionSizeHint(col))
+        return columns.content_width(self.table, self.model, col)
 
     def _restore_columns(self) -> bool:
         saved = self.session.account.settings.table_columns

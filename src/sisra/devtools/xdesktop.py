@@ -13,6 +13,7 @@ import ctypes.util
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
 
@@ -49,26 +50,39 @@ def start_xvfb(size: str = "1600x1000x24") -> tuple[subprocess.Popen[bytes], str
     return xvfb, f":{number}"
 
 
-def start_tray(display: str) -> subprocess.Popen[bytes]:
+def start_tray(display: str, attempts: int = 2) -> subprocess.Popen[bytes]:
     """A system tray docked at the top right of ``display``; returns once it owns the tray
-    selection, so that an application started next finds a tray."""
-    tray = subprocess.Popen(  # noqa: S603 (fixed tool, arguments passed as a list)
-        [
-            _tool("trayer"),
-            *("--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"),
-            *("--transparent", "false", "--tint", "0x303030", "--SetDockType", "true"),
-        ],
-        env={**os.environ, "DISPLAY": display},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while not _tray_selection_owned(display):
-        if tray.poll() is not None or time.monotonic() > deadline:
+    selection, so that an application started next finds a tray. Started again once if it
+    exits or does not take the selection in time (it did not, once, on a loaded CI machine);
+    the error says which, with what trayer wrote."""
+    failures: list[str] = []
+    for _ in range(attempts):
+        with tempfile.TemporaryFile() as errors:
+            tray = subprocess.Popen(  # noqa: S603 (fixed tool, arguments passed as a list)
+                [
+                    _tool("trayer"),
+                    *("--edge", "top", "--align", "right", "--widthtype", "request"),
+                    *("--height", "32", "--transparent", "false", "--tint", "0x303030"),
+                    *("--SetDockType", "true"),
+                ],
+                env={**os.environ, "DISPLAY": display},
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+            deadline = time.monotonic() + 30
+            while not _tray_selection_owned(display):
+                if tray.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            else:
+                return tray
+            code = tray.poll()
             stop(tray)
-            raise RuntimeError("the system tray (trayer) did not start")
-        time.sleep(0.1)
-    return tray
+            errors.seek(0)
+            said = errors.read().decode(errors="replace").strip()[-500:]
+            why = f"exited with {code}" if code is not None else "no tray selection after 30 s"
+            failures.append(f"{why}{': ' + said if said else ''}")
+    raise RuntimeError(f"the system tray (trayer) did not start on {display}: {failures}")
 
 
 def _tray_selection_owned(display: str) -> bool:
