@@ -120,7 +120,9 @@ def merged(profilers: list[cProfile.Profile]) -> pstats.Stats | None:
     return stats
 
 
-def run(url: str, data_dir: Path, n: int, profile: bool, show_sql: bool) -> list[StepResult]:
+def run(
+    url: str, data_dir: Path, n: int, profile: bool, show_sql: bool, page: int = 1
+) -> list[StepResult]:
     from fastapi.testclient import TestClient
     from sqlalchemy import event
 
@@ -172,8 +174,11 @@ def run(url: str, data_dir: Path, n: int, profile: bool, show_sql: bool) -> list
         notes.extend(r.json()["notifications"])
 
     def listing(c: TestClient, i: int) -> None:
-        r = c.get("/api/v1/inbox", params={"after": i, "limit": 1}, headers=reader)
-        assert r.status_code == 200 and len(r.json()["items"]) == 1, r.text
+        # one item after cursor i; or, with --page P, the first page of P items (the poll of
+        # the side-by-side harness)
+        after, limit = (i, 1) if page == 1 else (0, page)
+        r = c.get("/api/v1/inbox", params={"after": after, "limit": limit}, headers=reader)
+        assert r.status_code == 200 and r.json()["items"], r.text
 
     def download(c: TestClient, i: int) -> None:
         r = c.get(f"/api/v1/inbox/{notes[i]}/content", headers=reader)
@@ -267,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", help="a PostgreSQL database to drop and recreate")
     parser.add_argument("--profile", action="store_true", help="cProfile top tables per step")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--page", type=int, default=1, help="items per listing (1)")
     parser.add_argument("--sql", action="store_true", help="list the statements per step")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sisra-bench-profile-") as tmp:
@@ -275,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             url, database = args.pg_url, "postgresql"
         else:
             url, database = f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite"
-        results = run(url, Path(tmp) / "data", args.n, args.profile, args.sql)
+        results = run(url, Path(tmp) / "data", args.n, args.profile, args.sql, args.page)
     report(database, results, args.top)
     return 0
 

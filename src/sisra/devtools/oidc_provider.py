@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,20 +115,29 @@ class OidcProvider:
             "accounts": self.accounts,
         }
         env = {**os.environ, "OIDC_TEST_CONFIG": json.dumps(config)}
-        self._proc = subprocess.Popen(  # noqa: S603 — fixed arguments
-            [node, "--no-deprecation", "server.mjs"],
-            cwd=directory,
-            env=env,
-            stdin=subprocess.PIPE,  # closed when this process ends: the provider ends too
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self._proc.stdout is not None
-        line = self._read_line(self._proc.stdout)
-        if not line:
-            self.stop()
-            raise RuntimeError("le fournisseur OpenID Connect de test n'a pas démarré")
+        # what node says goes to a file, read back if it does not start (a pipe nobody
+        # reads could fill up and block it)
+        with tempfile.TemporaryFile() as errors:
+            self._proc = subprocess.Popen(  # noqa: S603 — fixed arguments
+                [node, "--no-deprecation", "server.mjs"],
+                cwd=directory,
+                env=env,
+                stdin=subprocess.PIPE,  # closed when this process ends: the provider ends too
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )
+            assert self._proc.stdout is not None
+            line = self._read_line(self._proc.stdout)
+            if not line:
+                code = self._proc.poll()
+                self.stop()
+                errors.seek(0)
+                said = errors.read()[-800:].decode(errors="replace").strip()
+                state = f"sorti avec le code {code}" if code is not None else "muet après 60 s"
+                raise RuntimeError(
+                    f"le fournisseur OpenID Connect de test n'a pas démarré ({state}) : {said}"
+                )
         self.issuer = str(json.loads(line)["issuer"])
         return self
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sisra.platform import sqlite_gate
 from sisra.platform.inputs import refuse_nul_parameters
 from sisra.platform.settings import Settings
 
@@ -39,10 +40,16 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"timeout": busy, "check_same_thread": False},
+            connect_args={
+                "timeout": busy,
+                "check_same_thread": False,
+                "factory": sqlite_gate.GatedConnection,
+            },
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
         )
+        # this process's writers take turns in order (decision 204)
+        sqlite_gate.install(engine, sqlite_gate.WriterGate(), busy)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -152,9 +152,12 @@ class Sealer:
             if not exclusive_lock(session, ADVISORY_LOCK_ID, wait=wait):
                 return 0, None
             position, prev = self._head(session)
-            # to the second, as checkpoints are: verify-audit bounds with their time
-            now = datetime.now(UTC).replace(microsecond=0)
-            order = TimeOrder(self.tolerance, self._head_time(session, now))
+            # to the second, as checkpoints are: verify-audit bounds with their time; but the
+            # chain's head is looked for up to this very instant, or a row sealed earlier in
+            # the same second would not count and a back-dated row behind it go unflagged
+            exact = datetime.now(UTC)
+            now = exact.replace(microsecond=0)
+            order = TimeOrder(self.tolerance, self._head_time(session, exact))
             rows = session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.seal_seq.is_(None))

@@ -5,8 +5,22 @@ from functools import cache
 from typing import Any, Literal, NoReturn, cast
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    func,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.types import NullType, TypeDecorator
 
 from sisra.common import doctypes
 from sisra.common.ins import shareable_ins
@@ -21,6 +35,48 @@ from sisra.platform.settings import Settings
 MAX_PAGE = 500
 
 
+class UuidText(TypeDecorator[str]):
+    """A UUID column read as its canonical text (``8-4-4-4-12``, lower case), for answers
+    that only serialise it: no :class:`uuid.UUID` built per value and turned back into text
+    (two per item; on PostgreSQL the server writes the text, on SQLite the stored 32 hex
+    digits are cut into groups). Use through :func:`_text`."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and len(value) == 32:  # SQLite's storage: the hex digits
+            return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+        return value
+
+
+def _text(column: Any) -> Any:
+    return type_coerce(sql_cast(column, String), UuidText())
+
+
+def _note_columns() -> list[Any]:
+    """A notification's own columns and its document's, as :func:`_row_item` reads them
+    (its identifiers as text: :class:`UuidText`)."""
+    return [
+        _text(Notification.id).label("id"),
+        Notification.seq,
+        Notification.created_at,
+        Notification.delivered_at,
+        Notification.read_at,
+        *[
+            (_text(getattr(Document, c)) if c in _DOC_IDS else getattr(Document, c)).label(f"d_{c}")
+            for c in _DOC_COLS
+        ],
+    ]
+
+
+def _key(column: Any) -> Any:
+    """A foreign key as the driver returns it, unconverted: only a key to match rows by
+    (a UUID built per row for the patient, the sender and the recipient was a third of a
+    page's cost)."""
+    return type_coerce(column, NullType())
+
+
 @cache
 def _item_query() -> Select[Any]:
     """Notifications joined with their document, patient, sender and recipient: one query.
@@ -30,12 +86,7 @@ def _item_query() -> Select[Any]:
     sender, recipient = aliased(Professional), aliased(Professional)
     return (
         select(
-            Notification.id,
-            Notification.seq,
-            Notification.created_at,
-            Notification.delivered_at,
-            Notification.read_at,
-            *[getattr(Document, c).label(f"d_{c}") for c in _DOC_COLS],
+            *_note_columns(),
             *[getattr(Patient, c).label(f"p_{c}") for c in _PATIENT_COLS],
             *[getattr(sender, c).label(f"s_{c}") for c in _PERSON_COLS],
             *[getattr(recipient, c).label(f"r_{c}") for c in _PERSON_COLS],
@@ -59,6 +110,7 @@ _DOC_COLS = (
     "in_reply_to_id",
     "restricted",
 )
+_DOC_IDS = ("id", "in_reply_to_id")
 _PATIENT_COLS = (
     "id",
     "birth_name",
@@ -90,16 +142,21 @@ _PERSON_COLS = (
 )
 
 
-def _row_item(row: Any, platform: Any) -> dict[str, Any]:
-    """One inbox item from a row of :func:`_item_query`, as plain Python values.
+def _row_item(
+    m: Any,
+    patient: dict[str, Any],
+    sender: dict[str, Any],
+    recipient: dict[str, Any],
+    platform: Any,
+) -> dict[str, Any]:
+    """One inbox item from a row's mapping (:func:`_note_columns`), as plain Python values.
 
     The shape is :class:`~sisra.platform.inbox.schemas.InboxItem`'s; it is built once and
-    serialised once (no model validation: every value comes from typed columns).
+    serialised once (no model validation: every value comes from typed columns). The
+    patient and the two professionals are built by :func:`_row_patient` and
+    :func:`_row_person`, once per person in a page.
     """
-    m = row._mapping
     dtype = doctypes.get(m["d_type_code"])
-    status = m["p_identity_status"].value
-    shared_ins = shareable_ins(m["p_ins"], status)
     return {
         "id": m["id"],
         "cursor": m["seq"],
@@ -117,28 +174,34 @@ def _row_item(row: Any, platform: Any) -> dict[str, Any]:
             "in_reply_to": m["d_in_reply_to_id"],
             "restricted": m["d_restricted"],
         },
-        "patient": {
-            "id": m["p_id"],
-            "birth_name": m["p_birth_name"],
-            "used_name": m["p_used_name"],
-            "first_given_name": m["p_first_given_name"],
-            # the INS traits (CDA « structuration minimale »): every birth first name, and
-            # the INSEE code of the birth place when known
-            "birth_given_names": list(m["p_birth_given_names"] or []),
-            "birth_date": m["p_birth_date"],
-            "sex": m["p_sex"].value,
-            "birth_place_code": m["p_birth_place_code"],
-            # the INS only for a qualified identity (INS référentiel): MonSisra writes what it
-            # gets to disk and into exports, and the platform mails these items
-            "ins": shared_ins,
-            "ins_oid": m["p_ins_oid"] if shared_ins else None,
-            "identity_status": status,
-        },
-        "sender": _row_person(m, "s_"),
-        "recipient": _row_person(m, "r_"),
+        "patient": patient,
+        "sender": sender,
+        "recipient": recipient,
         "platform": platform,
         "delivered_at": m["delivered_at"],
         "read_at": m["read_at"],
+    }
+
+
+def _row_patient(m: Any, prefix: str) -> dict[str, Any]:
+    status = m[prefix + "identity_status"].value
+    shared_ins = shareable_ins(m[prefix + "ins"], status)
+    return {
+        "id": m[prefix + "id"],
+        "birth_name": m[prefix + "birth_name"],
+        "used_name": m[prefix + "used_name"],
+        "first_given_name": m[prefix + "first_given_name"],
+        # the INS traits (CDA « structuration minimale »): every birth first name, and the
+        # INSEE code of the birth place when known
+        "birth_given_names": list(m[prefix + "birth_given_names"] or []),
+        "birth_date": m[prefix + "birth_date"],
+        "sex": m[prefix + "sex"].value,
+        "birth_place_code": m[prefix + "birth_place_code"],
+        # the INS only for a qualified identity (INS référentiel): MonSisra writes what it
+        # gets to disk and into exports, and the platform mails these items
+        "ins": shared_ins,
+        "ins_oid": m[prefix + "ins_oid"] if shared_ins else None,
+        "identity_status": status,
     }
 
 
@@ -155,9 +218,16 @@ def _row_person(m: Any, prefix: str) -> dict[str, Any]:
 
 @cache
 def _page_stmt() -> Select[Any]:
-    """A recipient's page after a cursor (built once: its cache key is computed once too)."""
+    """A recipient's page after a cursor: the notifications and their documents, with their
+    people's keys (built once: its cache key is computed once too)."""
     return (
-        _item_query()
+        select(
+            *_note_columns(),
+            _key(Document.patient_id).label("patient_key"),
+            _key(Notification.sender_id).label("sender_key"),
+            _key(Notification.recipient_id).label("recipient_key"),
+        )
+        .join(Document, Document.id == Notification.document_id)
         .where(
             Notification.recipient_id == bindparam("recipient"),
             Notification.seq > bindparam("after"),
@@ -169,15 +239,73 @@ def _page_stmt() -> Select[Any]:
 
 
 @cache
+def _patients_stmt() -> Select[Any]:
+    return select(
+        _key(Patient.id).label("key"), *[getattr(Patient, c).label(f"p_{c}") for c in _PATIENT_COLS]
+    ).where(_key(Patient.id).in_(bindparam("keys", expanding=True)))
+
+
+@cache
+def _people_stmt() -> Select[Any]:
+    return select(
+        _key(Professional.id).label("key"),
+        *[getattr(Professional, c).label(f"s_{c}") for c in _PERSON_COLS],
+    ).where(_key(Professional.id).in_(bindparam("keys", expanding=True)))
+
+
+@cache
 def _ids_stmt() -> Select[Any]:
     return _item_query().where(Notification.id.in_(bindparam("ids", expanding=True)))
 
 
 def _raw_items(session: Session, stmt: Select[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows as plain values; run on the session's connection (Core rows, no ORM loading)."""
+    """Rows of :func:`_item_query` as plain values; run on the session's connection (Core
+    rows, no ORM loading)."""
     session.flush()
     platform = session.info.get("platform")
-    return [_row_item(row, platform) for row in session.connection().execute(stmt, params)]
+    return [
+        _row_item(
+            m,
+            _row_patient(m, "p_"),
+            _row_person(m, "s_"),
+            _row_person(m, "r_"),
+            platform,
+        )
+        for m in session.connection().execute(stmt, params).mappings()
+    ]
+
+
+def _page_items(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A page of :func:`_page_stmt` as plain values, its patients and professionals read
+    once each: a page repeats its recipient on every item and its few senders and patients
+    on many, and building them per row was most of a page's cost (three statements instead
+    of one join, for pages of any size)."""
+    session.flush()
+    conn = session.connection()
+    rows = conn.execute(_page_stmt(), params).mappings().all()
+    if not rows:
+        return []
+    patient_keys = list({r["patient_key"] for r in rows})
+    people_keys = list({r["sender_key"] for r in rows} | {r["recipient_key"] for r in rows})
+    patients = {
+        m["key"]: _row_patient(m, "p_")
+        for m in conn.execute(_patients_stmt(), {"keys": patient_keys}).mappings()
+    }
+    people = {
+        m["key"]: _row_person(m, "s_")
+        for m in conn.execute(_people_stmt(), {"keys": people_keys}).mappings()
+    }
+    platform = session.info.get("platform")
+    return [
+        _row_item(
+            r,
+            patients[r["patient_key"]],
+            people[r["sender_key"]],
+            people[r["recipient_key"]],
+            platform,
+        )
+        for r in rows
+    ]
 
 
 def items_for(session: Session, notes: list[Notification]) -> list[dict[str, Any]]:
@@ -191,7 +319,7 @@ def _items_of(session: Session, notes: list[Notification]) -> list[dict[str, Any
     if not notes:
         return []
     by_id = {i["id"]: i for i in _raw_items(session, _ids_stmt(), {"ids": [n.id for n in notes]})}
-    return [by_id[n.id] for n in notes]
+    return [by_id[str(n.id)] for n in notes]
 
 
 def platform_summary(settings: Settings) -> dict[str, str]:
@@ -218,7 +346,7 @@ def list_after_json(
     assert ctx.actor is not None
     limit = max(1, min(limit, MAX_PAGE))
     params = {"recipient": ctx.actor.id, "after": after, "limit": limit + 1}
-    items = _raw_items(session, _page_stmt(), params)
+    items = _page_items(session, params)
     has_more = len(items) > limit
     items = items[:limit]
     audit.record(session, ctx, "inbox.list", details={"after": after, "count": len(items)})
@@ -342,7 +470,7 @@ def receipt_json(
         ctx,
         f"inbox.receipt.{kind}",
         patient_id=item["patient"]["id"],
-        document_id=item["document"]["id"],
+        document_id=uuid.UUID(item["document"]["id"]),
     )
     return item
 

@@ -117,6 +117,9 @@ class FilesystemBlobStore(BlobStore):
             except FileExistsError:
                 continue  # created concurrently by another writer
             os.chmod(path, DIR_MODE)  # the umask may have removed bits we need
+            # the new entry in its parent must be durable too, or a crash could lose the
+            # directory of a blob already acknowledged (only when a directory is created)
+            _fsync_dir(path.parent)
 
     def put(self, key: str, chunks: Iterable[bytes]) -> int:
         target = self._path(key)
