@@ -75,6 +75,25 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def open_files_for_streams() -> int:
+    """Raise this process's limit of open files to what the system allows; the limit now.
+
+    Every MonSisra running keeps an event stream open, one socket each, all day: the usual
+    default of 1,024 open files would refuse connections long before a server is busy
+    (docs/deploy.md). The workers inherit the limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):  # the system's own ceiling is lower: keep what we have
+        return soft
+    return target
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
@@ -109,6 +128,7 @@ def serve(
             fg=typer.colors.YELLOW,
             err=True,
         )
+    open_files_for_streams()
     if upgrade:
         from sisra.platform.migrate import upgrade as do_upgrade
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,3 +61,18 @@ def test_sigterm_with_event_streams_open_stops_the_platform_within_5_s(
         assert len(ended) == STREAMS  # every client learnt that its stream ended
     finally:
         end(proc)
+
+
+def test_the_server_raises_its_open_files_limit_for_the_streams(settings: Any) -> None:
+    """Each running MonSisra holds a stream (a socket): `sisra serve` started with the usual
+    1,024 (here 256) open files raises its limit to what the system allows."""
+    proc, _url = start_on_fresh_ports(
+        lambda: serve_process(settings, open_files=256), lambda: None, RuntimeError
+    )
+    try:
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+    finally:
+        end(proc)
+    line = next(x for x in limits.splitlines() if x.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    assert soft == hard and soft != "256", line

@@ -77,9 +77,21 @@ class RunningServer:
         self.app.state.engine.dispose()
 
 
-def serve_process(settings: Settings) -> tuple["subprocess.Popen[bytes]", str]:
+def _start(open_files: int) -> None:
+    import resource
+
+    die_with_parent()
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    )
+
+
+def serve_process(
+    settings: Settings, open_files: int | None = None
+) -> tuple["subprocess.Popen[bytes]", str]:
     """`sisra serve` on a fresh port, answering; RuntimeError (and nothing left running)
-    when it exits first, its port taken meanwhile, or does not answer."""
+    when it exits first, its port taken meanwhile, or does not answer. ``open_files``: the
+    soft limit of open files it starts with (else this process's)."""
     port = free_port()
     env = {
         **os.environ,
@@ -98,7 +110,7 @@ def serve_process(settings: Settings) -> tuple["subprocess.Popen[bytes]", str]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        preexec_fn=die_with_parent,
+        preexec_fn=die_with_parent if open_files is None else lambda: _start(open_files),
     )
     url = f"http://127.0.0.1:{port}"
     try:

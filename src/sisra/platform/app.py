@@ -31,6 +31,7 @@ from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError, error_response, invalid_value_response
 from sisra.platform.events.hub import hub_for
 from sisra.platform.events.routes import router as events_router
+from sisra.platform.events.ticker import RevocationTicker
 from sisra.platform.fhir.outcome import FhirErrors  # FHIR R4 API
 from sisra.platform.fhir.routes import router as fhir_router  # FHIR R4 API
 from sisra.platform.inbox.fast import InboxFastLane
@@ -181,6 +182,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub_for(engine)
     app.state.revocations = RevocationWatch(
         app.state.session_factory, settings.events_revocation_check_s
+    )
+    app.state.revocation_ticker = RevocationTicker(
+        app.state.hub, app.state.revocations, settings.events_revocation_check_s
     )
     app.state.auth_cache = AuthCache(app.state.revocations, settings.auth_cache_s)
     app.state.audit_sealer = Sealer.from_settings(settings, app.state.session_factory)

@@ -68,10 +68,18 @@ class EventHub:
 
     def wake_all(self) -> None:
         """Tell every open stream of this process to re-read its items from the database."""
+        self.broadcast(WAKE)
+
+    def broadcast(self, event: Event) -> None:
+        """Deliver ``event`` to every open stream of this process."""
         with self._lock:
             pros = list(self._subs)
         for pro in pros:
-            self.deliver(pro, WAKE)
+            self.deliver(pro, event)
+
+    def has_subscribers(self) -> bool:
+        with self._lock:
+            return bool(self._subs)
 
     def publish(self, professional_id: uuid.UUID, event: Event) -> None:
         """After commit: the new item ``event`` for the professional's open streams."""

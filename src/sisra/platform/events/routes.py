@@ -6,7 +6,8 @@ subscription is opened before the replay, so an item committed in between is not
 arrive twice and is skipped by cursor. The stream closes when the access token would expire
 (the client reconnects with a new token), and within about ``events_revocation_check_s`` when
 its device is revoked or logged out or its professional disabled: it re-checks its token each
-time the database's revocation generation moves (:mod:`sisra.platform.auth.revocation`).
+time the database's revocation generation moves (:mod:`sisra.platform.auth.revocation`), which
+one watcher per process reads for every stream (:mod:`sisra.platform.events.ticker`).
 
 On one process the hub hands over the new item itself; on PostgreSQL (several workers or
 machines) it only wakes the stream, which reads its new items by cursor
@@ -31,17 +32,16 @@ from starlette.concurrency import run_in_threadpool
 
 from sisra.platform.audit import service as audit
 from sisra.platform.auth import service as auth
-from sisra.platform.auth.revocation import RevocationWatch
 from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext, bearer_token
 from sisra.platform.errors import NotAuthenticated
+from sisra.platform.events.ticker import RECHECK, RevocationTicker
 from sisra.platform.inbox.service import items_for
 from sisra.platform.inputs import OptionalCursor, parse_uint
 from sisra.platform.models import Notification
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 REPLAY_BATCH = 200
-_TICK: dict[str, Any] = {}  # "nothing arrived during this tick"
 
 
 def _sse(item: dict[str, Any]) -> str:
@@ -93,11 +93,11 @@ async def events(
     resumed = parse_uint(request.headers.get("last-event-id"))
     start = resumed if resumed is not None else (after or 0)
     factory = request.app.state.session_factory
-    watch: RevocationWatch = request.app.state.revocations
     token = bearer_token(request)
     audit.record(session, ctx, "events.connect", details={"after": start})
     deadline = time.monotonic() + settings.access_token_minutes * 60
-    tick = max(min(settings.events_revocation_check_s, settings.events_keepalive_seconds), 0.05)
+    keepalive = settings.events_keepalive_seconds
+    ticker: RevocationTicker = request.app.state.revocation_ticker
 
     def still_valid() -> bool:
         return _token_still_valid(factory, token)
@@ -117,36 +117,36 @@ async def events(
                 if len(batch) < REPLAY_BATCH:
                     return
 
-        seen = await watch.generation()
-        # A revocation committed between this request's authentication and the read above
-        # moved the generation before ``seen`` took it: check the token once more now, or the
-        # stream would stay open until the token's end (a disabled account kept its stream).
-        if not await run_in_threadpool(still_valid):
-            return
         async with hub.subscribe(pro_id) as queue:
+            # Subscribed, then the revocation watcher running, then the token checked once
+            # more: a revocation committed since this request's authentication is seen here,
+            # and any later one reaches this stream as a RECHECK (events/ticker.py).
+            await ticker.running()
+            if not await run_in_threadpool(still_valid):
+                return
             yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
             async for chunk in catch_up():
                 yield chunk
-            keepalive_at = time.monotonic() + settings.events_keepalive_seconds
-            while time.monotonic() < deadline:
-                if await request.is_disconnected():
-                    return
+            keepalive_at = time.monotonic() + keepalive
+            # Idle, the stream sleeps until an event, its keepalive or its end; a client that
+            # leaves is noticed by the response (Starlette ends this generator).
+            while (now := time.monotonic()) < deadline:
                 try:
-                    event = await asyncio.wait_for(queue.get(), tick)
+                    # a timeout on this task, not wait_for's extra task per wait: an idle
+                    # stream holds one timer, not a task and its frame (decision 205)
+                    async with asyncio.timeout(min(keepalive_at, deadline) - now):
+                        event = await queue.get()
                 except TimeoutError:
-                    event = _TICK
-                generation = await watch.generation()
-                if generation != seen:  # something was revoked somewhere: is it us?
-                    seen = generation
-                    if not await run_in_threadpool(still_valid):
-                        return
-                if event is _TICK:
                     if time.monotonic() >= keepalive_at:
-                        keepalive_at = time.monotonic() + settings.events_keepalive_seconds
+                        keepalive_at = time.monotonic() + keepalive
                         yield ": keepalive\n\n"
                     continue
                 if event is None:  # fell behind: let the client reconnect and catch up
                     return
+                if event is RECHECK:  # something was revoked somewhere: is it us?
+                    if not await run_in_threadpool(still_valid):
+                        return
+                    continue
                 if event.get("wake") or event["cursor"] > cursor:
                     # A wake-up (another worker's share, or this one's): send what the database
                     # has numbered after our cursor, in order. Fan-outs from two threads can
