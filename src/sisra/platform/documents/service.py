@@ -60,7 +60,7 @@ def _check_metadata(
             "Les administrateurs ne partagent pas de documents cliniques.",
             code="admin_no_clinical_access",
         )
-    patients.get(session, meta.patient_id)
+    patients.require(session, meta.patient_id)
     if doctypes.get(meta.type_code) is None:
         raise Invalid(
             "Type de document inconnu.",

@@ -8,9 +8,10 @@ professional and per hour, an audit row per search.
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from sisra.common.ins import KNOWN_OIDS, OID_NIR, InvalidINS, validate_ins
@@ -28,8 +29,24 @@ MAX_TRAIT = 100  # the length of the name columns
 def get(session: Session, patient_id: uuid.UUID) -> Patient:
     patient = session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound("Patient introuvable.", code="patient_not_found")
+        raise _not_found()
     return patient
+
+
+def require(session: Session, patient_id: uuid.UUID) -> None:
+    """That the patient exists (:func:`get`'s error if not), when the caller needs no more:
+    one indexed read of the key, no identity loaded (a share does this once)."""
+    if session.scalar(_exists_stmt(), {"id": patient_id}) is None:
+        raise _not_found()
+
+
+@cache
+def _exists_stmt() -> Select[uuid.UUID]:
+    return select(Patient.id).where(Patient.id == bindparam("id"))
+
+
+def _not_found() -> NotFound:
+    return NotFound("Patient introuvable.", code="patient_not_found")
 
 
 @dataclass(frozen=True)

@@ -347,7 +347,7 @@ def declare(
     over: nothing changes).
     """
     declarer = _check_declarer(ctx, professional_id)
-    patients.get(session, patient_id)
+    patients.require(session, patient_id)
     text = _declared_text(reason, details)
     assert reason is not None  # _declared_text refused any reason outside REASONS
     _check_ticked(consent=consent, attested=attested)
@@ -424,7 +424,7 @@ def add(
     becomes the one stated here; False then."""
     _admin_only(ctx, session, "care_team.add", patient_id)
     assert ctx.actor is not None
-    patients.get(session, patient_id)
+    patients.require(session, patient_id)
     pro = _professional(session, professional_id)
     if not pro.active:
         raise Invalid(

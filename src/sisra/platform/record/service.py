@@ -133,7 +133,7 @@ def break_glass(
             "Les administrateurs n'accèdent pas aux contenus cliniques.",
             code="admin_no_clinical_access",
         )
-    patients.get(session, patient_id)
+    patients.require(session, patient_id)
     reason = reason.strip()
     if len(reason) < MIN_REASON:
         raise Invalid(
