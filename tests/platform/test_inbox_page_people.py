@@ -1,5 +1,6 @@
-"""A page of the inbox reads each patient and each professional once (decision 203), and its
-items are exactly the items read one at a time (one joined statement per item)."""
+"""A long page of the inbox reads each patient and each professional once, a short one is one
+joined statement (decision 203), and either way its items are exactly the items read one at a
+time."""
 
 import threading
 from typing import Any
@@ -41,24 +42,38 @@ def test_a_page_is_its_items_one_by_one(app_client, make_pro, make_patient, pdf,
         share(app_client, other, plain, [rec], pdf("Deux")),
         share(app_client, author, qualified, [rec], pdf("Trois"), in_reply_to=original),
         share(app_client, other, plain, [rec, author], pdf("Quatre")),
+        *(share(app_client, author, plain, [rec], pdf(f"Suite {i}")) for i in range(3)),
     ]
-    assert [r.status_code for r in shared] == [201, 201, 201], shared[1].text
+    assert all(r.status_code == 201 for r in shared), [r.text for r in shared]
 
     assert app_client.get("/api/v1/inbox", headers=rec.headers).status_code == 200  # token known
     seen = _selects(app_client.app.state.engine)
     page = app_client.get("/api/v1/inbox", params={"limit": 10}, headers=rec.headers).json()
     items = page["items"]
-    assert len(items) == 4 and not page["has_more"]
+    assert len(items) == 7 and not page["has_more"]
     assert items[2]["document"]["in_reply_to"] == original
     assert items[0]["patient"]["ins"] == "255017512345678"
     assert items[1]["patient"]["ins"] is None
     assert items[1]["sender"]["name"] == "x@test.mssante.fr"
-    # the page, its patients, its professionals: however many items
-    assert len(seen) == 3, seen
+    # the first items with their people, then the page, its patients, its professionals
+    assert len(seen) == 4, seen
     for item in items:
         alone = app_client.get(f"/api/v1/inbox/{item['id']}", headers=rec.headers)
         assert alone.status_code == 200
         assert alone.json() == item
+
+    # a poll after a cursor finds a few items: one statement, the same items
+    seen.clear()
+    short = app_client.get(
+        "/api/v1/inbox", params={"after": items[3]["cursor"], "limit": 200}, headers=rec.headers
+    ).json()
+    assert short["items"] == items[4:] and len(seen) == 1, seen
+    seen.clear()
+    assert (
+        app_client.get("/api/v1/inbox", params={"limit": 2}, headers=rec.headers).json()["items"]
+        == items[:2]
+    )
+    assert len(seen) == 1, seen
 
 
 def test_an_empty_page_reads_no_people(app_client, make_pro):

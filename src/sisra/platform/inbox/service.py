@@ -258,6 +258,26 @@ def _ids_stmt() -> Select[Any]:
     return _item_query().where(Notification.id.in_(bindparam("ids", expanding=True)))
 
 
+@cache
+def _small_page_stmt() -> Select[Any]:
+    """The first items of a page, joined with their people in one statement."""
+    return (
+        _item_query()
+        .where(
+            Notification.recipient_id == bindparam("recipient"),
+            Notification.seq > bindparam("after"),
+            Notification.deleted_at.is_(None),
+        )
+        .order_by(Notification.seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+# A client polling after its cursor finds a few new items at most: up to this many, a page is
+# one joined statement; beyond, its people are read once each (decision 203).
+SMALL_PAGE = 4
+
+
 def _raw_items(session: Session, stmt: Select[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of :func:`_item_query` as plain values; run on the session's connection (Core
     rows, no ORM loading)."""
@@ -276,14 +296,19 @@ def _raw_items(session: Session, stmt: Select[Any], params: dict[str, Any]) -> l
 
 
 def _page_items(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """A page of :func:`_page_stmt` as plain values, its patients and professionals read
-    once each: a page repeats its recipient on every item and its few senders and patients
-    on many, and building them per row was most of a page's cost (three statements instead
-    of one join, for pages of any size)."""
-    session.flush()
+    """The page ``params`` asks for (``limit`` rows at most) as plain values.
+
+    A poll after the client's cursor usually finds a few items: they come in one joined
+    statement. A longer page repeats its recipient on every item and its few senders and
+    patients on many, and building them per row was most of its cost: its patients and
+    professionals are then read once each (three statements, after the first one's probe)."""
+    probe = dict(params, limit=min(params["limit"], SMALL_PAGE + 1))
+    first = _raw_items(session, _small_page_stmt(), probe)
+    if len(first) < probe["limit"] or probe["limit"] == params["limit"]:
+        return first  # the whole page
     conn = session.connection()
     rows = conn.execute(_page_stmt(), params).mappings().all()
-    if not rows:
+    if not rows:  # deleted since the probe
         return []
     patient_keys = list({r["patient_key"] for r in rows})
     people_keys = list({r["sender_key"] for r in rows} | {r["recipient_key"] for r in rows})
