@@ -146,10 +146,12 @@ def test_a_backlog_is_downloaded_several_at_a_time_and_each_document_exported_on
     # a receipt is posted only once its document's files are committed in the state: a
     # second connection sees only what is committed
     observer = LocalState(tmp_path / "state.db")
+    observing = threading.Lock()  # receipts are posted from several threads at once
     acknowledged_unrecorded: list[str] = []
 
     def on_receipt(item_id: str) -> None:
-        seen = observer.get(item_id)
+        with observing:  # one connection, one reader at a time
+            seen = observer.get(item_id)
         if seen is None or seen.status != "exported" or not seen.files:
             acknowledged_unrecorded.append(item_id)
 
