@@ -220,22 +220,13 @@ def _row_person(m: Any, prefix: str) -> dict[str, Any]:
 def _page_stmt() -> Select[Any]:
     """A recipient's page after a cursor: the notifications and their documents, with their
     people's keys (built once: its cache key is computed once too)."""
-    return (
-        select(
-            *_note_columns(),
-            _key(Document.patient_id).label("patient_key"),
-            _key(Notification.sender_id).label("sender_key"),
-            _key(Notification.recipient_id).label("recipient_key"),
-        )
-        .join(Document, Document.id == Notification.document_id)
-        .where(
-            Notification.recipient_id == bindparam("recipient"),
-            Notification.seq > bindparam("after"),
-            Notification.deleted_at.is_(None),
-        )
-        .order_by(Notification.seq)
-        .limit(bindparam("limit", type_=Integer))
-    )
+    stmt = select(
+        *_note_columns(),
+        _key(Document.patient_id).label("patient_key"),
+        _key(Notification.sender_id).label("sender_key"),
+        _key(Notification.recipient_id).label("recipient_key"),
+    ).join(Document, Document.id == Notification.document_id)
+    return _after_cursor(stmt)
 
 
 @cache
@@ -261,9 +252,13 @@ def _ids_stmt() -> Select[Any]:
 @cache
 def _small_page_stmt() -> Select[Any]:
     """The first items of a page, joined with their people in one statement."""
+    return _after_cursor(_item_query())
+
+
+def _after_cursor(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` limited to a recipient's items after a cursor, in cursor order."""
     return (
-        _item_query()
-        .where(
+        stmt.where(
             Notification.recipient_id == bindparam("recipient"),
             Notification.seq > bindparam("after"),
             Notification.deleted_at.is_(None),
