@@ -12,7 +12,8 @@ from support.documents import share_request
 class Listener:
     """Reads an SSE stream in a thread and queues (id, event, data) tuples."""
 
-    def __init__(self, base, headers, last_event_id=None):
+    def __init__(self, base, headers, last_event_id=None, query=""):
+        self._query = query
         self.events: queue.Queue = queue.Queue()
         self.connected = threading.Event()
         self._stop = False
@@ -33,7 +34,7 @@ class Listener:
     def _read(self, base, headers):
         with (
             httpx.Client(timeout=httpx.Timeout(30, read=60)) as client,
-            client.stream("GET", f"{base}/api/v1/events", headers=headers) as resp,
+            client.stream("GET", f"{base}/api/v1/events{self._query}", headers=headers) as resp,
         ):
             self._resp = resp
             self.status = resp.status_code

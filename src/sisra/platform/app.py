@@ -30,6 +30,7 @@ from sisra.platform.documents import sweep
 from sisra.platform.documents.routes import router as documents_router
 from sisra.platform.errors import SisraError, error_response, invalid_value_response
 from sisra.platform.events.hub import hub_for
+from sisra.platform.events.lane import EventsLane
 from sisra.platform.events.routes import router as events_router
 from sisra.platform.events.ticker import RevocationTicker
 from sisra.platform.fhir.outcome import FhirErrors  # FHIR R4 API
@@ -186,7 +187,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.revocation_ticker = RevocationTicker(
         app.state.hub, app.state.revocations, settings.events_revocation_check_s
     )
-    app.state.auth_cache = AuthCache(app.state.revocations, settings.auth_cache_s)
+    app.state.auth_cache = AuthCache(
+        app.state.revocations, settings.auth_cache_s, app.state.session_factory
+    )
     app.state.audit_sealer = Sealer.from_settings(settings, app.state.session_factory)
     app.state.trust_store = TrustStore.from_settings(settings)
     # MSSanté gateway, outgoing mail
@@ -289,6 +292,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     # the inbox's cycle requests answered below the framework, after every guard (decision 195)
     app.add_middleware(InboxFastLane)
+    # the event streams too, for their whole life (decision 206)
+    app.add_middleware(EventsLane)
     app.add_middleware(InputGuard)  # reads JSON and form bodies: inside the body bounds
     app.add_middleware(BodyGuard, settings=settings)  # every body bounded while received
     app.add_middleware(SecurityHeaders)

@@ -28,7 +28,8 @@ OnFailure = Callable[[Session], None]
 # in the server's thread pool, a pool that cannot give 2 x 40 would let 40 requests each hold
 # one connection and wait for a second until they time out. Beyond POOL_SIZE, connections are
 # closed when returned, so an idle worker keeps POOL_SIZE open (docs/deploy.md: PostgreSQL's
-# max_connections).
+# max_connections). Connections held between a request's hops are bounded by its request slots
+# (deps.REQUEST_SLOTS, decision 206).
 THREADPOOL_LIMIT = 40
 POOL_SIZE = 10
 POOL_OVERFLOW = 2 * THREADPOOL_LIMIT - POOL_SIZE

@@ -1,6 +1,8 @@
 """FastAPI dependencies: the request's unit of work, its context, and the caller."""
 
+import asyncio
 import ipaddress
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
 from typing import Annotated, Any
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sisra.platform.auth.cache import AuthCache
 from sisra.platform.context import RequestContext
-from sisra.platform.db import unit_of_work
+from sisra.platform.db import THREADPOOL_LIMIT, unit_of_work
 from sisra.platform.errors import Forbidden, NotAuthenticated
 from sisra.platform.events.hub import EventHub
 from sisra.platform.settings import Settings
@@ -38,20 +40,44 @@ async def close_unit_of_work(uow: Any, exc: BaseException | None) -> bool:
     return suppressed
 
 
+# How many requests of one event loop may hold a unit of work at once (decision 206). A
+# route's unit of work keeps its connection between its thread-pool hops (a sync handler,
+# then FastAPI's validation of its answer, then the commit); without a bound, a burst of
+# requests let the ones waiting for their next hop hold every pooled connection while the
+# worker threads waited for one. Half the worker threads: the holders keep at most that many
+# connections between hops, and the pool (db.py: 2 x THREADPOOL_LIMIT) still has a
+# connection and a side transaction's for every worker thread.
+REQUEST_SLOTS = THREADPOOL_LIMIT // 2
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def request_slots() -> asyncio.Semaphore:
+    """This event loop's slots (a test client may run the app on several loops)."""
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(REQUEST_SLOTS)
+    return slots
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's unit of work. Opening a session does no I/O, so it opens here, on the
-    event loop; the commit (or the rollback and its failure callbacks) runs in the thread
-    pool, shielded from cancellation so that a connection is always given back. A plain
-    ``def`` generator cost two thread-pool hops (enter and exit), this one costs one."""
-    uow = unit_of_work(request.app.state.session_factory)
-    session = uow.__enter__()
-    try:
-        yield session
-    except BaseException as exc:
-        if not await close_unit_of_work(uow, exc):
-            raise
-    else:
-        await close_unit_of_work(uow, None)
+    """The request's unit of work, in one of the loop's request slots (above). Opening a
+    session does no I/O, so it opens here, on the event loop; the commit (or the rollback and
+    its failure callbacks) runs in the thread pool, shielded from cancellation so that a
+    connection is always given back. A plain ``def`` generator cost two thread-pool hops
+    (enter and exit), this one costs one."""
+    async with request_slots():
+        uow = unit_of_work(request.app.state.session_factory)
+        session = uow.__enter__()
+        try:
+            yield session
+        except BaseException as exc:
+            if not await close_unit_of_work(uow, exc):
+                raise
+        else:
+            await close_unit_of_work(uow, None)
 
 
 # scope="function": commit (or rollback) happens when the handler returns, before the
@@ -144,11 +170,11 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def current_context(request: Request, session: DbSession) -> RequestContext:
+async def current_context(request: Request) -> RequestContext:
     """The caller, from its bearer token: remembered by this process for a few seconds and
     dropped at the first revocation (auth/cache.py); no thread-pool hop when remembered."""
     cache: AuthCache = request.app.state.auth_cache
-    actor = await cache.actor(session, bearer_token(request))
+    actor = await cache.actor(bearer_token(request))
     return anonymous_context(request).with_actor(actor)
 
 

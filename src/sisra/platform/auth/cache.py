@@ -17,8 +17,11 @@ and by every other within ``events_revocation_check_s``, as event streams alread
 is not a revocation (a professional's name changed) shows within ``auth_cache_s``.
 
 A hit costs no database round trip and no thread-pool hop; a miss runs the one
-authentication query (:func:`service.authenticate_until`) in the thread pool. Failures are
-never remembered.
+authentication query (:func:`service.authenticate_until`) in the thread pool, in a short
+transaction of its own that ends in that worker thread: a request must never hold a pooled
+connection while it waits for a worker thread, or a burst of new tokens (every MonSisra
+reconnecting its event stream after a restart) lets the waiting requests hold every connection
+while the worker threads wait for one (docs/decisions.md 206). Failures are never remembered.
 """
 
 import threading
@@ -27,7 +30,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from sisra.platform.auth import revocation
@@ -49,17 +52,27 @@ class _Entry:
 
 
 class AuthCache:
-    def __init__(self, watch: revocation.RevocationWatch, ttl_s: float) -> None:
+    def __init__(
+        self, watch: revocation.RevocationWatch, ttl_s: float, factory: sessionmaker[Session]
+    ) -> None:
         self._watch = watch
+        self._factory = factory
         self._ttl = ttl_s
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    async def actor(self, session: Session, token: str) -> Actor:
+    def _read(self, token: str) -> tuple[Actor, datetime]:
+        """The authentication query, in a worker thread, on a connection given back before
+        the thread is (see the module)."""
+        with self._factory() as session:
+            pro, device, expires_at = auth.authenticate_until(session, token)
+            return Actor.of(pro, device.id), expires_at
+
+    async def actor(self, token: str) -> Actor:
         """The actor behind ``token``; raises ``NotAuthenticated`` as the query would."""
         if self._ttl <= 0:
-            pro, device = await run_in_threadpool(auth.authenticate, session, token)
-            return Actor.of(pro, device.id)
+            actor, _expires_at = await run_in_threadpool(self._read, token)
+            return actor
         key = hash_token(token)
         # both generations before the query: a revocation committed while it runs moves
         # one of them, and the entry written below is then never used
@@ -74,8 +87,7 @@ class AuthCache:
             and hit.expires_at > utcnow()
         ):
             return hit.actor
-        pro, device, expires_at = await run_in_threadpool(auth.authenticate_until, session, token)
-        actor = Actor.of(pro, device.id)
+        actor, expires_at = await run_in_threadpool(self._read, token)
         entry = _Entry(actor, expires_at, time.monotonic(), generation, local)
         with self._lock:
             self._entries[key] = entry

@@ -35,10 +35,12 @@ from sisra.platform.auth import service as auth
 from sisra.platform.db import unit_of_work
 from sisra.platform.deps import AppSettings, DbSession, Hub, ProContext, bearer_token
 from sisra.platform.errors import NotAuthenticated
+from sisra.platform.events.hub import Mailbox
 from sisra.platform.events.ticker import RECHECK, RevocationTicker
 from sisra.platform.inbox.service import items_for
 from sisra.platform.inputs import OptionalCursor, parse_uint
 from sisra.platform.models import Notification
+from sisra.platform.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 REPLAY_BATCH = 200
@@ -75,6 +77,85 @@ def _replay(factory: sessionmaker[Session], pro_id: uuid.UUID, cursor: int) -> l
         return items_for(session, notes)
 
 
+class StreamPlan:
+    """What one stream needs once its caller is authenticated (and its connection audited)."""
+
+    __slots__ = ("deadline", "factory", "keepalive", "pro_id", "start", "ticker", "token")
+
+    def __init__(
+        self, app_state: Any, settings: Settings, pro_id: uuid.UUID, token: str, start: int
+    ) -> None:
+        self.factory: sessionmaker[Session] = app_state.session_factory
+        self.ticker: RevocationTicker = app_state.revocation_ticker
+        self.pro_id, self.token, self.start = pro_id, token, start
+        self.deadline = time.monotonic() + settings.access_token_minutes * 60
+        self.keepalive = settings.events_keepalive_seconds
+
+
+def start_cursor(last_event_id: str | None, after: int | None) -> int:
+    resumed = parse_uint(last_event_id)
+    return resumed if resumed is not None else (after or 0)
+
+
+async def event_chunks(plan: StreamPlan, box: Mailbox) -> AsyncIterator[str]:
+    """The stream's text, once subscribed (``box``): served by FastAPI's route below or, for a
+    well-formed request, by :class:`sisra.platform.events.lane.EventsLane`."""
+    cursor = plan.start
+    factory, pro_id, token = plan.factory, plan.pro_id, plan.token
+
+    async def catch_up() -> AsyncIterator[str]:
+        """Everything the database has numbered after the cursor, in order (the replay on
+        connect, and each wake-up)."""
+        nonlocal cursor
+        while True:
+            batch = await run_in_threadpool(_replay, factory, pro_id, cursor)
+            for item in batch:
+                cursor = item["cursor"]
+                yield _sse(item)
+            if len(batch) < REPLAY_BATCH:
+                return
+
+    # Subscribed, then the revocation watcher running, then the token checked once more: a
+    # revocation committed since this request's authentication is seen here, and any later
+    # one reaches this stream as a RECHECK (events/ticker.py).
+    await plan.ticker.running()
+    if not await run_in_threadpool(_token_still_valid, factory, token):
+        return
+    yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
+    async for chunk in catch_up():
+        yield chunk
+    keepalive_at = time.monotonic() + plan.keepalive
+    # Idle, the stream sleeps until an event, its keepalive or its end; a client that leaves
+    # ends it (Starlette ends this generator; the lane puts None in the box).
+    while (now := time.monotonic()) < plan.deadline:
+        try:
+            # a timeout on this task, not wait_for's extra task per wait: an idle stream
+            # holds one timer, not a task and its frame (decision 205)
+            async with asyncio.timeout(min(keepalive_at, plan.deadline) - now):
+                event = await box.get()
+        except TimeoutError:
+            if time.monotonic() >= keepalive_at:
+                keepalive_at = time.monotonic() + plan.keepalive
+                yield ": keepalive\n\n"
+            continue
+        if event is None:  # fell behind (reconnect and catch up), or the client left
+            return
+        if event is RECHECK:  # something was revoked somewhere: is it us?
+            if not await run_in_threadpool(_token_still_valid, factory, token):
+                return
+            continue
+        if event.get("wake") or event["cursor"] > cursor:
+            # A wake-up (another worker's share, or this one's): send what the database has
+            # numbered after our cursor, in order. Fan-outs from two threads can arrive out
+            # of cursor order; sending the event alone would make the earlier one look
+            # already seen.
+            async for chunk in catch_up():
+                yield chunk
+
+
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
 @router.get(
     "/events",
     response_class=StreamingResponse,
@@ -88,75 +169,15 @@ async def events(
     hub: Hub,
     after: OptionalCursor = None,
 ) -> StreamingResponse:
+    """The stream, for requests the lane leaves to the framework (see the module)."""
     assert ctx.actor is not None
-    pro_id = ctx.actor.id
-    resumed = parse_uint(request.headers.get("last-event-id"))
-    start = resumed if resumed is not None else (after or 0)
-    factory = request.app.state.session_factory
-    token = bearer_token(request)
+    start = start_cursor(request.headers.get("last-event-id"), after)
     audit.record(session, ctx, "events.connect", details={"after": start})
-    deadline = time.monotonic() + settings.access_token_minutes * 60
-    keepalive = settings.events_keepalive_seconds
-    ticker: RevocationTicker = request.app.state.revocation_ticker
-
-    def still_valid() -> bool:
-        return _token_still_valid(factory, token)
+    plan = StreamPlan(request.app.state, settings, ctx.actor.id, bearer_token(request), start)
 
     async def stream() -> AsyncIterator[str]:
-        cursor = start
-
-        async def catch_up() -> AsyncIterator[str]:
-            """Everything the database has numbered after the cursor, in order (the replay on
-            connect, and each wake-up)."""
-            nonlocal cursor
-            while True:
-                batch = await run_in_threadpool(_replay, factory, pro_id, cursor)
-                for item in batch:
-                    cursor = item["cursor"]
-                    yield _sse(item)
-                if len(batch) < REPLAY_BATCH:
-                    return
-
-        async with hub.subscribe(pro_id) as queue:
-            # Subscribed, then the revocation watcher running, then the token checked once
-            # more: a revocation committed since this request's authentication is seen here,
-            # and any later one reaches this stream as a RECHECK (events/ticker.py).
-            await ticker.running()
-            if not await run_in_threadpool(still_valid):
-                return
-            yield f"retry: 3000\n: connected, cursor {cursor}\n\n"
-            async for chunk in catch_up():
+        async with hub.subscribe(plan.pro_id) as box:
+            async for chunk in event_chunks(plan, box):
                 yield chunk
-            keepalive_at = time.monotonic() + keepalive
-            # Idle, the stream sleeps until an event, its keepalive or its end; a client that
-            # leaves is noticed by the response (Starlette ends this generator).
-            while (now := time.monotonic()) < deadline:
-                try:
-                    # a timeout on this task, not wait_for's extra task per wait: an idle
-                    # stream holds one timer, not a task and its frame (decision 205)
-                    async with asyncio.timeout(min(keepalive_at, deadline) - now):
-                        event = await queue.get()
-                except TimeoutError:
-                    if time.monotonic() >= keepalive_at:
-                        keepalive_at = time.monotonic() + keepalive
-                        yield ": keepalive\n\n"
-                    continue
-                if event is None:  # fell behind: let the client reconnect and catch up
-                    return
-                if event is RECHECK:  # something was revoked somewhere: is it us?
-                    if not await run_in_threadpool(still_valid):
-                        return
-                    continue
-                if event.get("wake") or event["cursor"] > cursor:
-                    # A wake-up (another worker's share, or this one's): send what the database
-                    # has numbered after our cursor, in order. Fan-outs from two threads can
-                    # arrive out of cursor order; sending the event alone would make the
-                    # earlier one look already seen.
-                    async for chunk in catch_up():
-                        yield chunk
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=STREAM_HEADERS)

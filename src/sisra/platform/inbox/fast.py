@@ -22,6 +22,7 @@ replayed), so validation errors, redirects and the OpenAPI document stay the fra
 import re
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -37,7 +38,6 @@ from sisra.platform.db import unit_of_work
 from sisra.platform.deps import (
     anonymous_context,
     bearer_token,
-    close_unit_of_work,
     professional_context,
 )
 from sisra.platform.errors import SisraError, error_response, invalid_value_response
@@ -54,6 +54,7 @@ _QUERY = re.compile(rb"(after|limit)=([0-9]{1,19})")
 MAX_RECEIPT_BODY = 1024  # {"kind": "downloaded"} with room to spare
 
 Handler = Callable[[Session, RequestContext], Response]
+T = TypeVar("T")
 
 
 def _page_query(query: bytes) -> tuple[int, int] | None:
@@ -137,31 +138,32 @@ def _content(
     return routes.item_content(request, session, ctx, request.app.state.blobs, note_id)
 
 
-async def _answer(request: Request, handler: Handler) -> Response:
-    """Authenticate, then run the handler and the commit in one thread-pool hop."""
+async def authenticated(request: Request, handler: Callable[[Session, RequestContext], T]) -> T:
+    """Authenticate the professional, then run ``handler`` and the commit in one thread-pool
+    hop; a refusal is raised (:class:`SisraError`). Also the event stream's way in
+    (:mod:`sisra.platform.events.lane`)."""
+    # the token first, on no connection of this request's (auth/cache.py)
+    actor = await request.app.state.auth_cache.actor(bearer_token(request))
+    ctx = await professional_context(anonymous_context(request).with_actor(actor))
     uow = unit_of_work(request.app.state.session_factory)
     session = uow.__enter__()
-    try:
-        actor = await request.app.state.auth_cache.actor(session, bearer_token(request))
-        ctx = await professional_context(anonymous_context(request).with_actor(actor))
-    except BaseException as exc:
-        await close_unit_of_work(uow, exc)
-        if isinstance(exc, SisraError):
-            return error_response(exc)
-        raise
 
-    def work() -> Response:
+    def work() -> T:
         try:
-            response = handler(session, ctx)
+            result = handler(session, ctx)
         except BaseException as exc:
             uow.__exit__(type(exc), exc, exc.__traceback__)
             raise
         uow.__exit__(None, None, None)  # committed before the first byte is sent
-        return response
+        return result
 
+    # not cancellable: once started, the handler and its commit run to their end
+    return await anyio.to_thread.run_sync(work)
+
+
+async def _answer(request: Request, handler: Handler) -> Response:
     try:
-        # not cancellable: once started, the handler and its commit run to their end
-        return await anyio.to_thread.run_sync(work)
+        return await authenticated(request, handler)
     except SisraError as exc:
         return error_response(exc)
     except DataError:
