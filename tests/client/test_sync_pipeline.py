@@ -31,6 +31,7 @@ from sisra.devtools.inbox import synthetic_item
 from support.export import make_item, make_pdf
 
 CONTENT = "/content"
+NOT_IN_INBOX = {"code": "notification_not_found", "message": "Ce document n'est plus là."}
 
 
 class FixedToken:
@@ -67,6 +68,10 @@ class FakeInbox:
         self.max_in_flight = 0
         self.before_content: Any = None  # called (with the id) before a body is sent
         self.on_receipt: Any = None  # called (with the id) when a receipt arrives
+        # the group receipt (decision 207): False answers 405 as a platform without it does
+        self.grouped = True
+        self.groups: list[int] = []  # the size of each group receipt recorded
+        self.refused: set[str] = set()  # receipts answered 404, alone or in a group
 
     def client(self) -> PlatformClient:
         return PlatformClient("http://plateforme.test", transport=httpx.MockTransport(self))
@@ -80,6 +85,8 @@ class FakeInbox:
             return httpx.Response(
                 200, json={"items": page, "next_cursor": last, "has_more": last < len(self.items)}
             )
+        if path == "/api/v1/inbox/receipts":
+            return self._group_receipt(json.loads(request.content))
         item_id = path.split("/")[4]
         if path.endswith(CONTENT):
             with self.lock:
@@ -94,11 +101,29 @@ class FakeInbox:
                     self.in_flight -= 1
             return httpx.Response(200, content=self.pdfs[item_id])
         assert path.endswith("/receipts") and json.loads(request.content) == {"kind": "downloaded"}
-        with self.lock:
-            self.log.append(("receipt", item_id))
-        if self.on_receipt is not None:
-            self.on_receipt(item_id)
+        if item_id in self.refused:
+            return httpx.Response(404, json=NOT_IN_INBOX)
+        self._receipts([item_id])
         return httpx.Response(200, json={})
+
+    def _group_receipt(self, body: dict[str, Any]) -> httpx.Response:
+        """All or nothing, as the platform's ``POST /api/v1/inbox/receipts``."""
+        if not self.grouped:
+            return httpx.Response(405, json={"code": "method_not_allowed", "message": "Non."})
+        assert body["kind"] == "downloaded" and 1 <= len(body["ids"]) <= 100
+        if self.refused & set(body["ids"]):
+            return httpx.Response(404, json=NOT_IN_INBOX)
+        with self.lock:
+            self.groups.append(len(body["ids"]))
+        self._receipts(body["ids"])
+        return httpx.Response(200, json=body)
+
+    def _receipts(self, ids: list[str]) -> None:
+        for item_id in ids:
+            with self.lock:
+                self.log.append(("receipt", item_id))
+            if self.on_receipt is not None:
+                self.on_receipt(item_id)
 
     def ids(self) -> list[str]:
         return [i["id"] for i in self.items]
@@ -229,6 +254,58 @@ def test_one_document_failing_in_a_backlog_holds_back_none_of_the_others(world):
     assert failure.id == broken and failure.error_code == "hash_mismatch"
     assert ("receipt", broken) not in inbox.log
     assert len(list(folder.iterdir())) == 11
+
+
+def _receipt_requests(inbox: FakeInbox) -> int:
+    return (
+        len(inbox.groups) + sum(1 for kind, _ in inbox.log if kind == "receipt") - sum(inbox.groups)
+    )
+
+
+def test_a_backlogs_receipts_go_by_group(world, monkeypatch):
+    """Each group of documents exported together is acknowledged in one request
+    (decision 207), after its files are recorded."""
+    inbox, engine, _folder, _tmp_path = world
+    # every download waits until four are under way: the groups are full
+    meet = threading.Barrier(DOWNLOADS, timeout=5)
+    inbox.before_content = lambda _item_id: meet.wait()
+    engine.catch_up()
+    report = engine.process_due()
+    assert (report.exported, report.failed) == (12, 0)
+    assert sorted(i for kind, i in inbox.log if kind == "receipt") == sorted(inbox.ids())
+    assert max(inbox.groups) > 1
+    assert _receipt_requests(inbox) < 12  # a group alone is a receipt of its own
+    for item_id in inbox.ids():
+        assert inbox.log.index(("export", item_id)) < inbox.log.index(("receipt", item_id))
+    assert all(s.receipt_sent for s in engine.state.all())
+
+
+def test_a_platform_without_group_receipts_gets_them_one_by_one(world):
+    inbox, engine, _folder, _tmp_path = world
+    inbox.grouped = False
+    engine.catch_up()
+    report = engine.process_due()
+    assert (report.exported, report.failed) == (12, 0)
+    assert inbox.groups == []
+    assert sorted(i for kind, i in inbox.log if kind == "receipt") == sorted(inbox.ids())
+    assert all(s.receipt_sent for s in engine.state.all())
+    assert engine._grouped_receipts is False  # asked once, then remembered
+
+
+def test_a_refused_receipt_in_a_group_fails_alone(world):
+    inbox, engine, _folder, _tmp_path = world
+    meet = threading.Barrier(DOWNLOADS, timeout=5)
+    inbox.before_content = lambda _item_id: meet.wait()
+    gone = inbox.ids()[1]  # deleted by its recipient on the web meanwhile
+    inbox.refused = {gone}
+    engine.catch_up()
+    report = engine.process_due()
+    assert report.exported == 12  # every document is in the folder
+    (failure,) = engine.state.failures()
+    assert failure.id == gone and failure.error_code == "notification_not_found"
+    acknowledged = {i for kind, i in inbox.log if kind == "receipt"}
+    assert acknowledged == set(inbox.ids()) - {gone}
+    assert {s.id for s in engine.state.all() if s.receipt_sent} == acknowledged
 
 
 def test_write_export_reads_a_pdf_once_when_its_sha256_is_given(tmp_path, monkeypatch):

@@ -87,3 +87,16 @@ def test_the_fast_lane_authenticates_as_the_framework(app_client, make_pro, make
         if path != "/api/v1/inbox":
             r = app_client.request(method, path, headers=outsider.headers, **kwargs)
             assert r.status_code == 404 and r.json()["code"] == "notification_not_found"
+
+
+def test_a_group_receipt_takes_one_thread_pool_hop(app_client, make_pro, make_patient, pdf, hops):
+    author, rec = make_pro(), make_pro()
+    patient = make_patient()
+    for n in range(4):
+        assert share(app_client, author, patient, [rec], pdf(f"n{n}")).status_code == 201
+    ids = [i["id"] for i in app_client.get("/api/v1/inbox", headers=rec.headers).json()["items"]]
+    hops.clear()
+    body = {"kind": "downloaded", "ids": ids}
+    r = app_client.post("/api/v1/inbox/receipts", headers=rec.headers, json=body)
+    assert r.status_code == 200 and r.json() == body
+    assert len(hops) == 1, hops

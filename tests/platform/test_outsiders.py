@@ -68,6 +68,10 @@ def test_a_logged_in_outsider_is_refused_on_each_patient_data_route(
         resp = app_client.request(method, path, headers=h, json=body)
         assert resp.status_code == status, (method, path, resp.text)
         assert resp.json()["message"]
+    # the group receipt (decision 207) refuses the same way
+    group = {"kind": "read", "ids": [note]}
+    resp = app_client.post("/api/v1/inbox/receipts", headers=h, json=group)
+    assert resp.status_code == 404 and resp.json()["code"] == "notification_not_found"
     # nothing leaked into the outsider's inbox, and the recipient's copy is untouched
     assert app_client.get("/api/v1/inbox", headers=h).json()["items"] == []
     item = app_client.get(f"/api/v1/inbox/{note}", headers=recipient.headers).json()

@@ -36,7 +36,7 @@ import httpx
 
 from sisra.client.api import ApiError, PlatformClient
 from sisra.client.auth import Credentials, StrongAuthRequired, refresh
-from sisra.client.errors import NETWORK, NO_REFRESH, ExportError, describe
+from sisra.client.errors import EXPIRED, NETWORK, NO_REFRESH, ExportError, describe
 from sisra.client.items import InboxItem
 from sisra.client.state import ItemState, LocalState
 from sisra.client.vault import fsync_dir
@@ -59,6 +59,8 @@ DOWNLOADS = 4
 RECEIPT_MARKS = 32
 
 Exporter = Callable[[InboxItem, Path], list[Path]]
+# each document's receipt: None when the platform recorded it, else why not
+Receipts = dict[str, Exception | None]
 T = TypeVar("T")
 
 
@@ -147,6 +149,8 @@ class SyncEngine:
         # while run() loops: a timer that cuts the live stream when a failed export is due
         self._running = False
         self._retry_timer: threading.Timer | None = None
+        # a group's receipts in one request (decision 207), until a platform without it says so
+        self._grouped_receipts = True
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # API calls with one transparent token refresh -----------------------------------------
@@ -224,7 +228,7 @@ class SyncEngine:
         counting it again."""
         pool = ThreadPoolExecutor(downloads, thread_name_prefix="monsisra-download")
         ahead: deque[tuple[ItemState, Future[Path] | None]] = deque()
-        receipts: deque[tuple[ItemState, Future[None]]] = deque()
+        receipts: deque[tuple[ItemState, Future[Receipts]]] = deque()
         acked: list[str] = []  # answered receipts, marked a few dozen at a time
         queue = iter(due)
 
@@ -267,7 +271,9 @@ class SyncEngine:
                     to_ack.remove(st)
                     self._failure(st, error)  # already counted: the state says it failed
                 refill()  # the next downloads start before this group's receipts
-                receipts.extend((st, pool.submit(self._send_receipt, st.id)) for st in to_ack)
+                if to_ack:  # the group's receipts, in one request (decision 207)
+                    sent = pool.submit(self._send_receipts, [st.id for st in to_ack])
+                    receipts.extend((st, sent) for st in to_ack)
                 self._answered(receipts, acked, wait=False)
                 if len(acked) >= RECEIPT_MARKS:
                     self.state.mark_receipts_sent(acked)
@@ -297,7 +303,7 @@ class SyncEngine:
         return []
 
     def _answered(
-        self, receipts: deque[tuple[ItemState, Future[None]]], sent: list[str], wait: bool
+        self, receipts: deque[tuple[ItemState, Future[Receipts]]], sent: list[str], wait: bool
     ) -> None:
         """The receipts answered at the head of ``receipts`` (all of them with ``wait``),
         added to ``sent``. A refused receipt fails its document as :meth:`process` does
@@ -305,11 +311,40 @@ class SyncEngine:
         while receipts and (wait or receipts[0][1].done()):
             st, answer = receipts.popleft()
             try:
-                answer.result()
+                error = answer.result()[st.id]
             except Exception as exc:
-                self._failure(st, exc)
+                error = exc
+            if error is not None:
+                self._failure(st, error)
                 continue
             sent.append(st.id)
+
+    def _send_receipts(self, ids: list[str]) -> Receipts:
+        """Several documents' « downloaded » receipts: one request where the platform takes
+        them together (all or nothing), else one by one, so that a refused one fails alone.
+        The platform cannot be reached, or the session ended: raised, for all of them."""
+        if len(ids) > 1 and self._grouped_receipts:
+            body = {"kind": "downloaded", "ids": ids}
+            try:
+                self._authorized(
+                    lambda t: self.client.post_json("/api/v1/inbox/receipts", body, token=t)
+                )
+                return dict.fromkeys(ids)
+            except ApiError as exc:
+                if exc.state == EXPIRED:
+                    raise
+                if exc.status == 405:  # a platform from before decision 207
+                    self._grouped_receipts = False
+        answers: Receipts = {}
+        for item_id in ids:
+            try:
+                self._send_receipt(item_id)
+                answers[item_id] = None
+            except Offline:
+                raise
+            except Exception as exc:
+                answers[item_id] = exc
+        return answers
 
     def _send_receipt(self, item_id: str) -> None:
         self._authorized(

@@ -1,11 +1,11 @@
-"""The inbox's three requests of a document's cycle, answered below the framework (decision 195).
+"""The inbox's requests of a document's cycle, answered below the framework (decision 195).
 
-Listing the inbox, downloading a received document and sending its receipt are what MonSisra
-does most. Through FastAPI each one walked the routes, solved five dependencies, validated
-its parameters and took two thread-pool hops (the handler, then the commit): about three
-quarters of the server's CPU for these requests. :class:`InboxFastLane`, a pure ASGI layer
-just inside the guards (``InputGuard``, ``BodyGuard``, the security headers), answers them
-itself when the request is well-formed:
+Listing the inbox, downloading a received document and sending its receipt (one, or several
+at once: decision 207) are what MonSisra does most. Through FastAPI each one walked the
+routes, solved five dependencies, validated its parameters and took two thread-pool hops
+(the handler, then the commit): about three quarters of the server's CPU for these requests.
+:class:`InboxFastLane`, a pure ASGI layer just inside the guards (``InputGuard``,
+``BodyGuard``, the security headers), answers them itself when the request is well-formed:
 
 - the same route functions (:mod:`sisra.platform.inbox.routes`) build the same answers;
 - the same authentication (the bearer token, the authentication cache of decision 188, the
@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import anyio
 import anyio.to_thread
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -42,7 +42,7 @@ from sisra.platform.deps import (
 )
 from sisra.platform.errors import SisraError, error_response, invalid_value_response
 from sisra.platform.inbox import routes, service
-from sisra.platform.inbox.schemas import ReceiptIn
+from sisra.platform.inbox.schemas import ReceiptIn, ReceiptsIn
 from sisra.platform.inputs import MAX_INT64, read_body
 
 PREFIX = "/api/v1/inbox"
@@ -52,9 +52,12 @@ _ITEM = re.compile(
 )
 _QUERY = re.compile(rb"(after|limit)=([0-9]{1,19})")
 MAX_RECEIPT_BODY = 1024  # {"kind": "downloaded"} with room to spare
+RECEIPTS = PREFIX + "/receipts"
+MAX_RECEIPTS_BODY = 8192  # 100 identifiers of 38 characters, with room to spare
 
 Handler = Callable[[Session, RequestContext], Response]
 T = TypeVar("T")
+B = TypeVar("B", bound=BaseModel)
 
 
 def _page_query(query: bytes) -> tuple[int, int] | None:
@@ -105,28 +108,45 @@ class InboxFastLane:
             if page is not None:
                 after, limit = page
                 return lambda s, c: routes.list_inbox(s, c, after, limit)
+        elif method == "POST" and path == RECEIPTS and _json_body(scope):
+            return await self._with_body(
+                scope, receive, send, MAX_RECEIPTS_BODY, ReceiptsIn, routes.post_receipts
+            )
         elif (m := _ITEM.fullmatch(path)) is not None:
             note_id = uuid.UUID(m[1])
             if method == "GET" and m[2] == "content":
                 return lambda s, c: _content(scope, receive, s, c, note_id)
             if method == "POST" and m[2] == "receipts" and _json_body(scope):
-                return await self._receipt(scope, receive, send, note_id)
+                return await self._with_body(
+                    scope,
+                    receive,
+                    send,
+                    MAX_RECEIPT_BODY,
+                    ReceiptIn,
+                    lambda s, c, body: routes.post_receipt(s, c, note_id, body),
+                )
         await self.app(scope, receive, send)
         return None
 
-    async def _receipt(
-        self, scope: Scope, receive: Receive, send: Send, note_id: uuid.UUID
+    async def _with_body(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        limit: int,
+        model: type[B],
+        route: Callable[[Session, RequestContext, B], Response],
     ) -> Handler | None:
-        raw, replay = await read_body(receive, MAX_RECEIPT_BODY)
-        body: ReceiptIn | None = None
+        """The route with the request's JSON body when it is a valid ``model``; else FastAPI
+        answers (the body replayed)."""
+        raw, replay = await read_body(receive, limit)
         if raw is not None:
             try:
-                body = ReceiptIn.model_validate_json(raw)
+                body = model.model_validate_json(raw)
             except ValidationError:
-                body = None
-        if body is not None:
-            receipt = body
-            return lambda s, c: routes.post_receipt(s, c, note_id, receipt)
+                pass
+            else:
+                return lambda s, c: route(s, c, body)
         await self.app(scope, replay, send)
         return None
 

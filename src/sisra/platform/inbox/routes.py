@@ -9,7 +9,13 @@ from sisra.platform.deps import Blobs, DbSession, ProContext
 from sisra.platform.documents import content
 from sisra.platform.documents import service as documents
 from sisra.platform.inbox import service
-from sisra.platform.inbox.schemas import InboxItem, InboxPage, ReceiptIn
+from sisra.platform.inbox.schemas import (
+    InboxItem,
+    InboxPage,
+    ReceiptIn,
+    ReceiptsIn,
+    ReceiptsOut,
+)
 from sisra.platform.inputs import Cursor, limit_query
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
@@ -29,6 +35,14 @@ def list_inbox(
 ) -> Response:
     """Received documents after the cursor, in server order (oldest first)."""
     return _json(service.list_after_json(session, ctx, after, limit))
+
+
+@router.post("/receipts", response_model=ReceiptsOut)
+def post_receipts(session: DbSession, ctx: ProContext, body: ReceiptsIn) -> Response:
+    """Receipts of one kind for several received documents at once, all or nothing: when one
+    of them is not yours (or no longer in your inbox), none is recorded and the answer is
+    the one its own receipt would get."""
+    return _json(service.receipts_json(session, ctx, body.ids, body.kind))
 
 
 @router.get("/{notification_id}", response_model=InboxItem)

@@ -2,7 +2,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from sisra.common.ins import DEFAULT_PATIENT_ID_OID
 
@@ -96,3 +96,24 @@ class InboxPage(BaseModel):
 
 class ReceiptIn(BaseModel):
     kind: Literal["downloaded", "read"]
+
+
+# receipts of one kind for several items in one request (decision 207)
+MAX_RECEIPTS = 100
+
+
+class ReceiptsIn(BaseModel):
+    kind: Literal["downloaded", "read"]
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_RECEIPTS)
+
+    @field_validator("ids")
+    @classmethod
+    def _once_each(cls, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("chaque document une seule fois")
+        return ids
+
+
+class ReceiptsOut(BaseModel):
+    kind: Literal["downloaded", "read"]
+    ids: list[uuid.UUID]

@@ -495,25 +495,82 @@ def receipt_json(
     return item
 
 
+def receipts_json(
+    session: Session,
+    ctx: RequestContext,
+    ids: list[uuid.UUID],
+    kind: Literal["downloaded", "read"],
+) -> dict[str, Any]:
+    """Receipts of one kind for several of the caller's items, all or nothing (decision 207).
+
+    One ``UPDATE`` for all of them, then one audit row each, as one by one. When it matches
+    fewer items than asked, the first that is not the caller's own published, not deleted
+    item is refused as :func:`receipt_json` refuses it (an outsider's attempt audited), and
+    nothing is recorded: the client then sends its receipts one by one."""
+    assert ctx.actor is not None
+    conn = session.connection()
+    params = {"ids": ids, "recipient": ctx.actor.id, "now": utcnow()}
+    if conn.execute(_receipts_stmt(kind), params).rowcount != len(ids):
+        for note_id in ids:
+            own(session, ctx, note_id)  # the first one not found or not the caller's: raised
+        raise _not_in_inbox()  # deleted meanwhile
+    for document_id, patient_id in conn.execute(_receipts_audit_stmt(), {"ids": ids}):
+        audit.record(
+            session,
+            ctx,
+            f"inbox.receipt.{kind}",
+            patient_id=patient_id,
+            document_id=document_id,
+        )
+    return {"kind": kind, "ids": [str(note_id) for note_id in ids]}
+
+
+@cache
+def _receipts_stmt(kind: Literal["downloaded", "read"]) -> Update:
+    """:func:`_receipt_stmt` for a list of items (``ids``)."""
+    return _receipt_update(kind, many=True)
+
+
+@cache
+def _receipts_audit_stmt() -> Select[uuid.UUID, uuid.UUID]:
+    return (
+        select(Document.id, Document.patient_id)
+        .join(Notification, Notification.document_id == Document.id)
+        .where(Notification.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Notification.seq)
+    )
+
+
 @cache
 def _receipt_stmt(kind: Literal["downloaded", "read"]) -> Update:
     """The receipt's ``UPDATE``: the first time of each receipt kept (built once per kind)."""
+    return _receipt_update(kind, many=False)
+
+
+def _receipt_update(kind: Literal["downloaded", "read"], many: bool) -> Update:
     table = cast(Table, Notification.__table__)
+    n = table.c
+    which = n.id.in_(bindparam("ids", expanding=True)) if many else n.id == bindparam("note_id")
+    return (
+        update(table)
+        .where(
+            which,
+            n.recipient_id == bindparam("recipient"),
+            n.deleted_at.is_(None),
+            n.seq.is_not(None),  # not published by the sequencer yet: not in the inbox
+        )
+        .values(**_receipt_values(table, kind))
+    )
+
+
+def _receipt_values(table: Table, kind: Literal["downloaded", "read"]) -> dict[str, Any]:
+    """The first time of each receipt kept; 'read' implies 'downloaded'."""
     n = table.c
     now = bindparam("now", type_=n.delivered_at.type)
     values: dict[str, Any] = {"delivered_at": func.coalesce(n.delivered_at, now)}
     if kind == "read":
         values["read_at"] = func.coalesce(n.read_at, now)
-    return (
-        update(table)
-        .where(
-            n.id == bindparam("note_id"),
-            n.recipient_id == bindparam("recipient"),
-            n.deleted_at.is_(None),
-            n.seq.is_not(None),  # not published by the sequencer yet: not in the inbox
-        )
-        .values(**values)
-    )
+    return values
 
 
 def delete(session: Session, ctx: RequestContext, notification_id: uuid.UUID) -> None:
