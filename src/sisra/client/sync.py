@@ -57,6 +57,8 @@ DOWNLOADS = 4
 # Answered receipts are marked in the state this many at a time (one commit): a mark lost in
 # a crash only sends an idempotent receipt again.
 RECEIPT_MARKS = 32
+# At most this many receipts in one request (the platform's limit, decision 207).
+GROUP_RECEIPTS = 100
 
 Exporter = Callable[[InboxItem, Path], list[Path]]
 # each document's receipt: None when the platform recorded it, else why not
@@ -230,7 +232,20 @@ class SyncEngine:
         ahead: deque[tuple[ItemState, Future[Path] | None]] = deque()
         receipts: deque[tuple[ItemState, Future[Receipts]]] = deque()
         acked: list[str] = []  # answered receipts, marked a few dozen at a time
+        unsent: list[ItemState] = []  # exported and recorded, receipt not asked for yet
         queue = iter(due)
+
+        def send_receipts(force: bool = False) -> None:
+            """Ask for the waiting receipts in one request, unless one is under way: they
+            gather meanwhile, so a backlog's receipts go a few dozen at a time and a lone
+            document's at once (decision 207)."""
+            busy = bool(receipts) and not receipts[-1][1].done()
+            while unsent and (force or not busy or len(unsent) >= GROUP_RECEIPTS):
+                group = unsent[:GROUP_RECEIPTS]
+                del unsent[:GROUP_RECEIPTS]
+                sent = pool.submit(self._send_receipts, [st.id for st in group])
+                receipts.extend((st, sent) for st in group)
+                busy = True
 
         def refill() -> None:
             while len(ahead) < downloads and (st := next(queue, None)) is not None:
@@ -241,6 +256,7 @@ class SyncEngine:
             while True:
                 refill()
                 if not ahead:
+                    send_receipts(force=True)
                     self._answered(receipts, acked, wait=True)
                     return
                 # the head, and after it every document already downloaded (a few at most)
@@ -271,9 +287,8 @@ class SyncEngine:
                     to_ack.remove(st)
                     self._failure(st, error)  # already counted: the state says it failed
                 refill()  # the next downloads start before this group's receipts
-                if to_ack:  # the group's receipts, in one request (decision 207)
-                    sent = pool.submit(self._send_receipts, [st.id for st in to_ack])
-                    receipts.extend((st, sent) for st in to_ack)
+                unsent.extend(to_ack)
+                send_receipts()
                 self._answered(receipts, acked, wait=False)
                 if len(acked) >= RECEIPT_MARKS:
                     self.state.mark_receipts_sent(acked)
