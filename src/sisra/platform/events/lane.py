@@ -39,7 +39,7 @@ from sisra.platform.inbox.fast import authenticated
 from sisra.platform.inputs import MAX_INT64
 
 PATH = "/api/v1/events"
-BODY = "http.response.body"
+START, BODY = "http.response.start", "http.response.body"
 _AFTER = re.compile(rb"after=([0-9]{1,19})")
 
 
@@ -54,10 +54,10 @@ def _after(query: bytes) -> tuple[bool, int | None]:
     return True, int(m[1])
 
 
-def _start_message() -> Message:
+def _stream_headers() -> list[tuple[bytes, bytes]]:
     # Starlette's own headers for the stream (content type with its charset, no length)
     response = StreamingResponse(iter(()), media_type="text/event-stream", headers=STREAM_HEADERS)
-    return {"type": "http.response.start", "status": 200, "headers": response.raw_headers}
+    return response.raw_headers
 
 
 async def _until_disconnect(receive: Receive, box: Mailbox) -> None:
@@ -71,7 +71,7 @@ class EventsLane:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._start = _start_message()
+        self._headers = _stream_headers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "GET":
@@ -103,14 +103,14 @@ class EventsLane:
         await self._stream(plan, state.hub, receive, send)
 
     async def _stream(self, plan: StreamPlan, hub: EventHub, receive: Receive, send: Send) -> None:
-        await send(self._start)
+        # a list of its own: the middlewares outside add their headers to it
+        start: Message = {"type": START, "status": 200, "headers": list(self._headers)}
+        await send(start)
         async with hub.subscribe(plan.pro_id) as box:
             leaving = asyncio.ensure_future(_until_disconnect(receive, box))
             try:
                 async for chunk in event_chunks(plan, box):
-                    await send(
-                        {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
-                    )
+                    await send({"type": BODY, "body": chunk.encode(), "more_body": True})
             finally:
                 leaving.cancel()
         await send({"type": BODY, "body": b"", "more_body": False})
