@@ -120,6 +120,12 @@ def test_what_the_lane_leaves_gets_the_framework_answer(
     other.close()
 
 
+def _wait_until(condition: Callable[[], bool], seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_a_client_that_leaves_ends_its_stream(settings: Settings, make_pro) -> None:
     pro = make_pro()
     server = RunningServer(settings)
@@ -129,14 +135,18 @@ def test_a_client_that_leaves_ends_its_stream(settings: Settings, make_pro) -> N
             httpx.Client(timeout=httpx.Timeout(10, read=10)) as client,
             client.stream("GET", f"{server.url}/api/v1/events", headers=pro.headers) as resp,
         ):
+            assert resp.status_code == 200, resp.read()
+            seen: list[str] = []
             for line in resp.iter_lines():
+                seen.append(line)
                 if line.startswith(": connected"):
                     break
-            assert hub.subscribers(pro.id) == 1
+            assert seen and seen[-1].startswith(": connected"), seen
+            # subscribed before « connected » is written; read from another thread, so waited for
+            _wait_until(lambda: hub.subscribers(pro.id) == 1)
+            assert hub.subscribers(pro.id) == 1, "the open stream is not subscribed"
         # the connection is closed: the stream notices without waiting for its keepalive
-        deadline = time.monotonic() + 5
-        while hub.subscribers(pro.id) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _wait_until(lambda: hub.subscribers(pro.id) == 0)
         assert hub.subscribers(pro.id) == 0, "the stream outlived its client"
     finally:
         server.stop()
