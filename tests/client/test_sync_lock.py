@@ -82,3 +82,28 @@ def test_the_command_line_sync_refuses_an_account_monsisra_is_syncing(account_st
     done = sync()  # free again: it gets as far as the (unreachable) platform
     assert "reçoit déjà" not in done.stdout + done.stderr
     assert "ne répond pas" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_a_closing_hold_of_this_process_is_waited_for(account_store):
+    """MonSisra's « Déconnexion » lets go at once and releases when its sync thread ends:
+    logging in again waits for that release; nobody else's hold is waited for."""
+    import threading
+
+    from sisra.client.lock import wait_released
+
+    account = offline_account(account_store, LOCAL)
+    assert wait_released(account, timeout=0)  # nothing closing: no wait
+    first = hold_sync(account)
+    assert wait_released(account, timeout=0)  # held, not closing: hold_sync refuses it
+    first.closing()
+    assert not wait_released(account, timeout=0.05)
+    timer = threading.Timer(0.3, first.release)
+    timer.start()
+    try:
+        assert wait_released(account, timeout=10)
+        with hold_sync(account) as again:
+            assert again.held
+    finally:
+        timer.cancel()
+    first.closing()  # after its release: nothing to wait for
+    assert wait_released(account, timeout=0)

@@ -102,3 +102,47 @@ def test_the_same_user_cannot_be_opened_twice_on_one_computer(qtbot, account_sto
     finally:
         first.quit()
         second.quit()
+
+
+def test_logging_in_again_right_after_deconnexion_waits_for_the_last_sync(
+    qtbot, account_store, monkeypatch
+):
+    """« Déconnexion », then the password again at once: the last sync thread, still ending,
+    holds the account a moment longer. The login waits for it; it never tells the user that
+    another MonSisra receives these documents."""
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    import sisra.desktop.session as session_module
+    from sisra.desktop.app import Controller
+
+    ending = threading.Event()
+    real_open_engine = session_module.open_engine
+
+    def slow_to_end(*args, **kwargs):  # a sync thread that takes two seconds to end
+        running = real_open_engine(*args, **kwargs)
+        close = running.close
+
+        def close_slowly() -> None:
+            ending.set()
+            threading.Event().wait(2.0)
+            close()
+
+        running.close = close_slowly
+        return running
+
+    monkeypatch.setattr(session_module, "open_engine", slow_to_end)
+    account = offline_account(account_store, PASSWORD)
+    controller = Controller(account_store)
+    controller.open_documents(account_store.unlock(account.id, PASSWORD))
+    try:
+        controller.logout()  # « Déconnexion »
+        assert ending.wait(10), "the sync thread did not start to end"
+        login = controller.login
+        qtbot.keyClicks(login.password, PASSWORD)
+        qtbot.mouseClick(login.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: controller.documents is not None, timeout=20_000)
+        assert "reçoit déjà" not in login.message.text()
+    finally:
+        controller.quit()

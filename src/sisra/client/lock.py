@@ -5,12 +5,18 @@ Two engines on the same account (MonSisra started twice, or the desktop beside
 the practice software's folder. Whoever syncs an account holds an exclusive lock on
 ``sync.lock`` in the account's folder; the operating system releases it when the process
 ends, even when it is killed, so a crash never leaves an account locked.
+
+Within one process, MonSisra's « Déconnexion » releases the lock only once its sync thread has
+ended (:meth:`SyncLock.closing`), a moment later. Logging in again meanwhile is the same
+user in the same window, not another MonSisra: :func:`wait_released` lets the login wait for
+that release instead of telling the user another window holds the account.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -18,6 +24,11 @@ from sisra.client.accounts import Account, AccountError
 from sisra.common.french import de
 
 LOCK_FILE = "sync.lock"
+RELEASE_WAIT_S = 15.0  # a closing sync thread ends at its next step: seconds at worst
+
+# this process's locks whose release is under way: the lock file's path -> set when released
+_closing: dict[Path, threading.Event] = {}
+_closing_guard = threading.Lock()
 
 
 def in_use_message(account: Account) -> str:
@@ -39,10 +50,20 @@ class SyncLock:
     def held(self) -> bool:
         return self._fd is not None
 
+    def closing(self) -> None:
+        """Its holder has let go and releases it soon (when its sync thread ends)."""
+        if self._fd is not None:
+            with _closing_guard:
+                _closing.setdefault(self.path, threading.Event())
+
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)  # closing the descriptor releases the lock
+        with _closing_guard:
+            released = _closing.pop(self.path, None)
+        if released is not None:
+            released.set()
 
     def __enter__(self) -> SyncLock:
         return self
@@ -54,6 +75,16 @@ class SyncLock:
         _tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def wait_released(account: Account, timeout: float = RELEASE_WAIT_S) -> bool:
+    """Wait (off the UI thread) for this process's closing hold of the account to end.
+
+    True when nothing of this process is closing it (any more). Another process's hold is
+    not waited for: :func:`hold_sync` refuses it with its message."""
+    with _closing_guard:
+        released = _closing.get(account.folder / LOCK_FILE)
+    return released is None or released.wait(timeout)
 
 
 def hold_sync(account: Account) -> SyncLock:

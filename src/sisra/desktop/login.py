@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from sisra.client.accounts import Account, AccountStore, UnlockedAccount
+from sisra.client.lock import wait_released
 from sisra.desktop.icons import app_pixmap
 from sisra.desktop.tasks import describe_error, run_task
 
@@ -141,7 +142,13 @@ class LoginWindow(QWidget):
             self.password.setFocus()
             self._say(describe_error(exc), error=True)
 
-        run_task(lambda: self.store.unlock(account.id, password), done, failed, owner=self)
+        def unlock() -> UnlockedAccount:
+            # after « Déconnexion », this window's last sync may still be ending: wait for it
+            # rather than report the account as in use by another MonSisra
+            wait_released(account)
+            return self.store.unlock(account.id, password)
+
+        run_task(unlock, done, failed, owner=self)
 
     def change_password(self) -> None:
         account = self.account()

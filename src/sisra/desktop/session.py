@@ -129,8 +129,10 @@ class AccountSession(QObject):
         self.unlocked.lock()
         with self._release_guard:
             self._closed = True
-            if not self._engine_running:
-                self._lock.release()  # else the engine thread releases it as it ends
+            if self._engine_running:
+                self._lock.closing()  # the engine thread releases it as it ends
+            else:
+                self._lock.release()
 
     # reads (UI thread, local database) --------------------------------------------------
     def items(self, paths: Sequence[str]) -> tuple[list[StoredItem], set[str]]:
