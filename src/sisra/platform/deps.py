@@ -3,9 +3,9 @@
 import asyncio
 import ipaddress
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -20,6 +20,8 @@ from sisra.platform.errors import Forbidden, NotAuthenticated
 from sisra.platform.events.hub import EventHub
 from sisra.platform.settings import Settings
 from sisra.platform.storage import EncryptedBlobs
+
+T = TypeVar("T")
 
 
 async def close_unit_of_work(uow: Any, exc: BaseException | None) -> bool:
@@ -196,6 +198,29 @@ async def admin_context(ctx: Context) -> RequestContext:
     if ctx.actor is None or not ctx.actor.is_admin:
         raise Forbidden("Réservé aux administrateurs.", code="admin_only")
     return ctx
+
+
+async def authenticated(request: Request, handler: Callable[[Session, RequestContext], T]) -> T:
+    """For the lanes below the framework (the inbox's, decision 195; the event stream's,
+    decision 206): authenticate the professional as :func:`current_context` and
+    :func:`professional_context` do, then run ``handler`` and the commit in one thread-pool
+    hop, as :func:`get_session` would in two. A refusal is raised (:class:`SisraError`)."""
+    # the token first, on no connection of this request's (auth/cache.py)
+    ctx = await professional_context(await current_context(request))
+    uow = unit_of_work(request.app.state.session_factory)
+    session = uow.__enter__()
+
+    def work() -> T:
+        try:
+            result = handler(session, ctx)
+        except BaseException as exc:
+            uow.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        uow.__exit__(None, None, None)  # committed before the first byte is sent
+        return result
+
+    # not cancellable: once started, the handler and its commit run to their end
+    return await anyio.to_thread.run_sync(work)
 
 
 ProContext = Annotated[RequestContext, Depends(professional_context)]

@@ -8,7 +8,7 @@ about 20 KB of a stream's 45. :class:`EventsLane`, a pure ASGI layer just inside
 (``InputGuard``, ``BodyGuard``, the security headers), serves a well-formed request itself:
 
 - the same authentication and audit row as the inbox's lane
-  (:func:`sisra.platform.inbox.fast.authenticated`: the bearer token, the authentication
+  (:func:`sisra.platform.deps.authenticated`: the bearer token, the authentication
   cache, the professional check, the ``events.connect`` row committed before the first
   byte), the same refusals (:func:`sisra.platform.errors.error_response`);
 - the same stream (:func:`sisra.platform.events.routes.event_chunks`), written to the
@@ -31,11 +31,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sisra.platform.audit import service as audit
 from sisra.platform.context import RequestContext
-from sisra.platform.deps import bearer_token
+from sisra.platform.deps import authenticated, bearer_token
 from sisra.platform.errors import SisraError, error_response, invalid_value_response
 from sisra.platform.events.hub import EventHub, Mailbox
 from sisra.platform.events.routes import STREAM_HEADERS, StreamPlan, event_chunks, start_cursor
-from sisra.platform.inbox.fast import authenticated
 from sisra.platform.inputs import MAX_INT64
 
 PATH = "/api/v1/events"

@@ -24,8 +24,6 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-import anyio
-import anyio.to_thread
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -34,12 +32,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sisra.platform.context import RequestContext
-from sisra.platform.db import unit_of_work
-from sisra.platform.deps import (
-    anonymous_context,
-    bearer_token,
-    professional_context,
-)
+from sisra.platform.deps import authenticated
 from sisra.platform.errors import SisraError, error_response, invalid_value_response
 from sisra.platform.inbox import routes, service
 from sisra.platform.inbox.schemas import ReceiptIn, ReceiptsIn
@@ -56,7 +49,6 @@ RECEIPTS = PREFIX + "/receipts"
 MAX_RECEIPTS_BODY = 8192  # 100 identifiers of 38 characters, with room to spare
 
 Handler = Callable[[Session, RequestContext], Response]
-T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 
 
@@ -156,29 +148,6 @@ def _content(
 ) -> Response:
     request = Request(scope, receive)
     return routes.item_content(request, session, ctx, request.app.state.blobs, note_id)
-
-
-async def authenticated(request: Request, handler: Callable[[Session, RequestContext], T]) -> T:
-    """Authenticate the professional, then run ``handler`` and the commit in one thread-pool
-    hop; a refusal is raised (:class:`SisraError`). Also the event stream's way in
-    (:mod:`sisra.platform.events.lane`)."""
-    # the token first, on no connection of this request's (auth/cache.py)
-    actor = await request.app.state.auth_cache.actor(bearer_token(request))
-    ctx = await professional_context(anonymous_context(request).with_actor(actor))
-    uow = unit_of_work(request.app.state.session_factory)
-    session = uow.__enter__()
-
-    def work() -> T:
-        try:
-            result = handler(session, ctx)
-        except BaseException as exc:
-            uow.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        uow.__exit__(None, None, None)  # committed before the first byte is sent
-        return result
-
-    # not cancellable: once started, the handler and its commit run to their end
-    return await anyio.to_thread.run_sync(work)
 
 
 async def _answer(request: Request, handler: Handler) -> Response:
