@@ -95,6 +95,15 @@ def project_exporter(folder: Path) -> tuple[Exporter, str] | None:
     load_profiles = getattr(export, "load_profiles", None)
     if write_export is None or (get_profile is None and load_profiles is None):
         return None
+    folder_exporter = getattr(export, "FolderExporter", None)
+    if folder_exporter is not None and get_profile is not None:
+        # as sisra.client.engine.exporter_for: its files staged in the download threads
+        # (decision 208)
+        profile = get_profile(PDF_PROFILE_ID)
+        label = getattr(profile, "label", PDF_PROFILE_ID)
+        return folder_exporter(profile, folder), (
+            f"sisra.client.export.FolderExporter, profile {PDF_PROFILE_ID!r} ({label})"
+        )
     if get_profile is not None:
         profile = get_profile(PDF_PROFILE_ID)
     else:

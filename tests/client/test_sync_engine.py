@@ -340,8 +340,10 @@ def test_a_notification_deleted_during_its_export_stays_deleted(tmp_path):
     state.mark_exported("n1", [tmp_path / "a.pdf"])  # the engine, a moment later
     st = state.get("n1")
     assert st.status == "deleted" and st.files == [str(tmp_path / "a.pdf")]
+    assert state.current(st) == st  # as the engine tells the window (its item reused)
     state.mark_failed("n1", "notification_not_found", "Supprimée.", 60)  # its receipt: 404
     assert state.get("n1").status == "deleted"
+    assert state.current(st) == state.get("n1")
     assert state.due() == [] and [s.id for s in state.visible()] == []
 
 

@@ -23,7 +23,7 @@ import sisra.client.sync as sync_module
 from sisra.client.api import PlatformClient
 from sisra.client.auth import Credentials
 from sisra.client.errors import ApiError
-from sisra.client.export import get_profile, write_export
+from sisra.client.export import FolderExporter, get_profile, stage_export, write_export
 from sisra.client.items import InboxItem
 from sisra.client.state import LocalState
 from sisra.client.sync import DOWNLOADS, CredentialTokens, Offline, SyncEngine
@@ -481,3 +481,108 @@ def test_an_export_folder_is_listed_once_for_many_exports(tmp_path, monkeypatch)
         write_export(get_profile("pdf"), folder, InboxItem.from_json(data), pdf)
     assert len(list(folder.iterdir())) == 5
     assert len(listed) <= 1  # not once per export: a folder of thousands of files
+
+
+@pytest.fixture
+def staging_world(tmp_path: Path):
+    """The fake platform's backlog, exported by the practice's real exporter (« PDF seul »),
+    every document of the same patient, title and date: the same file name for all."""
+    inbox = FakeInbox(12)
+    first = inbox.items[0]
+    for item in inbox.items:
+        item["patient"] = first["patient"]
+        item["document"].update(
+            title=first["document"]["title"], clinical_date=first["document"]["clinical_date"]
+        )
+        item["created_at"] = first["created_at"]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    state = LocalState(tmp_path / "state.db")
+    exporter = FolderExporter(get_profile("pdf"), folder)
+    engine = SyncEngine(inbox.client(), FixedToken(), state, exporter, tmp_path / "work")
+    yield inbox, engine, folder
+    state.close()
+
+
+def _assert_numbered_in_inbox_order(inbox: FakeInbox, engine: SyncEngine) -> None:
+    """Each document exported under the one name, numbered in the inbox's order, with its
+    own content."""
+    by_id = {s.id: s.files for s in engine.state.all()}
+    names = [Path(by_id[item_id][0]).name for item_id in inbox.ids()]
+    stem = names[0].removesuffix(".pdf")
+    assert names == [f"{stem}.pdf"] + [f"{stem} ({n}).pdf" for n in range(2, 13)]
+    for item in inbox.items:
+        assert Path(by_id[item["id"]][0]).read_bytes() == inbox.pdfs[item["id"]]
+
+
+def _staged_parts(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(".sisra-")]
+
+
+def test_a_backlogs_files_are_written_in_the_download_threads_and_named_in_the_inbox_order(
+    staging_world, monkeypatch
+):
+    """Decision 208: the writes and fsyncs of the files run beside each other, in the
+    download threads; the names are chosen one after the other, so the twelve documents of
+    the same name are numbered in the inbox's order, each with its own content."""
+    import sisra.client.export as export_module
+
+    inbox, engine, folder = staging_world
+    writers: list[str] = []
+    real_stage = export_module._stage
+
+    def spying_stage(*args: Any, **kwargs: Any) -> Path:
+        writers.append(threading.current_thread().name)
+        return real_stage(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "_stage", spying_stage)
+    engine.catch_up()
+    report = engine.process_due()
+    assert (report.exported, report.failed) == (12, 0)
+    assert len(writers) == 12
+    assert all(name.startswith("monsisra-download") for name in writers), writers
+    _assert_numbered_in_inbox_order(inbox, engine)
+    assert _staged_parts(folder) == []
+
+
+def test_a_backlog_cut_off_leaves_no_staged_file_in_the_practice_folder(staging_world):
+    """The platform goes away mid-backlog: what the download threads had staged and the
+    exporting thread had not named yet is removed, and the next pass exports each document
+    once, under the name it would have had."""
+    inbox, engine, folder = staging_world
+    failing = inbox.ids()[6]
+    gate = threading.Event()
+
+    def unreachable(item_id: str) -> None:
+        if item_id == failing:
+            gate.wait(5)  # the downloads after it are staged meanwhile
+            raise httpx.ConnectError("connexion refusée")
+        if item_id in inbox.ids()[7:]:
+            gate.set()
+
+    inbox.before_content = unreachable
+    engine.catch_up()
+    with pytest.raises(Offline):
+        engine.process_due()
+    assert gate.is_set()  # a later document had been downloaded, hence staged
+    assert _staged_parts(folder) == []
+    done_first = {s.id for s in engine.state.all() if s.status == "exported"}
+    assert set(inbox.ids()[:6]) <= done_first and failing not in done_first
+
+    inbox.before_content = None  # the platform is back
+    assert engine.process_due().failed == 0
+    assert len(list(folder.iterdir())) == 12 and _staged_parts(folder) == []
+    _assert_numbered_in_inbox_order(inbox, engine)
+
+
+def test_a_staged_export_discarded_or_already_there_leaves_only_the_files(tmp_path):
+    pdf = make_pdf(tmp_path / "document.pdf")
+    item = InboxItem.from_json(make_item(pdf))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    stage_export(get_profile("xdm"), folder, item, pdf).discard()
+    assert list(folder.iterdir()) == []  # the PDF's copy and the archive removed
+    (final,) = stage_export(get_profile("pdf"), folder, item, pdf).finish()
+    # staged again, and the same content is already there under its name: the name reused
+    assert stage_export(get_profile("pdf"), folder, item, pdf).finish() == [final]
+    assert list(folder.iterdir()) == [final]

@@ -29,7 +29,7 @@ def default_export_folder() -> Path:
 
 def exporter_for(account: Account) -> Exporter:
     """The account's practice software profile and folder, as the engine's exporter."""
-    from sisra.client.export import get_profile, write_export
+    from sisra.client.export import FolderExporter, get_profile
     from sisra.client.export.permissions import FileAccess, GroupError
 
     profile = get_profile(account.settings.software_profile_id or DEFAULT_PROFILE)
@@ -43,26 +43,7 @@ def exporter_for(account: Account) -> Exporter:
 
         return refuse
     folder = Path(account.settings.export_folder or default_export_folder())
-    ascii_names = account.settings.ascii_names
-
-    def export(item: InboxItem, pdf: Path) -> list[Path]:
-        # the INS OID, the recipient and the structure ids come with the item; the engine
-        # hands over a PDF it has verified against the item's SHA-256 (decision 201), and
-        # fsyncs the folder itself, once for a few exports, before any receipt (decision 202)
-        return list(
-            write_export(
-                profile,
-                folder,
-                item,
-                pdf,
-                ascii_names=ascii_names,
-                access=access,
-                sha256=item.document.sha256,
-                sync_folder=False,
-            )
-        )
-
-    return export
+    return FolderExporter(profile, folder, account.settings.ascii_names, access)
 
 
 class AccountSyncEngine(SyncEngine):

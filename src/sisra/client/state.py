@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,29 @@ class LocalState:
     def get(self, item_id: str) -> ItemState | None:
         row = self._db.execute("SELECT * FROM items WHERE id=?", (item_id,)).fetchone()
         return stored_state(row) if row else None
+
+    def current(self, st: ItemState) -> ItemState | None:
+        """``st`` as stored now, its item reused: the platform's JSON is written once (by
+        :meth:`record`) and never changed, so only the columns that change are read (a
+        backlog's exported documents, told one by one to the window)."""
+        row = self._db.execute(
+            "SELECT status, attempts, next_try, error_code, error_message, files, receipt_sent "
+            "FROM items WHERE id=?",
+            (st.id,),
+        ).fetchone()
+        if row is None:
+            return None
+        status, attempts, next_try, code, message, files, receipt = row
+        return replace(
+            st,
+            status=status,
+            attempts=int(attempts),
+            next_try=float(next_try),
+            error_code=code,
+            error_message=message,
+            files=json.loads(files) if files else [],
+            receipt_sent=bool(receipt),
+        )
 
     def due(self, now: float | None = None) -> list[ItemState]:
         """Items to (re)try now, oldest first: pending ones and failures past their backoff."""

@@ -54,6 +54,10 @@ CHUNK = 64 * 1024
 # A backlog (enrolment, a night off) is downloaded this many documents at a time; exports and
 # receipts stay one at a time, in the inbox's order (decision 201).
 DOWNLOADS = 4
+# ... and up to this many are downloaded ahead of the export (DOWNLOADS at a time): the
+# exporting thread names and records those ready together, one folder fsync and one commit
+# for them all (decision 208).
+AHEAD = 16
 # Answered receipts are marked in the state this many at a time (one commit): a mark lost in
 # a crash only sends an idempotent receipt again.
 RECEIPT_MARKS = 32
@@ -61,6 +65,28 @@ RECEIPT_MARKS = 32
 GROUP_RECEIPTS = 100
 
 Exporter = Callable[[InboxItem, Path], list[Path]]
+
+
+class Staged(Protocol):
+    """A document's files written under temporary names in its folder, not named yet."""
+
+    def finish(self) -> list[Path]: ...  # named and renamed into place: the final paths
+
+    def discard(self) -> None: ...  # removed: not exported in this run
+
+
+class StagingExporter(Protocol):
+    """An :data:`Exporter` that can also write a document's files first and name them after
+    (``sisra.client.export.FolderExporter``): ``exporter(item, pdf)`` is
+    ``exporter.stage(item, pdf).finish()``."""
+
+    def __call__(self, item: InboxItem, pdf: Path) -> list[Path]: ...
+
+    def stage(self, item: InboxItem, pdf: Path) -> Staged: ...
+
+
+# a backlog's download: the verified PDF, and its files staged when the exporter can
+Fetched = tuple[Path, Staged | None]
 # each document's receipt: None when the platform recorded it, else why not
 Receipts = dict[str, Exception | None]
 T = TypeVar("T")
@@ -153,6 +179,9 @@ class SyncEngine:
         self._retry_timer: threading.Timer | None = None
         # a group's receipts in one request (decision 207), until a platform without it says so
         self._grouped_receipts = True
+        # an exporter that writes its files in two steps (decision 208): the first in the
+        # download threads of a backlog
+        self._stage: Callable[[InboxItem, Path], Staged] | None = getattr(exporter, "stage", None)
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # API calls with one transparent token refresh -----------------------------------------
@@ -213,10 +242,13 @@ class SyncEngine:
         return report
 
     def _pipeline(self, due: list[ItemState], downloads: int) -> Iterator[bool]:
-        """What :meth:`process` does for each item, overlapped (decision 201).
+        """What :meth:`process` does for each item, overlapped (decisions 201, 207, 208).
 
         ``downloads`` threads download the next documents, each into its own ``.part`` file,
-        and post the receipts. The calling thread alone exports, in the inbox's order, and
+        stage their files in the practice's folder under temporary names, written and
+        fsynced (when the exporter can: :meth:`StagingExporter.stage`), and post the
+        receipts. The calling thread alone names and renames the files into place, in the
+        inbox's order (two documents of the same name are numbered in that order), and
         writes the state: the documents whose download is over are exported one after the
         other, their files recorded in one transaction, and only then are their receipts
         posted; a receipt marks its document once it is answered. So, as one by one, no
@@ -225,77 +257,55 @@ class SyncEngine:
         same name (the exporter reuses a name that holds the same content). An error that
         concerns the account (:class:`Offline`, a refused account) ends the loop as it did
         without the pool: downloads not started are cancelled, those under way finish into
-        their ``.part`` file, which the next attempt resumes or verifies. A document counts
-        (``True``) once exported; a receipt refused afterwards fails it in the state without
-        counting it again."""
-        pool = ThreadPoolExecutor(downloads, thread_name_prefix="monsisra-download")
-        ahead: deque[tuple[ItemState, Future[Path] | None]] = deque()
-        receipts: deque[tuple[ItemState, Future[Receipts]]] = deque()
-        acked: list[str] = []  # answered receipts, marked a few dozen at a time
-        unsent: list[ItemState] = []  # exported and recorded, receipt not asked for yet
-        queue = iter(due)
-
-        def send_receipts(force: bool = False) -> None:
-            """Ask for the waiting receipts in one request, unless one is under way: they
-            gather meanwhile, so a backlog's receipts go a few dozen at a time and a lone
-            document's at once (decision 207)."""
-            busy = bool(receipts) and not receipts[-1][1].done()
-            while unsent and (force or not busy or len(unsent) >= GROUP_RECEIPTS):
-                group = unsent[:GROUP_RECEIPTS]
-                del unsent[:GROUP_RECEIPTS]
-                sent = pool.submit(self._send_receipts, [st.id for st in group])
-                receipts.extend((st, sent) for st in group)
-                busy = True
-
-        def refill() -> None:
-            while len(ahead) < downloads and (st := next(queue, None)) is not None:
-                needs = st.status != "exported"
-                ahead.append((st, pool.submit(self._download, st.item) if needs else None))
-
+        their ``.part`` file, which the next attempt resumes or verifies, and what was staged
+        and not renamed is removed. A document counts (``True``) once exported; a receipt
+        refused afterwards fails it in the state without counting it again."""
+        run = _Backlog(self, due, downloads)
         try:
-            while True:
-                refill()
-                if not ahead:
-                    send_receipts(force=True)
-                    self._answered(receipts, acked, wait=True)
-                    return
-                # the head, and after it every document already downloaded (a few at most)
-                group = [ahead.popleft()]
-                while ahead and len(group) < downloads and _ready(ahead[0][1]):
-                    group.append(ahead.popleft())
-                to_ack: list[ItemState] = []
-                exported: list[tuple[ItemState, list[Path], Path]] = []
-                try:
-                    for st, download in group:
-                        if st.status == "exported":  # its receipt is what is left to do
-                            to_ack.append(st)
-                            continue
-                        try:
-                            pdf = download.result() if download else self._download(st.item)
-                            exported.append((st, self.exporter(st.item, pdf), pdf))
-                        except Exception as exc:
-                            yield self._failure(st, exc)
-                            continue
-                        to_ack.append(st)
-                        # counted as it reaches the folder: a progress callback that stops
-                        # the loop here (MonSisra's « Arrêter ») leaves as many files as it
-                        # was told of, recorded by the ``finally`` below, receipts to come
-                        yield True
-                finally:  # also when an error ends the loop: what is in the folder is recorded
-                    unsynced = self._record_exported(exported)
-                for st, error in unsynced:  # not durable: not acknowledged, tried again later
-                    to_ack.remove(st)
-                    self._failure(st, error)  # already counted: the state says it failed
-                refill()  # the next downloads start before this group's receipts
-                unsent.extend(to_ack)
-                send_receipts()
-                self._answered(receipts, acked, wait=False)
-                if len(acked) >= RECEIPT_MARKS:
-                    self.state.mark_receipts_sent(acked)
-                    acked.clear()
+            while run.refill():
+                yield from self._export_group(run)
+                run.refill()  # the next downloads start before this group's receipts
+                run.send_receipts()
+                run.mark_answered(wait=False)
+            run.send_receipts(force=True)
+            run.mark_answered(wait=True)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            self.state.mark_receipts_sent(acked)
+            run.close()
+
+    def _export_group(self, run: _Backlog) -> Iterator[bool]:
+        """Export the head of the backlog and every document after it already downloaded (a
+        few at most), record them in one transaction, and queue their receipts."""
+        to_ack: list[ItemState] = []
+        exported: list[tuple[ItemState, list[Path], Path]] = []
+        try:
+            for st, download in run.next_group():
+                if st.status == "exported":  # its receipt is what is left to do
+                    to_ack.append(st)
+                    continue
+                try:
+                    pdf, staged = run.take(st, download)
+                    files = staged.finish() if staged is not None else self.exporter(st.item, pdf)
+                    exported.append((st, files, pdf))
+                except Exception as exc:
+                    yield self._failure(st, exc)
+                    continue
+                to_ack.append(st)
+                # counted as it reaches the folder: a progress callback that stops the loop
+                # here (MonSisra's « Arrêter ») leaves as many files as it was told of,
+                # recorded by the ``finally`` below, receipts to come
+                yield True
+        finally:  # also when an error ends the loop: what is in the folder is recorded
+            unsynced = self._record_exported(exported)
+        for st, error in unsynced:  # not durable: not acknowledged, tried again later
+            to_ack.remove(st)
+            self._failure(st, error)  # already counted: the state says it failed
+        run.unsent.extend(to_ack)
+
+    def _fetch(self, item: InboxItem) -> Fetched:
+        """In a download thread: the verified PDF, and its files staged when the exporter
+        can stage them."""
+        pdf = self._download(item)
+        return pdf, (self._stage(item, pdf) if self._stage is not None else None)
 
     def _record_exported(
         self, exported: list[tuple[ItemState, list[Path], Path]]
@@ -314,7 +324,7 @@ class SyncEngine:
                 self.state.mark_exported(st.id, files)
         for st, _files, pdf in exported:
             pdf.unlink(missing_ok=True)
-            self.on_change("exported", self.state.get(st.id))
+            self.on_change("exported", self.state.current(st))
         return []
 
     def _answered(
@@ -368,12 +378,11 @@ class SyncEngine:
             )
         )
 
-    def process(self, st: ItemState, download: Future[Path] | None = None) -> bool:
-        """Bring one item to « exported + receipt sent ». False when it failed (retried later).
-        ``download``: its PDF already being downloaded (:meth:`_download`, in a pool)."""
+    def process(self, st: ItemState) -> bool:
+        """Bring one item to « exported + receipt sent ». False when it failed (retried later)."""
         try:
             if st.status != "exported":
-                pdf = download.result() if download is not None else self._download(st.item)
+                pdf = self._download(st.item)
                 files = self.exporter(st.item, pdf)
                 _sync_folders(files)
                 self.state.mark_exported(st.id, files)
@@ -599,6 +608,83 @@ class SyncEngine:
             stop.wait(min(0.2, seconds))
 
 
+class _Backlog:
+    """One pass of :meth:`SyncEngine._pipeline`: the downloads ahead, the receipts under way,
+    those waiting to be asked for, and the answered ones waiting to be marked."""
+
+    def __init__(self, engine: SyncEngine, due: list[ItemState], downloads: int) -> None:
+        self.engine = engine
+        self.ahead_max = max(AHEAD, downloads)
+        self.pool = ThreadPoolExecutor(downloads, thread_name_prefix="monsisra-download")
+        # one request of receipts at a time, never queued behind the downloads
+        self.receipt_pool = ThreadPoolExecutor(1, thread_name_prefix="monsisra-receipts")
+        self.ahead: deque[tuple[ItemState, Future[Fetched] | None]] = deque()
+        self.receipts: deque[tuple[ItemState, Future[Receipts]]] = deque()
+        self.acked: list[str] = []  # answered receipts, marked a few dozen at a time
+        self.unsent: list[ItemState] = []  # exported and recorded, receipt not asked for yet
+        self._queue = iter(due)
+        # downloads the exporting thread has not taken: what they staged is removed at the end
+        self._untaken: dict[str, Future[Fetched]] = {}
+
+    def refill(self) -> bool:
+        """Queue downloads up to :data:`AHEAD`; False once nothing is left to export."""
+        while len(self.ahead) < self.ahead_max and (st := next(self._queue, None)) is not None:
+            download = None
+            if st.status != "exported":
+                download = self.pool.submit(self.engine._fetch, st.item)
+                self._untaken[st.id] = download
+            self.ahead.append((st, download))
+        return bool(self.ahead)
+
+    def next_group(self) -> list[tuple[ItemState, Future[Fetched] | None]]:
+        """The head, and after it every document already downloaded."""
+        group = [self.ahead.popleft()]
+        while self.ahead and _ready(self.ahead[0][1]):
+            group.append(self.ahead.popleft())
+        return group
+
+    def take(self, st: ItemState, download: Future[Fetched] | None) -> Fetched:
+        """The document's download (waited for); what it staged is the caller's from now."""
+        if download is None:
+            return self.engine._download(st.item), None
+        self._untaken.pop(st.id, None)
+        return download.result()
+
+    def send_receipts(self, force: bool = False) -> None:
+        """Ask for the waiting receipts in one request, unless one is under way: they gather
+        meanwhile, so a backlog's receipts go a few dozen at a time and a lone document's at
+        once (decision 207)."""
+        receipts, unsent = self.receipts, self.unsent
+        busy = bool(receipts) and not receipts[-1][1].done()
+        while unsent and (force or not busy or len(unsent) >= GROUP_RECEIPTS):
+            group = unsent[:GROUP_RECEIPTS]
+            del unsent[:GROUP_RECEIPTS]
+            sent = self.receipt_pool.submit(self.engine._send_receipts, [st.id for st in group])
+            receipts.extend((st, sent) for st in group)
+            busy = True
+
+    def mark_answered(self, wait: bool) -> None:
+        """Take the answered receipts (all of them with ``wait``); mark them a few dozen at a
+        time (the rest when the pass ends)."""
+        self.engine._answered(self.receipts, self.acked, wait=wait)
+        if len(self.acked) >= RECEIPT_MARKS:
+            self.engine.state.mark_receipts_sent(self.acked)
+            self.acked.clear()
+
+    def close(self) -> None:
+        """Stop the downloads not started, wait for those under way, remove what was staged
+        and not exported, and mark the answered receipts."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.receipt_pool.shutdown(wait=True)
+        for download in self._untaken.values():
+            if download.done() and not download.cancelled() and download.exception() is None:
+                _pdf, staged = download.result()
+                if staged is not None:
+                    staged.discard()
+        self._untaken.clear()
+        self.engine.state.mark_receipts_sent(self.acked)
+
+
 def _sync_folders(files: Iterator[Path] | list[Path]) -> None:
     """fsync each folder holding ``files`` once: the exporter's renames are durable before
     the engine records them and sends the receipt, whatever the exporter did (the project's
@@ -607,7 +693,7 @@ def _sync_folders(files: Iterator[Path] | list[Path]) -> None:
         fsync_dir(folder)
 
 
-def _ready(download: Future[Path] | None) -> bool:
+def _ready(download: Future[Fetched] | None) -> bool:
     return download is None or download.done()
 
 

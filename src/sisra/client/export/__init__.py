@@ -19,10 +19,10 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict, Unpack
 
 from sisra.client.errors import ExportError
 from sisra.client.export.filenames import (
@@ -51,7 +51,9 @@ from sisra.common.xdm import (
 
 __all__ = [
     "ExportError",
+    "FolderExporter",
     "Profile",
+    "StagedExport",
     "XdmError",
     "build_xdm",
     "get_profile",
@@ -61,6 +63,7 @@ __all__ = [
     "read_xdm",
     "render_name",
     "safe_filename",
+    "stage_export",
     "unique_path",
     "validator_name",
     "write_export",
@@ -180,17 +183,22 @@ def _bytes(data: bytes) -> Callable[[IO[bytes]], None]:
     return write
 
 
+class ExportOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`write_export` and :func:`stage_export`."""
+
+    oid: str | None
+    ascii_names: bool | None
+    access: FileAccess
+    sha256: str | None
+    sync_folder: bool
+
+
 def write_export(
     profile: Profile,
     folder: Path,
     item: InboxItem,
     pdf_path: Path,
-    *,
-    oid: str | None = None,
-    ascii_names: bool | None = None,
-    access: FileAccess = PRIVATE,
-    sha256: str | None = None,
-    sync_folder: bool = True,
+    **options: Unpack[ExportOptions],
 ) -> list[Path]:
     """Write the document of ``item`` (its PDF at ``pdf_path``) into ``folder`` as ``profile``
     says; return the final paths, the PDF first (when written on its own).
@@ -208,26 +216,124 @@ def write_export(
     Raises :class:`ExportError` (``folder_missing``, ``folder_readonly``, ``disk_full``,
     ``export_failed``, ``invalid_content`` when the document's data cannot be written in the
     format); on error no new file, temporary or final, is left in ``folder``.
+
+    It is :func:`stage_export` then :meth:`StagedExport.finish`, which the sync engine calls
+    apart: the first in its download threads, the second in the inbox's order.
     """
+    return stage_export(profile, folder, item, pdf_path, **options).finish()
+
+
+def stage_export(
+    profile: Profile,
+    folder: Path,
+    item: InboxItem,
+    pdf_path: Path,
+    *,
+    oid: str | None = None,
+    ascii_names: bool | None = None,
+    access: FileAccess = PRIVATE,
+    sha256: str | None = None,
+    sync_folder: bool = True,
+) -> StagedExport:
+    """The part of :func:`write_export` that does not depend on the files' names or on the
+    folder's other files: the PDF copied and the XDM archive written and validated, each
+    under a temporary name in ``folder``, flushed to disk. The slow part of an export (its
+    writes and fsyncs), so the sync engine does it for several documents at once, and names
+    them one after the other (:meth:`StagedExport.finish`), so that two documents of the
+    same name are numbered in the inbox's order. Same errors as :func:`write_export`;
+    nothing is left in ``folder`` on error."""
     folder, pdf_path = Path(folder), Path(pdf_path)
-    pdf_sha256 = _check_sources(folder, pdf_path, sha256)
-    tag = _part_tag(item)
-    _remove_stale_parts(folder, tag)
     staged: list[Path] = []  # temporary files, removed on error or once renamed
-    created: list[Path] = []  # final files this call renamed into place
-    try:
+    with _export_errors(folder, staged, []):
+        pdf_sha256 = _check_sources(folder, pdf_path, sha256)
+        tag = _part_tag(item)
+        _remove_stale_parts(folder, tag)
         plan = _plan(profile, folder, item, pdf_path, pdf_sha256, oid, tag, access, staged)
-        charset = profile.names_charset(ascii_names)
-        base = render_name(profile, item, ascii_names=ascii_names)
-        stem = _choose_stem(folder, base, plan, profile, item, charset)
-        results = _stage_named(profile, folder, item, plan, stem, tag, access, staged)
-        _move_into_place(results, staged, created)
-        for leftover in staged:  # a staged archive identical to one already there
-            leftover.unlink(missing_ok=True)
-        staged.clear()
-        if created and sync_folder:
-            fsync_dir(folder)
+        for planned in plan:  # the PDF's copy; the HPRIM file names it: written once named
+            if planned.ext == ".pdf" and planned.write is not None:
+                planned.staged = _stage(folder, planned.write, tag, access)
+                staged.append(planned.staged)
+    return StagedExport(profile, folder, item, plan, tag, access, ascii_names, sync_folder, staged)
+
+
+@dataclass
+class StagedExport:
+    """A document's files written under temporary names in its folder (:func:`stage_export`),
+    to be named and renamed into place (:meth:`finish`) or removed (:meth:`discard`)."""
+
+    profile: Profile
+    folder: Path
+    item: InboxItem
+    plan: list[_Planned]
+    tag: str
+    access: FileAccess
+    ascii_names: bool | None
+    sync_folder: bool
+    staged: list[Path]  # temporary files, removed on error or once renamed
+
+    def finish(self) -> list[Path]:
+        """Name the files (a name free, or holding the same content), rename them into
+        place, the PDF first; return the final paths. Once only."""
+        profile, folder, item, staged = self.profile, self.folder, self.item, self.staged
+        created: list[Path] = []  # final files this call renamed into place
+        with _export_errors(folder, staged, created):
+            charset = profile.names_charset(self.ascii_names)
+            base = render_name(profile, item, ascii_names=self.ascii_names)
+            stem = _choose_stem(folder, base, self.plan, profile, item, charset)
+            results = _stage_named(
+                profile, folder, item, self.plan, stem, self.tag, self.access, staged
+            )
+            _move_into_place(results, staged, created)
+            for leftover in staged:  # a staged file identical to one already there
+                leftover.unlink(missing_ok=True)
+            staged.clear()
+            if created and self.sync_folder:
+                fsync_dir(folder)
         return [final for final, _part in results]
+
+    def discard(self) -> None:
+        """Remove the temporary files (the export will not be finished in this run)."""
+        _cleanup(self.staged, [])
+        self.staged.clear()
+
+
+@dataclass(frozen=True)
+class FolderExporter:
+    """An account's practice software profile and folder, as the sync engine's exporter: a
+    call writes a document's files (:func:`write_export`); :meth:`stage` and then
+    :meth:`StagedExport.finish` do the same in two steps, which the engine takes apart
+    (decision 208). The engine hands over a PDF it has verified against the item's SHA-256
+    (decision 201), and fsyncs the folder itself, once for a few exports, before any
+    receipt (decision 202)."""
+
+    profile: Profile
+    folder: Path
+    ascii_names: bool | None = None
+    access: FileAccess = PRIVATE
+
+    def stage(self, item: InboxItem, pdf: Path) -> StagedExport:
+        # the INS OID, the recipient and the structure ids come with the item
+        return stage_export(
+            self.profile,
+            self.folder,
+            item,
+            pdf,
+            ascii_names=self.ascii_names,
+            access=self.access,
+            sha256=item.document.sha256,
+            sync_folder=False,
+        )
+
+    def __call__(self, item: InboxItem, pdf: Path) -> list[Path]:
+        return self.stage(item, pdf).finish()
+
+
+@contextlib.contextmanager
+def _export_errors(folder: Path, staged: list[Path], created: list[Path]) -> Iterator[None]:
+    """On any error, remove the files written so far; an OSError or an archive that cannot
+    be produced becomes the :class:`ExportError` that says what to do."""
+    try:
+        yield
     except ExportError:
         _cleanup(staged, created)
         raise
