@@ -116,7 +116,7 @@ class Target:
     )
 
 
-def _calls(t: Target, pdf: bytes) -> dict[str, Callable[[int], None]]:
+def _calls(t: Target, pdf: bytes, page: int = 1) -> dict[str, Callable[[int], None]]:
     sha = hashlib.sha256(pdf).hexdigest()
     metadata = json.dumps(
         {
@@ -141,8 +141,12 @@ def _calls(t: Target, pdf: bytes) -> dict[str, Callable[[int], None]]:
         t.notes.extend(r.json()["notifications"])
 
     def listing(i: int) -> None:
-        r = c.get("/api/v1/inbox", params={"after": i, "limit": 1}, headers=auth(t.reader))
-        assert r.status_code == 200 and len(r.json()["items"]) == 1, r.text
+        # one item after a cursor (MonSisra's poll), or with --page the first page of that
+        # many (the peer bench's poll)
+        after, limit = (i, 1) if page == 1 else (0, page)
+        r = c.get("/api/v1/inbox", params={"after": after, "limit": limit}, headers=auth(t.reader))
+        # a page is full once the first round's shares are in (--n ≥ --page)
+        assert r.status_code == 200 and r.json()["items"], r.text
 
     def download(i: int) -> None:
         r = c.get(f"/api/v1/inbox/{t.notes[i]}/content", headers=auth(t.reader))
@@ -159,10 +163,12 @@ def _calls(t: Target, pdf: bytes) -> dict[str, Callable[[int], None]]:
     return {"share": share, "list": listing, "download": download, "receipt": receipt}
 
 
-def measure(targets: list[Target], pdf: bytes, n: int, rounds: int, postgres: bool) -> None:
+def measure(
+    targets: list[Target], pdf: bytes, n: int, rounds: int, postgres: bool, page: int = 1
+) -> None:
     """Rounds of batches; within a round each step runs on every server in turn (alternating
     the order), so that a change of the machine's load falls on all of them alike."""
-    calls = {t.label: _calls(t, pdf) for t in targets}
+    calls = {t.label: _calls(t, pdf, page) for t in targets}
     own = {t.label: OwnBackends(t.url) for t in targets} if postgres else {}
     for t in targets:  # warm-up: one of each, not measured
         for name in STEPS:
@@ -215,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=100, help="requests per step and round (100)")
     p.add_argument("--rounds", type=int, default=7, help="rounds; medians are reported (7)")
     p.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    p.add_argument("--page", type=int, default=1, help="items per listing (1: after a cursor)")
     p.add_argument(
         "--against",
         action="append",
@@ -254,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                 login(client, account, mailbox)
             sender, reader = seeded.professionals
             targets.append(Target(label, server, url, sender, reader, seeded.patients[0], client))
-        measure(targets, pdf, args.n, args.rounds, postgres)
+        measure(targets, pdf, args.n, args.rounds, postgres, args.page)
     log(f"[{args.db}] {args.rounds} rounds of {args.n} requests per step and server")
     for t in targets:
         report(t, postgres)
