@@ -84,6 +84,23 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _greets(port: int, token: str) -> bool:
+    """The daemon of this instance answers on ``port``: its greeting carries ``token``. An
+    open port alone is not proof: another process of the machine may hold it (a daemon that
+    failed to bind exits a moment later), or the daemon may accept before it can serve."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            greeting = b""
+            while b"\n" not in greeting and len(greeting) < 1024:
+                chunk = s.recv(1024)
+                if not chunk:
+                    break
+                greeting += chunk
+    except OSError:
+        return False
+    return token.encode() in greeting
+
+
 def _tail(path: Path) -> str:
     try:
         return path.read_text(errors="replace")[-_LOG_TAIL:]
@@ -205,13 +222,29 @@ class MailServers:
     ) -> None:
         self.stop()
 
+    @property
+    def _token(self) -> str:
+        """This start's own mark, in its daemons' greetings (:func:`_greets`)."""
+        return f"sisra-{self.runtime.name if self.runtime else 'mail'}"
+
     def _wait_ports(
-        self, proc: subprocess.Popen[bytes], ports: Sequence[int], log: Path, timeout: float
+        self,
+        proc: subprocess.Popen[bytes],
+        ports: Sequence[int],
+        log: Path,
+        timeout: float,
+        greeting: Sequence[int] = (),
     ) -> None:
+        """Wait until ``proc`` listens on ``ports`` and greets with this start's token on
+        those of ``greeting``."""
         deadline = time.monotonic() + timeout
         # a daemon that could not bind (another socket took its port) exits: the port may
-        # still answer, but not from it
-        while proc.poll() is not None or not all(_port_open(p) for p in ports):
+        # still answer, but not from it; hence the greeting, where the protocol has one
+        while (
+            proc.poll() is not None
+            or not all(_port_open(p) for p in ports)
+            or not all(_greets(p, self._token) for p in greeting)
+        ):
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                 if proc.poll() is None:
@@ -229,7 +262,8 @@ class MailServers:
         return f"""\
 base_dir = {self._rt("dovecot-run")}
 state_dir = {self._rt("dovecot-state")}
-instance_name = sisra-{self.runtime.name if self.runtime else "mail"}
+instance_name = {self._token}
+login_greeting = Dovecot ready ({self._token})
 protocols = imap lmtp
 listen = 127.0.0.1
 log_path = {self._rt("dovecot.log")}
@@ -298,7 +332,8 @@ service submission-login {{
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_ports(self._dovecot, (self.imap_port, self.lmtp_port), self.dovecot_log, timeout)
+        ports = (self.imap_port, self.lmtp_port)
+        self._wait_ports(self._dovecot, ports, self.dovecot_log, timeout, greeting=ports)
 
     # ------------------------------------------------------------------ Postfix
 
@@ -345,7 +380,7 @@ mynetworks = 127.0.0.0/8
 relay_domains = {self.platform_domain}, {self.external_domain}
 transport_maps = texthash:{self._rt("postfix", "transport")}
 defer_transports = {self._platform_route()[1]}
-smtpd_banner = $myhostname ESMTP
+smtpd_banner = $myhostname ESMTP {self._token}
 smtpd_relay_restrictions = reject_unauth_destination
 maillog_file = {self._rt("postfix.log")}
 maillog_file_prefixes = {self.runtime}
@@ -456,9 +491,8 @@ smtpd_forbid_bare_newline_exclusions =
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_ports(
-            self._postfix, (self.smtp_port, self.relay_port), self.postfix_log, timeout
-        )
+        ports = (self.smtp_port, self.relay_port)
+        self._wait_ports(self._postfix, ports, self.postfix_log, timeout, greeting=ports)
 
     def set_gateway(self, gateway_lmtp: tuple[str, int] | None) -> None:
         """Route the platform's domain to another LMTP address (None: as at start) and

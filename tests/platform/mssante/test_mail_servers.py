@@ -172,3 +172,41 @@ def test_the_relay_refuses_bare_line_feeds(mail_servers: MailServers) -> None:
         smtp.sendmail(msg["From"], [msg["To"]], msg.as_bytes())  # default policy: LF
     assert refused.value.smtp_code == 550
     assert b"bare <LF>" in refused.value.smtp_error
+
+
+def test_a_port_is_taken_for_ready_only_when_this_start_greets_on_it(
+    mail_servers: MailServers,
+) -> None:
+    """Readiness is the daemon's own greeting, with this start's mark: not an open port,
+    which another program of the machine may hold (then the daemon that could not bind it
+    exits a moment later, and mail sent meanwhile meets that other program)."""
+    import socket
+    import threading
+
+    from sisra.devtools.mailservers import _greets
+
+    token = mail_servers._token
+    for port in (
+        mail_servers.smtp_port,
+        mail_servers.relay_port,
+        mail_servers.imap_port,
+        mail_servers.lmtp_port,
+    ):
+        assert _greets(port, token), port
+    other = socket.create_server(("127.0.0.1", 0))
+
+    def answer(greeting: bytes) -> None:
+        conn, _ = other.accept()
+        with conn:
+            conn.sendall(greeting)
+
+    try:
+        port = other.getsockname()[1]
+        for greeting in (b"220 autre.test ESMTP Postfix\r\n", b""):  # another server; a reset
+            helper = threading.Thread(target=answer, args=(greeting,))
+            helper.start()
+            assert not _greets(port, token)
+            helper.join(5)
+    finally:
+        other.close()
+    assert not _greets(free_port(), token)  # nobody there
