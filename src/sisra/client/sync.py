@@ -244,10 +244,11 @@ class SyncEngine:
     def _pipeline(self, due: list[ItemState], downloads: int) -> Iterator[bool]:
         """What :meth:`process` does for each item, overlapped (decisions 201, 207, 208).
 
-        ``downloads`` threads download the next documents, each into its own ``.part`` file,
-        stage their files in the practice's folder under temporary names, written and
-        fsynced (when the exporter can: :meth:`StagingExporter.stage`), and post the
-        receipts. The calling thread alone names and renames the files into place, in the
+        ``downloads`` threads download the next documents (up to :data:`AHEAD` ahead), each
+        into its own ``.part`` file, and stage their files in the practice's folder under
+        temporary names, written and fsynced (when the exporter can:
+        :meth:`StagingExporter.stage`); a thread of its own posts the receipts. The calling
+        thread alone names and renames the files into place, in the
         inbox's order (two documents of the same name are numbered in that order), and
         writes the state: the documents whose download is over are exported one after the
         other, their files recorded in one transaction, and only then are their receipts
@@ -273,8 +274,8 @@ class SyncEngine:
             run.close()
 
     def _export_group(self, run: _Backlog) -> Iterator[bool]:
-        """Export the head of the backlog and every document after it already downloaded (a
-        few at most), record them in one transaction, and queue their receipts."""
+        """Export the head of the backlog and every document after it already downloaded (up
+        to :data:`AHEAD`), record them in one transaction, and queue their receipts."""
         to_ack: list[ItemState] = []
         exported: list[tuple[ItemState, list[Path], Path]] = []
         try:
