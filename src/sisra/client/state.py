@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,26 +113,10 @@ class LocalState:
 
     def current(self, st: ItemState) -> ItemState | None:
         """``st`` as stored now, its item reused: the platform's JSON is written once (by
-        :meth:`record`) and never changed, so only the columns that change are read (a
-        backlog's exported documents, told one by one to the window)."""
-        row = self._db.execute(
-            "SELECT status, attempts, next_try, error_code, error_message, files, receipt_sent "
-            "FROM items WHERE id=?",
-            (st.id,),
-        ).fetchone()
-        if row is None:
-            return None
-        status, attempts, next_try, code, message, files, receipt = row
-        return replace(
-            st,
-            status=status,
-            attempts=int(attempts),
-            next_try=float(next_try),
-            error_code=code,
-            error_message=message,
-            files=json.loads(files) if files else [],
-            receipt_sent=bool(receipt),
-        )
+        :meth:`record`) and never changed, so it is not parsed again (a backlog's exported
+        documents, told one by one to the window)."""
+        row = self._db.execute("SELECT * FROM items WHERE id=?", (st.id,)).fetchone()
+        return stored_state(row, st.item) if row else None
 
     def due(self, now: float | None = None) -> list[ItemState]:
         """Items to (re)try now, oldest first: pending ones and failures past their backoff."""
@@ -262,13 +246,14 @@ def _at(data: Any, keys: list[str]) -> Any:
     return data
 
 
-def stored_state(row: StoredItem) -> ItemState:
-    """The typed state of an ``items`` row as stored (``SELECT *``, columns after ignored)."""
-    (id_, cursor, item, status, attempts, next_try, code, message, files, receipt) = row[:10]
+def stored_state(row: StoredItem, item: InboxItem | None = None) -> ItemState:
+    """The typed state of an ``items`` row as stored (``SELECT *``, columns after ignored);
+    ``item``: its platform JSON already parsed (it never changes once recorded)."""
+    (id_, cursor, text, status, attempts, next_try, code, message, files, receipt) = row[:10]
     return ItemState(
         id_,
         int(cursor),
-        InboxItem.from_text(item),
+        item if item is not None else InboxItem.from_text(text),
         status,
         int(attempts),
         float(next_try),

@@ -78,12 +78,6 @@ class MailServerError(RuntimeError):
     """A server did not start; the message carries the end of its log."""
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def _greets(port: int, token: str) -> bool:
     """The daemon of this instance answers on ``port``: its greeting carries ``token``. An
     open port alone is not proof: another process of the machine may hold it (a daemon that
@@ -233,18 +227,12 @@ class MailServers:
         ports: Sequence[int],
         log: Path,
         timeout: float,
-        greeting: Sequence[int] = (),
     ) -> None:
-        """Wait until ``proc`` listens on ``ports`` and greets with this start's token on
-        those of ``greeting``."""
+        """Wait until ``proc`` greets with this start's token on each of ``ports``."""
         deadline = time.monotonic() + timeout
         # a daemon that could not bind (another socket took its port) exits: the port may
-        # still answer, but not from it; hence the greeting, where the protocol has one
-        while (
-            proc.poll() is not None
-            or not all(_port_open(p) for p in ports)
-            or not all(_greets(p, self._token) for p in greeting)
-        ):
+        # still answer, but not from it; hence the greeting, not an open port
+        while proc.poll() is not None or not all(_greets(p, self._token) for p in ports):
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                 if proc.poll() is None:
@@ -332,8 +320,7 @@ service submission-login {{
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        ports = (self.imap_port, self.lmtp_port)
-        self._wait_ports(self._dovecot, ports, self.dovecot_log, timeout, greeting=ports)
+        self._wait_ports(self._dovecot, (self.imap_port, self.lmtp_port), self.dovecot_log, timeout)
 
     # ------------------------------------------------------------------ Postfix
 
@@ -491,8 +478,9 @@ smtpd_forbid_bare_newline_exclusions =
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        ports = (self.smtp_port, self.relay_port)
-        self._wait_ports(self._postfix, ports, self.postfix_log, timeout, greeting=ports)
+        self._wait_ports(
+            self._postfix, (self.smtp_port, self.relay_port), self.postfix_log, timeout
+        )
 
     def set_gateway(self, gateway_lmtp: tuple[str, int] | None) -> None:
         """Route the platform's domain to another LMTP address (None: as at start) and
